@@ -1,0 +1,173 @@
+"""``ArgSignature``: what a call's arguments look like, cheaply.
+
+:func:`signature_key` runs on every call and must stay within a few hundred
+nanoseconds per argument: it returns a hashable tuple (the plan-cache key).
+:func:`describe_args` runs only when a plan is built and gives the readable
+:class:`ArgSignature`. CuPy and Torch arrays are recognised by their type's
+module name, so checking an argument never imports either library.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+
+__all__ = ["ArgInfo", "ArgSignature", "signature_key", "describe_args", "size_class"]
+
+_ndarray = np.ndarray
+# C_CONTIGUOUS | F_CONTIGUOUS | ALIGNED | NOTSWAPPED | WRITEABLE: what compiled code cares
+# about; OWNDATA is left out so a view and its base share a plan.
+_FLAG_MASK = 0x1 | 0x2 | 0x100 | 0x200 | 0x400
+_SCALARS = frozenset({int, float, complex, bool, type(None), str}
+                     | {t for t in np.sctypeDict.values() if issubclass(t, np.generic)})
+_SIZE_NAMES = ("empty", "< 16", "< 256", "< 4K", "< 64K", "< 1M", "< 16M", "< 256M")
+
+
+def size_class(size: int) -> int:
+    """Size bucket: 0 for empty, then one bucket per factor of 16 elements."""
+    return (size.bit_length() + 3) >> 2
+
+
+def signature_key(args: tuple[Any, ...], kwargs: dict[str, Any] | None = None) -> tuple:
+    """The plan-cache key of a call: one small hashable item per argument."""
+    key = []
+    for a in args:
+        t = type(a)
+        if t is _ndarray:
+            key.append((a.dtype, a.ndim, a.flags.num & _FLAG_MASK, (a.size.bit_length() + 3) >> 2))
+        elif t in _SCALARS:
+            key.append(t)
+        else:
+            key.append(_other_key(a, t))
+    if kwargs:
+        key.extend((name, signature_key((kwargs[name],))) for name in sorted(kwargs))
+    return tuple(key)
+
+
+def _kind(t: type) -> str:
+    kind = _KIND_BY_TYPE.get(t)
+    if kind is None:
+        kind = _KIND_BY_TYPE[t] = _classify_type(t)
+    return kind
+
+
+_KIND_BY_TYPE: dict[type, str] = {}
+
+
+def _classify_type(t: type) -> str:
+    module = t.__module__ or ""
+    if issubclass(t, _ndarray):
+        return "numpy"
+    if module.startswith("cupy") and t.__name__ == "ndarray":
+        return "cupy"
+    if module.startswith("torch") and t.__name__ in ("Tensor", "Parameter"):
+        return "torch"
+    if t in _SCALARS:
+        return "scalar"
+    if t in (tuple, list, dict):
+        return t.__name__
+    return "other"
+
+
+def _other_key(a: Any, t: type) -> Any:
+    kind = _kind(t)
+    if kind == "numpy":  # a subclass such as np.matrix or a masked array
+        return (t, a.dtype, a.ndim, a.flags.num & _FLAG_MASK, size_class(a.size))
+    if kind == "cupy":
+        return ("cupy", a.dtype, a.ndim, a.flags.c_contiguous, size_class(a.size))
+    if kind == "torch":
+        return ("torch", a.dtype, a.dim(), a.device.type, a.is_contiguous(),
+                size_class(a.numel()))
+    if kind == "tuple" and len(a) <= 8:
+        return ("tuple",) + signature_key(a)
+    if kind in ("tuple", "list", "dict"):
+        return (kind, size_class(len(a)))
+    return t
+
+
+@dataclasses.dataclass(frozen=True)
+class ArgInfo:
+    """One argument, for people and the planner."""
+
+    name: str
+    kind: str  # numpy, cupy, torch, scalar, tuple, list, dict, other
+    type_name: str
+    dtype: str | None = None
+    shape: tuple[int, ...] | None = None
+    layout: str | None = None  # C, F, or A (neither)
+    readonly: bool = False
+    size: int = 1
+    device: str = "cpu"
+
+    @property
+    def is_array(self) -> bool:
+        return self.kind in ("numpy", "cupy", "torch")
+
+    @property
+    def size_name(self) -> str:
+        return _SIZE_NAMES[min(size_class(self.size), len(_SIZE_NAMES) - 1)] \
+            if self.is_array else "-"
+
+    def __str__(self) -> str:
+        if not self.is_array:
+            return f"{self.name}: {self.type_name}"
+        ro = ", read-only" if self.readonly else ""
+        return (f"{self.name}: {self.kind} {self.dtype}{list(self.shape or ())} "
+                f"{self.layout}-layout{ro} on {self.device}")
+
+
+@dataclasses.dataclass(frozen=True)
+class ArgSignature:
+    """The arguments of one call, and the key that indexes the plan cache."""
+
+    args: tuple[ArgInfo, ...]
+    key: tuple
+
+    @property
+    def arrays(self) -> tuple[ArgInfo, ...]:
+        return tuple(a for a in self.args if a.is_array)
+
+    @property
+    def total_size(self) -> int:
+        return sum(a.size for a in self.arrays)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"args": [dataclasses.asdict(a) for a in self.args]}
+
+    def __str__(self) -> str:
+        return ", ".join(str(a) for a in self.args) or "(no arguments)"
+
+
+def describe_args(args: tuple[Any, ...], kwargs: dict[str, Any] | None = None,
+                  names: tuple[str, ...] = ()) -> ArgSignature:
+    """Build the readable :class:`ArgSignature` of a call (slow path only)."""
+    infos = [_describe(names[i] if i < len(names) else f"arg{i}", a)
+             for i, a in enumerate(args)]
+    infos += [_describe(k, v) for k, v in sorted((kwargs or {}).items())]
+    return ArgSignature(tuple(infos), signature_key(args, kwargs))
+
+
+def _layout(c: bool, f: bool) -> str:
+    return "C" if c else ("F" if f else "A")
+
+
+def _describe(name: str, a: Any) -> ArgInfo:
+    t = type(a)
+    kind = _kind(t)
+    if kind == "numpy":
+        return ArgInfo(name, kind, t.__name__, str(a.dtype), tuple(a.shape),
+                       _layout(a.flags.c_contiguous, a.flags.f_contiguous),
+                       not a.flags.writeable, int(a.size))
+    if kind == "cupy":
+        return ArgInfo(name, kind, t.__name__, str(a.dtype), tuple(a.shape),
+                       _layout(a.flags.c_contiguous, a.flags.f_contiguous), False,
+                       int(a.size), f"cuda:{a.device.id}")
+    if kind == "torch":
+        return ArgInfo(name, kind, t.__name__, str(a.dtype).replace("torch.", ""),
+                       tuple(a.shape), "C" if a.is_contiguous() else "A", False,
+                       int(a.numel()), str(a.device))
+    if kind == "scalar":
+        return ArgInfo(name, kind, t.__name__, type(a).__name__)
+    return ArgInfo(name, kind, t.__name__, size=len(a) if hasattr(a, "__len__") else 1)

@@ -1,0 +1,192 @@
+"""``optimize`` and the ``Optimized`` callable it returns.
+
+The per-call fast path is :meth:`Optimized.__call__`: resolve the ceiling from
+the precedence chain, compute the argument key, look the plan up, run it, and
+count. Everything slower lives in :mod:`optlevel.dispatch`.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import types
+from time import perf_counter
+from typing import Any, Callable, TypeVar, overload
+
+from . import stats as _stats
+from .analysis import signature_key
+from .config import _context_level, _state, settings
+from .dispatch import Dispatcher
+from .errors import ConfigError
+from .levels import MAX_LEVEL, Level, LevelLike
+from .planner import MODE_AUTO, MODE_EXPLICIT, MODE_STRICT
+
+__all__ = ["optimize", "Optimized"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+_KNOWN_OPTIONS = frozenset()  # backend options arrive with later levels
+
+
+class Optimized:
+    """A function run through the fastest level that applies; see :func:`optimize`.
+
+    Attributes
+    ----------
+    py_func : callable
+        The original function, untouched.
+    """
+
+    def __init__(self, func: Callable[..., Any], *, level: LevelLike = None,
+                 strict: bool = False, verify: bool | None = None,
+                 _dispatcher: Dispatcher | None = None, _bound: int | None = None,
+                 _kind: str = "function"):
+        functools.update_wrapper(self, func)
+        self.py_func = func
+        self.__optlevel_py_func__ = func
+        self._level: int | None = Level.parse(level).value
+        self._strict = bool(strict)
+        self._bound = _bound
+        self._kind = _kind
+        self._dispatcher = _dispatcher or Dispatcher(func, verify)
+        self._intercept = "optlevel" not in _parameters(func)
+        if _dispatcher is None:
+            _stats.register(self._dispatcher)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        bound = self._bound
+        if kwargs and self._intercept and "optlevel" in kwargs:
+            bound = Level.parse(kwargs.pop("optlevel"), source="optlevel= value").value
+        s = _state.current or settings()
+        ceiling, mode = self._ceiling(bound, s)
+        d = self._dispatcher
+        if d.generation != _state.generation:
+            d.reset(_state.generation)
+        key = (ceiling, mode, signature_key(args, kwargs))
+        plan = d.plans.get(key)
+        if plan is None:
+            plan = d.plan_for(key, args, kwargs, s)
+        start = perf_counter()
+        try:
+            result = plan.fn(*args, **kwargs)
+        except plan.internal_errors as exc:
+            return d.recover(plan, key, exc, args, kwargs, s)
+        plan.time += perf_counter() - start
+        plan.calls += 1
+        return result
+
+    def _ceiling(self, bound: int | None, s: Any) -> tuple[int, int]:
+        """The ceiling and mode for a call. Precedence: ``optlevel=`` / ``with_level``,
+        then ``with level():``, the decorator, the global level, and finally auto."""
+        req = bound if bound is not None else _context_level.get()
+        if req is None:
+            req = self._level if self._level is not None else s.level.value
+        if req is None:
+            return (MAX_LEVEL if MAX_LEVEL <= s.cap else s.cap), MODE_AUTO
+        mode = MODE_STRICT if (self._strict or s.strict) else MODE_EXPLICIT
+        if req > s.cap:  # the global cap wins, and makes strictness moot
+            return s.cap, MODE_EXPLICIT
+        return req, mode
+
+    def with_level(self, level: LevelLike) -> "Optimized":
+        """A variant bound to ``level`` (above context managers and the decorator)."""
+        lvl = Level.parse(level)
+        return Optimized(self.py_func, level=self._level, strict=self._strict,
+                         _dispatcher=self._dispatcher, _bound=lvl.value, _kind=self._kind)
+
+    def stats(self) -> "_stats.FunctionStats":
+        """Calls, time, realized level and fallbacks per argument signature."""
+        return _stats.function_stats(self._dispatcher)
+
+    @property
+    def features(self) -> Any:
+        """What the AST analysis found (:class:`~optlevel.analysis.FunctionFeatures`)."""
+        return self._dispatcher.features
+
+    def __get__(self, obj: Any, objtype: type | None = None) -> Any:
+        if self._kind == "staticmethod":
+            return self
+        if self._kind == "classmethod":
+            return types.MethodType(self, objtype if objtype is not None else type(obj))
+        if obj is None:
+            return self
+        return types.MethodType(self, obj)
+
+    def __repr__(self) -> str:
+        lvl = "auto" if self._level is None else self._level
+        return f"<optlevel.Optimized {self._dispatcher.qualname} level={lvl}>"
+
+
+def _parameters(func: Any) -> set[str]:
+    try:
+        return set(inspect.signature(func).parameters)
+    except (TypeError, ValueError):  # builtins without a signature
+        return set()
+
+
+@overload
+def optimize(func: F, *, level: LevelLike = ..., strict: bool = ...,
+             verify: bool | None = ..., **options: Any) -> Optimized: ...
+
+
+@overload
+def optimize(func: None = ..., *, level: LevelLike = ..., strict: bool = ...,
+             verify: bool | None = ..., **options: Any) -> Callable[[F], Optimized]: ...
+
+
+def optimize(func: Callable[..., Any] | None = None, *, level: LevelLike = None,
+             strict: bool = False, verify: bool | None = None,
+             **options: Any) -> Any:
+    """Run ``func`` through the fastest optimisation level that applies.
+
+    Parameters
+    ----------
+    func : callable, optional
+        The function; omit it to use ``@optimize(...)`` with arguments.
+    level : int or str, optional
+        The ceiling: 0 (python), 1 (vectorize), 2 (jit), 3 (parallel), 4 (gpu), or
+        ``"auto"`` (the configured ceiling). optlevel may pick any level up to it.
+    strict : bool
+        Run exactly ``level`` or raise :class:`~optlevel.LevelUnavailable`.
+    verify : bool, optional
+        Compare each new plan's first result with the plain function's
+        (default: ``OPTLEVEL_VERIFY``).
+
+    Returns
+    -------
+    Optimized
+        A callable with the function's name, docstring and signature, plus
+        ``.py_func``, ``.with_level(n)`` and ``.stats()``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> @optimize(level=2)
+    ... def total(x):
+    ...     s = 0.0
+    ...     for i in range(x.shape[0]):
+    ...         s += x[i]
+    ...     return s
+    >>> total(np.ones(10))
+    10.0
+    """
+    Level.parse(level)  # validate now, at decoration
+    unknown = set(options) - _KNOWN_OPTIONS
+    if unknown:
+        raise ConfigError(f"unknown option(s) {', '.join(sorted(unknown))} for optimize(); "
+                          "valid keywords are level, strict, verify")
+
+    def decorate(f: Callable[..., Any]) -> Any:
+        if isinstance(f, Optimized):
+            return Optimized(f.py_func, level=level, strict=strict, verify=verify,
+                             _kind=f._kind)
+        if isinstance(f, staticmethod):
+            return Optimized(f.__func__, level=level, strict=strict, verify=verify,
+                             _kind="staticmethod")
+        if isinstance(f, classmethod):
+            return Optimized(f.__func__, level=level, strict=strict, verify=verify,
+                             _kind="classmethod")
+        if not callable(f):
+            raise TypeError(f"optimize() needs a function, got {type(f).__name__}")
+        return Optimized(f, level=level, strict=strict, verify=verify)
+
+    return decorate if func is None else decorate(func)

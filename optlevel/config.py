@@ -1,0 +1,276 @@
+"""Configuration: every ``OPTLEVEL_*`` variable, ``configure`` and ``level()``.
+
+Environment variables are parsed here and nowhere else, each through
+:func:`_readenv`, which warns on a bad value and keeps the default. They are read
+the first time optlevel needs its settings; call :func:`reload_config` after
+changing ``os.environ`` inside a running process. Values given to
+:func:`configure` win over the environment.
+
+=========================  =========================  =====================================
+variable                   default                    meaning
+=========================  =========================  =====================================
+``OPTLEVEL_LEVEL``         ``auto``                   global level: 0-4, a level name or
+                                                      ``auto`` (the ceiling, 4)
+``OPTLEVEL_MAX_LEVEL``     ``4``                      cap on every decision; 0 = kill switch
+``OPTLEVEL_DISABLE``       ``0``                      1 = everything runs as plain Python
+``OPTLEVEL_STRICT``        ``0``                      1 = an explicit level runs exactly or
+                                                      raises ``LevelUnavailable``
+``OPTLEVEL_VERIFY``        ``0``                      1 = check each new plan's result
+                                                      against the plain function once
+``OPTLEVEL_COMPILE``       ``eager``                  ``eager``: the first call compiles;
+                                                      ``background``: it runs plain Python
+                                                      while a thread compiles
+``OPTLEVEL_BOUNDSCHECK``   ``1``                      1 = compiled code checks indices and
+                                                      raises ``IndexError`` like Python
+``OPTLEVEL_CACHE_DIR``     user cache dir             where compiled code and plans are kept
+``OPTLEVEL_EXECUTOR``      ``local``                  ``local``, ``threads``, ``processes``,
+                                                      ``dask``, ``dask://host:port``,
+                                                      ``ray``, ``ray://…``
+``OPTLEVEL_GPU_BACKEND``   ``auto``                   ``auto``, ``cupy`` or ``torch``
+``OPTLEVEL_WORKERS``       ``0``                      workers for level 3; 0 = all cores
+=========================  =========================  =====================================
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import dataclasses
+import logging
+import os
+import sys
+import threading
+import warnings
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from .errors import ConfigError, OptlevelWarning
+from .levels import AUTO, MAX_LEVEL, Level, LevelLike
+
+__all__ = ["Settings", "settings", "configure", "reload_config", "set_level", "level",
+           "default_cache_dir", "ENV_VARS"]
+
+log = logging.getLogger("optlevel")
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def _parse_bool(text: str) -> bool:
+    low = text.strip().lower()
+    if low in _TRUE:
+        return True
+    if low in _FALSE:
+        return False
+    raise ConfigError(f"expected one of {sorted(_TRUE | _FALSE - {''})}, got {text!r}")
+
+
+def _parse_level(text: str) -> Level:
+    return Level.parse(text, source="level")
+
+
+def _parse_max_level(text: str) -> int:
+    lvl = Level.parse(text, source="maximum level")
+    return MAX_LEVEL if lvl.is_auto else lvl.value  # type: ignore[return-value]
+
+
+def _parse_choice(*choices: str, prefixes: tuple[str, ...] = ()) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        low = text.strip().lower()
+        if low in choices or any(low.startswith(p) for p in prefixes):
+            return text.strip() if prefixes else low
+        valid = ", ".join(list(choices) + [p + "…" for p in prefixes])
+        raise ConfigError(f"expected one of {valid}, got {text!r}")
+    return parse
+
+
+def _parse_workers(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise ConfigError(f"expected a whole number ≥ 0 (0 = all cores), got {text!r}") from None
+    if n < 0:
+        raise ConfigError(f"expected a whole number ≥ 0 (0 = all cores), got {text!r}")
+    return n
+
+
+def default_cache_dir() -> Path:
+    """The per-user cache directory optlevel uses when ``OPTLEVEL_CACHE_DIR`` is unset."""
+    if sys.platform == "win32":
+        base = Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local"))
+        return base / "optlevel" / "Cache"
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Caches" / "optlevel"
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "optlevel"
+
+
+def _parse_path(text: str) -> Path:
+    return Path(text).expanduser()
+
+
+@dataclasses.dataclass(frozen=True)
+class _Var:
+    field: str
+    env: str
+    parse: Callable[[str], Any]
+    default: Callable[[], Any]
+
+
+#: The one list of variables: field of :class:`Settings`, env name, parser, default.
+ENV_VARS: tuple[_Var, ...] = (
+    _Var("level", "OPTLEVEL_LEVEL", _parse_level, lambda: AUTO),
+    _Var("max_level", "OPTLEVEL_MAX_LEVEL", _parse_max_level, lambda: MAX_LEVEL),
+    _Var("disable", "OPTLEVEL_DISABLE", _parse_bool, lambda: False),
+    _Var("strict", "OPTLEVEL_STRICT", _parse_bool, lambda: False),
+    _Var("verify", "OPTLEVEL_VERIFY", _parse_bool, lambda: False),
+    _Var("compile", "OPTLEVEL_COMPILE", _parse_choice("eager", "background"), lambda: "eager"),
+    _Var("boundscheck", "OPTLEVEL_BOUNDSCHECK", _parse_bool, lambda: True),
+    _Var("cache_dir", "OPTLEVEL_CACHE_DIR", _parse_path, default_cache_dir),
+    _Var("executor", "OPTLEVEL_EXECUTOR",
+         _parse_choice("local", "threads", "processes", "dask", "ray",
+                       prefixes=("dask://", "ray://")), lambda: "local"),
+    _Var("gpu_backend", "OPTLEVEL_GPU_BACKEND", _parse_choice("auto", "cupy", "torch"),
+         lambda: "auto"),
+    _Var("workers", "OPTLEVEL_WORKERS", _parse_workers, lambda: 0),
+)
+_BY_FIELD = {v.field: v for v in ENV_VARS}
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """The resolved configuration; a new object each time anything changes."""
+
+    level: Level
+    max_level: int
+    disable: bool
+    strict: bool
+    verify: bool
+    compile: str
+    boundscheck: bool
+    cache_dir: Path
+    executor: str
+    gpu_backend: str
+    workers: int
+
+    #: The highest level any call may use (``OPTLEVEL_DISABLE`` makes it 0); derived.
+    cap: int = dataclasses.field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "cap", 0 if self.disable else self.max_level)
+
+
+def _readenv(var: _Var, environ: Any) -> Any:
+    """Parse one variable; on a bad value warn and keep the default."""
+    raw = environ.get(var.env)
+    if raw is None:
+        return var.default()
+    try:
+        return var.parse(raw)
+    except ConfigError as exc:
+        default = var.default()
+        warnings.warn(f"{var.env}={raw!r} ignored: {exc}; keeping the default {default!r}",
+                      OptlevelWarning, stacklevel=4)
+        return default
+
+
+class _State:
+    """Holds the current :class:`Settings`; the per-call fast path reads ``current``."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.overrides: dict[str, Any] = {}
+        self.env: dict[str, Any] | None = None
+        self.current: Settings | None = None
+        self.generation = 0  # bumped on every change; plan caches compare it
+
+    def rebuild(self) -> Settings:
+        with self.lock:
+            if self.env is None:
+                self.env = {v.field: _readenv(v, os.environ) for v in ENV_VARS}
+            values = {**self.env, **self.overrides}
+            self.current = Settings(**values)
+            self.generation += 1
+            log.debug("settings: %s", self.current)
+            return self.current
+
+
+_state = _State()
+
+
+def settings() -> Settings:
+    """Return the current settings, reading the environment on first use."""
+    current = _state.current
+    return current if current is not None else _state.rebuild()
+
+
+def reload_config() -> Settings:
+    """Read every ``OPTLEVEL_*`` variable again (after changing ``os.environ``)."""
+    with _state.lock:
+        _state.env = None
+        return _state.rebuild()
+
+
+def configure(**options: Any) -> Settings:
+    """Set configuration at run time; it wins over the environment.
+
+    Keyword names are the :class:`Settings` fields (``level``, ``max_level``,
+    ``disable``, ``strict``, ``verify``, ``compile``, ``boundscheck``,
+    ``cache_dir``, ``executor``, ``gpu_backend``, ``workers``). Values are
+    validated like the environment variables, but a bad one raises
+    :class:`ConfigError`. ``None`` removes a run-time value, restoring the
+    environment's.
+    """
+    parsed: dict[str, Any] = {}
+    for name, value in options.items():
+        var = _BY_FIELD.get(name)
+        if var is None:
+            raise ConfigError(f"unknown option {name!r}: valid options are "
+                              f"{', '.join(_BY_FIELD)}")
+        parsed[name] = value if value is None else _coerce(var, value)
+    with _state.lock:
+        for name, value in parsed.items():
+            if value is None:
+                _state.overrides.pop(name, None)
+            else:
+                _state.overrides[name] = value
+        return _state.rebuild()
+
+
+def _coerce(var: _Var, value: Any) -> Any:
+    if var.field == "level":
+        return Level.parse(value)
+    if var.field == "max_level":
+        return _parse_max_level(str(value.value if isinstance(value, Level) else value))
+    if var.field == "cache_dir":
+        return Path(value).expanduser()
+    if isinstance(value, bool) and var.parse is _parse_bool:
+        return value
+    if var.field == "workers" and isinstance(value, int) and not isinstance(value, bool):
+        return _parse_workers(str(value))
+    if isinstance(value, str):
+        return var.parse(value)
+    raise ConfigError(f"bad value {value!r} for option {var.field!r}")
+
+
+def set_level(value: LevelLike) -> None:
+    """Set the global level (same as ``OPTLEVEL_LEVEL``; ``None`` restores it)."""
+    configure(level=None if value is None else Level.parse(value))
+
+
+#: The level set by the innermost ``with optlevel.level(n):``; None outside any.
+_context_level: contextvars.ContextVar[int | None] = contextvars.ContextVar(
+    "optlevel_level", default=None)
+
+
+@contextlib.contextmanager
+def level(value: LevelLike) -> Iterator[Level]:
+    """Run the block with a level; contextvars keep it per thread and per task.
+
+    ``with optlevel.level("auto"):`` lifts an outer block's level again.
+    """
+    lvl = Level.parse(value)
+    token = _context_level.set(lvl.value)
+    try:
+        yield lvl
+    finally:
+        _context_level.reset(token)

@@ -1,0 +1,224 @@
+"""Dispatch: the plan cache, the fallback loop, background compiles and verify.
+
+One :class:`Dispatcher` per decorated function. The fast path (in
+:class:`~optlevel.api.Optimized`) looks a plan up by key; everything here runs
+only when a key is new, a build fails late, or a plan is being verified.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any, Callable
+
+from . import planner
+from .analysis import ArgSignature, FunctionFeatures, analyze, describe_args
+from .backends import BACKENDS, Backend, Decline, Prepared
+from .config import Settings
+from .errors import FallbackWarning, LevelUnavailable, ResultMismatchWarning, warn_once
+from .levels import LEVEL_NAMES
+from .verify import restore_args, same_result, snapshot_args
+
+__all__ = ["Plan", "Dispatcher"]
+
+log = logging.getLogger("optlevel")
+
+
+class Plan:
+    """What runs for one key: the callable, its level, and its counters."""
+
+    __slots__ = ("fn", "level", "backend", "internal_errors", "calls", "time",
+                 "compile_time", "fallbacks", "signature", "ceiling", "mode", "note")
+
+    def __init__(self, fn: Callable[..., Any], backend: Backend, prepared: Prepared,
+                 signature: ArgSignature, ceiling: int, mode: int,
+                 fallbacks: list[tuple[int, str, str]]):
+        self.fn = fn
+        self.level = backend.level
+        self.backend = backend.name
+        self.internal_errors = prepared.internal_errors
+        self.compile_time = prepared.compile_time
+        self.calls = 0
+        self.time = 0.0
+        self.signature = signature
+        self.ceiling = ceiling
+        self.mode = mode
+        self.fallbacks = fallbacks  # (level, backend, reason) for each level skipped
+        self.note = prepared.note
+
+
+class Dispatcher:
+    """Plans, failures and features for one decorated function."""
+
+    def __init__(self, func: Callable[..., Any], verify: bool | None = None):
+        self.func = func
+        self.features: FunctionFeatures = analyze(func)
+        self.verify = verify
+        self.plans: dict[tuple, Plan] = {}
+        self.failures: dict[tuple[str, tuple], str] = {}  # (backend, signature key) → why
+        self.generation = -1
+        self.lock = threading.RLock()
+        self.retired: list[Plan] = []  # plans dropped by a settings change, kept for stats
+
+    @property
+    def qualname(self) -> str:
+        return self.features.name
+
+    def reset(self, generation: int) -> None:
+        """Settings changed: drop the plans (compiled code stays cached in the backends)."""
+        with self.lock:
+            if self.generation != generation:
+                self.retired.extend(self.plans.values())
+                self.plans = {}
+                self.generation = generation
+
+    def plan_for(self, key: tuple, args: tuple, kwargs: dict, settings: Settings) -> Plan:
+        """Build (once, under the lock) the plan for a new key."""
+        with self.lock:
+            plan = self.plans.get(key)
+            if plan is None:
+                plan = self._build(key, args, kwargs, settings)
+                self.plans[key] = plan
+            return plan
+
+    def ranking(self, key: tuple, args: tuple, kwargs: dict) -> tuple[ArgSignature,
+                                                                        planner.Ranking]:
+        ceiling, mode, sig_key = key
+        signature = describe_args(args, kwargs, self.features.params)
+        return signature, planner.rank(self.features, signature, ceiling, mode)
+
+    def _build(self, key: tuple, args: tuple, kwargs: dict, settings: Settings) -> Plan:
+        ceiling, mode, sig_key = key
+        signature, ranking = self.ranking(key, args, kwargs)
+        skipped = [(r.level, r.backend or "-", r.reason) for r in ranking.rows
+                   if not r.tried and r.backend and r.level <= ceiling]
+        if mode != planner.MODE_AUTO:
+            for row in ranking.rows:
+                if row.kind in ("declined", "missing") and row.level <= ceiling:
+                    self._warn_fallback(BACKENDS[row.backend], ceiling, row.reason)
+        for backend in ranking.order:
+            failed = self.failures.get((backend.name, sig_key))
+            if failed is None and backend.compiles and settings.compile == "background" \
+                    and mode != planner.MODE_STRICT:
+                return self._background(backend, key, signature, args, kwargs, settings,
+                                        skipped)
+            if failed is None:
+                try:
+                    prepared = backend.prepare(self.func, self.features, signature,
+                                               settings, args, kwargs)
+                except Decline as exc:
+                    failed = self.failures[(backend.name, sig_key)] = exc.reason
+                    if exc.warn and mode != planner.MODE_AUTO:
+                        self._warn_fallback(backend, ceiling, exc.reason)
+                else:
+                    plan = Plan(prepared.fn, backend, prepared, signature, ceiling, mode,
+                                skipped)
+                    log.debug("%s: %s → level %d (%s)", self.qualname, signature,
+                              plan.level, plan.backend)
+                    plan.fn = self._checked(plan, key, settings, plan.fn)
+                    return plan
+            skipped.append((backend.level, backend.name, failed))
+        reasons = "; ".join(f"level {lvl} ({name}): {why}" for lvl, name, why in skipped
+                            if lvl == ceiling) or "no backend at that level"
+        raise LevelUnavailable(
+            f"{self.qualname}: strict=True asked for level {ceiling} "
+            f"({LEVEL_NAMES[ceiling]}) for ({signature}), which cannot run it: {reasons}. "
+            "Drop strict=True to let optlevel fall back, or pick another level.")
+
+    def _warn_fallback(self, backend: Backend, ceiling: int, reason: str) -> None:
+        warn_once(
+            (self.qualname, backend.name, reason),
+            f"{self.qualname}: level {ceiling} ({LEVEL_NAMES[ceiling]}) was requested, but "
+            f"{backend.name} (level {backend.level}) cannot run it — {reason}. It runs at a "
+            f"lower level instead. Fix the line named above, or ask for that lower level "
+            f"(level=0) to silence this; warnings.filterwarnings('ignore', "
+            f"category=optlevel.FallbackWarning) silences all of them.",
+            FallbackWarning)
+
+    def _background(self, backend: Backend, key: tuple, signature: ArgSignature,
+                    args: tuple, kwargs: dict, settings: Settings,
+                    skipped: list) -> Plan:
+        """A level-0 plan that runs now, while a thread compiles ``backend`` and then
+        swaps the compiled callable into the same plan."""
+        python = BACKENDS["python"]
+        plan = Plan(self.func, python, Prepared(self.func), signature, key[0], key[1],
+                    skipped)
+        plan.note = f"compiling for level {backend.level} in the background"
+
+        def compile_then_swap() -> None:
+            try:
+                prepared = backend.prepare(self.func, self.features, signature, settings,
+                                           args, kwargs)
+            except Decline as exc:
+                self.failures[(backend.name, key[2])] = exc.reason
+                plan.fallbacks.append((backend.level, backend.name, exc.reason))
+                plan.note = ""
+                log.debug("%s: background compile declined: %s", self.qualname, exc.reason)
+                return
+            plan.internal_errors = prepared.internal_errors
+            plan.compile_time = prepared.compile_time
+            plan.level, plan.backend, plan.note = backend.level, backend.name, ""
+            # Last, so a caller that sees the new callable sees a consistent plan.
+            plan.fn = self._checked(plan, key, settings, prepared.fn)
+            log.debug("%s: background compile done in %.3fs", self.qualname,
+                      prepared.compile_time)
+
+        threading.Thread(target=compile_then_swap, daemon=True,
+                         name=f"optlevel-compile-{self.qualname}").start()
+        return plan
+
+    def _checked(self, plan: Plan, key: tuple, settings: Settings,
+                 fn: Callable[..., Any]) -> Callable[..., Any]:
+        """``fn``, wrapped to verify its first call when verification is on."""
+        verify = settings.verify if self.verify is None else self.verify
+        return self._verifying(plan, key, fn) if verify and plan.level > 0 else fn
+
+    def _verifying(self, plan: Plan, key: tuple, fast: Callable[..., Any]) -> Callable:
+        """The plan's first call also runs the plain function and compares."""
+
+        def first_call(*args: Any, **kwargs: Any) -> Any:
+            plain_args, plain_kwargs = snapshot_args(args, kwargs)
+            result = fast(*args, **kwargs)
+            expected = self.func(*plain_args, **plain_kwargs)
+            plan.fn = fast
+            same = same_result(result, expected) and all(
+                same_result(a, b) for a, b in zip(args, plain_args))
+            if same:
+                return result
+            reason = f"its result differs from the plain function's for ({plan.signature})"
+            self.failures[(plan.backend, key[2])] = reason
+            warn_once((self.qualname, "verify", plan.backend, key),
+                      f"{self.qualname}: level {plan.level} ({plan.backend}) returned a "
+                      f"different result than plain Python for ({plan.signature}); this "
+                      "signature now runs at level 0 and the plain result is returned. "
+                      "Please report it with optlevel.explain(f, *args).",
+                      ResultMismatchWarning)
+            restore_args(args, kwargs, plain_args, plain_kwargs)
+            python = BACKENDS["python"]
+            plan.fn, plan.level, plan.backend = self.func, 0, python.name
+            plan.internal_errors = ()
+            return expected
+
+        return first_call
+
+    def recover(self, plan: Plan, key: tuple, exc: BaseException, args: tuple,
+                kwargs: dict, settings: Settings) -> Any:
+        """A build error surfaced at call time (e.g. a late compile): never the user's
+        code, which has not run. Record it, re-plan below that level, and run."""
+        reason = f"failed when called: {type(exc).__name__}: {str(exc).splitlines()[0]}"
+        with self.lock:
+            self.failures[(plan.backend, key[2])] = reason
+            self.plans.pop(key, None)
+            self.retired.append(plan)
+        log.debug("%s: %s %s; falling back", self.qualname, plan.backend, reason)
+        new = self.plan_for(key, args, kwargs, settings)
+        start = time.perf_counter()
+        result = new.fn(*args, **kwargs)
+        new.time += time.perf_counter() - start
+        new.calls += 1
+        return result
+
+    def all_plans(self) -> list[Plan]:
+        with self.lock:
+            return self.retired + list(self.plans.values())

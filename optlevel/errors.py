@@ -1,0 +1,112 @@
+"""Warnings and errors raised by optlevel.
+
+Every warning derives from :class:`OptlevelWarning` and every error from
+:class:`OptlevelError`, so a user can silence or catch all of optlevel with one
+class. Warnings are issued once per function and reason (see :func:`warn_once`)
+with a ``stacklevel`` that points at the user's call, and always say what was
+asked, what ran, and how to fix or silence it.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import warnings
+
+__all__ = [
+    "OptlevelWarning",
+    "FallbackWarning",
+    "PerformanceWarning",
+    "VectorizationAdvice",
+    "ResultMismatchWarning",
+    "OptlevelError",
+    "LevelUnavailable",
+    "ConfigError",
+    "warn_once",
+]
+
+
+class OptlevelWarning(UserWarning):
+    """Base class of every warning optlevel issues."""
+
+
+class FallbackWarning(OptlevelWarning):
+    """A requested level could not serve a call; a lower level ran instead."""
+
+
+class PerformanceWarning(OptlevelWarning):
+    """The call ran correctly, but slower than it could (or than asked for)."""
+
+
+class VectorizationAdvice(OptlevelWarning):
+    """Level 1 found a loop or layout that plain NumPy would run much faster."""
+
+
+class ResultMismatchWarning(OptlevelWarning):
+    """``verify`` found a level whose result differs from the plain function."""
+
+
+class OptlevelError(Exception):
+    """Base class of every error optlevel raises."""
+
+
+class LevelUnavailable(OptlevelError):
+    """``strict=True`` asked for a level that cannot run this call."""
+
+
+class ConfigError(OptlevelError, ValueError):
+    """A bad ``level``, option or ``OPTLEVEL_*`` value."""
+
+
+_seen: set[tuple[object, ...]] = set()
+_seen_lock = threading.Lock()
+
+
+def warn_once(key: tuple[object, ...], message: str,
+              category: type[Warning] = FallbackWarning, stacklevel: int | None = None) -> bool:
+    """Issue ``message`` once per ``key`` for the life of the process.
+
+    Parameters
+    ----------
+    key : tuple
+        Identifies the function and the reason, e.g. ``(qualname, "numba", reason)``.
+    message, category
+        As for :func:`warnings.warn`.
+    stacklevel
+        As for :func:`warnings.warn`, counted from the caller; by default the first
+        frame outside optlevel, i.e. the user's line that made the call.
+
+    Returns
+    -------
+    bool
+        True when the warning was issued now, False when it had been issued before.
+    """
+    with _seen_lock:
+        if key in _seen:
+            return False
+        _seen.add(key)
+    if stacklevel is None:
+        stacklevel = _user_stacklevel()
+    warnings.warn(message, category, stacklevel=stacklevel + 1)
+    return True
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def _user_stacklevel() -> int:
+    """How many frames up from warn_once's caller the first non-optlevel frame is."""
+    frame = sys._getframe(2)
+    level = 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(
+            _PACKAGE_DIR + os.sep):
+        frame = frame.f_back
+        level += 1
+    return level
+
+
+def _forget_warnings() -> None:
+    """Let every warning be issued again (tests use this)."""
+    with _seen_lock:
+        _seen.clear()

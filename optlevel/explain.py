@@ -1,0 +1,122 @@
+"""``optlevel.explain``: why a call runs the way it does, without running it."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable
+
+from ._table import format_table
+from .analysis import ArgSignature, FunctionFeatures, signature_key
+from .config import settings
+from .levels import LEVEL_NAMES, Level
+from .planner import MODE_AUTO, MODE_STRICT, Row
+
+__all__ = ["Report", "explain"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Report:
+    """What :func:`explain` found. ``str()`` is a readable report; ``to_dict()`` is JSON."""
+
+    function: str
+    features: FunctionFeatures
+    signature: ArgSignature | None
+    ceiling: int
+    mode: str
+    rows: tuple[Row, ...]
+    chosen: int | None
+    chosen_reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "function": self.function,
+            "features": self.features.to_dict(),
+            "signature": self.signature.to_dict() if self.signature else None,
+            "ceiling": self.ceiling,
+            "mode": self.mode,
+            "levels": [r.to_dict() for r in self.rows],
+            "chosen": self.chosen,
+            "chosen_reason": self.chosen_reason,
+        }
+
+    def __str__(self) -> str:
+        f = self.features
+        lines = [f"optlevel.explain: {self.function}"]
+        if not f.has_source:
+            lines.append(f"  source: none — {f.source.reason}")
+        else:
+            lines.append(f"  source: {f.source.filename}:{f.source.firstlineno}")
+        lines += _feature_lines(f)
+        if self.signature is not None:
+            lines.append(f"  arguments: {self.signature}")
+        lines.append(f"  ceiling: level {self.ceiling} ({LEVEL_NAMES[self.ceiling]}), "
+                     f"{self.mode}")
+        rows = [(r.level, LEVEL_NAMES[r.level], r.backend or "-",
+                 "yes" if r.tried else "no", r.reason or "-") for r in self.rows]
+        lines.append(format_table(["level", "name", "backend", "try", "why"], rows))
+        if self.chosen is not None:
+            lines.append(f"→ level {self.chosen} ({LEVEL_NAMES[self.chosen]}): "
+                         f"{self.chosen_reason}")
+        return "\n".join(lines)
+
+
+def _feature_lines(f: FunctionFeatures) -> list[str]:
+    out = []
+    if f.loops:
+        loops = ", ".join(f"line {lp.line} {lp.kind}{' (hot)' if lp.hot else ''}"
+                          for lp in f.loops)
+        out.append(f"  loops: {loops}; max depth {f.max_loop_depth}")
+    else:
+        out.append("  loops: none")
+    if f.numpy_calls:
+        calls = "; ".join(f"{cls}: {', '.join(x.detail or x.what for x in found[:4])}"
+                          for cls, found in f.numpy_calls.items())
+        out.append(f"  numpy calls: {calls}")
+    if f.mutated_params:
+        out.append(f"  writes in place: {', '.join(sorted(f.mutated_params))}")
+    for what, found in (("numba cannot compile", f.numba_blockers),
+                        ("kept in Python", f.semantic_blockers)):
+        if found:
+            out.append(f"  {what}: {'; '.join(str(x) for x in found)}")
+    return out
+
+
+def explain(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Report:
+    """Explain how ``func(*args, **kwargs)`` would run, without running it.
+
+    ``func`` is usually an :func:`~optlevel.optimize`-decorated function; a plain
+    function is analysed as if decorated with the defaults. With no arguments,
+    only the AST findings and the levels' static verdicts are reported.
+    """
+    from .api import Optimized, optimize
+
+    opt = func if isinstance(func, Optimized) else optimize(func)
+    bound = opt._bound
+    if kwargs and opt._intercept and "optlevel" in kwargs:
+        bound = Level.parse(kwargs.pop("optlevel"), source="optlevel= value").value
+    ceiling, mode = opt._ceiling(bound, settings())
+    mode_name = {MODE_AUTO: "auto (planner picks)", MODE_STRICT: "strict"}.get(
+        mode, "requested (a ceiling)")
+    d = opt._dispatcher
+    key = (ceiling, mode, signature_key(args, kwargs))
+    signature, ranking = d.ranking(key, args, kwargs)
+    rows = tuple(_with_failures(r, d.failures, key[2]) for r in ranking.rows)
+    plan = d.plans.get(key)
+    if plan is not None:
+        chosen, why = plan.level, f"realized on earlier calls ({plan.calls} so far)"
+    else:
+        tried = [r for r in rows if r.tried]
+        chosen = tried[0].level if tried else None
+        why = (tried[0].reason or "the highest level that applies and pays") if tried \
+            else "nothing can run it at this ceiling"
+        if len(tried) > 1:
+            why += f"; if it fails to build, level {tried[1].level} runs instead"
+    return Report(d.qualname, d.features, signature if (args or kwargs) else None,
+                  ceiling, mode_name, rows, chosen, why)
+
+
+def _with_failures(row: Row, failures: dict, sig_key: tuple) -> Row:
+    failed = failures.get((row.backend, sig_key)) if row.backend else None
+    if failed is None:
+        return row
+    return dataclasses.replace(row, tried=False, reason=f"failed to build: {failed}")

@@ -1,0 +1,139 @@
+"""Statistics: calls, time, realized level and fallbacks per function and signature."""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import threading
+import weakref
+from typing import TYPE_CHECKING, Any, TextIO
+
+from ._table import format_seconds, format_table
+from .levels import LEVEL_NAMES
+
+if TYPE_CHECKING:
+    from .dispatch import Dispatcher
+
+__all__ = ["SignatureStats", "FunctionStats", "function_stats", "stats", "report", "register"]
+
+_registry: "weakref.WeakSet[Dispatcher]" = weakref.WeakSet()
+_registry_lock = threading.Lock()
+
+
+def register(dispatcher: "Dispatcher") -> None:
+    with _registry_lock:
+        _registry.add(dispatcher)
+
+
+@dataclasses.dataclass(frozen=True)
+class SignatureStats:
+    """One plan: an argument signature under one ceiling."""
+
+    signature: str
+    ceiling: int
+    level: int
+    backend: str
+    calls: int
+    time: float
+    compile_time: float
+    fallbacks: tuple[tuple[int, str, str], ...]
+    note: str = ""
+
+    @property
+    def mean(self) -> float:
+        return self.time / self.calls if self.calls else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        out = dataclasses.asdict(self)
+        out["fallbacks"] = [{"level": lvl, "backend": b, "reason": r}
+                            for lvl, b, r in self.fallbacks]
+        out["mean"] = self.mean
+        return out
+
+
+@dataclasses.dataclass(frozen=True)
+class FunctionStats:
+    """Everything recorded for one decorated function."""
+
+    name: str
+    signatures: tuple[SignatureStats, ...]
+
+    @property
+    def calls(self) -> int:
+        return sum(s.calls for s in self.signatures)
+
+    @property
+    def time(self) -> float:
+        return sum(s.time for s in self.signatures)
+
+    @property
+    def compile_time(self) -> float:
+        return sum(s.compile_time for s in self.signatures)
+
+    @property
+    def levels(self) -> dict[int, int]:
+        """Realized level → number of calls that ran there."""
+        out: dict[int, int] = {}
+        for s in self.signatures:
+            out[s.level] = out.get(s.level, 0) + s.calls
+        return out
+
+    @property
+    def fallbacks(self) -> list[tuple[int, str, str]]:
+        seen: dict[tuple[int, str, str], None] = {}
+        for s in self.signatures:
+            seen.update(dict.fromkeys(s.fallbacks))
+        return list(seen)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "calls": self.calls, "time": self.time,
+                "compile_time": self.compile_time,
+                "signatures": [s.to_dict() for s in self.signatures]}
+
+    def __str__(self) -> str:
+        rows = [(s.signature, f"{s.level} ({LEVEL_NAMES[s.level]})", s.calls,
+                 format_seconds(s.time), format_seconds(s.mean),
+                 format_seconds(s.compile_time) if s.compile_time else "-",
+                 s.note or "; ".join(f"L{lvl} {b}: {r}" for lvl, b, r in s.fallbacks) or "-")
+                for s in self.signatures]
+        return format_table(["signature", "level", "calls", "total", "mean", "compile",
+                             "fallbacks / notes"], rows, title=f"{self.name}")
+
+
+def function_stats(dispatcher: "Dispatcher") -> FunctionStats:
+    merged: dict[tuple[str, int, int], dict[str, Any]] = {}
+    for plan in dispatcher.all_plans():
+        sig = str(plan.signature)
+        entry = merged.setdefault((sig, plan.ceiling, plan.level), {
+            "signature": sig, "ceiling": plan.ceiling, "level": plan.level,
+            "backend": plan.backend, "calls": 0, "time": 0.0, "compile_time": 0.0,
+            "fallbacks": tuple(plan.fallbacks), "note": plan.note})
+        entry["calls"] += plan.calls
+        entry["time"] += plan.time
+        entry["compile_time"] += plan.compile_time
+    return FunctionStats(dispatcher.qualname,
+                         tuple(SignatureStats(**e) for e in merged.values()))
+
+
+def stats() -> dict[str, FunctionStats]:
+    """Statistics of every live decorated function that has been called, by name."""
+    with _registry_lock:
+        dispatchers = list(_registry)
+    out = {}
+    for d in dispatchers:
+        fs = function_stats(d)
+        if fs.signatures:
+            out[fs.name] = fs
+    return out
+
+
+def report(file: TextIO | None = None) -> None:
+    """Print :func:`stats` as tables (to ``sys.stdout`` by default)."""
+    out = file or sys.stdout
+    everything = stats()
+    if not everything:
+        print("optlevel: no decorated function has been called yet.", file=out)
+        return
+    for fs in everything.values():
+        print(fs, file=out)
+        print(file=out)
