@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
+import sys
 from typing import Any, Callable, Protocol
 
 from ..analysis import ArgSignature, FunctionFeatures
@@ -78,6 +79,10 @@ _spec_cache: dict[str, bool] = {}
 def requirement_missing(backend: Backend) -> str | None:
     """The first optional module ``backend`` needs that is not installed, if any."""
     for module in backend.requires:
+        if module in sys.modules:  # imported, or blocked with sys.modules[name] = None
+            if sys.modules[module] is None:
+                return module
+            continue
         if module not in _spec_cache:
             _spec_cache[module] = importlib.util.find_spec(module) is not None
         if not _spec_cache[module]:
