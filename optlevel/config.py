@@ -44,7 +44,7 @@ import warnings
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from .errors import ConfigError, OptlevelWarning
+from .errors import ConfigError, OptlevelWarning, _user_stacklevel
 from .levels import AUTO, MAX_LEVEL, Level, LevelLike
 
 __all__ = ["Settings", "settings", "configure", "reload_config", "set_level", "level",
@@ -169,7 +169,7 @@ def _readenv(var: _Var, environ: Any) -> Any:
     except ConfigError as exc:
         default = var.default()
         warnings.warn(f"{var.env}={raw!r} ignored: {exc}; keeping the default {default!r}",
-                      OptlevelWarning, stacklevel=4)
+                      OptlevelWarning, stacklevel=_user_stacklevel() + 1)  # the user's line
         return default
 
 

@@ -93,7 +93,7 @@ class Dispatcher:
         signature, ranking = self.ranking(key, args, kwargs)
         skipped = [(r.level, r.backend or "-", r.reason) for r in ranking.rows
                    if not r.tried and r.backend and r.level <= ceiling]
-        if mode != planner.MODE_AUTO:
+        if mode == planner.MODE_EXPLICIT:  # strict raises instead; auto falls back quietly
             for row in ranking.rows:
                 if row.kind in ("declined", "missing") and row.level <= ceiling:
                     self._warn_fallback(BACKENDS[row.backend], ceiling, row.reason)
@@ -109,7 +109,7 @@ class Dispatcher:
                                                settings, args, kwargs)
                 except Decline as exc:
                     failed = self.failures[(backend.name, sig_key)] = exc.reason
-                    if exc.warn and mode != planner.MODE_AUTO:
+                    if exc.warn and mode == planner.MODE_EXPLICIT:
                         self._warn_fallback(backend, ceiling, exc.reason)
                 else:
                     plan = Plan(prepared.fn, backend, prepared, signature, ceiling, mode,
@@ -156,11 +156,15 @@ class Dispatcher:
                 plan.note = ""
                 log.debug("%s: background compile declined: %s", self.qualname, exc.reason)
                 return
-            plan.internal_errors = prepared.internal_errors
-            plan.compile_time = prepared.compile_time
-            plan.level, plan.backend, plan.note = backend.level, backend.name, ""
-            # Last, so a caller that sees the new callable sees a consistent plan.
-            plan.fn = self._checked(plan, key, settings, prepared.fn)
+            compiled = Plan(prepared.fn, backend, prepared, signature, key[0], key[1],
+                            list(skipped))
+            compiled.fn = self._checked(compiled, key, settings, prepared.fn)
+            with self.lock:
+                # A new plan, so the calls that ran plain Python stay counted at level 0.
+                plan.note = f"ran while level {backend.level} compiled in the background"
+                if self.plans.get(key) is plan:
+                    self.plans[key] = compiled
+                    self.retired.append(plan)
             log.debug("%s: background compile done in %.3fs", self.qualname,
                       prepared.compile_time)
 
@@ -212,6 +216,8 @@ class Dispatcher:
             self.plans.pop(key, None)
             self.retired.append(plan)
         log.debug("%s: %s %s; falling back", self.qualname, plan.backend, reason)
+        if plan.mode == planner.MODE_EXPLICIT and plan.backend in BACKENDS:
+            self._warn_fallback(BACKENDS[plan.backend], plan.ceiling, reason)
         new = self.plan_for(key, args, kwargs, settings)
         start = time.perf_counter()
         result = new.fn(*args, **kwargs)

@@ -59,7 +59,10 @@ def _make_dispatcher(func: Callable[..., Any], features: FunctionFeatures, setti
     target = _rebind(func, features, settings, visiting)
     disp = numba.njit(boundscheck=settings.boundscheck, error_model="numpy",
                       nogil=True)(target)
-    _attach_cache(disp, Path(settings.cache_dir) / "numba")
+    # Numba's cache index ignores compile options, so each boundscheck setting gets its own
+    # directory; otherwise code built without bounds checks would load where they are on.
+    checks = "boundscheck" if settings.boundscheck else "no-boundscheck"
+    _attach_cache(disp, Path(settings.cache_dir) / "numba" / checks)
     return disp
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import inspect
 import re
 import time
+import weakref
 from typing import Any, Callable
 
 import numpy as np
@@ -53,14 +54,23 @@ class NumbaBackend:
         start = time.perf_counter()
         disp = jit_dispatcher(func, features, settings)
         argtypes = _argument_types(disp.py_func, args, kwargs or {})
+        failed = _failed.setdefault(disp, {})
+        if argtypes in failed:  # e.g. the same dtypes in another size class
+            raise Decline(failed[argtypes])
         try:
             disp.compile(argtypes)
         except NumbaError as exc:
-            raise Decline(f"Numba could not compile it: {trim_numba_error(exc)}") from None
+            reason = failed[argtypes] = f"Numba could not compile it: {trim_numba_error(exc)}"
+            raise Decline(reason) from None
         except Exception as exc:  # a compiler bug must not break the user's call
-            raise Decline(f"Numba failed while compiling: {type(exc).__name__}: "
-                          f"{_first_line(str(exc))}") from None
+            reason = failed[argtypes] = (f"Numba failed while compiling: "
+                                         f"{type(exc).__name__}: {_first_line(str(exc))}")
+            raise Decline(reason) from None
         return Prepared(disp, time.perf_counter() - start, (NumbaError,))
+
+
+#: Numba dispatcher → {argument types: why they failed to compile}; never retried.
+_failed: weakref.WeakKeyDictionary[Any, dict[tuple, str]] = weakref.WeakKeyDictionary()
 
 
 def _arg_verdict(arg: Any) -> Verdict:

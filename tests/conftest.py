@@ -1,0 +1,140 @@
+"""Shared fixtures: a clean optlevel per test, a fake level-2 backend, subprocess runs.
+
+Set ``OPTLEVEL_TEST_NONUMBA=1`` to run the suite as if Numba were not installed
+(the tox env ``nonumba`` uninstalls it instead); tests marked ``numba`` then skip.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+if os.environ.get("OPTLEVEL_TEST_NONUMBA", "") not in ("", "0"):
+    sys.modules["numba"] = None  # type: ignore[assignment]  # blocks `import numba`
+
+import optlevel  # noqa: E402
+from optlevel import errors  # noqa: E402
+from optlevel.backends import BACKENDS, YES, Decline, Prepared, requirement_missing  # noqa: E402
+from optlevel.config import ENV_VARS, Settings  # noqa: E402
+
+HAS_NUMBA = requirement_missing(BACKENDS["numba"]) is None
+ROOT = Path(optlevel.__file__).resolve().parent.parent
+_FIELDS = [f.name for f in dataclasses.fields(Settings) if f.init]
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "numba: needs Numba installed (skipped without it)")
+
+
+def pytest_collection_modifyitems(config, items):
+    if HAS_NUMBA:
+        return
+    skip = pytest.mark.skip(reason="numba is not installed")
+    for item in items:
+        if "numba" in item.keywords:
+            item.add_marker(skip)
+
+
+def _reset():
+    optlevel.configure(**{name: None for name in _FIELDS})
+    optlevel.reload_config()
+    errors._forget_warnings()
+
+
+@pytest.fixture(scope="session")
+def cache_dir(tmp_path_factory):
+    # One per session, so Numba reuses what earlier tests compiled.
+    return tmp_path_factory.mktemp("optlevel-cache")
+
+
+@pytest.fixture(autouse=True)
+def fresh_optlevel(monkeypatch, cache_dir):
+    """Every test starts from the defaults, its own warnings, and the real backends."""
+    for var in ENV_VARS:
+        monkeypatch.delenv(var.env, raising=False)
+    monkeypatch.setenv("OPTLEVEL_CACHE_DIR", str(cache_dir))
+    backends = dict(BACKENDS)
+    _reset()
+    yield
+    monkeypatch.undo()  # the test's env changes too, before the config is read again
+    _reset()
+    assert BACKENDS == backends, "a test left the backend registry changed"
+
+
+def _ran_at(f, *args, **kwargs):
+    """Call ``f`` and return the level the call ran at, read from ``f.stats()``."""
+    before = f.stats().levels
+    f(*args, **kwargs)
+    after = f.stats().levels
+    changed = [lvl for lvl, n in after.items() if n != before.get(lvl, 0)]
+    assert len(changed) == 1, (before, after)
+    return changed[0]
+
+
+@pytest.fixture
+def ran_at():
+    """``ran_at(f, *args, **kwargs)``: call ``f``, return the level that call ran at."""
+    return _ran_at
+
+
+class FakeBackend:
+    """A level-2 backend for tests: runs ``make(func)`` (the plain function by default),
+    or declines, and counts how often it was prepared."""
+
+    level = 2
+    requires: tuple[str, ...] = ()
+    compiles = False
+    install_hint = ""
+
+    def __init__(self, name="fake", *, decline=None, make=None, internal_errors=()):
+        self.name = name
+        self.decline = decline
+        self.make = make
+        self.internal_errors = internal_errors
+        self.prepared = 0
+
+    def applies(self, features, signature):
+        return YES
+
+    def prepare(self, func, features, signature, settings, args=(), kwargs=None):
+        self.prepared += 1
+        if self.decline:
+            raise Decline(self.decline)
+        fn = self.make(func) if self.make else func
+        return Prepared(fn, internal_errors=self.internal_errors)
+
+
+@pytest.fixture
+def fake_backend(monkeypatch):
+    """``fake_backend(**options)`` registers a FakeBackend, which shadows Numba at level 2
+    (the planner takes the last registered backend of a level); undone after the test."""
+
+    def register(**options):
+        backend = FakeBackend(**options)
+        monkeypatch.setitem(BACKENDS, backend.name, backend)
+        return backend
+
+    return register
+
+
+@pytest.fixture
+def run_python(tmp_path):
+    """Run a snippet in a fresh interpreter that imports this optlevel; return the JSON
+    it prints on its last line."""
+
+    def run(code, **env):
+        full_env = {**os.environ, **env,
+                    "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+        proc = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=full_env,
+                              capture_output=True, text=True, timeout=120, cwd=tmp_path)
+        assert proc.returncode == 0, proc.stderr
+        return json.loads(proc.stdout.strip().splitlines()[-1])
+
+    return run

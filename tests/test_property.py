@@ -1,0 +1,80 @@
+"""Property: for random shapes, dtypes and layouts, level 2 returns what level 0 returns."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from optlevel import optimize
+
+pytestmark = pytest.mark.numba
+
+# Whole numbers keep every sum exact in every dtype, so equality is exact too;
+# NaN and inf have their own cases in test_equivalence.
+DTYPES = st.sampled_from([np.int32, np.int64, np.float32, np.float64])
+
+
+def signed_total(x):
+    t = 0
+    for i in range(x.shape[0]):
+        if x[i] % 2 == 0:
+            t += x[i]
+        else:
+            t -= x[i]
+    return t
+
+
+def column_weights(a):
+    out = np.zeros(a.shape[1])
+    for j in range(a.shape[1]):
+        for i in range(a.shape[0]):
+            out[j] += a[i, j] * (i + 1)
+    return out
+
+
+def clipped_copy(x, out):
+    n = 0
+    for i in range(x.shape[0]):
+        if x[i] > 10:
+            out[i] = 10
+            n += 1
+        else:
+            out[i] = x[i]
+    return n
+
+
+JIT = {f: optimize(f, level=2, strict=True) for f in (signed_total, column_weights,
+                                                       clipped_copy)}
+
+
+@st.composite
+def arrays(draw, ndim):
+    dtype = draw(DTYPES)
+    shape = draw(hnp.array_shapes(min_dims=ndim, max_dims=ndim, min_side=0, max_side=12))
+    a = draw(hnp.arrays(dtype, shape, elements=st.integers(-50, 50)))
+    if draw(st.booleans()):  # a non-contiguous view
+        a = a[::2] if ndim == 1 else a.T
+    return a
+
+
+@settings(max_examples=25, deadline=None)
+@given(x=arrays(1))
+def test_signed_total(x):
+    assert JIT[signed_total](x) == signed_total(x)
+
+
+@settings(max_examples=25, deadline=None)
+@given(a=arrays(2))
+def test_column_weights(a):
+    fast, plain = JIT[column_weights](a), column_weights(a)
+    assert fast.dtype == plain.dtype
+    np.testing.assert_array_equal(fast, plain)
+
+
+@settings(max_examples=25, deadline=None)
+@given(x=arrays(1))
+def test_clipped_copy(x):
+    fast_out, plain_out = np.full(x.shape, -1.0), np.full(x.shape, -1.0)
+    assert JIT[clipped_copy](x, fast_out) == clipped_copy(x, plain_out)
+    np.testing.assert_array_equal(fast_out, plain_out)
