@@ -30,8 +30,9 @@ class Row:
     backend: str | None
     tried: bool
     reason: str
-    #: why: "ok", "absent" (no backend), "ceiling", "strict", "missing" (not
-    #: installed), "declined" (cannot serve the call) or "pays" (would be slower).
+    #: why: "ok", "trial" (measured against level 0 on the first calls), "absent" (no
+    #: backend), "ceiling", "strict", "missing" (not installed), "declined" (cannot
+    #: serve the call) or "pays" (would be slower).
     kind: str = "ok"
 
     def to_dict(self) -> dict[str, Any]:
@@ -43,18 +44,31 @@ class Ranking:
     order: tuple[Backend, ...]  # backends to try, best first
     rows: tuple[Row, ...]  # every level 0-4, for explain
 
+    def is_trial(self, backend: Backend) -> bool:
+        """Should ``backend`` be measured against level 0 before it is kept?"""
+        return any(r.backend == backend.name and r.kind == "trial" for r in self.rows)
 
-def _pays_jit(features: FunctionFeatures, signature: ArgSignature) -> Verdict:
+
+def _pays_jit(features: FunctionFeatures, signature: ArgSignature) -> tuple[str, Verdict]:
     hot = [loop for loop in features.loops if loop.hot]
     if not hot:
-        return Verdict(False, "no Python-level loops: vectorized NumPy already runs compiled "
-                              "code, and njit would not pay")
+        return "pays", Verdict(False, "no Python-level loops: vectorized NumPy already runs "
+                                      "compiled code, and njit would not pay")
     lines = ", ".join(str(loop.line) for loop in hot[:4])
-    return Verdict(True, f"Python-level loops (line {lines}) compile to machine code")
+    if features.scalar_hot_loops:
+        return "ok", Verdict(True, f"Python-level loops (line {lines}) compile to machine code")
+    return "trial", Verdict(True, f"the loops (line {lines}) call NumPy on whole arrays, "
+                                  "which compiled code may not speed up: the first calls "
+                                  "measure level 2 against level 0")
 
 
-#: backend name → does it pay for these arguments; backends not listed always pay.
-_PAYS: dict[str, Callable[[FunctionFeatures, ArgSignature], Verdict]] = {
+def _always(features: FunctionFeatures, signature: ArgSignature) -> tuple[str, Verdict]:
+    return "ok", YES
+
+
+#: backend name → does it pay for these arguments: ("ok" | "trial" | "pays", verdict),
+#: where "trial" means measure it against level 0 first; backends not listed always pay.
+_PAYS: dict[str, Callable[[FunctionFeatures, ArgSignature], tuple[str, Verdict]]] = {
     "numba": _pays_jit,
 }
 
@@ -92,5 +106,4 @@ def _judge(backend: Backend, features: FunctionFeatures, signature: ArgSignature
         return "declined", verdict
     if mode == MODE_STRICT:
         return "ok", verdict
-    pays = _PAYS.get(backend.name, lambda f, s: YES)(features, signature)
-    return ("ok" if pays else "pays"), pays
+    return _PAYS.get(backend.name, _always)(features, signature)

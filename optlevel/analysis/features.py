@@ -68,12 +68,15 @@ class Finding:
 @dataclasses.dataclass(frozen=True)
 class Loop:
     """A Python-level loop: ``kind`` is range_len, range_shape, range, array_iter,
-    iter, or while; ``hot`` when it likely runs over many elements."""
+    iter, or while; ``hot`` when it likely runs over many elements; ``array_work``
+    when its body calls NumPy on whole arrays (``x.mean()``, ``np.sum(x)``), whose
+    time compiled code does not shrink and may even grow."""
 
     line: int
     kind: str
     depth: int
     hot: bool
+    array_work: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -107,6 +110,11 @@ class FunctionFeatures:
     def hot_loops(self) -> bool:
         """True when the function's time is likely spent in Python-level loops."""
         return any(loop.hot for loop in self.loops)
+
+    @property
+    def scalar_hot_loops(self) -> bool:
+        """True when some hot loop works element by element: a sure win for a JIT."""
+        return any(loop.hot and not loop.array_work for loop in self.loops)
 
     @property
     def uses_random(self) -> bool:
@@ -296,9 +304,25 @@ class _LoopFinder(ast.NodeVisitor):
 
     def _enter(self, node: ast.For | ast.While, kind: str, hot: bool) -> None:
         self.depth += 1
-        self.loops.append(Loop(node.lineno, kind, self.depth, hot or self.depth > 1))
+        self.loops.append(Loop(node.lineno, kind, self.depth, hot or self.depth > 1,
+                               self._array_work(node)))
         self.generic_visit(node)
         self.depth -= 1
+
+    def _array_work(self, loop: ast.For | ast.While) -> bool:
+        """Does the body call NumPy on a whole array parameter (not on ``x[i]``)?"""
+        for node in ast.walk(loop):
+            if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
+                continue
+            name = node.func.attr
+            if not any(name in names for names in NUMPY_CLASSES.values()):
+                continue
+            receiver = node.func.value
+            if isinstance(receiver, ast.Name) and receiver.id in self.params:
+                return True  # x.mean()
+            if any(isinstance(a, ast.Name) and a.id in self.params for a in node.args):
+                return True  # np.sum(x)
+        return False
 
     def _classify(self, it: ast.expr) -> tuple[str, bool]:
         if isinstance(it, ast.Call) and isinstance(it.func, ast.Name):
