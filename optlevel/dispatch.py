@@ -18,34 +18,13 @@ from .backends import BACKENDS, Backend, Decline, Prepared
 from .config import Settings
 from .errors import FallbackWarning, LevelUnavailable, ResultMismatchWarning, warn_once
 from .levels import LEVEL_NAMES
+from .plan import Plan
+from .trial import trial_plan
 from .verify import restore_args, same_result, snapshot_args
 
-__all__ = ["Plan", "Dispatcher"]
+__all__ = ["Plan", "Dispatcher"]  # Plan is re-exported from .plan
 
 log = logging.getLogger("optlevel")
-
-
-class Plan:
-    """What runs for one key: the callable, its level, and its counters."""
-
-    __slots__ = ("fn", "level", "backend", "internal_errors", "calls", "time",
-                 "compile_time", "fallbacks", "signature", "ceiling", "mode", "note")
-
-    def __init__(self, fn: Callable[..., Any], backend: Backend, prepared: Prepared,
-                 signature: ArgSignature, ceiling: int, mode: int,
-                 fallbacks: list[tuple[int, str, str]]):
-        self.fn = fn
-        self.level = backend.level
-        self.backend = backend.name
-        self.internal_errors = prepared.internal_errors
-        self.compile_time = prepared.compile_time
-        self.calls = 0
-        self.time = 0.0
-        self.signature = signature
-        self.ceiling = ceiling
-        self.mode = mode
-        self.fallbacks = fallbacks  # (level, backend, reason) for each level skipped
-        self.note = prepared.note
 
 
 class Dispatcher:
@@ -99,6 +78,11 @@ class Dispatcher:
                     self._warn_fallback(BACKENDS[row.backend], ceiling, row.reason)
         for backend in ranking.order:
             failed = self.failures.get((backend.name, sig_key))
+            if failed is None and ranking.is_trial(backend):
+                python = BACKENDS["python"]
+                plan0 = Plan(self.func, python, Prepared(self.func), signature, ceiling, mode,
+                             skipped)
+                return trial_plan(self, backend, key, plan0, settings)
             if failed is None and backend.compiles and settings.compile == "background" \
                     and mode != planner.MODE_STRICT:
                 return self._background(backend, key, signature, args, kwargs, settings,
@@ -159,18 +143,22 @@ class Dispatcher:
             compiled = Plan(prepared.fn, backend, prepared, signature, key[0], key[1],
                             list(skipped))
             compiled.fn = self._checked(compiled, key, settings, prepared.fn)
-            with self.lock:
-                # A new plan, so the calls that ran plain Python stay counted at level 0.
-                plan.note = f"ran while level {backend.level} compiled in the background"
-                if self.plans.get(key) is plan:
-                    self.plans[key] = compiled
-                    self.retired.append(plan)
+            # A new plan, so the calls that ran plain Python stay counted at level 0.
+            plan.note = f"ran while level {backend.level} compiled in the background"
+            self.replace_plan(key, plan, compiled)
             log.debug("%s: background compile done in %.3fs", self.qualname,
                       prepared.compile_time)
 
         threading.Thread(target=compile_then_swap, daemon=True,
                          name=f"optlevel-compile-{self.qualname}").start()
         return plan
+
+    def replace_plan(self, key: tuple, old: Plan, new: Plan) -> None:
+        """Put ``new`` in ``old``'s place (if it is still there); keep ``old`` for stats."""
+        with self.lock:
+            if self.plans.get(key) is old:
+                self.plans[key] = new
+                self.retired.append(old)
 
     def _checked(self, plan: Plan, key: tuple, settings: Settings,
                  fn: Callable[..., Any]) -> Callable[..., Any]:

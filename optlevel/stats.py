@@ -101,18 +101,25 @@ class FunctionStats:
 
 
 def function_stats(dispatcher: "Dispatcher") -> FunctionStats:
+    """Merge the function's plans (live and retired) by signature, ceiling and level."""
     merged: dict[tuple[str, int, int], dict[str, Any]] = {}
     for plan in dispatcher.all_plans():
         sig = str(plan.signature)
         entry = merged.setdefault((sig, plan.ceiling, plan.level), {
             "signature": sig, "ceiling": plan.ceiling, "level": plan.level,
             "backend": plan.backend, "calls": 0, "time": 0.0, "compile_time": 0.0,
-            "fallbacks": tuple(plan.fallbacks), "note": plan.note})
+            "fallbacks": {}, "note": {}})
         entry["calls"] += plan.calls
         entry["time"] += plan.time
         entry["compile_time"] += plan.compile_time
-    return FunctionStats(dispatcher.qualname,
-                         tuple(SignatureStats(**e) for e in merged.values()))
+        entry["fallbacks"].update(dict.fromkeys(plan.fallbacks))
+        if plan.note:
+            entry["note"][plan.note] = None
+    rows = []
+    for e in merged.values():
+        e["fallbacks"], e["note"] = tuple(e["fallbacks"]), "; ".join(e["note"])
+        rows.append(SignatureStats(**e))
+    return FunctionStats(dispatcher.qualname, tuple(rows))
 
 
 def stats() -> dict[str, FunctionStats]:

@@ -1,0 +1,89 @@
+"""The measured trial: where the planner cannot tell whether level 2 pays, the first
+calls measure it against level 0 and the faster one keeps the call shape."""
+
+import time
+
+import numpy as np
+
+import optlevel
+from optlevel.analysis import analyze
+
+
+def normalize_loop(x, out):
+    for i in range(x.shape[0]):
+        out[i] = (x[i] - x.mean()) / x.std()
+    return out
+
+
+def clipped_sum(x):
+    s = 0.0
+    for i in range(x.shape[0]):
+        s += min(x[i], 0.5)
+    return s
+
+
+def fast_normalize(func):
+    def run(x, out):
+        np.divide(np.subtract(x, x.mean(), out=out), x.std(), out=out)
+        return out
+    return run
+
+
+def slow_version(func):
+    def run(*args):
+        time.sleep(0.05)
+        return func(*args)
+    return run
+
+
+def calls(n=2000):
+    x = np.random.default_rng(1).random(n)
+    return x, np.empty_like(x)
+
+
+def test_loops_calling_numpy_on_whole_arrays_are_told_apart():
+    (loop,) = analyze(normalize_loop).loops
+    assert loop.hot and loop.array_work
+    assert not analyze(normalize_loop).scalar_hot_loops
+    assert analyze(clipped_sum).scalar_hot_loops
+
+
+def test_explain_says_level_2_will_be_measured(fake_backend):
+    fake_backend(name="numba", make=slow_version)
+    f = optlevel.optimize(normalize_loop, level=2)
+    (row,) = [r for r in optlevel.explain(f, *calls()).rows if r.level == 2]
+    assert row.kind == "trial" and "measure" in row.reason
+
+
+def test_slower_level_2_is_dropped_after_one_measured_call(fake_backend, ran_at):
+    fake_backend(name="numba", make=slow_version)
+    f = optlevel.optimize(normalize_loop, level=2)
+    x, out = calls()
+    assert [ran_at(f, x, out) for _ in range(4)] == [0, 2, 0, 0]
+    np.testing.assert_allclose(out, normalize_loop(x, np.empty_like(x)))
+    reasons = [why for _, _, why in f.stats().fallbacks]
+    assert any("measured slower than level 0" in why for why in reasons), reasons
+
+
+def test_faster_level_2_is_kept(fake_backend, ran_at):
+    fake_backend(name="numba", make=fast_normalize)
+    f = optlevel.optimize(normalize_loop)
+    x, out = calls()
+    assert [ran_at(f, x, out) for _ in range(4)] == [0, 2, 2, 2]
+    np.testing.assert_allclose(out, normalize_loop(x, np.empty_like(x)))
+    notes = [s.note for s in f.stats().signatures if s.level == 2]
+    assert notes and "faster than level 0" in notes[0]
+
+
+def test_strict_skips_the_trial(fake_backend, ran_at):
+    fake_backend(name="numba", make=slow_version)
+    f = optlevel.optimize(normalize_loop, level=2, strict=True)
+    assert ran_at(f, *calls()) == 2
+
+
+def test_element_wise_loops_are_compiled_without_a_trial(fake_backend, ran_at):
+    fake_backend(name="numba", make=slow_version)
+    f = optlevel.optimize(clipped_sum, level=2)
+    x = np.random.default_rng(2).random(100)
+    assert ran_at(f, x) == 2
+    assert f(x) == clipped_sum(x)
