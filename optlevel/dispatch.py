@@ -72,10 +72,10 @@ class Dispatcher:
         signature, ranking = self.ranking(key, args, kwargs)
         skipped = [(r.level, r.backend or "-", r.reason) for r in ranking.rows
                    if not r.tried and r.backend and r.level <= ceiling]
-        if mode == planner.MODE_EXPLICIT:  # strict raises instead; auto falls back quietly
-            for row in ranking.rows:
-                if row.kind in ("declined", "missing") and row.level <= ceiling:
-                    self._warn_fallback(BACKENDS[row.backend], ceiling, row.reason)
+        # Explicit levels that fall back warn once the realized level is known; strict
+        # raises instead and auto falls back quietly (explain and stats say why).
+        declined = [(BACKENDS[r.backend], r.reason) for r in ranking.rows
+                    if r.kind in ("declined", "missing") and r.level <= ceiling]
         for backend in ranking.order:
             failed = self.failures.get((backend.name, sig_key))
             if failed is None and ranking.is_trial(backend):
@@ -93,14 +93,16 @@ class Dispatcher:
                                                settings, args, kwargs)
                 except Decline as exc:
                     failed = self.failures[(backend.name, sig_key)] = exc.reason
-                    if exc.warn and mode == planner.MODE_EXPLICIT:
-                        self._warn_fallback(backend, ceiling, exc.reason)
+                    if exc.warn:
+                        declined.append((backend, exc.reason))
                 else:
                     plan = Plan(prepared.fn, backend, prepared, signature, ceiling, mode,
                                 skipped)
                     log.debug("%s: %s → level %d (%s)", self.qualname, signature,
                               plan.level, plan.backend)
                     plan.fn = self._checked(plan, key, settings, plan.fn)
+                    if mode == planner.MODE_EXPLICIT:
+                        self._warn_fallbacks(declined, ceiling, plan.level)
                     return plan
             skipped.append((backend.level, backend.name, failed))
         reasons = "; ".join(f"level {lvl} ({name}): {why}" for lvl, name, why in skipped
@@ -110,14 +112,22 @@ class Dispatcher:
             f"({LEVEL_NAMES[ceiling]}) for ({signature}), which cannot run it: {reasons}. "
             "Drop strict=True to let optlevel fall back, or pick another level.")
 
-    def _warn_fallback(self, backend: Backend, ceiling: int, reason: str) -> None:
+    def _warn_fallbacks(self, declined: list[tuple[Backend, str]], ceiling: int,
+                        realized: int) -> None:
+        for backend, reason in declined:
+            if backend.level > realized:
+                self.warn_fallback(backend, ceiling, realized, reason)
+
+    def warn_fallback(self, backend: Backend, ceiling: int, realized: int,
+                      reason: str) -> None:
+        """Warn (once) that an explicitly requested ``backend`` could not run the call."""
         warn_once(
             (self.qualname, backend.name, reason),
-            f"{self.qualname}: level {ceiling} ({LEVEL_NAMES[ceiling]}) was requested, but "
-            f"{backend.name} (level {backend.level}) cannot run it — {reason}. It runs at a "
-            f"lower level instead. Fix the line named above, or ask for that lower level "
-            f"(level=0) to silence this; warnings.filterwarnings('ignore', "
-            f"category=optlevel.FallbackWarning) silences all of them.",
+            f"{self.qualname}: level {ceiling} ({LEVEL_NAMES[ceiling]}) was requested; it ran "
+            f"at level {realized} ({LEVEL_NAMES[realized]}) because {backend.name} (level "
+            f"{backend.level}) cannot run it: {reason}. Fix that, or decorate with "
+            f"level={realized} to silence this; warnings.filterwarnings('ignore', "
+            f"category=optlevel.FallbackWarning) silences every fallback warning.",
             FallbackWarning)
 
     def _background(self, backend: Backend, key: tuple, signature: ArgSignature,
@@ -138,6 +148,8 @@ class Dispatcher:
                 self.failures[(backend.name, key[2])] = exc.reason
                 plan.fallbacks.append((backend.level, backend.name, exc.reason))
                 plan.note = ""
+                if exc.warn and key[1] == planner.MODE_EXPLICIT:
+                    self.warn_fallback(backend, key[0], 0, exc.reason)
                 log.debug("%s: background compile declined: %s", self.qualname, exc.reason)
                 return
             compiled = Plan(prepared.fn, backend, prepared, signature, key[0], key[1],
@@ -204,9 +216,9 @@ class Dispatcher:
             self.plans.pop(key, None)
             self.retired.append(plan)
         log.debug("%s: %s %s; falling back", self.qualname, plan.backend, reason)
-        if plan.mode == planner.MODE_EXPLICIT and plan.backend in BACKENDS:
-            self._warn_fallback(BACKENDS[plan.backend], plan.ceiling, reason)
         new = self.plan_for(key, args, kwargs, settings)
+        if plan.mode == planner.MODE_EXPLICIT and plan.backend in BACKENDS:
+            self.warn_fallback(BACKENDS[plan.backend], plan.ceiling, new.level, reason)
         start = time.perf_counter()
         result = new.fn(*args, **kwargs)
         new.time += time.perf_counter() - start

@@ -18,6 +18,7 @@ import numpy as np
 
 from .backends import BACKENDS, Backend, Decline, Prepared
 from .plan import Plan
+from .planner import MODE_EXPLICIT
 
 if TYPE_CHECKING:
     from .config import Settings
@@ -51,6 +52,8 @@ def trial_plan(d: Dispatcher, backend: Backend, key: tuple, plan0: Plan,
             d.failures[(backend.name, key[2])] = exc.reason
             plan0.fallbacks.append((backend.level, backend.name, exc.reason))
             plan0.note = ""
+            if exc.warn and key[1] == MODE_EXPLICIT:
+                d.warn_fallback(backend, key[0], 0, exc.reason)
             return result
         candidate = Plan(prepared.fn, backend, prepared, plan0.signature, key[0], key[1],
                          list(plan0.fallbacks))

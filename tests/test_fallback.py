@@ -279,3 +279,30 @@ def test_verify_passes_a_right_result(fake_backend):
         warnings.simplefilter("error", ResultMismatchWarning)
         assert f(X, calls) == f(X, calls) == 10.0
     assert f.stats().levels == {2: 2}
+
+
+def builds_dict(x):
+    d = {}
+    for i in range(x.shape[0]):
+        d[i] = x[i]
+    return d
+
+
+@pytest.mark.numba
+def test_a_result_numba_would_return_as_a_typed_dict_stays_a_dict():
+    f = optimize(builds_dict, level=2)
+    with pytest.warns(FallbackWarning, match="returns a dict"):
+        result = f(X)
+    assert type(result) is dict and result == builds_dict(X)
+    assert f.stats().levels == {0: 1}
+
+
+@pytest.mark.numba
+def test_fallback_warning_names_requested_and_realized_levels():
+    f = optimize(prints_in_loop, level=2)
+    with pytest.warns(FallbackWarning) as caught:
+        f(X)
+    [message] = fallback_messages(caught)
+    assert "level 2 (jit) was requested; it ran at level 0 (python)" in message
+    assert "level=0" in message  # how to silence it
+    assert caught[0].filename == __file__  # points at the user's call

@@ -66,11 +66,33 @@ class NumbaBackend:
             reason = failed[argtypes] = (f"Numba failed while compiling: "
                                          f"{type(exc).__name__}: {_first_line(str(exc))}")
             raise Decline(reason) from None
+        changed = _changed_container(disp.overloads[argtypes].signature.return_type)
+        if changed:
+            failed[argtypes] = reason = (f"it returns {changed}, which Numba would hand back "
+                                         "as a numba.typed container instead")
+            raise Decline(reason)
         return Prepared(disp, time.perf_counter() - start, (NumbaError,))
 
 
 #: Numba dispatcher → {argument types: why they failed to compile}; never retried.
 _failed: weakref.WeakKeyDictionary[Any, dict[tuple, str]] = weakref.WeakKeyDictionary()
+
+
+def _changed_container(rtype: Any) -> str | None:
+    """The part of a return type that would not come back as the plain function's
+    container (typed dicts and typed lists), or None when the result is faithful."""
+    from numba.core import types
+
+    if isinstance(rtype, types.DictType):
+        return "a dict"
+    if isinstance(rtype, types.ListType):
+        return "a typed list"
+    if isinstance(rtype, types.BaseTuple):
+        for item in rtype:
+            found = _changed_container(item)
+            if found:
+                return found
+    return None
 
 
 def _arg_verdict(arg: Any) -> Verdict:
