@@ -22,7 +22,7 @@ variable                   default                    meaning
                                                       while a thread compiles
 ``OPTLEVEL_BOUNDSCHECK``   ``1``                      1 = compiled code checks indices and
                                                       raises ``IndexError`` like Python
-``OPTLEVEL_CACHE_DIR``     user cache dir             where compiled code and plans are kept
+``OPTLEVEL_CACHE_DIR``     user cache dir             where compiled code is kept
 ``OPTLEVEL_EXECUTOR``      ``local``                  ``local``, ``threads``, ``processes``,
                                                       ``dask``, ``dask://host:port``,
                                                       ``ray``, ``ray://…``

@@ -119,4 +119,4 @@ def _with_failures(row: Row, failures: dict, sig_key: tuple) -> Row:
     failed = failures.get((row.backend, sig_key)) if row.backend else None
     if failed is None:
         return row
-    return dataclasses.replace(row, tried=False, reason=f"failed to build: {failed}")
+    return dataclasses.replace(row, tried=False, reason=f"not used: {failed}")

@@ -123,14 +123,15 @@ def function_stats(dispatcher: "Dispatcher") -> FunctionStats:
 
 
 def stats() -> dict[str, FunctionStats]:
-    """Statistics of every live decorated function that has been called, by name."""
+    """Statistics of every live decorated function that has been called, keyed by
+    ``module.qualname`` so same-named functions of different modules stay apart."""
     with _registry_lock:
         dispatchers = list(_registry)
     out = {}
     for d in dispatchers:
         fs = function_stats(d)
         if fs.signatures:
-            out[fs.name] = fs
+            out[f"{getattr(d.func, '__module__', None) or '?'}.{fs.name}"] = fs
     return out
 
 

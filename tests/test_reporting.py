@@ -55,7 +55,7 @@ def test_function_stats_record_fallbacks():
 
 
 def test_global_stats_and_report(capsys):
-    # Local functions: optlevel.stats() keys by qualified name, and these are unique.
+    # optlevel.stats() keys by module and qualified name.
     @optimize
     def plain_kernel(x):
         return x * 2.0
@@ -67,9 +67,10 @@ def test_global_stats_and_report(capsys):
     plain_kernel(X)
     plain_kernel(X)
     everything = optlevel.stats()
-    assert everything[plain_kernel.__qualname__].calls == 2
-    assert everything[plain_kernel.__qualname__].levels == {0: 2}
-    assert never_called.__qualname__ not in everything
+    name = f"{__name__}.{plain_kernel.__qualname__}"
+    assert everything[name].calls == 2
+    assert everything[name].levels == {0: 2}
+    assert f"{__name__}.{never_called.__qualname__}" not in everything
     optlevel.report()
     out = capsys.readouterr().out
     assert plain_kernel.__qualname__ in out and never_called.__qualname__ not in out
