@@ -10,8 +10,9 @@ from __future__ import annotations
 import functools
 import inspect
 import types
+from collections.abc import Callable
 from time import perf_counter
-from typing import Any, Callable, TypeVar, overload
+from typing import Any, TypeVar, overload
 
 from . import stats as _stats
 from .analysis import signature_key
@@ -24,7 +25,7 @@ from .planner import MODE_AUTO, MODE_EXPLICIT, MODE_STRICT
 __all__ = ["optimize", "Optimized"]
 
 F = TypeVar("F", bound=Callable[..., Any])
-_KNOWN_OPTIONS = frozenset()  # backend options arrive with later levels
+_KNOWN_OPTIONS: frozenset[str] = frozenset()  # backend options arrive with later levels
 
 
 class Optimized:
@@ -87,13 +88,13 @@ class Optimized:
             return s.cap, MODE_EXPLICIT
         return req, mode
 
-    def with_level(self, level: LevelLike) -> "Optimized":
+    def with_level(self, level: LevelLike) -> Optimized:
         """A variant bound to ``level`` (above context managers and the decorator)."""
         lvl = Level.parse(level)
         return Optimized(self.py_func, level=self._level, strict=self._strict,
                          _dispatcher=self._dispatcher, _bound=lvl.value, _kind=self._kind)
 
-    def stats(self) -> "_stats.FunctionStats":
+    def stats(self) -> _stats.FunctionStats:
         """Calls, time, realized level and fallbacks per argument signature."""
         return _stats.function_stats(self._dispatcher)
 

@@ -41,8 +41,9 @@ import os
 import sys
 import threading
 import warnings
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from .errors import ConfigError, OptlevelWarning, _user_stacklevel
 from .levels import AUTO, MAX_LEVEL, Level, LevelLike

@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from . import planner
 from .analysis import ArgSignature, FunctionFeatures, analyze, describe_args
@@ -75,7 +76,7 @@ class Dispatcher:
         # Explicit levels that fall back warn once the realized level is known; strict
         # raises instead and auto falls back quietly (explain and stats say why).
         declined = [(BACKENDS[r.backend], r.reason) for r in ranking.rows
-                    if r.kind in ("declined", "missing") and r.level <= ceiling]
+                    if r.backend and r.kind in ("declined", "missing") and r.level <= ceiling]
         for backend in ranking.order:
             failed = self.failures.get((backend.name, sig_key))
             if failed is None and ranking.is_trial(backend):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
+import types
 import warnings
 
 __all__ = [
@@ -97,7 +98,7 @@ _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 def _user_stacklevel() -> int:
     """How many frames up from warn_once's caller the first non-optlevel frame is."""
-    frame = sys._getframe(2)
+    frame: types.FrameType | None = sys._getframe(2)
     level = 1
     while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(
             _PACKAGE_DIR + os.sep):

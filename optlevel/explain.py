@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ._table import format_table
 from .analysis import ArgSignature, FunctionFeatures, signature_key
@@ -102,6 +103,7 @@ def explain(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Report:
     signature, ranking = d.ranking(key, args, kwargs)
     rows = tuple(_with_failures(r, d.failures, key[2]) for r in ranking.rows)
     plan = d.plans.get(key)
+    chosen: int | None
     if plan is not None:
         chosen, why = plan.level, f"realized on earlier calls ({plan.calls} so far)"
     else:

@@ -32,7 +32,7 @@ class Level:
         self.value = value  # None means "auto"
 
     @classmethod
-    def parse(cls, value: LevelLike, *, source: str = "level") -> "Level":
+    def parse(cls, value: LevelLike, *, source: str = "level") -> Level:
         if isinstance(value, Level):
             return value
         if value is None:

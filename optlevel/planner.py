@@ -10,7 +10,8 @@ time is in Python-level loops; already-vectorized NumPy stays at level 0, since
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .analysis import ArgSignature, FunctionFeatures
 from .backends import BACKENDS, YES, Backend, Verdict, requirement_missing

@@ -16,11 +16,11 @@ if TYPE_CHECKING:
 
 __all__ = ["SignatureStats", "FunctionStats", "function_stats", "stats", "report", "register"]
 
-_registry: "weakref.WeakSet[Dispatcher]" = weakref.WeakSet()
+_registry: weakref.WeakSet[Dispatcher] = weakref.WeakSet()
 _registry_lock = threading.Lock()
 
 
-def register(dispatcher: "Dispatcher") -> None:
+def register(dispatcher: Dispatcher) -> None:
     with _registry_lock:
         _registry.add(dispatcher)
 
@@ -100,7 +100,7 @@ class FunctionStats:
                              "fallbacks / notes"], rows, title=f"{self.name}")
 
 
-def function_stats(dispatcher: "Dispatcher") -> FunctionStats:
+def function_stats(dispatcher: Dispatcher) -> FunctionStats:
     """Merge the function's plans (live and retired) by signature, ceiling and level."""
     merged: dict[tuple[str, int, int], dict[str, Any]] = {}
     for plan in dispatcher.all_plans():

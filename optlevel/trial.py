@@ -11,8 +11,9 @@ compares fairly) keeps the key. Each call is counted at the level it really ran.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from time import perf_counter
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 

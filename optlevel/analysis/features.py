@@ -143,7 +143,7 @@ class FunctionFeatures:
 def analyze(func: Any) -> FunctionFeatures:
     """Compute :class:`FunctionFeatures` for ``func``; never raises."""
     raw = unwrap_callable(func)
-    name = getattr(raw, "__qualname__", None) or getattr(raw, "__name__", repr(raw))
+    name = str(getattr(raw, "__qualname__", None) or getattr(raw, "__name__", repr(raw)))
     source = get_source(raw)
     is_gen = inspect.isgeneratorfunction(raw) or inspect.isasyncgenfunction(raw)
     is_async = inspect.iscoroutinefunction(raw) or inspect.isasyncgenfunction(raw)
@@ -223,9 +223,9 @@ class _Namespace:
             root = value.__name__
         else:
             module = getattr(value, "__module__", None) or ""
-            root = f"{module}.{getattr(value, '__name__', node.id)}" if module else None
-            if root is None:
+            if not module:
                 return None
+            root = f"{module}.{getattr(value, '__name__', node.id)}"
         return ".".join([root] + parts[::-1])
 
 

@@ -32,7 +32,7 @@ def size_class(size: int) -> int:
 
 def signature_key(args: tuple[Any, ...], kwargs: dict[str, Any] | None = None) -> tuple:
     """The plan-cache key of a call: one small hashable item per argument."""
-    key = []
+    key: list[Any] = []
     for a in args:
         t = type(a)
         if t is _ndarray:

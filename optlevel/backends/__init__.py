@@ -17,7 +17,8 @@ from __future__ import annotations
 import dataclasses
 import importlib.util
 import sys
-from typing import Any, Callable, Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from ..analysis import ArgSignature, FunctionFeatures
 
@@ -110,7 +111,8 @@ def _register_builtin() -> None:
     from .numba_jit import NumbaBackend
     from .python import PythonBackend
 
-    for backend in (PythonBackend(), NumbaBackend()):
+    builtin: tuple[Backend, ...] = (PythonBackend(), NumbaBackend())
+    for backend in builtin:
         register_backend(backend)
 
 

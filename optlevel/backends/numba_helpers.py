@@ -14,8 +14,9 @@ import os
 import threading
 import types
 import weakref
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -27,7 +28,7 @@ __all__ = ["jit_dispatcher"]
 
 _lock = threading.RLock()
 # (function, boundscheck) → numba dispatcher, or the Decline that building it raised.
-_built: "weakref.WeakKeyDictionary[Callable, dict[bool, Any]]" = weakref.WeakKeyDictionary()
+_built: weakref.WeakKeyDictionary[Callable, dict[bool, Any]] = weakref.WeakKeyDictionary()
 
 
 def jit_dispatcher(func: Callable[..., Any], features: FunctionFeatures, settings: Any) -> Any:
@@ -178,8 +179,9 @@ def _cache_classes() -> Any:
         return _cache_class
     from numba.core import caching
 
-    base_locator = getattr(caching, "UserProvidedCacheLocator", None) or \
-        getattr(caching, "_UserProvidedCacheLocator")
+    # Numba renamed the class (it had a leading underscore before 0.59).
+    base_locator = vars(caching).get("UserProvidedCacheLocator") or \
+        vars(caching)["_UserProvidedCacheLocator"]
 
     class _Locator(base_locator):  # type: ignore[misc, valid-type]
         root: Path = Path(".")
@@ -198,7 +200,7 @@ def _cache_classes() -> Any:
             locator = type("_RootedLocator", (_Locator,), {"root": root})
             impl = type("_Impl", (caching.CompileResultCacheImpl,),
                         {"_locator_classes": [locator]})
-            self._impl_class = impl
+            self._impl_class = impl  # type: ignore[assignment]
             super().__init__(py_func)
 
     _cache_class = _Cache

@@ -12,7 +12,8 @@ import inspect
 import re
 import time
 import weakref
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -25,7 +26,7 @@ _GOOD_DTYPE_KINDS = frozenset("biufc")  # bool, int, uint, float, complex
 class NumbaBackend:
     name = "numba"
     level = 2
-    requires = ("numba",)
+    requires: tuple[str, ...] = ("numba",)
     compiles = True
     install_hint = "pip install numba  (or: pip install optlevel, which depends on it)"
 
@@ -88,7 +89,7 @@ def _changed_container(rtype: Any) -> str | None:
     if isinstance(rtype, types.ListType):
         return "a typed list"
     if isinstance(rtype, types.BaseTuple):
-        for item in rtype:
+        for item in getattr(rtype, "types", ()):
             found = _changed_container(item)
             if found:
                 return found
