@@ -1,4 +1,5 @@
-"""Dispatch: the plan cache, the fallback loop, background compiles and verify.
+"""Dispatch: the plan cache, the fallback loop, background compiles and verify
+(measured trials are in :mod:`optlevel.trial`).
 
 One :class:`Dispatcher` per decorated function. The fast path (in
 :class:`~optlevel.api.Optimized`) looks a plan up by key; everything here runs
@@ -135,7 +136,7 @@ class Dispatcher:
                     args: tuple, kwargs: dict, settings: Settings,
                     skipped: list) -> Plan:
         """A level-0 plan that runs now, while a thread compiles ``backend`` and then
-        swaps the compiled callable into the same plan."""
+        puts a compiled plan in its place (the level-0 one is kept for stats)."""
         python = BACKENDS["python"]
         plan = Plan(self.func, python, Prepared(self.func), signature, key[0], key[1],
                     skipped)
