@@ -79,6 +79,7 @@ def user_module(tmp_path):
     return tmp_path
 
 
+@pytest.mark.numba
 def test_explain_module_function(user_module, cache_dir):
     out = optlevel_cmd("explain", "usermod:total_above", cwd=user_module,
                        cache_dir=cache_dir).stdout
