@@ -161,10 +161,12 @@ def _time_rounds(contenders: list[_Contender], args: Sequence[Any], options: Opt
         return
     slowest = max(c.probe * c.number for c in timed)
     rounds = max(1, min(options.repeat, int(options.budget / slowest)))
-    for _ in range(rounds):
+    for round_ in range(rounds + 1):
         for c in timed:
+            c.last = None  # drop the previous result first: big outputs churn memory
             seconds, c.last = _timed(c.fn, args, c.number)
-            c.times.append(seconds)
+            if round_:  # round 0 is untimed: it settles the allocator for every variant
+                c.times.append(seconds)
 
 
 def _realized(stats: Any) -> str:
@@ -225,6 +227,8 @@ def run_case(workload: Workload, size: int, levels: Iterable[LevelLike],
     args = workload.build(size)
     plain = _Contender(PLAIN, workload.func)
     plain.probe, plain.first = _timed(workload.func, args)
+    if plain.probe < options.single_above:  # the first call ever pays cold memory
+        plain.probe, _ = _timed(workload.func, args)
     contenders = [plain]
     for level in levels:
         fn = variant(workload.func, level, options.strict)
