@@ -76,7 +76,8 @@ def _header(command: str, env: dict[str, Any]) -> list[str]:
 
 def _legend(options: runner.Options) -> list[str]:
     return [f"time: per call, the median of up to {options.repeat} timed runs after a "
-            "warm-up call, the variants of a case timed in interleaved rounds;",
+            "warm-up call, the variants of a case timed in interleaved rounds after one "
+            "untimed round;",
             "  * = a single timed run: calls that slow (plain Python on the big inputs) "
             "are not repeated.",
             "level: the ceiling asked for; ran at: the level the calls ran at (stats()); "

@@ -2,7 +2,8 @@
 
 For one workload and size the runner calls the plain, undecorated function (the
 baseline) and a fresh ``optimize(func, level=...)`` per requested level once each:
-the warm-up, which pays any compile. Then it times them in interleaved rounds
+the warm-up, which pays any compile. Then, after one untimed round, it times them
+in interleaved rounds
 (plain, level 0, level 2, ..., plain, level 0, ...), so that a slow spell of a
 shared machine hits every variant alike, and reports each one's median. Realized
 levels and compile times come from ``stats()``; results are compared with the
