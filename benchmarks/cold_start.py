@@ -26,18 +26,10 @@ import time
 from pathlib import Path
 
 MODULE = textwrap.dedent('''
-    import numpy as np
     from optlevel import optimize
+    from optlevel.bench.workloads import conditional_accumulate as plain
 
-    @optimize(level=2, strict=True)
-    def conditional_accumulate(x, t):
-        s = 0.0
-        for i in range(x.shape[0]):
-            if x[i] > t:
-                s += x[i] ** 2
-            else:
-                s -= x[i]
-        return s
+    conditional_accumulate = optimize(plain, level=2, strict=True)
 ''')
 
 CALLER = textwrap.dedent('''

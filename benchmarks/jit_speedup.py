@@ -16,16 +16,7 @@ import time
 import numpy as np
 
 import optlevel
-
-
-def conditional_accumulate(x, t):
-    s = 0.0
-    for i in range(x.shape[0]):
-        if x[i] > t:
-            s += x[i] ** 2
-        else:
-            s -= x[i]
-    return s
+from optlevel.bench.workloads import conditional_accumulate
 
 
 def median_time(fn, args, repeat: int) -> tuple[float, object]:
