@@ -1,0 +1,121 @@
+"""Shared pieces of the AST analyses: findings, name resolution, and scopes."""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import dataclasses
+import types
+from typing import Any
+
+__all__ = ["Finding", "Namespace", "Scope", "NUMPY_CLASSES", "IO_BUILTINS", "IO_MODULES",
+           "RANDOM_MODULES"]
+
+#: NumPy call classes by the function's name under ``numpy`` (or a method name).
+NUMPY_CLASSES: dict[str, frozenset[str]] = {
+    "elementwise": frozenset(
+        "sin cos tan arcsin arccos arctan arctan2 sinh cosh tanh exp exp2 expm1 log log2 "
+        "log10 log1p sqrt cbrt square abs absolute fabs sign add subtract multiply divide "
+        "true_divide floor_divide power mod remainder maximum minimum fmax fmin clip floor "
+        "ceil trunc rint round around where isnan isinf isfinite hypot negative reciprocal "
+        "logical_and logical_or logical_not greater less equal deg2rad rad2deg".split()),
+    "reduction": frozenset(
+        "sum mean std var min max amin amax prod argmin argmax any all cumsum cumprod "
+        "median average nansum nanmean nanstd nanmin nanmax count_nonzero ptp".split()),
+    "blas": frozenset("dot vdot matmul inner outer tensordot einsum kron".split()),
+    "fft": frozenset("fft ifft fft2 ifft2 fftn ifftn rfft irfft rfftn irfftn".split()),
+    "sort": frozenset("sort argsort partition argpartition unique searchsorted lexsort".split()),
+    "creation": frozenset(
+        "zeros ones empty full arange linspace logspace zeros_like ones_like empty_like "
+        "full_like array asarray ascontiguousarray copy eye identity meshgrid".split()),
+}
+
+IO_BUILTINS = frozenset({"open", "input", "print", "breakpoint"})
+IO_MODULES = frozenset({"os", "sys", "io", "time", "logging", "pathlib", "shutil",
+                         "socket", "subprocess", "pickle", "json", "csv"})
+RANDOM_MODULES = frozenset({"random", "secrets"})
+
+@dataclasses.dataclass(frozen=True)
+class Finding:
+    """One fact about one line: ``line``, a short ``what``, and ``detail``."""
+
+    line: int
+    what: str
+    detail: str = ""
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.what}" + (f" ({self.detail})" if self.detail else "")
+
+
+class Namespace:
+    """Resolves a dotted name (``np.linalg.norm``) against the function's globals."""
+
+    def __init__(self, func: Any):
+        self.globals: dict[str, Any] = getattr(func, "__globals__", {}) or {}
+        closure = getattr(func, "__closure__", None) or ()
+        freevars = getattr(getattr(func, "__code__", None), "co_freevars", ())
+        self.closure: dict[str, Any] = {}
+        for var, cell in zip(freevars, closure):
+            try:
+                self.closure[var] = cell.cell_contents
+            except ValueError:  # an empty cell
+                pass
+
+    def lookup(self, name: str) -> tuple[bool, Any]:
+        if name in self.closure:
+            return True, self.closure[name]
+        if name in self.globals:
+            return True, self.globals[name]
+        if hasattr(builtins, name):
+            return True, getattr(builtins, name)
+        return False, None
+
+    def dotted(self, node: ast.expr) -> str | None:
+        """``np.fft.fft`` → ``'numpy.fft.fft'`` when its root resolves to a module."""
+        parts: list[str] = []
+        while isinstance(node, ast.Attribute):
+            parts.append(node.attr)
+            node = node.value
+        if not isinstance(node, ast.Name):
+            return None
+        found, value = self.lookup(node.id)
+        if not found:
+            return None
+        if isinstance(value, types.ModuleType):
+            root = value.__name__
+        else:
+            module = getattr(value, "__module__", None) or ""
+            if not module:
+                return None
+            root = f"{module}.{getattr(value, '__name__', node.id)}"
+        return ".".join([root] + parts[::-1])
+
+
+class Scope(ast.NodeVisitor):
+    """Local names, names declared global, and free names the function loads."""
+
+    def __init__(self, tree: ast.AST, params: tuple[str, ...]):
+        self.locals: set[str] = set(params)
+        self.global_decls: set[str] = set()
+        self.global_writes: set[str] = set()
+        loads: set[str] = set()
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.Global, ast.Nonlocal)):
+                self.global_decls.update(node.names)
+            elif isinstance(node, ast.Name):
+                if isinstance(node.ctx, (ast.Store, ast.Del)):
+                    self.locals.add(node.id)
+                else:
+                    loads.add(node.id)
+            elif isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node is not tree:
+                self.locals.add(node.name)
+            elif isinstance(node, ast.arg):
+                self.locals.add(node.arg)
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                self.locals.update((a.asname or a.name).split(".")[0] for a in node.names)
+        self.global_writes = self.global_decls & self.locals
+        self.locals -= self.global_decls
+        self.free_loads = frozenset(loads - self.locals)
+
+    def is_local(self, name: str) -> bool:
+        return name in self.locals
