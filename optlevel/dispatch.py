@@ -81,9 +81,7 @@ class Dispatcher:
         for backend in ranking.order:
             failed = self.failures.get((backend.name, sig_key))
             if failed is None and ranking.is_trial(backend):
-                python = BACKENDS["python"]
-                plan0 = Plan(self.func, python, Prepared(self.func), signature, ceiling, mode,
-                             skipped)
+                plan0 = self.plain_plan(key, signature, skipped)
                 return trial_plan(self, backend, key, plan0, settings)
             if failed is None and backend.compiles and settings.compile == "background" \
                     and mode != planner.MODE_STRICT:
@@ -137,9 +135,7 @@ class Dispatcher:
                     skipped: list) -> Plan:
         """A level-0 plan that runs now, while a thread compiles ``backend`` and then
         puts a compiled plan in its place (the level-0 one is kept for stats)."""
-        python = BACKENDS["python"]
-        plan = Plan(self.func, python, Prepared(self.func), signature, key[0], key[1],
-                    skipped)
+        plan = self.plain_plan(key, signature, skipped)
         plan.note = f"compiling for level {backend.level} in the background"
 
         def compile_then_swap() -> None:
@@ -166,6 +162,13 @@ class Dispatcher:
         threading.Thread(target=compile_then_swap, daemon=True,
                          name=f"optlevel-compile-{self.qualname}").start()
         return plan
+
+    def plain_plan(self, key: tuple, signature: ArgSignature,
+                   fallbacks: list[tuple[int, str, str]]) -> Plan:
+        """A level-0 plan: the function as written, for ``key``."""
+        python = BACKENDS["python"]
+        return Plan(self.func, python, Prepared(self.func), signature, key[0], key[1],
+                    fallbacks)
 
     def replace_plan(self, key: tuple, old: Plan, new: Plan) -> None:
         """Put ``new`` in ``old``'s place (if it is still there); keep ``old`` for stats."""

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .backends import BACKENDS, Backend, Decline, Prepared
+from .backends import Backend, Decline, Prepared
 from .plan import Plan
 from .planner import MODE_EXPLICIT
 
@@ -80,9 +80,8 @@ def _measured(d: Dispatcher, key: tuple, candidate: Plan, prepared: Prepared, ba
             reason = (f"measured slower than level 0 for this call shape "
                       f"({speedup:.2f}x), so level 0 keeps it")
             d.failures[(candidate.backend, key[2])] = reason
-            python = BACKENDS["python"]
-            slow = Plan(d.func, python, Prepared(d.func), candidate.signature, key[0], key[1],
-                        list(plan0.fallbacks) + [(candidate.level, candidate.backend, reason)])
+            slow = d.plain_plan(key, candidate.signature, list(plan0.fallbacks)
+                                + [(candidate.level, candidate.backend, reason)])
             d.replace_plan(key, candidate, slow)
         log.debug("%s: trial of %s: %.2fx level 0", d.qualname, candidate.backend, speedup)
         return result
