@@ -17,6 +17,7 @@ from typing import Any
 from . import planner
 from .analysis import ArgSignature, FunctionFeatures, analyze, describe_args
 from .backends import BACKENDS, Backend, Decline, Prepared
+from .calibrate import profile_for
 from .config import Settings
 from .errors import FallbackWarning, LevelUnavailable, ResultMismatchWarning, warn_once
 from .levels import LEVEL_NAMES
@@ -63,21 +64,23 @@ class Dispatcher:
                 self.plans[key] = plan
             return plan
 
-    def ranking(self, key: tuple, args: tuple, kwargs: dict) -> tuple[ArgSignature,
-                                                                        planner.Ranking]:
+    def ranking(self, key: tuple, args: tuple, kwargs: dict,
+                settings: Settings) -> tuple[ArgSignature, planner.Ranking]:
         ceiling, mode, sig_key = key
         signature = describe_args(args, kwargs, self.features.params)
-        return signature, planner.rank(self.features, signature, ceiling, mode)
+        return signature, planner.rank(self.features, signature, ceiling, mode, settings,
+                                       profile_for(settings))
 
     def _build(self, key: tuple, args: tuple, kwargs: dict, settings: Settings) -> Plan:
         ceiling, mode, sig_key = key
-        signature, ranking = self.ranking(key, args, kwargs)
+        signature, ranking = self.ranking(key, args, kwargs, settings)
         skipped = [(r.level, r.backend or "-", r.reason) for r in ranking.rows
                    if not r.tried and r.backend and r.level <= ceiling]
         # Explicit levels that fall back warn once the realized level is known; strict
         # raises instead and auto falls back quietly (explain and stats say why).
         declined = [(BACKENDS[r.backend], r.reason) for r in ranking.rows
-                    if r.backend and r.kind in ("declined", "missing") and r.level <= ceiling]
+                    if r.backend and r.kind in ("declined", "missing", "unavailable")
+                    and r.level <= ceiling]
         for backend in ranking.order:
             failed = self.failures.get((backend.name, sig_key))
             if failed is None and ranking.is_trial(backend):

@@ -6,7 +6,7 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any
 
-from ._table import format_table
+from ._table import format_seconds, format_table
 from .analysis import ArgSignature, FunctionFeatures, signature_key
 from .config import settings
 from .levels import LEVEL_NAMES, Level
@@ -27,6 +27,13 @@ class Report:
     rows: tuple[Row, ...]
     chosen: int | None
     chosen_reason: str
+
+    def row(self, which: str | int) -> Row:
+        """The row of backend ``which`` (a name), or the first row of level ``which``."""
+        for r in self.rows:
+            if r.backend == which or (isinstance(which, int) and r.level == which):
+                return r
+        raise KeyError(which)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -53,12 +60,17 @@ class Report:
         lines.append(f"  ceiling: level {self.ceiling} ({LEVEL_NAMES[self.ceiling]}), "
                      f"{self.mode}")
         rows = [(r.level, LEVEL_NAMES[r.level], r.backend or "-",
-                 "yes" if r.tried else "no", r.reason or "-") for r in self.rows]
-        lines.append(format_table(["level", "name", "backend", "try", "why"], rows))
+                 "yes" if r.tried else "no", _cost(r.cost), r.reason or "-")
+                for r in self.rows]
+        lines.append(format_table(["level", "name", "backend", "try", "cost", "why"], rows))
         if self.chosen is not None:
             lines.append(f"→ level {self.chosen} ({LEVEL_NAMES[self.chosen]}): "
                          f"{self.chosen_reason}")
         return "\n".join(lines)
+
+
+def _cost(cost: float | None) -> str:
+    return "unknown" if cost is None else format_seconds(cost)
 
 
 def _feature_lines(f: FunctionFeatures) -> list[str]:
@@ -100,7 +112,7 @@ def explain(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Report:
         mode, "requested (a ceiling)")
     d = opt._dispatcher
     key = (ceiling, mode, signature_key(args, kwargs))
-    signature, ranking = d.ranking(key, args, kwargs)
+    signature, ranking = d.ranking(key, args, kwargs, settings())
     rows = tuple(_with_failures(r, d.failures, key[2]) for r in ranking.rows)
     plan = d.plans.get(key)
     chosen: int | None

@@ -1,40 +1,52 @@
 """The planner: which backends to try for a call, in which order, and why.
 
-Until the measured cost model lands (calibration and measured call times), the
-rule is "never slower": a backend must both *apply* (its own verdict) and *pay*
-(this module's verdict) to be tried. Level 2 pays only where the function's
-time is in Python-level loops; already-vectorized NumPy stays at level 0, since
-``njit`` of vectorized NumPy is often slower than NumPy itself.
+Every registered backend gets one :class:`Row`: it is tried when it is under the
+ceiling, installed, available on this machine, *applies* to the call (its own
+verdict) and *pays* (its :class:`~optlevel.backends.Estimate`). Candidates are
+ordered by predicted cost (known costs first, cheapest first), level breaking
+ties (higher first), so with no measurements the highest level that applies and
+pays is tried first and the lower ones are the fallbacks.
+
+The same rows feed ``explain``, ``stats`` and ``optlevel info`` (:func:`static_rows`).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+import math
 from typing import Any
 
 from .analysis import ArgSignature, FunctionFeatures
-from .backends import BACKENDS, YES, Backend, Verdict, requirement_missing
+from .backends import BACKENDS, Backend, Estimate, Verdict, is_available, requirement_missing
 from .levels import LEVEL_NAMES
 
-__all__ = ["Row", "Ranking", "rank", "MODE_AUTO", "MODE_EXPLICIT", "MODE_STRICT"]
+__all__ = ["Row", "Ranking", "rank", "static_rows", "MODE_AUTO", "MODE_EXPLICIT",
+           "MODE_STRICT", "MODE_NAMES"]
 
 #: How the ceiling was set: by default ("auto"), by the user, or strictly.
 MODE_AUTO, MODE_EXPLICIT, MODE_STRICT = 0, 1, 2
+MODE_NAMES = {MODE_AUTO: "auto", MODE_EXPLICIT: "explicit", MODE_STRICT: "strict"}
 
 
 @dataclasses.dataclass(frozen=True)
 class Row:
-    """One level's line in a plan: the backend, whether it will be tried, and why."""
+    """One backend's line in a plan (or a level's, when no backend serves it)."""
 
     level: int
     backend: str | None
     tried: bool
     reason: str
     #: why: "ok", "trial" (measured against level 0 on the first calls), "absent" (no
-    #: backend), "ceiling", "strict", "missing" (not installed), "declined" (cannot
+    #: backend at this level), "ceiling", "strict", "missing" (not installed),
+    #: "unavailable" (installed, but no device/driver/cluster), "declined" (cannot
     #: serve the call) or "pays" (would be slower).
     kind: str = "ok"
+    #: predicted seconds for the call, None when unknown
+    cost: float | None = None
+
+    @property
+    def name(self) -> str:
+        return LEVEL_NAMES[self.level]
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -43,58 +55,75 @@ class Row:
 @dataclasses.dataclass(frozen=True)
 class Ranking:
     order: tuple[Backend, ...]  # backends to try, best first
-    rows: tuple[Row, ...]  # every level 0-4, for explain
+    rows: tuple[Row, ...]  # every backend (and every level without one), highest first
 
     def is_trial(self, backend: Backend) -> bool:
         """Should ``backend`` be measured against level 0 before it is kept?"""
         return any(r.backend == backend.name and r.kind == "trial" for r in self.rows)
 
-
-def _pays_jit(features: FunctionFeatures, signature: ArgSignature) -> tuple[str, Verdict]:
-    hot = [loop for loop in features.loops if loop.hot]
-    if not hot:
-        return "pays", Verdict(False, "no Python-level loops: vectorized NumPy already runs "
-                                      "compiled code, and njit would not pay")
-    lines = ", ".join(str(loop.line) for loop in hot[:4])
-    if features.scalar_hot_loops:
-        return "ok", Verdict(True, f"Python-level loops (line {lines}) compile to machine code")
-    return "trial", Verdict(True, f"the loops (line {lines}) call NumPy on whole arrays, "
-                                  "which compiled code may not speed up: the first calls "
-                                  "measure level 2 against level 0")
+    def row(self, backend: str) -> Row:
+        for r in self.rows:
+            if r.backend == backend:
+                return r
+        raise KeyError(backend)
 
 
-def _always(features: FunctionFeatures, signature: ArgSignature) -> tuple[str, Verdict]:
-    return "ok", YES
+def _backends_by_level() -> dict[int, list[Backend]]:
+    out: dict[int, list[Backend]] = {level: [] for level in LEVEL_NAMES}
+    for backend in BACKENDS.values():
+        out[backend.level].append(backend)
+    return out
 
 
-#: backend name → does it pay for these arguments: ("ok" | "trial" | "pays", verdict),
-#: where "trial" means measure it against level 0 first; backends not listed always pay.
-_PAYS: dict[str, Callable[[FunctionFeatures, ArgSignature], tuple[str, Verdict]]] = {
-    "numba": _pays_jit,
-}
-
-
-def rank(features: FunctionFeatures, signature: ArgSignature, ceiling: int,
-         mode: int) -> Ranking:
+def rank(features: FunctionFeatures, signature: ArgSignature, ceiling: int, mode: int,
+         settings: Any, profile: Any) -> Ranking:
     """Order the backends to try for one call signature under ``ceiling``."""
-    by_level = {b.level: b for b in BACKENDS.values()}
-    order: list[Backend] = []
     rows: list[Row] = []
-    for level in sorted(LEVEL_NAMES, reverse=True):
-        backend = by_level.get(level)
-        if backend is None:
+    candidates: list[tuple[float, int, int, Backend]] = []
+    for level, backends in sorted(_backends_by_level().items(), reverse=True):
+        if not backends:
             rows.append(Row(level, None, False, "not available in this version of optlevel",
                             "absent"))
             continue
-        kind, verdict = _judge(backend, features, signature, ceiling, mode)
-        rows.append(Row(level, backend.name, verdict.ok, verdict.reason, kind))
-        if verdict.ok:
-            order.append(backend)
-    return Ranking(tuple(order), tuple(rows))
+        for backend in backends:
+            kind, verdict, cost = _judge(backend, features, signature, ceiling, mode,
+                                         settings, profile)
+            rows.append(Row(level, backend.name, verdict.ok, verdict.reason, kind, cost))
+            if verdict.ok:
+                known = cost if cost is not None else math.inf
+                candidates.append((known, -level, len(candidates), backend))
+    order = tuple(c[-1] for c in sorted(candidates, key=lambda c: c[:3]))
+    return Ranking(order, tuple(rows))
 
 
 def _judge(backend: Backend, features: FunctionFeatures, signature: ArgSignature,
-           ceiling: int, mode: int) -> tuple[str, Verdict]:
+           ceiling: int, mode: int, settings: Any,
+           profile: Any) -> tuple[str, Verdict, float | None]:
+    static = _static(backend, ceiling, mode, settings)
+    if static is not None:
+        return static[0], static[1], None
+    verdict = backend.applies(features, signature, settings, profile)
+    if not verdict:
+        return "declined", verdict, None
+    available = is_available(backend, settings)
+    if not available:
+        return "unavailable", available, None
+    estimate = backend.estimate(features, signature, settings, profile)
+    if mode == MODE_STRICT:  # strict runs the level whether or not it pays
+        return "ok", Verdict(True, estimate.reason), estimate.cost
+    return _pays(estimate)
+
+
+def _pays(estimate: Estimate) -> tuple[str, Verdict, float | None]:
+    if estimate.pays == "no":
+        return "pays", Verdict(False, estimate.reason), estimate.cost
+    kind = "trial" if estimate.pays == "trial" else "ok"
+    return kind, Verdict(True, estimate.reason), estimate.cost
+
+
+def _static(backend: Backend, ceiling: int, mode: int,
+            settings: Any) -> tuple[str, Verdict] | None:
+    """The verdicts that do not depend on the call: ceiling, strictness, install."""
     if backend.level > ceiling:
         return "ceiling", Verdict(False, f"above the ceiling (level {ceiling})")
     if mode == MODE_STRICT and backend.level != ceiling:
@@ -102,9 +131,29 @@ def _judge(backend: Backend, features: FunctionFeatures, signature: ArgSignature
     missing = requirement_missing(backend)
     if missing:
         return "missing", Verdict(False, f"{missing} is not installed: {backend.install_hint}")
-    verdict = backend.applies(features, signature)
-    if not verdict:
-        return "declined", verdict
-    if mode == MODE_STRICT:
-        return "ok", verdict
-    return _PAYS.get(backend.name, _always)(features, signature)
+    return None
+
+
+def static_rows(settings: Any, *, probe: bool = True) -> tuple[Row, ...]:
+    """One row per backend (and per level without one), for ``optlevel info``: is it
+    installed, allowed by the cap, and (with ``probe``) available on this machine."""
+    rows: list[Row] = []
+    for level, backends in sorted(_backends_by_level().items()):
+        if not backends:
+            rows.append(Row(level, None, False, "not available in this version of optlevel",
+                            "absent"))
+            continue
+        for backend in backends:
+            found = _static(backend, settings.cap, MODE_EXPLICIT, settings)
+            if found is not None:
+                kind, verdict = found
+                if kind == "ceiling":
+                    verdict = Verdict(False, f"capped by OPTLEVEL_MAX_LEVEL / "
+                                             f"OPTLEVEL_DISABLE (highest level allowed: "
+                                             f"{settings.cap})")
+                rows.append(Row(level, backend.name, False, verdict.reason, kind))
+                continue
+            available = is_available(backend, settings) if probe else Verdict(True)
+            kind = "ok" if available else "unavailable"
+            rows.append(Row(level, backend.name, available.ok, available.reason, kind))
+    return tuple(rows)

@@ -21,7 +21,15 @@ if os.environ.get("OPTLEVEL_TEST_NONUMBA", "") not in ("", "0"):
 
 import optlevel  # noqa: E402
 from optlevel import errors  # noqa: E402
-from optlevel.backends import BACKENDS, YES, Decline, Prepared, requirement_missing  # noqa: E402
+from optlevel.backends import (  # noqa: E402
+    BACKENDS,
+    YES,
+    BackendBase,
+    Decline,
+    Estimate,
+    Prepared,
+    requirement_missing,
+)
 from optlevel.config import ENV_VARS, Settings  # noqa: E402
 
 HAS_NUMBA = requirement_missing(BACKENDS["numba"]) is None
@@ -84,24 +92,30 @@ def ran_at():
     return _ran_at
 
 
-class FakeBackend:
-    """A level-2 backend for tests: runs ``make(func)`` (the plain function by default),
-    or declines, and counts how often it was prepared."""
+class FakeBackend(BackendBase):
+    """A backend for tests (level 2 by default): runs ``make(func)`` (the plain function
+    by default), or declines, and counts how often it was prepared. Its predicted cost
+    is ``cost`` seconds (0: cheaper than any other, so it is tried first)."""
 
-    level = 2
-    requires: tuple[str, ...] = ()
-    compiles = False
-    install_hint = ""
-
-    def __init__(self, name="fake", *, decline=None, make=None, internal_errors=()):
+    def __init__(self, name="fake", *, level=2, decline=None, make=None, internal_errors=(),
+                 cost=0.0, applies=YES):
         self.name = name
+        self.level = level
         self.decline = decline
         self.make = make
         self.internal_errors = internal_errors
+        self.cost = cost
+        self.verdict = applies
         self.prepared = 0
 
-    def applies(self, features, signature):
-        return YES
+    def applies(self, features, signature, settings, profile):
+        return self.verdict
+
+    def estimate(self, features, signature, settings, profile):
+        if self.name == "numba":  # standing in for Numba: keep its pay rule (trials)
+            from optlevel.backends.numba_jit import NumbaBackend
+            return NumbaBackend().estimate(features, signature, settings, profile)
+        return Estimate("yes", f"fake backend {self.name}", self.cost)
 
     def prepare(self, func, features, signature, settings, args=(), kwargs=None):
         self.prepared += 1
@@ -113,11 +127,17 @@ class FakeBackend:
 
 @pytest.fixture
 def fake_backend(monkeypatch):
-    """``fake_backend(**options)`` registers a FakeBackend, which shadows Numba at level 2
-    (the planner takes the last registered backend of a level); undone after the test."""
+    """``fake_backend(**options)`` registers a FakeBackend; undone after the test. With
+    ``shadow=True`` (the default) the other backends of its level leave the registry for
+    the test, so the fake alone serves its level; with ``shadow=False`` it joins them and
+    is tried first (its known cost of 0 s sorts before unknown costs)."""
 
-    def register(**options):
+    def register(shadow=True, **options):
         backend = FakeBackend(**options)
+        if shadow:
+            for name, other in list(BACKENDS.items()):
+                if other.level == backend.level and name != backend.name:
+                    monkeypatch.delitem(BACKENDS, name)
         monkeypatch.setitem(BACKENDS, backend.name, backend)
         return backend
 

@@ -143,7 +143,7 @@ def test_helper_or_global_makes_level_2_decline(func, words):
     f = optimize(func)  # auto: falls back without a warning
     assert f(X) == func(X)
     assert f.stats().levels == {0: 1}
-    reason = optlevel.explain(f, X).rows[2].reason
+    reason = optlevel.explain(f, X).row("numba").reason
     assert reason.startswith("not used")
     for word in words:
         assert word in reason
@@ -173,7 +173,7 @@ def test_failed_signature_is_not_retried(prepare_calls):
     f(X)
     assert len(prepare_calls) == 1
     assert f.stats().levels == {0: 4}
-    assert optlevel.explain(f, X).rows[2].reason.startswith("not used: Numba could")
+    assert optlevel.explain(f, X).row("numba").reason.startswith("not used: Numba could")
 
 
 def late_failure_too(x):  # its own function: a fresh Numba dispatcher for the test below
@@ -240,7 +240,7 @@ def test_internal_error_at_call_time_recovers(fake_backend):
     assert f(X, calls) == 10.0
     assert calls[0] == 2 and fake.prepared == 1
     assert f.stats().levels == {2: 0, 0: 2}
-    assert "failed when called: LateBuildError" in optlevel.explain(f, X, calls).rows[2].reason
+    assert "failed when called: LateBuildError" in optlevel.explain(f, X, calls).row("fake").reason
 
 
 def test_user_error_of_the_same_type_outside_internal_errors_propagates(fake_backend):

@@ -51,7 +51,7 @@ def test_coroutine_runs_at_level_0_and_returns_the_same():
 @pytest.mark.parametrize("func, blocker", [(doubled, "generator function"),
                                            (async_total, "async function")])
 def test_explain_names_the_numba_blocker(func, blocker):
-    row = optlevel.explain(optimize(func, level=2), X).rows[2]
+    row = optlevel.explain(optimize(func, level=2), X).row("numba")
     assert (row.level, row.backend, row.tried, row.kind) == (2, "numba", False, "declined")
     assert blocker in row.reason
 

@@ -67,7 +67,7 @@ def test_subprocess_without_numba_falls_back(run_python):
             "levels": [list(auto.stats().levels), list(two.stats().levels)],
             "warnings": [(w.category.__name__, str(w.message)) for w in caught],
             "explain": str(optlevel.explain(two, x)),
-            "row": optlevel.explain(auto, x).rows[2].to_dict(),
+            "row": optlevel.explain(auto, x).row("numba").to_dict(),
         }))
     """)
     assert out["results"] == [30.0, 30.0, 30.0]
@@ -89,7 +89,7 @@ def test_level_2_falls_back_with_the_reason(no_numba):
     with pytest.warns(FallbackWarning, match=NOT_INSTALLED):
         assert f(X) == total(X)
     assert f.stats().levels == {0: 1}
-    row = optlevel.explain(f, X).rows[2]
+    row = optlevel.explain(f, X).row("numba")
     assert (row.kind, row.tried) == ("missing", False)
     assert NOT_INSTALLED in row.reason
     assert NOT_INSTALLED in f.stats().signatures[0].fallbacks[0][2]

@@ -88,9 +88,9 @@ def test_explain_before_and_after_a_call():
     f = optimize(squares_total, level=2)
     before = optlevel.explain(f, X)
     assert before.chosen == 2
-    assert [r.level for r in before.rows] == [4, 3, 2, 1, 0]
-    assert before.rows[2].tried and before.rows[2].backend == "numba"
-    assert "not available in this version" in before.rows[0].reason
+    levels = [r.level for r in before.rows]
+    assert levels == sorted(levels, reverse=True) and set(levels) == {0, 1, 2, 3, 4}
+    assert before.row("numba").tried and before.row("numba").backend == "numba"
     assert "if it fails to build, level 0 runs instead" in before.chosen_reason
     f(X)
     after = optlevel.explain(f, X)
@@ -116,7 +116,7 @@ def test_explain_to_dict_is_json():
 @pytest.mark.numba
 def test_explain_says_vectorized_numpy_stays_at_level_0():
     f = optimize(vectorized, level=2)
-    row = optlevel.explain(f, X).rows[2]
+    row = optlevel.explain(f, X).row("numba")
     assert (row.tried, row.kind) == (False, "pays")
     assert "no Python-level loops" in row.reason
     with warnings.catch_warnings():

@@ -1,29 +1,46 @@
 """The backend registry: one small module per strategy, all the same shape.
 
-A backend is an object with
+A backend states only what differs from :class:`BackendBase`'s defaults:
 
-- ``name`` and ``level`` (0-4);
+- ``name`` and ``level`` (0-4); several backends may share a level (level 3 has
+  prange, threads, processes, dask and ray; level 4 has cupy and torch);
 - ``requires``: the optional modules it needs (checked with ``find_spec``, never imported);
-- ``compiles``: True when ``prepare`` builds code (so it may run in the background);
-- ``applies(features, signature) -> Verdict``: can it serve this call at all;
-- ``prepare(func, features, signature, settings, args, kwargs) -> Prepared``: build the
-  callable for this call's arguments, or raise :class:`Decline` with the reason.
+- capability flags: ``compiles`` (``prepare`` builds code, so it may run in the
+  background), ``uses_threads``, ``uses_processes``, ``uses_device``,
+  ``holds_resources`` (``close()`` releases something: a pool, device memory);
+- ``available(settings) -> Verdict``: what ``find_spec`` cannot see (a driver, a
+  device, a cluster). Called once per backend and :meth:`availability_key`, cached
+  here (:func:`is_available`);
+- ``applies(features, signature, settings, profile) -> Verdict``: can it serve this
+  call at all;
+- ``estimate(features, signature, settings, profile) -> Estimate``: does it pay
+  for these arguments, and its predicted cost in seconds (``None``: unknown);
+- ``prepare(func, features, signature, settings, args, kwargs) -> Prepared``: build
+  the callable for this call's arguments, or raise :class:`Decline` with the reason;
+- ``calibrate(profile, quick)``: measure what ``estimate`` needs into the machine
+  profile (``optlevel calibrate``), and ``close()``.
 
-Adding a backend is one new module plus one line in :data:`BACKENDS` below.
+Adding a backend is one new module plus one line in :func:`_register_builtin`.
 """
 
 from __future__ import annotations
 
+import atexit
 import dataclasses
 import importlib.util
+import logging
 import sys
+import threading
 from collections.abc import Callable
 from typing import Any, Protocol
 
 from ..analysis import ArgSignature, FunctionFeatures
 
-__all__ = ["Backend", "Verdict", "Prepared", "Decline", "BACKENDS", "register_backend",
-           "backends_upto", "requirement_missing"]
+__all__ = ["Backend", "BackendBase", "Verdict", "YES", "Estimate", "Prepared", "Decline",
+           "BACKENDS", "register_backend", "requirement_missing", "is_available",
+           "forget_availability", "close_all", "ensure_closed_at_exit"]
+
+log = logging.getLogger("optlevel")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,6 +55,21 @@ class Verdict:
 
 
 YES = Verdict(True)
+
+
+@dataclasses.dataclass(frozen=True)
+class Estimate:
+    """Does a backend pay for a call, and what it is predicted to cost.
+
+    ``pays`` is ``"yes"``, ``"no"`` (it would be slower than a lower level: not
+    tried) or ``"trial"`` (measure it against level 0 on the first calls, keep the
+    faster). ``cost`` is the predicted seconds for one call, or ``None`` when
+    unknown; the planner orders candidates by it, level breaking ties.
+    """
+
+    pays: str = "yes"
+    reason: str = ""
+    cost: float | None = None
 
 
 @dataclasses.dataclass
@@ -64,14 +96,77 @@ class Backend(Protocol):
     name: str
     level: int
     requires: tuple[str, ...]
-    compiles: bool
     install_hint: str
+    compiles: bool
+    uses_threads: bool
+    uses_processes: bool
+    uses_device: bool
+    holds_resources: bool
 
-    def applies(self, features: FunctionFeatures, signature: ArgSignature) -> Verdict: ...
+    def available(self, settings: Any) -> Verdict: ...
+
+    def availability_key(self, settings: Any) -> Any: ...
+
+    def applies(self, features: FunctionFeatures, signature: ArgSignature, settings: Any,
+                profile: Any) -> Verdict: ...
+
+    def estimate(self, features: FunctionFeatures, signature: ArgSignature, settings: Any,
+                 profile: Any) -> Estimate: ...
 
     def prepare(self, func: Callable[..., Any], features: FunctionFeatures,
                 signature: ArgSignature, settings: Any, args: tuple = (),
                 kwargs: dict | None = None) -> Prepared: ...
+
+    def calibrate(self, profile: Any, quick: bool = False) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class BackendBase:
+    """The defaults: a backend overrides only the attributes and methods that differ.
+
+    Not a hierarchy to extend further: one level of defaults, as joblib's
+    ``ParallelBackendBase`` keeps its capability flags.
+    """
+
+    name = ""
+    level = 0
+    requires: tuple[str, ...] = ()
+    install_hint = ""
+    compiles = False
+    uses_threads = False
+    uses_processes = False
+    uses_device = False
+    holds_resources = False
+
+    def available(self, settings: Any) -> Verdict:
+        return YES
+
+    def availability_key(self, settings: Any) -> Any:
+        """What :meth:`available`'s answer depends on (cached per value)."""
+        return None
+
+    def applies(self, features: FunctionFeatures, signature: ArgSignature, settings: Any,
+                profile: Any) -> Verdict:
+        return YES
+
+    def estimate(self, features: FunctionFeatures, signature: ArgSignature, settings: Any,
+                 profile: Any) -> Estimate:
+        return Estimate()
+
+    def prepare(self, func: Callable[..., Any], features: FunctionFeatures,
+                signature: ArgSignature, settings: Any, args: tuple = (),
+                kwargs: dict | None = None) -> Prepared:
+        raise NotImplementedError
+
+    def calibrate(self, profile: Any, quick: bool = False) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+    def __repr__(self) -> str:
+        return f"<optlevel backend {self.name!r} level {self.level}>"
 
 
 _spec_cache: dict[str, bool] = {}
@@ -91,8 +186,42 @@ def requirement_missing(backend: Backend) -> str | None:
     return None
 
 
-#: name → backend, in ladder order. The one place backends are listed.
+_available: dict[tuple[str, Any], Verdict] = {}
+_available_lock = threading.Lock()
+
+
+def is_available(backend: Backend, settings: Any) -> Verdict:
+    """``backend.available(settings)``, asked once per backend and availability key.
+
+    A backend whose probe raises is unavailable, with the error as the reason: a
+    probe must never break a user's call.
+    """
+    key = (backend.name, backend.availability_key(settings))
+    found = _available.get(key)
+    if found is not None:
+        return found
+    with _available_lock:
+        found = _available.get(key)
+        if found is None:
+            try:
+                found = backend.available(settings)
+            except Exception as exc:  # a broken driver or cluster: not ours to crash on
+                found = Verdict(False, f"its availability check failed: "
+                                       f"{type(exc).__name__}: {exc}")
+            _available[key] = found
+            log.debug("backend %s available: %s", backend.name, found)
+    return found
+
+
+def forget_availability() -> None:
+    """Ask every backend again next time (after a driver or cluster change)."""
+    with _available_lock:
+        _available.clear()
+
+
+#: name → backend. The one place backends are listed is :func:`_register_builtin`.
 BACKENDS: dict[str, Backend] = {}
+_closing_registered = False
 
 
 def register_backend(backend: Backend) -> Backend:
@@ -101,10 +230,23 @@ def register_backend(backend: Backend) -> Backend:
     return backend
 
 
-def backends_upto(ceiling: int) -> list[Backend]:
-    """Registered backends at or under ``ceiling``, highest level first."""
-    return sorted((b for b in BACKENDS.values() if b.level <= ceiling),
-                  key=lambda b: -b.level)
+def close_all() -> None:
+    """Release what every backend holds (pools, device memory); runs at exit."""
+    for backend in list(BACKENDS.values()):
+        if backend.holds_resources:
+            try:
+                backend.close()
+            except Exception as exc:  # at exit, one backend must not stop the others
+                log.debug("closing %s failed: %s", backend.name, exc)
+
+
+def ensure_closed_at_exit() -> None:
+    """Register :func:`close_all` with ``atexit`` (once; called when a plan is built,
+    not at import)."""
+    global _closing_registered
+    if not _closing_registered:
+        _closing_registered = True
+        atexit.register(close_all)
 
 
 def _register_builtin() -> None:

@@ -18,19 +18,20 @@ from typing import Any
 import numpy as np
 
 from ..analysis import ArgSignature, FunctionFeatures
-from . import YES, Decline, Prepared, Verdict
+from . import YES, BackendBase, Decline, Estimate, Prepared, Verdict
 
 _GOOD_DTYPE_KINDS = frozenset("biufc")  # bool, int, uint, float, complex
 
 
-class NumbaBackend:
+class NumbaBackend(BackendBase):
     name = "numba"
     level = 2
     requires: tuple[str, ...] = ("numba",)
     compiles = True
     install_hint = "pip install numba  (or: pip install optlevel, which depends on it)"
 
-    def applies(self, features: FunctionFeatures, signature: ArgSignature) -> Verdict:
+    def applies(self, features: FunctionFeatures, signature: ArgSignature, settings: Any,
+                profile: Any) -> Verdict:
         if not features.has_source:
             return Verdict(False, features.source.reason)
         if features.numba_blockers:
@@ -44,6 +45,22 @@ class NumbaBackend:
             if not verdict:
                 return verdict
         return YES
+
+    def estimate(self, features: FunctionFeatures, signature: ArgSignature, settings: Any,
+                 profile: Any) -> Estimate:
+        """Level 2 pays where the time is in Python-level loops; already-vectorized
+        NumPy stays lower, since ``njit`` of vectorized NumPy is often slower."""
+        hot = [loop for loop in features.loops if loop.hot]
+        if not hot:
+            return Estimate("no", "no Python-level loops: vectorized NumPy already runs "
+                                  "compiled code, and njit would not pay")
+        lines = ", ".join(str(loop.line) for loop in hot[:4])
+        if features.scalar_hot_loops:
+            return Estimate("yes", f"Python-level loops (line {lines}) compile to machine "
+                                   "code")
+        return Estimate("trial", f"the loops (line {lines}) call NumPy on whole arrays, "
+                                 "which compiled code may not speed up: the first calls "
+                                 "measure level 2 against level 0")
 
     def prepare(self, func: Callable[..., Any], features: FunctionFeatures,
                 signature: ArgSignature, settings: Any, args: tuple = (),

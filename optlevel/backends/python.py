@@ -6,18 +6,12 @@ from collections.abc import Callable
 from typing import Any
 
 from ..analysis import ArgSignature, FunctionFeatures
-from . import YES, Prepared, Verdict
+from . import BackendBase, Prepared
 
 
-class PythonBackend:
+class PythonBackend(BackendBase):
     name = "python"
     level = 0
-    requires: tuple[str, ...] = ()
-    compiles = False
-    install_hint = ""
-
-    def applies(self, features: FunctionFeatures, signature: ArgSignature) -> Verdict:
-        return YES
 
     def prepare(self, func: Callable[..., Any], features: FunctionFeatures,
                 signature: ArgSignature, settings: Any, args: tuple = (),
