@@ -16,6 +16,7 @@ from typing import Any, TypeVar, overload
 
 from . import stats as _stats
 from .analysis import signature_key
+from .backends import known_options
 from .config import _context_level, _state, settings
 from .dispatch import Dispatcher
 from .errors import ConfigError
@@ -25,7 +26,6 @@ from .planner import MODE_AUTO, MODE_EXPLICIT, MODE_STRICT
 __all__ = ["optimize", "Optimized"]
 
 F = TypeVar("F", bound=Callable[..., Any])
-_KNOWN_OPTIONS: frozenset[str] = frozenset()  # backend options arrive with later levels
 
 
 class Optimized:
@@ -39,6 +39,7 @@ class Optimized:
 
     def __init__(self, func: Callable[..., Any], *, level: LevelLike = None,
                  strict: bool = False, verify: bool | None = None,
+                 options: dict[str, Any] | None = None,
                  _dispatcher: Dispatcher | None = None, _bound: int | None = None,
                  _kind: str = "function"):
         functools.update_wrapper(self, func)
@@ -48,7 +49,8 @@ class Optimized:
         self._strict = bool(strict)
         self._bound = _bound
         self._kind = _kind
-        self._dispatcher = _dispatcher or Dispatcher(func, verify)
+        self._options = dict(options or {})
+        self._dispatcher = _dispatcher or Dispatcher(func, verify, self._options)
         self._intercept = "optlevel" not in _parameters(func)
         if _dispatcher is None:
             _stats.register(self._dispatcher)
@@ -92,7 +94,8 @@ class Optimized:
         """A variant bound to ``level`` (above context managers and the decorator)."""
         lvl = Level.parse(level)
         return Optimized(self.py_func, level=self._level, strict=self._strict,
-                         _dispatcher=self._dispatcher, _bound=lvl.value, _kind=self._kind)
+                         options=self._options, _dispatcher=self._dispatcher,
+                         _bound=lvl.value, _kind=self._kind)
 
     def stats(self) -> _stats.FunctionStats:
         """Calls, time, realized level and fallbacks per argument signature."""
@@ -171,23 +174,23 @@ def optimize(func: Callable[..., Any] | None = None, *, level: LevelLike = None,
     10.0
     """
     Level.parse(level)  # validate now, at decoration
-    unknown = set(options) - _KNOWN_OPTIONS
+    known = known_options()
+    unknown = set(options) - set(known)
     if unknown:
+        valid = ", ".join(["level", "strict", "verify", *sorted(known)])
         raise ConfigError(f"unknown option(s) {', '.join(sorted(unknown))} for optimize(); "
-                          "valid keywords are level, strict, verify")
+                          f"valid keywords are {valid}")
 
     def decorate(f: Callable[..., Any]) -> Any:
+        common = {"level": level, "strict": strict, "verify": verify, "options": options}
         if isinstance(f, Optimized):
-            return Optimized(f.py_func, level=level, strict=strict, verify=verify,
-                             _kind=f._kind)
+            return Optimized(f.py_func, _kind=f._kind, **common)
         if isinstance(f, staticmethod):
-            return Optimized(f.__func__, level=level, strict=strict, verify=verify,
-                             _kind="staticmethod")
+            return Optimized(f.__func__, _kind="staticmethod", **common)
         if isinstance(f, classmethod):
-            return Optimized(f.__func__, level=level, strict=strict, verify=verify,
-                             _kind="classmethod")
+            return Optimized(f.__func__, _kind="classmethod", **common)
         if not callable(f):
             raise TypeError(f"optimize() needs a function, got {type(f).__name__}")
-        return Optimized(f, level=level, strict=strict, verify=verify)
+        return Optimized(f, **common)
 
     return decorate if func is None else decorate(func)

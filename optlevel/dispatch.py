@@ -8,6 +8,7 @@ only when a key is new, a build fails late, or a plan is being verified.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -33,9 +34,12 @@ log = logging.getLogger("optlevel")
 class Dispatcher:
     """Plans, failures and features for one decorated function."""
 
-    def __init__(self, func: Callable[..., Any], verify: bool | None = None):
+    def __init__(self, func: Callable[..., Any], verify: bool | None = None,
+                 options: dict[str, Any] | None = None):
         self.func = func
         self.features: FunctionFeatures = analyze(func)
+        if options:
+            self.features = dataclasses.replace(self.features, options=dict(options))
         self.verify = verify
         self.plans: dict[tuple, Plan] = {}
         self.failures: dict[tuple[str, tuple], str] = {}  # (backend, signature key) → why

@@ -53,6 +53,8 @@ class FunctionFeatures:
     global_writes: frozenset[str] = frozenset()
     called_globals: dict[str, int] = dataclasses.field(default_factory=dict)
     loaded_globals: frozenset[str] = frozenset()
+    #: the decorator's keyword options (``@optimize(split={"x": 0})``), for backends
+    options: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     @property
     def has_source(self) -> bool:

@@ -38,7 +38,7 @@ from ..analysis import ArgSignature, FunctionFeatures
 
 __all__ = ["Backend", "BackendBase", "Verdict", "YES", "Estimate", "Prepared", "Decline",
            "BACKENDS", "register_backend", "requirement_missing", "is_available",
-           "forget_availability", "close_all", "ensure_closed_at_exit"]
+           "forget_availability", "close_all", "ensure_closed_at_exit", "known_options"]
 
 log = logging.getLogger("optlevel")
 
@@ -102,6 +102,7 @@ class Backend(Protocol):
     uses_processes: bool
     uses_device: bool
     holds_resources: bool
+    options: dict[str, str]
 
     def available(self, settings: Any) -> Verdict: ...
 
@@ -138,6 +139,9 @@ class BackendBase:
     uses_processes = False
     uses_device = False
     holds_resources = False
+    #: keyword options of ``@optimize(...)`` this backend reads (name → one-line doc);
+    #: they reach it as ``features.options``
+    options: dict[str, str] = {}
 
     def available(self, settings: Any) -> Verdict:
         return YES
@@ -228,6 +232,14 @@ def register_backend(backend: Backend) -> Backend:
     """Add (or replace) a backend in the registry."""
     BACKENDS[backend.name] = backend
     return backend
+
+
+def known_options() -> dict[str, str]:
+    """Every ``@optimize`` keyword option some registered backend reads."""
+    out: dict[str, str] = {}
+    for backend in BACKENDS.values():
+        out.update(getattr(backend, "options", {}))
+    return out
 
 
 def close_all() -> None:
