@@ -75,12 +75,19 @@ class Estimate:
 @dataclasses.dataclass
 class Prepared:
     """A built callable, with the errors that mean "the build failed" rather than
-    "the user's code raised" (e.g. Numba's typing errors raised on a late compile)."""
+    "the user's code raised" (e.g. Numba's typing errors raised on a late compile).
+
+    ``unfit_errors`` are the errors ``fn`` raises, before any of the user's code
+    runs, when one call's arguments do not fit what was built (a Python int beyond
+    64 bits for a compiled int64 parameter): that call runs at level 0 and the plan
+    is kept. A backend lists a type here only where the user's code cannot raise it.
+    """
 
     fn: Callable[..., Any]
     compile_time: float = 0.0
     internal_errors: tuple[type[BaseException], ...] = ()
     note: str = ""
+    unfit_errors: tuple[type[BaseException], ...] = ()
 
 
 class Decline(Exception):
