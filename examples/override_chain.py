@@ -40,7 +40,7 @@ def realized(f, *args, **kwargs):
 
 
 def main():
-    x = np.arange(10_000.0)
+    x = np.arange(400_000.0)  # big enough for auto to compile on the first call
     total_at_2 = optimize(level=2)(total.py_func)  # the same function, decorator level 2
     seen = {}
 

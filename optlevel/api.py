@@ -71,7 +71,7 @@ class Optimized:
         start = perf_counter()
         try:
             result = plan.fn(*args, **kwargs)
-        except plan.internal_errors as exc:
+        except plan.catch as exc:
             return d.recover(plan, key, exc, args, kwargs, s)
         plan.time += perf_counter() - start
         plan.calls += 1
@@ -182,7 +182,8 @@ def optimize(func: Callable[..., Any] | None = None, *, level: LevelLike = None,
                           f"valid keywords are {valid}")
 
     def decorate(f: Callable[..., Any]) -> Any:
-        common = {"level": level, "strict": strict, "verify": verify, "options": options}
+        common: dict[str, Any] = {"level": level, "strict": strict, "verify": verify,
+                                  "options": options}
         if isinstance(f, Optimized):
             return Optimized(f.py_func, _kind=f._kind, **common)
         if isinstance(f, staticmethod):

@@ -15,11 +15,18 @@ variable                   default                    meaning
 ``OPTLEVEL_DISABLE``       ``0``                      1 = everything runs as plain Python
 ``OPTLEVEL_STRICT``        ``0``                      1 = an explicit level runs exactly or
                                                       raises ``LevelUnavailable``
-``OPTLEVEL_VERIFY``        ``0``                      1 = check each new plan's result
-                                                      against the plain function once
-``OPTLEVEL_COMPILE``       ``eager``                  ``eager``: the first call compiles;
-                                                      ``background``: it runs plain Python
-                                                      while a thread compiles
+``OPTLEVEL_VERIFY``        ``auto``                   check the first call of each new
+                                                      compiled plan against the plain
+                                                      function: ``auto`` where the plain
+                                                      run is cheap, ``always`` (``1``),
+                                                      ``never`` (``0``)
+``OPTLEVEL_COMPILE``       ``auto``                   ``auto``: the first call compiles,
+                                                      except in auto mode for a call too
+                                                      small to pay a compile back, which
+                                                      warms up in Python first; ``eager``:
+                                                      the first call compiles; ``background``:
+                                                      it runs plain Python while a thread
+                                                      compiles
 ``OPTLEVEL_BOUNDSCHECK``   ``1``                      1 = compiled code checks indices and
                                                       raises ``IndexError`` like Python
 ``OPTLEVEL_CACHE_DIR``     user cache dir             where compiled code is kept
@@ -64,6 +71,16 @@ def _parse_bool(text: str) -> bool:
     if low in _FALSE:
         return False
     raise ConfigError(f"expected one of {sorted(_TRUE | _FALSE - {''})}, got {text!r}")
+
+
+def _parse_verify(text: str) -> str:
+    low = text.strip().lower()
+    if low in ("auto", "always", "never"):
+        return low
+    try:
+        return "always" if _parse_bool(text) else "never"
+    except ConfigError:
+        raise ConfigError(f"expected auto, always (1) or never (0), got {text!r}") from None
 
 
 def _parse_level(text: str) -> Level:
@@ -123,8 +140,9 @@ ENV_VARS: tuple[_Var, ...] = (
     _Var("max_level", "OPTLEVEL_MAX_LEVEL", _parse_max_level, lambda: MAX_LEVEL),
     _Var("disable", "OPTLEVEL_DISABLE", _parse_bool, lambda: False),
     _Var("strict", "OPTLEVEL_STRICT", _parse_bool, lambda: False),
-    _Var("verify", "OPTLEVEL_VERIFY", _parse_bool, lambda: False),
-    _Var("compile", "OPTLEVEL_COMPILE", _parse_choice("eager", "background"), lambda: "eager"),
+    _Var("verify", "OPTLEVEL_VERIFY", _parse_verify, lambda: "auto"),
+    _Var("compile", "OPTLEVEL_COMPILE", _parse_choice("auto", "eager", "background"),
+         lambda: "auto"),
     _Var("boundscheck", "OPTLEVEL_BOUNDSCHECK", _parse_bool, lambda: True),
     _Var("cache_dir", "OPTLEVEL_CACHE_DIR", _parse_path, default_cache_dir),
     _Var("executor", "OPTLEVEL_EXECUTOR",
@@ -145,7 +163,7 @@ class Settings:
     max_level: int
     disable: bool
     strict: bool
-    verify: bool
+    verify: str
     compile: str
     boundscheck: bool
     cache_dir: Path
@@ -242,6 +260,8 @@ def _coerce(var: _Var, value: Any) -> Any:
         return Level.parse(value)
     if var.field == "max_level":
         return _parse_max_level(str(value.value if isinstance(value, Level) else value))
+    if var.field == "verify" and isinstance(value, bool):
+        return "always" if value else "never"
     if var.field == "cache_dir":
         return Path(value).expanduser()
     if isinstance(value, bool) and var.parse is _parse_bool:

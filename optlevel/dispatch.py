@@ -1,9 +1,24 @@
-"""Dispatch: the plan cache, the fallback loop, background compiles and verify
-(measured trials are in :mod:`optlevel.trial`).
+"""Dispatch: building plans, the fallback loop, and the steps of unsettled plans.
 
 One :class:`Dispatcher` per decorated function. The fast path (in
-:class:`~optlevel.api.Optimized`) looks a plan up by key; everything here runs
-only when a key is new, a build fails late, or a plan is being verified.
+:class:`~optlevel.api.Optimized`) looks a plan up by key and calls ``plan.fn``;
+everything here runs only when a key is new, a plan is not settled yet (warming
+up, compiling in the background, in a measured trial, being verified), or a
+build fails late. Plans change state only through :class:`~optlevel.plan.PlanTable`.
+
+How a new key is planned (:meth:`Dispatcher._build`): the planner ranks the
+backends; each is tried in order. A backend that declines is recorded (never
+retried for that signature) and the next one is tried. Then:
+
+- a backend the planner wants measured (``trial``) → level 0 now, the candidate
+  next call, the faster keeps the key;
+- in auto mode, a compiling backend whose compile would not pay back within a few
+  calls (:func:`~optlevel.trial.plain_seconds`) → plain Python serves, timed, and
+  the compile starts in the background once the signature has spent a tenth of a
+  compile's time in Python (a tiered JIT: a small signature never waits);
+- ``OPTLEVEL_COMPILE=background`` → plain Python while a thread compiles;
+- otherwise the backend is prepared now. Its first call is checked against plain
+  Python when verification is on for it (:meth:`Dispatcher._wants_verify`).
 """
 
 from __future__ import annotations
@@ -17,18 +32,36 @@ from typing import Any
 
 from . import planner
 from .analysis import ArgSignature, FunctionFeatures, analyze, describe_args
-from .backends import BACKENDS, Backend, Decline, Prepared
+from .backends import BACKENDS, Backend, Decline, Prepared, ensure_closed_at_exit
 from .calibrate import profile_for
 from .config import Settings
 from .errors import FallbackWarning, LevelUnavailable, ResultMismatchWarning, warn_once
 from .levels import LEVEL_NAMES
-from .plan import Plan
-from .trial import trial_plan
-from .verify import restore_args, same_result, snapshot_args
+from .plan import Plan, PlanKey, PlanTable, State
+from .trial import per_element, plain_seconds
+from .verify import compare, restore_args, snapshot_args
 
-__all__ = ["Plan", "Dispatcher"]  # Plan is re-exported from .plan
+__all__ = ["Plan", "PlanKey", "Dispatcher", "COMPILE_ESTIMATE_S", "VERIFY_BUDGET_S"]
 
 log = logging.getLogger("optlevel")
+
+#: What a compile is assumed to cost until one has been measured in this process.
+COMPILE_ESTIMATE_S = 0.3
+#: In auto mode, a compile must be likely to pay back within this many calls.
+PAYBACK_CALLS = 10
+#: ``OPTLEVEL_VERIFY=auto`` checks a first call when plain Python should take at most
+#: this long; ten times more when the analysis flagged a difference to prove.
+VERIFY_BUDGET_S = 0.05
+
+_compile_times: list[float] = []  # measured in this process, for COMPILE_ESTIMATE_S
+
+
+def compile_estimate() -> float:
+    """The median measured compile time in this process, or the default."""
+    if not _compile_times:
+        return COMPILE_ESTIMATE_S
+    ordered = sorted(_compile_times)
+    return ordered[len(ordered) // 2]
 
 
 class Dispatcher:
@@ -41,83 +74,142 @@ class Dispatcher:
         if options:
             self.features = dataclasses.replace(self.features, options=dict(options))
         self.verify = verify
-        self.plans: dict[tuple, Plan] = {}
-        self.failures: dict[tuple[str, tuple], str] = {}  # (backend, signature key) → why
-        self.generation = -1
-        self.lock = threading.RLock()
-        self.retired: list[Plan] = []  # plans dropped by a settings change, kept for stats
+        self.table = PlanTable()
+        self.unfit: dict[PlanKey, Plan] = {}  # level-0 plans of calls a plan could not take
+
+    # --- the table, by the names the fast path and stats use ----------------------
+
+    @property
+    def plans(self) -> dict[tuple, Plan]:
+        return self.table.plans
+
+    @property
+    def failures(self) -> dict[tuple[str, tuple], str]:
+        return self.table.failures
+
+    @property
+    def generation(self) -> int:
+        return self.table.generation
+
+    @property
+    def lock(self) -> threading.RLock:
+        return self.table.lock
 
     @property
     def qualname(self) -> str:
         return self.features.name
 
     def reset(self, generation: int) -> None:
-        """Settings changed: drop the plans (compiled code stays cached in the backends)."""
-        with self.lock:
-            if self.generation != generation:
-                self.retired.extend(self.plans.values())
-                self.plans = {}
-                self.generation = generation
+        self.table.reset(generation)
+
+    def all_plans(self) -> list[Plan]:
+        with self.table.lock:
+            return self.table.all_plans() + list(self.unfit.values())
+
+    # --- building -------------------------------------------------------------------
 
     def plan_for(self, key: tuple, args: tuple, kwargs: dict, settings: Settings) -> Plan:
         """Build (once, under the lock) the plan for a new key."""
-        with self.lock:
-            plan = self.plans.get(key)
+        with self.table.lock:
+            plan = self.table.plans.get(key)
             if plan is None:
-                plan = self._build(key, args, kwargs, settings)
-                self.plans[key] = plan
+                pkey = PlanKey(*key)
+                plan = self._build(pkey, args, kwargs, settings)
+                self.table.install(pkey, plan)
             return plan
 
     def ranking(self, key: tuple, args: tuple, kwargs: dict,
                 settings: Settings) -> tuple[ArgSignature, planner.Ranking]:
-        ceiling, mode, sig_key = key
+        ceiling, mode, _ = key
         signature = describe_args(args, kwargs, self.features.params)
         return signature, planner.rank(self.features, signature, ceiling, mode, settings,
                                        profile_for(settings))
 
-    def _build(self, key: tuple, args: tuple, kwargs: dict, settings: Settings) -> Plan:
-        ceiling, mode, sig_key = key
+    def _build(self, key: PlanKey, args: tuple, kwargs: dict, settings: Settings) -> Plan:
         signature, ranking = self.ranking(key, args, kwargs, settings)
         skipped = [(r.level, r.backend or "-", r.reason) for r in ranking.rows
-                   if not r.tried and r.backend and r.level <= ceiling]
+                   if not r.tried and r.backend and r.level <= key.ceiling]
         # Explicit levels that fall back warn once the realized level is known; strict
         # raises instead and auto falls back quietly (explain and stats say why).
         declined = [(BACKENDS[r.backend], r.reason) for r in ranking.rows
                     if r.backend and r.kind in ("declined", "missing", "unavailable")
-                    and r.level <= ceiling]
+                    and r.level <= key.ceiling]
+        ensure_closed_at_exit()
         for backend in ranking.order:
-            failed = self.failures.get((backend.name, sig_key))
-            if failed is None and ranking.is_trial(backend):
-                plan0 = self.plain_plan(key, signature, skipped)
-                return trial_plan(self, backend, key, plan0, settings)
-            if failed is None and backend.compiles and settings.compile == "background" \
-                    and mode != planner.MODE_STRICT:
-                return self._background(backend, key, signature, args, kwargs, settings,
-                                        skipped)
+            failed = self.table.failure(backend.name, key.sig)
             if failed is None:
-                try:
-                    prepared = backend.prepare(self.func, self.features, signature,
-                                               settings, args, kwargs)
-                except Decline as exc:
-                    failed = self.failures[(backend.name, sig_key)] = exc.reason
-                    if exc.warn:
-                        declined.append((backend, exc.reason))
-                else:
-                    plan = Plan(prepared.fn, backend, prepared, signature, ceiling, mode,
-                                skipped)
-                    log.debug("%s: %s → level %d (%s)", self.qualname, signature,
-                              plan.level, plan.backend)
-                    plan.fn = self._checked(plan, key, settings, plan.fn)
-                    if mode == planner.MODE_EXPLICIT:
-                        self._warn_fallbacks(declined, ceiling, plan.level)
+                plan = self._start(backend, key, signature, ranking, skipped, declined,
+                                   args, kwargs, settings)
+                if plan is not None:
+                    if key.mode == planner.MODE_EXPLICIT:  # the level this plan aims at
+                        self._warn_fallbacks(declined, key.ceiling, backend.level)
+                    log.debug("%s: %s → level %d (%s)%s", self.qualname, signature,
+                              plan.level, plan.backend,
+                              "" if plan.state in (State.READY, State.VERIFYING) else
+                              f", {plan.state.value} for {backend.name}")
                     return plan
+                failed = self.table.failure(backend.name, key.sig) or "declined"
             skipped.append((backend.level, backend.name, failed))
         reasons = "; ".join(f"level {lvl} ({name}): {why}" for lvl, name, why in skipped
-                            if lvl == ceiling) or "no backend at that level"
+                            if lvl == key.ceiling) or "no backend at that level"
         raise LevelUnavailable(
-            f"{self.qualname}: strict=True asked for level {ceiling} "
-            f"({LEVEL_NAMES[ceiling]}) for ({signature}), which cannot run it: {reasons}. "
-            "Drop strict=True to let optlevel fall back, or pick another level.")
+            f"{self.qualname}: strict=True asked for level {key.ceiling} "
+            f"({LEVEL_NAMES[key.ceiling]}) for ({signature}), which cannot run it: "
+            f"{reasons}. Drop strict=True to let optlevel fall back, or pick another level.")
+
+    def _start(self, backend: Backend, key: PlanKey, signature: ArgSignature,
+               ranking: planner.Ranking, skipped: list, declined: list, args: tuple,
+               kwargs: dict, settings: Settings) -> Plan | None:
+        """The plan that starts ``backend`` for ``key``, or None when it declined."""
+        if backend.level == 0:
+            return self.plain_plan(key, signature, skipped)
+        if ranking.is_trial(backend):
+            plan = self.plain_plan(key, signature, skipped)
+            self.table.enter(plan, State.TRIAL_BASELINE,
+                             self._trial_baseline_step(plan, backend, settings),
+                             f"first call of a trial: level {backend.level} measured "
+                             "against level 0")
+            return plan
+        if backend.compiles and key.mode != planner.MODE_STRICT:
+            if settings.compile == "background":  # plain Python while it compiles
+                plan = self.plain_plan(key, signature, skipped)
+                self._compile_in_background(plan, backend, args, kwargs, settings)
+                return plan
+            if settings.compile == "auto" and key.mode == planner.MODE_AUTO and \
+                    plain_seconds(self.features, args, kwargs) * PAYBACK_CALLS \
+                    < compile_estimate():
+                plan = self.plain_plan(key, signature, skipped)
+                self.table.enter(plan, State.WARMUP,
+                                 self._warmup_step(plan, backend, args, kwargs, settings),
+                                 f"warming up: level {backend.level} compiles once this "
+                                 "signature has run long enough in Python to pay it back")
+                return plan
+        try:
+            prepared = self._prepare(backend, signature, args, kwargs, settings)
+        except Decline as exc:
+            self.table.fail(backend.name, key.sig, exc.reason)
+            if exc.warn:
+                declined.append((backend, exc.reason))
+            return None
+        plan = Plan(backend, prepared, signature, key, skipped)
+        self._arm_verify(plan, args, kwargs, settings)
+        return plan
+
+    def _prepare(self, backend: Backend, signature: ArgSignature, args: tuple,
+                 kwargs: dict, settings: Settings) -> Prepared:
+        prepared = backend.prepare(self.func, self.features, signature, settings, args,
+                                   kwargs)
+        if backend.compiles and prepared.compile_time > 0.01:
+            _compile_times.append(prepared.compile_time)
+        return prepared
+
+    def plain_plan(self, key: PlanKey, signature: ArgSignature,
+                   fallbacks: list[tuple[int, str, str]]) -> Plan:
+        """A level-0 plan: the function as written, for ``key``."""
+        return Plan(BACKENDS["python"], Prepared(self.func), signature, PlanKey(*key),
+                    list(fallbacks))
+
+    # --- warnings -------------------------------------------------------------------
 
     def _warn_fallbacks(self, declined: list[tuple[Backend, str]], ceiling: int,
                         realized: int) -> None:
@@ -137,106 +229,257 @@ class Dispatcher:
             f"category=optlevel.FallbackWarning) silences every fallback warning.",
             FallbackWarning)
 
-    def _background(self, backend: Backend, key: tuple, signature: ArgSignature,
-                    args: tuple, kwargs: dict, settings: Settings,
-                    skipped: list) -> Plan:
-        """A level-0 plan that runs now, while a thread compiles ``backend`` and then
-        puts a compiled plan in its place (the level-0 one is kept for stats)."""
-        plan = self.plain_plan(key, signature, skipped)
-        plan.note = f"compiling for level {backend.level} in the background"
+    def _declined_late(self, plan: Plan, backend: Backend, exc: Decline) -> None:
+        """A build that ran after the first call (background, warm-up, trial) declined."""
+        self.table.fail(backend.name, plan.key.sig, exc.reason)
+        with self.table.lock:
+            plan.fallbacks.append((backend.level, backend.name, exc.reason))
+        self.table.settle(plan, note="")
+        if exc.warn and plan.mode == planner.MODE_EXPLICIT:
+            self.warn_fallback(backend, plan.ceiling, 0, exc.reason)
+        log.debug("%s: %s declined: %s", self.qualname, backend.name, exc.reason)
 
-        def compile_then_swap() -> None:
+    # --- background compiles and warm-up ---------------------------------------------
+
+    def _compile_in_background(self, plan: Plan, backend: Backend, args: tuple,
+                               kwargs: dict, settings: Settings) -> None:
+        """``plan`` (level 0) serves while a thread builds ``backend``, then the built
+        plan takes its place (the level-0 one is kept for stats)."""
+        self.table.enter(plan, State.BACKGROUND, self.func,
+                         f"compiling for level {backend.level} in the background")
+
+        def build() -> None:
             try:
-                prepared = backend.prepare(self.func, self.features, signature, settings,
-                                           args, kwargs)
+                prepared = self._prepare(backend, plan.signature, args, kwargs, settings)
             except Decline as exc:
-                self.failures[(backend.name, key[2])] = exc.reason
-                plan.fallbacks.append((backend.level, backend.name, exc.reason))
-                plan.note = ""
-                if exc.warn and key[1] == planner.MODE_EXPLICIT:
-                    self.warn_fallback(backend, key[0], 0, exc.reason)
-                log.debug("%s: background compile declined: %s", self.qualname, exc.reason)
+                self._declined_late(plan, backend, exc)
                 return
-            compiled = Plan(prepared.fn, backend, prepared, signature, key[0], key[1],
-                            list(skipped))
-            compiled.fn = self._checked(compiled, key, settings, prepared.fn)
-            # A new plan, so the calls that ran plain Python stay counted at level 0.
-            plan.note = f"ran while level {backend.level} compiled in the background"
-            self.replace_plan(key, plan, compiled)
+            built = Plan(backend, prepared, plan.signature, plan.key, list(plan.fallbacks))
+            self._arm_verify(built, args, kwargs, settings)
+            self.table.settle(plan, note=f"ran while level {backend.level} compiled in "
+                                         "the background")
+            self.table.replace(plan.key, plan, built)
             log.debug("%s: background compile done in %.3fs", self.qualname,
                       prepared.compile_time)
 
-        threading.Thread(target=compile_then_swap, daemon=True,
+        threading.Thread(target=build, daemon=True,
                          name=f"optlevel-compile-{self.qualname}").start()
-        return plan
 
-    def plain_plan(self, key: tuple, signature: ArgSignature,
-                   fallbacks: list[tuple[int, str, str]]) -> Plan:
-        """A level-0 plan: the function as written, for ``key``."""
-        python = BACKENDS["python"]
-        return Plan(self.func, python, Prepared(self.func), signature, key[0], key[1],
-                    fallbacks)
+    def _warmup_step(self, plan: Plan, backend: Backend, args0: tuple, kwargs0: dict,
+                     settings: Settings) -> Callable[..., Any]:
+        threshold = compile_estimate() / PAYBACK_CALLS
+        spent = [0.0]
 
-    def replace_plan(self, key: tuple, old: Plan, new: Plan) -> None:
-        """Put ``new`` in ``old``'s place (if it is still there); keep ``old`` for stats."""
-        with self.lock:
-            if self.plans.get(key) is old:
-                self.plans[key] = new
-                self.retired.append(old)
+        def warmup(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            result = self.func(*args, **kwargs)
+            spent[0] += time.perf_counter() - start
+            if spent[0] >= threshold and plan.state is State.WARMUP:
+                self._compile_in_background(plan, backend, args, kwargs, settings)
+            return result
 
-    def _checked(self, plan: Plan, key: tuple, settings: Settings,
-                 fn: Callable[..., Any]) -> Callable[..., Any]:
-        """``fn``, wrapped to verify its first call when verification is on."""
-        verify = settings.verify if self.verify is None else self.verify
-        return self._verifying(plan, key, fn) if verify and plan.level > 0 else fn
+        return warmup
 
-    def _verifying(self, plan: Plan, key: tuple, fast: Callable[..., Any]) -> Callable:
-        """The plan's first call also runs the plain function and compares."""
+    # --- measured trials -------------------------------------------------------------
+
+    def _trial_baseline_step(self, plan0: Plan, backend: Backend,
+                             settings: Settings) -> Callable[..., Any]:
+        def baseline(*args: Any, **kwargs: Any) -> Any:
+            verify = self._wants_verify(backend.level, args, kwargs, settings)
+            copies = snapshot_args(args, kwargs) if verify else None
+            start = time.perf_counter()
+            result = self.func(*args, **kwargs)
+            base = per_element(time.perf_counter() - start, args, kwargs)
+            self.table.settle(plan0)  # whatever happens next, this plan is plain Python
+            try:
+                prepared = self._prepare(backend, plan0.signature, args, kwargs, settings)
+            except Decline as exc:
+                self._declined_late(plan0, backend, exc)
+                return result
+            candidate = Plan(backend, prepared, plan0.signature, plan0.key,
+                             list(plan0.fallbacks))
+            if copies is not None and not self._check_copies(candidate, copies, result,
+                                                             args, kwargs):
+                with self.table.lock:
+                    plan0.fallbacks.append((backend.level, backend.name,
+                                            self.table.failure(backend.name, plan0.key.sig)
+                                            or "its result differs"))
+                return result
+            self.table.enter(candidate, State.TRIAL_CANDIDATE,
+                             self._trial_candidate_step(candidate, base, plan0))
+            self.table.replace(plan0.key, plan0, candidate)
+            return result
+
+        return baseline
+
+    def _check_copies(self, candidate: Plan, copies: tuple[tuple, dict], expected: Any,
+                      args: tuple, kwargs: dict) -> bool:
+        """Run ``candidate`` on copies of a call plain Python already answered (the
+        copies were taken before that call); False, after recording it, if they differ."""
+        copy_args, copy_kwargs = copies
+        try:
+            result = candidate.prepared.fn(*copy_args, **copy_kwargs)
+        except candidate.catch:
+            raise
+        except Exception as exc:  # the plain run returned: raising here is a difference
+            self._mismatch(candidate, f"it raised {type(exc).__name__}: {exc} where plain "
+                                      "Python returned")
+            return False
+        diff = compare(result, expected)
+        if diff is None or diff.repairable:
+            diff = self._compare_args(copy_args, copy_kwargs, args, kwargs) or diff
+        if diff is not None and not diff.repairable:
+            self._mismatch(candidate, diff.text)
+            return False
+        candidate.converter = diff.converter if diff else None
+        return True
+
+    def _trial_candidate_step(self, candidate: Plan, base: float,
+                              plan0: Plan) -> Callable[..., Any]:
+        def measured(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            result = candidate.run_settled(*args, **kwargs)
+            fast = per_element(time.perf_counter() - start, args, kwargs)
+            speedup = base / fast if fast > 0 else float("inf")
+            log.debug("%s: trial of %s: %.2fx level 0", self.qualname, candidate.backend,
+                      speedup)
+            if speedup > 1.0:
+                self.table.settle(candidate, f"measured {speedup:.2f}x faster than level 0")
+                return result
+            reason = (f"measured slower than level 0 for this call shape "
+                      f"({speedup:.2f}x), so level 0 keeps it")
+            self.table.fail(candidate.backend, candidate.key.sig, reason)
+            slow = self.plain_plan(candidate.key, candidate.signature, list(plan0.fallbacks)
+                                   + [(candidate.level, candidate.backend, reason)])
+            self.table.replace(candidate.key, candidate, slow)
+            return result
+
+        return measured
+
+    # --- verification ------------------------------------------------------------------
+
+    def _wants_verify(self, level: int, args: tuple, kwargs: dict,
+                      settings: Settings) -> bool:
+        """Check this plan's first call against plain Python? See ``OPTLEVEL_VERIFY``."""
+        if level == 0:
+            return False
+        if self.verify is not None:
+            return self.verify
+        if settings.verify != "auto":
+            return settings.verify == "always"
+        budget = VERIFY_BUDGET_S * (10 if self._verify_reasons() else 1)
+        return plain_seconds(self.features, args, kwargs) <= budget
+
+    def _verify_reasons(self) -> tuple:
+        return tuple(getattr(self.features, "verify_reasons", ()))
+
+    def _arm_verify(self, plan: Plan, args: tuple, kwargs: dict, settings: Settings) -> None:
+        if self._wants_verify(plan.level, args, kwargs, settings):
+            self.table.enter(plan, State.VERIFYING, self._verify_step(plan))
+
+    def _verify_step(self, plan: Plan) -> Callable[..., Any]:
+        """The plan's first call also runs the plain function on copies and compares."""
 
         def first_call(*args: Any, **kwargs: Any) -> Any:
             plain_args, plain_kwargs = snapshot_args(args, kwargs)
-            result = fast(*args, **kwargs)
-            expected = self.func(*plain_args, **plain_kwargs)
-            plan.fn = fast
-            same = same_result(result, expected) and all(
-                same_result(a, b) for a, b in zip(args, plain_args))
-            if same:
-                return result
-            reason = f"its result differs from the plain function's for ({plan.signature})"
-            self.failures[(plan.backend, key[2])] = reason
-            warn_once((self.qualname, "verify", plan.backend, key),
-                      f"{self.qualname}: level {plan.level} ({plan.backend}) returned a "
-                      f"different result than plain Python for ({plan.signature}); this "
-                      "signature now runs at level 0 and the plain result is returned. "
-                      "Please report it with optlevel.explain(f, *args).",
-                      ResultMismatchWarning)
-            restore_args(args, kwargs, plain_args, plain_kwargs)
-            python = BACKENDS["python"]
-            plan.fn, plan.level, plan.backend = self.func, 0, python.name
-            plan.internal_errors = ()
-            return expected
+            try:
+                result = plan.prepared.fn(*args, **kwargs)
+            except plan.catch:
+                raise
+            except Exception as exc:
+                return self._verify_raised(plan, exc, args, kwargs, plain_args, plain_kwargs)
+            try:
+                expected = self.func(*plain_args, **plain_kwargs)
+            except Exception as plain_exc:
+                self._mismatch(plan, f"plain Python raised {type(plain_exc).__name__} "
+                                     "where it returned")
+                restore_args(args, kwargs, plain_args, plain_kwargs)
+                raise
+            diff = compare(result, expected)
+            if diff is None or diff.repairable:
+                diff = self._compare_args(args, kwargs, plain_args, plain_kwargs) or diff
+            if diff is not None and not diff.repairable:
+                self._mismatch(plan, diff.text)
+                restore_args(args, kwargs, plain_args, plain_kwargs)
+                return expected
+            plan.converter = diff.converter if diff else None
+            self.table.settle(plan)
+            return expected if plan.converter else result
 
         return first_call
 
+    def _verify_raised(self, plan: Plan, exc: Exception, args: tuple, kwargs: dict,
+                       plain_args: tuple, plain_kwargs: dict) -> Any:
+        """The fast version raised: plain Python decides what the call does."""
+        try:
+            expected = self.func(*plain_args, **plain_kwargs)
+        except Exception as plain_exc:
+            if type(plain_exc) is type(exc):
+                self.table.settle(plan)
+            else:
+                self._mismatch(plan, f"it raised {type(exc).__name__} where plain Python "
+                                     f"raised {type(plain_exc).__name__}")
+            restore_args(args, kwargs, plain_args, plain_kwargs)
+            raise plain_exc from None
+        self._mismatch(plan, f"it raised {type(exc).__name__}: {exc} where plain Python "
+                             f"returned {expected!r:.80}")
+        restore_args(args, kwargs, plain_args, plain_kwargs)
+        return expected
+
+    @staticmethod
+    def _compare_args(args: tuple, kwargs: dict, plain_args: tuple,
+                      plain_kwargs: dict) -> Any:
+        pairs = list(zip(args, plain_args)) + [(kwargs[k], plain_kwargs[k]) for k in kwargs]
+        for i, (a, b) in enumerate(pairs):
+            diff = compare(a, b, f"argument {i} after the call")
+            if diff is not None and not diff.repairable:
+                return diff
+        return None
+
+    def _mismatch(self, plan: Plan, what: str) -> None:
+        """``plan``'s result differs from plain Python's: level 0 keeps the key."""
+        reason = f"its result differs from the plain function's: {what}"
+        self.table.fail(plan.backend, plan.key.sig, reason)
+        warn_once((self.qualname, "verify", plan.backend, plan.key),
+                  f"{self.qualname}: level {plan.level} ({plan.backend}) gave a different "
+                  f"result than plain Python for ({plan.signature}): {what}. This signature "
+                  "now runs at level 0 and the plain result is returned. Please report it "
+                  "with optlevel.explain(f, *args).", ResultMismatchWarning)
+        self.table.demote(plan, Prepared(self.func), reason)
+
+    # --- failures at call time ---------------------------------------------------------
+
     def recover(self, plan: Plan, key: tuple, exc: BaseException, args: tuple,
                 kwargs: dict, settings: Settings) -> Any:
-        """A build error surfaced at call time (e.g. a late compile): never the user's
-        code, which has not run. Record it, re-plan below that level, and run."""
+        """The plan raised one of the errors its backend declared: these arguments do
+        not fit the compiled code (run them plain, keep the plan), or the build failed
+        late (record it, re-plan below that level). The user's code has not run."""
+        if isinstance(exc, plan.unfit_errors) and not isinstance(exc, plan.internal_errors):
+            return self._run_unfit(plan, exc, args, kwargs)
         reason = f"failed when called: {type(exc).__name__}: {str(exc).splitlines()[0]}"
-        with self.lock:
-            self.failures[(plan.backend, key[2])] = reason
-            self.plans.pop(key, None)
-            self.retired.append(plan)
+        self.table.fail(plan.backend, plan.key.sig, reason)
+        self.table.drop(plan.key, plan)
         log.debug("%s: %s %s; falling back", self.qualname, plan.backend, reason)
         new = self.plan_for(key, args, kwargs, settings)
         if plan.mode == planner.MODE_EXPLICIT and plan.backend in BACKENDS:
             self.warn_fallback(BACKENDS[plan.backend], plan.ceiling, new.level, reason)
         start = time.perf_counter()
         result = new.fn(*args, **kwargs)
-        new.time += time.perf_counter() - start
-        new.calls += 1
+        new.count(time.perf_counter() - start)
         return result
 
-    def all_plans(self) -> list[Plan]:
-        with self.lock:
-            return self.retired + list(self.plans.values())
+    def _run_unfit(self, plan: Plan, exc: BaseException, args: tuple, kwargs: dict) -> Any:
+        reason = (f"these arguments do not fit level {plan.level}'s compiled code "
+                  f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); "
+                  "such calls run at level 0")
+        with self.table.lock:
+            side = self.unfit.get(plan.key)
+            if side is None:
+                side = self.unfit[plan.key] = self.plain_plan(
+                    plan.key, plan.signature, [(plan.level, plan.backend, reason)])
+                side.note = reason
+        log.debug("%s: %s", self.qualname, reason)
+        start = time.perf_counter()
+        result = self.func(*args, **kwargs)
+        side.count(time.perf_counter() - start)
+        return result

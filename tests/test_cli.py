@@ -134,7 +134,9 @@ def test_demo_realizes_level_2_only_where_loops_are(tmp_path, cache_dir):
                  "--json", str(out_json), cwd=tmp_path, cache_dir=cache_dir)
     ran = {(r["workload"], r["requested"]): r["realized"]
            for r in json.loads(out_json.read_text())["rows"]}
-    assert ran[("conditional_accumulate", "2")] == ran[("conditional_accumulate", "auto")] == "2"
+    assert ran[("conditional_accumulate", "2")] == "2"
+    # quick sizes are small: auto may serve the first calls in Python while it warms up
+    assert ran[("conditional_accumulate", "auto")] in ("2", "0+2")
     assert ran[("elementwise", "2")] == ran[("elementwise", "auto")] == "0"
 
 

@@ -136,6 +136,7 @@ def test_debug_log_names_the_chosen_level(caplog):
 
 @pytest.mark.numba
 def test_debug_log_level_2(caplog):
+    optlevel.configure(compile="eager")  # a small call would warm up in Python first
     f = optimize(squares_total)
     with caplog.at_level(logging.DEBUG, logger="optlevel"):
         f(X)
