@@ -30,6 +30,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from . import planner
 from .analysis import ArgSignature, FunctionFeatures, analyze, describe_args
 from .backends import BACKENDS, Backend, Decline, Prepared, ensure_closed_at_exit
@@ -76,6 +78,9 @@ class Dispatcher:
         self.verify = verify
         self.table = PlanTable()
         self.unfit: dict[PlanKey, Plan] = {}  # level-0 plans of calls a plan could not take
+        # (backend, argument types without size classes) → the result-type repair a
+        # verified call learned; later plans of the same types (other sizes) reuse it
+        self.converters: dict[tuple, Callable[[Any], Any] | None] = {}
 
     # --- the table, by the names the fast path and stats use ----------------------
 
@@ -173,7 +178,8 @@ class Dispatcher:
         if backend.compiles and key.mode != planner.MODE_STRICT:
             if settings.compile == "background":  # plain Python while it compiles
                 plan = self.plain_plan(key, signature, skipped)
-                self._compile_in_background(plan, backend, args, kwargs, settings)
+                self._compile_in_background(plan, State.READY, backend, args, kwargs,
+                                            settings)
                 return plan
             if settings.compile == "auto" and key.mode == planner.MODE_AUTO and \
                     plain_seconds(self.features, args, kwargs) * PAYBACK_CALLS \
@@ -193,6 +199,7 @@ class Dispatcher:
             return None
         plan = Plan(backend, prepared, signature, key, skipped)
         self._arm_verify(plan, args, kwargs, settings)
+        self._reuse_converter(plan)
         return plan
 
     def _prepare(self, backend: Backend, signature: ArgSignature, args: tuple,
@@ -241,12 +248,14 @@ class Dispatcher:
 
     # --- background compiles and warm-up ---------------------------------------------
 
-    def _compile_in_background(self, plan: Plan, backend: Backend, args: tuple,
-                               kwargs: dict, settings: Settings) -> None:
+    def _compile_in_background(self, plan: Plan, expected: State, backend: Backend,
+                               args: tuple, kwargs: dict, settings: Settings) -> None:
         """``plan`` (level 0) serves while a thread builds ``backend``, then the built
-        plan takes its place (the level-0 one is kept for stats)."""
-        self.table.enter(plan, State.BACKGROUND, self.func,
-                         f"compiling for level {backend.level} in the background")
+        plan takes its place (the level-0 one is kept for stats). Only the thread that
+        moves ``plan`` out of ``expected`` starts the build."""
+        if not self.table.advance(plan, expected, State.BACKGROUND, self.func,
+                                  f"compiling for level {backend.level} in the background"):
+            return
 
         def build() -> None:
             try:
@@ -256,6 +265,7 @@ class Dispatcher:
                 return
             built = Plan(backend, prepared, plan.signature, plan.key, list(plan.fallbacks))
             self._arm_verify(built, args, kwargs, settings)
+            self._reuse_converter(built)
             self.table.settle(plan, note=f"ran while level {backend.level} compiled in "
                                          "the background")
             self.table.replace(plan.key, plan, built)
@@ -275,7 +285,8 @@ class Dispatcher:
             result = self.func(*args, **kwargs)
             spent[0] += time.perf_counter() - start
             if spent[0] >= threshold and plan.state is State.WARMUP:
-                self._compile_in_background(plan, backend, args, kwargs, settings)
+                self._compile_in_background(plan, State.WARMUP, backend, args, kwargs,
+                                            settings)
             return result
 
         return warmup
@@ -331,7 +342,7 @@ class Dispatcher:
         if diff is not None and not diff.repairable:
             self._mismatch(candidate, diff.text)
             return False
-        candidate.converter = diff.converter if diff else None
+        self._learned(candidate, diff.converter if diff else None)
         return True
 
     def _trial_candidate_step(self, candidate: Plan, base: float,
@@ -370,6 +381,19 @@ class Dispatcher:
         budget = VERIFY_BUDGET_S * (10 if self._verify_reasons() else 1)
         return plain_seconds(self.features, args, kwargs) <= budget
 
+    def _learned(self, plan: Plan, converter: Callable[[Any], Any] | None) -> None:
+        plan.converter = converter
+        self.converters[(plan.backend, _type_key(plan.key.sig))] = converter
+
+    def _reuse_converter(self, plan: Plan) -> None:
+        """A plan that is not verified takes the repair a verified one of the same
+        argument types learned (the result's type does not depend on sizes)."""
+        if plan.state is State.READY:
+            converter = self.converters.get((plan.backend, _type_key(plan.key.sig)))
+            if converter is not None:
+                plan.converter = converter
+                self.table.settle(plan)
+
     def _verify_reasons(self) -> tuple:
         return tuple(getattr(self.features, "verify_reasons", ()))
 
@@ -402,7 +426,7 @@ class Dispatcher:
                 self._mismatch(plan, diff.text)
                 restore_args(args, kwargs, plain_args, plain_kwargs)
                 return expected
-            plan.converter = diff.converter if diff else None
+            self._learned(plan, diff.converter if diff else None)
             self.table.settle(plan)
             return expected if plan.converter else result
 
@@ -483,3 +507,9 @@ class Dispatcher:
         result = self.func(*args, **kwargs)
         side.count(time.perf_counter() - start)
         return result
+
+
+def _type_key(sig: tuple) -> tuple:
+    """A signature key without the arrays' size classes."""
+    return tuple(item[:-1] if type(item) is tuple and len(item) == 4
+                 and isinstance(item[0], np.dtype) else item for item in sig)

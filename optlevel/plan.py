@@ -135,6 +135,16 @@ class PlanTable:
             if note:
                 plan.note = note
 
+    def advance(self, plan: Plan, expected: State, state: State, step: Callable[..., Any],
+                note: str = "") -> bool:
+        """Move ``plan`` from ``expected`` to ``state``; False (and nothing changes) when
+        another thread moved it first, so a transition happens once."""
+        with self.lock:
+            if plan.state is not expected:
+                return False
+            self.enter(plan, state, step, note)
+            return True
+
     def settle(self, plan: Plan, note: str | None = None) -> None:
         """``plan`` is done with its trial or check: the fast path runs its backend."""
         with self.lock:
