@@ -10,6 +10,7 @@ from ._table import format_seconds, format_table
 from .analysis import ArgSignature, FunctionFeatures, signature_key
 from .config import settings
 from .levels import LEVEL_NAMES, Level
+from .plan import PlanKey, State
 from .planner import MODE_AUTO, MODE_STRICT, Row
 
 __all__ = ["Report", "explain"]
@@ -111,13 +112,15 @@ def explain(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Report:
     mode_name = {MODE_AUTO: "auto (planner picks)", MODE_STRICT: "strict"}.get(
         mode, "requested (a ceiling)")
     d = opt._dispatcher
-    key = (ceiling, mode, signature_key(args, kwargs))
+    key = PlanKey(ceiling, mode, signature_key(args, kwargs))
     signature, ranking = d.ranking(key, args, kwargs, settings())
-    rows = tuple(_with_failures(r, d.failures, key[2]) for r in ranking.rows)
+    rows = tuple(_with_failures(r, d.failures, key.sig) for r in ranking.rows)
     plan = d.plans.get(key)
     chosen: int | None
     if plan is not None:
         chosen, why = plan.level, f"realized on earlier calls ({plan.calls} so far)"
+        if plan.state is not State.READY:
+            why += f"; {plan.state.value}" + (f": {plan.note}" if plan.note else "")
     else:
         tried = [r for r in rows if r.tried]
         chosen = tried[0].level if tried else None
