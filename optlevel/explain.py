@@ -88,6 +88,8 @@ def _feature_lines(f: FunctionFeatures) -> list[str]:
         out.append(f"  numpy calls: {calls}")
     if f.mutated_params:
         out.append(f"  writes in place: {', '.join(sorted(f.mutated_params))}")
+    out += [f"  split: {'; '.join(map(str, f.split.params.values())) or f.split.reason}"] + \
+        [f"  independent loop {loop}" for loop in f.split.loops]
     for what, found in (("numba cannot compile", f.numba_blockers),
                         ("kept in Python", f.semantic_blockers)):
         if found:

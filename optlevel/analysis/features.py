@@ -14,9 +14,11 @@ import dataclasses
 import inspect
 from typing import Any
 
+from . import semantics
 from .checks import MutationFinder, NumbaBlockers
 from .scope import IO_BUILTINS, IO_MODULES, NUMPY_CLASSES, RANDOM_MODULES, Finding, Namespace, Scope
 from .source import SourceInfo, get_source, unwrap_callable
+from .split import NO_SPLIT, SplitInfo, analyze_split
 
 __all__ = ["FunctionFeatures", "Finding", "Loop", "analyze", "NUMPY_CLASSES"]
 
@@ -55,6 +57,14 @@ class FunctionFeatures:
     loaded_globals: frozenset[str] = frozenset()
     #: the decorator's keyword options (``@optimize(split={"x": 0})``), for backends
     options: dict[str, Any] = dataclasses.field(default_factory=dict)
+    #: catalogue findings that hold for every call (:mod:`.semantics`); per-call ones
+    #: come from ``semantics.call_findings``
+    semantic_findings: tuple[Finding, ...] = ()
+    #: why the first call of each compiled signature must be checked against the
+    #: plain function (e.g. no source: the catalogue's checks could not run)
+    verify_reasons: tuple[Finding, ...] = ()
+    #: split proofs per parameter, and independent loops (level 3; :mod:`.split`)
+    split: SplitInfo = NO_SPLIT
 
     @property
     def has_source(self) -> bool:
@@ -95,6 +105,9 @@ class FunctionFeatures:
             "mutated_params": sorted(self.mutated_params),
             "global_writes": sorted(self.global_writes),
             "called_globals": dict(self.called_globals),
+            "semantic_findings": [str(f) for f in self.semantic_findings],
+            "verify_reasons": [str(f) for f in self.verify_reasons],
+            "split": self.split.to_dict(),
         }
 
 
@@ -107,7 +120,8 @@ def analyze(func: Any) -> FunctionFeatures:
     is_async = inspect.iscoroutinefunction(raw) or inspect.isasyncgenfunction(raw)
     if source.tree is None:
         return FunctionFeatures(name=name, source=source, is_generator=is_gen,
-                                is_async=is_async)
+                                is_async=is_async,
+                                verify_reasons=semantics.sourceless_reasons(source.reason))
     tree = source.tree
     params = _param_names(tree.args)
     has_varargs = tree.args.vararg is not None or tree.args.kwarg is not None
@@ -131,7 +145,9 @@ def analyze(func: Any) -> FunctionFeatures:
         mutated_params=frozenset(MutationFinder(params, namespace).run(tree)),
         global_writes=frozenset(scope.global_writes),
         called_globals=dict(calls.called_globals),
-        loaded_globals=frozenset(scope.free_loads))
+        loaded_globals=frozenset(scope.free_loads),
+        semantic_findings=semantics.function_findings(raw, tree, params, calls.semantic),
+        split=analyze_split(tree, params, namespace, has_varargs))
 
 
 def _param_names(args: ast.arguments) -> tuple[str, ...]:
