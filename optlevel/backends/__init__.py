@@ -269,10 +269,13 @@ def ensure_closed_at_exit() -> None:
 
 
 def _register_builtin() -> None:
+    from .gpu_cupy import CupyBackend
+    from .gpu_torch import TorchBackend
     from .numba_jit import NumbaBackend
     from .python import PythonBackend
 
-    builtin: tuple[Backend, ...] = (PythonBackend(), NumbaBackend())
+    builtin: tuple[Backend, ...] = (PythonBackend(), NumbaBackend(), CupyBackend(),
+                                    TorchBackend())
     for backend in builtin:
         register_backend(backend)
 

@@ -1,0 +1,193 @@
+"""The callable a level-4 plan runs: arguments in, the function on the device, results out.
+
+NumPy in → NumPy out (same dtype and shape; a 0-d result comes back as the NumPy
+scalar NumPy's own functions return); CuPy in → CuPy out and Torch CUDA in → Torch
+out, without copies (DLPack where the libraries differ); under
+:func:`optlevel.on_device` results stay on the device. In-place writes into NumPy
+arguments are copied back after the results are safely on the host, so a call that
+fails part-way leaves the caller's arrays as they were.
+
+Failures: an exception raised by the user's own code (its frame raised it) propagates
+unchanged. An out-of-memory error frees the pools and runs this call on the CPU with
+one :class:`~optlevel.FallbackWarning`. Any other failure inside the GPU library is
+raised as :class:`GpuRunError`, which the dispatcher treats as a build failure: it
+re-plans this signature below level 4 and runs the call there, so the user sees the
+plain function's result or its own exception.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ..analysis.signature import _kind
+from ..errors import FallbackWarning, warn_once
+from .memory import plan_memory
+from .namespace import MissingOnDevice
+
+__all__ = ["DeviceCall", "GpuRunError", "KEEP_ON_DEVICE", "STREAM_MIN_BYTES"]
+
+#: set by ``optlevel.on_device()``: results of level-4 calls stay on the device
+KEEP_ON_DEVICE: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "optlevel_keep_on_device", default=False)
+#: host inputs at least this big run chunk by chunk when the function is elementwise
+STREAM_MIN_BYTES = 4 << 20
+_CHUNK_BYTES = 32 << 20  # per array, per streamed chunk
+
+
+class GpuRunError(Exception):
+    """Level 4 could not run this call (not the user's error): fall back."""
+
+
+class DeviceCall:
+    """Runs ``kernel`` (the function rebound to ``lib``'s namespace, fused or not)."""
+
+    def __init__(self, lib: Any, func: Callable[..., Any], kernel: Callable[..., Any],
+                 fused: bool, findings: Any, features: Any, codes: frozenset):
+        self.lib = lib
+        self.func = func
+        self.kernel = kernel
+        self.fused = fused
+        self.findings = findings
+        self.mutated = features.mutated_params
+        self.qualname = features.name
+        self.codes = codes
+        self.signature = inspect.signature(func)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        lib = self.lib
+        bound = self.signature.bind(*args, **kwargs)
+        values = bound.arguments
+        hosts = {k: v for k, v in values.items() if type(v) is np.ndarray}
+        out_kind = self._out_kind(values)
+        try:
+            with lib.running() as ctx:
+                result, uploaded = self._run(bound, hosts, ctx)
+                keep = out_kind is not None or KEEP_ON_DEVICE.get()
+                host_of = {id(uploaded[k]): hosts[k] for k in uploaded}
+                result = self._result(result, keep, out_kind or lib.kind, host_of, ctx)
+                for name in self.mutated & set(uploaded):
+                    lib.download(uploaded[name], ctx, out=hosts[name])
+        except lib.oom_errors as exc:
+            return self._out_of_memory(exc, args, kwargs)
+        except GpuRunError:
+            raise
+        except Exception as exc:
+            if _raised_by_user(exc, self.codes):
+                raise
+            raise GpuRunError(f"{type(exc).__name__}: {_first_line(exc)}") from exc
+        return result
+
+    def _out_kind(self, values: dict[str, Any]) -> str | None:
+        """The array kind results come back as: None for the host (NumPy)."""
+        for v in values.values():
+            kind = _kind(type(v))
+            if kind in ("cupy", "torch"):
+                return kind
+        return None
+
+    def _run(self, bound: inspect.BoundArguments, hosts: dict[str, np.ndarray],
+             ctx: Any) -> tuple[Any, dict[str, Any]]:
+        lib = self.lib
+        arrays = [v for v in bound.arguments.values() if _kind(type(v)) in
+                  ("numpy", "cupy", "torch")]
+        largest = max(arrays, key=_nbytes, default=None)
+        streamable = self._streamable(bound, hosts)
+        memory = plan_memory(lib, sum(h.nbytes for h in hosts.values()),
+                             _nbytes(largest) if largest is not None else 0,
+                             _itemsize(largest), self.fused, self.findings.ops, streamable,
+                             max(1, _CHUNK_BYTES // max(1, _itemsize(largest))))
+        if memory.mode == "refuse":
+            raise GpuRunError(memory.reason)
+        if streamable and (memory.mode == "chunks" or
+                           sum(h.nbytes for h in hosts.values()) >= STREAM_MIN_BYTES):
+            shape = next(iter(hosts.values())).shape
+            ordered = [bound.arguments[p] for p in self.signature.parameters]
+            return lib.stream(self.kernel, ordered, shape, memory.elems_per_chunk, ctx), {}
+        uploaded = {k: lib.upload(v, ctx) for k, v in hosts.items()}
+        for k, v in bound.arguments.items():
+            kind = _kind(type(v))
+            if kind in lib.foreign_kinds:
+                uploaded_foreign = lib.import_foreign(v)
+                bound.arguments[k] = uploaded_foreign
+        bound.arguments.update(uploaded)
+        return self.kernel(*bound.args, **bound.kwargs), uploaded
+
+    def _streamable(self, bound: inspect.BoundArguments, hosts: dict[str, np.ndarray]) -> bool:
+        """Elementwise, only NumPy arrays of one shape (C order) and scalars."""
+        if not (self.fused and self.lib.streams and hosts) or bound.kwargs:
+            return False
+        shapes = {h.shape for h in hosts.values()}
+        if len(shapes) != 1 or not all(h.flags.c_contiguous for h in hosts.values()):
+            return False
+        others = [v for k, v in bound.arguments.items() if k not in hosts]
+        return all(_kind(type(v)) == "scalar" for v in others)
+
+    def _result(self, value: Any, keep: bool, kind: str, host_of: dict[int, np.ndarray],
+                ctx: Any) -> Any:
+        lib = self.lib
+        if isinstance(value, tuple):
+            items = [self._result(v, keep, kind, host_of, ctx) for v in value]
+            return type(value)(*items) if hasattr(value, "_fields") else tuple(items)
+        if isinstance(value, list):
+            return [self._result(v, keep, kind, host_of, ctx) for v in value]
+        if isinstance(value, dict):
+            return {k: self._result(v, keep, kind, host_of, ctx) for k, v in value.items()}
+        if not lib.is_device(value):
+            return value
+        if id(value) in host_of:  # it returned an argument (maybe written in place)
+            return host_of[id(value)]
+        if keep:
+            return lib.export(value, kind)
+        if value.ndim == 0:
+            if self.findings.zero_d_arrays:
+                raise GpuRunError("a 0-d result whose NumPy type (a scalar, or a 0-d array "
+                                  "made by np.array/asarray/where/...) cannot be told "
+                                  "without running NumPy")
+            return lib.scalar(value)
+        return lib.download(value, ctx)
+
+    def _out_of_memory(self, exc: BaseException, args: tuple, kwargs: dict) -> Any:
+        self.lib.free_pools()
+        warn_once((self.qualname, "gpu-out-of-memory"),
+                  f"{self.qualname}: level 4 ({self.lib.name}) ran out of GPU memory "
+                  f"({_first_line(exc)}); the GPU memory pool was freed and this call ran "
+                  "on the CPU (level 0) instead. Free device memory (or call "
+                  "optlevel.to_host on arrays you keep on the GPU), or decorate with "
+                  "level=3 to stay on the CPU.", FallbackWarning)
+        return self.func(*args, **kwargs)
+
+
+def _nbytes(a: Any) -> int:
+    if a is None:
+        return 0
+    n = getattr(a, "nbytes", None)
+    return int(n) if n is not None else int(a.numel() * a.element_size())
+
+
+def _itemsize(a: Any) -> int:
+    if a is None:
+        return 8
+    size = getattr(a, "itemsize", None)
+    return int(size) if isinstance(size, int) else int(a.element_size())
+
+
+def _raised_by_user(exc: BaseException, codes: frozenset) -> bool:
+    """Did the function's own code (or a helper's) raise ``exc`` itself?"""
+    if isinstance(exc, MissingOnDevice):
+        return False
+    tb = exc.__traceback__
+    last = None
+    while tb is not None:
+        last = tb
+        tb = tb.tb_next
+    return last is not None and last.tb_frame.f_code in codes
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:240] if text else type(exc).__name__
