@@ -157,7 +157,7 @@ def _native(backend: Any, signature: ArgSignature) -> bool:
 
 def prepare(backend: Any, func: Callable[..., Any], features: FunctionFeatures) -> Prepared:
     """Rebind the function to the device namespace and fuse it when proven elementwise."""
-    from .call import DeviceCall, GpuRunError
+    from .call import DeviceCall, GpuRunError, GpuUnfit
     from .libs import get_lib
     from .namespace import missing_ops, rebind
 
@@ -176,7 +176,8 @@ def prepare(backend: Any, func: Callable[..., Any], features: FunctionFeatures) 
     kernel = lib.fuse(rebound, features.name) if fused else rebound
     note = "one fused kernel" if fused and lib.name == "cupy" else ""
     call = DeviceCall(lib, func, kernel, fused, findings, features, codes)
-    return Prepared(call, time.perf_counter() - start, (GpuRunError,), note)
+    return Prepared(call, time.perf_counter() - start, (GpuRunError,), note,
+                    unfit_errors=(GpuUnfit,))
 
 
 def calibrate(backend: Any, profile: Any) -> None:

@@ -29,7 +29,7 @@ from ..errors import FallbackWarning, warn_once
 from .memory import plan_memory
 from .namespace import MissingOnDevice
 
-__all__ = ["DeviceCall", "GpuRunError", "KEEP_ON_DEVICE", "STREAM_MIN_BYTES"]
+__all__ = ["DeviceCall", "GpuRunError", "GpuUnfit", "KEEP_ON_DEVICE", "STREAM_MIN_BYTES"]
 
 #: set by ``optlevel.on_device()``: results of level-4 calls stay on the device
 KEEP_ON_DEVICE: contextvars.ContextVar[bool] = contextvars.ContextVar(
@@ -41,6 +41,11 @@ _CHUNK_BYTES = 32 << 20  # per array, per streamed chunk
 
 class GpuRunError(Exception):
     """Level 4 could not run this call (not the user's error): fall back."""
+
+
+class GpuUnfit(Exception):
+    """These arguments do not fit in the GPU's memory and cannot run in chunks: this
+    call runs on the CPU, before anything was copied (the plan stays for others)."""
 
 
 class DeviceCall:
@@ -74,7 +79,7 @@ class DeviceCall:
                     lib.download(uploaded[name], ctx, out=hosts[name])
         except lib.oom_errors as exc:
             return self._out_of_memory(exc, args, kwargs)
-        except GpuRunError:
+        except (GpuRunError, GpuUnfit):
             raise
         except Exception as exc:
             if _raised_by_user(exc, self.codes):
@@ -102,7 +107,7 @@ class DeviceCall:
                              _itemsize(largest), self.fused, self.findings.ops, streamable,
                              max(1, _CHUNK_BYTES // max(1, _itemsize(largest))))
         if memory.mode == "refuse":
-            raise GpuRunError(memory.reason)
+            raise GpuUnfit(memory.reason)
         if streamable and (memory.mode == "chunks" or
                            sum(h.nbytes for h in hosts.values()) >= STREAM_MIN_BYTES):
             shape = next(iter(hosts.values())).shape
