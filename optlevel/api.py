@@ -51,6 +51,7 @@ class Optimized:
         self._kind = _kind
         self._options = dict(options or {})
         self._dispatcher = _dispatcher or Dispatcher(func, verify, self._options)
+        self._table = self._dispatcher.table  # the fast path reads the plans directly
         self._intercept = "optlevel" not in _parameters(func)
         if _dispatcher is None:
             _stats.register(self._dispatcher)
@@ -61,18 +62,18 @@ class Optimized:
             bound = Level.parse(kwargs.pop("optlevel"), source="optlevel= value").value
         s = _state.current or settings()
         ceiling, mode = self._ceiling(bound, s)
-        d = self._dispatcher
-        if d.generation != _state.generation:
-            d.reset(_state.generation)
-        key = (ceiling, mode, signature_key(args, kwargs))
-        plan = d.plans.get(key)
+        table = self._table
+        if table.generation != _state.generation:
+            table.reset(_state.generation)
+        key = (ceiling, mode, signature_key(args, kwargs))  # equal to its PlanKey
+        plan = table.plans.get(key)
         if plan is None:
-            plan = d.plan_for(key, args, kwargs, s)
+            plan = self._dispatcher.plan_for(key, args, kwargs, s)
         start = perf_counter()
         try:
             result = plan.fn(*args, **kwargs)
         except plan.catch as exc:
-            return d.recover(plan, key, exc, args, kwargs, s)
+            return self._dispatcher.recover(plan, key, exc, args, kwargs, s)
         plan.time += perf_counter() - start
         plan.calls += 1
         return result
