@@ -6,8 +6,8 @@ or ``optlevel bench`` times the same data. The functions live at module level in
 this file on purpose: optlevel reads their source, and Numba's disk cache needs
 a real file.
 
-Only the workloads that the levels built so far (0 and 2) can serve are here;
-GPU-only workloads (``fft``, ``sort``, ``montecarlo_pi``, ...) arrive with level 4.
+``process_images``, ``fft``, ``sort``, ``dot`` and ``montecarlo_pi`` came with level 4;
+their demo sizes are smaller than the figures' (benchmarks/gpu_figures.py runs those).
 """
 
 from __future__ import annotations
@@ -72,6 +72,34 @@ def small_loop(y, steps):
     for _ in range(steps):
         y = y * 0.25 + 1.0
     return y
+
+
+def process_images(images):
+    mean = images.mean(axis=(1, 2), keepdims=True)
+    std = images.std(axis=(1, 2), keepdims=True)
+    z = (images - mean) / std
+    return np.sin(z) * 0.5 + 0.5
+
+
+def fft(x):
+    return np.fft.fft(x)
+
+
+def sort(x):
+    return np.sort(x)
+
+
+def dot(x, y):
+    return np.dot(x, y)
+
+
+def montecarlo_pi(n, seed):
+    # Seeded, so every run of the plain function draws the same numbers; on the GPU
+    # (only with gpu_random=True) the stream differs, and so does the estimate.
+    np.random.seed(seed)
+    x = np.random.random(n)
+    y = np.random.random(n)
+    return 4.0 * np.mean(x * x + y * y <= 1.0)
 
 
 def rowwise_python_matmul(a, b):
@@ -154,6 +182,32 @@ def _two_squares(n: int) -> tuple[Any, ...]:
     return (rng.random((n, n)), rng.random((n, n)))
 
 
+def _images(n: int) -> tuple[Any, ...]:
+    return (_rng().random((n, 256, 256), dtype=np.float32),)
+
+
+def _float32_vector(n: int) -> tuple[Any, ...]:
+    return (_rng().random(n, dtype=np.float32),)
+
+
+def _complex_vector(n: int) -> tuple[Any, ...]:
+    rng = _rng()
+    return (rng.random(n) + 1j * rng.random(n),)
+
+
+def _two_vectors(n: int) -> tuple[Any, ...]:
+    rng = _rng()
+    return (rng.random(n), rng.random(n))
+
+
+def _draws(n: int) -> tuple[Any, ...]:
+    return (n, SEED)
+
+
+def _images_label(n: int) -> str:
+    return f"{n}x256x256"
+
+
 def _small_array(steps: int) -> tuple[Any, ...]:
     return (_rng().random((100, 100)), steps)
 
@@ -207,6 +261,14 @@ WORKLOADS: dict[str, Workload] = {w.name: w for w in (
              "Python loop: y[i] = scale * log(x[i]) if x[i] > t else x[i]"),
     Workload("small_loop", small_loop, _small_array, (10_000,), (200,),
              "y = y * 0.25 + 1.0, many times on a 100x100 array", _steps_label),
+    Workload("process_images", process_images, _images, (100,), (2,),
+             "float32 images: normalize each by its mean/std, then sin(z) * 0.5 + 0.5",
+             _images_label),
+    Workload("fft", fft, _complex_vector, (1_000_000,), (4096,), "np.fft.fft(x), complex"),
+    Workload("sort", sort, _float32_vector, (1_000_000,), (20_000,), "np.sort(x), float32"),
+    Workload("dot", dot, _two_vectors, (1_000_000,), (20_000,), "np.dot(x, y), vectors"),
+    Workload("montecarlo_pi", montecarlo_pi, _draws, (1_000_000,), (20_000,),
+             "4 * mean(x² + y² <= 1) over uniform draws (seeded)"),
     Workload("rowwise_python_matmul", rowwise_python_matmul, _two_squares, (128,), (16,),
              "pure-Python triple loop computing a @ b on arrays", _square_label),
 )}
