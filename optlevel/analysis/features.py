@@ -63,6 +63,8 @@ class FunctionFeatures:
     #: why the first call of each compiled signature must be checked against the
     #: plain function (e.g. no source: the catalogue's checks could not run)
     verify_reasons: tuple[Finding, ...] = ()
+    #: the analysed function itself (the per-call checks read its globals)
+    function: Any = dataclasses.field(default=None, repr=False, compare=False)
     #: split proofs per parameter, and independent loops (level 3; :mod:`.split`)
     split: SplitInfo = NO_SPLIT
 
@@ -120,7 +122,7 @@ def analyze(func: Any) -> FunctionFeatures:
     is_async = inspect.iscoroutinefunction(raw) or inspect.isasyncgenfunction(raw)
     if source.tree is None:
         return FunctionFeatures(name=name, source=source, is_generator=is_gen,
-                                is_async=is_async,
+                                is_async=is_async, function=raw,
                                 verify_reasons=semantics.sourceless_reasons(source.reason))
     tree = source.tree
     params = _param_names(tree.args)
@@ -147,6 +149,7 @@ def analyze(func: Any) -> FunctionFeatures:
         called_globals=dict(calls.called_globals),
         loaded_globals=frozenset(scope.free_loads),
         semantic_findings=semantics.function_findings(raw, tree, params, calls.semantic),
+        function=raw,
         split=analyze_split(tree, params, namespace, has_varargs))
 
 
