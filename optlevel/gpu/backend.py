@@ -69,7 +69,7 @@ def _findings(backend: Any, findings: Any) -> Verdict:
                               "than the CPU (level 2 compiles such loops)")
     if findings.unstable_order:
         return Verdict(False, str(findings.unstable_order[0]))
-    if backend.name == "torch" and findings.methods:
+    if backend.lib_name.startswith("torch") and findings.methods:
         names = ", ".join(f".{m}()" for m in findings.methods[:4])
         return Verdict(False, f"calls array methods ({names}), which Torch tensors define "
                               "differently from NumPy (x.std() divides by n-1, x.max(axis) "
@@ -97,7 +97,7 @@ def _arg(backend: Any, arg: ArgInfo) -> Verdict:
         if kind not in "biufc":
             return Verdict(False, f"argument {arg.name!r} has dtype {arg.dtype}; GPUs take "
                                   "bool, integer, float and complex arrays")
-        if backend.name == "torch" and kind not in "fc":
+        if backend.lib_name.startswith("torch") and kind not in "fc":
             return Verdict(False, f"argument {arg.name!r} is {arg.dtype}: Torch promotes "
                                   "integers unlike NumPy (int / int and int + float give "
                                   "float32), so integer arrays run on CuPy or the CPU")
@@ -135,13 +135,14 @@ def estimate(backend: Any, features: FunctionFeatures, signature: ArgSignature,
 
     findings = gpu_findings(features)
     rates = measure(get_lib(backend.lib_name), profile)
-    fused = findings.elementwise and backend.name != "torch"
+    fused = findings.elementwise and not backend.lib_name.startswith("torch")
     found = predict(features, findings, signature, rates, fused,
                     bool(features.options.get("gpu_random")))
     if found.cost is not None and _foreign(backend, signature):
         # the other library's arrays come in by DLPack: a little dearer than natively
         return Estimate(found.pays, found.reason, found.cost * 1.05)
-    if found.cost is not None and backend.name == "torch" and not _native(backend, signature):
+    torch = backend.lib_name.startswith("torch")
+    if found.cost is not None and torch and not _native(backend, signature):
         return Estimate(found.pays, found.reason + "; Torch runs unfused", found.cost * 1.2)
     return found
 

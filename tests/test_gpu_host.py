@@ -1,0 +1,413 @@
+"""Level 4's machinery on a machine without a GPU: the same code paths the CuPy and
+Torch backends run (namespace rebinding, helpers, fusion decisions, chunked
+streaming, result conversion, in-place copy-back, failures), with NumPy standing in
+for the device (``HostLib``) and with Torch on the CPU (``TorchLib("cpu")``)."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import optlevel
+from optlevel.backends import YES, Estimate
+from optlevel.backends.gpu_cupy import CupyBackend
+from optlevel.backends.gpu_torch import TorchBackend
+from optlevel.gpu import call as gpu_call
+from optlevel.gpu.checks import gpu_findings
+from optlevel.gpu.libs import HostLib, get_lib
+from optlevel.gpu.namespace import DeviceNamespace
+
+HAS_TORCH = TorchBackend().requires and all(
+    __import__("importlib").util.find_spec(m) for m in ("torch", "array_api_compat"))
+
+
+class HostGpu(CupyBackend):
+    """The CuPy backend's code with NumPy as the device: always available, always pays."""
+
+    name = "gpu-host"
+    lib_name = "numpy"
+    requires = ()
+
+    def available(self, settings):
+        return YES
+
+    def applies(self, features, signature, settings, profile):
+        from dataclasses import replace
+
+        from optlevel.gpu import backend as gpu
+        return gpu.applies(self, features, signature, replace(settings, gpu_backend="auto"))
+
+    def estimate(self, features, signature, settings, profile):
+        return Estimate("yes", "test", 0.0)
+
+
+class TorchCpuGpu(TorchBackend):
+    name = "gpu-torch-cpu"
+    lib_name = "torch-cpu"
+
+    def available(self, settings):
+        return YES
+
+    def applies(self, features, signature, settings, profile):
+        from dataclasses import replace
+
+        from optlevel.gpu import backend as gpu
+        return gpu.applies(self, features, signature, replace(settings, gpu_backend="auto"))
+
+    def estimate(self, features, signature, settings, profile):
+        return Estimate("yes", "test", 0.0)
+
+
+@pytest.fixture
+def host_gpu(monkeypatch):
+    """Level 4 served by :class:`HostGpu` alone (cupy and torch leave the registry)."""
+    from optlevel.backends import BACKENDS, forget_availability
+
+    for name in ("cupy", "torch"):
+        monkeypatch.delitem(BACKENDS, name)
+    backend = HostGpu()
+    monkeypatch.setitem(BACKENDS, backend.name, backend)
+    forget_availability()
+    yield backend
+    forget_availability()
+
+
+@pytest.fixture
+def torch_cpu_gpu(monkeypatch):
+    if not HAS_TORCH:
+        pytest.skip("torch or array-api-compat is not installed")
+    from optlevel.backends import BACKENDS, forget_availability
+
+    for name in ("cupy", "torch"):
+        monkeypatch.delitem(BACKENDS, name)
+    backend = TorchCpuGpu()
+    monkeypatch.setitem(BACKENDS, backend.name, backend)
+    forget_availability()
+    yield backend
+    forget_availability()
+
+
+def _level4(f, *args, **kwargs):
+    """Run ``f`` strictly at level 4 and return its result and the plain one."""
+    fast = optlevel.optimize(f, level=4, strict=True, verify=False)
+    result = fast(*args, **kwargs)
+    assert _levels(fast) == {4: 1}, fast.stats()
+    return result, f(*args, **kwargs)
+
+
+def _levels(f):
+    """The levels ``f``'s calls ran at, with their counts."""
+    return {level: n for level, n in f.stats().levels.items() if n}
+
+
+def _same(a, b):
+    assert type(a) is type(b), (type(a), type(b))
+    if isinstance(a, np.ndarray):
+        assert a.dtype == b.dtype and a.shape == b.shape
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+    else:
+        assert np.allclose(a, b)
+
+
+# --- functions under test -----------------------------------------------------------
+
+def chain(x, y):
+    t = np.sin(x) * y + 2.5
+    return np.where(t > 2.0, np.sqrt(np.abs(t)), -t) ** 2
+
+
+def reductions(x):
+    return np.sum(x, axis=0), x.mean(axis=1, keepdims=True), np.std(x), np.max(x)
+
+
+def total(x):
+    return np.sum(x)
+
+
+def count(x):
+    return np.count_nonzero(x > 0.5)
+
+
+def _scale(v):
+    return np.zeros_like(v) + v * 3.0
+
+
+def uses_helper(x):
+    return _scale(x) + np.ones(x.shape)
+
+
+def writes(x, y):
+    x[:3] = -1.0
+    y += 1.0
+    return x.sum()
+
+
+def returns_arg(x):
+    x *= 2.0
+    return x
+
+
+def raises_user(x):
+    if np.any(x < 0):
+        raise ValueError("negative input")
+    return x * 2.0
+
+
+def zero_d_made(x):
+    return np.asarray(np.sum(x))
+
+
+def element_loop(x):
+    s = 0.0
+    for i in range(x.shape[0]):
+        s += x[i]
+    return s
+
+
+def array_loop(y, steps):
+    for _ in range(steps):
+        y = y * 0.25 + 1.0
+    return y
+
+
+def argsorts(x):
+    return np.argsort(x)
+
+
+def stable_argsort(x):
+    return np.argsort(x, kind="stable")
+
+
+def draws(n):
+    return np.random.random(n).sum()
+
+
+# --- tests ---------------------------------------------------------------------------
+
+def test_findings_prove_elementwise_and_classify_loops():
+    feats = optlevel.optimize(chain).features
+    assert gpu_findings(feats, chain).elementwise
+    f2 = optlevel.optimize(reductions).features
+    assert not gpu_findings(f2, reductions).elementwise
+    f3 = optlevel.optimize(element_loop).features
+    assert gpu_findings(f3, element_loop).element_loops
+    f4 = optlevel.optimize(array_loop).features
+    found = gpu_findings(f4, array_loop)
+    assert found.array_loops and not found.element_loops
+    f5 = optlevel.optimize(argsorts).features
+    assert gpu_findings(f5, argsorts).unstable_order
+    f6 = optlevel.optimize(stable_argsort).features
+    assert not gpu_findings(f6, stable_argsort).unstable_order
+
+
+def test_elementwise_chain_matches_plain(host_gpu):
+    x = np.random.default_rng(1).random(1000)
+    result, plain = _level4(chain, x, 0.7)
+    _same(result, plain)
+
+
+def test_reductions_axis_keepdims_and_scalars(host_gpu):
+    x = np.random.default_rng(2).random((40, 30))
+    result, plain = _level4(reductions, x)
+    assert isinstance(result, tuple) and len(result) == 4
+    for a, b in zip(result, plain):
+        _same(a, b)
+    r, p = _level4(total, x)
+    assert type(r) is type(p) is np.float64
+    r, p = _level4(count, x)
+    assert type(r) is type(p) and r == p
+
+
+def test_helpers_are_rebound(host_gpu):
+    x = np.arange(12.0)
+    result, plain = _level4(uses_helper, x)
+    _same(result, plain)
+
+
+def test_in_place_writes_are_copied_back(host_gpu):
+    x, y = np.arange(10.0), np.ones(10)
+    x2, y2 = x.copy(), y.copy()
+    fast = optlevel.optimize(writes, level=4, strict=True, verify=False)
+    result = fast(x, y)
+    plain = writes(x2, y2)
+    _same(result, plain)
+    np.testing.assert_array_equal(x, x2)
+    np.testing.assert_array_equal(y, y2)
+
+
+def test_returning_an_argument_returns_the_same_array(host_gpu):
+    x = np.arange(5.0)
+    fast = optlevel.optimize(returns_arg, level=4, strict=True, verify=False)
+    out = fast(x)
+    assert out is x
+    np.testing.assert_array_equal(x, np.arange(5.0) * 2)
+
+
+def test_user_exception_propagates_unchanged(host_gpu):
+    fast = optlevel.optimize(raises_user, level=4, strict=True, verify=False)
+    with pytest.raises(ValueError, match="negative input"):
+        fast(np.array([1.0, -1.0]))
+    np.testing.assert_array_equal(fast(np.array([1.0, 2.0])), [2.0, 4.0])
+    assert _levels(fast) == {4: 1}  # the raising call is not counted; level 4 was kept
+
+
+def test_zero_d_array_results_fall_back_to_plain(host_gpu):
+    fast = optlevel.optimize(zero_d_made, level=4, verify=False)
+    x = np.arange(4.0)
+    with pytest.warns(optlevel.FallbackWarning, match="0-d result"):
+        out = fast(x)
+    assert type(out) is np.ndarray and out.ndim == 0 and out == 6.0
+
+
+def test_library_failure_falls_back_with_the_plain_result(host_gpu, monkeypatch):
+    lib = get_lib("numpy")
+    broken = DeviceNamespace("numpy", np, {"sin": _broken_sin})
+    monkeypatch.setitem(lib._ns, False, broken)
+    fast = optlevel.optimize(chain, level=4, verify=False)
+    x = np.linspace(0, 1, 50)
+    with pytest.warns(optlevel.FallbackWarning, match="failed when called"):
+        out = fast(x, 2.0)
+    _same(out, chain(x, 2.0))
+    assert _levels(fast) == {0: 1}
+
+
+def _broken_sin(x):
+    raise RuntimeError("no kernel for this dtype")
+
+
+def test_out_of_memory_runs_on_cpu_with_one_warning(host_gpu, monkeypatch):
+    lib = get_lib("numpy")
+    monkeypatch.setitem(lib._ns, False, DeviceNamespace("numpy", np, {"sin": _oom_sin}))
+    fast = optlevel.optimize(chain, level=4, verify=False)
+    x = np.linspace(0, 1, 50)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out1 = fast(x, 2.0)
+        out2 = fast(x, 2.0)
+    oom = [w for w in caught if "ran out of GPU memory" in str(w.message)]
+    assert len(oom) == 1 and issubclass(oom[0].category, optlevel.FallbackWarning)
+    _same(out1, chain(x, 2.0))
+    _same(out2, chain(x, 2.0))
+
+
+def _oom_sin(x):
+    raise MemoryError("out of device memory")
+
+
+def test_elementwise_streams_in_chunks(host_gpu, monkeypatch):
+    monkeypatch.setattr(gpu_call, "STREAM_MIN_BYTES", 64)
+    monkeypatch.setattr(gpu_call, "_CHUNK_BYTES", 80)  # 10 float64 per chunk
+    chunks = []
+    original = HostLib.stream
+
+    def counting(self, kernel, args, shape, per_chunk, ctx):
+        chunks.append(per_chunk)
+        return original(self, kernel, args, shape, per_chunk, ctx)
+
+    monkeypatch.setattr(HostLib, "stream", counting)
+    x = np.random.default_rng(3).random((7, 9))
+    result, plain = _level4(chain, x, 1.5)
+    _same(result, plain)
+    assert chunks == [10]
+
+
+def test_memory_too_small_refuses_before_starting(host_gpu, monkeypatch):
+    monkeypatch.setattr(HostLib, "free_bytes", lambda self: 100)
+    fast = optlevel.optimize(reductions, level=4, verify=False)
+    x = np.random.default_rng(4).random((10, 10))
+    out = fast(x)  # does not fit, not elementwise: this call runs at level 0
+    for a, b in zip(out, reductions(x)):
+        _same(a, b)
+    assert _levels(fast) == {0: 1}
+
+
+def test_memory_too_small_streams_elementwise(host_gpu, monkeypatch):
+    monkeypatch.setattr(HostLib, "free_bytes", lambda self: 200_000)
+    x = np.random.default_rng(5).random(100_000)
+    result, plain = _level4(chain, x, 0.5)
+    _same(result, plain)
+
+
+def test_on_device_keeps_results_on_the_device(host_gpu):
+    x = np.arange(6.0)
+    fast = optlevel.optimize(zero_d_made, level=4, strict=True, verify=False)
+    with optlevel.on_device():
+        out = fast(x)  # the device's own 0-d array, as it is: no conversion to decide
+    assert isinstance(out, np.ndarray) and out.ndim == 0 and out == 15.0
+
+
+def test_declines_name_their_reason(host_gpu):
+    x = np.arange(2000.0)
+    rows = {r.backend: r for r in optlevel.explain(
+        optlevel.optimize(element_loop, level=4), x).rows}
+    assert "element by element" in rows["gpu-host"].reason
+    rows = {r.backend: r for r in optlevel.explain(optlevel.optimize(argsorts, level=4),
+                                                    x).rows}
+    assert "kind='stable'" in rows["gpu-host"].reason
+    rows = {r.backend: r for r in optlevel.explain(optlevel.optimize(draws, level=4),
+                                                    10).rows}
+    assert "gpu_random=True" in rows["gpu-host"].reason
+    report = optlevel.explain(optlevel.optimize(draws, level=4, gpu_random=True), 10)
+    assert report.row("gpu-host").tried
+
+
+def test_gpu_random_draws_on_the_device(host_gpu):
+    fast = optlevel.optimize(draws, level=4, strict=True, gpu_random=True, verify=False)
+    value = fast(1000)
+    assert 400 < value < 600 and _levels(fast) == {4: 1}
+
+
+def test_array_loop_runs_on_the_device(host_gpu):
+    y = np.random.default_rng(6).random((10, 10))
+    result, plain = _level4(array_loop, y, 50)
+    _same(result, plain)
+
+
+# --- Torch on the CPU: the NumPy-compatible namespace ---------------------------------
+
+def torch_mix(x):
+    m = np.mean(x, axis=0, keepdims=True)
+    s = np.std(x, axis=0, keepdims=True, ddof=1)
+    z = np.zeros(x.shape[1]) + np.linspace(0.0, 1.0, x.shape[1])
+    return np.where((x - m) / s > 0.0, np.power(x, 2), np.absolute(x)) + z
+
+
+def torch_fft_sort(x):
+    return np.sort(x), np.abs(np.fft.fft(x)), np.dot(x, x), np.max(x)
+
+
+def test_torch_namespace_matches_numpy(torch_cpu_gpu):
+    x = np.random.default_rng(7).standard_normal((20, 8))
+    result, plain = _level4(torch_mix, x)
+    _same(result, plain)
+    v = np.random.default_rng(8).standard_normal(64)
+    result, plain = _level4(torch_fft_sort, v)
+    for a, b in zip(result, plain):
+        _same(a, b)
+
+
+def test_torch_keeps_float32_and_declines_integers(torch_cpu_gpu):
+    x = np.random.default_rng(9).random(100).astype(np.float32)
+    result, plain = _level4(chain, x, np.float32(0.5))
+    assert result.dtype == plain.dtype == np.float32
+    np.testing.assert_allclose(result, plain, rtol=1e-5)
+    report = optlevel.explain(optlevel.optimize(chain, level=4), np.arange(10), 2)
+    assert "promotes integers" in report.row("gpu-torch-cpu").reason
+
+
+def test_torch_declines_array_methods(torch_cpu_gpu):
+    from optlevel.bench.workloads import process_images
+
+    imgs = np.random.default_rng(10).random((2, 4, 4), dtype=np.float32)
+    report = optlevel.explain(optlevel.optimize(process_images, level=4), imgs)
+    assert ".std()" in report.row("gpu-torch-cpu").reason
+
+
+def test_missing_operation_is_named(torch_cpu_gpu):
+    def uses_polyfit(x):
+        return np.polyval(x, 2.0)
+
+    report = optlevel.explain(optlevel.optimize(uses_polyfit, level=4), np.ones(5))
+    assert "np.polyval has no" in report.row("gpu-torch-cpu").reason
