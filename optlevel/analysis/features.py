@@ -19,6 +19,7 @@ from .checks import MutationFinder, NumbaBlockers
 from .scope import IO_BUILTINS, IO_MODULES, NUMPY_CLASSES, RANDOM_MODULES, Finding, Namespace, Scope
 from .source import SourceInfo, get_source, unwrap_callable
 from .split import NO_SPLIT, SplitInfo, analyze_split
+from .vectorize import Analysis, analyze_runtime
 
 __all__ = ["FunctionFeatures", "Finding", "Loop", "analyze", "NUMPY_CLASSES"]
 
@@ -57,6 +58,8 @@ class FunctionFeatures:
     loaded_globals: frozenset[str] = frozenset()
     #: the decorator's keyword options (``@optimize(split={"x": 0})``), for backends
     options: dict[str, Any] = dataclasses.field(default_factory=dict)
+    #: level 1's findings (loops with a vectorized form, layout walks)
+    vectorize: Analysis = dataclasses.field(default_factory=Analysis)
     #: catalogue findings that hold for every call (:mod:`.semantics`); per-call ones
     #: come from ``semantics.call_findings``
     semantic_findings: tuple[Finding, ...] = ()
@@ -107,6 +110,7 @@ class FunctionFeatures:
             "mutated_params": sorted(self.mutated_params),
             "global_writes": sorted(self.global_writes),
             "called_globals": dict(self.called_globals),
+            "vectorize": self.vectorize.to_dict(),
             "semantic_findings": [str(f) for f in self.semantic_findings],
             "verify_reasons": [str(f) for f in self.verify_reasons],
             "split": self.split.to_dict(),
@@ -150,7 +154,8 @@ def analyze(func: Any) -> FunctionFeatures:
         loaded_globals=frozenset(scope.free_loads),
         semantic_findings=semantics.function_findings(raw, tree, params, calls.semantic),
         function=raw,
-        split=analyze_split(tree, params, namespace, has_varargs))
+        split=analyze_split(tree, params, namespace, has_varargs),
+        vectorize=analyze_runtime(tree, namespace, scope))
 
 
 def _param_names(args: ast.arguments) -> tuple[str, ...]:

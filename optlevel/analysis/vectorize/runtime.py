@@ -1,0 +1,319 @@
+"""What the generated vectorized code calls at run time (as ``_ol.<name>``).
+
+Everything here either returns what the loop would have produced, exactly, or
+raises :class:`Unfit`; the generated code then runs the original loop, which does
+what plain Python does (including raising where it raises). Nothing here writes
+to the user's arrays except :func:`write`, which runs only after every check.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from typing import Any
+
+import numpy as np
+
+__all__ = ["Unfit", "extent", "fits", "need_scalar", "pick", "as_mask", "andnot",
+           "either", "for_write", "write", "reduce", "last"]
+
+_NUMERIC = frozenset("biufc")
+_PY_SCALARS = {bool: "b", int: "i", float: "f", complex: "c"}
+
+
+class Unfit(Exception):
+    """These values are outside what the vectorized form reproduces exactly."""
+
+
+def extent(iterable: Any) -> int:
+    """The trip count of ``range(n)`` or of iterating an array: ``len``."""
+    return len(iterable)
+
+
+def _scalar(value: Any) -> bool:
+    if type(value) in _PY_SCALARS:
+        return True
+    return isinstance(value, np.generic) and value.dtype.kind in _NUMERIC
+
+
+def fits(shape: tuple[int, ...], arrays: tuple, written: tuple[str, ...],
+         scalars: tuple, indices: tuple, accs: tuple, pure: tuple) -> bool:
+    """Can the vectorized form run for these values?
+
+    Parameters
+    ----------
+    shape : tuple of int
+        The trip counts of the loop nest (each must be positive).
+    arrays : tuple of (name, array, ndim, ((axis, level), ...))
+        Every array indexed by the loop variables, with the axes each level indexes.
+    written : tuple of str
+        The names of the arrays the loop writes.
+    scalars, indices, accs : tuple
+        Values used as operands (numbers), as invariant indices (integers), and the
+        accumulators' values before the loop (numbers).
+    pure : tuple of (name, value)
+        Inputs of the calls computed once instead of on every iteration.
+    """
+    if not all(n > 0 for n in shape):
+        return False
+    named: dict[str, Any] = {}
+    for name, arr, ndim, positions in arrays:
+        if type(arr) is not np.ndarray or arr.dtype.kind not in _NUMERIC or arr.ndim != ndim:
+            return False
+        if any(arr.shape[axis] != shape[level] for axis, level in positions):
+            return False
+        named[name] = arr
+    for name, value in pure:
+        if type(value) is np.ndarray:
+            named.setdefault(name, value)
+        elif not (_scalar(value) or type(value) in (list, tuple)):
+            return False
+    if not all(_scalar(v) for v in scalars) or not all(_scalar(v) for v in accs):
+        return False
+    if not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in indices):
+        return False
+    return _no_overlap(named, written)
+
+
+def _no_overlap(named: dict[str, Any], written: tuple[str, ...]) -> bool:
+    """A written array may share memory with no other array the loop touches: the loop
+    would then read values it wrote on earlier iterations."""
+    for name in written:
+        target = named[name]
+        if not target.flags.writeable:
+            return False
+        for other, arr in named.items():
+            if other != name and np.may_share_memory(target, arr):
+                return False
+    return True
+
+
+def need_scalar(value: Any) -> Any:
+    """A value computed once (``x.mean()``) must be a number to stand for every
+    iteration's; a whole array would broadcast instead."""
+    if not _scalar(value):
+        raise Unfit("a hoisted value is not a number")
+    return value
+
+
+def pick(value: Any, mask: Any, shape: tuple[int, ...]) -> Any:
+    """The elements of ``value`` (broadcast over the loop nest) where ``mask`` is true."""
+    if mask is None or not isinstance(value, np.ndarray):
+        return value
+    return np.broadcast_to(value, shape)[mask]
+
+
+def as_mask(value: Any, within: Any, shape: tuple[int, ...]) -> np.ndarray:
+    """A test's truth, as a full-size mask (false outside ``within``)."""
+    arr = np.asarray(value)
+    if arr.dtype.kind != "b":
+        if arr.dtype.kind not in _NUMERIC:
+            raise Unfit("a condition is not a number")
+        arr = arr != 0  # Python's truth of a number: nan is true, like nan != 0
+    if within is None:
+        return np.broadcast_to(arr, shape)
+    full = np.zeros(shape, dtype=bool)
+    full[within] = arr
+    return full
+
+
+def andnot(within: Any, mask: np.ndarray) -> np.ndarray:
+    """Where ``within`` holds and ``mask`` does not."""
+    return ~mask if within is None else within & ~mask
+
+
+def either(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return a | b
+
+
+def _castable(value: np.dtype, target: np.dtype) -> bool:
+    """Would ``target[i] = element`` store what ``target[:] = array`` stores? Only for
+    casts that cannot fail: a float into an int raises on nan one element at a time."""
+    if value.kind not in _NUMERIC:
+        return False
+    if target.kind == "b":
+        return value.kind == "b"
+    if target.kind in "iu":
+        return value.kind in "biu" and np.can_cast(value, target, "safe")
+    if target.kind == "f":
+        return value.kind == "f" or (value.kind in "biu" and np.can_cast(value, target, "safe"))
+    return value.kind in "fc" or np.can_cast(value, target, "safe")
+
+
+def for_write(target: np.ndarray, value: Any) -> Any:
+    """``value``, checked to store into ``target`` as the loop's element stores would."""
+    if isinstance(value, (np.ndarray, np.generic)):
+        if not _castable(value.dtype, target.dtype):
+            raise Unfit("the value's dtype does not store like a scalar would")
+        return value
+    kind = _PY_SCALARS.get(type(value))
+    if kind is None:
+        raise Unfit("the value is not a number")
+    allowed = {"b": "b", "i": "bi", "u": "bi", "f": "bif", "c": "bifc"}[target.dtype.kind]
+    if kind not in allowed:
+        raise Unfit("a Python number of another kind")
+    if target.dtype.kind in "iu":
+        np.array(value, dtype=target.dtype)  # raises OverflowError like the element store
+    return value
+
+
+def write(view: np.ndarray, mask: Any, value: Any, full: bool = False) -> None:
+    """Store ``value`` where ``mask`` holds: the selected elements (a gathered
+    ``value``) or, with ``full``, ``value`` computed for every element."""
+    if mask is None:
+        view[...] = value
+    elif full:
+        np.copyto(view, value, casting="unsafe", where=mask)  # checked by for_write
+    else:
+        view[mask] = value
+
+
+_UFUNCS = {"+": np.add, "*": np.multiply}
+
+
+def _step(op: str, acc: Any, term: Any, negate: bool) -> Any:
+    if op == "*":
+        return acc * term
+    return acc - term if negate else acc + term
+
+
+def _flat_first(mask: Any, size: int) -> tuple[int, int]:
+    """(how many elements a part touches, the flat index of its first)."""
+    if mask is None:
+        return size, 0
+    flat = mask.reshape(-1)
+    count = int(np.count_nonzero(flat))
+    return count, (int(flat.argmax()) if count else -1)
+
+
+def _first_term(values: Any, mask: Any, full: bool, first: int,
+                shape: tuple[int, ...]) -> Any:
+    if not isinstance(values, np.ndarray):
+        return values
+    if mask is None or full:
+        return np.broadcast_to(values, shape)[np.unravel_index(first, shape)]
+    return values[0]
+
+
+def _dtype_of(values: Any) -> Any:
+    """The dtype the loop's steps see: an array's, a NumPy scalar's, or the Python
+    number itself (which NumPy 2 promotes weakly, like the loop does)."""
+    if isinstance(values, (np.ndarray, np.generic)):
+        return values.dtype
+    return values
+
+
+def reduce(op: str, init: Any, parts: tuple, shape: tuple[int, ...], cover: str,
+           order: str = "loop") -> Any:
+    """What ``for ...: acc op= term`` leaves in ``acc``, in the loop's order, exactly.
+
+    ``parts`` holds ``(mask, values, negate, full)`` per accumulating statement, in
+    body order: the terms where ``mask`` holds (``mask`` None: everywhere), gathered,
+    or with ``full`` computed for every element. ``cover`` says how the masks relate:
+    ``"all"`` (every element exactly one term), ``"disjoint"`` or ``"any"``.
+    With ``order="loop"`` floating-point terms are added one after the other like
+    the loop does, so the result is the loop's to the last bit; ``"pairwise"`` lets
+    NumPy add them pairwise like ``np.sum`` (faster; the last bits may differ).
+    """
+    size = math.prod(shape)
+    touched = [_flat_first(part[0], size) for part in parts]
+    order = [(first, j) for j, (count, first) in enumerate(touched) if count]
+    if not order:
+        return init  # no iteration touched it: unchanged, same type
+    first_at, j0 = min(order)
+    mask0, values0, negate0, full0 = parts[j0]
+    first = _step(op, init, _first_term(values0, mask0, full0, first_at, shape), negate0)
+    if not isinstance(first, np.generic):
+        return _python_reduce(op, init, first, parts, touched, shape, cover)
+    acc = first.dtype
+    if acc.kind not in "iufc":
+        raise Unfit("the accumulator is not a number")
+    for j, (count, _) in enumerate(touched):
+        if count and np.result_type(acc, _dtype_of(parts[j][1])) != acc:
+            raise Unfit("a term would change the accumulator's dtype")
+    seq = _sequence(parts, shape, acc, cover)
+    seq[0] = first
+    ufunc = _UFUNCS[op]
+    if acc.kind in "iu" or order == "pairwise":  # integers wrap: any order is exact
+        return ufunc.reduce(seq, dtype=acc)
+    ufunc.accumulate(seq, out=seq)
+    return seq[-1]
+
+
+def _python_reduce(op: str, init: Any, first: Any, parts: tuple, touched: list,
+                   shape: tuple[int, ...], cover: str) -> Any:
+    """Python numbers throughout (counting with ``n += 1``): Python arithmetic."""
+    values = [part[1] for part in parts]
+    if any(isinstance(v, (np.ndarray, np.generic)) for v in values):
+        raise Unfit("the accumulator turns from a Python number into a NumPy one midway")
+    if type(init) is int and all(type(v) is int for v in values):
+        if op == "+":
+            return init + sum((-part[1] if part[2] else part[1]) * count
+                              for part, (count, _) in zip(parts, touched))
+        out = init
+        for v, (count, _) in zip(values, touched):
+            out *= operator.pow(v, count)
+        return out
+    if type(init) is float and all(type(v) in (int, float) for v in values):
+        seq = _sequence(parts, shape, np.dtype(np.float64), cover)
+        seq[0] = first  # Python floats are IEEE doubles: the same steps as float64
+        _UFUNCS[op].accumulate(seq, out=seq)
+        return float(seq[-1])
+    raise Unfit("an accumulator of Python numbers of mixed kinds")
+
+
+def _put(terms: np.ndarray, values: Any, mask: Any, negate: bool, full: bool,
+         shape: tuple[int, ...]) -> None:
+    """Store one statement's terms (cast to ``terms``' dtype, then negated) into the
+    flat ``terms`` where ``mask`` holds."""
+    acc = terms.dtype
+    if mask is None or full:
+        where = True if mask is None else mask.reshape(-1)
+        flat = np.broadcast_to(values, shape).reshape(-1) if np.ndim(values) else values
+        if negate:
+            np.negative(flat, out=terms, where=where, dtype=acc)
+        else:
+            np.copyto(terms, flat, casting="unsafe", where=where)
+        return
+    chunk = np.asarray(values, dtype=acc)
+    terms[mask.reshape(-1)] = -chunk if negate else chunk
+
+
+def _where(parts: tuple, shape: tuple[int, ...], acc: np.dtype) -> np.ndarray:
+    chosen = []
+    for _, values, negate, _ in parts:
+        value = np.asarray(values, dtype=acc)
+        chosen.append(np.negative(value) if negate else value)
+    terms = np.where(parts[0][0], chosen[0], chosen[1])
+    return np.array(np.broadcast_to(terms, shape), dtype=acc).reshape(-1) \
+        if terms.shape != shape else terms.reshape(-1)
+
+
+def _sequence(parts: tuple, shape: tuple[int, ...], acc: np.dtype, cover: str) -> np.ndarray:
+    """Every term, cast to ``acc`` and negated where subtracted, in the loop's order."""
+    size = math.prod(shape)
+    if cover == "all" and len(parts) == 2 and all(p[3] for p in parts):
+        return _where(parts, shape, acc)  # if/else, both computed everywhere: one select
+    if cover in ("all", "disjoint") or len(parts) == 1:
+        terms = np.empty(size, dtype=acc)
+        for mask, values, negate, full in parts:
+            _put(terms, values, mask, negate, full, shape)
+        if cover == "all" or (len(parts) == 1 and parts[0][0] is None):
+            return terms
+        used = np.zeros(size, dtype=bool)
+        for part in parts:
+            used |= part[0].reshape(-1)
+        return terms[used]
+    columns = np.empty((len(parts), size), dtype=acc)
+    used = np.zeros((len(parts), size), dtype=bool)
+    for j, (mask, values, negate, full) in enumerate(parts):
+        _put(columns[j], values, mask, negate, full, shape)
+        used[j] = True if mask is None else mask.reshape(-1)
+    return columns.T[used.T]  # element-major: each element's terms in statement order
+
+
+def last(value: Any, shape: tuple[int, ...]) -> Any:
+    """A temporary's value on the last iteration (what the loop leaves in it)."""
+    if isinstance(value, np.ndarray) and value.ndim:
+        return np.broadcast_to(value, shape)[(-1,) * len(shape)]
+    return value
