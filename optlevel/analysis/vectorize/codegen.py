@@ -99,8 +99,9 @@ def _cover(parts: list, kernel: Kernel) -> str:
 class KernelCode:
     """The generated statements for one kernel (number ``k`` in its function)."""
 
-    def __init__(self, kernel: Kernel, k: int):
+    def __init__(self, kernel: Kernel, k: int, order: str = "loop"):
         self.kernel = kernel
+        self.order = order
         self.fallback = copy.deepcopy(kernel.loop)  # before lowering edits the body
         self.p = f"_ol{k}_"
         self.lines: list[str] = []
@@ -252,7 +253,7 @@ class KernelCode:
                 items.append(f"({mask}, {value}, {part.negate}, {full})")
             result = self._assign("s", f"_ol.reduce({parts[0].op!r}, {acc}, "
                                        f"({', '.join(items)},), {self.p}shape, "
-                                       f"{_cover(parts, self.kernel)!r})")
+                                       f"{_cover(parts, self.kernel)!r}, {self.order!r})")
             commit.append(f"{acc} = {result}")
         return commit
 

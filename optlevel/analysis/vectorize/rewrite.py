@@ -8,7 +8,9 @@ from __future__ import annotations
 import ast
 import copy
 import dataclasses
+import threading
 import types
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -17,7 +19,13 @@ from .codegen import KernelCode
 from .loops import LoopRules
 from .names import Names
 
-__all__ = ["Rewrite", "build_rewrite", "compile_rewrite"]
+__all__ = ["Rewrite", "build_rewrite", "compile_rewrite", "rewrite_for", "SUM_ORDERS"]
+
+#: How a rewritten reduction adds its terms: in the loop's order (bit for bit the
+#: loop's result) or pairwise like np.sum (faster; the last bits may differ).
+SUM_ORDERS = ("loop", "pairwise")
+_cache: weakref.WeakKeyDictionary[Any, dict[str, Rewrite]] = weakref.WeakKeyDictionary()
+_cache_lock = threading.Lock()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,8 +43,10 @@ class Rewrite:
         return self.tree is not None
 
 
-def build_rewrite(tree: ast.FunctionDef | ast.AsyncFunctionDef, names: Names) -> Rewrite:
-    """Rewrite every kernel of ``tree`` that level 1 can run (``Diagnostic.rewrite``)."""
+def build_rewrite(tree: ast.FunctionDef | ast.AsyncFunctionDef, names: Names,
+                  order: str = "loop") -> Rewrite:
+    """Rewrite every kernel of ``tree`` that level 1 can run (``Diagnostic.rewrite``);
+    ``order`` is how reductions add their terms ("loop" or "pairwise")."""
     work = copy.deepcopy(tree)
     finder = LoopRules(names)
     found = finder.run(work)
@@ -47,11 +57,27 @@ def build_rewrite(tree: ast.FunctionDef | ast.AsyncFunctionDef, names: Names) ->
     if not isinstance(work, ast.FunctionDef):
         return Rewrite(None, "", (), "async functions are not rewritten")
     for k, finding in enumerate(kernels):
-        block = KernelCode(finding.kernel, k).statements()
+        block = KernelCode(finding.kernel, k, order).statements()
         _replace(work, finding.kernel.loop, block)
     ast.fix_missing_locations(work)
     loops = tuple((f.diagnostic.line, f.diagnostic.rule) for f in kernels)
     return Rewrite(work, ast.unparse(work), loops)
+
+
+def rewrite_for(features: Any, order: str = "loop") -> Rewrite:
+    """The rewrite of a decorated function (``FunctionFeatures``), built once per
+    function and ``order``."""
+    source, names = features.source, features.vectorize.names
+    if source.tree is None or names is None:
+        return Rewrite(None, "", (), features.vectorize.error or source.reason
+                       or "no source")
+    with _cache_lock:
+        found = _cache.setdefault(source, {}).get(order)
+    if found is None:
+        found = build_rewrite(source.tree, names, order)
+        with _cache_lock:
+            _cache[source][order] = found
+    return found
 
 
 def _replace(tree: ast.AST, old: ast.stmt, new: list[ast.stmt]) -> None:
