@@ -302,9 +302,9 @@ def test_elementwise_streams_in_chunks(host_gpu, monkeypatch):
     chunks = []
     original = HostLib.stream
 
-    def counting(self, kernel, args, shape, per_chunk, ctx):
+    def counting(self, kernel, args, shape, per_chunk, ctx, fits=True):
         chunks.append(per_chunk)
-        return original(self, kernel, args, shape, per_chunk, ctx)
+        return original(self, kernel, args, shape, per_chunk, ctx, fits)
 
     monkeypatch.setattr(HostLib, "stream", counting)
     x = np.random.default_rng(3).random((7, 9))

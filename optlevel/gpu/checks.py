@@ -62,7 +62,9 @@ class GpuFindings:
     costly_ops: int = 0  # of which transcendental ufuncs (sin, exp, ...)
     methods: tuple[str, ...] = ()
     unstable_order: tuple[Finding, ...] = ()
-    zero_d_arrays: bool = False
+    #: positions of the returned tuple (None: the whole value) that NumPy may return as
+    #: a 0-d *array* (made by np.array/asarray/where/... or .reshape/.copy)
+    zero_d_arrays: frozenset = frozenset()
     reason: str = ""  # why the body is not purely elementwise
 
 
@@ -109,7 +111,7 @@ def _analyze(func: Callable[..., Any], features: FunctionFeatures) -> GpuFinding
         elementwise=elementwise and not features.mutated_params,
         element_loops=tuple(walker.element_loops), array_loops=tuple(walker.array_loops),
         ops=walker.ops, costly_ops=walker.costly, methods=tuple(sorted(walker.methods)),
-        unstable_order=tuple(walker.unstable), zero_d_arrays=walker.zero_d,
+        unstable_order=tuple(walker.unstable), zero_d_arrays=_zero_d_positions(tree, ns),
         reason=why if not features.mutated_params else "it writes into an argument")
 
 
@@ -123,7 +125,6 @@ class _Walker(ast.NodeVisitor):
         self.ops = self.costly = 0
         self.methods: set[str] = set()
         self.unstable: list[Finding] = []
-        self.zero_d = False
 
     def visit_body(self, tree: ast.AST) -> None:
         for stmt in getattr(tree, "body", []):
@@ -174,18 +175,50 @@ class _Walker(ast.NodeVisitor):
             leaf = dotted.rsplit(".", 1)[-1]
             self.ops += 1
             self.costly += leaf in COSTLY_UFUNCS
-            self.zero_d |= leaf in _ZERO_D_ARRAYS
         elif isinstance(func, ast.Attribute) and dotted is None:
             leaf = func.attr
             self.methods.add(leaf)
             self.ops += 1
-            self.zero_d |= leaf in _ZERO_D_METHODS
         if leaf in _UNSTABLE_ORDER and not _stable_kind(node):
             what = f"{leaf}() leaves equal keys in an order that differs between NumPy " \
                    "and the GPU (pass kind='stable')" if "sort" in leaf else \
                    f"{leaf}() leaves the elements around the pivot in an unspecified order"
             self.unstable.append(Finding(node.lineno, what))
         self.generic_visit(node)
+
+
+def _zero_d_positions(tree: ast.AST, ns: Namespace) -> frozenset:
+    """Where a 0-d result could be an array in NumPy: the returned expressions (or the
+    names they return) that come straight from np.array/asarray/where/... or
+    .reshape/.copy. Arithmetic and reductions on arrays give NumPy scalars."""
+    assigned: dict[str, list[ast.expr]] = {}
+    returns: list[ast.expr] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    assigned.setdefault(target.id, []).append(node.value)
+        elif isinstance(node, ast.Return) and node.value is not None:
+            returns.append(node.value)
+
+    def maker(expr: ast.expr, depth: int = 0) -> bool:
+        if isinstance(expr, ast.Name) and depth < 4:
+            return any(maker(v, depth + 1) for v in assigned.get(expr.id, []))
+        if not isinstance(expr, ast.Call):
+            return False
+        func = expr.func
+        dotted = ns.dotted(func) if isinstance(func, (ast.Name, ast.Attribute)) else None
+        if dotted is not None:
+            return dotted.startswith("numpy.") and dotted.rsplit(".", 1)[-1] in _ZERO_D_ARRAYS
+        return isinstance(func, ast.Attribute) and func.attr in _ZERO_D_METHODS
+
+    out: set[int | None] = set()
+    for value in returns:
+        if isinstance(value, ast.Tuple):
+            out.update(i for i, elt in enumerate(value.elts) if maker(elt))
+        elif maker(value):
+            out.add(None)
+    return frozenset(out)
 
 
 def _stable_kind(call: ast.Call) -> bool:

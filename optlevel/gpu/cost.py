@@ -32,7 +32,7 @@ from ..backends import Estimate
 __all__ = ["predict", "HOST_MIN_ELEMENTS"]
 
 #: host arrays with fewer elements than this (all together) stay on the CPU
-HOST_MIN_ELEMENTS = 1 << 20
+HOST_MIN_ELEMENTS = 1_000_000
 _CALL_OVERHEAD_S = 60e-6  # binding, namespace, synchronisation: measured ~40-80 us
 _PAYS_FACTOR = 1.5  # predicted at least this much faster: "yes"; between 1 and it: trial
 

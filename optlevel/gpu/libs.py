@@ -91,7 +91,7 @@ class HostLib:
         return fn
 
     def stream(self, kernel: Callable[..., Any], args: list[Any], shape: tuple[int, ...],
-               elems_per_chunk: int, ctx: Any) -> np.ndarray:
+               elems_per_chunk: int, ctx: Any, fits: bool = True) -> np.ndarray:
         flats = [a.reshape(-1) if isinstance(a, np.ndarray) else a for a in args]
         size = int(np.prod(shape, dtype=np.int64))
         pieces = [kernel(*[f[i:i + elems_per_chunk] if isinstance(f, np.ndarray) else f
@@ -176,8 +176,8 @@ class CupyLib:
         return self.cp.fuse(kernel_name=f"optlevel_{kernel_name}")(fn)
 
     def stream(self, kernel: Callable[..., Any], args: list[Any], shape: tuple[int, ...],
-               elems_per_chunk: int, ctx: Any) -> np.ndarray:
-        return self.engine.stream(kernel, args, shape, elems_per_chunk, ctx)
+               elems_per_chunk: int, ctx: Any, fits: bool = True) -> np.ndarray:
+        return self.engine.stream(kernel, args, shape, elems_per_chunk, ctx, fits)
 
     def import_foreign(self, x: Any) -> Any:
         return self.cp.from_dlpack(x)  # a Torch CUDA tensor, shared, not copied
