@@ -98,6 +98,18 @@ class Optimized:
                          options=self._options, _dispatcher=self._dispatcher,
                          _bound=lvl.value, _kind=self._kind)
 
+    def map(self, *iterables: Any, chunksize: int | None = None,
+            progress: bool = False) -> list[Any]:
+        """Call the function on each item of ``iterables`` (like ``map``), in parallel
+        (level 3's pools, or Dask/Ray per ``OPTLEVEL_EXECUTOR``); results in order.
+
+        ``chunksize`` items go to a worker at a time (default: a few chunks per
+        worker); ``progress=True`` shows a bar (needs tqdm or rich).
+        """
+        from .parallel import run_map
+
+        return run_map(self, iterables, chunksize=chunksize, progress=progress)
+
     def stats(self) -> _stats.FunctionStats:
         """Calls, time, realized level and fallbacks per argument signature."""
         return _stats.function_stats(self._dispatcher)

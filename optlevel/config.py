@@ -270,6 +270,9 @@ def _coerce(var: _Var, value: Any) -> Any:
         return _parse_workers(str(value))
     if isinstance(value, str):
         return var.parse(value)
+    if var.field == "executor" and type(value).__name__ == "Client" and \
+            (type(value).__module__ or "").startswith("distributed"):
+        return value  # a dask.distributed.Client: level 3 runs its pieces there
     raise ConfigError(f"bad value {value!r} for option {var.field!r}")
 
 

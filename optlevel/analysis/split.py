@@ -198,7 +198,7 @@ _SCALAR = _Inv()
 _Value = Any  # _Row | _Inv
 
 
-def analyze_split(tree: ast.FunctionDef, params: tuple[str, ...], ns: Namespace,
+def analyze_split(tree: Any, params: tuple[str, ...], ns: Namespace,
                   has_varargs: bool = False) -> SplitInfo:
     """Prove what can be split in ``tree``; never raises."""
     try:
@@ -208,7 +208,7 @@ def analyze_split(tree: ast.FunctionDef, params: tuple[str, ...], ns: Namespace,
         return SplitInfo(reason=f"split analysis failed: {type(exc).__name__}: {exc}")
 
 
-def _analyze(tree: ast.FunctionDef, params: tuple[str, ...], ns: Namespace,
+def _analyze(tree: Any, params: tuple[str, ...], ns: Namespace,
              has_varargs: bool) -> SplitInfo:
     from .split_loops import prove_loops, prove_row_loop
 
@@ -226,11 +226,11 @@ def _analyze(tree: ast.FunctionDef, params: tuple[str, ...], ns: Namespace,
     return dataclasses.replace(info, loops=loops, loop_reasons=loop_reasons)
 
 
-def _has_loop(tree: ast.FunctionDef) -> bool:
+def _has_loop(tree: Any) -> bool:
     return any(isinstance(n, (ast.For, ast.While)) for n in tree.body)
 
 
-def _prove_rowwise(tree: ast.FunctionDef, params: tuple[str, ...], ns: Namespace) -> SplitInfo:
+def _prove_rowwise(tree: Any, params: tuple[str, ...], ns: Namespace) -> SplitInfo:
     candidates = set(params)
     demoted: dict[str, str] = {}
     while True:

@@ -119,8 +119,9 @@ def _carried_stmt(stmt: ast.stmt, tracked: set[str], defined: set[str]) -> ast.N
     if isinstance(stmt, (ast.Assign, ast.AnnAssign)):
         value = stmt.value
         targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
-        found = _first_undefined(([value] if value is not None else []) + targets,
-                                 tracked, defined)
+        nodes: list[ast.AST] = [value] if value is not None else []
+        nodes += targets
+        found = _first_undefined(nodes, tracked, defined)
         for target in targets:
             defined |= {n.id for n in ast.walk(target)
                         if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
@@ -506,9 +507,7 @@ class _RowLoop:
                 raise NoProof(node.lineno, f"uses the row count {node.id!r} inside the loop")
             if node.id == var:
                 grand = parents.get(parent) if isinstance(parent, ast.Tuple) else parent
-                at_first = isinstance(grand, ast.Subscript) and _is_var(_first_index(grand),
-                                                                        var)
-                if not (at_first and _first_index(grand) is node
+                if not (isinstance(grand, ast.Subscript) and _first_index(grand) is node
                         and isinstance(grand.value, ast.Name) and grand.value.id in rowed):
                     raise NoProof(node.lineno, f"uses {var!r} other than as the row of "
                                                "a split array")
@@ -576,8 +575,9 @@ class _RowLoop:
         if not rest or (len(rest) == 1 and isinstance(rest[0], ast.Return)
                         and (rest[0].value is None or (isinstance(rest[0].value, ast.Constant)
                                                        and rest[0].value.value is None))):
-            if not any(_base_name(t)[0] is not None and _base_name(t)[0].id in split
-                       for t in _store_targets(loop.body) if isinstance(t, ast.Subscript)):
+            bases = [_base_name(t)[0] for t in _store_targets(loop.body)
+                     if isinstance(t, ast.Subscript)]
+            if not any(b is not None and b.id in split for b in bases):
                 raise NoProof(loop.lineno, "returns None and writes no split parameter")
             return "none", None
         stmt = rest[0]

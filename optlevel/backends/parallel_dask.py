@@ -1,0 +1,81 @@
+"""Level 3, dask: pieces of a call on a Dask cluster (``OPTLEVEL_EXECUTOR=dask`` or
+``dask://host:port``, or ``optlevel.configure(executor=client)``). Arrays are
+scattered once; an unreachable scheduler means local execution, with a warning."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ..analysis import ArgSignature, FunctionFeatures
+from ..parallel import runtime
+from ..parallel.chunks import HINT_DOC
+from ..parallel.cluster import cluster_applies, cluster_estimate, cluster_prepare, unreachable
+from . import YES, BackendBase, Estimate, Prepared, Verdict
+
+
+class DaskBackend(BackendBase):
+    name = "dask"
+    level = 3
+    requires: tuple[str, ...] = ("distributed",)
+    install_hint = "pip install 'optlevel[dask]'"
+    uses_processes = True
+    holds_resources = True
+    options = {"split": HINT_DOC}
+
+    def availability_key(self, settings: Any) -> Any:
+        kind, target = runtime.executor_kind(settings)
+        return (kind, target if isinstance(target, str) else id(target))
+
+    def available(self, settings: Any) -> Verdict:
+        kind, target = runtime.executor_kind(settings)
+        if kind != "dask":
+            return YES  # applies() already said no; nothing to connect to
+        from ..parallel.remote import dask_client
+
+        try:
+            client = dask_client(target, runtime.worker_count(settings))
+        except (OSError, TimeoutError) as exc:
+            return unreachable("dask", target, exc)
+        if client.status != "running":
+            return unreachable("dask", target, RuntimeError(f"client is {client.status}"))
+        return YES
+
+    def applies(self, features: FunctionFeatures, signature: ArgSignature, settings: Any,
+                profile: Any) -> Verdict:
+        return cluster_applies("dask", features, signature, settings)
+
+    def estimate(self, features: FunctionFeatures, signature: ArgSignature, settings: Any,
+                 profile: Any) -> Estimate:
+        client = _client(settings)
+        workers = max(1, sum(client.nthreads().values()))
+        return cluster_estimate("dask", features, signature, profile,
+                                lambda: _round_trip(client), workers)
+
+    def prepare(self, func: Callable[..., Any], features: FunctionFeatures,
+                signature: ArgSignature, settings: Any, args: tuple = (),
+                kwargs: dict | None = None) -> Prepared:
+        from ..parallel.remote import run_dask
+
+        client = _client(settings)
+        pieces = 2 * max(1, sum(client.nthreads().values()))
+        return cluster_prepare("dask", func, features, args, kwargs or {},
+                               lambda call: run_dask(client, call, pieces))
+
+    def close(self) -> None:
+        from ..parallel.remote import close_remote
+
+        close_remote()
+
+
+def _client(settings: Any) -> Any:
+    from ..parallel.remote import dask_client
+
+    _, target = runtime.executor_kind(settings)
+    return dask_client(target, runtime.worker_count(settings))
+
+
+def _round_trip(client: Any) -> float:
+    from ..parallel.costs import time_median
+
+    return time_median(lambda: client.submit(int, pure=False).result(), 5)

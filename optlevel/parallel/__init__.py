@@ -1,0 +1,29 @@
+"""Level 3's machinery, shared by the backends ``prange``, ``threads``, ``processes``,
+``dask`` and ``ray`` (``optlevel/backends/parallel_*.py``).
+
+Libraries do the running: ``concurrent.futures`` pools, ``multiprocessing.shared_memory``
+for arrays, threadpoolctl to cap each worker's BLAS/OpenMP threads, Numba's
+``prange``, ``dask.distributed`` and Ray as they are. Written here by hand is only
+what is specific to optlevel:
+
+- :mod:`.chunks`: cutting a call into pieces along its proven (or hinted) split axis,
+  and joining the results;
+- :mod:`.shm`: arrays to and from worker processes through shared memory;
+- :mod:`.pools`, :mod:`.worker`, :mod:`.ship`: the persistent pools, what runs in a
+  worker, and how the function gets there;
+- :mod:`.local`, :mod:`.remote`, :mod:`.cluster`: running one call on threads,
+  processes, Dask or Ray;
+- :mod:`.prange`: the Numba ``parallel=True`` rewrite of independent loops;
+- :mod:`.mapping`: ``f.map(iterable)``;
+- :mod:`.costs`: measured pool costs for the planner; :mod:`.runtime`: worker
+  counts, the executor setting, and whether we are inside a worker.
+
+Nothing here is imported by ``import optlevel`` beyond what the backends' modules
+need, and no pool starts before a call needs it.
+"""
+
+from __future__ import annotations
+
+from .mapping import run_map
+
+__all__ = ["run_map"]

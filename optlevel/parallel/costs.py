@@ -1,0 +1,146 @@
+"""What level 3 costs on this machine, measured once and kept in the machine profile.
+
+The planner reads these through the backends' ``estimate``:
+
+=============================  ====================================================
+key                            what
+=============================  ====================================================
+``parallel.numpy_op_s``        one NumPy elementwise operation, per float64 element,
+                               on one core
+``threads.speedup.<N>``        blocked elementwise NumPy on N threads vs one
+``threads.task_s``             one round trip through the thread pool
+``processes.start_s.<N>``      starting a pool of N processes (first round trip)
+``processes.task_s``           one round trip to a warm worker process
+``processes.copy_s``           copying one byte into shared memory
+``prange.launch_s``            starting a Numba parallel loop (``optlevel calibrate``)
+``dask.task_s``, ``ray.task_s``  one round trip to the cluster
+=============================  ====================================================
+
+Predictions are deliberately simple (work × measured rate ÷ measured speedup +
+measured overheads); where they land between "clearly pays" and "clearly does
+not", the backend asks for a measured trial against level 0 instead.
+"""
+
+from __future__ import annotations
+
+import pickle
+import statistics
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from .._table import format_seconds
+from ..backends import Estimate
+
+__all__ = ["numpy_op_s", "thread_speedup", "thread_task_s", "process_costs", "copy_s",
+           "judge", "time_median", "PRANGE_LAUNCH_S", "BLOCK_BYTES"]
+
+#: Numba's parallel loop start when not calibrated (OpenMP/TBB/workqueue: 10-50 µs).
+PRANGE_LAUNCH_S = 30e-6
+#: Rows per thread block are chosen so that a block's split data is about this big: its
+#: temporaries then stay in a core's cache and are reused rather than faulted in fresh.
+BLOCK_BYTES = 256 << 10
+
+
+def time_median(fn: Callable[[], Any], repeat: int = 5) -> float:
+    """Median seconds of ``fn()`` over ``repeat`` runs (after one untimed run)."""
+    fn()
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def _kernel(x: np.ndarray) -> np.ndarray:
+    return np.sin(x) + np.cos(x) + np.sqrt(np.abs(x))  # 6 operations per element
+
+
+def numpy_op_s(profile: Any) -> float:
+    def measure() -> float:
+        x = np.random.default_rng(0).random(1 << 20)
+        return time_median(lambda: _kernel(x)) / (x.size * 6)
+
+    return float(profile.measure("parallel.numpy_op_s", measure))
+
+
+def thread_speedup(profile: Any, workers: int) -> float:
+    """Measured speedup of blocked elementwise NumPy on ``workers`` threads."""
+    if workers <= 1:
+        return 1.0
+
+    def measure() -> float:
+        from ..analysis import analyze
+        from .chunks import block_rows, split_call
+        from .local import run_threads
+
+        x = np.random.default_rng(0).random(1 << 21)
+        call = split_call(_kernel, analyze(_kernel), (x,), {}, None)
+        rows = block_rows(call, BLOCK_BYTES)
+        one = time_median(lambda: _kernel(x), 3)
+        many = time_median(lambda: run_threads(call, workers, rows), 3)
+        return max(0.5, one / many)
+
+    return float(profile.measure(f"threads.speedup.{workers}", measure))
+
+
+def thread_task_s(profile: Any) -> float:
+    def measure() -> float:
+        from .pools import THREADS
+
+        executor = THREADS.get(1)
+        return time_median(lambda: executor.submit(int).result(), 20)
+
+    return float(profile.measure("threads.task_s", measure))
+
+
+def process_costs(profile: Any, workers: int) -> tuple[float, float]:
+    """(start-up of a pool of ``workers`` processes, one warm round trip) in seconds."""
+    from . import worker
+    from .pools import PROCESSES
+
+    blob = pickle.dumps(len)
+    noop = [((),)]
+
+    def start() -> float:
+        PROCESSES.rebuild()
+        begin = time.perf_counter()
+        executor = PROCESSES.get(workers)
+        for future in [executor.submit(worker.run_items, blob, noop) for _ in range(workers)]:
+            future.result()
+        return time.perf_counter() - begin
+
+    def task() -> float:
+        executor = PROCESSES.get(workers)
+        return time_median(lambda: executor.submit(worker.run_items, blob, noop).result(), 20)
+
+    started = float(profile.measure(f"processes.start_s.{workers}", start))
+    return started, float(profile.measure("processes.task_s", task))
+
+
+def copy_s(profile: Any) -> float:
+    """Seconds per byte to put an array into shared memory."""
+    def measure() -> float:
+        from .shm import Segments
+
+        x = np.ones(1 << 22)  # 32 MB
+        with Segments() as segments:
+            return time_median(lambda: segments.put(x), 3) / x.nbytes
+
+    return float(profile.measure("processes.copy_s", measure))
+
+
+def judge(serial: float, parallel: float, how: str, *, sure: float = 1.3) -> Estimate:
+    """"yes" when ``parallel`` is clearly faster than ``serial``, "no" when slower,
+    "trial" (measure it against level 0) in between."""
+    ratio = serial / parallel if parallel > 0 else float("inf")
+    said = (f"predicted {format_seconds(parallel)} {how} vs {format_seconds(serial)} on one "
+            f"core ({ratio:.1f}x)")
+    if ratio >= sure:
+        return Estimate("yes", said, parallel)
+    if ratio < 1.0:
+        return Estimate("no", f"too small to pay: {said}", parallel)
+    return Estimate("trial", f"{said}: the first calls measure it against level 0", parallel)

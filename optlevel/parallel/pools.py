@@ -1,0 +1,152 @@
+"""The persistent pools of level 3, started on first use and reused.
+
+A thread pool (``concurrent.futures.ThreadPoolExecutor``) for NumPy code that
+releases the GIL, and a process pool (``ProcessPoolExecutor``, forkserver on
+Linux, spawn elsewhere) for Python code that holds it. Only the standard library:
+the pools work wherever Python does. Each worker process caps its BLAS, OpenMP
+and Numba threads at one (threadpoolctl) so a pool of N workers uses N cores,
+and never starts level 3 itself. A pool whose worker died is rebuilt
+(:meth:`ProcessPool.rebuild`); Ctrl-C kills the running workers
+(:meth:`ProcessPool.kill`) rather than waiting for them.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import threading
+import time
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from typing import Any
+
+from . import runtime, worker
+
+__all__ = ["ThreadPool", "ProcessPool", "THREADS", "PROCESSES", "close_pools"]
+
+log = logging.getLogger("optlevel")
+
+
+class ThreadPool:
+    """``size`` threads serving level 3; the calling thread helps, so a pool of
+    ``workers - 1`` threads keeps ``workers`` cores busy."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._executor: ThreadPoolExecutor | None = None
+        self._size = 0
+
+    def get(self, size: int) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._executor is None or self._size != size:
+                if self._executor is not None:
+                    self._executor.shutdown(wait=False)
+                self._executor = ThreadPoolExecutor(
+                    max_workers=max(1, size), thread_name_prefix="optlevel-L3",
+                    initializer=runtime.mark_worker_thread)
+                self._size = size
+            return self._executor
+
+    def close(self) -> None:
+        with self._lock:
+            if self._executor is not None:
+                self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor, self._size = None, 0
+
+
+class ProcessPool:
+    """``size`` worker processes, started once and reused across calls."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._executor: ProcessPoolExecutor | None = None
+        self._size = 0
+        self.starts = 0  # how many times a pool was started (tests read it)
+
+    @property
+    def running(self) -> bool:
+        return self._executor is not None
+
+    def get(self, size: int) -> ProcessPoolExecutor:
+        with self._lock:
+            broken = self._executor is not None and getattr(self._executor, "_broken", False)
+            if self._executor is None or self._size != size or broken:
+                self._drop(kill=broken)
+                self._executor = ProcessPoolExecutor(
+                    max_workers=max(1, size), mp_context=_context(),
+                    initializer=worker.init_process)
+                self._size = size
+                self.starts += 1
+            return self._executor
+
+    def pids(self) -> list[int]:
+        """Process ids of the live workers (started lazily by the first tasks)."""
+        executor = self._executor
+        processes = getattr(executor, "_processes", None) or {}
+        return [p.pid for p in list(processes.values()) if p.pid is not None]
+
+    def rebuild(self) -> None:
+        """Drop a broken pool (its workers are killed); the next ``get`` starts a new one."""
+        with self._lock:
+            self._drop(kill=True)
+
+    def kill(self) -> None:
+        """Ctrl-C: stop the running pieces now, and drop the pool."""
+        self.rebuild()
+
+    def close(self) -> None:
+        with self._lock:
+            self._drop(kill=False)
+
+    def _drop(self, kill: bool) -> None:
+        executor, self._executor, self._size = self._executor, None, 0
+        if executor is None:
+            return
+        if kill:
+            _kill_workers(executor)
+        executor.shutdown(wait=not kill, cancel_futures=True)
+
+
+def _kill_workers(executor: ProcessPoolExecutor) -> None:
+    terminate = getattr(executor, "kill_workers", None)  # Python 3.14
+    if terminate is not None:
+        terminate()
+        return
+    # Before 3.14 concurrent.futures has no public way to stop running workers.
+    for process in list((getattr(executor, "_processes", None) or {}).values()):
+        try:
+            process.kill()
+        except (OSError, ValueError, AttributeError):  # already gone
+            pass
+    deadline = time.monotonic() + 5.0
+    for process in list((getattr(executor, "_processes", None) or {}).values()):
+        process.join(timeout=max(0.0, deadline - time.monotonic()))
+
+
+def _context() -> Any:
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+
+
+THREADS = ThreadPool()
+PROCESSES = ProcessPool()
+
+
+def close_pools() -> None:
+    """Stop both pools (at exit, or from a backend's ``close()``)."""
+    THREADS.close()
+    PROCESSES.close()
+
+
+def wait_all(futures: list[Future]) -> list[Any]:
+    """The futures' results in order; the first piece's exception (by position) is
+    raised after every piece finished, so no piece is left running behind it."""
+    results, errors = [], []
+    for future in futures:
+        try:
+            results.append(future.result())
+        except Exception as exc:  # a piece failed: keep collecting, raise the first below
+            results.append(None)
+            errors.append(exc)
+    if errors:
+        raise errors[0]
+    return results

@@ -1,0 +1,171 @@
+"""Running pieces beyond this machine: a Dask cluster or Ray, used as they are.
+
+Each array is shipped once: every piece's rows are scattered (``client.scatter``
+/ ``ray.put``) to the worker that will run it, and an argument every piece needs
+whole is broadcast once per call, never once per task. Results come back with
+``gather`` / ``ray.get`` and are joined like local ones.
+
+Clients are found, not guessed: ``configure(executor=client)`` passes one;
+``dask://host:port`` connects to that scheduler (a short timeout: an unreachable
+scheduler means local execution, with a warning); plain ``dask`` uses the
+default client if there is one, else starts a ``LocalCluster`` of worker
+processes that :func:`close_remote` shuts down. ``ray`` joins a running Ray or
+starts a local one; ``ray://host:port`` connects to that cluster.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from . import worker
+from .chunks import SplitCall, bounds, take
+from .runtime import is_dask_client
+
+__all__ = ["dask_client", "run_dask", "ray_ready", "run_ray", "close_remote",
+           "CONNECT_TIMEOUT_S", "map_dask", "map_ray"]
+
+#: How long to wait for a Dask scheduler or a Ray cluster before running locally.
+CONNECT_TIMEOUT_S = 5
+#: Whole arrays at least this large are broadcast once instead of sent with each task.
+_BROADCAST_BYTES = 1 << 16
+
+_lock = threading.Lock()
+_clients: dict[str, Any] = {}  # address → Client we connected
+_owned: list[Any] = []  # clusters and clients we started, closed by close_remote()
+_ray_started = False
+
+
+def dask_client(target: Any, workers: int) -> Any:
+    """The Dask client for ``target`` (a Client, an address, or None for the default)."""
+    if is_dask_client(target):
+        return target
+    from distributed import Client
+
+    with _lock:
+        key = target or ""
+        client = _clients.get(key)
+        if client is not None and client.status == "running":
+            return client
+        if target:
+            client = Client(target, timeout=CONNECT_TIMEOUT_S, set_as_default=False)
+            _owned.append(client)
+        else:
+            client = _default_or_local(Client, workers)
+        _clients[key] = client
+        return client
+
+
+def _default_or_local(client_cls: Any, workers: int) -> Any:
+    from distributed import LocalCluster, default_client
+
+    try:
+        return default_client()
+    except ValueError:  # no client yet: start one, owned (and closed) by optlevel
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                               dashboard_address=None)
+        client = client_cls(cluster, set_as_default=False)
+        _owned.extend([client, cluster])
+        return client
+
+
+def _pieces(call: SplitCall, pieces: int) -> list[dict[str, Any]]:
+    return [{name: take(call.arguments[name], axis, lo, hi) for name, axis in call.split.items()}
+            for lo, hi in bounds(call.n, pieces)]
+
+
+def run_dask(client: Any, call: SplitCall, pieces: int) -> list[Any]:
+    """Run ``call``'s pieces on the Dask cluster; the pieces' results in order."""
+    whole = {}
+    for name, value in call.arguments.items():
+        if name in call.split:
+            continue
+        big = getattr(value, "nbytes", 0) >= _BROADCAST_BYTES
+        whole[name] = client.scatter(value, broadcast=True, hash=False) if big else value
+    scattered = client.scatter([tuple(p.values()) for p in _pieces(call, pieces)], hash=False)
+    names = tuple(call.split) + tuple(whole)
+    futures = [client.submit(worker.remote_piece, call.func, call.positional, names, part,
+                             *whole.values(), pure=False) for part in scattered]
+    try:
+        return client.gather(futures)
+    except BaseException:
+        client.cancel(futures)
+        raise
+
+
+def ray_ready(target: str | None, workers: int) -> Any:
+    """Ray, initialized: joined when running, else started (locally, or at ``target``)."""
+    global _ray_started
+    import ray
+
+    with _lock:
+        if not ray.is_initialized():
+            if target:
+                ray.init(address=target, ignore_reinit_error=True, log_to_driver=False)
+            else:
+                ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False,
+                         ignore_reinit_error=True)
+                _ray_started = True
+    return ray
+
+
+_ray_remote: dict[str, Any] = {}
+
+
+def _remote(ray: Any, fn: Callable[..., Any]) -> Any:
+    found = _ray_remote.get(fn.__name__)
+    if found is None:
+        found = _ray_remote[fn.__name__] = ray.remote(fn)
+    return found
+
+
+def run_ray(call: SplitCall, pieces: int) -> list[Any]:
+    """Run ``call``'s pieces as Ray tasks; the pieces' results in order."""
+    import ray
+
+    task = _remote(ray, worker.remote_piece)
+    func = ray.put(call.func)
+    whole = {name: ray.put(value) if getattr(value, "nbytes", 0) >= _BROADCAST_BYTES else value
+             for name, value in call.arguments.items() if name not in call.split}
+    names = tuple(call.split) + tuple(whole)
+    refs = [task.remote(func, call.positional, names, ray.put(tuple(p.values())),
+                        *whole.values()) for p in _pieces(call, pieces)]
+    try:
+        return ray.get(refs)
+    except BaseException:
+        for ref in refs:
+            ray.cancel(ref, force=True)
+        raise
+
+
+def map_dask(client: Any, func: Callable[..., Any], chunks: list[list[tuple]]) -> Any:
+    """``f.map`` on Dask: one task per chunk of items; futures in order."""
+    return [client.submit(worker.remote_items, func, chunk, pure=False) for chunk in chunks]
+
+
+def map_ray(func: Callable[..., Any], chunks: list[list[tuple]]) -> list[Any]:
+    import ray
+
+    task = _remote(ray, worker.remote_items)
+    ref = ray.put(func)
+    return [task.remote(ref, chunk) for chunk in chunks]
+
+
+def close_remote() -> None:
+    """Close the clients and clusters optlevel started (not the user's own)."""
+    global _ray_started
+    with _lock:
+        owned = list(_owned)
+        _owned.clear()
+        _clients.clear()
+    for obj in owned:
+        try:
+            obj.close()
+        except Exception:  # closing at exit: one failure must not stop the others
+            pass
+    if _ray_started:
+        import ray
+
+        ray.shutdown()
+        _ray_started = False

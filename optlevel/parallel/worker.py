@@ -1,0 +1,129 @@
+"""What runs inside a level-3 worker process (and a Dask or Ray worker).
+
+Kept small and light to import: a worker imports this module, NumPy and the
+user's function, nothing else of optlevel's machinery.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import signal
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from . import runtime, shm
+
+__all__ = ["init_process", "run_piece", "run_items", "load_function", "SHM_MIN_BYTES",
+           "remote_piece", "remote_items"]
+
+#: Arrays at least this large travel through shared memory; smaller ones are pickled.
+SHM_MIN_BYTES = 1 << 16
+_CAPPED = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+           "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS", "NUMBA_NUM_THREADS")
+_functions: dict[bytes, Callable[..., Any]] = {}
+
+
+def init_process() -> None:
+    """Process-pool initializer: one core per worker, no nested level 3, and Ctrl-C
+    left to the parent (which stops the workers itself)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for var in _CAPPED:
+        os.environ[var] = "1"
+    os.environ["OPTLEVEL_MAX_LEVEL"] = "2"
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # without it, the environment caps libraries loaded from now on
+        pass
+    else:
+        threadpool_limits(limits=1)  # BLAS/OpenMP already loaded (e.g. by the main module)
+    runtime.mark_worker_process()
+    config = sys.modules.get("optlevel.config")
+    if config is not None:
+        config.reload_config()  # type: ignore[attr-defined]
+
+
+def load_function(blob: bytes) -> Callable[..., Any]:
+    """The function pickled in ``blob`` (cached per worker)."""
+    func = _functions.get(blob)
+    if func is None:
+        obj = pickle.loads(blob)
+        func = obj.resolve() if hasattr(obj, "resolve") else obj
+        _functions[blob] = func
+    return func
+
+
+def _value(spec: tuple, lo: int, hi: int, attached: shm.Attached) -> Any:
+    """One argument of a piece: a shared array (cut along its axis) or a pickled value."""
+    if spec[0] == "val":
+        value = spec[1]
+        if isinstance(value, np.ndarray):
+            value.flags.writeable = False  # whole: a write would not reach the caller
+        return value
+    _, array_spec, axis, writable = spec
+    full = attached.array(array_spec, writable)
+    if axis is None:
+        return full
+    index = (slice(None),) * axis + (slice(lo, hi),)
+    return full[index]
+
+
+def run_piece(blob: bytes, positional: tuple[str, ...], layout: bytes, lo: int, hi: int,
+              out_name: str) -> tuple:
+    """Run the function on rows ``[lo, hi)``; a large array result goes into shared
+    memory ``out_name``: returns ``("shm", spec)`` or ``("val", result)``."""
+    func = load_function(blob)
+    specs = _layout(layout)
+    attached = shm.attach()
+    try:
+        values = {name: _value(spec, lo, hi, attached) for name, spec in specs.items()}
+        args = tuple(values[p] for p in positional)
+        kwargs = {k: v for k, v in values.items() if k not in positional}
+        del values
+        result = func(*args, **kwargs)
+        del args, kwargs
+        if type(result) is np.ndarray and result.nbytes >= SHM_MIN_BYTES \
+                and result.dtype.kind in "biufc":
+            return "shm", shm.write_result(out_name, result)
+        if isinstance(result, np.ndarray):
+            result = np.array(result)  # a copy: it may be a view of a shared segment
+        return "val", result
+    finally:
+        result = None
+        attached.close()
+
+
+_layouts: dict[bytes, dict] = {}
+
+
+def _layout(blob: bytes) -> dict:
+    found = _layouts.get(blob)
+    if found is None:
+        if len(_layouts) > 64:
+            _layouts.clear()
+        found = _layouts[blob] = pickle.loads(blob)
+    return found
+
+
+def run_items(blob: bytes, items: list[tuple]) -> list[Any]:
+    """``f.map`` in a worker: call the function on each item's arguments, in order."""
+    func = load_function(blob)
+    return [func(*item) for item in items]
+
+
+def remote_piece(func: Callable[..., Any], positional: tuple[str, ...],
+                 names: tuple[str, ...], piece: tuple, *whole: Any) -> Any:
+    """A piece on a Dask or Ray worker: ``names`` are the split arrays in ``piece``, then
+    the arguments every piece gets whole (shipped once, passed as the last arguments)."""
+    values = dict(zip(names, tuple(piece) + whole))
+    args = tuple(values[p] for p in positional)
+    kwargs = {k: v for k, v in values.items() if k not in positional}
+    return func(*args, **kwargs)
+
+
+def remote_items(func: Callable[..., Any], items: list[tuple]) -> list[Any]:
+    """``f.map`` on a Dask or Ray worker."""
+    return [func(*item) for item in items]
