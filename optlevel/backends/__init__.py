@@ -272,10 +272,17 @@ def _register_builtin() -> None:
     from .gpu_cupy import CupyBackend
     from .gpu_torch import TorchBackend
     from .numba_jit import NumbaBackend
+    from .parallel_dask import DaskBackend
+    from .parallel_prange import PrangeBackend
+    from .parallel_processes import ProcessesBackend
+    from .parallel_ray import RayBackend
+    from .parallel_threads import ThreadsBackend
     from .python import PythonBackend
 
     builtin: tuple[Backend, ...] = (PythonBackend(), NumbaBackend(), CupyBackend(),
                                     TorchBackend())
+    builtin += (PrangeBackend(), ThreadsBackend(), ProcessesBackend(), DaskBackend(),
+                RayBackend())
     for backend in builtin:
         register_backend(backend)
 
