@@ -278,9 +278,11 @@ def _register_builtin() -> None:
     from .parallel_ray import RayBackend
     from .parallel_threads import ThreadsBackend
     from .python import PythonBackend
+    from .vectorize import VectorizeBackend
 
     builtin: tuple[Backend, ...] = (PythonBackend(), NumbaBackend(), CupyBackend(),
                                     TorchBackend())
+    builtin += (VectorizeBackend(),)
     builtin += (PrangeBackend(), ThreadsBackend(), ProcessesBackend(), DaskBackend(),
                 RayBackend())
     for backend in builtin:
