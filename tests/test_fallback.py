@@ -81,7 +81,8 @@ def test_late_compile_failure_warns_once_and_briefly():
     assert "tolist" in message
     assert "Failed in" not in message and "nopython" not in message
     assert "\n" not in message and len(message) < 700
-    assert f.stats().levels == {0: 4}
+    levels = f.stats().levels  # level 1 may vectorize the loop where it pays
+    assert 2 not in levels and sum(levels.values()) == 4
 
 
 @pytest.mark.numba
@@ -230,7 +231,8 @@ def test_declining_backend_falls_back(fake_backend):
     assert f(X, calls) == 10.0
     assert calls[0] == 2 and fake.prepared == 1
     assert f.stats().levels == {0: 2}
-    assert f.stats().fallbacks == [(2, "fake", "the fake cannot serve this")]
+    assert [f for f in f.stats().fallbacks if f[0] == 2] == [(2, "fake",
+                                                              "the fake cannot serve this")]
 
 
 def test_internal_error_at_call_time_recovers(fake_backend):

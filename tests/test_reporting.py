@@ -36,7 +36,8 @@ def test_function_stats_per_signature():
     by_dtype = {s.signature.split()[2].split("[")[0]: s for s in stats.signatures}
     assert set(by_dtype) == {"float64", "int64"}
     s = by_dtype["float64"]
-    assert (s.level, s.backend, s.calls, s.ceiling, s.fallbacks) == (2, "numba", 2, 2, ())
+    assert (s.level, s.backend, s.calls, s.ceiling) == (2, "numba", 2, 2)
+    assert all(lvl == 1 for lvl, _, _ in s.fallbacks)  # level 1 does not pay for 4 elements
     assert s.compile_time > 0 and s.time > 0 and s.mean == s.time / 2
     assert stats.compile_time == sum(x.compile_time for x in stats.signatures)
     json.dumps(stats.to_dict())
@@ -49,7 +50,7 @@ def test_function_stats_record_fallbacks():
         np.testing.assert_array_equal(f(X), vectorized(X))
     [s] = f.stats().signatures
     assert (s.level, s.backend, s.calls, s.compile_time) == (0, "python", 1, 0.0)
-    [(level, backend, reason)] = s.fallbacks
+    [(level, backend, reason)] = [f for f in s.fallbacks if f[0] == 2]
     assert (level, backend) == (2, "numba")
     assert reason
 
