@@ -8,6 +8,7 @@ from typing import Any
 
 from ._table import format_seconds, format_table
 from .analysis import ArgSignature, FunctionFeatures, signature_key
+from .analysis.vectorize.advice import explain_lines
 from .config import settings
 from .levels import LEVEL_NAMES, Level
 from .plan import PlanKey, State
@@ -94,7 +95,7 @@ def _feature_lines(f: FunctionFeatures) -> list[str]:
                         ("kept in Python", f.semantic_blockers)):
         if found:
             out.append(f"  {what}: {'; '.join(str(x) for x in found)}")
-    return out
+    return out + explain_lines(f)
 
 
 def explain(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Report:

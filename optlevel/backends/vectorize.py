@@ -54,25 +54,28 @@ class VectorizeBackend(BackendBase):
 
     def applies(self, features: FunctionFeatures, signature: ArgSignature, settings: Any,
                 profile: Any) -> Verdict:
+        """Declines only a function it could vectorize but must not (I/O, helpers it
+        would run twice, GPU arrays); with nothing to vectorize it "does not pay"
+        (:meth:`estimate`), which is no reason to warn about a fallback."""
         if not features.has_source:
-            return Verdict(False, features.source.reason)
+            return YES  # estimate: nothing to vectorize
         advise(features, signature)
-        why = _function_verdict(features) or _argument_verdict(signature)
-        if why:
-            return Verdict(False, why)
         rewrite = rewrite_for(features, _order(features))
         if not rewrite.ok and not features.vectorize.walks:
-            return Verdict(False, f"nothing to vectorize: {rewrite.reason}")
-        return YES
+            return YES
+        why = _function_verdict(features) or _argument_verdict(signature)
+        return Verdict(False, why) if why else YES
 
     def estimate(self, features: FunctionFeatures, signature: ArgSignature, settings: Any,
                  profile: Any) -> Estimate:
+        if not features.has_source:
+            return Estimate("no", f"nothing to vectorize: {features.source.reason}")
         rewrite = rewrite_for(features, _order(features))
         if not rewrite.ok:
             plan = _layout_plan(features, signature, profile)
             if plan:
                 return Estimate("yes", f"hands {_layout_text(plan)} to the function")
-            return Estimate("no", f"no loop to vectorize ({rewrite.reason}) and no layout "
+            return Estimate("no", f"nothing to vectorize ({rewrite.reason}) and no layout "
                                   "copy that pays for these arguments")
         n = max((a.size for a in signature.args if a.kind == "numpy"), default=0)
         loop, vector, overhead = (_measured(profile, key) for key in (

@@ -47,3 +47,26 @@ def _warn(features: Any, d: Diagnostic) -> None:
     module = getattr(getattr(features, "function", None), "__module__", None)
     warnings.warn_explicit(message, errors.VectorizationAdvice, filename, d.line,
                            module=module)
+
+
+def explain_lines(features: Any) -> list[str]:
+    """``explain``'s lines for level 1: each finding, and the rewrite that level 1
+    runs (its generated source), or why there is none."""
+    from .rewrite import rewrite_for
+
+    analysis = features.vectorize
+    if analysis.error:
+        return [f"  level 1: the analysis failed ({analysis.error})"]
+    out = [f"  level 1: {d}" for d in analysis.diagnostics]
+    if not features.has_source:
+        return out
+    order = features.options.get("sum_order", "loop")
+    rewrite = rewrite_for(features, order if order in ("loop", "pairwise") else "loop")
+    if rewrite.ok:
+        out.append("  level-1 rewrite (each vectorized block runs the original loop when its "
+                   "checks fail):")
+        out += [f"    | {line}" for line in rewrite.source.splitlines()]
+    elif analysis.diagnostics or analysis.rejected:
+        why = rewrite.reason or "; ".join(f"line {ln}: {w}" for ln, w in analysis.rejected)
+        out.append(f"  level-1 rewrite: none ({why})")
+    return out
