@@ -201,29 +201,46 @@ def _write_text(group: list[Write], kernel: Kernel, names: Names, np_name: str) 
     values = [vector_text(w.value, kernel, names, np_name) for w in group]
     if len(group) == 1 and not group[0].guard:
         return f"{target} = {values[0]}"
-    masks = [guard_text(w.guard, kernel, names, np_name) for w in group]
     old = view_text(group[0].ref, kernel)
-    if _complete(group, kernel):
-        if len(group) == 2:
-            return f"{target} = {np_name}.where({masks[0]}, {values[0]}, {values[1]})"
-        return (f"{target} = {np_name}.select([{', '.join(masks[:-1])}], "
-                f"[{', '.join(values[:-1])}], default={values[-1]})")
-    if len(group) == 1:
-        return f"{target} = {np_name}.where({masks[0]}, {values[0]}, {old})"
-    return (f"{target} = {np_name}.select([{', '.join(masks)}], [{', '.join(values)}], "
-            f"default={old})")
+    chain = _one_chain(group, kernel, names, np_name)
+    if chain is not None:
+        tests, chosen, default = chain
+        other = None if default is None else values[default]
+        return f"{target} = {_select(tests, [values[i] for i in chosen], other, old, np_name)}"
+    masks = [guard_text(w.guard, kernel, names, np_name) for w in group]
+    return f"{target} = {_select(masks, values, None, old, np_name)}"
 
 
-def _complete(group: list[Write] | list[Reduce], kernel: Kernel) -> bool:
-    """Do the statements' guards cover every branch of one top-level if chain?"""
-    if any(len(s.guard) != 1 for s in group):
-        return False
-    cond_ids = {s.guard[0][0] for s in group}
-    if len(cond_ids) != 1:
-        return False
-    cond = kernel.conds[cond_ids.pop()]
-    branches = sorted(s.guard[0][1] for s in group)
-    return cond.has_else and not cond.guard and branches == list(range(len(cond.tests) + 1))
+def _select(tests: list[str], values: list[str], default: str | None, fallback: str,
+            np_name: str) -> str:
+    default = fallback if default is None else default
+    if len(tests) == 1:
+        return f"{np_name}.where({tests[0]}, {values[0]}, {default})"
+    return (f"{np_name}.select([{', '.join(tests)}], [{', '.join(values)}], "
+            f"default={default})")
+
+
+def _one_chain(group: list[Write] | list[Reduce], kernel: Kernel, names: Names,
+               np_name: str) -> tuple[list[str], list[int], int | None] | None:
+    """When every statement sits in one branch of one top-level if/elif chain: the
+    branches' tests (np.where and np.select give earlier ones priority, like elif),
+    which statement each goes with, and the else branch's statement (or None)."""
+    if any(len(s.guard) != 1 for s in group) or len({s.guard[0][0] for s in group}) != 1:
+        return None
+    cond = kernel.conds[group[0].guard[0][0]]
+    if cond.guard:
+        return None
+    tests, chosen, default = [], [], None
+    for i, s in sorted(enumerate(group), key=lambda item: item[1].guard[0][1]):
+        branch = s.guard[0][1]
+        if branch < len(cond.tests):
+            tests.append(vector_text(cond.tests[branch], kernel, names, np_name))
+            chosen.append(i)
+        else:
+            default = i
+    if not tests:
+        return None
+    return tests, chosen, default
 
 
 def _reduce_text(acc: str, parts: list[Reduce], kernel: Kernel, names: Names,
@@ -233,30 +250,27 @@ def _reduce_text(acc: str, parts: list[Reduce], kernel: Kernel, names: Names,
         return [f"{acc} = {op}({acc}, {np_name}.{op}({vector_text(p.value, kernel, names)}))"
                 for p in parts]
     func, neutral = ("sum", "0") if op == "+" else ("prod", "1")
+    if all(not p.guard for p in parts):
+        sign = {False: "+=", True: "-="} if op == "+" else {False: "*=", True: "*="}
+        return [f"{acc} {sign[p.negate]} {np_name}.{func}({vector_text(p.value, kernel, names)})"
+                for p in parts]
     terms = []
     for p in parts:
         text = vector_text(p.value, kernel, names, np_name)
         terms.append(f"-({text})" if p.negate and not text.isidentifier() else
                      (f"-{text}" if p.negate else text))
-    if all(not p.guard for p in parts):
-        sign = {False: "+=", True: "-="} if op == "+" else {False: "*=", True: "*="}
-        return [f"{acc} {sign[p.negate]} {np_name}.{func}({vector_text(p.value, kernel, names)})"
-                for p in parts]
-    masks = [guard_text(p.guard, kernel, names, np_name) for p in parts]
+    update = "+=" if op == "+" else "*="
+    chain = _one_chain(parts, kernel, names, np_name)
     if op == "+" and len(parts) == 1 and isinstance(parts[0].value, ast.Constant) \
             and parts[0].value.value == 1:
-        return [f"{acc} {'-=' if parts[0].negate else '+='} "
-                f"{np_name}.count_nonzero({masks[0]})"]
-    update = "+=" if op == "+" else "*="
-    if _complete(parts, kernel):
-        if len(parts) == 2:
-            inner = f"{np_name}.where({masks[0]}, {terms[0]}, {terms[1]})"
-        else:
-            inner = (f"{np_name}.select([{', '.join(masks[:-1])}], [{', '.join(terms[:-1])}], "
-                     f"default={terms[-1]})")
-    elif len(parts) == 1:
-        inner = f"{np_name}.where({masks[0]}, {terms[0]}, {neutral})"
+        mask = chain[0][0] if chain and chain[2] is None else \
+            guard_text(parts[0].guard, kernel, names, np_name)
+        return [f"{acc} {'-=' if parts[0].negate else '+='} {np_name}.count_nonzero({mask})"]
+    if chain is not None:
+        tests, chosen, default = chain
+        inner = _select(tests, [terms[i] for i in chosen],
+                        None if default is None else terms[default], neutral, np_name)
     else:
-        inner = (f"{np_name}.select([{', '.join(masks)}], [{', '.join(terms)}], "
-                 f"default={neutral})")
+        masks = [guard_text(p.guard, kernel, names, np_name) for p in parts]
+        inner = _select(masks, terms, None, neutral, np_name)
     return [f"{acc} {update} {np_name}.{func}({inner})"]
