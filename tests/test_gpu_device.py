@@ -221,6 +221,11 @@ def test_streamed_elementwise_and_pinned_results(gpu):
     assert out.flags.c_contiguous and out.shape == x.shape
 
 
+def test_row_streaming_matches_plain(gpu):
+    check(W.matmul, *W.get("matmul").build(1500))  # 18 MB of rows of a: streamed
+    check(W.process_images, *W.get("process_images").build(80))  # 21 MB of images
+
+
 # --- device-resident data ---------------------------------------------------------------
 
 def test_cupy_in_cupy_out_without_a_copy(gpu):

@@ -313,6 +313,45 @@ def test_elementwise_streams_in_chunks(host_gpu, monkeypatch):
     assert chunks == [10]
 
 
+def matmul(a, b):
+    return a @ b
+
+
+def vector_dot(x, y):
+    return np.dot(x, y)
+
+
+def test_row_independent_work_streams_in_row_chunks(host_gpu, monkeypatch):
+    monkeypatch.setattr(gpu_call, "STREAM_MIN_BYTES", 64)
+    monkeypatch.setattr(gpu_call, "_CHUNK_BYTES", 3 * 8 * 8)  # three rows of 8 per chunk
+    calls = []
+    original = HostLib.stream_rows
+
+    def counting(self, kernel, args, split, n_rows, per_chunk, ctx):
+        calls.append((sorted(split), n_rows, per_chunk))
+        return original(self, kernel, args, split, n_rows, per_chunk, ctx)
+
+    monkeypatch.setattr(HostLib, "stream_rows", counting)
+    a, b = rng_matrix(10, 8), rng_matrix(8, 5)
+    result, plain = _level4(matmul, a, b)
+    _same(result, plain)
+    assert calls == [([0], 10, 3)]
+    from optlevel.bench.workloads import process_images
+
+    imgs = np.random.default_rng(12).random((7, 4, 4), dtype=np.float32)
+    result, plain = _level4(process_images, imgs)
+    np.testing.assert_allclose(result, plain, rtol=1e-5)
+    assert result.dtype == np.float32 and calls[-1][:2] == ([0], 7)
+    x = np.random.default_rng(13).random(100)
+    result, plain = _level4(vector_dot, x, x)  # vectors: no rows to stream
+    _same(result, plain)
+    assert len(calls) == 2
+
+
+def rng_matrix(n, m):
+    return np.random.default_rng(n * 100 + m).random((n, m))
+
+
 def test_memory_too_small_refuses_before_starting(host_gpu, monkeypatch):
     monkeypatch.setattr(HostLib, "free_bytes", lambda self: 100)
     fast = optlevel.optimize(reductions, level=4, verify=False)

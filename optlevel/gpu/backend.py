@@ -139,8 +139,9 @@ def estimate(backend: Any, features: FunctionFeatures, signature: ArgSignature,
     found = predict(features, findings, signature, rates, fused,
                     bool(features.options.get("gpu_random")))
     if found.cost is not None and _foreign(backend, signature):
-        # the other library's arrays come in by DLPack: a little dearer than natively
-        return Estimate(found.pays, found.reason, found.cost * 1.05)
+        # the other library's arrays come in (and results go back) by DLPack: dearer
+        # than natively, and the libraries' own measured rates must not decide it
+        return Estimate(found.pays, found.reason, found.cost * 1.5 + 20e-6)
     torch = backend.lib_name.startswith("torch")
     if found.cost is not None and torch and not _native(backend, signature):
         return Estimate(found.pays, found.reason + "; Torch runs unfused", found.cost * 1.2)

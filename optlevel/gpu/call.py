@@ -66,17 +66,18 @@ class DeviceCall:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         lib = self.lib
-        if not kwargs and args and all(type(a) in _SCALARS or _kind(type(a)) == lib.kind
-                                       for a in args):
+        kinds = [_kind(type(a)) for a in args]
+        if not kwargs and lib.kind in kinds and all(
+                k == lib.kind or type(a) in _SCALARS for k, a in zip(kinds, args)):
             return self._resident(args)
         bound = self.signature.bind(*args, **kwargs)
         values = bound.arguments
         hosts = {k: v for k, v in values.items() if type(v) is np.ndarray}
         out_kind = self._out_kind(values)
         try:
+            keep = out_kind is not None or KEEP_ON_DEVICE.get()
             with lib.running() as ctx:
-                result, uploaded = self._run(bound, hosts, ctx)
-                keep = out_kind is not None or KEEP_ON_DEVICE.get()
+                result, uploaded = self._run(bound, hosts, ctx, keep)
                 host_of = {id(uploaded[k]): hosts[k] for k in uploaded}
                 result = self._result(result, keep, out_kind or lib.kind, host_of, ctx)
                 for name in self.mutated & set(uploaded):
@@ -114,12 +115,12 @@ class DeviceCall:
         return None
 
     def _run(self, bound: inspect.BoundArguments, hosts: dict[str, np.ndarray],
-             ctx: Any) -> tuple[Any, dict[str, Any]]:
+             ctx: Any, keep: bool) -> tuple[Any, dict[str, Any]]:
         lib = self.lib
         arrays = [v for v in bound.arguments.values() if _kind(type(v)) in
                   ("numpy", "cupy", "torch")]
         largest = max(arrays, key=_nbytes, default=None)
-        streamable = self._streamable(bound, hosts)
+        streamable = not keep and self._streamable(bound, hosts)
         memory = plan_memory(lib, sum(h.nbytes for h in hosts.values()),
                              _nbytes(largest) if largest is not None else 0,
                              _itemsize(largest), self.fused, self.findings.ops, streamable,
@@ -132,6 +133,9 @@ class DeviceCall:
             ordered = [bound.arguments[p] for p in self.signature.parameters]
             return lib.stream(self.kernel, ordered, shape, memory.elems_per_chunk, ctx,
                               memory.mode != "chunks"), {}
+        rows = self._row_streamable(bound, hosts, keep, memory.mode)
+        if rows:
+            return self._stream_rows(bound, hosts, rows, ctx), {}
         uploaded = {k: lib.upload(v, ctx) for k, v in hosts.items()}
         for k, v in bound.arguments.items():
             kind = _kind(type(v))
@@ -140,6 +144,42 @@ class DeviceCall:
                 bound.arguments[k] = uploaded_foreign
         bound.arguments.update(uploaded)
         return self.kernel(*bound.args, **bound.kwargs), uploaded
+
+    def _row_streamable(self, bound: inspect.BoundArguments, hosts: dict[str, np.ndarray],
+                        keep: bool, mode: str) -> tuple[str, ...]:
+        """The split parameters, when this call can stream along their rows."""
+        split = self.findings.row_split
+        if keep or mode != "whole" or not split or bound.kwargs or \
+                not hasattr(self.lib, "stream_rows") or not self.lib.streams:
+            return ()
+        arrays = [hosts.get(p) for p in split]
+        least = self.findings.row_split_ndim
+        if any(a is None or a.ndim < least or not a.flags.c_contiguous for a in arrays):
+            return ()
+        if len({a.shape[0] for a in arrays}) != 1 or arrays[0].shape[0] < 2:
+            return ()
+        if sum(a.nbytes for a in arrays) < STREAM_MIN_BYTES:
+            return ()
+        return split
+
+    def _stream_rows(self, bound: inspect.BoundArguments, hosts: dict[str, np.ndarray],
+                     split: tuple[str, ...], ctx: Any) -> Any:
+        lib = self.lib
+        names = list(self.signature.parameters)
+        ordered = []
+        for name in names:
+            value = bound.arguments.get(name)
+            if name in hosts and name not in split:
+                value = lib.upload(value, ctx)
+            elif name not in hosts and _kind(type(value)) in lib.foreign_kinds:
+                value = lib.import_foreign(value)
+            ordered.append(value)
+        first = hosts[split[0]]
+        row_bytes = max(hosts[p].nbytes // first.shape[0] for p in split)
+        per_chunk = max(1, _CHUNK_BYTES // max(1, row_bytes))
+        positions = {names.index(p) for p in split}
+        return lib.stream_rows(self.kernel, ordered, positions, first.shape[0], per_chunk,
+                               ctx)
 
     def _streamable(self, bound: inspect.BoundArguments, hosts: dict[str, np.ndarray]) -> bool:
         """Elementwise, only NumPy arrays of one shape (C order) and scalars."""

@@ -65,6 +65,10 @@ class GpuFindings:
     #: positions of the returned tuple (None: the whole value) that NumPy may return as
     #: a 0-d *array* (made by np.array/asarray/where/... or .reshape/.copy)
     zero_d_arrays: frozenset = frozenset()
+    #: parameters along whose axis 0 the work is independent and the result's rows are
+    #: the pieces' rows: from the split proof, or ``return a @ b`` (rows of ``a``)
+    row_split: tuple[str, ...] = ()
+    row_split_ndim: int = 1  # the split arrays need at least this many axes (2: matmul)
     reason: str = ""  # why the body is not purely elementwise
 
 
@@ -112,6 +116,9 @@ def _analyze(func: Callable[..., Any], features: FunctionFeatures) -> GpuFinding
         element_loops=tuple(walker.element_loops), array_loops=tuple(walker.array_loops),
         ops=walker.ops, costly_ops=walker.costly, methods=tuple(sorted(walker.methods)),
         unstable_order=tuple(walker.unstable), zero_d_arrays=_zero_d_positions(tree, ns),
+        row_split=_row_split(tree, ns, features),
+        row_split_ndim=1 if getattr(features, "split", None) is not None
+        and features.split.kind == "rows" else 2,
         reason=why if not features.mutated_params else "it writes into an argument")
 
 
@@ -219,6 +226,32 @@ def _zero_d_positions(tree: ast.AST, ns: Namespace) -> frozenset:
         elif maker(value):
             out.add(None)
     return frozenset(out)
+
+
+def _row_split(tree: Any, ns: Namespace, features: FunctionFeatures) -> tuple[str, ...]:
+    """The parameters a piece of rows can be cut from (see :attr:`GpuFindings.row_split`)."""
+    split = getattr(features, "split", None)
+    if split is not None and split.kind == "rows" and split.output == "rows" and \
+            split.split_params and not features.mutated_params and \
+            all(split.params[p].axis == 0 for p in split.split_params):
+        return tuple(split.split_params)
+    body = [s for s in tree.body if not (isinstance(s, ast.Expr)
+                                         and isinstance(s.value, ast.Constant))]
+    if len(body) != 1 or not isinstance(body[0], ast.Return):
+        return ()
+    value = body[0].value
+    pair: list[ast.expr] = []
+    if isinstance(value, ast.BinOp) and isinstance(value.op, ast.MatMult):
+        pair = [value.left, value.right]
+    elif isinstance(value, ast.Call) and len(value.args) == 2 and not value.keywords:
+        dotted = ns.dotted(value.func) if isinstance(value.func, (ast.Name, ast.Attribute)) \
+            else None
+        if dotted in ("numpy.matmul", "numpy.dot"):
+            pair = list(value.args)
+    params = set(features.params)
+    if len(pair) == 2 and all(isinstance(p, ast.Name) and p.id in params for p in pair):
+        return (pair[0].id,)  # type: ignore[attr-defined]
+    return ()
 
 
 def _stable_kind(call: ast.Call) -> bool:

@@ -33,10 +33,10 @@ import numpy as np
 __all__ = ["Engine", "PinnedPool", "CHUNK_BYTES", "SMALL_BYTES"]
 
 #: bytes per staging slot and per streamed chunk
-CHUNK_BYTES = 8 << 20
+CHUNK_BYTES = 16 << 20
 #: arrays below this go by one pageable copy: latency, not bandwidth, matters there
 SMALL_BYTES = 256 << 10
-_SLOTS = 24
+_SLOTS = 16  # 256 MB of pinned staging, allocated on first use and kept
 
 
 def _round_up(n: int, to: int = 1 << 20) -> int:
@@ -247,15 +247,24 @@ class Engine:
         starts = list(range(0, size, elems_per_chunk))
         with self.lock:
             if fits:
-                return self._stream_resident(kernel, flats, shape, size, starts, compute)
+                return self._stream_resident(kernel, flats, size, starts,
+                                             compute).reshape(shape)
             return self._stream_chunks(kernel, flats, shape, size, starts, compute)
 
-    def _stream_resident(self, kernel: Callable[..., Any], flats: list[Any],
-                         shape: tuple[int, ...], size: int, starts: list[int],
-                         compute: Any) -> np.ndarray:
+    def stream_rows(self, kernel: Callable[..., Any], args: list[Any], n_rows: int,
+                    rows_per_chunk: int, compute: Any) -> np.ndarray:
+        """Like :meth:`stream`, for a function proven independent along axis 0 of the
+        host arrays in ``args`` (the other arguments are already on the device): its
+        result's rows are the rows of its pieces' results."""
+        with self.lock:
+            return self._stream_resident(kernel, args, n_rows,
+                                         list(range(0, n_rows, rows_per_chunk)), compute)
+
+    def _stream_resident(self, kernel: Callable[..., Any], flats: list[Any], size: int,
+                         starts: list[int], compute: Any) -> np.ndarray:
         cp = self.cupy
         with compute:
-            devs = [cp.empty(size, a.dtype) if isinstance(a, np.ndarray) else a
+            devs = [cp.empty(a.shape, a.dtype) if isinstance(a, np.ndarray) else a
                     for a in flats]
         arrived: list[Any] = [None] * len(starts)
         ready = [threading.Event() for _ in starts]
@@ -266,7 +275,8 @@ class Engine:
                 arrays = [(a, d) for a, d in zip(flats, devs) if isinstance(a, np.ndarray)]
                 for j, (a, d) in enumerate(arrays):
                     last = j == len(arrays) - 1
-                    ends = [(starts[c] + len_of(c)) * a.itemsize for c in range(len(starts))]
+                    row = a.nbytes // max(1, a.shape[0])
+                    ends = [(starts[c] + len_of(c)) * row for c in range(len(starts))]
                     done = iter(range(len(starts)))
 
                     def mark(_: int, last: bool = last, done: Any = done) -> None:
@@ -274,7 +284,7 @@ class Engine:
                         if last:  # every array's bytes of chunk c are on their way
                             arrived[c] = self.h2d.record()
                             ready[c].set()
-                    self._staged_in(a.view(np.uint8), d.data, ends, mark)
+                    self._staged_in(a.reshape(-1).view(np.uint8), d.data, ends, mark)
             except BaseException as exc:  # handed to the caller's thread below
                 failed.append(exc)
                 for event in ready:
@@ -295,15 +305,16 @@ class Engine:
                 stop = start + len_of(c)
                 compute.wait_event(arrived[c])
                 with compute:
-                    piece = kernel(*[d[start:stop] if isinstance(a, np.ndarray) else d
-                                     for a, d in zip(flats, devs)])
+                    piece = cp.ascontiguousarray(kernel(*[
+                        d[start:stop] if isinstance(a, np.ndarray) else d
+                        for a, d in zip(flats, devs)]))
                 _check_piece(piece, stop - start)
                 if out is None:
-                    out = self._result_array(shape, piece.dtype)
+                    out = self._result_array((size,) + piece.shape[1:], piece.dtype)
                     if not _is_pinned(out, self.results):
                         sender.join()  # the staging slots carry the result out: wait
                 self.d2h.wait_event(compute.record())
-                self._piece_out(piece, out.reshape(-1)[start:stop])
+                self._piece_out(piece, out[start:stop])
                 pieces.append(piece)  # alive until its copy out is done
             self.d2h.synchronize()
         finally:
@@ -353,12 +364,13 @@ class Engine:
         if _is_pinned(target, self.results):
             piece.data.copy_to_host_async(target.ctypes.data, piece.nbytes, self.d2h)
         else:
-            self._staged_out(piece.data, target.view(np.uint8))
+            self._staged_out(piece.data, target.reshape(-1).view(np.uint8))
 
 
 def _check_piece(piece: Any, n: int) -> None:
-    if getattr(piece, "shape", None) != (n,):
-        raise ValueError("the fused kernel did not return one value per input element")
+    shape = getattr(piece, "shape", None)
+    if not shape or shape[0] != n:
+        raise ValueError("a piece's result does not have one row per input row")
 
 
 def _is_pinned(target: np.ndarray, pool: PinnedPool) -> bool:
