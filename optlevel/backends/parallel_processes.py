@@ -129,6 +129,8 @@ def _pooled(func: Callable[..., Any], features: FunctionFeatures,
             call = split_call(func, features, args, kwargs, hint)
         except NotSplit:
             return func(*args, **kwargs)
+        if call.n < 2:  # nothing to share out
+            return call.run_whole()
         try:
             return run_processes(call, workers, pieces)
         except ship.ShipError as exc:  # e.g. an argument of a kind never seen at planning

@@ -72,6 +72,8 @@ def cluster_prepare(kind: str, func: Callable[..., Any], features: FunctionFeatu
             call = split_call(func, features, a, kw, hint)
         except NotSplit:
             return func(*a, **kw)
+        if call.n < 2:  # nothing to share out
+            return call.run_whole()
         try:
             results = run(call)
         except OSError as exc:  # the cluster went away since planning (CommClosedError, ...)

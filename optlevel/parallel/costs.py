@@ -42,6 +42,7 @@ PRANGE_LAUNCH_S = 30e-6
 #: Rows per thread block are chosen so that a block's split data is about this big: its
 #: temporaries then stay in a core's cache and are reused rather than faulted in fresh.
 BLOCK_BYTES = 256 << 10
+_CALIBRATION_BLOCK_BYTES = 256 << 10  # calibration does not follow a changed BLOCK_BYTES
 
 
 def time_median(fn: Callable[[], Any], repeat: int = 5) -> float:
@@ -79,7 +80,7 @@ def thread_speedup(profile: Any, workers: int) -> float:
 
         x = np.random.default_rng(0).random(1 << 21)
         call = split_call(_kernel, analyze(_kernel), (x,), {}, None)
-        rows = block_rows(call, BLOCK_BYTES)
+        rows = block_rows(call, _CALIBRATION_BLOCK_BYTES)
         one = time_median(lambda: _kernel(x), 3)
         many = time_median(lambda: run_threads(call, workers, rows), 3)
         return max(0.5, one / many)

@@ -88,6 +88,7 @@ def build_parallel(func: Callable[..., Any], features: FunctionFeatures,
     rebuilt = namespace[tree.name]
     rebuilt.__defaults__ = func.__defaults__
     rebuilt.__kwdefaults__ = func.__kwdefaults__
+    options.pop("nopython", None)  # njit implies it (and warns when it is given)
     options.update(parallel=True, cache=True)
     return numba.njit(**options)(rebuilt), frozen
 

@@ -1,0 +1,289 @@
+"""Level 3 on this machine: threads, processes and prange give the plain function's
+results (values, dtype, shape, in-place writes), for uneven, tiny and empty pieces."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+import optlevel
+from optlevel import optimize
+from optlevel.bench import workloads as W
+from optlevel.parallel import costs, shm
+
+pytestmark = pytest.mark.filterwarnings("error::optlevel.ResultMismatchWarning")
+
+DTYPES = [np.float32, np.float64, np.complex128, np.int64]
+SIZES = [0, 1, 2, 7, 101]
+
+
+def process_images(images):
+    mean = images.mean(axis=(1, 2), keepdims=True)
+    std = images.std(axis=(1, 2), keepdims=True)
+    z = (images - mean) / std
+    return np.sin(z) * 0.5 + 0.5
+
+
+def affine(x, w):
+    return x * w + 1
+
+
+def scaled_in_place(x, y):
+    x *= 3
+    x += y
+    return x
+
+
+def clipped_in_place(x):
+    x[:] = np.clip(x, 0, 5)
+
+
+def total(x):
+    return np.sum(x * 2)
+
+
+def smallest(x):
+    return np.min(x * 2)
+
+
+def any_big(x):
+    return np.any(x > 50)
+
+
+def double_rows(x):
+    for i in range(len(x)):
+        x[i] = x[i] * 2
+
+
+def column_scale(x):
+    return x / np.abs(x).sum(axis=0).clip(1, None)
+
+
+def data(dtype, shape, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.integers(-9, 90, size=shape)
+    if np.dtype(dtype).kind == "c":
+        return (x + 1j * rng.integers(-5, 5, size=shape)).astype(dtype)
+    return x.astype(dtype)
+
+
+@pytest.fixture
+def at_level_3(monkeypatch):
+    """``at_level_3(f, executor, **options)``: f strictly at level 3 on that executor,
+    three workers (on two cores: pieces are uneven), blocks of a few rows."""
+    monkeypatch.setattr(costs, "BLOCK_BYTES", 24)
+
+    def make(func, executor, **options):
+        optlevel.configure(executor=executor, workers=3)
+        return optimize(func, level=3, strict=True, verify=False, **options)
+
+    return make
+
+
+def backends(f):
+    out = {}
+    for s in f.stats().signatures:
+        out[s.backend] = out.get(s.backend, 0) + s.calls
+    return out
+
+
+def same(result, expected):
+    assert type(result) is type(expected)
+    if isinstance(expected, np.ndarray):
+        assert result.dtype == expected.dtype and result.shape == expected.shape
+        np.testing.assert_allclose(result, expected, rtol=1e-6 if result.dtype.itemsize <= 4
+                                   else 1e-12)
+    else:
+        assert np.asarray(result).dtype == np.asarray(expected).dtype
+        np.testing.assert_allclose(result, expected, rtol=1e-6)
+
+
+@pytest.mark.parametrize("executor", ["threads", "processes"])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n", SIZES)
+def test_elementwise_equals_plain(at_level_3, executor, dtype, n):
+    x = data(dtype, n)
+    func = W.elementwise if np.dtype(dtype).kind in "fc" else affine
+    args = (x,) if func is W.elementwise else (x, 3)
+    f = at_level_3(func, executor)
+    same(f(*args), func(*args))
+    assert f.stats().levels == {3: 1}
+
+
+@pytest.mark.parametrize("executor", ["threads", "processes"])
+def test_rows_with_reductions_over_other_axes(at_level_3, executor):
+    images = data(np.float32, (5, 6, 4)) + np.float32(0.5)
+    f = at_level_3(process_images, executor)
+    same(f(images), process_images(images))
+    assert backends(f) == {executor: 1}
+
+
+@pytest.mark.parametrize("executor", ["threads", "processes"])
+def test_whole_array_broadcast_over_trailing_axes(at_level_3, executor):
+    x, w = data(np.float64, (7, 3)), data(np.float64, 3, seed=1)
+    f = at_level_3(affine, executor)
+    same(f(x, w), affine(x, w))
+
+
+@pytest.mark.parametrize("executor", ["threads", "processes"])
+def test_in_place_writes_and_identity(at_level_3, executor):
+    x, y = data(np.float64, 9), data(np.float64, 9, seed=1)
+    expected_x = x.copy()
+    expected = scaled_in_place(expected_x, y)
+    f = at_level_3(scaled_in_place, executor)
+    result = f(x, y)
+    assert result is x  # the plain function returns its argument itself
+    np.testing.assert_array_equal(x, expected_x)
+    np.testing.assert_array_equal(result, expected)
+
+    z = data(np.float64, (5, 2)) - 20
+    plain = z.copy()
+    assert at_level_3(clipped_in_place, executor)(z) is None
+    clipped_in_place(plain)
+    np.testing.assert_array_equal(z, plain)
+
+
+@pytest.mark.parametrize("executor", ["threads", "processes"])
+@pytest.mark.parametrize("func", [total, smallest, any_big])
+@pytest.mark.parametrize("dtype", [np.int32, np.float32])
+def test_reductions_combine_pieces(at_level_3, executor, func, dtype):
+    x = data(dtype, 11)
+    f = at_level_3(func, executor)
+    same(f(x), func(x))
+
+
+def test_row_loop_on_processes(at_level_3):
+    a, b = data(np.float64, (7, 5)), data(np.float64, (5, 4), seed=1)
+    f = at_level_3(W.rowwise_python_matmul, "processes")
+    same(f(a, b), W.rowwise_python_matmul(a, b))
+    x = data(np.int64, 10)
+    expected = x * 2
+    assert at_level_3(double_rows, "processes")(x) is None
+    np.testing.assert_array_equal(x, expected)
+    assert shm.live_segments() == []
+
+
+def test_large_arguments_travel_through_shared_memory(at_level_3):
+    # b (1 MB) is shared whole; the result (> 64 KB) comes back through shared memory too
+    a, b = data(np.float64, (8, 4)), data(np.float64, (4, 16384), seed=1)
+    f = at_level_3(W.rowwise_python_matmul, "processes")
+    np.testing.assert_allclose(f(a, b), a @ b)
+    assert shm.live_segments() == []
+
+
+@pytest.mark.parametrize("executor", ["threads", "processes"])
+def test_split_hint_along_axis_1(at_level_3, executor):
+    x = data(np.float64, (4, 9))
+    f = at_level_3(column_scale, executor, split={"x": 1})
+    assert not optlevel.explain(column_scale).features.split.ok  # the hint is needed
+    same(f(x), column_scale(x))
+
+
+def test_hint_with_mismatched_lengths_is_a_clear_error(at_level_3):
+    def pair(a, b):
+        return a + b
+
+    f = at_level_3(pair, "threads", split={"a": 0, "b": 0})
+    with pytest.raises(optlevel.ConfigError, match=r"'a' has length 4 on axis 0, 'b' has "
+                                                   r"length 5 on axis 0"):
+        f(np.ones(4), np.ones(5))
+
+
+def test_user_exceptions_propagate_unchanged(at_level_3):
+    def shapes_clash(x, y):
+        return x + y
+
+    for executor in ("threads", "processes"):
+        f = at_level_3(shapes_clash, executor, split={"x": 0})
+        with pytest.raises(ValueError, match="broadcast"):
+            f(np.ones((6, 3)), np.ones(4))
+    assert shm.live_segments() == []
+
+
+@pytest.mark.numba
+def test_prange_reductions_and_writes(at_level_3):
+    x = data(np.float64, 1001) / 7
+    f = at_level_3(W.conditional_accumulate, "threads")
+    # parallel reductions add in another order: equal up to rounding, not bit for bit
+    np.testing.assert_allclose(f(x, 3.0), W.conditional_accumulate(x, 3.0), rtol=1e-12)
+    xi = data(np.int64, 1001)
+    assert f(xi, 3) == W.conditional_accumulate(xi, 3)  # integers: exact
+    assert backends(f) == {"prange": 2}
+    g = at_level_3(W.threshold_activation, "threads")
+    same(g(x, 0.5, 2.0), W.threshold_activation(x, 0.5, 2.0))
+
+
+def extremes(x):
+    top = -np.inf
+    low = np.inf
+    for i in range(len(x)):
+        top = max(top, x[i])
+    for i in range(len(x)):
+        low = min(low, x[i])
+    return top - low
+
+
+def shift_into(x, out):
+    for i in range(len(x)):
+        out[i] = x[i] + 1.0
+    return out
+
+
+@pytest.mark.numba
+def test_prange_min_max_and_nans(at_level_3):
+    x = data(np.float64, 500)
+    f = at_level_3(extremes, "threads")
+    assert f(x) == extremes(x)
+    x[[3, 250]] = np.nan
+    g = optimize(extremes, level=2, strict=True, verify=False)
+    assert np.array_equal(f(x), g(x), equal_nan=True)  # level 2's order decides
+
+
+@pytest.mark.numba
+def test_prange_writing_an_argument_that_aliases_another(at_level_3):
+    f = at_level_3(shift_into, "threads")
+    x = np.arange(20.0)
+    out = np.zeros(20)
+    same(f(x, out), shift_into(x.copy(), np.zeros(20)))
+    y = np.arange(20.0)
+    plain = np.arange(20.0)
+    shift_into(plain, plain)
+    f(y, y)  # the same array twice: run serially (level 2's code), not in parallel
+    np.testing.assert_array_equal(y, plain)
+
+
+@pytest.mark.numba
+def test_prange_declines_a_loop_that_is_not_independent(at_level_3):
+    f = at_level_3(W.small_loop, "threads")
+    with pytest.raises(optlevel.LevelUnavailable, match="carries a value"):
+        f(np.ones((4, 4)), 3)
+
+
+def test_small_work_stays_on_one_core():
+    f = optimize(W.elementwise, verify=False)
+    x = np.random.default_rng(0).random(1000)
+    report = optlevel.explain(f, x)
+    assert report.row("threads").kind == "pays"
+    assert "too small to pay" in report.row("threads").reason
+    f(x)
+    assert 3 not in f.stats().levels
+
+
+def test_a_single_blas_call_is_left_alone():
+    a = np.ones((64, 64))
+    report = optlevel.explain(optimize(W.matmul), a, a)
+    for name in ("threads", "processes"):
+        assert not report.row(name).tried
+        assert "matrix product" in report.row(name).reason
+    f = optimize(W.matmul, level=3, verify=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optlevel.FallbackWarning)
+        np.testing.assert_array_equal(f(a, a), a @ a)
+    assert 3 not in f.stats().levels
+
+
+def test_one_worker_does_not_split():
+    optlevel.configure(workers=1)
+    x = np.random.default_rng(0).random(1 << 20)
+    row = optlevel.explain(optimize(W.elementwise), x).row("threads")
+    assert row.kind == "pays" and "one worker" in row.reason
