@@ -50,6 +50,8 @@ class LoopContext:
     accs: frozenset[str] = frozenset()
     written: frozenset[str] = frozenset()
     assigned: frozenset[str] = frozenset()
+    #: written array → the index it is written at (``ast.unparse`` of the slice)
+    write_slices: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -113,6 +115,9 @@ class Classifier:
 
     def __init__(self, ctx: LoopContext):
         self.ctx = ctx
+        #: written arrays the iteration has already written (in statement order): from
+        #: then on, reading their element would see this iteration's new value
+        self.done: set[str] = set()
 
     # -- entry points ----------------------------------------------------------------
 
@@ -243,7 +248,9 @@ class Classifier:
             info.hoisted.append(node)
             info.pure_inputs.add(base)
             return
-        if base in self.ctx.written and ref.key != own:
+        if base in self.ctx.written and ref.key != own and (
+                base in self.done
+                or ast.unparse(node.slice) != self.ctx.write_slices.get(base)):
             raise NotElementwise(f"reads {_short(node)} of {base}, which the loop writes "
                                  "(a dependency between iterations)")
         if base in self.ctx.assigned and base not in self.ctx.written:

@@ -213,7 +213,8 @@ def build_kernel(loop: ast.For, names: Names) -> Kernel:
     vars_ = tuple(lv.var for lv in levels)
     assigned = shapes.assigned | set(vars_) | {name for name, _ in header_temps}
     ctx = LoopContext(vars_, names, frozenset(shapes.temps | {n for n, _ in header_temps}),
-                      frozenset(shapes.accs), frozenset(shapes.written), frozenset(assigned))
+                      frozenset(shapes.accs), frozenset(shapes.written), frozenset(assigned),
+                      shapes.write_slices)
     builder = _Builder(Classifier(ctx), set(vars_))
     for name, value in header_temps:
         builder.temp(name, value, synthetic=True)
@@ -232,6 +233,7 @@ class _Shapes:
         self.temps: set[str] = set()
         self.accs: set[str] = set()
         self.written: set[str] = set()
+        self.write_slices: dict[str, str] = {}
         self.assigned: set[str] = set()
 
     def scan(self, body: list[ast.stmt], guard: Guard) -> None:
@@ -251,6 +253,8 @@ class _Shapes:
                 for target in targets:
                     if isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name):
                         self.written.add(target.value.id)
+                        self.write_slices.setdefault(target.value.id,
+                                                     ast.unparse(target.slice))
                     elif isinstance(target, ast.Name):
                         self.temps.add(target.id)
 
@@ -390,6 +394,7 @@ class _Builder:
         info = self._defined_before(self.cls.value(value, own_target=ref.key),
                                     f"the value written to {ref.base}")
         self.writes.append(Write(ref, value, info, guard, line))
+        self.cls.done.add(ref.base)
 
     def _target(self, target: ast.Subscript) -> Ref:
         if not isinstance(target.value, ast.Name):

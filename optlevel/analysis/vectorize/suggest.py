@@ -132,6 +132,8 @@ def view_text(ref: Ref, kernel: Kernel, full: dict[int, str | None] | None = Non
             slices.append(ast.unparse(part))
     if all(s == ":" for s in slices) and order == list(range(kernel.depth)):
         return ref.base
+    if all(s == ":" for s in slices) and order == [1, 0]:
+        return f"{ref.base}.T"
     text = f"{ref.base}[{', '.join(slices)}]"
     if kernel.depth > 1:
         if order == [1, 0]:
