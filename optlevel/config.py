@@ -123,7 +123,21 @@ def default_cache_dir() -> Path:
 
 
 def _parse_path(text: str) -> Path:
-    return Path(text).expanduser()
+    """A directory optlevel can write: it, or its nearest existing parent, must be a
+    writable directory. Nothing is created here (reading the config has no side
+    effects); an empty value is refused, as it would mean the current directory."""
+    if not text.strip():
+        raise ConfigError("expected a directory, got an empty value (which would put the "
+                          "cache in the current directory)")
+    path = Path(text).expanduser()
+    existing = path
+    while not existing.exists() and existing.parent != existing:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ConfigError(f"{existing} is not a directory")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ConfigError(f"{existing} is not writable")
+    return path
 
 
 @dataclasses.dataclass(frozen=True)
@@ -263,7 +277,7 @@ def _coerce(var: _Var, value: Any) -> Any:
     if var.field == "verify" and isinstance(value, bool):
         return "always" if value else "never"
     if var.field == "cache_dir":
-        return Path(value).expanduser()
+        return _parse_path(str(value))
     if isinstance(value, bool) and var.parse is _parse_bool:
         return value
     if var.field == "workers" and isinstance(value, int) and not isinstance(value, bool):

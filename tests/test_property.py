@@ -1,11 +1,14 @@
 """Property: for random shapes, dtypes and layouts, level 2 returns what level 0 returns."""
 
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+import optlevel
 from optlevel import optimize
 
 pytestmark = pytest.mark.numba
@@ -46,6 +49,24 @@ def clipped_copy(x, out):
 
 JIT = {f: optimize(f, level=2, strict=True) for f in (signed_total, column_weights,
                                                        clipped_copy)}
+# NumPy 2 keeps `0 + x[i]` and `x[i] * (i + 1)` of int32 elements in int32 (wrapping at
+# 2**31) and a sum of float32 elements started from the Python int 0 in float32, where
+# Numba computes in int64 and float64: level 2 declines those (catalogue SEM009) and the
+# call runs the plain function.
+NARROW = {signed_total: {np.int32, np.float32}, column_weights: {np.int32}}
+FALLS_BACK = {f: optimize(f, level=2) for f in NARROW}
+
+
+def same_as_plain(f, a):
+    """``f``'s level-2 result for ``a`` and the plain one; narrow dtypes fall back."""
+    if a.dtype.type not in NARROW[f]:
+        return JIT[f](a), f(a)
+    fast = FALLS_BACK[f]
+    reason = optlevel.explain(fast, a).row("numba").reason
+    assert "SEM009" in reason and a.dtype.name in reason
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optlevel.FallbackWarning)
+        return fast(a), f(a)
 
 
 @st.composite
@@ -61,13 +82,14 @@ def arrays(draw, ndim):
 @settings(max_examples=25, deadline=None)
 @given(x=arrays(1))
 def test_signed_total(x):
-    assert JIT[signed_total](x) == signed_total(x)
+    fast, plain = same_as_plain(signed_total, x)
+    assert fast == plain
 
 
 @settings(max_examples=25, deadline=None)
 @given(a=arrays(2))
 def test_column_weights(a):
-    fast, plain = JIT[column_weights](a), column_weights(a)
+    fast, plain = same_as_plain(column_weights, a)
     assert fast.dtype == plain.dtype
     np.testing.assert_array_equal(fast, plain)
 

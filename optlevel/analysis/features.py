@@ -127,6 +127,7 @@ def analyze(func: Any) -> FunctionFeatures:
     if source.tree is None:
         return FunctionFeatures(name=name, source=source, is_generator=is_gen,
                                 is_async=is_async, function=raw,
+                                semantic_findings=semantics.bytecode_findings(raw),
                                 verify_reasons=semantics.sourceless_reasons(source.reason))
     tree = source.tree
     params = _param_names(tree.args)

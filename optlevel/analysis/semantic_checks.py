@@ -427,8 +427,8 @@ def _narrow(ctx: _Context) -> Iterator[SemanticFinding]:
             if dt.kind in "fc":
                 if not _accumulates(node, ctx) or dt.name not in _NARROW_FLOATS:
                     continue
-            elif _stored_as(node, ctx, python):
-                continue
+            elif isinstance(node.op, _NO_WRAP) or _stored_as(node, ctx, python):
+                continue  # the result stays in the dtype's range, or wraps in both
             yield finding("SEM009", node.lineno, f"`{ast.unparse(node)}` mixes a Python "
                           f"{py} with {dt.name} values: NumPy 2 computes in "
                           f"{python[3:]} (NEP 50), compiled code in {compiled[3:]}")
@@ -436,6 +436,10 @@ def _narrow(ctx: _Context) -> Iterator[SemanticFinding]:
 
 _ARITH = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.FloorDiv, ast.Mod, ast.Pow, ast.LShift,
           ast.RShift, ast.BitAnd, ast.BitOr, ast.BitXor)
+
+
+#: integer operations whose result stays within the operand's range (no wrapping)
+_NO_WRAP = (ast.Mod, ast.FloorDiv, ast.RShift, ast.BitAnd)
 
 
 def _mixes(left: set[str], right: set[str]) -> Iterator[tuple[str, str]]:
@@ -619,3 +623,43 @@ def shim_names(func: Any, tree: ast.FunctionDef | ast.AsyncFunctionDef,
                params: tuple[str, ...]) -> dict[str, str]:
     """The global names of ``func`` to replace with checked compiled versions."""
     return shim_plan(_Context(func, tree, params, None)).names
+
+
+# --- functions without source: what the bytecode shows -------------------------------
+def bytecode_findings(func: Any) -> list[SemanticFinding]:
+    """The catalogue's findings a function's bytecode shows without its source: text
+    conversions (SEM001), random numbers (SEM024) and I/O (SEM025). The rest of the
+    catalogue needs the AST; such functions are verified instead (SEM026)."""
+    import dis
+
+    from .scope import IO_MODULES, RANDOM_MODULES
+
+    code = getattr(func, "__code__", None)
+    if code is None:
+        return []
+    ns = Namespace(func)
+    found: list[SemanticFinding] = []
+    line, previous = code.co_firstlineno, None
+    for ins in dis.get_instructions(code):
+        line = ins.positions.lineno if ins.positions and ins.positions.lineno else line
+        if ins.opname == "FORMAT_VALUE":
+            found.append(finding("SEM001", line, "an f-string: compiled code formats "
+                                 "floats as '<object type:float64>'"))
+        elif ins.opname in ("LOAD_GLOBAL", "LOAD_NAME") and isinstance(ins.argval, str):
+            ok, value = ns.lookup(ins.argval)
+            module = getattr(value, "__name__", "") if isinstance(value, type(np)) else ""
+            if value in (str, repr, format):
+                found.append(finding("SEM001", line, f"{ins.argval}(): compiled code "
+                                     "formats floats as '<object type:float64>'"))
+            elif value in (print, open, input):
+                found.append(finding("SEM025", line, f"I/O: {ins.argval}()"))
+            elif module.split(".")[0] in RANDOM_MODULES:
+                found.append(finding("SEM024", line, f"random numbers: {module}"))
+            elif module.split(".")[0] in IO_MODULES:
+                found.append(finding("SEM025", line, f"I/O or system call: {module}"))
+        elif ins.opname in ("LOAD_ATTR", "LOAD_METHOD") and ins.argval == "random" and \
+                previous is not None and getattr(previous, "__name__", "") == "numpy":
+            found.append(finding("SEM024", line, "random numbers: numpy.random"))
+        previous = ns.lookup(ins.argval)[1] if ins.opname == "LOAD_GLOBAL" and \
+            isinstance(ins.argval, str) else None
+    return found

@@ -29,7 +29,8 @@ from typing import Any
 from .scope import Finding
 
 __all__ = ["Entry", "CATALOGUE", "ENTRIES", "SemanticFinding", "finding", "declines",
-           "guards", "counts", "function_findings", "sourceless_reasons", "call_findings"]
+           "guards", "counts", "function_findings", "bytecode_findings", "sourceless_reasons",
+           "call_findings"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -229,6 +230,13 @@ def function_findings(func: Any, tree: Any, params: tuple[str, ...],
 
     found = _kept_in_python(kept_in_python) + check(func, tree, params)
     return tuple(sorted(found, key=lambda f: (f.line, f.detail)))
+
+
+def bytecode_findings(func: Any) -> tuple[SemanticFinding, ...]:
+    """What the bytecode of a function without source shows (run once)."""
+    from .semantic_checks import bytecode_findings as scan
+
+    return tuple(scan(func))
 
 
 def sourceless_reasons(reason: str) -> tuple[SemanticFinding, ...]:

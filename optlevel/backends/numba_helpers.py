@@ -138,7 +138,7 @@ def _values_key(func: Callable[..., Any], names: dict[str, str]) -> str:
     parts = []
     for name in sorted(names):
         found, value = _lookup(func, name)
-        if not found or name in func.__code__.co_freevars:
+        if not found:
             continue
         if _is_data(value):
             parts.append(f"{name}={type(value).__qualname__}:{value!r}")

@@ -1,9 +1,14 @@
 """Level 2: Numba ``njit`` in nopython mode, cached on disk.
 
 The AST pre-check (:class:`~optlevel.analysis.FunctionFeatures`) declines what
-Numba cannot compile before a compile is paid for; plain Python helpers the
-function calls are compiled too (:mod:`.numba_helpers`); compiled code goes to
-``OPTLEVEL_CACHE_DIR/numba`` so a second process loads instead of compiling.
+Numba cannot compile before a compile is paid for, and the catalogue
+(:mod:`optlevel.analysis.semantics`) declines what it would compile to mean
+something else, per call signature; plain Python helpers the function calls are
+compiled too, with checked ``int``/``math`` and guarded globals
+(:mod:`.numba_helpers`, :mod:`.numba_guard`); compiled code goes to
+``OPTLEVEL_CACHE_DIR/numba`` so a second process loads instead of compiling
+(:mod:`.numba_cache`). Functions without source are compiled from their
+bytecode; auto decides by a measured trial and verifies their first call.
 """
 
 from __future__ import annotations
@@ -11,14 +16,16 @@ from __future__ import annotations
 import inspect
 import re
 import time
+import types
 import weakref
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from ..analysis import ArgSignature, FunctionFeatures
+from ..analysis import ArgSignature, FunctionFeatures, semantics
 from . import YES, BackendBase, Decline, Estimate, Prepared, Verdict
+from .numba_guard import ArgumentBeyondInt64, RebuildDeclined, guarded
 
 _GOOD_DTYPE_KINDS = frozenset("biufc")  # bool, int, uint, float, complex
 
@@ -32,14 +39,18 @@ class NumbaBackend(BackendBase):
 
     def applies(self, features: FunctionFeatures, signature: ArgSignature, settings: Any,
                 profile: Any) -> Verdict:
-        if not features.has_source:
-            return Verdict(False, features.source.reason)
+        if not isinstance(features.function, types.FunctionType):
+            return Verdict(False, features.source.reason)  # builtins, ufuncs, C functions
         if features.numba_blockers:
             first = features.numba_blockers[0]
             return Verdict(False, f"Numba cannot compile {first}")
-        if features.semantic_blockers:
-            first = features.semantic_blockers[0]
-            return Verdict(False, f"{first}: runs in Python to keep its meaning")
+        if features.is_generator or features.is_async:
+            kind = "generator" if features.is_generator else "async"
+            return Verdict(False, f"Numba cannot compile a {kind} function")
+        found = _call_findings(features, signature)
+        declined = semantics.declines(found)
+        if declined:
+            return Verdict(False, str(declined[0]))
         for arg in signature.args:
             verdict = _arg_verdict(arg)
             if not verdict:
@@ -49,7 +60,14 @@ class NumbaBackend(BackendBase):
     def estimate(self, features: FunctionFeatures, signature: ArgSignature, settings: Any,
                  profile: Any) -> Estimate:
         """Level 2 pays where the time is in Python-level loops; already-vectorized
-        NumPy stays lower, since ``njit`` of vectorized NumPy is often slower."""
+        NumPy stays lower, since ``njit`` of vectorized NumPy is often slower. Without
+        source the loops cannot be seen: the first calls measure it."""
+        if not features.has_source:
+            return Estimate("trial", f"no source ({features.source.reason}): the AST "
+                                     "findings (loops, the catalogue's checks) are missing, "
+                                     "so the first calls measure level 2 against level 0 "
+                                     "and its first compiled call is checked against plain "
+                                     "Python")
         hot = [loop for loop in features.loops if loop.hot]
         if not hot:
             return Estimate("no", "no Python-level loops: vectorized NumPy already runs "
@@ -70,7 +88,12 @@ class NumbaBackend(BackendBase):
         from .numba_helpers import jit_dispatcher
 
         start = time.perf_counter()
-        disp = jit_dispatcher(func, features, settings)
+        found = _call_findings(features, signature)
+        # Python's ZeroDivisionError where every division that may meet zero divides
+        # Python numbers (SEM004); NumPy's inf/nan rules otherwise.
+        error_model = "python" if semantics.guards(found, "SEM004") else "numpy"
+        built = jit_dispatcher(func, features, settings, error_model)
+        disp = built.disp
         argtypes = _argument_types(disp.py_func, args, kwargs or {})
         failed = _failed.setdefault(disp, {})
         if argtypes in failed:  # e.g. the same dtypes in another size class
@@ -87,9 +110,49 @@ class NumbaBackend(BackendBase):
         changed = _changed_container(disp.overloads[argtypes].signature.return_type)
         if changed:
             failed[argtypes] = reason = (f"it returns {changed}, which Numba would hand back "
-                                         "as a numba.typed container instead")
+                                         "as a numba.typed container instead [SEM020]")
             raise Decline(reason)
-        return Prepared(disp, time.perf_counter() - start, (NumbaError,))
+        fn, unfit = _callable(built, signature, features,
+                              lambda: _rebuild(func, features, settings, error_model))
+        return Prepared(fn, time.perf_counter() - start, (NumbaError, RebuildDeclined),
+                        unfit_errors=unfit)
+
+
+def _call_findings(features: FunctionFeatures, signature: ArgSignature) -> tuple:
+    """The catalogue's findings for this call (at decoration's, without source)."""
+    if not features.has_source or features.function is None:
+        return tuple(features.semantic_findings)
+    return semantics.call_findings(features.function, features, signature)
+
+
+def _rebuild(func: Callable[..., Any], features: FunctionFeatures, settings: Any,
+             error_model: str) -> Any:
+    """A global or cell the compiled code froze changed: build for its new value."""
+    from .numba_helpers import jit_dispatcher
+
+    try:
+        return jit_dispatcher(func, features, settings, error_model)
+    except Decline as exc:
+        raise RebuildDeclined(f"a global it reads changed, and then: {exc.reason}") from None
+
+
+def _callable(built: Any, signature: ArgSignature, features: FunctionFeatures,
+              rebuild: Callable[[], Any]) -> tuple[Callable[..., Any], tuple]:
+    """The callable to run, and the errors that mean "this call's arguments do not fit"
+    (that call runs at level 0; SEM017). Numba raises OverflowError when a Python int
+    argument does not fit int64; where compiled code can raise OverflowError itself,
+    the callable checks int arguments first and raises its own error instead."""
+    from .numba_checked import BeyondInt64
+
+    int_args = any(a.kind in ("scalar", "tuple") and a.type_name in ("int", "tuple")
+                   for a in signature.args)
+    overflow_is_ours = not built.raises_overflow and features.has_source
+    check_ints = int_args and not overflow_is_ours
+    unfit: tuple[type[BaseException], ...] = (BeyondInt64,) if not features.mutated_params \
+        else ()
+    if int_args:
+        unfit += (ArgumentBeyondInt64,) if check_ints else (OverflowError,)
+    return guarded(built.disp, built.guards, rebuild, check_ints), unfit
 
 
 #: Numba dispatcher → {argument types: why they failed to compile}; never retried.
@@ -115,9 +178,9 @@ def _changed_container(rtype: Any) -> str | None:
 
 def _arg_verdict(arg: Any) -> Verdict:
     if arg.kind == "numpy":
-        if np.dtype(arg.dtype).kind not in _GOOD_DTYPE_KINDS:
-            return Verdict(False, f"argument {arg.name!r} has dtype {arg.dtype}; Numba "
-                                  "compiles bool, integer, float and complex arrays")
+        verdict = _dtype_verdict(arg)
+        if not verdict:
+            return verdict
         if arg.type_name != "ndarray":
             return Verdict(False, f"argument {arg.name!r} is a {arg.type_name}, an ndarray "
                                   "subclass whose behaviour Numba would drop")
@@ -127,8 +190,32 @@ def _arg_verdict(arg: Any) -> Verdict:
     if arg.kind in ("cupy", "torch"):
         return Verdict(False, f"argument {arg.name!r} is a {arg.kind} array on "
                               f"{arg.device}; Numba's CPU JIT takes NumPy arrays")
+    if arg.kind in ("list", "dict"):
+        return Verdict(False, f"argument {arg.name!r} is a {arg.kind}: Numba would copy it "
+                              "in and out (reflection) instead of sharing it, so it runs "
+                              "in Python [SEM019]")
     return Verdict(False, f"argument {arg.name!r} is a {arg.type_name}; Numba compiles "
                           "NumPy arrays and scalars")
+
+
+def _dtype_verdict(arg: Any) -> Verdict:
+    """Dtypes Numba does not take (SEM016) and non-native byte orders (SEM015)."""
+    try:
+        dtype = np.dtype(arg.dtype)
+    except TypeError:  # a structured dtype's str() does not parse back
+        dtype = None
+    if dtype is None or dtype.names is not None:
+        return Verdict(False, f"argument {arg.name!r} has the structured dtype {arg.dtype}; "
+                              "optlevel runs structured arrays in Python [SEM016]")
+    if not dtype.isnative:
+        return Verdict(False, f"argument {arg.name!r} has the non-native byte order "
+                              f"{arg.dtype}; Numba compiles native-order arrays only "
+                              "(x.astype(x.dtype.newbyteorder('=')) converts it) [SEM015]")
+    if dtype.kind not in _GOOD_DTYPE_KINDS or dtype == np.float16:
+        return Verdict(False, f"argument {arg.name!r} has dtype {arg.dtype}; Numba "
+                              "compiles bool, integer, float (32 and 64 bits) and complex "
+                              "arrays [SEM016]")
+    return YES
 
 
 def _argument_types(py_func: Callable[..., Any], args: tuple, kwargs: dict) -> tuple:
@@ -143,8 +230,15 @@ def _argument_types(py_func: Callable[..., Any], args: tuple, kwargs: dict) -> t
     out = []
     for name, param in inspect.signature(py_func).parameters.items():
         if name in bound.arguments:
+            value = bound.arguments[name]
+            if type(value) is int:
+                # As Numba's own dispatcher types a Python int at call time: int64. A
+                # value beyond it then fails to unbox (OverflowError, a per-call
+                # fallback) instead of compiling a uint64 version that wraps (SEM017).
+                out.append(types.int64)
+                continue
             try:
-                out.append(typeof(bound.arguments[name]))
+                out.append(typeof(value))
             except ValueError:
                 raise Decline(f"argument {name!r} has no Numba type") from None
         else:
