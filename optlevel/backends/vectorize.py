@@ -101,15 +101,15 @@ class VectorizeBackend(BackendBase):
 
         start = time.perf_counter()
         kwargs = kwargs or {}
+        rewrite = rewrite_for(features, _order(features))
+        plan = _layout_plan(features, signature, profile_for(settings))
+        if not rewrite.ok and not plan:
+            raise Decline(f"nothing to vectorize: {rewrite.reason}", warn=False)
         if unwrap_callable(func) is not func or not isinstance(func, types.FunctionType):
             raise Decline("it is wrapped by another decorator, which level 1 would skip")
-        rewrite = rewrite_for(features, _order(features))
         fn = compile_rewrite(rewrite, func) if rewrite.ok else func
-        plan = _layout_plan(features, signature, profile_for(settings))
         if plan:
             fn = _with_layout(fn, features.params, plan)
-        if fn is func:
-            raise Decline("nothing to vectorize or copy for these arguments", warn=False)
         _check_first_call(fn, func, features, signature, args, kwargs)
         return Prepared(fn, time.perf_counter() - start, note=_note(rewrite, plan))
 

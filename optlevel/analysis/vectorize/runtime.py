@@ -96,11 +96,17 @@ def need_scalar(value: Any) -> Any:
     return value
 
 
+def _full(value: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """``value`` broadcast to ``shape`` (np.broadcast_to costs microseconds: skip it
+    when the shape is already right, the usual case)."""
+    return value if value.shape == shape else np.broadcast_to(value, shape)
+
+
 def pick(value: Any, mask: Any, shape: tuple[int, ...]) -> Any:
     """The elements of ``value`` (broadcast over the loop nest) where ``mask`` is true."""
     if mask is None or not isinstance(value, np.ndarray):
         return value
-    return np.broadcast_to(value, shape)[mask]
+    return _full(value, shape)[mask]
 
 
 def as_mask(value: Any, within: Any, shape: tuple[int, ...]) -> np.ndarray:
@@ -111,7 +117,7 @@ def as_mask(value: Any, within: Any, shape: tuple[int, ...]) -> np.ndarray:
             raise Unfit("a condition is not a number")
         arr = arr != 0  # Python's truth of a number: nan is true, like nan != 0
     if within is None:
-        return np.broadcast_to(arr, shape)
+        return _full(arr, shape)
     full = np.zeros(shape, dtype=bool)
     full[within] = arr
     return full
@@ -191,7 +197,8 @@ def _first_term(values: Any, mask: Any, full: bool, first: int,
     if not isinstance(values, np.ndarray):
         return values
     if mask is None or full:
-        return np.broadcast_to(values, shape)[np.unravel_index(first, shape)]
+        return _full(values, shape).reshape(-1)[first] if values.shape == shape else \
+            np.broadcast_to(values, shape)[np.unravel_index(first, shape)]
     return values[0]
 
 
@@ -269,7 +276,7 @@ def _put(terms: np.ndarray, values: Any, mask: Any, negate: bool, full: bool,
     acc = terms.dtype
     if mask is None or full:
         where = True if mask is None else mask.reshape(-1)
-        flat = np.broadcast_to(values, shape).reshape(-1) if np.ndim(values) else values
+        flat = _full(values, shape).reshape(-1) if np.ndim(values) else values
         if negate:
             np.negative(flat, out=terms, where=where, dtype=acc)
         else:
@@ -315,5 +322,5 @@ def _sequence(parts: tuple, shape: tuple[int, ...], acc: np.dtype, cover: str) -
 def last(value: Any, shape: tuple[int, ...]) -> Any:
     """A temporary's value on the last iteration (what the loop leaves in it)."""
     if isinstance(value, np.ndarray) and value.ndim:
-        return np.broadcast_to(value, shape)[(-1,) * len(shape)]
+        return _full(value, shape)[(-1,) * len(shape)]
     return value

@@ -1,0 +1,187 @@
+"""Level 1 as a backend: when it runs, what it tells the user (VectorizationAdvice at
+the loop's line, explain, stats), how the planner orders it against level 2, and the
+first call's check against plain Python."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import optlevel
+from optlevel import optimize
+from optlevel.analysis.vectorize import runtime
+from optlevel.backends import BACKENDS
+from optlevel.bench.workloads import conditional_accumulate, normalize_loop
+from optlevel.errors import ConfigError, ResultMismatchWarning, VectorizationAdvice
+
+N = 20_000
+
+
+def data(n=N, seed=0):
+    return np.random.default_rng(seed).standard_normal(n)
+
+
+def squares(x):
+    s = 0.0
+    for i in range(x.shape[0]):
+        s += x[i] * x[i]
+    return s
+
+
+def squares_and_print(x):
+    s = 0.0
+    for i in range(x.shape[0]):
+        s += x[i] * x[i]
+    print("done")
+    return s
+
+
+def log_value(v):
+    return v
+
+
+def squares_and_helper(x):
+    s = 0.0
+    for i in range(x.shape[0]):
+        s += x[i] * x[i]
+    return log_value(s)
+
+
+def loop_line(func):
+    import inspect
+
+    lines, start = inspect.getsourcelines(func)
+    return start + next(i for i, line in enumerate(lines) if "for " in line)
+
+
+@pytest.fixture
+def quiet():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", VectorizationAdvice)
+        yield
+
+
+def test_level_1_runs_the_rewrite(ran_at, quiet):
+    f = optimize(conditional_accumulate, level=1)
+    x = data()
+    assert ran_at(f, x, 0.5) == 1
+    result = f(x, 0.5)
+    expected = conditional_accumulate(x, 0.5)
+    assert type(result) is type(expected) is np.float64 and result == expected
+    [s] = f.stats().signatures
+    assert (s.level, s.backend) == (1, "vectorize")
+    assert f"vectorized the loop at line {loop_line(conditional_accumulate)} (OL103)" in s.note
+    assert "first call checked against plain Python" in s.note
+
+
+def test_normalize_loop_beats_level_2_by_hoisting(ran_at, quiet):
+    optlevel.configure(max_level=2)  # levels 3 and 4 aside: this is about 1 against 2
+    f = optimize(normalize_loop)
+    x = data(2000)
+    assert ran_at(f, x) == 1
+    np.testing.assert_array_equal(f(x), normalize_loop(x))
+    row = optlevel.explain(f, x).row("vectorize")
+    assert row.cost is not None and "hoisted" in row.reason
+
+
+def test_without_numba_auto_picks_level_1_for_a_scalar_loop(ran_at, quiet, monkeypatch):
+    monkeypatch.delitem(BACKENDS, "numba")
+    optlevel.configure(max_level=2)
+    f = optimize(conditional_accumulate)
+    assert ran_at(f, data(), 0.5) == 1
+
+
+def test_level_2_is_tried_before_the_rewrite_of_a_scalar_loop(quiet):
+    rows = optlevel.explain(optimize(conditional_accumulate), data(), 0.5).rows
+    row = next(r for r in rows if r.backend == "vectorize")
+    assert row.tried and row.cost is None  # unknown: the level (2 before 1) decides
+
+
+def test_small_arrays_do_not_pay(ran_at, quiet):
+    f = optimize(squares, level=1)
+    assert ran_at(f, np.arange(4.0)) == 0
+    row = optlevel.explain(f, np.arange(4.0)).row("vectorize")
+    assert row.kind == "pays" and "fixed cost" in row.reason
+
+
+def test_advice_points_at_the_loop_once_per_function():
+    f = optimize(squares, level=1)
+    with pytest.warns(VectorizationAdvice) as caught:
+        f(data())
+    [w] = [w for w in caught if issubclass(w.category, VectorizationAdvice)]
+    assert w.filename == __file__ and w.lineno == loop_line(squares)
+    message = str(w.message)
+    assert "OL103" in message and "s += np.sum(x * x)" in message
+    assert "Level 1 runs this rewrite itself" in message
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", VectorizationAdvice)
+        f(data(100))  # another signature: the same finding is not repeated
+
+
+def test_no_advice_at_level_0():
+    f = optimize(squares, level=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", VectorizationAdvice)
+        f(data())
+        f(data(), optlevel=0)
+
+
+def test_explain_lists_findings_and_the_rewrite(quiet):
+    text = str(optlevel.explain(optimize(normalize_loop, level=1), data(100)))
+    assert "level 1: line" in text and "OL101" in text and "OL104" in text
+    assert "level-1 rewrite" in text and "_ol.need_scalar(x.mean())" in text
+    report = optlevel.explain(optimize(normalize_loop, level=1)).to_dict()
+    rules = [d["rule"] for d in report["features"]["vectorize"]["diagnostics"]]
+    assert rules == ["OL101", "OL104", "OL104"]
+
+
+def test_a_function_with_io_is_not_rewritten(ran_at, quiet, capsys):
+    f = optimize(squares_and_print, level=1)
+    with pytest.warns(optlevel.FallbackWarning, match="print"):
+        assert ran_at(f, data()) == 0
+    row = optlevel.explain(f, data()).row("vectorize")
+    assert row.kind == "declined" and "print" in row.reason
+
+
+def test_a_function_calling_a_helper_is_not_rewritten(ran_at, quiet):
+    f = optimize(squares_and_helper, level=1)
+    with pytest.warns(optlevel.FallbackWarning, match="log_value"):
+        assert ran_at(f, data()) == 0
+
+
+def test_a_mismatch_on_the_first_call_keeps_level_0(ran_at, quiet, monkeypatch):
+    real = runtime.reduce
+    monkeypatch.setattr(runtime, "reduce", lambda *a: real(*a) + 1.0)  # a wrong rewrite
+    f = optimize(squares, level=1)
+    x = data()
+    with pytest.warns(ResultMismatchWarning, match="level 1 \\(vectorize\\)"):
+        assert ran_at(f, x) == 0
+    assert f(x) == squares(x)
+    assert "differed from plain Python" in f.stats().fallbacks[0][2]
+
+
+def test_the_sum_order_option(quiet):
+    x = data()
+    exact = optimize(squares, level=1)(x)
+    pairwise = optimize(squares, level=1, sum_order="pairwise")(x)
+    assert exact == squares(x)
+    assert pairwise == pytest.approx(squares(x), rel=1e-12)
+    with pytest.raises(ConfigError, match="sum_order"):
+        optimize(squares, level=1, sum_order="fast")(x)
+
+
+def test_strict_level_1(quiet):
+    f = optimize(squares, level=1, strict=True)
+    assert f(np.arange(4.0)) == 14.0  # strict runs it even where it does not pay
+    assert f.stats().levels == {1: 1}
+    g = optimize(np.sum, level=1, strict=True)
+    with pytest.raises(optlevel.LevelUnavailable, match="nothing to vectorize"):
+        g(np.arange(4.0))
+
+
+def test_torch_arguments_are_declined(quiet):
+    torch = pytest.importorskip("torch")
+    row = optlevel.explain(optimize(squares, level=1), torch.ones(5)).row("vectorize")
+    assert row.kind == "declined" and "torch" in row.reason
