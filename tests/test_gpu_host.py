@@ -327,9 +327,9 @@ def test_row_independent_work_streams_in_row_chunks(host_gpu, monkeypatch):
     calls = []
     original = HostLib.stream_rows
 
-    def counting(self, kernel, args, split, n_rows, per_chunk, ctx):
+    def counting(self, kernel, args, split, n_rows, per_chunk, ctx, fits=True):
         calls.append((sorted(split), n_rows, per_chunk))
-        return original(self, kernel, args, split, n_rows, per_chunk, ctx)
+        return original(self, kernel, args, split, n_rows, per_chunk, ctx, fits)
 
     monkeypatch.setattr(HostLib, "stream_rows", counting)
     a, b = rng_matrix(10, 8), rng_matrix(8, 5)
@@ -339,9 +339,13 @@ def test_row_independent_work_streams_in_row_chunks(host_gpu, monkeypatch):
     from optlevel.bench.workloads import process_images
 
     imgs = np.random.default_rng(12).random((7, 4, 4), dtype=np.float32)
+    result, plain = _level4(process_images, imgs)  # fits: runs whole, several kernels
+    np.testing.assert_allclose(result, plain, rtol=1e-5)
+    assert len(calls) == 1
+    monkeypatch.setattr(HostLib, "free_bytes", lambda self: 3000)  # does not fit: rows
     result, plain = _level4(process_images, imgs)
     np.testing.assert_allclose(result, plain, rtol=1e-5)
-    assert result.dtype == np.float32 and calls[-1][:2] == ([0], 7)
+    assert result.dtype == np.float32 and calls[-1] == ([0], 7, 2)
     x = np.random.default_rng(13).random(100)
     result, plain = _level4(vector_dot, x, x)  # vectors: no rows to stream
     _same(result, plain)

@@ -26,7 +26,7 @@ import numpy as np
 
 from ..analysis.signature import _kind
 from ..errors import FallbackWarning, warn_once
-from .memory import plan_memory
+from .memory import HEADROOM, plan_memory
 from .namespace import MissingOnDevice
 
 __all__ = ["DeviceCall", "GpuRunError", "GpuUnfit", "KEEP_ON_DEVICE", "STREAM_MIN_BYTES"]
@@ -125,6 +125,9 @@ class DeviceCall:
                              _nbytes(largest) if largest is not None else 0,
                              _itemsize(largest), self.fused, self.findings.ops, streamable,
                              max(1, _CHUNK_BYTES // max(1, _itemsize(largest))))
+        rows = self._row_streamable(bound, hosts, keep, memory.mode)
+        if rows:
+            return self._stream_rows(bound, hosts, rows, ctx, memory), {}
         if memory.mode == "refuse":
             raise GpuUnfit(memory.reason)
         if streamable and (memory.mode == "chunks" or
@@ -133,9 +136,6 @@ class DeviceCall:
             ordered = [bound.arguments[p] for p in self.signature.parameters]
             return lib.stream(self.kernel, ordered, shape, memory.elems_per_chunk, ctx,
                               memory.mode != "chunks"), {}
-        rows = self._row_streamable(bound, hosts, keep, memory.mode)
-        if rows:
-            return self._stream_rows(bound, hosts, rows, ctx), {}
         uploaded = {k: lib.upload(v, ctx) for k, v in hosts.items()}
         for k, v in bound.arguments.items():
             kind = _kind(type(v))
@@ -149,8 +149,12 @@ class DeviceCall:
                         keep: bool, mode: str) -> tuple[str, ...]:
         """The split parameters, when this call can stream along their rows."""
         split = self.findings.row_split
-        if keep or mode != "whole" or not split or bound.kwargs or \
-                not hasattr(self.lib, "stream_rows") or not self.lib.streams:
+        if keep or not split or bound.kwargs or not self.lib.streams:
+            return ()
+        # a @ b streams by rows of a whenever it is big: one kernel a chunk, and copies
+        # overlap it. Other row-wise functions launch several kernels a chunk, which
+        # costs more than the overlap gains: they stream only when they do not fit.
+        if mode != ("whole" if self.findings.row_split_ndim == 2 else "refuse"):
             return ()
         arrays = [hosts.get(p) for p in split]
         least = self.findings.row_split_ndim
@@ -158,12 +162,12 @@ class DeviceCall:
             return ()
         if len({a.shape[0] for a in arrays}) != 1 or arrays[0].shape[0] < 2:
             return ()
-        if sum(a.nbytes for a in arrays) < STREAM_MIN_BYTES:
+        if mode == "whole" and sum(a.nbytes for a in arrays) < STREAM_MIN_BYTES:
             return ()
         return split
 
     def _stream_rows(self, bound: inspect.BoundArguments, hosts: dict[str, np.ndarray],
-                     split: tuple[str, ...], ctx: Any) -> Any:
+                     split: tuple[str, ...], ctx: Any, memory: Any) -> Any:
         lib = self.lib
         names = list(self.signature.parameters)
         ordered = []
@@ -176,10 +180,13 @@ class DeviceCall:
             ordered.append(value)
         first = hosts[split[0]]
         row_bytes = max(hosts[p].nbytes // first.shape[0] for p in split)
-        per_chunk = max(1, _CHUNK_BYTES // max(1, row_bytes))
+        fits = memory.mode == "whole"
+        budget = _CHUNK_BYTES if fits else \
+            int(HEADROOM * (memory.free or 0)) // (3 * (2 + min(self.findings.ops, 4)))
+        per_chunk = max(1, budget // max(1, row_bytes))
         positions = {names.index(p) for p in split}
         return lib.stream_rows(self.kernel, ordered, positions, first.shape[0], per_chunk,
-                               ctx)
+                               ctx, fits)
 
     def _streamable(self, bound: inspect.BoundArguments, hosts: dict[str, np.ndarray]) -> bool:
         """Elementwise, only NumPy arrays of one shape (C order) and scalars."""

@@ -112,8 +112,9 @@ def _cpu(features: FunctionFeatures, findings: Any, arrays: tuple, n: int,
     """Seconds of plain NumPy on one core for the same call."""
     cheap = rates["cpu_cheap_op_s_per_elem"]
     costly = rates["cpu_costly_op_s_per_elem"]
-    ops = max(1, findings.ops)
-    seconds = n * (findings.costly_ops * costly + (ops - findings.costly_ops) * cheap)
+    special = sum(len(features.numpy_calls.get(c, ())) for c in ("blas", "fft", "sort"))
+    ops = max(0, findings.ops - special)  # matmul, FFT and sort are costed below
+    seconds = n * (findings.costly_ops * costly + max(0, ops - findings.costly_ops) * cheap)
     if "blas" in features.numpy_calls:
         seconds += _matmul_flops(arrays) / rates.get("cpu_matmul_flops", 50e9)
     if "sort" in features.numpy_calls:

@@ -99,7 +99,7 @@ class HostLib:
         return np.concatenate(pieces).reshape(shape)
 
     def stream_rows(self, kernel: Callable[..., Any], args: list[Any], split: set[int],
-                    n_rows: int, rows_per_chunk: int, ctx: Any) -> np.ndarray:
+                    n_rows: int, rows_per_chunk: int, ctx: Any, fits: bool = True) -> np.ndarray:
         pieces = [kernel(*[a[i:i + rows_per_chunk] if j in split else a
                            for j, a in enumerate(args)])
                   for i in range(0, n_rows, rows_per_chunk)]
@@ -187,9 +187,9 @@ class CupyLib:
         return self.engine.stream(kernel, args, shape, elems_per_chunk, ctx, fits)
 
     def stream_rows(self, kernel: Callable[..., Any], args: list[Any], split: set[int],
-                    n_rows: int, rows_per_chunk: int, ctx: Any) -> np.ndarray:
+                    n_rows: int, rows_per_chunk: int, ctx: Any, fits: bool = True) -> np.ndarray:
         # the arguments not split are on the device already: only host arrays stream
-        return self.engine.stream_rows(kernel, args, n_rows, rows_per_chunk, ctx)
+        return self.engine.stream_rows(kernel, args, n_rows, rows_per_chunk, ctx, fits)
 
     def import_foreign(self, x: Any) -> Any:
         return self.cp.from_dlpack(x)  # a Torch CUDA tensor, shared, not copied

@@ -33,10 +33,10 @@ import numpy as np
 __all__ = ["Engine", "PinnedPool", "CHUNK_BYTES", "SMALL_BYTES"]
 
 #: bytes per staging slot and per streamed chunk
-CHUNK_BYTES = 16 << 20
+CHUNK_BYTES = 8 << 20
 #: arrays below this go by one pageable copy: latency, not bandwidth, matters there
 SMALL_BYTES = 256 << 10
-_SLOTS = 16  # 256 MB of pinned staging, allocated on first use and kept
+_SLOTS = 24  # 192 MB of pinned staging, allocated on first use and kept
 
 
 def _round_up(n: int, to: int = 1 << 20) -> int:
@@ -252,13 +252,15 @@ class Engine:
             return self._stream_chunks(kernel, flats, shape, size, starts, compute)
 
     def stream_rows(self, kernel: Callable[..., Any], args: list[Any], n_rows: int,
-                    rows_per_chunk: int, compute: Any) -> np.ndarray:
+                    rows_per_chunk: int, compute: Any, fits: bool = True) -> np.ndarray:
         """Like :meth:`stream`, for a function proven independent along axis 0 of the
         host arrays in ``args`` (the other arguments are already on the device): its
         result's rows are the rows of its pieces' results."""
+        starts = list(range(0, n_rows, rows_per_chunk))
         with self.lock:
-            return self._stream_resident(kernel, args, n_rows,
-                                         list(range(0, n_rows, rows_per_chunk)), compute)
+            if fits:
+                return self._stream_resident(kernel, args, n_rows, starts, compute)
+            return self._stream_chunks(kernel, args, (n_rows,), n_rows, starts, compute)
 
     def _stream_resident(self, kernel: Callable[..., Any], flats: list[Any], size: int,
                          starts: list[int], compute: Any) -> np.ndarray:
@@ -334,26 +336,26 @@ class Engine:
             for a in flats:
                 if isinstance(a, np.ndarray):
                     with compute:
-                        d = cp.empty(stop - start, a.dtype)
-                    self._staged_in(a[start:stop].view(np.uint8), d.data)
+                        d = cp.empty(a[start:stop].shape, a.dtype)
+                    self._staged_in(a[start:stop].reshape(-1).view(np.uint8), d.data)
                     dev_args.append(d)
                 else:
                     dev_args.append(a)
             compute.wait_event(self.h2d.record())
             with compute:
-                piece = kernel(*dev_args)
+                piece = cp.ascontiguousarray(kernel(*dev_args))
             _check_piece(piece, stop - start)
             if out is None:
-                out = self._result_array(shape, piece.dtype)
+                out = self._result_array((size,) + piece.shape[1:], piece.dtype)
             self.d2h.wait_event(compute.record())
-            self._piece_out(piece, out.reshape(-1)[start:stop])
+            self._piece_out(piece, out[start:stop])
             in_flight.append((self.d2h.record(), dev_args + [piece]))
             while len(in_flight) > 2:  # bound device memory to a few chunks
                 event, _ = in_flight.popleft()
                 event.synchronize()
         self.d2h.synchronize()
         assert out is not None
-        return out
+        return out.reshape(shape + out.shape[1:]) if len(shape) > 1 else out
 
     def _result_array(self, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
         out = self.results.empty(shape, dtype)
