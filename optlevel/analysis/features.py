@@ -144,6 +144,7 @@ def analyze(func: Any) -> FunctionFeatures:
         blockers.insert(0, Finding(tree.lineno, "generator function"))
     if is_async:
         blockers.insert(0, Finding(tree.lineno, "async function"))
+    found = semantics.function_findings(raw, tree, params, calls.semantic)
     return FunctionFeatures(
         name=name, source=source, params=params, is_generator=is_gen, is_async=is_async,
         has_varargs=has_varargs, loops=tuple(loops),
@@ -153,7 +154,8 @@ def analyze(func: Any) -> FunctionFeatures:
         global_writes=frozenset(scope.global_writes),
         called_globals=dict(calls.called_globals),
         loaded_globals=frozenset(scope.free_loads),
-        semantic_findings=semantics.function_findings(raw, tree, params, calls.semantic),
+        semantic_findings=found,
+        verify_reasons=semantics.to_verify(found),
         function=raw,
         split=analyze_split(tree, params, namespace, has_varargs),
         vectorize=analyze_runtime(tree, namespace, scope))
