@@ -227,7 +227,9 @@ class _Device:
         return "cuda:0"
 
 
-def test_cupy_and_torch_recognised_by_module_name_without_importing():
+def test_cupy_and_torch_recognised_by_module_name_without_importing(monkeypatch):
+    for name in ("cupy", "torch"):  # an earlier test's GPU probe may have imported them
+        monkeypatch.delitem(sys.modules, name, raising=False)
     cupy_type = _fake_array_type("cupy._core.core", "ndarray")
     arr = cupy_type()
     arr.dtype, arr.ndim, arr.shape, arr.size = np.dtype("float32"), 1, (8,), 8
