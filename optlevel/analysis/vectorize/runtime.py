@@ -291,9 +291,26 @@ def _where(parts: tuple, shape: tuple[int, ...], acc: np.dtype) -> np.ndarray:
     for _, values, negate, _ in parts:
         value = np.asarray(values, dtype=acc)
         chosen.append(np.negative(value) if negate else value)
-    terms = np.where(parts[0][0], chosen[0], chosen[1])
-    return np.array(np.broadcast_to(terms, shape), dtype=acc).reshape(-1) \
-        if terms.shape != shape else terms.reshape(-1)
+    a, b = (np.array(_full(c, shape), dtype=acc) if c.shape != shape else c for c in chosen)
+    return select(_full(np.asarray(parts[0][0]), shape), a, b).reshape(-1)
+
+
+_UINTS = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
+
+
+def select(mask: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``np.where(mask, a, b)`` for two arrays of one dtype and shape, by bit masks:
+    the same values, without np.where's branch per element (about twice as fast on a
+    random mask)."""
+    unsigned = _UINTS.get(a.dtype.itemsize)
+    if unsigned is None or a.dtype != b.dtype or a.shape != b.shape != mask.shape \
+            or not (a.flags.c_contiguous and b.flags.c_contiguous):
+        return np.where(mask, a, b)
+    ua, ub = a.view(unsigned), b.view(unsigned)
+    out = np.bitwise_xor(ua, ub)  # the bits where a and b differ,
+    np.multiply(out, mask, out=out)  # kept where mask holds (one new array in all),
+    out ^= ub  # flip b's bits there: a where mask holds, b elsewhere
+    return out.view(a.dtype)
 
 
 def _sequence(parts: tuple, shape: tuple[int, ...], acc: np.dtype, cover: str) -> np.ndarray:

@@ -1,0 +1,1 @@
+"""Already-vectorized NumPy code: ``optlevel check`` must find nothing here."""
