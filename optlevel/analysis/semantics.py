@@ -29,8 +29,8 @@ from typing import Any
 from .scope import Finding
 
 __all__ = ["Entry", "CATALOGUE", "ENTRIES", "SemanticFinding", "finding", "declines",
-           "guards", "counts", "function_findings", "bytecode_findings", "to_verify",
-           "sourceless_reasons", "call_findings"]
+           "guards", "counts", "markdown_table", "function_findings", "bytecode_findings",
+           "to_verify", "sourceless_reasons", "call_findings"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -213,6 +213,24 @@ def declines(found: tuple[Finding, ...] | list[Finding]) -> list[SemanticFinding
 def guards(found: tuple[Finding, ...] | list[Finding], entry_id: str) -> list[SemanticFinding]:
     return [f for f in found if isinstance(f, SemanticFinding) and f.detail == entry_id
             and f.action == "guard"]
+
+
+def markdown_table() -> str:
+    """The catalogue as the docs' table (docs/levels/jit.md is checked against it)."""
+    rows = ["| id | what | plain Python | raw `numba.njit` | optlevel | source |",
+            "|---|---|---|---|---|---|"]
+    for e in CATALOGUE:
+        cells = [_markdown(c) for c in (e.id, e.title, e.python, e.compiled)]
+        cells += [f"**{e.action}**: {_markdown(e.how)}", _markdown(e.source)]
+        rows.append("| " + " | ".join(cells) + " |")
+    return "\n".join(rows)
+
+
+def _markdown(text: str) -> str:
+    for char, escaped in (("\\", "\\\\"), ("|", "\\|"), ("*", "\\*"), ("_", "\\_"),
+                          ("<", "&lt;"), (">", "&gt;")):
+        text = text.replace(char, escaped)
+    return text
 
 
 def counts() -> dict[str, int]:

@@ -41,16 +41,16 @@ class NumbaBackend(BackendBase):
                 profile: Any) -> Verdict:
         if not isinstance(features.function, types.FunctionType):
             return Verdict(False, features.source.reason)  # builtins, ufuncs, C functions
+        # What compiled code would mean differently first: its reason names the entry.
+        declined = semantics.declines(_call_findings(features, signature))
+        if declined:
+            return Verdict(False, str(declined[0]))
         if features.numba_blockers:
             first = features.numba_blockers[0]
             return Verdict(False, f"Numba cannot compile {first}")
         if features.is_generator or features.is_async:
             kind = "generator" if features.is_generator else "async"
             return Verdict(False, f"Numba cannot compile a {kind} function")
-        found = _call_findings(features, signature)
-        declined = semantics.declines(found)
-        if declined:
-            return Verdict(False, str(declined[0]))
         for arg in signature.args:
             verdict = _arg_verdict(arg)
             if not verdict:
@@ -65,9 +65,8 @@ class NumbaBackend(BackendBase):
         if not features.has_source:
             return Estimate("trial", f"no source ({features.source.reason}): the AST "
                                      "findings (loops, the catalogue's checks) are missing, "
-                                     "so the first calls measure level 2 against level 0 "
-                                     "and its first compiled call is checked against plain "
-                                     "Python")
+                                     "so the first calls measure level 2 against level 0, "
+                                     "and the first compiled call is to be verified")
         hot = [loop for loop in features.loops if loop.hot]
         if not hot:
             return Estimate("no", "no Python-level loops: vectorized NumPy already runs "

@@ -1,0 +1,809 @@
+"""The catalogue of places where compiled code means something else than Python.
+
+For each entry: what raw ``numba.njit`` gives against the plain function (where
+they differ), and what optlevel does — the plain, level-2 and auto results are
+equal in value and type, and a decline names the entry in ``explain``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import optlevel
+from optlevel import FallbackWarning, optimize
+from optlevel.analysis.semantics import CATALOGUE, ENTRIES, counts, markdown_table
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def raw(func):
+    """``func`` as raw Numba compiles it, with level 2's settings."""
+    import numba
+
+    return numba.njit(error_model="numpy")(func)
+
+
+def outcome(func, *args):
+    """(value, type) of a call, or ("raises", exception type)."""
+    try:
+        value = func(*args)
+    except Exception as exc:  # the outcome is what is compared
+        return "raises", type(exc)
+    return value, type(value)
+
+
+def same(a, b):
+    """Equal outcomes: the same type, and equal values (NaN equal to NaN)."""
+    (va, ta), (vb, tb) = a, b
+    if ta is not tb:
+        return False
+    if isinstance(va, str) or isinstance(vb, str):  # "raises", or a str result
+        return va == vb
+    if isinstance(va, np.ndarray):
+        return va.dtype == vb.dtype and np.array_equal(va, vb, equal_nan=va.dtype.kind in "fc")
+    if isinstance(va, float) and math.isnan(va):
+        return math.isnan(vb)
+    return va == vb
+
+
+def copies(args):
+    return tuple(a.copy() if isinstance(a, np.ndarray) else a for a in args)
+
+
+def levels_agree(func, *args):
+    """Plain, level 2 and auto outcomes are the same; returns the level-2 function."""
+    plain = outcome(func, *copies(args))
+    fast = optimize(func, level=2)
+    auto = optimize(func)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FallbackWarning)
+        at_2 = outcome(fast, *copies(args))
+        at_auto = outcome(auto, *copies(args))
+    assert same(at_2, plain), (at_2, plain)
+    assert same(at_auto, plain), (at_auto, plain)
+    return fast
+
+
+def declined(func, *args, entry):
+    """Level 2 declines ``func`` for these arguments, naming ``entry``."""
+    fast = levels_agree(func, *args)
+    reason = optlevel.explain(fast, *args).row("numba").reason
+    assert f"[{entry}]" in reason, reason
+    levels = fast.stats().levels
+    assert 2 not in levels and sum(levels.values()) == 1, levels
+    return reason
+
+
+def ran_at_2(func, *args):
+    fast = levels_agree(func, *args)
+    assert fast.stats().levels.get(2), fast.stats().levels
+    return fast
+
+
+X = np.random.default_rng(0).normal(size=1000)
+
+# --- SEM001: str() ---------------------------------------------------------------------
+
+
+def uses_dict(a):
+    d = {}
+    for v in a[:100]:
+        d[str(round(float(v), 1))] = 1
+    return len(d)
+
+
+def int_labels(n):
+    out = ""
+    for i in range(n):
+        out = out + str(i)
+    return out
+
+
+@pytest.mark.numba
+def test_sem001_str_of_a_float():
+    assert raw(uses_dict)(X) == 1 and uses_dict(X) == 35  # '<object type:float64>'
+    reason = declined(uses_dict, X, entry="SEM001")
+    assert "line" in reason and "str()" in reason
+
+
+@pytest.mark.numba
+def test_sem001_str_of_an_int_is_compiled():
+    assert raw(int_labels)(12) == int_labels(12)
+    assert "SEM001" not in optlevel.explain(optimize(int_labels, level=2), 12).row(
+        "numba").reason
+
+
+# --- SEM002: Python ints beyond 64 bits -----------------------------------------------
+
+
+def fib(n):
+    a, b = 0, 1
+    for _ in range(n):
+        a, b = b, a + b
+    return a
+
+
+def factorial(n):
+    p = 1
+    for i in range(1, n + 1):
+        p *= i
+    return p
+
+
+def sum_of_cubes(n):
+    s = 0
+    for i in range(n):
+        s += i * i * i
+    return s
+
+
+def power_of_two(x, n):
+    t = 0.0
+    for i in range(x.shape[0]):
+        t += x[i]
+    return t + 2 ** n
+
+
+def int_elements_product(x):
+    p = 1
+    for v in x:
+        p *= v
+    return p
+
+
+def bounded_hash(x):
+    h = 0
+    for i in range(x.shape[0]):
+        h = (h * 31 + i) % 1000003
+    return h
+
+
+@pytest.mark.numba
+@pytest.mark.parametrize("func, n", [(fib, 120), (factorial, 25), (sum_of_cubes, 100000)])
+def test_sem002_python_ints_beyond_64_bits(func, n):
+    assert raw(func)(n) != func(n)  # wrapped
+    declined(func, n, entry="SEM002")
+
+
+@pytest.mark.numba
+def test_sem002_power_with_a_varying_exponent():
+    assert raw(power_of_two)(np.ones(3), 70) != power_of_two(np.ones(3), 70)
+    declined(power_of_two, np.ones(3), 70, entry="SEM002")
+
+
+@pytest.mark.numba
+def test_sem002_numpy_ints_wrap_in_python_too():
+    x = np.full(70, 2, dtype=np.int64)
+    with np.errstate(over="ignore"):
+        assert raw(int_elements_product)(x) == int_elements_product(x)  # both wrap
+        ran_at_2(int_elements_product, x)
+
+
+@pytest.mark.numba
+def test_sem002_reduced_modulo_a_constant_is_bounded():
+    ran_at_2(bounded_hash, np.ones(50))
+
+
+# --- SEM003: negative integer powers ----------------------------------------------------
+
+
+def harmonic(n):
+    s = 0.0
+    for i in range(1, n):
+        s += i ** -1
+    return s
+
+
+def squares(n):
+    s = 0.0
+    for i in range(n):
+        s += i ** 2
+    return s
+
+
+@pytest.mark.numba
+def test_sem003_negative_integer_power():
+    assert raw(harmonic)(2000) == 1.0
+    assert round(harmonic(2000), 2) == 8.18
+    declined(harmonic, 2000, entry="SEM003")
+
+
+@pytest.mark.numba
+def test_sem003_non_negative_exponent_compiles():
+    ran_at_2(squares, 100)
+
+
+# --- SEM004/SEM005: division by zero --------------------------------------------------
+
+
+def int_steps(x, a, b):
+    t = 0
+    for i in range(x.shape[0]):
+        t += a // b + (i % b)
+    return t
+
+
+def mean_of(x):
+    t = 0.0
+    for i in range(len(x)):
+        t += x[i]
+    return t / len(x)
+
+
+def ratios(x, y):
+    t = 0.0
+    for i in range(x.shape[0]):
+        t += x[i] / y
+    return t
+
+
+def both_divisions(x, a, b):
+    t = a / b
+    for i in range(x.shape[0]):
+        t += x[i] / b
+    return t
+
+
+@pytest.mark.numba
+def test_sem004_python_division_by_zero_raises_like_python():
+    ones = np.ones(3)
+    assert raw(int_steps)(ones, 1, 0) == 0  # error_model="numpy": no exception
+    fast = ran_at_2(int_steps, ones, 7, 2)
+    with pytest.raises(ZeroDivisionError):
+        fast(ones, 1, 0)
+    with pytest.raises(ZeroDivisionError):
+        int_steps(ones, 1, 0)
+    assert fast.stats().levels == {2: 1}  # the raising call ran at level 2, counted nowhere
+
+
+@pytest.mark.numba
+def test_sem004_mean_of_an_empty_array():
+    fast = ran_at_2(mean_of, np.arange(4.0))
+    with pytest.raises(ZeroDivisionError):
+        mean_of(np.zeros(0))
+    with pytest.raises(ZeroDivisionError):
+        fast(np.zeros(0))
+
+
+@pytest.mark.numba
+def test_sem004_numpy_scalars_keep_numpy_rules():
+    with np.errstate(divide="ignore"):
+        assert ratios(np.ones(3), 0.0) == math.inf  # a NumPy float64 / 0.0: inf
+        ran_at_2(ratios, np.ones(3), 0.0)
+
+
+@pytest.mark.numba
+def test_sem005_both_kinds_of_division_decline():
+    declined(both_divisions, np.ones(3), 1.0, 2.0, entry="SEM005")
+
+
+# --- SEM006: round with ndigits --------------------------------------------------------
+
+
+def round_to(x, n):
+    return round(x, n)
+
+
+def round_elements(x):
+    out = np.empty_like(x)
+    for i in range(x.shape[0]):
+        out[i] = round(x[i], 2)
+    return out
+
+
+def rounded_sum(x, v, n):
+    t = 0.0
+    for i in range(x.shape[0]):
+        t += x[i]
+    return t + round(v, n)
+
+
+@pytest.mark.numba
+@pytest.mark.parametrize("v, n", [(2.675, 2), (125, -1)])
+def test_sem006_round_ndigits_of_python_numbers(v, n):
+    assert not same(outcome(raw(round_to), v, n), outcome(round_to, v, n))
+    declined(rounded_sum, np.ones(2), v, n, entry="SEM006")
+
+
+@pytest.mark.numba
+def test_sem006_numpy_floats_round_like_numba():
+    x = np.array([2.675, 0.285, 1.005, -3.14159])
+    np.testing.assert_array_equal(raw(round_elements)(x), round_elements(x))
+    ran_at_2(round_elements, x)
+
+
+# --- SEM007: float to int --------------------------------------------------------------
+
+
+def binning(x, lo, width, counts):
+    for i in range(x.shape[0]):
+        counts[int((x[i] - lo) / width)] += 1
+    return counts
+
+
+def int_total(x):
+    t = 0
+    for i in range(x.shape[0]):
+        t += int(x[i])
+    return t
+
+
+def floor_total(x):
+    t = 0
+    for i in range(x.shape[0]):
+        t += math.floor(x[i]) + round(x[i])
+    return t
+
+
+@pytest.mark.numba
+@pytest.mark.parametrize("bad, error", [(math.nan, ValueError), (math.inf, OverflowError)])
+def test_sem007_int_of_nan_and_inf_raise_like_python(bad, error):
+    x = np.array([1.0, bad])
+    assert raw(int_total)(x) == 1 - 2 ** 63  # garbage
+    ran_at_2(int_total, np.array([1.5, 2.5]))
+    for func in (int_total, floor_total):
+        fast = optimize(func, level=2)
+        fast(np.array([1.5]))
+        with pytest.raises(error):
+            fast(x)
+        with pytest.raises(error):
+            func(x)
+        assert fast.stats().levels == {2: 1}
+
+
+@pytest.mark.numba
+def test_sem007_beyond_64_bits_runs_that_call_in_python():
+    fast = ran_at_2(int_total, np.array([1.5, 2.5]))
+    big = np.array([1e30, 1.0])
+    assert same(outcome(fast, big), outcome(int_total, big))
+    assert fast(big) == int(1e30) + 1  # an int beyond 64 bits, as Python gives
+    assert fast.stats().levels == {2: 1, 0: 2}
+
+
+@pytest.mark.numba
+def test_sem007_beyond_64_bits_in_a_function_that_writes_raises():
+    x = np.array([0.05, 1e30])
+    fast = ran_at_2(binning, np.array([0.05, 0.15]), 0.0, 0.1, np.zeros(4, np.int64))
+    with pytest.raises(OverflowError, match="64 bits"):
+        fast(x, 0.0, 0.1, np.zeros(4, np.int64))
+    with pytest.raises(IndexError):  # plain Python gets a huge int, then a bad index
+        binning(x, 0.0, 0.1, np.zeros(4, np.int64))
+
+
+# --- SEM008: math domain and range errors ---------------------------------------------
+
+
+def root_sum(x):
+    t = 0.0
+    for i in range(x.shape[0]):
+        t += math.sqrt(x[i]) + math.log(x[i] + 1.0)
+    return t
+
+
+def exp_sum(x):
+    t = 0.0
+    for i in range(x.shape[0]):
+        t += math.exp(x[i])
+    return t
+
+
+@pytest.mark.numba
+@pytest.mark.parametrize("func, bad, error", [(root_sum, -4.0, ValueError),
+                                              (root_sum, -1.0, ValueError),
+                                              (exp_sum, 1000.0, OverflowError)])
+def test_sem008_math_errors_raise_like_python(func, bad, error):
+    x = np.array([1.0, bad])
+    assert outcome(raw(func), x)[0] != "raises"  # nan or inf, silently
+    fast = ran_at_2(func, np.array([1.0, 2.0]))
+    with pytest.raises(error):
+        fast(x)
+    with pytest.raises(error):
+        func(x)
+
+
+# --- SEM009: NEP 50 ----------------------------------------------------------------------
+
+
+def float_sum(x):
+    s = 0.0
+    for i in range(x.shape[0]):
+        s += x[i]
+    return s
+
+
+def int_sum(x):
+    s = 0
+    for i in range(x.shape[0]):
+        s += x[i]
+    return s
+
+
+def brighten(img, out):
+    for i in range(img.shape[0]):
+        out[i] = img[i] + 100
+    return out
+
+
+@pytest.mark.numba
+def test_sem009_float32_accumulator():
+    x = np.random.default_rng(1).random(3000).astype(np.float32)
+    assert type(float_sum(x)) is np.float32 and type(raw(float_sum)(x)) is float
+    assert float_sum(x) != raw(float_sum)(x)
+    reason = declined(float_sum, x, entry="SEM009")
+    assert "float32" in reason
+    ran_at_2(float_sum, x.astype(np.float64))
+
+
+@pytest.mark.numba
+@pytest.mark.parametrize("dtype", [np.uint8, np.int16, np.int32])
+def test_sem009_narrow_int_accumulator_wraps_in_python(dtype):
+    x = np.full(3000, 100, dtype=dtype)
+    with np.errstate(over="ignore"):
+        if dtype != np.int32:
+            assert int_sum(x) != raw(int_sum)(x) == 300000
+        declined(int_sum, x, entry="SEM009")
+
+
+@pytest.mark.numba
+def test_sem009_stored_straight_into_the_same_dtype_compiles():
+    img = np.array([10, 200, 255], dtype=np.uint8)
+    with np.errstate(over="ignore"):
+        out = ran_at_2(brighten, img, np.zeros(3, np.uint8))(img, np.zeros(3, np.uint8))
+    np.testing.assert_array_equal(out, [110, 44, 99])  # wrapped in both
+
+
+# --- SEM010/SEM011: bools ---------------------------------------------------------------
+
+
+def both_set(x):
+    n = 0
+    for i in range(x.shape[0] - 1):
+        n += x[i] * x[i + 1]
+    return n
+
+
+def bool_pair(x):
+    t = x[0] + x[1]
+    for i in range(x.shape[0]):
+        t = t + x[i]
+    return t
+
+
+def inverted(x, flag):
+    t = 0.0
+    for i in range(x.shape[0]):
+        t += x[i] + ~flag
+    return t
+
+
+@pytest.mark.numba
+def test_sem010_numpy_bool_arithmetic():
+    x = np.array([True, True, False])
+    assert not same(outcome(raw(bool_pair), x), outcome(bool_pair, x))
+    declined(bool_pair, x, entry="SEM010")
+    declined(both_set, x, entry="SEM010")
+
+
+@pytest.mark.numba
+def test_sem011_invert_of_a_python_bool():
+    assert raw(inverted)(np.ones(2), True) == 2.0 and inverted(np.ones(2), True) == -2.0
+    declined(inverted, np.ones(2), True, entry="SEM011")
+
+
+# --- SEM012/SEM013/SEM014: frozen globals and closures ----------------------------------
+
+SCALE = 2.0
+WEIGHTS = np.array([1.0, 2.0, 3.0])
+
+
+def scaled(x):
+    t = 0.0
+    for i in range(x.shape[0]):
+        t += x[i] * SCALE
+    return t
+
+
+def weighted(x):
+    t = 0.0
+    for i in range(x.shape[0]):
+        t += x[i] * WEIGHTS[i]
+    return t
+
+
+def make_closure():
+    k = 1.0
+
+    def times_k(x):
+        t = 0.0
+        for i in range(x.shape[0]):
+            t += x[i] * k
+        return t
+
+    def set_k(value):
+        nonlocal k
+        k = value
+
+    return times_k, set_k
+
+
+@pytest.mark.numba
+def test_sem012_global_rebound_after_compiling(monkeypatch):
+    ones = np.ones(4)
+    frozen = raw(scaled)
+    fast = ran_at_2(scaled, ones)
+    assert frozen(ones) == fast(ones) == 8.0
+    monkeypatch.setitem(globals(), "SCALE", 3.0)
+    assert frozen(ones) == 8.0  # raw Numba keeps the old value
+    assert fast(ones) == scaled(ones) == 12.0
+    assert set(fast.stats().levels) == {2}
+    assert "SEM012" in str(optlevel.explain(fast, ones).features.semantic_findings)
+
+
+@pytest.mark.numba
+def test_sem013_closure_rebound_by_a_nonlocal_setter():
+    times_k, set_k = make_closure()
+    frozen, fast = raw(times_k), optimize(times_k, level=2)
+    ones = np.ones(4)
+    assert frozen(ones) == fast(ones) == 4.0
+    set_k(5.0)
+    assert frozen(ones) == 4.0
+    assert fast(ones) == times_k(ones) == 20.0
+    assert set(fast.stats().levels) == {2}
+
+
+@pytest.mark.numba
+def test_sem014_global_array_declines():
+    declined(weighted, np.ones(3), entry="SEM014")
+
+
+# --- SEM015/SEM016/SEM017: arguments Numba does not take as they are -------------------
+
+
+@pytest.mark.numba
+def test_sem015_big_endian_array():
+    x = np.arange(5.0).astype(">f8")
+    with pytest.raises(Exception) as info:
+        raw(float_sum)(x)
+    assert "Numba" in type(info.value).__name__ or "numba" in type(info.value).__module__
+    reason = declined(float_sum, x, entry="SEM015")
+    assert "'x'" in reason and "byte order" in reason
+
+
+@pytest.mark.numba
+@pytest.mark.parametrize("x", [np.zeros(3, dtype=[("a", "f8")]), np.ones(3, np.float16)],
+                         ids=["structured", "float16"])
+def test_sem016_dtypes_numba_does_not_take(x):
+    # Auto is capped at level 2 here: the level-3 and level-4 backends parse
+    # ArgInfo.dtype with np.dtype(), which raises TypeError for a structured dtype's
+    # str() (reported to the lead); level 2 is what this entry is about.
+    optlevel.configure(max_level=2)
+
+    def first(x):
+        t = x[0]
+        for i in range(x.shape[0]):
+            t = x[i]
+        return t
+
+    reason = declined(first, x, entry="SEM016")
+    assert "'x'" in reason
+
+
+def add_n(x, n):
+    t = 0
+    for i in range(x.shape[0]):
+        if x[i] > 0:
+            t += n
+    return t
+
+
+def add_n_or_raise(x, n):
+    t = 0
+    for i in range(x.shape[0]):
+        if x[i] > 0:
+            t += n
+    if t < 0:
+        raise OverflowError("negative")
+    return t
+
+
+@pytest.mark.numba
+@pytest.mark.parametrize("func", [add_n, add_n_or_raise])
+def test_sem017_int_argument_beyond_64_bits(func):
+    x = np.ones(3)
+    jit = raw(func)
+    jit(x, 5)
+    with pytest.raises(OverflowError):
+        jit(x, 2 ** 70)
+    fast = ran_at_2(func, x, 5)
+    for big in (2 ** 70, 2 ** 63, -(2 ** 63) - 1):
+        assert same(outcome(fast, x, big), outcome(func, x, big))
+    assert fast(x, 6) == 18
+    levels = fast.stats().levels  # a call that raised is counted nowhere
+    assert levels[2] == 2 and levels[0] >= 2
+
+
+# --- SEM018: float32 reductions (verified) ---------------------------------------------
+
+
+def centered(x):
+    t = 0.0
+    for i in range(x.shape[0]):
+        t += x[i] - x.mean()
+    return t
+
+
+@pytest.mark.numba
+def test_sem018_float32_reductions_are_verified():
+    features = optimize(centered).features
+    assert [f.detail for f in features.verify_reasons] == ["SEM018"]
+    x = np.random.default_rng(2).random(200).astype(np.float32)
+    assert abs(raw(centered)(x) - centered(x)) <= 1e-3 * np.abs(x).sum()
+
+
+# --- SEM019/SEM020: containers -----------------------------------------------------------
+
+
+def total_len(rows):
+    n = 0
+    for row in rows:
+        n += len(row)
+    return n
+
+
+def index_of(x):
+    d = {}
+    for i in range(x.shape[0]):
+        d[i] = x[i]
+    return d
+
+
+@pytest.mark.numba
+def test_sem019_list_arguments():
+    with pytest.raises(TypeError):
+        raw(total_len)([[1, 2], [3]])  # reflected lists of lists are rejected
+    declined(total_len, [[1, 2], [3]], entry="SEM019")
+
+
+@pytest.mark.numba
+def test_sem020_dict_results():
+    x = np.array([1.0, 2.0, 2.0])
+    assert type(raw(index_of)(x)) is not dict
+    fast = levels_agree(index_of, x)
+    assert "SEM020" in optlevel.explain(fast, x).row("numba").reason
+
+
+# --- SEM021: bounds -----------------------------------------------------------------------
+
+
+def one_past(x):
+    t = 0.0
+    for i in range(x.shape[0] + 1):
+        t += x[i]
+    return t
+
+
+@pytest.mark.numba
+def test_sem021_out_of_bounds_raises():
+    fast = optimize(one_past, level=2)
+    with pytest.raises(IndexError):
+        fast(np.ones(3))
+    with pytest.raises(IndexError):
+        one_past(np.ones(3))
+    assert [s.level for s in fast.stats().signatures] == [2]
+
+
+# --- SEM022/SEM023: powers of Python floats, shifts --------------------------------------
+
+
+def cube_root_sum(x, v):
+    t = 0.0
+    for i in range(x.shape[0]):
+        t += x[i]
+    return t + v ** (1 / 3)
+
+
+def shifted(x, n):
+    t = 0.0
+    for i in range(x.shape[0]):
+        t += x[i] * (1 << n)
+    return t
+
+
+@pytest.mark.numba
+def test_sem022_negative_python_float_to_a_fractional_power():
+    assert math.isnan(raw(cube_root_sum)(np.ones(1), -8.0))
+    assert isinstance(cube_root_sum(np.ones(1), -8.0), complex)
+    declined(cube_root_sum, np.ones(1), -8.0, entry="SEM022")
+
+
+@pytest.mark.numba
+def test_sem023_shift_by_a_varying_count():
+    assert raw(shifted)(np.ones(1), 70) != shifted(np.ones(1), 70)
+    declined(shifted, np.ones(1), 70, entry="SEM023")
+
+
+# --- SEM024/SEM025: random numbers and I/O --------------------------------------------
+
+
+def noisy(x):
+    t = 0.0
+    for i in range(x.shape[0]):
+        t += x[i] + np.random.random() * 0
+    return t
+
+
+def chatty(x):
+    t = 0.0
+    for i in range(x.shape[0]):
+        t += x[i]
+    print("total", t)
+    return t
+
+
+@pytest.mark.numba
+@pytest.mark.parametrize("func, entry", [(noisy, "SEM024"), (chatty, "SEM025")])
+def test_sem024_sem025_random_and_io_decline(func, entry, capsys):
+    declined(func, np.ones(2), entry=entry)
+
+
+# --- Differences looked for and not found ------------------------------------------------
+
+
+def hashes(a, b):
+    return hash(a), hash((a, b)), hash(-1)
+
+
+def nan_min_max(a, b):
+    return min(a, b), max(a, b), min(b, a)
+
+
+def float_mod(a, b):
+    return a % b, a // b
+
+
+def last(x, i):
+    return x[i]
+
+
+@pytest.mark.numba
+@pytest.mark.parametrize("func, args", [
+    (hashes, (1.5, 7)), (hashes, (2 ** 62, 3)),
+    (nan_min_max, (math.nan, 1.0)), (nan_min_max, (1.0, math.nan)),
+    (float_mod, (-7.5, 2.0)), (float_mod, (7.5, -2.0)), (float_mod, (-7, 3)),
+    (last, (np.arange(3.0), -1)),
+])
+def test_checked_and_the_same(func, args):
+    compiled, plain = raw(func)(*args), func(*args)
+    compiled = compiled if isinstance(compiled, tuple) else (compiled,)
+    plain = plain if isinstance(plain, tuple) else (plain,)
+    for a, b in zip(compiled, plain):
+        assert a == b or (math.isnan(a) and math.isnan(b))
+
+
+# --- the catalogue itself ----------------------------------------------------------------
+
+
+def test_catalogue_ids_are_unique_and_complete():
+    ids = [e.id for e in CATALOGUE]
+    assert ids == [f"SEM{i:03d}" for i in range(1, len(ids) + 1)]
+    assert set(ENTRIES) == set(ids)
+    for entry in CATALOGUE:
+        assert entry.action in ("decline", "guard", "verify"), entry
+        assert entry.title and entry.python and entry.compiled and entry.how and entry.source
+
+
+def test_docs_table_is_the_catalogue():
+    text = (ROOT / "docs" / "levels" / "jit.md").read_text()
+    assert markdown_table() in text  # regenerate with semantics.markdown_table()
+    listed = re.findall(r"^\| (SEM\d{3}) \|", text, flags=re.M)
+    assert listed == [e.id for e in CATALOGUE]
+    found = counts()
+    summary = (f"{found['entries']} entries: {found['decline']} decline, {found['guard']} "
+               f"guard (level 2 runs, made equal), {found['verify']} verified")
+    assert summary in " ".join(text.split())
