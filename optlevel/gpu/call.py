@@ -156,9 +156,11 @@ class DeviceCall:
         # costs more than the overlap gains: they stream only when they do not fit.
         if mode != ("whole" if self.findings.row_split_ndim == 2 else "refuse"):
             return ()
-        arrays = [hosts.get(p) for p in split]
+        if any(p not in hosts for p in split):
+            return ()
+        arrays = [hosts[p] for p in split]
         least = self.findings.row_split_ndim
-        if any(a is None or a.ndim < least or not a.flags.c_contiguous for a in arrays):
+        if any(a.ndim < least or not a.flags.c_contiguous for a in arrays):
             return ()
         if len({a.shape[0] for a in arrays}) != 1 or arrays[0].shape[0] < 2:
             return ()

@@ -48,7 +48,7 @@ class DeviceNamespace:
     """
 
     def __init__(self, label: str, base: Any, overrides: dict[str, Any] | None = None,
-                 submodules: dict[str, DeviceNamespace] | None = None, path: str = "numpy"):
+                 submodules: dict[str, Any] | None = None, path: str = "numpy"):
         self._label = label
         self._base = base
         self._overrides = dict(overrides or {})

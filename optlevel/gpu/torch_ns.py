@@ -58,8 +58,9 @@ def torch_namespace(device: str, gpu_random: bool) -> DeviceNamespace:
     table["dot"] = lambda a, b: xp.vecdot(a, b) if a.ndim == b.ndim == 1 else xp.matmul(a, b)
     table["ndarray"] = torch.Tensor
     table["newaxis"] = None
-    subs = {"fft": DeviceNamespace("torch", xp.fft, path="numpy.fft"),
-            "linalg": DeviceNamespace("torch", xp.linalg, path="numpy.linalg")}
+    api: Any = xp  # the submodules exist at run time; the stubs do not list them
+    subs = {"fft": DeviceNamespace("torch", api.fft, path="numpy.fft"),
+            "linalg": DeviceNamespace("torch", api.linalg, path="numpy.linalg")}
     if gpu_random:
         subs["random"] = DeviceNamespace("torch", types.SimpleNamespace(),
                                          _random_table(torch, device), path="numpy.random")

@@ -95,7 +95,7 @@ class PinnedPool:
 def _holder(ptr: int, size: int) -> Any:
     """A buffer object over ``size`` bytes at ``ptr`` that weak references can watch
     (NumPy views of an array keep the array's buffer object alive)."""
-    kind = type("PinnedBlock", (ctypes.c_ubyte * size,), {})
+    kind: Any = type("PinnedBlock", (ctypes.c_ubyte * size,), {})
     return kind.from_address(ptr)
 
 
