@@ -185,3 +185,20 @@ def test_torch_arguments_are_declined(quiet):
     torch = pytest.importorskip("torch")
     row = optlevel.explain(optimize(squares, level=1), torch.ones(5)).row("vectorize")
     assert row.kind == "declined" and "torch" in row.reason
+
+
+TOTALS = np.zeros(N)
+
+
+def adds_into_a_global(x):
+    for i in range(x.shape[0]):
+        TOTALS[i] += x[i]
+    return TOTALS
+
+
+def test_a_function_writing_module_state_is_not_rewritten(ran_at, quiet):
+    f = optimize(adds_into_a_global, level=1)
+    x = data()
+    with pytest.warns(optlevel.FallbackWarning, match="TOTALS"):
+        assert ran_at(f, x) == 0
+    np.testing.assert_array_equal(TOTALS, x)  # added once: the call ran once

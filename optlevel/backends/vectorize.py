@@ -11,6 +11,7 @@ signature with a ``ResultMismatchWarning`` (level 0 then serves it).
 
 from __future__ import annotations
 
+import ast
 import builtins
 import time
 import types
@@ -114,7 +115,7 @@ class VectorizeBackend(BackendBase):
         return Prepared(fn, time.perf_counter() - start, note=_note(rewrite, plan))
 
     def calibrate(self, profile: Any, quick: bool = False) -> None:
-        for key in ("vectorize.loop_ns", "vectorize.vector_ns", "vectorize.overhead_s"):
+        for key in _MEASURES:
             _measured(profile, key, refresh=True, quick=quick)
 
 
@@ -138,11 +139,45 @@ def _function_verdict(features: FunctionFeatures) -> str:
         return f"{features.semantic_blockers[0]}: runs in Python to keep its meaning"
     if features.global_writes:
         return f"it writes the global {sorted(features.global_writes)[0]}"
+    outside = _writes_outside(features)
+    if outside:
+        return (f"it changes {outside}, which is not its own: the first call's check "
+                "against plain Python would change it twice")
     for name in features.called_globals:
         if not _pure_callee(features, name):
             return (f"it calls {name}(), which the first call's check against plain "
                     "Python would run twice")
     return ""
+
+
+def _writes_outside(features: FunctionFeatures) -> str:
+    """The first name the function writes into (``G[i] = …``, ``G.fill(0)``,
+    ``out=G``) that is neither a parameter nor its own local: module state."""
+    tree = features.source.tree
+    if tree is None:
+        return ""
+    own = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)
+           and isinstance(n.ctx, ast.Store)} | set(features.params)
+    for node in ast.walk(tree):
+        targets: list[ast.AST] = []
+        if isinstance(node, (ast.Subscript, ast.Attribute)) and isinstance(
+                node.ctx, (ast.Store, ast.Del)):
+            targets.append(node)
+        elif isinstance(node, ast.Call):
+            if isinstance(node.func, ast.Attribute) and node.func.attr in _MUTATORS:
+                targets.append(node.func.value)
+            targets += [kw.value for kw in node.keywords if kw.arg == "out"]
+        for target in targets:
+            root = target
+            while isinstance(root, (ast.Subscript, ast.Attribute)):
+                root = root.value
+            if isinstance(root, ast.Name) and root.id not in own:
+                return root.id
+    return ""
+
+
+_MUTATORS = frozenset("fill sort resize put itemset partition setfield setflags append "
+                      "extend insert pop remove clear update copyto".split())
 
 
 def _pure_callee(features: FunctionFeatures, name: str) -> bool:

@@ -181,11 +181,12 @@ class KernelCode:
             inner = self.cond_mask(test.operand, within)
             return self._assign("m", f"_ol.andnot({within}, {inner})")
         if isinstance(test, ast.Compare) and len(test.ops) > 1:
-            pairs = [ast.Compare(left, [op], [right]) for left, op, right in
-                     zip([test.left] + test.comparators[:-1], test.ops, test.comparators)]
+            pairs: list[ast.expr] = [
+                ast.Compare(left, [op], [right]) for left, op, right in
+                zip([test.left] + test.comparators[:-1], test.ops, test.comparators)]
             return self.cond_mask(ast.BoolOp(ast.And(), pairs), within)
-        value = self.lower(test, within)
-        return self._assign("m", f"_ol.as_mask({value}, {within}, {self.p}shape)")
+        text = self.lower(test, within)
+        return self._assign("m", f"_ol.as_mask({text}, {within}, {self.p}shape)")
 
     def _conds(self) -> None:
         for cond in self.kernel.conds:

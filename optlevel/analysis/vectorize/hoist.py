@@ -50,8 +50,9 @@ def _call_mutates(node: ast.Call, names: Names) -> set[str]:
             out.add(root)
     pure = dotted is not None and (dotted.startswith(("numpy.", "math.", "builtins."))
                                    and not dotted.startswith("numpy.random"))
-    method = isinstance(func, ast.Attribute) and dotted is None
-    if not pure and not (method and func.attr in REDUCTION_METHODS):  # type: ignore[union-attr]
+    method = isinstance(func, ast.Attribute) and dotted is None \
+        and func.attr in REDUCTION_METHODS
+    if not pure and not method:
         for arg in [*node.args, *(kw.value for kw in node.keywords)]:
             root = _root(arg)
             if root:

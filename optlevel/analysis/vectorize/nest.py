@@ -158,7 +158,8 @@ def _level(loop: ast.For, depth: int, names: Names) -> _Level:
         if func == "builtins.zip" and it.args and all(isinstance(a, ast.Name)
                                                       for a in it.args) \
                 and _names(target, len(it.args)):
-            items = [(t.id, _element(a.id, hidden))  # type: ignore[attr-defined]
+            items: list[tuple[str, ast.expr]] = [
+                (t.id, _element(a.id, hidden))  # type: ignore[attr-defined]
                      for t, a in zip(target.elts, it.args)]  # type: ignore[attr-defined]
             return _Level(hidden, _len(it.args[0]), _len(it.args[0]), items, read)
     if isinstance(it, ast.Name) and isinstance(target, ast.Name):

@@ -224,10 +224,10 @@ def reduce(op: str, init: Any, parts: tuple, shape: tuple[int, ...], cover: str,
     """
     size = math.prod(shape)
     touched = [_flat_first(part[0], size) for part in parts]
-    order = [(first, j) for j, (count, first) in enumerate(touched) if count]
-    if not order:
+    firsts = [(first, j) for j, (count, first) in enumerate(touched) if count]
+    if not firsts:
         return init  # no iteration touched it: unchanged, same type
-    first_at, j0 = min(order)
+    first_at, j0 = min(firsts)
     mask0, values0, negate0, full0 = parts[j0]
     first = _step(op, init, _first_term(values0, mask0, full0, first_at, shape), negate0)
     if not isinstance(first, np.generic):

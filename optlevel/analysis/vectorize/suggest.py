@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import copy
+from collections.abc import Sequence
 
 from .exprs import Ref
 from .names import Names, math_function
@@ -57,8 +58,9 @@ class _Vectorize(ast.NodeTransformer):
         self.generic_visit(node)
         if len(node.ops) == 1:
             return node
-        pairs = [ast.Compare(left, [op], [right]) for left, op, right in
-                 zip([node.left] + node.comparators[:-1], node.ops, node.comparators)]
+        pairs: list[ast.expr] = [
+            ast.Compare(left, [op], [right]) for left, op, right in
+            zip([node.left] + node.comparators[:-1], node.ops, node.comparators)]
         return _join(pairs, ast.BitAnd())
 
     def visit_BoolOp(self, node: ast.BoolOp) -> ast.AST:
@@ -222,7 +224,7 @@ def _select(tests: list[str], values: list[str], default: str | None, fallback: 
             f"default={default})")
 
 
-def _one_chain(group: list[Write] | list[Reduce], kernel: Kernel, names: Names,
+def _one_chain(group: Sequence[Write | Reduce], kernel: Kernel, names: Names,
                np_name: str) -> tuple[list[str], list[int], int | None] | None:
     """When every statement sits in one branch of one top-level if/elif chain: the
     branches' tests (np.where and np.select give earlier ones priority, like elif),
