@@ -272,8 +272,8 @@ def to_verify(found: tuple[Finding, ...]) -> tuple[Finding, ...]:
 def sourceless_reasons(reason: str) -> tuple[SemanticFinding, ...]:
     """Why a function without source is verified: the checks could not run."""
     return (finding("SEM026", 0, f"no source ({reason}): none of the catalogue's checks "
-                    "could run, so the first call of each compiled signature is compared "
-                    "with the plain function"),)
+                    "could run, so the first compiled call of each signature is to be "
+                    "compared with the plain function"),)
 
 
 # Per-call findings, cached per function and argument types (the slow path only).
