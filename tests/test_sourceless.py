@@ -64,8 +64,10 @@ def test_auto_goes_through_the_trial_and_verifies():
     [reason] = fast.features.verify_reasons
     assert reason.detail == "SEM026" and "none of the catalogue's checks" in str(reason)
     assert fast(X) == func(X)
-    assert fast.stats().levels == {0: 1}  # the trial's first call: plain Python, timed
+    levels = fast.stats().levels  # the trial's first call: plain Python, timed
+    assert levels[0] == 1 and sum(levels.values()) == 1
     assert [fast(X) for _ in range(2)] == [func(X)] * 2
+    assert fast.stats().levels.get(2, 0) >= 1
 
 
 def test_helpers_are_found_from_the_bytecode():
