@@ -99,7 +99,7 @@ def _arg_kind(arg: Any) -> str:
 
 
 @functools.lru_cache(maxsize=1024)
-def numpy_result(left: str, right: str, op: type) -> str:
+def numpy_result(left: str, right: str, op: Any) -> str:
     """The kind NumPy gives ``left <op> right`` (one of them a NumPy kind)."""
     fn = _OPS.get(op)
     a, b = _operand(left), _operand(right)
@@ -122,7 +122,7 @@ def _operand(kind: str) -> Any:
 
 
 @functools.lru_cache(maxsize=1024)
-def numba_result(left: str, right: str, op: type) -> str:
+def numba_result(left: str, right: str, op: Any) -> str:
     """The dtype Numba gives ``left <op> right``: Python numbers are typed strongly
     (``int`` as int64, ``float`` as float64), as NumPy 1 did before NEP 50."""
     a = _STRONG.get(left) or dtype_of(left)

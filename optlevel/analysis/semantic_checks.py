@@ -11,7 +11,7 @@ proven non-negative.
 from __future__ import annotations
 
 import ast
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -104,7 +104,7 @@ def _names(node: ast.AST) -> set[str]:
     return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
 
 
-def _updates(loop: ast.AST) -> Iterator[tuple[str, ast.expr, ast.AST]]:
+def _updates(loop: ast.AST) -> Iterator[tuple[str, ast.expr, ast.stmt]]:
     """(variable, the expression of its new value, the statement) inside ``loop``;
     ``x op= v`` gives the expression ``x op v``."""
     for node in ast.walk(loop):
@@ -127,7 +127,7 @@ def _pairs(target: ast.expr, value: ast.expr) -> list[tuple[str, ast.expr]]:
     return []
 
 
-def _carried(loops: list[ast.AST]) -> dict[str, set[str]]:
+def _carried(loops: Sequence[ast.AST]) -> dict[str, set[str]]:
     """Loop-carried variables: assigned in a loop from values that (through other
     variables assigned in the same loop) depend on themselves. Maps each to what its
     new values read."""
@@ -155,9 +155,15 @@ def _python_int(kinds: set[str]) -> bool:
     return bool(kinds) and kinds <= {"int", "bool"}
 
 
+def _dtype_kind(kind: str) -> str:
+    """The NumPy dtype kind letter of an ``np:``/``arr:`` kind ("" when unknown)."""
+    dtype = dtype_of(kind)
+    return dtype.kind if dtype is not None else ""
+
+
 def _int_like(kinds: set[str]) -> bool:
-    return any(k in ("int", "bool") or (is_numpy(k) and (dtype_of(k) is not None)
-                                        and dtype_of(k).kind in "biu") for k in kinds)
+    return any(k in ("int", "bool") or (is_numpy(k) and _dtype_kind(k) in tuple("biu"))
+               for k in kinds)
 
 
 def _settled(kinds: set[str]) -> bool:
@@ -247,7 +253,7 @@ def _text(ctx: _Context) -> Iterator[SemanticFinding]:
             if ARG in kinds:
                 continue
             bad = {k for k in kinds if k not in fine and not (
-                is_numpy(k) and dtype_of(k) is not None and dtype_of(k).kind in "iu")}
+                is_numpy(k) and _dtype_kind(k) in ("i", "u"))}
             if bad:
                 yield finding("SEM001", node.lineno, f"str() of {_describe(bad)}: compiled "
                               "code gives '<object type:float64>'-like text instead of "
@@ -306,8 +312,8 @@ def _neg_powers(ctx: _Context) -> Iterator[SemanticFinding]:
         kb, ke = ctx.of(base), ctx.of(exp)
         if not (_settled(kb) and _settled(ke)) or not (_int_like(kb) and _int_like(ke)):
             continue
-        if any(k in ("float", "complex") or (is_numpy(k) and dtype_of(k) is not None
-               and dtype_of(k).kind in "fc") for k in kb | ke):
+        if any(k in ("float", "complex") or (is_numpy(k) and _dtype_kind(k) in ("f", "c"))
+               for k in kb | ke):
             continue
         if not _nonneg(exp, ctx, ctx.nonneg):
             yield finding("SEM003", node.lineno, f"`{ast.unparse(node)}` raises an int to "
@@ -330,8 +336,10 @@ def _operands(node: ast.BinOp) -> tuple[ast.expr, ast.expr]:
 
 def _division(ctx: _Context) -> Iterator[SemanticFinding]:
     """SEM004/SEM005: division by a value that may be zero."""
-    python, numpy = [], []
-    divisions = [(n, n.left, n.right) for n in _binops(ctx, ast.Div, ast.FloorDiv, ast.Mod)]
+    python: list[ast.expr] = []
+    numpy: list[ast.expr] = []
+    divisions: list[tuple[ast.expr, ast.expr, ast.expr]] = [
+        (n, n.left, n.right) for n in _binops(ctx, ast.Div, ast.FloorDiv, ast.Mod)]
     divisions += [(n, n.args[0], n.args[1]) for n in _walk(ctx.tree)
                   if isinstance(n, ast.Call) and ctx.builtin(n.func, "divmod")
                   and len(n.args) == 2]
@@ -416,9 +424,10 @@ def _math(ctx: _Context) -> Iterator[SemanticFinding]:
 def _narrow(ctx: _Context) -> Iterator[SemanticFinding]:
     """SEM009: a Python number mixed with a narrower NumPy scalar (NEP 50)."""
     for node in _binops(ctx, *_ARITH):
+        op: Any = type(node.op)
         for py, np_kind in _mixes(ctx.of(node.left), ctx.of(node.right)):
-            python = numpy_result(py, np_kind, type(node.op))
-            compiled = numba_result(py, np_kind, type(node.op))
+            python = numpy_result(py, np_kind, op)
+            compiled = numba_result(py, np_kind, op)
             if python == compiled or "?" in (python, compiled):
                 continue
             dt = dtype_of(np_kind)
@@ -641,7 +650,8 @@ def bytecode_findings(func: Any) -> list[SemanticFinding]:
     found: list[SemanticFinding] = []
     line, previous = code.co_firstlineno, None
     for ins in dis.get_instructions(code):
-        line = ins.positions.lineno if ins.positions and ins.positions.lineno else line
+        positions = getattr(ins, "positions", None)
+        line = positions.lineno if positions is not None and positions.lineno else line
         if ins.opname == "FORMAT_VALUE":
             found.append(finding("SEM001", line, "an f-string: compiled code formats "
                                  "floats as '<object type:float64>'"))

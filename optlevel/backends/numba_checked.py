@@ -47,8 +47,9 @@ def _stub(name: str) -> Callable[[Any], Any]:
     return stub
 
 
-_CONVERT = {"int": int, "round": round, "floor": math.floor, "ceil": math.ceil,
-            "trunc": math.trunc}
+_CONVERT: dict[str, Callable[[Any], Any]] = {"int": int, "round": round,
+                                             "floor": math.floor, "ceil": math.ceil,
+                                             "trunc": math.trunc}
 _STUBS: dict[tuple[str, bool], Callable[[Any], Any]] = {}
 
 

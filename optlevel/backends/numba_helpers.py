@@ -109,8 +109,8 @@ def _make(func: Callable[..., Any], features: FunctionFeatures, settings: Any,
     import numba
 
     target, guards, overflow = _rebind(func, features, settings, names, visiting)
-    disp = numba.njit(boundscheck=settings.boundscheck, error_model=error_model,
-                      nogil=True)(target)
+    disp = numba.njit(boundscheck=settings.boundscheck,  # type: ignore[call-overload]
+                      error_model=error_model, nogil=True)(target)
     # Numba's cache index ignores compile options, so each boundscheck setting and error
     # model gets its own directory; otherwise code built without bounds checks (or
     # without ZeroDivisionError checks) would load where they are asked for.
@@ -245,9 +245,10 @@ def _callee(name: str, how: str, value: Any, features: FunctionFeatures, setting
 
 def _shims(func: Callable[..., Any], features: FunctionFeatures) -> dict[str, Any]:
     """Checked replacements for ``int``, ``round``, ``math``… (SEM007, SEM008)."""
-    if not features.has_source:
+    tree = features.source.tree
+    if tree is None:
         return {}
-    names = shim_names(func, features.source.tree, features.params)
+    names = shim_names(func, tree, features.params)
     if not names:
         return {}
     from .numba_checked import replacement

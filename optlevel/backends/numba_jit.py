@@ -226,7 +226,7 @@ def _argument_types(py_func: Callable[..., Any], args: tuple, kwargs: dict) -> t
         bound = inspect.signature(py_func).bind(*args, **kwargs)
     except TypeError as exc:
         raise Decline(f"the arguments do not fit the signature: {exc}", warn=False) from None
-    out = []
+    out: list[Any] = []
     for name, param in inspect.signature(py_func).parameters.items():
         if name in bound.arguments:
             value = bound.arguments[name]
