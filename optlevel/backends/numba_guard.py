@@ -37,19 +37,33 @@ def guarded(disp: Any, guards: tuple[Any, ...], rebuild: Callable[[], Any],
     """
     if not guards and not check_ints:
         return disp
-    state: list[Any] = [disp, _split(guards)]
+    fn = disp
+    in_globals, in_cells = _split(guards)
 
+    def refresh() -> None:
+        nonlocal fn, in_globals, in_cells
+        built = rebuild()
+        fn = built.disp
+        in_globals, in_cells = _split(built.guards)
+
+    # Plain loops, not any(...) over generators: this runs before every call.
     def call(*args: Any, **kwargs: Any) -> Any:
-        fn, (in_globals, in_cells) = state
-        changed = any(owner.get(name, _MISSING) is not value
-                      for owner, name, value in in_globals) or \
-            any(_contents(cell) is not value for cell, value in in_cells)
-        if changed:
-            built = rebuild()
-            fn = built.disp
-            state[:] = [fn, _split(built.guards)]
+        try:
+            for owner, name, value in in_globals:
+                if owner.get(name, _MISSING) is not value:
+                    raise _Changed
+            for cell, value in in_cells:
+                if cell.cell_contents is not value:
+                    raise _Changed
+        except (_Changed, ValueError):  # ValueError: a cell was emptied
+            refresh()
         if check_ints:
-            _check_ints(args, kwargs)
+            for value in args:
+                if type(value) is int and not _LOW <= value < _HIGH:
+                    raise ArgumentBeyondInt64(f"the int argument {value} does not fit "
+                                              "in 64 bits")
+            if kwargs:
+                _check_ints((), kwargs)
         return fn(*args, **kwargs)
 
     call.__wrapped__ = disp  # type: ignore[attr-defined]
@@ -57,17 +71,14 @@ def guarded(disp: Any, guards: tuple[Any, ...], rebuild: Callable[[], Any],
     return call
 
 
+class _Changed(Exception):
+    """A frozen value changed (internal to :func:`guarded`)."""
+
+
 def _split(guards: tuple[Any, ...]) -> tuple[tuple, tuple]:
     in_globals = tuple((g.owner, g.name, g.value) for g in guards if isinstance(g.owner, dict))
     in_cells = tuple((g.owner, g.value) for g in guards if not isinstance(g.owner, dict))
     return in_globals, in_cells
-
-
-def _contents(cell: Any) -> Any:
-    try:
-        return cell.cell_contents
-    except ValueError:  # emptied
-        return _MISSING
 
 
 def _check_ints(args: tuple, kwargs: dict) -> None:
