@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -41,7 +42,7 @@ from .errors import FallbackWarning, LevelUnavailable, ResultMismatchWarning, wa
 from .levels import LEVEL_NAMES
 from .plan import Plan, PlanKey, PlanTable, State
 from .trial import per_element, plain_seconds
-from .verify import compare, restore_args, snapshot_args
+from .verify import compare, host_copy, restore_args, snapshot_args
 
 __all__ = ["Plan", "PlanKey", "Dispatcher", "COMPILE_ESTIMATE_S", "VERIFY_BUDGET_S"]
 
@@ -328,6 +329,8 @@ class Dispatcher:
         """Run ``candidate`` on copies of a call plain Python already answered (the
         copies were taken before that call); False, after recording it, if they differ."""
         copy_args, copy_kwargs = copies
+        if not candidate.prepared.checkable:
+            return True
         try:
             result = candidate.prepared.fn(*copy_args, **copy_kwargs)
         except candidate.catch:
@@ -398,7 +401,7 @@ class Dispatcher:
         return tuple(getattr(self.features, "verify_reasons", ()))
 
     def _arm_verify(self, plan: Plan, args: tuple, kwargs: dict, settings: Settings) -> None:
-        if self._wants_verify(plan.level, args, kwargs, settings):
+        if plan.prepared.checkable and self._wants_verify(plan.level, args, kwargs, settings):
             self.table.enter(plan, State.VERIFYING, self._verify_step(plan))
 
     def _verify_step(self, plan: Plan) -> Callable[..., Any]:
@@ -419,7 +422,7 @@ class Dispatcher:
                                      "where it returned")
                 restore_args(args, kwargs, plain_args, plain_kwargs)
                 raise
-            diff = compare(result, expected)
+            diff = compare(self._as_returned(plan, result), expected)
             if diff is None or diff.repairable:
                 diff = self._compare_args(args, kwargs, plain_args, plain_kwargs) or diff
             if diff is not None and not diff.repairable:
@@ -449,6 +452,17 @@ class Dispatcher:
                              f"returned {expected!r:.80}")
         restore_args(args, kwargs, plain_args, plain_kwargs)
         return expected
+
+    @staticmethod
+    def _as_returned(plan: Plan, result: Any) -> Any:
+        """What to compare with plain Python: inside ``optlevel.on_device()`` a device
+        backend returns device arrays on purpose, so their host copies are compared."""
+        backend = BACKENDS.get(plan.backend)
+        gpu_call = sys.modules.get("optlevel.gpu.call")
+        if backend is not None and backend.uses_device and gpu_call is not None \
+                and gpu_call.KEEP_ON_DEVICE.get():
+            return host_copy(result)
+        return result
 
     @staticmethod
     def _compare_args(args: tuple, kwargs: dict, plain_args: tuple,

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 __all__ = ["TOLERANCES", "Difference", "compare", "same_result", "snapshot_args",
-           "restore_args", "array_kind", "to_numpy"]
+           "restore_args", "array_kind", "to_numpy", "host_copy"]
 
 #: dtype character → relative and absolute tolerance for floating-point comparisons.
 #: float16 1e-2, float32/complex64 1e-4, float64/complex128 1e-9, longdouble 1e-12.
@@ -206,6 +206,17 @@ def _compare_scalars(result: Any, expected: Any, where: str) -> Difference | Non
 def _short(x: Any) -> str:
     text = repr(x)
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+def host_copy(x: Any) -> Any:
+    """``x`` with every CuPy or Torch array copied to a NumPy one (in containers too)."""
+    if array_kind(x) in ("cupy", "torch"):
+        return to_numpy(x)
+    if type(x) in (tuple, list):
+        return type(x)(host_copy(v) for v in x)
+    if type(x) is dict:
+        return {k: host_copy(v) for k, v in x.items()}
+    return x
 
 
 def snapshot_args(args: tuple, kwargs: dict) -> tuple[tuple, dict]:

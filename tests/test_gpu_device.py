@@ -148,6 +148,12 @@ def test_montecarlo_pi_draws_on_the_gpu_only_when_asked(gpu):
     f = optlevel.optimize(W.montecarlo_pi, level=4, strict=True)
     with pytest.raises(optlevel.LevelUnavailable, match="gpu_random=True"):
         f(1000, 0)
+    # verification is on by default; a device random stream is never compared with NumPy's
+    g = optlevel.optimize(W.montecarlo_pi, level=4, gpu_random=True, verify=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", optlevel.ResultMismatchWarning)
+        assert abs(g(1_000_000, 0) - np.pi) < 0.01
+    assert g.stats().levels.get(4) == 1
 
 
 # --- semantics ---------------------------------------------------------------------------
@@ -252,16 +258,16 @@ def test_on_device_pipeline_moves_data_once(gpu):
     cp = gpu
     x = optlevel.to_device(rng(20).random(2_000_000))
     assert isinstance(x, cp.ndarray)
-    # verify=False: verification compares with NumPy's result, which a device result
-    # kept on the GPU on purpose never matches in kind (see the report)
-    step1 = optlevel.optimize(W.elementwise, level=4, verify=False)
-    step2 = optlevel.optimize(W.reduction, level=4, verify=False)
+    # verified (the default): inside on_device the host copy of a result is compared
+    step1 = optlevel.optimize(W.elementwise, level=4, verify=True)
+    step2 = optlevel.optimize(W.reduction, level=4, verify=True)
     host = rng(21).random(2_000_000)
     with optlevel.on_device():
         y = step1(x)
         z = step2(y)
         w = step1(host)  # a NumPy input's result stays on the device too
     assert isinstance(y, cp.ndarray) and isinstance(z, cp.ndarray)
+    assert step1.stats().levels.get(0, 0) == 0 and step2.stats().levels.get(0, 0) == 0
     assert isinstance(w, cp.ndarray), f"{step1.stats()}\n{optlevel.explain(step1, host)}"
     expected = W.reduction(W.elementwise(optlevel.to_host(x)))
     assert abs(float(optlevel.to_host(z)) - expected) < 1e-9 * abs(expected)
@@ -293,6 +299,7 @@ def test_out_of_memory_falls_back_with_one_warning(gpu):
     assert len(oom) == 1 and issubclass(oom[0].category, optlevel.FallbackWarning), \
         f"{[str(w.message)[:200] for w in caught]}\n{f.stats()}"
     assert compare(first, outer_sum(x)) is None and compare(second, outer_sum(x)) is None
+    assert f.stats().levels.get(0) == 2 and f.stats().levels.get(4, 0) == 0
 
 
 # --- the planner ------------------------------------------------------------------------

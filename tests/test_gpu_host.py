@@ -290,6 +290,8 @@ def test_out_of_memory_runs_on_cpu_with_one_warning(host_gpu, monkeypatch):
     assert len(oom) == 1 and issubclass(oom[0].category, optlevel.FallbackWarning)
     _same(out1, chain(x, 2.0))
     _same(out2, chain(x, 2.0))
+    levels = fast.stats().levels
+    assert levels.get(0) == 2 and levels.get(4, 0) == 0, levels  # counted where they ran
 
 
 def _oom_sin(x):

@@ -81,6 +81,10 @@ class Prepared:
     runs, when one call's arguments do not fit what was built (a Python int beyond
     64 bits for a compiled int64 parameter): that call runs at level 0 and the plan
     is kept. A backend lists a type here only where the user's code cannot raise it.
+
+    ``checkable`` is False when the results are not meant to equal the plain
+    function's (device random numbers draw another stream): such a plan is never
+    verified against plain Python.
     """
 
     fn: Callable[..., Any]
@@ -88,6 +92,7 @@ class Prepared:
     internal_errors: tuple[type[BaseException], ...] = ()
     note: str = ""
     unfit_errors: tuple[type[BaseException], ...] = ()
+    checkable: bool = True
 
 
 class Decline(Exception):

@@ -178,8 +178,10 @@ def prepare(backend: Any, func: Callable[..., Any], features: FunctionFeatures) 
     kernel = lib.fuse(rebound, features.name) if fused else rebound
     note = "one fused kernel" if fused and lib.name == "cupy" else ""
     call = DeviceCall(lib, func, kernel, fused, findings, features, codes)
+    # Device random numbers draw another stream than NumPy's: never compared.
     return Prepared(call, time.perf_counter() - start, (GpuRunError,), note,
-                    unfit_errors=(GpuUnfit,))
+                    unfit_errors=(GpuUnfit,),
+                    checkable=not features.options.get("gpu_random"))
 
 
 def calibrate(backend: Any, profile: Any) -> None:

@@ -235,7 +235,8 @@ class DeviceCall:
                   "on the CPU (level 0) instead. Free device memory (or call "
                   "optlevel.to_host on arrays you keep on the GPU), or decorate with "
                   "level=3 to stay on the CPU.", FallbackWarning)
-        return self.func(*args, **kwargs)
+        # An unfit call: the dispatcher runs it plain, counts it at level 0, keeps the plan.
+        raise GpuUnfit(f"out of GPU memory: {_first_line(exc)}") from exc
 
 
 def _nbytes(a: Any) -> int:
