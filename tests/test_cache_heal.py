@@ -53,9 +53,6 @@ print(json.dumps({{"result": float(result), "levels": f.stats().levels,
                   "misses": sum(disp.stats.cache_misses.values())}}))
 '''
 
-pytestmark = pytest.mark.numba
-
-
 def _garbage_index(path: Path) -> None:
     path.write_bytes(b"not a pickle at all\n")
 
@@ -85,6 +82,7 @@ def kernels(tmp_path, run_python):
     return cache, run
 
 
+@pytest.mark.numba
 @pytest.mark.parametrize("suffix, damage", [(".nbi", _garbage_index), (".nbi", _truncate),
                                             (".nbc", _truncate), (".nbc", _flip_bytes)],
                          ids=["index-garbage", "index-truncated", "data-truncated",
@@ -106,6 +104,7 @@ def test_a_damaged_cache_file_is_removed_and_rebuilt(kernels, suffix, damage):
     assert third == {**third, "result": 30.0, "warnings": [], "hits": 1, "misses": 0}
 
 
+@pytest.mark.numba
 def test_a_global_read_at_compile_time_is_part_of_the_cache_key(kernels):
     """Numba's own key ignores globals: a new process would load code built for the old
     value. optlevel's key includes the values its code froze (catalogue SEM012)."""
@@ -143,6 +142,7 @@ def sum_of_cubes(x):
     return t
 
 
+@pytest.mark.numba
 def test_unwritable_cache_dir_at_run_time_warns_once_and_compiles(tmp_path):
     cache = tmp_path / "cache"
     optlevel.configure(cache_dir=cache)  # fine when read...
