@@ -559,9 +559,11 @@ def _shifts(ctx: _Context) -> Iterator[SemanticFinding]:
 
 
 def _reductions(ctx: _Context) -> Iterator[SemanticFinding]:
-    """SEM018: NumPy's pairwise sums of float32/complex64 arrays (verified)."""
+    """SEM018: NumPy's pairwise sums of float32/complex64 arrays (verified). Only inside
+    loops: a function without loops is not compiled by Numba (it would not pay)."""
+    in_loops = {id(n) for loop in ctx.loops for n in ast.walk(loop)}
     for node in _walk(ctx.tree):
-        if not isinstance(node, ast.Call):
+        if not isinstance(node, ast.Call) or id(node) not in in_loops:
             continue
         dotted = ctx.dotted(node.func)
         arrays: set[str] = set()
@@ -573,10 +575,10 @@ def _reductions(ctx: _Context) -> Iterator[SemanticFinding]:
         narrow = sorted(k[4:] for k in arrays if k.startswith("arr:") and k[4:] in
                         _NARROW_FLOATS)
         if narrow or ARG in arrays:
-            dtype = narrow[0] if narrow else "float32 or complex64"
-            yield finding("SEM018", node.lineno, f"`{ast.unparse(node)}` of a {dtype} "
-                          "array: NumPy sums pairwise, compiled code sequentially (about "
-                          "1e-5 apart), so the first compiled call is checked")
+            dtype = f"a {narrow[0]} array" if narrow else "float32 or complex64 arrays"
+            yield finding("SEM018", node.lineno, f"`{ast.unparse(node)}` in a loop: for "
+                          f"{dtype} NumPy sums pairwise, compiled code sequentially (about "
+                          "1e-5 apart), so the first compiled call is to be checked")
 
 
 def _describe(kinds: set[str]) -> str:

@@ -139,8 +139,9 @@ CATALOGUE: tuple[Entry, ...] = (
     Entry("SEM018", "NumPy reductions of float32/complex64 arrays",
           "np.sum, x.mean() and friends sum pairwise", "Numba sums sequentially in "
           "float32: about 1e-5 apart (measured at 1e5 to 1e7 elements)", "verify",
-          "level 2 runs and its first compiled call is checked against the plain "
-          "function (float32 tolerance 1e-4); float64 differs by ~1e-13",
+          "level 2 runs; a reduction inside a loop makes the first compiled call be "
+          "checked against the plain function (float32 tolerance 1e-4); float64 "
+          "differs by ~1e-13",
           "NumPy docs, numpy.sum notes (pairwise summation); measured with numba 0.68"),
     Entry("SEM019", "list, set and dict arguments",
           "mutations are visible at once; lists of lists work",
