@@ -49,6 +49,8 @@ class PrangeBackend(BackendBase):
 
     def estimate(self, features: FunctionFeatures, signature: ArgSignature, settings: Any,
                  profile: Any) -> Estimate:
+        if runtime.inside_worker():
+            return Estimate("no", runtime.INSIDE_WORKER)
         workers = runtime.worker_count(settings)
         if workers <= 1:
             return Estimate("no", "one worker: nothing to share the work with")

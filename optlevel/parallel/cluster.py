@@ -38,6 +38,8 @@ def cluster_applies(kind: str, features: FunctionFeatures, signature: ArgSignatu
 def cluster_estimate(kind: str, features: FunctionFeatures, signature: ArgSignature,
                      profile: Any, task_s: Callable[[], float], workers: int) -> Estimate:
     """Pays when the work is worth several round trips to the cluster."""
+    if runtime.inside_worker():
+        return Estimate("no", runtime.INSIDE_WORKER)
     elements = split_elements(features, signature)
     if features.hot_loops:
         serial = elements * _PY_ELEMENT_S

@@ -40,6 +40,14 @@ def run_map(opt: Any, iterables: tuple[Iterable[Any], ...], *, chunksize: int | 
     try:
         if not items or workers <= 1 or len(items) == 1 or runtime.inside_worker():
             return _sequential(opt, items, bar)
+        blocker = opt.features.semantic_blockers[:1]
+        if blocker:  # random numbers, I/O: only the sequential order keeps their meaning
+            name = getattr(opt, "__qualname__", "function")
+            warn_once((name, "map", str(blocker[0])),
+                      f"{name}.map: {blocker[0]}; the calls run one after another so their "
+                      "order (and what they draw or print) stays the plain loop's.",
+                      FallbackWarning)
+            return _sequential(opt, items, bar)
         size = chunksize or max(1, -(-len(items) // (workers * 4)))
         chunks = [items[i:i + size] for i in range(0, len(items), size)]
         kind, target = runtime.executor_kind(s)

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from typing import Any
 
 __all__ = ["worker_count", "executor_kind", "inside_worker", "as_worker", "LOCAL_KINDS",
-           "remote_kind_allows_local"]
+           "remote_kind_allows_local", "INSIDE_WORKER"]
 
 #: Kinds whose pieces run on this machine.
 LOCAL_KINDS = ("local", "threads", "processes")
@@ -75,6 +75,10 @@ def remote_kind_allows_local(settings: Any, local_kind: str) -> tuple[bool, str]
             return True, ""
         return False, f"OPTLEVEL_EXECUTOR={kind}: the pieces run on the {kind} cluster"
     return False, f"OPTLEVEL_EXECUTOR={kind}: level 3 uses only the {kind} pool"
+
+
+#: Why a call made on a level-3 worker does not go parallel again.
+INSIDE_WORKER = "called on a level-3 worker: it runs on that worker's core"
 
 
 def inside_worker() -> bool:

@@ -1,0 +1,115 @@
+"""Level 3 on a real Dask cluster: a LocalCluster of two worker processes (one thread
+each), started once for this module. No mocks: results come back from the workers."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+import optlevel
+from optlevel import optimize
+from optlevel.bench import workloads as W
+from optlevel.parallel import remote
+
+distributed = pytest.importorskip("distributed")
+pytestmark = pytest.mark.filterwarnings("error::optlevel.ResultMismatchWarning")
+
+
+def process_images(images):
+    mean = images.mean(axis=(1, 2), keepdims=True)
+    std = images.std(axis=(1, 2), keepdims=True)
+    return np.sin((images - mean) / std) * 0.5 + 0.5
+
+
+def total(x):
+    return np.sum(x * 2)
+
+
+def fails_on_negative(x):
+    return np.sqrt(x) + np.log(x)
+
+
+@pytest.fixture(scope="module")
+def client():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # distributed's own notices (ports, versions)
+        cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                           dashboard_address=None)
+        client = distributed.Client(cluster, set_as_default=False)
+    yield client
+    client.close()
+    cluster.close()
+    remote.close_remote()
+
+
+def at_dask(func, executor, **options):
+    optlevel.configure(executor=executor)
+    return optimize(func, level=3, strict=True, verify=False, **options)
+
+
+def backends(f):
+    return {s.backend for s in f.stats().signatures}
+
+
+def test_elementwise_and_rows_on_a_client(client):
+    x = np.random.default_rng(0).random(10_001)
+    f = at_dask(W.elementwise, client)
+    np.testing.assert_array_equal(f(x), W.elementwise(x))
+    images = np.random.default_rng(1).random((6, 8, 8)).astype(np.float32)
+    g = at_dask(process_images, client)
+    result = g(images)
+    assert result.dtype == np.float32
+    np.testing.assert_allclose(result, process_images(images), rtol=1e-6)
+    assert backends(f) == backends(g) == {"dask"}
+
+
+def test_scheduler_address_from_the_environment(client, monkeypatch):
+    address = client.scheduler.address.replace("tcp://", "dask://")
+    monkeypatch.setenv("OPTLEVEL_EXECUTOR", address)
+    optlevel.reload_config()
+    f = optimize(W.rowwise_python_matmul, level=3, strict=True, verify=False)
+    a, b = np.arange(35.0).reshape(7, 5), np.arange(20.0).reshape(5, 4)
+    np.testing.assert_allclose(f(a, b), a @ b)
+    assert backends(f) == {"dask"}
+
+
+@pytest.mark.parametrize("dtype", [np.int32, np.float32, np.complex64])
+def test_reductions_and_dtypes(client, dtype):
+    x = (np.arange(1, 1001) % 17).astype(dtype)
+    f = at_dask(total, client)
+    result = f(x)
+    assert np.asarray(result).dtype == np.asarray(total(x)).dtype
+    np.testing.assert_allclose(result, total(x))
+
+
+def test_user_exceptions_come_back_unchanged(client):
+    def checked(x):
+        if x.ndim != 1:
+            raise ValueError("want a vector")
+        return x * 2
+
+    f = at_dask(checked, client, split={"x": 0})
+    np.testing.assert_array_equal(f(np.arange(9.0)), np.arange(9.0) * 2)
+    with pytest.raises(ValueError, match="want a vector"):
+        f(np.ones((4, 2)))
+
+
+def test_map_on_dask(client):
+    optlevel.configure(executor=client)
+    f = optimize(W.rowwise_python_matmul)
+    pairs = [(np.eye(3) * k, np.ones((3, 2))) for k in range(7)]
+    results = f.map([a for a, _ in pairs], [b for _, b in pairs], chunksize=2)
+    for (a, b), result in zip(pairs, results):
+        np.testing.assert_allclose(result, a @ b)
+
+
+def test_an_unreachable_scheduler_means_local_execution_with_a_warning(monkeypatch):
+    monkeypatch.setattr(remote, "CONNECT_TIMEOUT_S", 1)
+    optlevel.configure(executor="dask://127.0.0.1:9", workers=2)
+    f = optimize(W.elementwise, level=3, strict=True, verify=False)
+    x = np.random.default_rng(0).random(1 << 20)
+    with pytest.warns(optlevel.FallbackWarning, match="cannot be reached") as record:
+        result = f(x)
+    np.testing.assert_array_equal(result, W.elementwise(x))
+    assert sum("cannot be reached" in str(w.message) for w in record) == 1
+    assert backends(f) == {"threads"}  # the pieces ran on this machine

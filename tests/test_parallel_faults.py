@@ -1,0 +1,169 @@
+"""Faults at level 3, each actually injected: a worker killed mid-call, an unpicklable
+function or argument, Ctrl-C; and no shared-memory segment outlives a call."""
+
+import os
+import signal
+import threading
+import time
+import warnings
+
+import numpy as np
+import pytest
+
+import optlevel
+from optlevel import optimize
+from optlevel.parallel import shm
+from optlevel.parallel.pools import PROCESSES
+
+pytestmark = [pytest.mark.filterwarnings("error::optlevel.ResultMismatchWarning"),
+              pytest.mark.skipif(not hasattr(signal, "pthread_kill"), reason="POSIX signals")]
+
+
+def slow_rows(a, work):
+    n = a.shape[0]
+    out = np.zeros(n)
+    for i in range(n):
+        s = 0.0
+        for k in range(work):
+            s += a[i, 0] * k
+        out[i] = s
+    return out
+
+
+def expected(a, work):
+    return a[:, 0] * (work * (work - 1) / 2)
+
+
+def scale_by(x, ctx):
+    return x * ctx.factor
+
+
+class Context:
+    """An argument that cannot be pickled (it holds a lock)."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.factor = 2.0
+
+
+@pytest.fixture
+def processes():
+    optlevel.configure(executor="processes", workers=2)
+    f = optimize(slow_rows, level=3, strict=True, verify=False)
+    a = np.arange(4.0).reshape(4, 1)
+    np.testing.assert_allclose(f(a, 10), expected(a, 10))  # the pool is up and warm
+    return f
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_a_killed_worker_is_replaced_and_the_call_still_right(processes):
+    a = np.arange(40.0).reshape(40, 1)
+    work = 600_000  # some 30 ms of Python per row here: the kill lands mid-call
+    victim = PROCESSES.pids()[0]
+    killer = threading.Timer(0.2, os.kill, (victim, signal.SIGKILL))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        killer.start()
+        result = processes(a, work)
+    killer.join()
+    np.testing.assert_allclose(result, expected(a, work))
+    died = [w for w in caught if "died" in str(w.message)]
+    assert len(died) == 1 and issubclass(died[0].category, optlevel.PerformanceWarning)
+    assert "restarted" in str(died[0].message)
+    assert victim not in PROCESSES.pids() and not _alive(victim)
+    assert processes.stats().levels == {3: 2}
+    assert shm.live_segments() == []
+
+
+def test_ctrl_c_stops_the_workers_cleanly(processes):
+    workers = PROCESSES.pids()
+    interrupt = threading.Timer(0.3, signal.pthread_kill,
+                                (threading.main_thread().ident, signal.SIGINT))
+    started = time.perf_counter()
+    interrupt.start()
+    with pytest.raises(KeyboardInterrupt):
+        processes(np.arange(40.0).reshape(40, 1), 5_000_000)  # seconds, if not stopped
+    interrupt.join()
+    assert time.perf_counter() - started < 10
+    assert shm.live_segments() == []
+    assert not any(_alive(pid) for pid in workers)
+    a = np.arange(6.0).reshape(6, 1)
+    np.testing.assert_allclose(processes(a, 10), expected(a, 10))  # a new pool serves
+
+
+def test_ctrl_c_in_the_thread_pool(monkeypatch):
+    from optlevel.parallel import costs
+
+    monkeypatch.setattr(costs, "BLOCK_BYTES", 64)
+    optlevel.configure(executor="threads", workers=2)
+
+    def heavy(x):
+        return np.sin(np.cos(np.sin(x)))
+
+    f = optimize(heavy, level=3, strict=True, verify=False)
+    x = np.ones(2_000_000)  # 250 000 blocks: far longer than the 0.3 s before Ctrl-C
+    interrupt = threading.Timer(0.3, signal.pthread_kill,
+                                (threading.main_thread().ident, signal.SIGINT))
+    interrupt.start()
+    with pytest.raises(KeyboardInterrupt):
+        f(x)
+    interrupt.join()
+    small = np.ones(100)
+    np.testing.assert_array_equal(f(small), heavy(small))  # the pool still serves
+
+
+def test_an_unpicklable_function_falls_back_with_the_reason():
+    optlevel.configure(executor="processes", workers=2)
+    guard = threading.Lock()
+
+    def doubled(a):
+        scale = 2.0 if guard else 0.0  # the closure holds a lock: not picklable at all
+        n = a.shape[0]
+        out = np.zeros(n)
+        for i in range(n):
+            out[i] = a[i, 0] * scale
+        return out
+
+    a = np.arange(20_000.0).reshape(-1, 1)  # enough work that processes would be tried
+    strict = optimize(doubled, level=3, strict=True, verify=False)
+    with pytest.raises(optlevel.LevelUnavailable, match="cannot be sent to worker processes"):
+        strict(a)
+    f = optimize(doubled, level=3, verify=False)
+    with pytest.warns(optlevel.FallbackWarning, match="cannot be sent to worker processes"):
+        result = f(a)
+    np.testing.assert_array_equal(result, a[:, 0] * 2)
+    assert 3 not in f.stats().levels
+
+
+def test_an_unpicklable_argument_falls_back_with_the_reason():
+    optlevel.configure(executor="processes", workers=2)
+    f = optimize(scale_by, level=3, verify=False, split={"x": 0})
+    x = np.arange(20_000.0)
+    with pytest.warns(optlevel.FallbackWarning, match="argument 'ctx' cannot be sent"):
+        result = f(x, Context())
+    np.testing.assert_array_equal(result, x * 2.0)
+    assert 3 not in f.stats().levels
+
+
+def test_no_segment_outlives_a_failing_call():
+    optlevel.configure(executor="processes", workers=2)
+
+    def fails(a, b):
+        n = a.shape[0]
+        out = np.zeros(n)
+        for i in range(n):
+            out[i] = a[i, 0] / b[0]
+        return out
+
+    f = optimize(fails, level=3, strict=True, verify=False)
+    a = np.ones((50_000, 2))  # large enough to travel through shared memory
+    with pytest.raises(TypeError):
+        f(a, np.array([object()]))  # object arrays are pickled; the division raises
+    assert shm.live_segments() == []
