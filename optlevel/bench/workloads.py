@@ -102,6 +102,13 @@ def montecarlo_pi(n, seed):
     return 4.0 * np.mean(x * x + y * y <= 1.0)
 
 
+def independent_ops(x, y):
+    a = np.sqrt(np.abs(x)) * 2.0
+    b = np.exp(-y * y)
+    c = np.log1p(np.abs(x - y))
+    return a + b + c
+
+
 def rowwise_python_matmul(a, b):
     n, m = a.shape
     p = b.shape[1]
@@ -269,6 +276,8 @@ WORKLOADS: dict[str, Workload] = {w.name: w for w in (
     Workload("dot", dot, _two_vectors, (1_000_000,), (20_000,), "np.dot(x, y), vectors"),
     Workload("montecarlo_pi", montecarlo_pi, _draws, (1_000_000,), (20_000,),
              "4 * mean(x² + y² <= 1) over uniform draws (seeded)"),
+    Workload("independent_ops", independent_ops, _two_vectors, (10_000_000,), (20_000,),
+             "several independent NumPy calls on two large vectors, summed"),
     Workload("rowwise_python_matmul", rowwise_python_matmul, _two_squares, (128,), (16,),
              "pure-Python triple loop computing a @ b on arrays", _square_label),
 )}
