@@ -126,6 +126,13 @@ def _cache_classes() -> Any:
 
         def load_overload(self, sig: Any, target_context: Any) -> Any:
             try:
+                self._index_key(sig, target_context.codegen())
+            except Exception as exc:  # e.g. closure contents Numba cannot pickle
+                self.disable()
+                log.debug("optlevel: not caching %s on disk: %s: %s", self._name,
+                          type(exc).__name__, exc)
+                return None
+            try:
                 return super().load_overload(sig, target_context)
             except _Stale:
                 return None  # an older optlevel's file: compiled over, no warning
