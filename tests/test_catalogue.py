@@ -807,3 +807,17 @@ def test_docs_table_is_the_catalogue():
     summary = (f"{found['entries']} entries: {found['decline']} decline, {found['guard']} "
                f"guard (level 2 runs, made equal), {found['verify']} verified")
     assert summary in " ".join(text.split())
+
+
+def heap_path(x, start):
+    i = start
+    t = 0.0
+    while i < x.shape[0]:
+        t += x[i]
+        i = 2 * i + 1
+    return t
+
+
+@pytest.mark.numba
+def test_sem002_an_index_bounded_by_its_while_test_compiles():
+    ran_at_2(heap_path, np.arange(100.0), 0)

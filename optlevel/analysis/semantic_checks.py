@@ -261,10 +261,15 @@ def _text(ctx: _Context) -> Iterator[SemanticFinding]:
 
 
 def _big_ints(ctx: _Context) -> Iterator[SemanticFinding]:
-    """SEM002: Python ints that can outgrow 64 bits."""
+    """SEM002: Python ints that can outgrow 64 bits. A variable the loop's own
+    ``while`` test compares (``while i < n: i = 2 * i + 1``) is bounded by it."""
     for loop in ctx.loops:
+        bounded = {n.id for c in ast.walk(loop.test) if isinstance(c, ast.Compare)
+                   for n in ast.walk(c) if isinstance(n, ast.Name)} \
+            if isinstance(loop, ast.While) else set()
         for name, value, stmt in _updates(loop):
-            if name not in ctx.carried or not _python_int(ctx.var(name)):
+            if name not in ctx.carried or name in bounded or \
+                    not _python_int(ctx.var(name)):
                 continue
             why = _growth(name, value, ctx)
             if why:

@@ -60,7 +60,8 @@ CATALOGUE: tuple[Entry, ...] = (
           "int is unbounded: fib(120), factorials, 2 ** n are exact",
           "integers are 64-bit and wrap silently", "decline",
           "declines loop-carried Python ints grown by *, **, << or a recurrence of two "
-          "carried variables, products of two varying ints summed in a loop, and 2 ** n",
+          "carried variables (unless the loop's while test bounds them), products of two "
+          "varying ints summed in a loop, and 2 ** n",
           f"{_DOCS}: Integer width; NBEP 1"),
     Entry("SEM003", "integer powers with negative exponents",
           "2 ** -1 is 0.5 (a NumPy int raises ValueError)", "2 ** -1 is 0 (an int)",
