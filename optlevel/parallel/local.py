@@ -147,7 +147,11 @@ def _run_processes_once(call: SplitCall, blob: bytes, workers: int, pieces: int)
     executor = pools.PROCESSES.get(workers)
     ranges = bounds(call.n, pieces)
     with Segments() as segments:
-        layout, packed = _layout(call, segments)
+        try:
+            layout, packed = _layout(call, segments)
+        except OSError as exc:  # /dev/shm too small (containers often give it 64 MB)
+            raise ship.ShipError(f"the arguments do not fit in shared memory ({exc})") \
+                from None
         outs = [segments.reserve() for _ in ranges]
         futures: list[Future] = []
         try:

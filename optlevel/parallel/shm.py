@@ -176,14 +176,28 @@ def attach() -> Attached:
 
 
 def write_result(name: str, array: np.ndarray) -> ArraySpec:
-    """In a worker: put ``array`` into a new segment called ``name`` (the parent unlinks)."""
+    """In a worker: put ``array`` into a new segment called ``name`` (the parent unlinks).
+
+    Raises
+    ------
+    OSError
+        When ``/dev/shm`` has no room for it (written through the file, so a full
+        file system is an error here, not a crash on a mapped page).
+    """
     seg = shared_memory.SharedMemory(name=name, create=True, size=max(1, array.nbytes))
     try:
-        view = np.ndarray(array.shape, array.dtype, buffer=seg.buf)
-        view[...] = array
-        del view
-    finally:
+        path = _file(name)
+        if path is not None:
+            _write_file(path, array)
+        else:
+            view = np.ndarray(array.shape, array.dtype, buffer=seg.buf)
+            view[...] = array
+            del view
+    except OSError:
         seg.close()
+        seg.unlink()
+        raise
+    seg.close()
     return name, tuple(array.shape), array.dtype.str
 
 

@@ -87,7 +87,10 @@ def run_piece(blob: bytes, positional: tuple[str, ...], layout: bytes, lo: int, 
         del args, kwargs
         if type(result) is np.ndarray and result.nbytes >= SHM_MIN_BYTES \
                 and result.dtype.kind in "biufc":
-            return "shm", shm.write_result(out_name, result)
+            try:
+                return "shm", shm.write_result(out_name, result)
+            except OSError:  # no room in /dev/shm: send it through the pipe instead
+                pass
         if isinstance(result, np.ndarray):
             result = np.array(result)  # a copy: it may be a view of a shared segment
         return "val", result
