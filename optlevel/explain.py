@@ -92,7 +92,9 @@ def _feature_lines(f: FunctionFeatures) -> list[str]:
     out += [f"  split: {'; '.join(map(str, f.split.params.values())) or f.split.reason}"] + \
         [f"  independent loop {loop}" for loop in f.split.loops]
     for what, found in (("numba cannot compile", f.numba_blockers),
-                        ("kept in Python", f.semantic_blockers)):
+                        ("kept in Python", f.semantic_blockers),
+                        ("compiled code would differ (catalogue)", f.semantic_findings),
+                        ("to verify on the first compiled call", f.verify_reasons)):
         if found:
             out.append(f"  {what}: {'; '.join(str(x) for x in found)}")
     return out + explain_lines(f)

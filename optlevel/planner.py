@@ -111,13 +111,14 @@ def _judge(backend: Backend, features: FunctionFeatures, signature: ArgSignature
     estimate = backend.estimate(features, signature, settings, profile)
     if mode == MODE_STRICT:  # strict runs the level whether or not it pays
         return "ok", Verdict(True, estimate.reason), estimate.cost
-    return _pays(estimate)
+    return _pays(estimate, mode)
 
 
-def _pays(estimate: Estimate) -> tuple[str, Verdict, float | None]:
+def _pays(estimate: Estimate, mode: int) -> tuple[str, Verdict, float | None]:
     if estimate.pays == "no":
         return "pays", Verdict(False, estimate.reason), estimate.cost
-    kind = "trial" if estimate.pays == "trial" else "ok"
+    trial = estimate.pays == "trial" and (mode == MODE_AUTO or estimate.explicit_trial)
+    kind = "trial" if trial else "ok"
     return kind, Verdict(True, estimate.reason), estimate.cost
 
 

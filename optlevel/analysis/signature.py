@@ -102,6 +102,18 @@ class ArgInfo:
     device: str = "cpu"
 
     @property
+    def dtype_kind(self) -> str:
+        """NumPy's kind character of the array's dtype (``"f"``, ``"i"``, …); ``"V"``
+        for a structured dtype, whose text form does not parse back; ``""`` for
+        non-arrays."""
+        if not self.is_array or self.dtype is None:
+            return ""
+        try:
+            return np.dtype(self.dtype).kind
+        except TypeError:
+            return "V"
+
+    @property
     def is_array(self) -> bool:
         return self.kind in ("numpy", "cupy", "torch")
 

@@ -70,6 +70,9 @@ class Estimate:
     pays: str = "yes"
     reason: str = ""
     cost: float | None = None
+    #: whether a ``"trial"`` also holds when the user asked for the level explicitly;
+    #: False where only the auto mode should measure before it commits
+    explicit_trial: bool = True
 
 
 @dataclasses.dataclass

@@ -65,8 +65,10 @@ class NumbaBackend(BackendBase):
         if not features.has_source:
             return Estimate("trial", f"no source ({features.source.reason}): the AST "
                                      "findings (loops, the catalogue's checks) are missing, "
-                                     "so the first calls measure level 2 against level 0, "
-                                     "and the first compiled call is to be verified")
+                                     "so under auto the first calls measure level 2 against "
+                                     "level 0 (an explicit level compiles at once), and the "
+                                     "first compiled call is verified",
+                            explicit_trial=False)
         hot = [loop for loop in features.loops if loop.hot]
         if not hot:
             return Estimate("no", "no Python-level loops: vectorized NumPy already runs "

@@ -93,7 +93,7 @@ def _arg(backend: Any, arg: ArgInfo) -> Verdict:
         if arg.type_name != "ndarray":
             return Verdict(False, f"argument {arg.name!r} is a {arg.type_name}, an ndarray "
                                   "subclass whose behaviour the GPU library would drop")
-        kind = np.dtype(arg.dtype).kind
+        kind = arg.dtype_kind
         if kind not in "biufc":
             return Verdict(False, f"argument {arg.name!r} has dtype {arg.dtype}; GPUs take "
                                   "bool, integer, float and complex arrays")
