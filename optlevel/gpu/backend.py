@@ -10,8 +10,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
-
 from ..analysis import ArgInfo, ArgSignature, FunctionFeatures
 from ..backends import YES, Decline, Estimate, Prepared, Verdict, is_available
 from .checks import gpu_findings
