@@ -48,7 +48,7 @@ class ThreadsBackend(BackendBase):
         ops = features.split.ops if features.split.ok else 4
         elements = split_elements(features, signature)
         serial = elements * ops * costs.numpy_op_s(profile)
-        blocks = max(1, elements * 8 // costs.BLOCK_BYTES)
+        blocks = max(workers * costs.MIN_BLOCKS_PER_WORKER, elements * 8 // costs.BLOCK_BYTES)
         parallel = (serial / costs.thread_speedup(profile, workers)
                     + blocks * ops * _PER_OP_CALL_S / workers
                     + workers * costs.thread_task_s(profile))
@@ -93,6 +93,7 @@ def _threaded(func: Callable[..., Any], features: FunctionFeatures,
             call = split_call(func, features, args, kwargs, hint)
         except NotSplit:  # e.g. lengths that differ in this call: run it whole
             return func(*args, **kwargs)
-        return run_threads(call, workers, block_rows(call, costs.BLOCK_BYTES))
+        rows = block_rows(call, costs.BLOCK_BYTES, workers * costs.MIN_BLOCKS_PER_WORKER)
+        return run_threads(call, workers, rows)
 
     return run

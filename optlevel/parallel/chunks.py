@@ -248,11 +248,13 @@ def bounds(n: int, pieces: int) -> list[tuple[int, int]]:
     return out
 
 
-def block_rows(call: SplitCall, target_bytes: int) -> int:
-    """Rows per block so that one block's split data is about ``target_bytes``."""
+def block_rows(call: SplitCall, target_bytes: int, min_blocks: int = 1) -> int:
+    """Rows per block so that one block's split data is about ``target_bytes``, and
+    there are at least ``min_blocks`` blocks."""
     per_row = sum(call.arguments[p].nbytes // max(1, call.arguments[p].shape[a])
                   for p, a in call.split.items())
-    return max(1, target_bytes // max(1, per_row))
+    rows = max(1, target_bytes // max(1, per_row))
+    return max(1, min(rows, -(-call.n // max(1, min_blocks))))
 
 
 _COMBINERS = {"sum": np.add, "min": np.minimum, "max": np.maximum, "any": np.logical_or,
