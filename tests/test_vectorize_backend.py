@@ -202,3 +202,36 @@ def test_a_function_writing_module_state_is_not_rewritten(ran_at, quiet):
     with pytest.warns(optlevel.FallbackWarning, match="TOTALS"):
         assert ran_at(f, x) == 0
     np.testing.assert_array_equal(TOTALS, x)  # added once: the call ran once
+
+
+class Scaler:
+    def __init__(self, offset):
+        self.offset = offset
+
+    @optimize(level=1, verify=False)  # the dispatcher's own check is off: level 1's runs
+    def total(self, x, b=1.5, *, c=0.5):
+        s = 0.0
+        for i in range(len(x)):
+            s += x[i] * b + c
+        return s + self.offset
+
+
+def make_scaled(scale):
+    @optimize(level=1)
+    def scaled(x):
+        out = np.empty_like(x)
+        for i in range(len(x)):
+            out[i] = x[i] * scale
+        return out
+
+    return scaled
+
+
+def test_methods_defaults_and_closures(ran_at, quiet):
+    scaler, x = Scaler(2.0), data()
+    assert ran_at(scaler.total, x) == 1
+    assert scaler.total(x) == Scaler.total.py_func(scaler, x)
+    assert scaler.total(x, b=2.0, c=1.0) == Scaler.total.py_func(scaler, x, b=2.0, c=1.0)
+    scaled = make_scaled(3.0)
+    assert ran_at(scaled, x) == 1
+    np.testing.assert_array_equal(scaled(x), x * 3.0)

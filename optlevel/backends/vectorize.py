@@ -351,6 +351,8 @@ def _check_first_call(fast: Callable[..., Any], func: Callable[..., Any],
     pairs = list(zip(fast_args, plain_args)) + [(fast_kwargs[k], plain_kwargs[k])
                                                  for k in plain_kwargs]
     for i, (a, b) in enumerate(pairs):
+        if type(a).__eq__ is object.__eq__:  # compared by identity: a copy never equals
+            continue
         diff = diff or compare(a, b, f"argument {i} after the call")
     if diff is not None:
         _mismatch(features, signature, diff.text)
