@@ -235,3 +235,16 @@ def test_methods_defaults_and_closures(ran_at, quiet):
     scaled = make_scaled(3.0)
     assert ran_at(scaled, x) == 1
     np.testing.assert_array_equal(scaled(x), x * 3.0)
+
+
+def test_a_vectorized_loop_inside_another_loop_is_measured(ran_at, quiet):
+    from optlevel.bench.workloads import rowwise_python_matmul
+
+    f = optimize(rowwise_python_matmul, level=1)
+    rng = np.random.default_rng(0)
+    a, b = rng.random((96, 96)), rng.random((96, 96))
+    row = optlevel.explain(f, a, b).row("vectorize")
+    assert row.kind == "trial" and "inside another loop" in row.reason
+    levels = [ran_at(f, a, b) for _ in range(3)]
+    assert levels[0] == 0 and levels[1] == 1  # plain timed, then level 1 timed
+    np.testing.assert_allclose(f(a, b), rowwise_python_matmul(a, b), rtol=1e-12)

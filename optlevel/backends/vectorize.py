@@ -85,6 +85,11 @@ class VectorizeBackend(BackendBase):
         plain = n * loop * 1e-9 * (n if quadratic else 1)
         fast = overhead + n * vector * 1e-9
         lines = ", ".join(f"{line} ({rule})" for line, rule in rewrite.loops)
+        if rewrite.nested:
+            return Estimate("trial", f"the vectorized loop at line {lines} runs inside "
+                                     "another loop, which pays its fixed cost once per "
+                                     "outer iteration: the first calls measure level 1 "
+                                     "against level 0")
         if fast >= plain:
             return Estimate("no", f"{n} elements: the vectorized form's fixed cost "
                                   f"(~{overhead * 1e6:.0f} µs) is more than the loop's "

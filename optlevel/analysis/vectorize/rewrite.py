@@ -37,6 +37,9 @@ class Rewrite:
     source: str
     loops: tuple[tuple[int, str], ...]
     reason: str = ""
+    #: a vectorized loop sits inside another loop: its fixed cost is paid per outer
+    #: iteration, so whether it pays depends on sizes the analysis cannot see
+    nested: bool = False
 
     @property
     def ok(self) -> bool:
@@ -56,12 +59,23 @@ def build_rewrite(tree: ast.FunctionDef | ast.AsyncFunctionDef, names: Names,
         return Rewrite(None, "", (), "; ".join(reasons) or "no loop with a vectorized form")
     if not isinstance(work, ast.FunctionDef):
         return Rewrite(None, "", (), "async functions are not rewritten")
+    nested = _inside_loops(work, [f.kernel.loop for f in kernels])
     for k, finding in enumerate(kernels):
         block = KernelCode(finding.kernel, k, order).statements()
         _replace(work, finding.kernel.loop, block)
     ast.fix_missing_locations(work)
     loops = tuple((f.diagnostic.line, f.diagnostic.rule) for f in kernels)
-    return Rewrite(work, ast.unparse(work), loops)
+    return Rewrite(work, ast.unparse(work), loops, nested=nested)
+
+
+def _inside_loops(tree: ast.AST, loops: list[ast.For]) -> bool:
+    """Is any of ``loops`` the body (at any depth) of another loop in ``tree``?"""
+    wanted = {id(loop) for loop in loops}
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.For, ast.While)) and id(node) not in wanted:
+            if any(id(inner) in wanted for inner in ast.walk(node) if inner is not node):
+                return True
+    return False
 
 
 def rewrite_for(features: Any, order: str = "loop") -> Rewrite:
