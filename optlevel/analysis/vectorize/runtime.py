@@ -318,6 +318,14 @@ def _sequence(parts: tuple, shape: tuple[int, ...], acc: np.dtype, cover: str) -
     size = math.prod(shape)
     if cover == "all" and len(parts) == 2 and all(p[3] for p in parts):
         return _where(parts, shape, acc)  # if/else, both computed everywhere: one select
+    if len(parts) == 1 and parts[0][0] is not None:  # one guarded statement: one gather
+        mask, values, negate, full = parts[0]
+        chosen = np.asarray(values, dtype=acc)
+        if full and chosen.ndim:
+            seq = _full(chosen, shape)[mask]
+        else:
+            seq = np.array(np.broadcast_to(chosen, (int(np.count_nonzero(mask)),)), dtype=acc)
+        return np.negative(seq, out=seq) if negate else seq
     if cover in ("all", "disjoint") or len(parts) == 1:
         terms = np.empty(size, dtype=acc)
         for mask, values, negate, full in parts:
