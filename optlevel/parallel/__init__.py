@@ -18,12 +18,20 @@ what is specific to optlevel:
 - :mod:`.costs`: measured pool costs for the planner; :mod:`.runtime`: worker
   counts, the executor setting, and whether we are inside a worker.
 
-Nothing here is imported by ``import optlevel`` beyond what the backends' modules
-need, and no pool starts before a call needs it.
+``import optlevel`` imports only the light parts the backends' modules name (no
+pool, no multiprocessing), and no pool starts before a call needs it.
 """
 
 from __future__ import annotations
 
-from .mapping import run_map
+from typing import Any
 
 __all__ = ["run_map"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "run_map":  # imported on first use: it brings the pools with it
+        from .mapping import run_map
+
+        return run_map
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
