@@ -47,20 +47,20 @@ class DaskBackend(BackendBase):
 
     def estimate(self, features: FunctionFeatures, signature: ArgSignature, settings: Any,
                  profile: Any) -> Estimate:
-        client = _client(settings)
-        workers = max(1, sum(client.nthreads().values()))
-        return cluster_estimate("dask", features, signature, profile,
-                                lambda: _round_trip(client), workers)
+        return cluster_estimate("dask", features, signature, settings, profile,
+                                lambda: _round_trip(_client(settings)),
+                                lambda: max(1, sum(_client(settings).nthreads().values())))
 
     def prepare(self, func: Callable[..., Any], features: FunctionFeatures,
                 signature: ArgSignature, settings: Any, args: tuple = (),
                 kwargs: dict | None = None) -> Prepared:
         from ..parallel.remote import run_dask
 
-        client = _client(settings)
-        pieces = 2 * max(1, sum(client.nthreads().values()))
-        return cluster_prepare("dask", func, features, args, kwargs or {},
-                               lambda call: run_dask(client, call, pieces))
+        def run(call: Any) -> list[Any]:
+            client = _client(settings)
+            return run_dask(client, call, 2 * max(1, sum(client.nthreads().values())))
+
+        return cluster_prepare("dask", func, features, settings, args, kwargs or {}, run)
 
     def close(self) -> None:
         from ..parallel.remote import close_remote

@@ -38,9 +38,6 @@ class PrangeBackend(BackendBase):
 
     def applies(self, features: FunctionFeatures, signature: ArgSignature, settings: Any,
                 profile: Any) -> Verdict:
-        allowed, why = runtime.remote_kind_allows_local(settings, "threads")
-        if not allowed:
-            return Verdict(False, why)
         if not features.split.loops:
             reasons = features.split.loop_reasons
             return Verdict(False, f"no loop is proven independent: {reasons[0]}" if reasons
@@ -49,8 +46,9 @@ class PrangeBackend(BackendBase):
 
     def estimate(self, features: FunctionFeatures, signature: ArgSignature, settings: Any,
                  profile: Any) -> Estimate:
-        if runtime.inside_worker():
-            return Estimate("no", runtime.INSIDE_WORKER)
+        why = runtime.excluded(settings, "threads")
+        if why or runtime.inside_worker():
+            return Estimate("no", why or runtime.INSIDE_WORKER)
         workers = runtime.worker_count(settings)
         if workers <= 1:
             return Estimate("no", "one worker: nothing to share the work with")
@@ -75,6 +73,9 @@ class PrangeBackend(BackendBase):
         from ..parallel.prange import build_parallel, compile_checked
         from .numba_jit import _argument_types
 
+        why = runtime.excluded(settings, "threads")
+        if why:
+            raise Decline(why, warn=False)
         serial = _level2.prepare(func, features, signature, settings, args, kwargs)
         if any(lp.written_params and any(op in ("min", "max") for _, op in lp.reductions)
                for lp in features.split.loops):

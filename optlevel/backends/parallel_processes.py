@@ -3,6 +3,7 @@ persistent process pool, arrays through shared memory (see :mod:`optlevel.parall
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -34,15 +35,13 @@ class ProcessesBackend(BackendBase):
 
     def applies(self, features: FunctionFeatures, signature: ArgSignature, settings: Any,
                 profile: Any) -> Verdict:
-        allowed, why = runtime.remote_kind_allows_local(settings, "processes")
-        if not allowed:
-            return Verdict(False, why)
         return chunk_verdict(features, signature)
 
     def estimate(self, features: FunctionFeatures, signature: ArgSignature, settings: Any,
                  profile: Any) -> Estimate:
-        if runtime.inside_worker():
-            return Estimate("no", runtime.INSIDE_WORKER)
+        why = runtime.excluded(settings, "processes")
+        if why or runtime.inside_worker():
+            return Estimate("no", why or runtime.INSIDE_WORKER)
         workers = runtime.worker_count(settings)
         if workers <= 1:
             return Estimate("no", "one worker: nothing to share the work with")
@@ -54,6 +53,8 @@ class ProcessesBackend(BackendBase):
             if other:
                 return Estimate("no", other)
         elements = split_elements(features, signature)
+        if features.max_loop_depth >= 2:  # nested loops touch elements many times over
+            elements = int(elements * math.sqrt(elements))
         most = elements * _PY_ELEMENT_MAX_S
         if most < workers * _MIN_TASK_S:  # clearly too small: no need to measure the pool
             return Estimate("no", f"too small to pay: at most ~{most * 1e3:.2g} ms of work")
@@ -76,6 +77,9 @@ class ProcessesBackend(BackendBase):
     def prepare(self, func: Callable[..., Any], features: FunctionFeatures,
                 signature: ArgSignature, settings: Any, args: tuple = (),
                 kwargs: dict | None = None) -> Prepared:
+        why = runtime.excluded(settings, "processes")
+        if why:
+            raise Decline(why, warn=False)
         hint = parse_hint(features)
         try:
             call = split_call(func, features, args, kwargs or {}, hint)

@@ -44,17 +44,16 @@ class RayBackend(BackendBase):
 
     def estimate(self, features: FunctionFeatures, signature: ArgSignature, settings: Any,
                  profile: Any) -> Estimate:
-        return cluster_estimate("ray", features, signature, profile, _round_trip,
-                                _cpus(settings))
+        return cluster_estimate("ray", features, signature, settings, profile, _round_trip,
+                                lambda: _cpus(settings))
 
     def prepare(self, func: Callable[..., Any], features: FunctionFeatures,
                 signature: ArgSignature, settings: Any, args: tuple = (),
                 kwargs: dict | None = None) -> Prepared:
         from ..parallel.remote import run_ray
 
-        pieces = 2 * _cpus(settings)
-        return cluster_prepare("ray", func, features, args, kwargs or {},
-                               lambda call: run_ray(call, pieces))
+        return cluster_prepare("ray", func, features, settings, args, kwargs or {},
+                               lambda call: run_ray(call, 2 * _cpus(settings)))
 
     def close(self) -> None:
         from ..parallel.remote import close_remote

@@ -25,9 +25,6 @@ class ThreadsBackend(BackendBase):
 
     def applies(self, features: FunctionFeatures, signature: ArgSignature, settings: Any,
                 profile: Any) -> Verdict:
-        allowed, why = runtime.remote_kind_allows_local(settings, "threads")
-        if not allowed:
-            return Verdict(False, why)
         verdict = chunk_verdict(features, signature)
         if not verdict:
             return verdict
@@ -38,8 +35,9 @@ class ThreadsBackend(BackendBase):
 
     def estimate(self, features: FunctionFeatures, signature: ArgSignature, settings: Any,
                  profile: Any) -> Estimate:
-        if runtime.inside_worker():
-            return Estimate("no", runtime.INSIDE_WORKER)
+        why = runtime.excluded(settings, "threads")
+        if why or runtime.inside_worker():
+            return Estimate("no", why or runtime.INSIDE_WORKER)
         workers = runtime.worker_count(settings)
         if workers <= 1:
             return Estimate("no", "one worker: nothing to share the work with")
@@ -57,6 +55,9 @@ class ThreadsBackend(BackendBase):
     def prepare(self, func: Callable[..., Any], features: FunctionFeatures,
                 signature: ArgSignature, settings: Any, args: tuple = (),
                 kwargs: dict | None = None) -> Prepared:
+        why = runtime.excluded(settings, "threads")
+        if why:
+            raise Decline(why, warn=False)
         hint = parse_hint(features)
         try:
             split_call(func, features, args, kwargs or {}, hint)

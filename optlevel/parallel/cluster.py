@@ -21,11 +21,6 @@ _PY_ELEMENT_S = 50e-9
 
 def cluster_applies(kind: str, features: FunctionFeatures, signature: ArgSignature,
                     settings: Any) -> Verdict:
-    configured, _ = runtime.executor_kind(settings)
-    if configured != kind:
-        hint = "dask, dask://host:port or configure(executor=client)" if kind == "dask" \
-            else "ray or ray://host:port"
-        return Verdict(False, f"OPTLEVEL_EXECUTOR is {configured}; set it to {hint}")
     verdict = chunk_verdict(features, signature)
     if not verdict:
         return verdict
@@ -36,29 +31,35 @@ def cluster_applies(kind: str, features: FunctionFeatures, signature: ArgSignatu
 
 
 def cluster_estimate(kind: str, features: FunctionFeatures, signature: ArgSignature,
-                     profile: Any, task_s: Callable[[], float], workers: int) -> Estimate:
+                     settings: Any, profile: Any, task_s: Callable[[], float],
+                     workers: Callable[[], int]) -> Estimate:
     """Pays when the work is worth several round trips to the cluster."""
-    if runtime.inside_worker():
-        return Estimate("no", runtime.INSIDE_WORKER)
+    why = runtime.excluded(settings, kind)
+    if why or runtime.inside_worker():
+        return Estimate("no", why or runtime.INSIDE_WORKER)
+    workers_n = workers()
     elements = split_elements(features, signature)
     if features.hot_loops:
         serial = elements * _PY_ELEMENT_S
     else:
         ops = features.split.ops if features.split.ok else 4
         serial = elements * ops * costs.numpy_op_s(profile)
-    overhead = 2 * workers * float(profile.measure(f"{kind}.task_s", task_s))
+    overhead = 2 * workers_n * float(profile.measure(f"{kind}.task_s", task_s))
     if serial < 2 * overhead:
         return Estimate("no", f"too small to pay: ~{serial * 1e3:.2g} ms of work against "
                               f"~{overhead * 1e3:.2g} ms of round trips to {kind}",
-                        overhead + serial / workers)
-    return Estimate("yes", f"OPTLEVEL_EXECUTOR={kind}: {2 * workers} pieces on the cluster",
-                    overhead + serial / workers)
+                        overhead + serial / workers_n)
+    return Estimate("yes", f"OPTLEVEL_EXECUTOR={kind}: {2 * workers_n} pieces on the cluster",
+                    overhead + serial / workers_n)
 
 
 def cluster_prepare(kind: str, func: Callable[..., Any], features: FunctionFeatures,
-                    args: tuple, kwargs: dict,
+                    settings: Any, args: tuple, kwargs: dict,
                     run: Callable[[Any], list[Any]]) -> Prepared:
     """A callable that runs each call's pieces with ``run(call)`` and joins them."""
+    why = runtime.excluded(settings, kind)
+    if why:
+        raise Decline(why, warn=False)
     hint = parse_hint(features)
     try:
         split_call(func, features, args, kwargs, hint)

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from typing import Any
 
 __all__ = ["worker_count", "executor_kind", "inside_worker", "as_worker", "LOCAL_KINDS",
-           "remote_kind_allows_local", "INSIDE_WORKER"]
+           "excluded", "INSIDE_WORKER"]
 
 #: Kinds whose pieces run on this machine.
 LOCAL_KINDS = ("local", "threads", "processes")
@@ -60,21 +60,32 @@ def executor_kind(settings: Any) -> tuple[str, Any]:
     return low, None
 
 
-def remote_kind_allows_local(settings: Any, local_kind: str) -> tuple[bool, str]:
-    """May a local backend of ``local_kind`` (threads, processes) run under these
-    settings? Yes for ``local`` and its own kind, and when the configured Dask or Ray
-    cluster cannot be reached (the remote backend then warned, and work stays here)."""
+def excluded(settings: Any, pool: str) -> str:
+    """Why ``OPTLEVEL_EXECUTOR`` leaves out a backend running on ``pool`` (threads,
+    processes, dask or ray), or ``""`` when it may run.
+
+    Local pools run under ``local`` and their own kind, and also when the configured
+    Dask or Ray cluster cannot be reached (the cluster's backend then warned once).
+    A configured choice is not a failure of the function: backends report it as
+    "does not pay here" (no fallback warning), never as "cannot run it".
+    """
     kind, _ = executor_kind(settings)
-    if kind in ("local", local_kind):
-        return True, ""
+    if pool in ("dask", "ray"):
+        if kind == pool:
+            return ""
+        how = "dask, dask://host:port or configure(executor=client)" if pool == "dask" \
+            else "ray or ray://host:port"
+        return f"OPTLEVEL_EXECUTOR is {kind}; set it to {how} to use {pool}"
+    if kind in ("local", pool):
+        return ""
     if kind in ("dask", "ray"):
         from ..backends import BACKENDS, is_available
 
         remote = BACKENDS.get(kind)
         if remote is None or not is_available(remote, settings):
-            return True, ""
-        return False, f"OPTLEVEL_EXECUTOR={kind}: the pieces run on the {kind} cluster"
-    return False, f"OPTLEVEL_EXECUTOR={kind}: level 3 uses only the {kind} pool"
+            return ""
+        return f"OPTLEVEL_EXECUTOR={kind}: the pieces run on the {kind} cluster"
+    return f"OPTLEVEL_EXECUTOR={kind}: level 3 uses only the {kind} pool"
 
 
 #: Why a call made on a level-3 worker does not go parallel again.
