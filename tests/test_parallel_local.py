@@ -287,3 +287,14 @@ def test_one_worker_does_not_split():
     x = np.random.default_rng(0).random(1 << 20)
     row = optlevel.explain(optimize(W.elementwise), x).row("threads")
     assert row.kind == "pays" and "one worker" in row.reason
+
+
+def test_backends_the_executor_setting_leaves_out_do_not_warn():
+    f = optimize(W.small_loop, level=3, verify=False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        np.testing.assert_allclose(f(np.ones((4, 4)), 3), W.small_loop(np.ones((4, 4)), 3))
+    assert not [w for w in caught if "OPTLEVEL_EXECUTOR" in str(w.message)]
+    report = optlevel.explain(f, np.ones((4, 4)), 3)
+    assert report.row("dask").kind == "pays" and "OPTLEVEL_EXECUTOR is local" in \
+        report.row("dask").reason
