@@ -295,6 +295,6 @@ def test_backends_the_executor_setting_leaves_out_do_not_warn():
         warnings.simplefilter("always")
         np.testing.assert_allclose(f(np.ones((4, 4)), 3), W.small_loop(np.ones((4, 4)), 3))
     assert not [w for w in caught if "OPTLEVEL_EXECUTOR" in str(w.message)]
-    report = optlevel.explain(f, np.ones((4, 4)), 3)
+    report = optlevel.explain(optimize(W.elementwise, level=3), np.ones(10))
     assert report.row("dask").kind == "pays" and "OPTLEVEL_EXECUTOR is local" in \
         report.row("dask").reason
