@@ -42,9 +42,11 @@ _BUILTINS_OK = PURE_BUILTINS | {"range", "enumerate", "zip", "isinstance", "reve
 class VectorizeBackend(BackendBase):
     name = "vectorize"
     level = 1
-    options = {"sum_order": "level 1: how rewritten reductions add their terms: 'loop' "
-                            "(default; in the loop's order, bit for bit its result) or "
-                            "'pairwise' (like np.sum: faster, the last bits may differ)"}
+    options = {"sum_order": "level 1: how rewritten reductions add their terms: 'auto' "
+                            "(default: the loop's order for float32 and narrower, pairwise "
+                            "for float64), 'loop' (always the loop's order, bit for bit "
+                            "its result) or 'pairwise' (like np.sum: faster, the last bits "
+                            "may differ)"}
 
     def available(self, settings: Any) -> Verdict:
         if int(np.__version__.split(".")[0]) < 2:
@@ -127,7 +129,7 @@ class VectorizeBackend(BackendBase):
 # -- applies ---------------------------------------------------------------------------
 
 def _order(features: FunctionFeatures) -> str:
-    order = features.options.get("sum_order", "loop")
+    order = features.options.get("sum_order", "auto")
     if order not in SUM_ORDERS:
         raise ConfigError(f"{features.name}: sum_order={order!r} is not valid: use one of "
                           f"{', '.join(repr(o) for o in SUM_ORDERS)}")

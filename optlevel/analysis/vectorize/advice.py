@@ -52,7 +52,7 @@ def _warn(features: Any, d: Diagnostic) -> None:
 def explain_lines(features: Any) -> list[str]:
     """``explain``'s lines for level 1: each finding, and the rewrite that level 1
     runs (its generated source), or why there is none."""
-    from .rewrite import rewrite_for
+    from .rewrite import SUM_ORDERS, rewrite_for
 
     analysis = features.vectorize
     if analysis.error:
@@ -60,8 +60,8 @@ def explain_lines(features: Any) -> list[str]:
     out = [f"  level 1: {d}" for d in analysis.diagnostics]
     if not features.has_source:
         return out
-    order = features.options.get("sum_order", "loop")
-    rewrite = rewrite_for(features, order if order in ("loop", "pairwise") else "loop")
+    order = features.options.get("sum_order", "auto")
+    rewrite = rewrite_for(features, order if order in SUM_ORDERS else "auto")
     if rewrite.ok:
         out.append("  level-1 rewrite (each vectorized block runs the original loop when its "
                    "checks fail):")

@@ -99,7 +99,7 @@ def _cover(parts: list, kernel: Kernel) -> str:
 class KernelCode:
     """The generated statements for one kernel (number ``k`` in its function)."""
 
-    def __init__(self, kernel: Kernel, k: int, order: str = "loop"):
+    def __init__(self, kernel: Kernel, k: int, order: str = "auto"):
         self.kernel = kernel
         self.order = order
         self.fallback = copy.deepcopy(kernel.loop)  # before lowering edits the body

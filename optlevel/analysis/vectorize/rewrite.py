@@ -21,9 +21,11 @@ from .names import Names
 
 __all__ = ["Rewrite", "build_rewrite", "compile_rewrite", "rewrite_for", "SUM_ORDERS"]
 
-#: How a rewritten reduction adds its terms: in the loop's order (bit for bit the
-#: loop's result) or pairwise like np.sum (faster; the last bits may differ).
-SUM_ORDERS = ("loop", "pairwise")
+#: How a rewritten reduction adds its terms: "auto" (the loop's order for float16,
+#: float32 and complex64 accumulators, pairwise for wider ones), "loop" (always the
+#: loop's order: bit for bit its result) or "pairwise" (like np.sum: faster, the
+#: last bits may differ).
+SUM_ORDERS = ("auto", "loop", "pairwise")
 _cache: weakref.WeakKeyDictionary[Any, dict[str, Rewrite]] = weakref.WeakKeyDictionary()
 _cache_lock = threading.Lock()
 
@@ -47,9 +49,9 @@ class Rewrite:
 
 
 def build_rewrite(tree: ast.FunctionDef | ast.AsyncFunctionDef, names: Names,
-                  order: str = "loop") -> Rewrite:
+                  order: str = "auto") -> Rewrite:
     """Rewrite every kernel of ``tree`` that level 1 can run (``Diagnostic.rewrite``);
-    ``order`` is how reductions add their terms ("loop" or "pairwise")."""
+    ``order`` is how reductions add their terms (:data:`SUM_ORDERS`)."""
     work = copy.deepcopy(tree)
     finder = LoopRules(names)
     found = finder.run(work)
@@ -78,7 +80,7 @@ def _inside_loops(tree: ast.AST, loops: list[ast.For]) -> bool:
     return False
 
 
-def rewrite_for(features: Any, order: str = "loop") -> Rewrite:
+def rewrite_for(features: Any, order: str = "auto") -> Rewrite:
     """The rewrite of a decorated function (``FunctionFeatures``), built once per
     function and ``order``."""
     source, names = features.source, features.vectorize.names

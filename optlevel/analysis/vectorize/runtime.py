@@ -211,7 +211,7 @@ def _dtype_of(values: Any) -> Any:
 
 
 def reduce(op: str, init: Any, parts: tuple, shape: tuple[int, ...], cover: str,
-           order: str = "loop") -> Any:
+           order: str = "auto") -> Any:
     """What ``for ...: acc op= term`` leaves in ``acc``, in the loop's order, exactly.
 
     ``parts`` holds ``(mask, values, negate, full)`` per accumulating statement, in
@@ -220,7 +220,10 @@ def reduce(op: str, init: Any, parts: tuple, shape: tuple[int, ...], cover: str,
     ``"all"`` (every element exactly one term), ``"disjoint"`` or ``"any"``.
     With ``order="loop"`` floating-point terms are added one after the other like
     the loop does, so the result is the loop's to the last bit; ``"pairwise"`` lets
-    NumPy add them pairwise like ``np.sum`` (faster; the last bits may differ).
+    NumPy add them pairwise like ``np.sum`` (faster; the last bits may differ);
+    ``"auto"`` is the loop's order for float16/float32/complex64 accumulators, where
+    the order shows in the result, and pairwise for wider ones, where it changes
+    only the last bits.
     """
     size = math.prod(shape)
     touched = [_flat_first(part[0], size) for part in parts]
@@ -241,10 +244,16 @@ def reduce(op: str, init: Any, parts: tuple, shape: tuple[int, ...], cover: str,
     seq = _sequence(parts, shape, acc, cover)
     seq[0] = first
     ufunc = _UFUNCS[op]
-    if acc.kind in "iu" or order == "pairwise":  # integers wrap: any order is exact
+    if acc.kind in "iu" or not _loop_order(acc, order):  # integers wrap: any order is exact
         return ufunc.reduce(seq, dtype=acc)
     ufunc.accumulate(seq, out=seq)
     return seq[-1]
+
+
+def _loop_order(acc: np.dtype, order: str) -> bool:
+    if order == "auto":
+        return acc.itemsize < (16 if acc.kind == "c" else 8)
+    return order == "loop"
 
 
 def _python_reduce(op: str, init: Any, first: Any, parts: tuple, touched: list,
