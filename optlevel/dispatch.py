@@ -42,7 +42,7 @@ from .errors import FallbackWarning, LevelUnavailable, ResultMismatchWarning, wa
 from .levels import LEVEL_NAMES
 from .plan import Plan, PlanKey, PlanTable, State
 from .trial import per_element, plain_seconds
-from .verify import compare, host_copy, restore_args, snapshot_args
+from .verify import array_kind, compare, host_copy, restore_args, snapshot_args
 
 __all__ = ["Plan", "PlanKey", "Dispatcher", "COMPILE_ESTIMATE_S", "VERIFY_BUDGET_S"]
 
@@ -467,8 +467,12 @@ class Dispatcher:
     @staticmethod
     def _compare_args(args: tuple, kwargs: dict, plain_args: tuple,
                       plain_kwargs: dict) -> Any:
+        """The in-place writes of both runs: arrays, lists and dicts only (other
+        objects, such as ``self``, compare by identity and never equal a copy)."""
         pairs = list(zip(args, plain_args)) + [(kwargs[k], plain_kwargs[k]) for k in kwargs]
         for i, (a, b) in enumerate(pairs):
+            if array_kind(a) is None and type(a) not in (list, dict):
+                continue
             diff = compare(a, b, f"argument {i} after the call")
             if diff is not None and not diff.repairable:
                 return diff
