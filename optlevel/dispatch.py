@@ -35,6 +35,7 @@ import numpy as np
 
 from . import planner
 from .analysis import ArgSignature, FunctionFeatures, analyze, describe_args
+from .analysis.returns import returned_numpy_scalar
 from .backends import BACKENDS, Backend, Decline, Prepared, ensure_closed_at_exit
 from .calibrate import profile_for
 from .config import Settings
@@ -390,12 +391,19 @@ class Dispatcher:
 
     def _reuse_converter(self, plan: Plan) -> None:
         """A plan that is not verified takes the repair a verified one of the same
-        argument types learned (the result's type does not depend on sizes)."""
-        if plan.state is State.READY:
-            converter = self.converters.get((plan.backend, _type_key(plan.key.sig)))
-            if converter is not None:
-                plan.converter = converter
-                self.table.settle(plan)
+        argument types learned (the result's type does not depend on sizes), or, for
+        compiled code, the NumPy scalar type the AST proves every return gives."""
+        if plan.state is not State.READY:
+            return
+        type_key = (plan.backend, _type_key(plan.key.sig))
+        converter = self.converters.get(type_key)
+        if converter is None and type_key not in self.converters and \
+                getattr(BACKENDS.get(plan.backend), "compiles", False):
+            converter = _scalar_converter(
+                returned_numpy_scalar(self.func, self.features, plan.signature))
+        if converter is not None:
+            plan.converter = converter
+            self.table.settle(plan)
 
     def _verify_reasons(self) -> tuple:
         return tuple(getattr(self.features, "verify_reasons", ()))
@@ -525,6 +533,19 @@ class Dispatcher:
         result = self.func(*args, **kwargs)
         side.count(time.perf_counter() - start)
         return result
+
+
+_PYTHON_SCALARS = (float, int, bool, complex)
+
+
+def _scalar_converter(target: type | None) -> Callable[[Any], Any] | None:
+    """Python scalars → ``target`` (a NumPy scalar type); anything else unchanged."""
+    if target is None:
+        return None
+
+    def convert(value: Any) -> Any:
+        return target(value) if type(value) in _PYTHON_SCALARS else value
+    return convert
 
 
 def _type_key(sig: tuple) -> tuple:

@@ -241,3 +241,19 @@ def test_eight_threads_through_every_transition(fake_backend, monkeypatch):
     assert fake.prepared == 1
     assert f.stats().calls == 2400  # every call counted once, at the level it ran
     assert wait_for(lambda: f(x) == expected and f.stats().levels.get(2, 0) > 0)
+
+
+def first_element_sum(x):
+    s = x[0]
+    for i in range(1, x.shape[0]):
+        s += x[i]
+    return s
+
+
+def test_a_proven_numpy_scalar_result_keeps_its_type_without_verification(fake_backend):
+    fake = fake_backend(name="numba", make=as_python_float)
+    fake.compiles = True
+    f = optimize(first_element_sum, level=2, verify=False)
+    x = np.ones(3_000_000, dtype=np.float32)
+    result = f(x)
+    assert type(result) is np.float32 and result == first_element_sum(x)
