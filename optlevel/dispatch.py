@@ -430,7 +430,7 @@ class Dispatcher:
                                      "where it returned")
                 restore_args(args, kwargs, plain_args, plain_kwargs)
                 raise
-            diff = compare(self._as_returned(plan, result), expected)
+            diff = compare(*self._as_returned(plan, result, expected))
             if diff is None or diff.repairable:
                 diff = self._compare_args(args, kwargs, plain_args, plain_kwargs) or diff
             if diff is not None and not diff.repairable:
@@ -462,15 +462,15 @@ class Dispatcher:
         return expected
 
     @staticmethod
-    def _as_returned(plan: Plan, result: Any) -> Any:
-        """What to compare with plain Python: inside ``optlevel.on_device()`` a device
-        backend returns device arrays on purpose, so their host copies are compared."""
+    def _as_returned(plan: Plan, result: Any, expected: Any) -> tuple[Any, Any]:
+        """What to compare: inside ``optlevel.on_device()`` a device backend returns
+        device arrays on purpose, so both sides are compared as host copies."""
         backend = BACKENDS.get(plan.backend)
         gpu_call = sys.modules.get("optlevel.gpu.call")
         if backend is not None and backend.uses_device and gpu_call is not None \
                 and gpu_call.KEEP_ON_DEVICE.get():
-            return host_copy(result)
-        return result
+            return host_copy(result), host_copy(expected)
+        return result, expected
 
     @staticmethod
     def _compare_args(args: tuple, kwargs: dict, plain_args: tuple,

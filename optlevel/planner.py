@@ -38,8 +38,9 @@ class Row:
     reason: str
     #: why: "ok", "trial" (measured against level 0 on the first calls), "absent" (no
     #: backend at this level), "ceiling", "strict", "missing" (not installed),
-    #: "unavailable" (installed, but no device/driver/cluster), "declined" (cannot
-    #: serve the call) or "pays" (would be slower).
+    #: "unavailable" (installed, but no device/driver/cluster), "configured" (left
+    #: out by the configuration, e.g. a cluster executor not chosen), "declined"
+    #: (cannot serve the call) or "pays" (would be slower).
     kind: str = "ok"
     #: predicted seconds for the call, None when unknown
     cost: float | None = None
@@ -129,6 +130,9 @@ def _static(backend: Backend, ceiling: int, mode: int,
         return "ceiling", Verdict(False, f"above the ceiling (level {ceiling})")
     if mode == MODE_STRICT and backend.level != ceiling:
         return "strict", Verdict(False, f"strict=True: only level {ceiling} may run")
+    selected = backend.selected(settings)
+    if not selected:
+        return "configured", selected
     missing = requirement_missing(backend)
     if missing:
         return "missing", Verdict(False, f"{missing} is not installed: {backend.install_hint}")

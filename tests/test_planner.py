@@ -147,3 +147,21 @@ def test_profile_survives_a_corrupt_file(tmp_path):
         fresh = MachineProfile(path)
     assert fresh.get("x.rate") is None
     assert fresh.measure("x.rate", lambda: 3.0) == 3.0
+
+
+def test_a_backend_left_out_by_configuration_is_neither_probed_nor_warned(fake_backend):
+    import warnings
+
+    probed = []
+    backend = fake_backend(name="cluster", level=3)
+    backend.selected = lambda settings: Verdict(False, "OPTLEVEL_EXECUTOR is local")
+    backend.available = lambda settings: probed.append(1) or Verdict(True)
+    backend.requires = ("no_such_module_anywhere",)
+    f = optimize(total, level=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", optlevel.FallbackWarning)
+        assert f(X) == total(X)
+    row = optlevel.explain(f, X).row("cluster")
+    assert (row.kind, row.tried, row.reason) == ("configured", False,
+                                                 "OPTLEVEL_EXECUTOR is local")
+    assert probed == []

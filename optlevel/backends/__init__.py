@@ -121,6 +121,8 @@ class Backend(Protocol):
 
     def available(self, settings: Any) -> Verdict: ...
 
+    def selected(self, settings: Any) -> Verdict: ...
+
     def availability_key(self, settings: Any) -> Any: ...
 
     def applies(self, features: FunctionFeatures, signature: ArgSignature, settings: Any,
@@ -159,6 +161,12 @@ class BackendBase:
     options: dict[str, str] = {}
 
     def available(self, settings: Any) -> Verdict:
+        return YES
+
+    def selected(self, settings: Any) -> Verdict:
+        """Does the configuration leave this backend in the running? A backend the
+        user must opt into (a cluster executor) says no, with the setting to change;
+        it is then neither probed nor warned about."""
         return YES
 
     def availability_key(self, settings: Any) -> Any:
