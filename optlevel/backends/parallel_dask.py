@@ -23,6 +23,11 @@ class DaskBackend(BackendBase):
     holds_resources = True
     options = {"split": HINT_DOC}
 
+    def selected(self, settings: Any) -> Verdict:
+        """Only when OPTLEVEL_EXECUTOR (or configure(executor=...)) chooses dask."""
+        why = runtime.excluded(settings, "dask")
+        return Verdict(False, why) if why else YES
+
     def availability_key(self, settings: Any) -> Any:
         kind, target = runtime.executor_kind(settings)
         return (kind, target if isinstance(target, str) else id(target))

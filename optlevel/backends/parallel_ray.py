@@ -23,6 +23,11 @@ class RayBackend(BackendBase):
     holds_resources = True
     options = {"split": HINT_DOC}
 
+    def selected(self, settings: Any) -> Verdict:
+        """Only when OPTLEVEL_EXECUTOR (or configure(executor=...)) chooses ray."""
+        why = runtime.excluded(settings, "ray")
+        return Verdict(False, why) if why else YES
+
     def availability_key(self, settings: Any) -> Any:
         return runtime.executor_kind(settings)
 
