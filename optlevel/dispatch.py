@@ -222,20 +222,28 @@ class Dispatcher:
 
     def _warn_fallbacks(self, declined: list[tuple[Backend, str]], ceiling: int,
                         realized: int) -> None:
+        """One warning per level above the one that ran, naming each of its backends."""
+        by_level: dict[int, list[tuple[Backend, str]]] = {}
         for backend, reason in declined:
             if backend.level > realized:
-                self.warn_fallback(backend, ceiling, realized, reason)
+                by_level.setdefault(backend.level, []).append((backend, reason))
+        for level in sorted(by_level, reverse=True):
+            self._warn(by_level[level], ceiling, realized)
 
     def warn_fallback(self, backend: Backend, ceiling: int, realized: int,
                       reason: str) -> None:
         """Warn (once) that an explicitly requested ``backend`` could not run the call."""
+        self._warn([(backend, reason)], ceiling, realized)
+
+    def _warn(self, why: list[tuple[Backend, str]], ceiling: int, realized: int) -> None:
+        because = "; ".join(f"{b.name} (level {b.level}) cannot run it: {reason}"
+                            for b, reason in why)
         warn_once(
-            (self.qualname, backend.name, reason),
+            (self.qualname, tuple((b.name, reason) for b, reason in why)),
             f"{self.qualname}: level {ceiling} ({LEVEL_NAMES[ceiling]}) was requested; it ran "
-            f"at level {realized} ({LEVEL_NAMES[realized]}) because {backend.name} (level "
-            f"{backend.level}) cannot run it: {reason}. Fix that, or decorate with "
-            f"level={realized} to silence this; warnings.filterwarnings('ignore', "
-            f"category=optlevel.FallbackWarning) silences every fallback warning.",
+            f"at level {realized} ({LEVEL_NAMES[realized]}) because {because}. Fix that, or "
+            f"decorate with level={realized} to silence this; warnings.filterwarnings("
+            f"'ignore', category=optlevel.FallbackWarning) silences every fallback warning.",
             FallbackWarning)
 
     def _declined_late(self, plan: Plan, backend: Backend, exc: Decline) -> None:

@@ -296,5 +296,5 @@ def test_backends_the_executor_setting_leaves_out_do_not_warn():
         np.testing.assert_allclose(f(np.ones((4, 4)), 3), W.small_loop(np.ones((4, 4)), 3))
     assert not [w for w in caught if "OPTLEVEL_EXECUTOR" in str(w.message)]
     report = optlevel.explain(optimize(W.elementwise, level=3), np.ones(10))
-    assert report.row("dask").kind == "pays" and "OPTLEVEL_EXECUTOR is local" in \
+    assert report.row("dask").kind == "configured" and "OPTLEVEL_EXECUTOR is local" in \
         report.row("dask").reason
