@@ -53,6 +53,10 @@ log = logging.getLogger("optlevel")
 COMPILE_ESTIMATE_S = 0.3
 #: In auto mode, a compile must be likely to pay back within this many calls.
 PAYBACK_CALLS = 10
+#: A measured trial times each side this many calls (the fastest counts) while the
+#: calls are shorter than TRIAL_QUICK_S; a longer call is timed once.
+TRIAL_SAMPLES = 2
+TRIAL_QUICK_S = 0.05
 #: ``OPTLEVEL_VERIFY=auto`` checks a first call when plain Python should take at most
 #: this long; ten times more when the analysis flagged a difference to prove.
 VERIFY_BUDGET_S = 0.05
@@ -305,12 +309,18 @@ class Dispatcher:
 
     def _trial_baseline_step(self, plan0: Plan, backend: Backend,
                              settings: Settings) -> Callable[..., Any]:
+        samples: list[float] = []
+
         def baseline(*args: Any, **kwargs: Any) -> Any:
             verify = self._wants_verify(backend.level, args, kwargs, settings)
             copies = snapshot_args(args, kwargs) if verify else None
             start = time.perf_counter()
             result = self.func(*args, **kwargs)
-            base = per_element(time.perf_counter() - start, args, kwargs)
+            elapsed = time.perf_counter() - start
+            samples.append(per_element(elapsed, args, kwargs))
+            if len(samples) < TRIAL_SAMPLES and elapsed < TRIAL_QUICK_S:
+                return result  # a short call: one more sample (the first is often cold)
+            base = min(samples)
             self.table.settle(plan0)  # whatever happens next, this plan is plain Python
             try:
                 prepared = self._prepare(backend, plan0.signature, args, kwargs, settings)
@@ -359,10 +369,16 @@ class Dispatcher:
 
     def _trial_candidate_step(self, candidate: Plan, base: float,
                               plan0: Plan) -> Callable[..., Any]:
+        samples: list[float] = []
+
         def measured(*args: Any, **kwargs: Any) -> Any:
             start = time.perf_counter()
             result = candidate.run_settled(*args, **kwargs)
-            fast = per_element(time.perf_counter() - start, args, kwargs)
+            elapsed = time.perf_counter() - start
+            samples.append(per_element(elapsed, args, kwargs))
+            if len(samples) < TRIAL_SAMPLES and elapsed < TRIAL_QUICK_S:
+                return result  # its first call may start a pool or warm caches
+            fast = min(samples)
             speedup = base / fast if fast > 0 else float("inf")
             log.debug("%s: trial of %s: %.2fx level 0", self.qualname, candidate.backend,
                       speedup)

@@ -104,8 +104,8 @@ def _judge(backend: Backend, features: FunctionFeatures, signature: ArgSignature
     if static is not None:
         return static[0], static[1], None
     verdict = backend.applies(features, signature, settings, profile)
-    if not verdict:
-        return "declined", verdict, None
+    if not verdict and not (verdict.kind == "pays" and mode == MODE_STRICT):
+        return verdict.kind or "declined", verdict, None
     available = is_available(backend, settings)
     if not available:
         return "unavailable", available, None

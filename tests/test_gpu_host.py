@@ -67,6 +67,7 @@ def host_gpu(monkeypatch):
 
     for name in ("cupy", "torch"):
         monkeypatch.delitem(BACKENDS, name)
+    monkeypatch.setattr("optlevel.gpu.cost.HOST_MIN_ELEMENTS", 0)  # tiny test arrays pay
     backend = HostGpu()
     monkeypatch.setitem(BACKENDS, backend.name, backend)
     forget_availability()
@@ -82,6 +83,7 @@ def torch_cpu_gpu(monkeypatch):
 
     for name in ("cupy", "torch"):
         monkeypatch.delitem(BACKENDS, name)
+    monkeypatch.setattr("optlevel.gpu.cost.HOST_MIN_ELEMENTS", 0)  # tiny test arrays pay
     backend = TorchCpuGpu()
     monkeypatch.setitem(BACKENDS, backend.name, backend)
     forget_availability()

@@ -166,3 +166,23 @@ def test_import_optlevel_imports_no_gpu_library(run_python):
         print(json.dumps([m for m in ("cupy", "torch") if m in sys.modules]))
     """)
     assert out == []
+
+
+def test_a_small_host_call_never_probes_the_gpu(monkeypatch):
+    """Below the host threshold level 4 says "does not pay" before any probe, so
+    planning a small call imports no GPU library and starts no CUDA context."""
+    import sys
+
+    from optlevel.backends import forget_availability
+
+    for name in ("cupy", "torch"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    forget_availability()
+    f = optlevel.optimize(elementwise)
+    x = np.ones(1000)
+    np.testing.assert_array_equal(f(x), elementwise(x))
+    report = optlevel.explain(f, x)
+    for name in ("cupy", "torch"):
+        assert report.row(name).kind == "pays" and "below 1,000,000" in report.row(name).reason
+    assert "cupy" not in sys.modules and "torch" not in sys.modules
+    forget_availability()

@@ -45,10 +45,13 @@ log = logging.getLogger("optlevel")
 
 @dataclasses.dataclass(frozen=True)
 class Verdict:
-    """Whether a backend can serve a call, and if not, why."""
+    """Whether a backend can serve a call, and if not, why. ``applies`` may answer
+    ``Verdict(False, why, kind="pays")`` for "it would not pay" when that is cheap to
+    tell before probing a device (a small host array): no warning, nothing probed."""
 
     ok: bool
     reason: str = ""
+    kind: str = ""
 
     def __bool__(self) -> bool:
         return self.ok

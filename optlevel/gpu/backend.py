@@ -13,6 +13,7 @@ from typing import Any
 from ..analysis import ArgInfo, ArgSignature, FunctionFeatures
 from ..backends import YES, Decline, Estimate, Prepared, Verdict, is_available
 from .checks import gpu_findings
+from .cost import too_small_on_host
 
 __all__ = ["applies", "estimate", "prepare", "calibrate", "GPU_OPTIONS"]
 
@@ -33,6 +34,9 @@ def applies(backend: Any, features: FunctionFeatures, signature: ArgSignature,
     verdict = _findings(backend, gpu_findings(features))
     if not verdict:
         return verdict
+    small = "" if features.options.get("gpu_random") else too_small_on_host(signature)
+    if small:  # decided before any device is probed (importing CuPy, a CUDA context)
+        return Verdict(False, small, kind="pays")
     if not is_available(backend, settings):
         return YES  # the planner reports which "no GPU" case this is
     return _ops(backend, features)

@@ -33,6 +33,21 @@ __all__ = ["predict", "HOST_MIN_ELEMENTS"]
 
 #: host arrays with fewer elements than this (all together) stay on the CPU
 HOST_MIN_ELEMENTS = 1_000_000
+
+
+def too_small_on_host(signature: Any) -> str:
+    """Why the call's host arrays are too small for the GPU to pay, or ``""``. Cheap:
+    ``applies`` asks it before any device is probed."""
+    arrays = signature.arrays
+    host = [a for a in arrays if a.kind == "numpy"]
+    if not host or len(host) != len(arrays):
+        return ""
+    host_elems = sum(a.size for a in host)
+    if host_elems >= HOST_MIN_ELEMENTS:
+        return ""
+    return (f"{host_elems:,} elements on the host: below {HOST_MIN_ELEMENTS:,}, copies and "
+            "launches cost more than the GPU saves; pass device arrays "
+            "(optlevel.to_device) to use it anyway")
 _CALL_OVERHEAD_S = 60e-6  # binding, namespace, synchronisation: measured ~40-80 us
 _PAYS_FACTOR = 1.5  # predicted at least this much faster: "yes"; between 1 and it: trial
 
@@ -62,12 +77,9 @@ def predict(features: FunctionFeatures, findings: Any, signature: ArgSignature,
     if not host:
         return Estimate("yes", f"the data is already on the GPU (kernels ≈ "
                                f"{_ms(gpu)})", gpu)
-    host_elems = sum(a.size for a in host)
-    if host_elems < HOST_MIN_ELEMENTS:
-        return Estimate("no", f"{host_elems:,} elements on the host: below "
-                              f"{HOST_MIN_ELEMENTS:,}, copies and launches cost more than "
-                              "the GPU saves; pass device arrays (optlevel.to_device) to "
-                              "use it anyway")
+    small = too_small_on_host(signature)
+    if small:
+        return Estimate("no", small)
     bytes_in = sum(a.size * _itemsize(a.dtype) for a in host)
     bytes_out = 0 if _reduces_to_scalar(features, findings) else n * itemsize
     transfer = bytes_in / (rates["h2d_pinned_gbps"] * 1e9) + \
