@@ -140,13 +140,20 @@ def copy_s(profile: Any) -> float:
     return float(profile.measure("processes.copy_s", measure))
 
 
+#: Below this much serial work a prediction is not trusted: the first calls measure it
+#: (on the 16-core H100 host, threads were predicted 5x faster on a 100K elementwise
+#: call and measured 2x slower).
+MEASURE_BELOW_S = 0.02
+
+
 def judge(serial: float, parallel: float, how: str, *, sure: float = 1.3) -> Estimate:
-    """"yes" when ``parallel`` is clearly faster than ``serial``, "no" when slower,
-    "trial" (measure it against level 0) in between."""
+    """"yes" when ``parallel`` is clearly faster than ``serial`` on work big enough to
+    trust the prediction, "no" when slower, "trial" (measure it against level 0) in
+    between."""
     ratio = serial / parallel if parallel > 0 else float("inf")
     said = (f"predicted {format_seconds(parallel)} {how} vs {format_seconds(serial)} on one "
             f"core ({ratio:.1f}x)")
-    if ratio >= sure:
+    if ratio >= sure and serial >= MEASURE_BELOW_S:
         return Estimate("yes", said, parallel)
     if ratio < 1.0:
         return Estimate("no", f"too small to pay: {said}", parallel)
