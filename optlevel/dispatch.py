@@ -53,9 +53,10 @@ log = logging.getLogger("optlevel")
 COMPILE_ESTIMATE_S = 0.3
 #: In auto mode, a compile must be likely to pay back within this many calls.
 PAYBACK_CALLS = 10
-#: A measured trial times each side this many calls (the fastest counts) while the
-#: calls are shorter than TRIAL_QUICK_S; a longer call is timed once.
-TRIAL_SAMPLES = 2
+#: A measured trial times each side this many calls while the calls are shorter than
+#: TRIAL_QUICK_S (a longer call is timed once). The candidate's median must beat plain
+#: Python's fastest: a conservative test, since a wrong "faster" costs every later call.
+TRIAL_SAMPLES = 3
 TRIAL_QUICK_S = 0.05
 #: ``OPTLEVEL_VERIFY=auto`` checks a first call when plain Python should take at most
 #: this long; ten times more when the analysis flagged a difference to prove.
@@ -378,7 +379,7 @@ class Dispatcher:
             samples.append(per_element(elapsed, args, kwargs))
             if len(samples) < TRIAL_SAMPLES and elapsed < TRIAL_QUICK_S:
                 return result  # its first call may start a pool or warm caches
-            fast = min(samples)
+            fast = sorted(samples)[len(samples) // 2]
             speedup = base / fast if fast > 0 else float("inf")
             log.debug("%s: trial of %s: %.2fx level 0", self.qualname, candidate.backend,
                       speedup)

@@ -66,7 +66,7 @@ def test_auto_goes_through_the_trial_and_verifies():
     assert fast(X) == func(X)
     levels = fast.stats().levels  # the trial's first call: plain Python, timed
     assert levels[0] == 1 and sum(levels.values()) == 1
-    assert [fast(X) for _ in range(2)] == [func(X)] * 2
+    assert [fast(X) for _ in range(6)] == [func(X)] * 6  # up to 3 timed calls per side
     assert fast.stats().levels.get(2, 0) >= 1
 
 

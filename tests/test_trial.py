@@ -62,6 +62,7 @@ def test_slower_level_2_is_dropped_after_one_measured_call(fake_backend, ran_at,
     fake_backend(name="numba", make=slow_version)
     f = optlevel.optimize(normalize_loop, level=2)
     x, out = calls()
+    monkeypatch.setattr("optlevel.dispatch.TRIAL_QUICK_S", 0.0)  # one timed call a side
     assert [ran_at(f, x, out) for _ in range(4)] == [0, 2, 0, 0]
     np.testing.assert_allclose(out, normalize_loop(x, np.empty_like(x)))
     reasons = [why for _, _, why in f.stats().fallbacks]
@@ -73,7 +74,18 @@ def test_faster_level_2_is_kept(fake_backend, ran_at, monkeypatch):
     fake_backend(name="numba", make=fast_normalize)
     f = optlevel.optimize(normalize_loop)
     x, out = calls()
+    monkeypatch.setattr("optlevel.dispatch.TRIAL_QUICK_S", 0.0)  # one timed call a side
     assert [ran_at(f, x, out) for _ in range(4)] == [0, 2, 2, 2]
+
+
+def test_short_calls_are_timed_three_times_a_side(fake_backend, ran_at, monkeypatch):
+    monkeypatch.delitem(BACKENDS, "vectorize")
+    monkeypatch.setattr("optlevel.dispatch.TRIAL_QUICK_S", float("inf"))
+    fake_backend(name="numba", make=fast_normalize)
+    f = optlevel.optimize(normalize_loop)
+    x, out = calls()
+    assert [ran_at(f, x, out) for _ in range(8)] == [0, 0, 0, 2, 2, 2, 2, 2]
+    np.testing.assert_allclose(out, normalize_loop(x, np.empty_like(x)))
     np.testing.assert_allclose(out, normalize_loop(x, np.empty_like(x)))
     notes = [s.note for s in f.stats().signatures if s.level == 2]
     assert notes and "faster than level 0" in notes[0]
