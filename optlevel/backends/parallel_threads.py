@@ -50,7 +50,8 @@ class ThreadsBackend(BackendBase):
         parallel = (serial / costs.thread_speedup(profile, workers)
                     + blocks * ops * _PER_OP_CALL_S / workers
                     + workers * costs.thread_task_s(profile))
-        return costs.judge(serial, parallel, f"on {workers} threads")
+        return costs.judge(serial, parallel, f"on {workers} threads",
+                           measure_below=costs.MEASURE_BELOW_S)
 
     def prepare(self, func: Callable[..., Any], features: FunctionFeatures,
                 signature: ArgSignature, settings: Any, args: tuple = (),

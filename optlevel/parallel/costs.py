@@ -140,20 +140,22 @@ def copy_s(profile: Any) -> float:
     return float(profile.measure("processes.copy_s", measure))
 
 
-#: Below this much serial work a prediction is not trusted: the first calls measure it
-#: (on the 16-core H100 host, threads were predicted 5x faster on a 100K elementwise
-#: call and measured 2x slower).
+#: Below this much serial NumPy work the threads backend does not trust its prediction:
+#: the first calls measure it against plain Python, which is what it replaces (on the
+#: 16-core H100 host, threads were predicted 5x faster on a 100K elementwise call and
+#: measured 2x slower). Not for prange: its trial would time plain Python, not level 2.
 MEASURE_BELOW_S = 0.02
 
 
-def judge(serial: float, parallel: float, how: str, *, sure: float = 1.3) -> Estimate:
+def judge(serial: float, parallel: float, how: str, *, sure: float = 1.3,
+          measure_below: float = 0.0) -> Estimate:
     """"yes" when ``parallel`` is clearly faster than ``serial`` on work big enough to
     trust the prediction, "no" when slower, "trial" (measure it against level 0) in
     between."""
     ratio = serial / parallel if parallel > 0 else float("inf")
     said = (f"predicted {format_seconds(parallel)} {how} vs {format_seconds(serial)} on one "
             f"core ({ratio:.1f}x)")
-    if ratio >= sure and serial >= MEASURE_BELOW_S:
+    if ratio >= sure and serial >= measure_below:
         return Estimate("yes", said, parallel)
     if ratio < 1.0:
         return Estimate("no", f"too small to pay: {said}", parallel)
