@@ -3,8 +3,10 @@
     python benchmarks/first_calls.py [--calls 20] [--size 10] [--runs 5]
 
 Each run is a fresh interpreter with an empty cache directory (so nothing is
-loaded from an earlier compile), importing optlevel and NumPy before the clock
-starts. It times the first ``--calls`` calls of ``kernel`` decorated with
+loaded from an earlier compile, and the planner's one-time machine calibration is
+paid in the timed calls), importing optlevel and NumPy before the clock starts.
+With ``--measured-profile`` the processes share a cache directory whose machine
+profile an untimed first process measured. It times the first ``--calls`` calls of ``kernel`` decorated with
 ``@optimize`` (auto) and, in the same process, the same calls of the plain
 function. Prints the median over ``--runs`` of each total and their ratio.
 """
@@ -52,12 +54,12 @@ CHILD = textwrap.dedent("""
 """)
 
 
-def one_run(calls: int, size: int) -> dict:
+def one_run(calls: int, size: int, cache: str | None = None) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         script = os.path.join(tmp, "first_calls_child.py")  # a file: the kernel has source
         with open(script, "w", encoding="utf-8") as fh:
             fh.write(CHILD)
-        env = {**os.environ, "OPTLEVEL_CACHE_DIR": os.path.join(tmp, "cache"),
+        env = {**os.environ, "OPTLEVEL_CACHE_DIR": cache or os.path.join(tmp, "cache"),
                "PYTHONPATH": os.pathsep.join([os.getcwd(), os.environ.get("PYTHONPATH", "")])}
         out = subprocess.run([sys.executable, script, str(calls), str(size)], env=env,
                              capture_output=True, text=True, check=True)
@@ -69,8 +71,16 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=20)
     parser.add_argument("--size", type=int, default=10)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--measured-profile", action="store_true",
+                        help="share one cache directory whose machine profile an untimed "
+                        "first process measured (the planner's calibration is then read, "
+                        "as on every run after the first on a machine)")
     args = parser.parse_args()
-    runs = [one_run(args.calls, args.size) for _ in range(args.runs)]
+    with tempfile.TemporaryDirectory() as shared:
+        cache = os.path.join(shared, "cache") if args.measured_profile else None
+        if cache:
+            one_run(args.calls, args.size, cache)
+        runs = [one_run(args.calls, args.size, cache) for _ in range(args.runs)]
     plain = statistics.median(r["plain"] for r in runs)
     auto = statistics.median(r["auto"] for r in runs)
     print(f"first {args.calls} calls, {args.size}-element loop, median of {args.runs} "
