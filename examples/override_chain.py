@@ -43,8 +43,10 @@ def main():
     x = np.arange(400_000.0)  # big enough for auto to compile on the first call
     total_at_2 = optimize(level=2)(total.py_func)  # the same function, decorator level 2
     seen = {}
-    # What auto picks here: level 2, or level 3 (the loop with prange) with several cores.
-    auto = optlevel.explain(total, x).chosen
+    # This example is about who wins, not about what auto picks on this machine: levels
+    # 3 and 4 (whose choice depends on the cores and GPU here) are capped away.
+    optlevel.configure(max_level=2)
+    auto = JIT
     seen["auto (no override)"] = realized(total, x)
     seen["optlevel=0 keyword"] = realized(total, x, optlevel=0)
     seen["total.with_level(0)"] = realized(total.with_level(0), x)
@@ -63,7 +65,7 @@ def main():
     for what, lvl in seen.items():
         print(f"{what:40s} -> level {lvl}")
 
-    assert auto >= JIT
+    optlevel.configure(max_level=None)
     assert list(seen.values()) == [auto, 0, 0, 0, JIT, JIT, 0, JIT, auto], seen
 
 

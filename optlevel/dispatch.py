@@ -88,6 +88,9 @@ class Dispatcher:
         # (backend, argument types without size classes) → the result-type repair a
         # verified call learned; later plans of the same types (other sizes) reuse it
         self.converters: dict[tuple, Callable[[Any], Any] | None] = {}
+        # (backend, argument types without sizes) built once already: no compile to pay
+        # for again, so no warm-up (a settings change drops plans, not compiled code)
+        self.built: set[tuple] = set()
 
     # --- the table, by the names the fast path and stats use ----------------------
 
@@ -188,9 +191,10 @@ class Dispatcher:
                 self._compile_in_background(plan, State.READY, backend, args, kwargs,
                                             settings)
                 return plan
+            built = (backend.name, _type_key(key.sig)) in self.built
             if settings.compile == "auto" and key.mode == planner.MODE_AUTO and \
-                    plain_seconds(self.features, args, kwargs) * PAYBACK_CALLS \
-                    < compile_estimate():
+                    not built and plain_seconds(self.features, args, kwargs) \
+                    * PAYBACK_CALLS < compile_estimate():
                 plan = self.plain_plan(key, signature, skipped)
                 self.table.enter(plan, State.WARMUP,
                                  self._warmup_step(plan, backend, args, kwargs, settings),
@@ -215,6 +219,7 @@ class Dispatcher:
                                    kwargs)
         if backend.compiles and prepared.compile_time > 0.01:
             _compile_times.append(prepared.compile_time)
+        self.built.add((backend.name, _type_key(signature.key)))
         return prepared
 
     def plain_plan(self, key: PlanKey, signature: ArgSignature,
