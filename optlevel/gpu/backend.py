@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..analysis import ArgInfo, ArgSignature, FunctionFeatures
-from ..backends import YES, Decline, Estimate, Prepared, Verdict, is_available
+from ..backends import YES, BackendBase, Decline, Estimate, Prepared, Verdict, is_available
 from .checks import gpu_findings
 from .cost import too_small_on_host
 
@@ -193,3 +193,34 @@ def calibrate(backend: Any, profile: Any) -> None:
     from .probe import measure
 
     measure(get_lib(backend.lib_name), profile, refresh=True)
+
+
+class GpuBackend(BackendBase):
+    """What the cupy and torch backends share; each names its library and its probe."""
+
+    level = 4
+    lib_name = ""
+    uses_device = True
+    holds_resources = True
+    options = GPU_OPTIONS
+
+    def applies(self, features: FunctionFeatures, signature: ArgSignature, settings: Any,
+                profile: Any) -> Verdict:
+        return applies(self, features, signature, settings)
+
+    def estimate(self, features: FunctionFeatures, signature: ArgSignature, settings: Any,
+                 profile: Any) -> Estimate:
+        return estimate(self, features, signature, settings, profile)
+
+    def prepare(self, func: Callable[..., Any], features: FunctionFeatures,
+                signature: ArgSignature, settings: Any, args: tuple = (),
+                kwargs: dict | None = None) -> Prepared:
+        return prepare(self, func, features)
+
+    def calibrate(self, profile: Any, quick: bool = False) -> None:
+        calibrate(self, profile)
+
+    def close(self) -> None:
+        from .libs import close_libs
+
+        close_libs(self.lib_name)
