@@ -119,3 +119,42 @@ class Scope(ast.NodeVisitor):
 
     def is_local(self, name: str) -> bool:
         return name in self.locals
+
+
+def lookup_name(func: Any, name: str, *, builtins_too: bool = True) -> tuple[bool, Any]:
+    """``(found, value)`` of ``name`` as ``func`` sees it now: a closure cell, a global,
+    or (with ``builtins_too``) a builtin."""
+    code = func.__code__
+    if name in code.co_freevars and func.__closure__:
+        cell = func.__closure__[code.co_freevars.index(name)]
+        try:
+            return True, cell.cell_contents
+        except ValueError:  # an empty cell
+            return False, None
+    if name in func.__globals__:
+        return True, func.__globals__[name]
+    if builtins_too:
+        table = func.__globals__.get("__builtins__", {})
+        table = table if isinstance(table, dict) else vars(table)
+        if name in table:
+            return True, table[name]
+    return False, None
+
+
+def with_names(func: Any, replacements: dict[str, Any]) -> Any:
+    """A copy of ``func`` whose globals and closure cells name ``replacements``."""
+    code = func.__code__
+    closure = func.__closure__
+    if closure:
+        cells = list(closure)
+        for i, var in enumerate(code.co_freevars):
+            if var in replacements:
+                cells[i] = types.CellType(replacements[var])
+        closure = tuple(cells)
+    new_globals = dict(func.__globals__)
+    new_globals.update({k: v for k, v in replacements.items() if k not in code.co_freevars})
+    clone = types.FunctionType(code, new_globals, func.__name__, func.__defaults__, closure)
+    clone.__qualname__ = func.__qualname__
+    clone.__kwdefaults__ = func.__kwdefaults__
+    clone.__module__ = func.__module__
+    return clone

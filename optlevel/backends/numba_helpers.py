@@ -37,6 +37,7 @@ import numpy as np
 
 from ..analysis import FunctionFeatures, analyze
 from ..analysis.kinds import UNKNOWN, value_kind
+from ..analysis.scope import lookup_name, with_names
 from ..analysis.semantic_checks import CHECKED_MATH, shim_names
 from ..analysis.semantics import declines
 from ..analysis.source import unwrap_callable
@@ -137,7 +138,7 @@ def _values_key(func: Callable[..., Any], names: dict[str, str]) -> str:
     the plain Python functions the code calls (Numba's own key covers neither)."""
     parts = []
     for name in sorted(names):
-        found, value = _lookup(func, name)
+        found, value = lookup_name(func, name)
         if not found:
             continue
         if _is_data(value):
@@ -167,7 +168,7 @@ def _rebind(func: Callable[..., Any], features: FunctionFeatures, settings: Any,
     guards: list[Guard] = []
     overflow = False
     for name, how in sorted(names.items()):
-        found, value = _lookup(func, name)
+        found, value = lookup_name(func, name)
         if name in func.__code__.co_freevars:
             continue  # cells are guarded below
         if isinstance(value, np.ndarray):
@@ -206,7 +207,7 @@ def _rebind(func: Callable[..., Any], features: FunctionFeatures, settings: Any,
             replacements[var], helper_guards, helper_overflow = callee
             guards.extend(helper_guards)
             overflow |= helper_overflow
-    target = _with_names(func, replacements) if replacements else func
+    target = with_names(func, replacements) if replacements else func
     return target, tuple(guards), overflow
 
 
@@ -267,44 +268,10 @@ def _may_raise_overflow(func: Callable[..., Any]) -> bool:
             "AssertionError", "RuntimeError", "NotImplementedError", "StopIteration"}
     for ins in instructions:
         if ins.opname in ("LOAD_GLOBAL", "LOAD_NAME") and isinstance(ins.argval, str):
-            found, value = _lookup(func, ins.argval)
+            found, value = lookup_name(func, ins.argval)
             if isinstance(value, type) and issubclass(value, BaseException) and \
                     ins.argval not in safe:
                 return True
     return False
 
 
-def _lookup(func: Callable[..., Any], name: str) -> tuple[bool, Any]:
-    code = func.__code__
-    if name in code.co_freevars and func.__closure__:
-        cell = func.__closure__[code.co_freevars.index(name)]
-        try:
-            return True, cell.cell_contents
-        except ValueError:
-            return False, None
-    if name in func.__globals__:
-        return True, func.__globals__[name]
-    builtins = func.__globals__.get("__builtins__", {})
-    builtins = builtins if isinstance(builtins, dict) else vars(builtins)
-    if name in builtins:
-        return True, builtins[name]
-    return False, None
-
-
-def _with_names(func: Callable[..., Any], replacements: dict[str, Any]) -> Callable[..., Any]:
-    """A copy of ``func`` whose globals and closure cells name ``replacements``."""
-    code = func.__code__
-    new_globals = dict(func.__globals__)
-    closure = func.__closure__
-    if closure:
-        cells = list(closure)
-        for i, var in enumerate(code.co_freevars):
-            if var in replacements:
-                cells[i] = types.CellType(replacements[var])
-        closure = tuple(cells)
-    new_globals.update({k: v for k, v in replacements.items() if k not in code.co_freevars})
-    clone = types.FunctionType(code, new_globals, func.__name__, func.__defaults__, closure)
-    clone.__qualname__ = func.__qualname__
-    clone.__kwdefaults__ = func.__kwdefaults__
-    clone.__module__ = func.__module__
-    return clone

@@ -3,7 +3,7 @@
 The function is not rewritten: a copy of it is made whose globals (and closure
 cells) that refer to NumPy — the module, its submodules, or functions imported
 from it (``from numpy import sin``) — name the GPU library's equivalents instead,
-in the way :func:`optlevel.backends.numba_helpers._with_names` gives Numba compiled
+in the way :func:`optlevel.analysis.scope.with_names` gives Numba compiled
 helpers. Plain Python helpers the function calls are copied the same way, so the
 arrays they make land on the device too. Names that have no GPU version are found
 before anything runs (:func:`missing_ops`), so level 4 declines with the operation's
@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from ..analysis import FunctionFeatures, analyze
+from ..analysis.scope import lookup_name, with_names
 from ..analysis.source import unwrap_callable
 from ..backends import Decline
 
@@ -141,14 +142,14 @@ def rebind(func: Callable[..., Any], features: FunctionFeatures, xp: DeviceNames
     replacements: dict[str, Any] = {}
     names = set(features.loaded_globals) | set(features.called_globals)
     for name in sorted(names):
-        found, value = _lookup(raw, name)
+        found, value = lookup_name(raw, name, builtins_too=False)
         if not found:
             continue  # a NameError at run time, as in plain Python
         new, helper_codes = _device_value(name, value, xp, visiting + (raw,))
         codes |= helper_codes
         if new is not value:
             replacements[name] = new
-    clone = _with_names(raw, replacements) if replacements else raw
+    clone = with_names(raw, replacements) if replacements else raw
     return clone, frozenset(codes)
 
 
@@ -188,33 +189,3 @@ def _is_numpy(func: types.FunctionType) -> bool:
     return module == "numpy" or module.startswith("numpy.")
 
 
-def _lookup(func: types.FunctionType, name: str) -> tuple[bool, Any]:
-    code = func.__code__
-    if name in code.co_freevars and func.__closure__:
-        cell = func.__closure__[code.co_freevars.index(name)]
-        try:
-            return True, cell.cell_contents
-        except ValueError:
-            return False, None
-    if name in func.__globals__:
-        return True, func.__globals__[name]
-    return False, None  # a builtin: stays as it is
-
-
-def _with_names(func: types.FunctionType, replacements: dict[str, Any]) -> types.FunctionType:
-    """A copy of ``func`` whose globals and closure cells name ``replacements``."""
-    code = func.__code__
-    closure = func.__closure__
-    if closure:
-        cells = list(closure)
-        for i, var in enumerate(code.co_freevars):
-            if var in replacements:
-                cells[i] = types.CellType(replacements[var])
-        closure = tuple(cells)
-    new_globals = dict(func.__globals__)
-    new_globals.update({k: v for k, v in replacements.items() if k not in code.co_freevars})
-    clone = types.FunctionType(code, new_globals, func.__name__, func.__defaults__, closure)
-    clone.__qualname__ = func.__qualname__
-    clone.__kwdefaults__ = func.__kwdefaults__
-    clone.__module__ = func.__module__
-    return clone
