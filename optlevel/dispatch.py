@@ -315,39 +315,57 @@ class Dispatcher:
 
     def _trial_baseline_step(self, plan0: Plan, backend: Backend,
                              settings: Settings) -> Callable[..., Any]:
+        """Plain Python, timed. The first call also builds (and, where cheap, checks)
+        the candidate, so a decline shows at once; short calls are timed again before
+        the candidate's turn (the first is often cold)."""
         samples: list[float] = []
+        built: list[Plan] = []
 
         def baseline(*args: Any, **kwargs: Any) -> Any:
-            verify = self._wants_verify(backend.level, args, kwargs, settings)
+            first = not samples
+            verify = first and self._wants_verify(backend.level, args, kwargs, settings)
             copies = snapshot_args(args, kwargs) if verify else None
             start = time.perf_counter()
             result = self.func(*args, **kwargs)
             elapsed = time.perf_counter() - start
             samples.append(per_element(elapsed, args, kwargs))
+            if first:
+                candidate = self._trial_candidate(plan0, backend, settings, copies, result,
+                                                  args, kwargs)
+                if candidate is None:
+                    return result
+                built.append(candidate)
             if len(samples) < TRIAL_SAMPLES and elapsed < TRIAL_QUICK_S:
-                return result  # a short call: one more sample (the first is often cold)
-            base = min(samples)
+                return result
             self.table.settle(plan0)  # whatever happens next, this plan is plain Python
-            try:
-                prepared = self._prepare(backend, plan0.signature, args, kwargs, settings)
-            except Decline as exc:
-                self._declined_late(plan0, backend, exc)
-                return result
-            candidate = Plan(backend, prepared, plan0.signature, plan0.key,
-                             list(plan0.fallbacks))
-            if copies is not None and not self._check_copies(candidate, copies, result,
-                                                             args, kwargs):
-                with self.table.lock:
-                    plan0.fallbacks.append((backend.level, backend.name,
-                                            self.table.failure(backend.name, plan0.key.sig)
-                                            or "its result differs"))
-                return result
+            candidate = built[0]
             self.table.enter(candidate, State.TRIAL_CANDIDATE,
-                             self._trial_candidate_step(candidate, base, plan0))
+                             self._trial_candidate_step(candidate, min(samples), plan0))
             self.table.replace(plan0.key, plan0, candidate)
             return result
 
         return baseline
+
+    def _trial_candidate(self, plan0: Plan, backend: Backend, settings: Settings,
+                         copies: tuple[tuple, dict] | None, result: Any, args: tuple,
+                         kwargs: dict) -> Plan | None:
+        """Build the trial's candidate, or None (and plain Python keeps the key) when it
+        declines or its answer on the copies differs from plain Python's."""
+        try:
+            prepared = self._prepare(backend, plan0.signature, args, kwargs, settings)
+        except Decline as exc:
+            self._declined_late(plan0, backend, exc)
+            return None
+        candidate = Plan(backend, prepared, plan0.signature, plan0.key, list(plan0.fallbacks))
+        if copies is not None and not self._check_copies(candidate, copies, result,
+                                                         args, kwargs):
+            with self.table.lock:
+                plan0.fallbacks.append((backend.level, backend.name,
+                                        self.table.failure(backend.name, plan0.key.sig)
+                                        or "its result differs"))
+            self.table.settle(plan0)
+            return None
+        return candidate
 
     def _check_copies(self, candidate: Plan, copies: tuple[tuple, dict], expected: Any,
                       args: tuple, kwargs: dict) -> bool:
