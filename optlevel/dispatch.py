@@ -142,8 +142,10 @@ class Dispatcher:
 
     def _build(self, key: PlanKey, args: tuple, kwargs: dict, settings: Settings) -> Plan:
         signature, ranking = self.ranking(key, args, kwargs, settings)
+        # Backends the configuration leaves out are not fallbacks: explain lists them.
         skipped = [(r.level, r.backend or "-", r.reason) for r in ranking.rows
-                   if not r.tried and r.backend and r.level <= key.ceiling]
+                   if not r.tried and r.backend and r.level <= key.ceiling
+                   and r.kind != "configured"]
         # Explicit levels that fall back warn once the realized level is known; strict
         # raises instead and auto falls back quietly (explain and stats say why).
         declined = [(BACKENDS[r.backend], r.reason) for r in ranking.rows
