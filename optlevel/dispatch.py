@@ -103,14 +103,6 @@ class Dispatcher:
         return self.table.failures
 
     @property
-    def generation(self) -> int:
-        return self.table.generation
-
-    @property
-    def lock(self) -> threading.RLock:
-        return self.table.lock
-
-    @property
     def qualname(self) -> str:
         return self.features.name
 
