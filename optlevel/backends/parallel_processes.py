@@ -39,14 +39,9 @@ class ProcessesBackend(BackendBase):
 
     def estimate(self, features: FunctionFeatures, signature: ArgSignature, settings: Any,
                  profile: Any) -> Estimate:
-        why = runtime.excluded(settings, "processes")
-        if why or runtime.inside_worker():
-            return Estimate("no", why or runtime.INSIDE_WORKER)
-        workers = runtime.worker_count(settings)
-        if workers <= 1:
-            return Estimate("no", "one worker: nothing to share the work with")
-        if "blas" in features.numpy_calls:
-            return Estimate("no", "it calls BLAS, which already uses every core")
+        refused, workers = costs.local_pool_refusal(settings, "processes", features)
+        if refused is not None:
+            return refused
         asked = runtime.executor_kind(settings)[0] == "processes"
         if not asked:
             other = _better_elsewhere(features, signature, settings)

@@ -35,14 +35,9 @@ class ThreadsBackend(BackendBase):
 
     def estimate(self, features: FunctionFeatures, signature: ArgSignature, settings: Any,
                  profile: Any) -> Estimate:
-        why = runtime.excluded(settings, "threads")
-        if why or runtime.inside_worker():
-            return Estimate("no", why or runtime.INSIDE_WORKER)
-        workers = runtime.worker_count(settings)
-        if workers <= 1:
-            return Estimate("no", "one worker: nothing to share the work with")
-        if "blas" in features.numpy_calls:
-            return Estimate("no", "it calls BLAS, which already uses every core")
+        refused, workers = costs.local_pool_refusal(settings, "threads", features)
+        if refused is not None:
+            return refused
         ops = features.split.ops if features.split.ok else 4
         elements = split_elements(features, signature)
         serial = elements * ops * costs.numpy_op_s(profile)

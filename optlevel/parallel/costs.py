@@ -160,3 +160,20 @@ def judge(serial: float, parallel: float, how: str, *, sure: float = 1.3,
     if ratio < 1.0:
         return Estimate("no", f"too small to pay: {said}", parallel)
     return Estimate("trial", f"{said}: the first calls measure it against level 0", parallel)
+
+
+def local_pool_refusal(settings: Any, pool: str,
+                       features: Any) -> tuple[Estimate | None, int]:
+    """The reason a local pool (``threads`` or ``processes``) does not pay for any call
+    of this function, as a "no" Estimate, or None; then the pool's worker count."""
+    from . import runtime
+
+    why = runtime.excluded(settings, pool)
+    if why or runtime.inside_worker():
+        return Estimate("no", why or runtime.INSIDE_WORKER), 0
+    workers = runtime.worker_count(settings)
+    if workers <= 1:
+        return Estimate("no", "one worker: nothing to share the work with"), workers
+    if "blas" in features.numpy_calls:
+        return Estimate("no", "it calls BLAS, which already uses every core"), workers
+    return None, workers
