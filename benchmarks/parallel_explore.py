@@ -3,8 +3,8 @@ process pieces per worker, and the machine's own ceiling for N Python processes.
 
     PYTHONPATH=. python benchmarks/parallel_explore.py
 
-Used to choose the defaults in ``optlevel.parallel.costs.BLOCK_BYTES`` and
-``optlevel.backends.parallel_processes._PIECES_PER_WORKER``; medians, each ratio
+Used to choose the defaults in ``optlevel.levels.parallel.costs.BLOCK_BYTES`` and
+``optlevel.levels.parallel.backend_processes._PIECES_PER_WORKER``; medians, each ratio
 against a baseline timed alternately in the same run.
 """
 
@@ -19,9 +19,9 @@ from typing import Any
 
 import optlevel
 from optlevel import optimize
-from optlevel.backends import parallel_processes
+from optlevel.levels.parallel import backend_processes as parallel_processes
 from optlevel.bench import workloads as W
-from optlevel.parallel import costs, runtime
+from optlevel.levels.parallel import costs, runtime
 
 
 def pair(base: Callable[[], Any], fast: Callable[[], Any], repeat: int) -> tuple[float, float]:

@@ -40,8 +40,8 @@ import numpy as np
 import optlevel
 from optlevel import optimize
 from optlevel.bench import workloads as W
-from optlevel.calibrate import profile_for
-from optlevel.parallel import costs, runtime
+from optlevel.core.calibrate import profile_for
+from optlevel.levels.parallel import costs, runtime
 
 
 def timed_pair(base: Callable[[], Any], fast: Callable[[], Any],
@@ -135,7 +135,7 @@ def fig_matmul(repeat: int, n: int = 2048) -> dict[str, Any]:
 _SHIP = """
 import json, resource, numpy as np, optlevel
 from optlevel import optimize
-from optlevel.parallel import shm
+from optlevel.levels.parallel import shm
 
 def row_sums(x):
     n = x.shape[0]

@@ -38,7 +38,7 @@ import numpy as np  # noqa: E402
 import optlevel  # noqa: E402
 from optlevel.bench.workloads import conditional_accumulate, normalize_loop  # noqa: E402
 from optlevel.cli.check import check_paths  # noqa: E402
-from optlevel.verify import compare  # noqa: E402
+from optlevel.core.verify import compare  # noqa: E402
 
 
 def poly_map(x, a, b, c):

@@ -19,7 +19,7 @@ import numpy as np
 
 import optlevel
 from optlevel import optimize
-from optlevel.parallel import shm
+from optlevel.levels.parallel import shm
 
 
 @optimize(level=3)

@@ -15,7 +15,7 @@ import numpy as np
 
 import optlevel
 from optlevel import optimize
-from optlevel.verify import compare
+from optlevel.core.verify import compare
 
 
 @optimize(level=1)

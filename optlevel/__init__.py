@@ -24,7 +24,7 @@ from .errors import (
     VectorizationAdvice,
 )
 from .explain import Report, explain
-from .levels import Level
+from .ladder import Level
 from .stats import FunctionStats, report, stats
 
 __version__ = "0.1.0"

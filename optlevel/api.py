@@ -2,7 +2,7 @@
 
 The per-call fast path is :meth:`Optimized.__call__`: resolve the ceiling from
 the precedence chain, compute the argument key, look the plan up, run it, and
-count. Everything slower lives in :mod:`optlevel.dispatch`.
+count. Everything slower lives in :mod:`optlevel.core.dispatch`.
 """
 
 from __future__ import annotations
@@ -16,12 +16,12 @@ from typing import Any, TypeVar, overload
 
 from . import stats as _stats
 from .analysis import signature_key
-from .backends import known_options
+from .core.registry import known_options
 from .config import _context_level, _state, settings
-from .dispatch import Dispatcher
+from .core.dispatch import Dispatcher
 from .errors import ConfigError
-from .levels import MAX_LEVEL, Level, LevelLike
-from .planner import MODE_AUTO, MODE_EXPLICIT, MODE_STRICT
+from .ladder import MAX_LEVEL, Level, LevelLike
+from .core.planner import MODE_AUTO, MODE_EXPLICIT, MODE_STRICT
 
 __all__ = ["optimize", "Optimized"]
 
@@ -106,7 +106,7 @@ class Optimized:
         ``chunksize`` items go to a worker at a time (default: a few chunks per
         worker); ``progress=True`` shows a bar (needs tqdm or rich).
         """
-        from .parallel import run_map
+        from .levels.parallel import run_map
 
         return run_map(self, iterables, chunksize=chunksize, progress=progress)
 

@@ -53,7 +53,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError, OptlevelWarning, _user_stacklevel
-from .levels import AUTO, MAX_LEVEL, Level, LevelLike
+from .ladder import AUTO, MAX_LEVEL, Level, LevelLike
 
 __all__ = ["Settings", "settings", "configure", "reload_config", "set_level", "level",
            "default_cache_dir", "ENV_VARS"]

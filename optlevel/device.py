@@ -29,7 +29,7 @@ __all__ = ["to_device", "to_host", "on_device"]
 
 def _library(settings: Any) -> str:
     """The GPU library ``to_device`` uses: OPTLEVEL_GPU_BACKEND, else the first usable."""
-    from .backends import BACKENDS, is_available, requirement_missing
+    from .core.registry import BACKENDS, is_available, requirement_missing
 
     choice = settings.gpu_backend
     names = [choice] if choice != "auto" else ["cupy", "torch"]
@@ -69,7 +69,7 @@ def to_device(x: Any, library: str | None = None) -> Any:
         When no GPU is usable, with the reason for each library.
     """
     from .config import settings
-    from .gpu.libs import get_lib
+    from .levels.gpu.libs import get_lib
 
     lib = get_lib(library or _library(settings()))
     with lib.running() as ctx:
@@ -112,7 +112,7 @@ def on_device() -> Iterator[None]:
     arrays, or Torch tensors for the torch backend) instead of coming back as NumPy.
     Calls that run at a CPU level return what they always do. In-place writes into
     NumPy arguments are still copied back."""
-    from .gpu.call import KEEP_ON_DEVICE
+    from .levels.gpu.call import KEEP_ON_DEVICE
 
     token = KEEP_ON_DEVICE.set(True)
     try:

@@ -8,11 +8,11 @@ from typing import Any
 
 from ._table import format_seconds, format_table
 from .analysis import ArgSignature, FunctionFeatures, signature_key
-from .analysis.vectorize.advice import explain_lines
+from .levels.vectorize.advice import explain_lines
 from .config import settings
-from .levels import LEVEL_NAMES, Level
-from .plan import PlanKey, State
-from .planner import MODE_AUTO, MODE_STRICT, Row
+from .ladder import LEVEL_NAMES, Level
+from .core.plan import PlanKey, State
+from .core.planner import MODE_AUTO, MODE_STRICT, Row
 
 __all__ = ["Report", "explain"]
 

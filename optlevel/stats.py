@@ -9,10 +9,10 @@ import weakref
 from typing import TYPE_CHECKING, Any, TextIO
 
 from ._table import format_seconds, format_table
-from .levels import LEVEL_NAMES
+from .ladder import LEVEL_NAMES
 
 if TYPE_CHECKING:
-    from .dispatch import Dispatcher
+    from .core.dispatch import Dispatcher
 
 __all__ = ["SignatureStats", "FunctionStats", "function_stats", "stats", "report", "register"]
 

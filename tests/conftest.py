@@ -21,15 +21,8 @@ if os.environ.get("OPTLEVEL_TEST_NONUMBA", "") not in ("", "0"):
 
 import optlevel  # noqa: E402
 from optlevel import errors  # noqa: E402
-from optlevel.backends import (  # noqa: E402
-    BACKENDS,
-    YES,
-    BackendBase,
-    Decline,
-    Estimate,
-    Prepared,
-    requirement_missing,
-)
+from optlevel.core.registry import BACKENDS, requirement_missing
+from optlevel.contract import YES, BackendBase, Decline, Estimate, Prepared
 from optlevel.config import ENV_VARS, Settings  # noqa: E402
 
 HAS_NUMBA = requirement_missing(BACKENDS["numba"]) is None
@@ -113,7 +106,7 @@ class FakeBackend(BackendBase):
 
     def estimate(self, features, signature, settings, profile):
         if self.name == "numba":  # standing in for Numba: keep its pay rule (trials)
-            from optlevel.backends.numba_jit import NumbaBackend
+            from optlevel.levels.numba.jit import NumbaBackend
             return NumbaBackend().estimate(features, signature, settings, profile)
         return Estimate("yes", f"fake backend {self.name}", self.cost)
 

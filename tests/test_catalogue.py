@@ -17,7 +17,7 @@ import pytest
 
 import optlevel
 from optlevel import FallbackWarning, optimize
-from optlevel.analysis.semantics import CATALOGUE, ENTRIES, counts, markdown_table
+from optlevel.levels.numba.semantics import CATALOGUE, ENTRIES, counts, markdown_table
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from optlevel.analysis.vectorize import RULES, analyze_source
+from optlevel.levels.vectorize.analysis import RULES, analyze_source
 from optlevel.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -8,7 +8,7 @@ import pytest
 
 import optlevel
 from optlevel import optimize
-from optlevel.backends import BACKENDS
+from optlevel.core.registry import BACKENDS
 
 pytestmark = pytest.mark.numba
 

@@ -9,7 +9,7 @@ import pytest
 
 import optlevel
 from optlevel import FallbackWarning, LevelUnavailable, ResultMismatchWarning, optimize
-from optlevel.backends import BACKENDS
+from optlevel.core.registry import BACKENDS
 
 X = np.arange(5.0)
 

@@ -1,7 +1,7 @@
 """Level 4 on a real GPU (run on the GPU machine: ``pytest -m gpu tests/test_gpu*.py``).
 
 Every result is compared with the plain function's on the host, by the same rule
-verification uses (:func:`optlevel.verify.compare`: same container, shape, dtype and
+verification uses (:func:`optlevel.core.verify.compare`: same container, shape, dtype and
 values within the dtype's tolerance, same scalar type). Skipped where no GPU is usable.
 """
 
@@ -14,8 +14,8 @@ import pytest
 
 import optlevel
 from optlevel.bench import workloads as W
-from optlevel.gpu.probe import cupy_status, torch_status
-from optlevel.verify import compare
+from optlevel.levels.gpu.probe import cupy_status, torch_status
+from optlevel.core.verify import compare
 
 pytestmark = pytest.mark.gpu
 

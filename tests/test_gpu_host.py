@@ -11,13 +11,13 @@ import numpy as np
 import pytest
 
 import optlevel
-from optlevel.backends import YES, Estimate
-from optlevel.backends.gpu_cupy import CupyBackend
-from optlevel.backends.gpu_torch import TorchBackend
-from optlevel.gpu import call as gpu_call
-from optlevel.gpu.checks import gpu_findings
-from optlevel.gpu.libs import HostLib, get_lib
-from optlevel.gpu.namespace import DeviceNamespace
+from optlevel.contract import YES, Estimate
+from optlevel.levels.gpu.backend_cupy import CupyBackend
+from optlevel.levels.gpu.backend_torch import TorchBackend
+from optlevel.levels.gpu import call as gpu_call
+from optlevel.levels.gpu.checks import gpu_findings
+from optlevel.levels.gpu.libs import HostLib, get_lib
+from optlevel.levels.gpu.namespace import DeviceNamespace
 
 HAS_TORCH = TorchBackend().requires and all(
     __import__("importlib").util.find_spec(m) for m in ("torch", "array_api_compat"))
@@ -36,7 +36,7 @@ class HostGpu(CupyBackend):
     def applies(self, features, signature, settings, profile):
         from dataclasses import replace
 
-        from optlevel.gpu import backend as gpu
+        from optlevel.levels.gpu import backend as gpu
         return gpu.applies(self, features, signature, replace(settings, gpu_backend="auto"))
 
     def estimate(self, features, signature, settings, profile):
@@ -53,7 +53,7 @@ class TorchCpuGpu(TorchBackend):
     def applies(self, features, signature, settings, profile):
         from dataclasses import replace
 
-        from optlevel.gpu import backend as gpu
+        from optlevel.levels.gpu import backend as gpu
         return gpu.applies(self, features, signature, replace(settings, gpu_backend="auto"))
 
     def estimate(self, features, signature, settings, profile):
@@ -63,11 +63,11 @@ class TorchCpuGpu(TorchBackend):
 @pytest.fixture
 def host_gpu(monkeypatch):
     """Level 4 served by :class:`HostGpu` alone (cupy and torch leave the registry)."""
-    from optlevel.backends import BACKENDS, forget_availability
+    from optlevel.core.registry import BACKENDS, forget_availability
 
     for name in ("cupy", "torch"):
         monkeypatch.delitem(BACKENDS, name)
-    monkeypatch.setattr("optlevel.gpu.cost.HOST_MIN_ELEMENTS", 0)  # tiny test arrays pay
+    monkeypatch.setattr("optlevel.levels.gpu.cost.HOST_MIN_ELEMENTS", 0)  # tiny test arrays pay
     backend = HostGpu()
     monkeypatch.setitem(BACKENDS, backend.name, backend)
     forget_availability()
@@ -79,11 +79,11 @@ def host_gpu(monkeypatch):
 def torch_cpu_gpu(monkeypatch):
     if not HAS_TORCH:
         pytest.skip("torch or array-api-compat is not installed")
-    from optlevel.backends import BACKENDS, forget_availability
+    from optlevel.core.registry import BACKENDS, forget_availability
 
     for name in ("cupy", "torch"):
         monkeypatch.delitem(BACKENDS, name)
-    monkeypatch.setattr("optlevel.gpu.cost.HOST_MIN_ELEMENTS", 0)  # tiny test arrays pay
+    monkeypatch.setattr("optlevel.levels.gpu.cost.HOST_MIN_ELEMENTS", 0)  # tiny test arrays pay
     backend = TorchCpuGpu()
     monkeypatch.setitem(BACKENDS, backend.name, backend)
     forget_availability()

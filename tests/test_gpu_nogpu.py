@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 import optlevel
-from optlevel.backends import BACKENDS, forget_availability, is_available
+from optlevel.core.registry import BACKENDS, forget_availability, is_available
 from optlevel.bench.workloads import elementwise, montecarlo_pi, process_images, small_loop
-from optlevel.gpu.probe import cupy_status, torch_cuda_build, torch_status
+from optlevel.levels.gpu.probe import cupy_status, torch_cuda_build, torch_status
 
 pytestmark = pytest.mark.filterwarnings("ignore::optlevel.FallbackWarning")
 
@@ -173,7 +173,7 @@ def test_a_small_host_call_never_probes_the_gpu(monkeypatch):
     planning a small call imports no GPU library and starts no CUDA context."""
     import sys
 
-    from optlevel.backends import forget_availability
+    from optlevel.core.registry import forget_availability
 
     for name in ("cupy", "torch"):
         monkeypatch.delitem(sys.modules, name, raising=False)

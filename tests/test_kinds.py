@@ -10,7 +10,7 @@ import pytest
 
 import optlevel
 from optlevel import optimize
-from optlevel.backends import BACKENDS, requirement_missing
+from optlevel.core.registry import BACKENDS, requirement_missing
 
 X = np.arange(5.0)
 

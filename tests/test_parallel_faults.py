@@ -12,8 +12,8 @@ import pytest
 
 import optlevel
 from optlevel import optimize
-from optlevel.parallel import shm
-from optlevel.parallel.pools import PROCESSES
+from optlevel.levels.parallel import shm
+from optlevel.levels.parallel.pools import PROCESSES
 
 pytestmark = [pytest.mark.filterwarnings("error::optlevel.ResultMismatchWarning"),
               pytest.mark.skipif(not hasattr(signal, "pthread_kill"), reason="POSIX signals")]
@@ -99,7 +99,7 @@ def test_ctrl_c_stops_the_workers_cleanly(processes):
 
 
 def test_ctrl_c_in_the_thread_pool(monkeypatch):
-    from optlevel.parallel import costs
+    from optlevel.levels.parallel import costs
 
     monkeypatch.setattr(costs, "BLOCK_BYTES", 64)
     optlevel.configure(executor="threads", workers=2)

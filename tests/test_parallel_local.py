@@ -9,7 +9,7 @@ import pytest
 import optlevel
 from optlevel import optimize
 from optlevel.bench import workloads as W
-from optlevel.parallel import costs, shm
+from optlevel.levels.parallel import costs, shm
 
 pytestmark = pytest.mark.filterwarnings("error::optlevel.ResultMismatchWarning")
 

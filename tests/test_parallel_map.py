@@ -8,8 +8,8 @@ import pytest
 import optlevel
 from optlevel import optimize
 from optlevel.bench import workloads as W
-from optlevel.parallel import mapping
-from optlevel.parallel.pools import PROCESSES
+from optlevel.levels.parallel import mapping
+from optlevel.levels.parallel.pools import PROCESSES
 
 
 def word_lengths(words):

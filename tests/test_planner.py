@@ -8,8 +8,9 @@ import pytest
 
 import optlevel
 from optlevel import optimize
-from optlevel.backends import Verdict, close_all, forget_availability, is_available
-from optlevel.calibrate import MachineProfile
+from optlevel.contract import Verdict
+from optlevel.core.registry import close_all, forget_availability, is_available
+from optlevel.core.calibrate import MachineProfile
 
 X = np.arange(5.0)
 
@@ -75,7 +76,7 @@ def test_known_costs_go_before_unknown_and_levels_break_ties(fake_backend):
 
 def test_a_backend_that_does_not_pay_is_listed_but_not_tried(fake_backend):
     backend = fake_backend(name="slow", level=3)
-    backend.estimate = lambda *a: optlevel.backends.Estimate("no", "would be slower")
+    backend.estimate = lambda *a: optlevel.contract.Estimate("no", "would be slower")
     report = optlevel.explain(optimize(total, level=3), X)
     row = report.row("slow")
     assert (row.tried, row.kind, row.reason) == (False, "pays", "would be slower")

@@ -13,8 +13,8 @@ import pytest
 
 import optlevel
 from optlevel import ResultMismatchWarning, optimize
-from optlevel.dispatch import compile_estimate
-from optlevel.plan import State
+from optlevel.core.dispatch import compile_estimate
+from optlevel.core.plan import State
 
 
 def small_loop(x):
@@ -76,8 +76,8 @@ def test_auto_does_not_compile_a_small_call_first(fake_backend):
 
 
 def test_warm_up_compiles_in_the_background_once_it_pays(fake_backend, monkeypatch):
-    monkeypatch.setattr("optlevel.dispatch.COMPILE_ESTIMATE_S", 0.001)
-    monkeypatch.setattr("optlevel.dispatch._compile_times", [])
+    monkeypatch.setattr("optlevel.core.dispatch.COMPILE_ESTIMATE_S", 0.001)
+    monkeypatch.setattr("optlevel.core.dispatch._compile_times", [])
     fake = fake_backend(name="numba")
     fake.compiles = True
     f = optimize(small_loop)
@@ -102,7 +102,7 @@ def test_explicit_level_compiles_eagerly_even_when_small(fake_backend):
 
 
 def test_compile_estimate_is_the_median_measured_compile(monkeypatch):
-    monkeypatch.setattr("optlevel.dispatch._compile_times", [0.5, 0.1, 0.2])
+    monkeypatch.setattr("optlevel.core.dispatch._compile_times", [0.5, 0.1, 0.2])
     assert compile_estimate() == 0.2
 
 
@@ -212,8 +212,8 @@ def test_arguments_that_do_not_fit_run_plain_and_keep_the_plan(fake_backend):
 def test_eight_threads_through_every_transition(fake_backend, monkeypatch):
     """Warm-up, background compile, swap and verification under 8 threads: one
     build, every result equal."""
-    monkeypatch.setattr("optlevel.dispatch.COMPILE_ESTIMATE_S", 0.002)
-    monkeypatch.setattr("optlevel.dispatch._compile_times", [])
+    monkeypatch.setattr("optlevel.core.dispatch.COMPILE_ESTIMATE_S", 0.002)
+    monkeypatch.setattr("optlevel.core.dispatch._compile_times", [])
     fake = fake_backend(name="numba")
     fake.compiles = True
     slow_prepare(fake, 0.05)

@@ -11,8 +11,8 @@ import pytest
 
 import optlevel
 from optlevel import optimize
-from optlevel.analysis.vectorize import runtime
-from optlevel.backends import BACKENDS
+from optlevel.levels.vectorize import runtime
+from optlevel.core.registry import BACKENDS
 from optlevel.bench.workloads import conditional_accumulate, normalize_loop
 from optlevel.errors import ConfigError, ResultMismatchWarning, VectorizationAdvice
 

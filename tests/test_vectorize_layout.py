@@ -13,8 +13,8 @@ import pytest
 import optlevel
 from optlevel import optimize
 from optlevel.analysis import analyze, describe_args
-from optlevel.analysis.vectorize.layout import copy_plan, escapes
-from optlevel.calibrate import profile_for
+from optlevel.levels.vectorize.layout import copy_plan, escapes
+from optlevel.core.calibrate import profile_for
 from optlevel.errors import VectorizationAdvice
 
 

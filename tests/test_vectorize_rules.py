@@ -8,7 +8,7 @@ import textwrap
 
 import pytest
 
-from optlevel.analysis.vectorize import RULES, analyze_source, selected
+from optlevel.levels.vectorize.analysis import RULES, analyze_source, selected
 
 HEADER = "import math\nimport numpy as np\n\n"
 

@@ -14,12 +14,20 @@ import dataclasses
 import inspect
 from typing import Any
 
-from . import semantics
+from ..levels.numba import semantics
 from .checks import MutationFinder, NumbaBlockers
-from .scope import IO_BUILTINS, IO_MODULES, NUMPY_CLASSES, RANDOM_MODULES, Finding, Namespace, Scope
+from .scope import (
+    IO_BUILTINS,
+    IO_MODULES,
+    NUMPY_CLASSES,
+    RANDOM_MODULES,
+    Finding,
+    Namespace,
+    Scope,
+)
 from .source import SourceInfo, get_source, unwrap_callable
-from .split import NO_SPLIT, SplitInfo, analyze_split
-from .vectorize import Analysis, analyze_runtime
+from ..levels.parallel.split import NO_SPLIT, SplitInfo, analyze_split
+from ..levels.vectorize.analysis import Analysis, analyze_runtime
 
 __all__ = ["FunctionFeatures", "Finding", "Loop", "analyze", "NUMPY_CLASSES"]
 

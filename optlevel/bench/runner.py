@@ -7,7 +7,7 @@ in interleaved rounds
 (plain, level 0, level 2, ..., plain, level 0, ...), so that a slow spell of a
 shared machine hits every variant alike, and reports each one's median. Realized
 levels and compile times come from ``stats()``; results are compared with the
-plain result by the rule ``verify=True`` uses (:func:`optlevel.verify.same_result`).
+plain result by the rule ``verify=True`` uses (:func:`optlevel.core.verify.same_result`).
 
 Timing is ``time.perf_counter`` with the garbage collector paused. A call that
 takes at least ``single_above`` seconds (plain Python on big inputs) is timed
@@ -27,8 +27,8 @@ from typing import Any
 
 from ..api import optimize
 from ..errors import LevelUnavailable
-from ..levels import Level, LevelLike
-from ..verify import same_result
+from ..ladder import Level, LevelLike
+from ..core.verify import same_result
 from .workloads import Workload
 
 __all__ = ["Options", "Row", "make_variant", "run_case", "failures", "PLAIN"]

@@ -13,8 +13,8 @@ import sys
 from typing import Any
 
 from .._table import format_table
-from ..backends import BACKENDS, is_available, requirement_missing
-from ..calibrate import profile_for
+from ..core.registry import BACKENDS, is_available, requirement_missing
+from ..core.calibrate import profile_for
 from ..config import settings
 
 

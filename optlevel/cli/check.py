@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ..analysis.vectorize import RULES, Diagnostic, analyze_source, selected
+from ..levels.vectorize.analysis import RULES, Diagnostic, analyze_source, selected
 from ._common import CLIError
 
 __all__ = ["add_parser", "cmd_check", "iter_files", "check_paths"]

@@ -18,10 +18,10 @@ import numpy as np
 
 from .. import __version__
 from .._table import format_table
-from ..backends import BACKENDS
+from ..core.registry import BACKENDS
 from ..config import settings
-from ..levels import LEVEL_NAMES
-from ..planner import Row, static_rows
+from ..ladder import LEVEL_NAMES
+from ..core.planner import Row, static_rows
 
 _GPU_MODULES = ("cupy", "torch")
 

@@ -15,12 +15,12 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from .._table import format_seconds
-from ..backends import BACKENDS
+from ..core.registry import BACKENDS
 from ..bench import runner, workloads
 from ..bench.report import format_results, speedup
 from ..config import settings
 from ..errors import ConfigError, OptlevelWarning
-from ..levels import MAX_LEVEL, Level
+from ..ladder import MAX_LEVEL, Level
 from ._common import CLIError
 from .info import environment
 

@@ -1,0 +1,192 @@
+"""Plans and their states, and the one table that changes them.
+
+A :class:`Plan` is what runs for one :class:`PlanKey`: its ``fn`` is what the
+fast path calls. A plan that is not yet settled has a state other than
+``READY``, and its ``fn`` is the dispatcher's step for that state (run plain
+Python timed, verify, …). Every change of state, every swap of one plan for
+another and every recorded failure goes through :class:`PlanTable`, under its one
+lock, so no other module rewrites a plan behind its back.
+"""
+
+from __future__ import annotations
+
+import enum
+import threading
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+from ..analysis import ArgSignature
+from ..contract import Backend, Prepared
+
+__all__ = ["PlanKey", "State", "Plan", "PlanTable"]
+
+
+class PlanKey(NamedTuple):
+    """Indexes the plan cache. The fast path looks plans up with a plain tuple of the
+    same three items (equal hash and equality), and only the slow path builds this."""
+
+    ceiling: int
+    mode: int
+    sig: tuple
+
+
+class State(enum.Enum):
+    """Where a plan is in its life."""
+
+    READY = "ready"  # runs its backend's callable
+    WARMUP = "warmup"  # runs plain Python, timed, until compiling would pay back
+    BACKGROUND = "background"  # runs plain Python while a thread builds the backend
+    TRIAL_BASELINE = "trial: timing level 0"  # next call: plain, timed, then build
+    TRIAL_CANDIDATE = "trial: timing the candidate"  # next call: candidate, timed
+    VERIFYING = "verifying"  # next call: both, compared
+    RETIRED = "retired"  # replaced; kept for stats
+
+
+class Plan:
+    """What runs for one key: the callable, its level and backend, and its counters."""
+
+    __slots__ = ("fn", "level", "backend", "catch", "internal_errors", "unfit_errors",
+                 "calls", "time", "compile_time", "fallbacks", "signature", "key", "note",
+                 "state", "prepared", "converter")
+
+    def __init__(self, backend: Backend, prepared: Prepared, signature: ArgSignature,
+                 key: PlanKey, fallbacks: list[tuple[int, str, str]]):
+        self.prepared = prepared
+        self.fn: Callable[..., Any] = prepared.fn
+        self.level = backend.level
+        self.backend = backend.name
+        self.internal_errors = prepared.internal_errors
+        self.unfit_errors: tuple[type[BaseException], ...] = getattr(
+            prepared, "unfit_errors", ())
+        #: what the fast path catches: the build failed, or these arguments do not fit
+        self.catch = self.internal_errors + self.unfit_errors
+        self.compile_time = prepared.compile_time
+        self.calls = 0
+        self.time = 0.0
+        self.signature = signature
+        self.key = key
+        self.fallbacks = fallbacks  # (level, backend, reason) for each backend skipped
+        self.note = prepared.note
+        self.state = State.READY
+        #: turns the backend's result into the plain function's type (see verify.py)
+        self.converter: Callable[[Any], Any] | None = None
+
+    @property
+    def ceiling(self) -> int:
+        return self.key.ceiling
+
+    @property
+    def mode(self) -> int:
+        return self.key.mode
+
+    def count(self, seconds: float) -> None:
+        self.time += seconds
+        self.calls += 1
+
+    def run_settled(self, *args: Any, **kwargs: Any) -> Any:
+        """The backend's callable, with the result converter when one was learned."""
+        result = self.prepared.fn(*args, **kwargs)
+        return result if self.converter is None else self.converter(result)
+
+    def __repr__(self) -> str:
+        return (f"<Plan {self.backend} level {self.level} {self.state.value} "
+                f"calls={self.calls}>")
+
+
+class PlanTable:
+    """The plans and failures of one function, and every transition between them."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.plans: dict[tuple, Plan] = {}
+        self.retired: list[Plan] = []
+        # (backend name, signature key) → why it cannot serve; never retried
+        self.failures: dict[tuple[str, tuple], str] = {}
+        self.generation = -1
+
+    # --- reading -------------------------------------------------------------------
+
+    def failure(self, backend: str, sig: tuple) -> str | None:
+        return self.failures.get((backend, sig))
+
+    def all_plans(self) -> list[Plan]:
+        with self.lock:
+            return self.retired + list(self.plans.values())
+
+    # --- transitions ---------------------------------------------------------------
+
+    def reset(self, generation: int) -> None:
+        """Settings changed: drop the plans (compiled code stays cached in the backends)."""
+        with self.lock:
+            if self.generation != generation:
+                for plan in self.plans.values():
+                    self._retire(plan)
+                self.plans = {}
+                self.generation = generation
+
+    def install(self, key: PlanKey, plan: Plan) -> None:
+        with self.lock:
+            self.plans[key] = plan
+
+    def enter(self, plan: Plan, state: State, step: Callable[..., Any], note: str = "") -> None:
+        """Put ``plan`` in ``state``: its next calls run ``step``."""
+        with self.lock:
+            plan.state, plan.fn = state, step
+            if note:
+                plan.note = note
+
+    def advance(self, plan: Plan, expected: State, state: State, step: Callable[..., Any],
+                note: str = "") -> bool:
+        """Move ``plan`` from ``expected`` to ``state``; False (and nothing changes) when
+        another thread moved it first, so a transition happens once."""
+        with self.lock:
+            if plan.state is not expected:
+                return False
+            self.enter(plan, state, step, note)
+            return True
+
+    def settle(self, plan: Plan, note: str | None = None) -> None:
+        """``plan`` is done with its trial or check: the fast path runs its backend."""
+        with self.lock:
+            plan.state = State.READY
+            plan.fn = plan.prepared.fn if plan.converter is None else plan.run_settled
+            if note is not None:
+                plan.note = note
+
+    def replace(self, key: PlanKey, old: Plan, new: Plan) -> bool:
+        """Put ``new`` in ``old``'s place if ``old`` is still there; keep ``old`` for stats."""
+        with self.lock:
+            if self.plans.get(key) is not old:
+                return False
+            self.plans[key] = new
+            self._retire(old)
+            return True
+
+    def demote(self, plan: Plan, plain: Prepared, reason: str) -> None:
+        """``plan``'s backend was wrong for its key: from now on (this call included,
+        for stats) it is a level-0 plan running ``plain``."""
+        with self.lock:
+            plan.fallbacks.append((plan.level, plan.backend, reason))
+            plan.level, plan.backend, plan.prepared = 0, "python", plain
+            plan.internal_errors = plan.unfit_errors = plan.catch = ()
+            plan.converter = None
+            plan.compile_time = 0.0
+            plan.note = reason
+            plan.state, plan.fn = State.READY, plain.fn
+
+    def fail(self, backend: str, sig: tuple, reason: str) -> None:
+        """``backend`` cannot serve ``sig``: record it once, never retry."""
+        with self.lock:
+            self.failures.setdefault((backend, sig), reason)
+
+    def drop(self, key: PlanKey, plan: Plan) -> None:
+        """Forget ``plan`` (a late build failure); the next call plans ``key`` again."""
+        with self.lock:
+            if self.plans.get(key) is plan:
+                del self.plans[key]
+            self._retire(plan)
+
+    def _retire(self, plan: Plan) -> None:
+        if plan.state is not State.RETIRED:
+            plan.state = State.RETIRED
+            self.retired.append(plan)

@@ -1,0 +1,330 @@
+"""What a function's AST says about running it on a GPU, computed once per function.
+
+- element loops (a loop that indexes arrays with its counter) would launch one
+  kernel per element: level 4 declines them; loops that repeat whole-array work
+  (``for _ in range(steps): y = y * 0.25 + 1``) run, one launch per operation;
+- a body that is purely elementwise (assignments and one ``return`` of ufuncs,
+  arithmetic, comparisons, ``where`` and scalars) is proven fusable into one kernel
+  and splittable into chunks of elements;
+- calls whose GPU result would differ from NumPy's: ``argsort`` without
+  ``kind="stable"``, ``partition`` (both leave ties in an unspecified order);
+- array methods called (``x.std()``), which Torch tensors implement differently;
+- whether a 0-d result could be a 0-d *array* in NumPy rather than a scalar.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import sys
+import types
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+from ...analysis import FunctionFeatures
+from ...analysis.scope import Finding, Namespace
+from ...analysis.source import unwrap_callable
+
+__all__ = ["GpuFindings", "gpu_findings", "FUSABLE_UFUNCS", "COSTLY_UFUNCS"]
+
+#: NumPy ufuncs (and ``where``) that a fused kernel may call.
+FUSABLE_UFUNCS = frozenset(
+    "sin cos tan arcsin arccos arctan arctan2 sinh cosh tanh arcsinh arccosh arctanh exp "
+    "exp2 expm1 log log2 log10 log1p sqrt cbrt square abs absolute fabs sign add subtract "
+    "multiply divide true_divide floor_divide power mod remainder fmod maximum minimum fmax "
+    "fmin floor ceil trunc rint isnan isinf isfinite hypot negative positive reciprocal "
+    "logical_and logical_or logical_not logical_xor greater greater_equal less less_equal "
+    "equal not_equal deg2rad rad2deg degrees radians copysign where".split())
+#: The ones that cost tens of cycles per element on a CPU (the cost model's weight).
+COSTLY_UFUNCS = frozenset(
+    "sin cos tan arcsin arccos arctan arctan2 sinh cosh tanh arcsinh arccosh arctanh exp "
+    "exp2 expm1 log log2 log10 log1p sqrt cbrt power hypot".split())
+_NUMPY_CONSTANTS = frozenset({"pi", "e", "inf", "nan", "euler_gamma"})
+_FUSABLE_BINOPS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.FloorDiv, ast.Mod, ast.Pow)
+_FUSABLE_CMPOPS = (ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.Eq, ast.NotEq)
+_UNSTABLE_ORDER = frozenset({"argsort", "argpartition", "partition", "lexsort"})
+#: calls after which a 0-d result may be a 0-d array in NumPy (``np.array(3.0)``)
+_ZERO_D_ARRAYS = frozenset(
+    "array asarray asanyarray ascontiguousarray copy where zeros ones empty full "
+    "zeros_like ones_like empty_like full_like reshape atleast_1d squeeze".split())
+_ZERO_D_METHODS = frozenset({"reshape", "copy", "astype", "view", "squeeze"})
+
+
+@dataclasses.dataclass(frozen=True)
+class GpuFindings:
+    """What level 4 needs to know about a function body."""
+
+    elementwise: bool = False
+    element_loops: tuple[Finding, ...] = ()
+    array_loops: tuple[Finding, ...] = ()
+    ops: int = 0  # array operations written in the body (one launch each, unfused)
+    costly_ops: int = 0  # of which transcendental ufuncs (sin, exp, ...)
+    methods: tuple[str, ...] = ()
+    unstable_order: tuple[Finding, ...] = ()
+    #: positions of the returned tuple (None: the whole value) that NumPy may return as
+    #: a 0-d *array* (made by np.array/asarray/where/... or .reshape/.copy)
+    zero_d_arrays: frozenset = frozenset()
+    #: parameters along whose axis 0 the work is independent and the result's rows are
+    #: the pieces' rows: from the split proof, or ``return a @ b`` (rows of ``a``)
+    row_split: tuple[str, ...] = ()
+    row_split_ndim: int = 1  # the split arrays need at least this many axes (2: matmul)
+    reason: str = ""  # why the body is not purely elementwise
+
+
+_cache: dict[int, GpuFindings] = {}
+
+
+def gpu_findings(features: FunctionFeatures,
+                 func: Callable[..., Any] | None = None) -> GpuFindings:
+    """The findings for the function ``features`` describes, cached per features object.
+
+    The backend protocol hands ``applies`` and ``estimate`` the features but not the
+    function, so names are then resolved against the globals of the module the
+    source came from (closure variables stay unresolved, which only ever makes the
+    findings more cautious); ``prepare`` passes the function itself.
+    """
+    key = id(features)
+    found = _cache.get(key)
+    if found is None:
+        scope = unwrap_callable(func) if func is not None else _module_scope(features)
+        found = _cache[key] = _analyze(scope, features)
+        weakref.finalize(features, _cache.pop, key, None)
+    return found
+
+
+def _module_scope(features: FunctionFeatures) -> Any:
+    """A stand-in with the ``__globals__`` of the module that holds the source file."""
+    filename = features.source.filename
+    for module in list(sys.modules.values()):
+        if filename and getattr(module, "__file__", None) == filename:
+            return types.SimpleNamespace(__globals__=vars(module))
+    return types.SimpleNamespace(__globals__={})
+
+
+def _analyze(func: Callable[..., Any], features: FunctionFeatures) -> GpuFindings:
+    tree = features.source.tree
+    if tree is None:
+        return GpuFindings(reason=features.source.reason)
+    ns = Namespace(func)
+    walker = _Walker(ns)
+    walker.visit_body(tree)
+    proof = _ElementwiseProof(ns, set(features.params))
+    elementwise, why = proof.check(tree)
+    return GpuFindings(
+        elementwise=elementwise and not features.mutated_params,
+        element_loops=tuple(walker.element_loops), array_loops=tuple(walker.array_loops),
+        ops=walker.ops, costly_ops=walker.costly, methods=tuple(sorted(walker.methods)),
+        unstable_order=tuple(walker.unstable), zero_d_arrays=_zero_d_positions(tree, ns),
+        row_split=_row_split(tree, ns, features),
+        row_split_ndim=1 if getattr(features, "split", None) is not None
+        and features.split.kind == "rows" else 2,
+        reason=why if not features.mutated_params else "it writes into an argument")
+
+
+class _Walker(ast.NodeVisitor):
+    """Loops, operation counts, method calls and order-unstable calls."""
+
+    def __init__(self, ns: Namespace):
+        self.ns = ns
+        self.element_loops: list[Finding] = []
+        self.array_loops: list[Finding] = []
+        self.ops = self.costly = 0
+        self.methods: set[str] = set()
+        self.unstable: list[Finding] = []
+
+    def visit_body(self, tree: ast.AST) -> None:
+        for stmt in getattr(tree, "body", []):
+            self.visit(stmt)
+
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
+        return None  # an inner function is not this body's work
+
+    visit_AsyncFunctionDef = visit_FunctionDef  # type: ignore[assignment]
+    visit_Lambda = visit_FunctionDef  # type: ignore[assignment]
+
+    def _loop(self, node: ast.For | ast.While, counters: set[str]) -> None:
+        if not counters and isinstance(node, ast.While):
+            counters = {t.id for n in ast.walk(node) if isinstance(n, ast.AugAssign)
+                        for t in [n.target] if isinstance(t, ast.Name)}
+        indexed = any(isinstance(n, ast.Subscript) and any(
+            isinstance(m, ast.Name) and m.id in counters for m in ast.walk(n.slice))
+            for n in ast.walk(node))
+        target = self.element_loops if indexed else self.array_loops
+        target.append(Finding(node.lineno, "loop indexing arrays element by element"
+                              if indexed else "loop repeating whole-array work"))
+        self.generic_visit(node)
+
+    def visit_For(self, node: ast.For) -> None:
+        self._loop(node, {n.id for n in ast.walk(node.target) if isinstance(n, ast.Name)})
+
+    def visit_While(self, node: ast.While) -> None:
+        self._loop(node, set())
+
+    def visit_BinOp(self, node: ast.BinOp) -> None:
+        self.ops += 1
+        self.costly += isinstance(node.op, ast.Pow)
+        self.generic_visit(node)
+
+    def visit_UnaryOp(self, node: ast.UnaryOp) -> None:
+        self.ops += 1
+        self.generic_visit(node)
+
+    def visit_Compare(self, node: ast.Compare) -> None:
+        self.ops += len(node.ops)
+        self.generic_visit(node)
+
+    def visit_Call(self, node: ast.Call) -> None:
+        func = node.func
+        dotted = self.ns.dotted(func) if isinstance(func, (ast.Name, ast.Attribute)) else None
+        leaf = ""
+        if dotted and dotted.startswith("numpy."):
+            leaf = dotted.rsplit(".", 1)[-1]
+            self.ops += 1
+            self.costly += leaf in COSTLY_UFUNCS
+        elif isinstance(func, ast.Attribute) and dotted is None:
+            leaf = func.attr
+            self.methods.add(leaf)
+            self.ops += 1
+        if leaf in _UNSTABLE_ORDER and not _stable_kind(node):
+            what = f"{leaf}() leaves equal keys in an order that differs between NumPy " \
+                   "and the GPU (pass kind='stable')" if "sort" in leaf else \
+                   f"{leaf}() leaves the elements around the pivot in an unspecified order"
+            self.unstable.append(Finding(node.lineno, what))
+        self.generic_visit(node)
+
+
+def _zero_d_positions(tree: ast.AST, ns: Namespace) -> frozenset:
+    """Where a 0-d result could be an array in NumPy: the returned expressions (or the
+    names they return) that come straight from np.array/asarray/where/... or
+    .reshape/.copy. Arithmetic and reductions on arrays give NumPy scalars."""
+    assigned: dict[str, list[ast.expr]] = {}
+    returns: list[ast.expr] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    assigned.setdefault(target.id, []).append(node.value)
+        elif isinstance(node, ast.Return) and node.value is not None:
+            returns.append(node.value)
+
+    def maker(expr: ast.expr, depth: int = 0) -> bool:
+        if isinstance(expr, ast.Name) and depth < 4:
+            return any(maker(v, depth + 1) for v in assigned.get(expr.id, []))
+        if not isinstance(expr, ast.Call):
+            return False
+        func = expr.func
+        dotted = ns.dotted(func) if isinstance(func, (ast.Name, ast.Attribute)) else None
+        if dotted is not None:
+            return dotted.startswith("numpy.") and dotted.rsplit(".", 1)[-1] in _ZERO_D_ARRAYS
+        return isinstance(func, ast.Attribute) and func.attr in _ZERO_D_METHODS
+
+    out: set[int | None] = set()
+    for value in returns:
+        if isinstance(value, ast.Tuple):
+            out.update(i for i, elt in enumerate(value.elts) if maker(elt))
+        elif maker(value):
+            out.add(None)
+    return frozenset(out)
+
+
+def _row_split(tree: Any, ns: Namespace, features: FunctionFeatures) -> tuple[str, ...]:
+    """The parameters a piece of rows can be cut from (see :attr:`GpuFindings.row_split`)."""
+    split = getattr(features, "split", None)
+    if split is not None and split.kind == "rows" and split.output == "rows" and \
+            split.split_params and not features.mutated_params and \
+            all(split.params[p].axis == 0 for p in split.split_params):
+        return tuple(split.split_params)
+    body = [s for s in tree.body if not (isinstance(s, ast.Expr)
+                                         and isinstance(s.value, ast.Constant))]
+    if len(body) != 1 or not isinstance(body[0], ast.Return):
+        return ()
+    value = body[0].value
+    pair: list[ast.expr] = []
+    if isinstance(value, ast.BinOp) and isinstance(value.op, ast.MatMult):
+        pair = [value.left, value.right]
+    elif isinstance(value, ast.Call) and len(value.args) == 2 and not value.keywords:
+        dotted = ns.dotted(value.func) if isinstance(value.func, (ast.Name, ast.Attribute)) \
+            else None
+        if dotted in ("numpy.matmul", "numpy.dot"):
+            pair = list(value.args)
+    params = set(features.params)
+    if len(pair) == 2 and all(isinstance(p, ast.Name) and p.id in params for p in pair):
+        return (pair[0].id,)  # type: ignore[attr-defined]
+    return ()
+
+
+def _stable_kind(call: ast.Call) -> bool:
+    return any(kw.arg in ("kind", "stable") and isinstance(kw.value, ast.Constant)
+               and kw.value.value in ("stable", "mergesort", True) for kw in call.keywords)
+
+
+class _ElementwiseProof:
+    """Proves a body purely elementwise: assignments to local names, then one return,
+    built from ufuncs, arithmetic, single comparisons, constants and names."""
+
+    def __init__(self, ns: Namespace, params: set[str]):
+        self.ns = ns
+        self.names = set(params)
+
+    def check(self, tree: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[bool, str]:
+        body = list(tree.body)
+        if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+            body = body[1:]  # the docstring
+        if not body or not isinstance(body[-1], ast.Return) or body[-1].value is None:
+            return False, "it does not end in one return of an expression"
+        for stmt in body[:-1]:
+            if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1
+                    and isinstance(stmt.targets[0], ast.Name)):
+                return False, f"line {stmt.lineno}: not a plain assignment"
+            why = self._expr(stmt.value)
+            if why:
+                return False, why
+            self.names.add(stmt.targets[0].id)
+        why = self._expr(body[-1].value)  # type: ignore[arg-type]
+        return (not why), why
+
+    def _expr(self, node: ast.expr) -> str:
+        line = getattr(node, "lineno", 0)
+        if isinstance(node, ast.Constant):
+            ok = isinstance(node.value, (int, float, complex, bool))
+            return "" if ok else f"line {line}: a {type(node.value).__name__} constant"
+        if isinstance(node, ast.Name):
+            return "" if node.id in self.names else f"line {line}: reads {node.id!r}"
+        if isinstance(node, ast.Attribute):
+            dotted = self.ns.dotted(node)
+            ok = dotted is not None and dotted.startswith("numpy.") and \
+                dotted.rsplit(".", 1)[-1] in _NUMPY_CONSTANTS
+            return "" if ok else f"line {line}: reads an attribute"
+        if isinstance(node, ast.BinOp):
+            if not isinstance(node.op, _FUSABLE_BINOPS):
+                return f"line {line}: operator {type(node.op).__name__}"
+            return self._expr(node.left) or self._expr(node.right)
+        if isinstance(node, ast.UnaryOp):
+            if not isinstance(node.op, (ast.USub, ast.UAdd)):
+                return f"line {line}: operator {type(node.op).__name__}"
+            return self._expr(node.operand)
+        if isinstance(node, ast.Compare):
+            if len(node.ops) != 1 or not isinstance(node.ops[0], _FUSABLE_CMPOPS):
+                return f"line {line}: a chained comparison"
+            return self._expr(node.left) or self._expr(node.comparators[0])
+        if isinstance(node, ast.Call):
+            return self._call(node)
+        return f"line {line}: {type(node).__name__}"
+
+    def _call(self, node: ast.Call) -> str:
+        line = node.lineno
+        dotted = self.ns.dotted(node.func) if isinstance(node.func, (ast.Name, ast.Attribute)) \
+            else None
+        if dotted is None or not dotted.startswith("numpy.") or dotted.count(".") != 1:
+            return f"line {line}: calls something other than a NumPy ufunc"
+        leaf = dotted.split(".", 1)[1]
+        if leaf not in FUSABLE_UFUNCS:
+            return f"line {line}: np.{leaf} is not elementwise"
+        if node.keywords or any(isinstance(a, ast.Starred) for a in node.args):
+            return f"line {line}: np.{leaf} with keyword arguments"
+        for arg in node.args:
+            why = self._expr(arg)
+            if why:
+                return why
+        return ""

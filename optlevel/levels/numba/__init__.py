@@ -1,0 +1,1 @@
+"""Level 2: Numba ``njit``, its divergence catalogue, guards and disk cache."""

@@ -1,0 +1,277 @@
+"""Building the Numba dispatcher for a function: helpers, globals, checks, disk cache.
+
+Numba resolves the globals a function reads at compile time and freezes them.
+So the compiled function is built from a copy whose globals (and closure cells)
+name:
+
+- compiled helpers: a plain Python helper is not callable from nopython code, so
+  each helper the function calls is compiled too (it must pass the same checks);
+- checked replacements for ``int``, ``round`` and ``math`` (catalogue SEM007,
+  SEM008; :mod:`.numba_checked`).
+
+Everything else the build froze is recorded as :class:`Guard` s: the global
+scalars it read, the helpers' bindings, the closure cells (catalogue SEM012,
+SEM013). The Numba backend checks them before each call and rebuilds when one
+changed; the disk cache's key includes the frozen values and the helpers'
+bytecode. Global arrays, uncompilable helpers and callables of unknown kinds
+decline level 2 with the line that caused it.
+
+Functions without source are built from their bytecode: the names they load
+(``LOAD_GLOBAL``) stand in for the AST's, and every plain Python function among
+them is compiled as a helper.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import dis
+import hashlib
+import threading
+import types
+import weakref
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ...analysis import FunctionFeatures, analyze
+from .kinds import UNKNOWN, value_kind
+from ...analysis.scope import lookup_name, with_names
+from .semantic_checks import CHECKED_MATH, shim_names
+from .semantics import declines
+from ...analysis.source import unwrap_callable
+from ...contract import Decline
+from .cache import attach_cache
+
+__all__ = ["Built", "Guard", "jit_dispatcher"]
+
+_lock = threading.RLock()
+# function → {(boundscheck, error_model, frozen values): Built, or the Decline raised}
+_built: weakref.WeakKeyDictionary[Callable, dict[tuple, Any]] = weakref.WeakKeyDictionary()
+_MISSING = object()
+
+
+@dataclasses.dataclass(frozen=True)
+class Guard:
+    """A value the compiled code froze: ``owner[name]`` (a globals dict) or ``cell``."""
+
+    owner: Any  # the function's globals dict, or a closure cell
+    name: str
+    value: Any
+
+    def holds(self) -> bool:
+        if isinstance(self.owner, dict):
+            return self.owner.get(self.name, _MISSING) is self.value
+        try:
+            return self.owner.cell_contents is self.value
+        except ValueError:  # the cell was emptied
+            return False
+
+
+@dataclasses.dataclass(frozen=True)
+class Built:
+    """A Numba dispatcher and what it froze (its helpers' guards included)."""
+
+    disp: Any
+    guards: tuple[Guard, ...]
+    #: True when compiled code can raise OverflowError (an explicit raise, or the
+    #: checked int/math replacements), so it cannot mean "an argument did not fit"
+    raises_overflow: bool
+
+
+def jit_dispatcher(func: Callable[..., Any], features: FunctionFeatures, settings: Any,
+                   error_model: str = "numpy") -> Built:
+    """The (cached) dispatcher for ``func`` as its globals are now; raises Decline."""
+    return _build(func, features, settings, error_model, visiting=())
+
+
+def _build(func: Callable[..., Any], features: FunctionFeatures, settings: Any,
+           error_model: str, visiting: tuple) -> Built:
+    names = _frozen_names(func, features)
+    key = (bool(settings.boundscheck), error_model, _values_key(func, names))
+    with _lock:
+        per_func = _built.setdefault(func, {})
+        found = per_func.get(key)
+        if found is None:
+            try:
+                found = _make(func, features, settings, error_model, names, key[2],
+                              visiting + (func,))
+            except Decline as exc:
+                found = exc
+            per_func[key] = found
+    if isinstance(found, Decline):
+        raise found
+    return found
+
+
+def _make(func: Callable[..., Any], features: FunctionFeatures, settings: Any,
+          error_model: str, names: dict[str, str], values_key: str, visiting: tuple) -> Built:
+    import numba
+
+    target, guards, overflow = _rebind(func, features, settings, names, visiting)
+    disp = numba.njit(boundscheck=settings.boundscheck,  # type: ignore[call-overload]
+                      error_model=error_model, nogil=True)(target)
+    # Numba's cache index ignores compile options, so each boundscheck setting and error
+    # model gets its own directory; otherwise code built without bounds checks (or
+    # without ZeroDivisionError checks) would load where they are asked for.
+    checks = "boundscheck" if settings.boundscheck else "no-boundscheck"
+    if error_model == "python":
+        checks += "-python-errors"
+    attach_cache(disp, Path(settings.cache_dir) / "numba" / checks, values_key)
+    return Built(disp, guards, overflow or _may_raise_overflow(func))
+
+
+def _frozen_names(func: Callable[..., Any], features: FunctionFeatures) -> dict[str, str]:
+    """The global names the compiled code reads: name → "call" or "load"."""
+    if features.has_source:
+        out = {name: "load" for name in features.loaded_globals}
+        out.update({name: "call" for name in features.called_globals})
+        return out
+    code = func.__code__
+    return {ins.argval: "load" for ins in dis.get_instructions(code)
+            if ins.opname in ("LOAD_GLOBAL", "LOAD_NAME") and isinstance(ins.argval, str)}
+
+
+def _values_key(func: Callable[..., Any], names: dict[str, str]) -> str:
+    """What the disk cache must also match: the frozen data values and the bytecode of
+    the plain Python functions the code calls (Numba's own key covers neither)."""
+    parts = []
+    for name in sorted(names):
+        found, value = lookup_name(func, name)
+        if not found:
+            continue
+        if _is_data(value):
+            parts.append(f"{name}={type(value).__qualname__}:{value!r}")
+        elif isinstance(value, types.FunctionType) or hasattr(value, "__optlevel_py_func__"):
+            helper = unwrap_callable(getattr(value, "__optlevel_py_func__", value))
+            code = getattr(helper, "__code__", None)
+            if code is not None:
+                parts.append(f"{name}@{code.co_code.hex()}{code.co_consts!r}")
+    if not parts:
+        return ""
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:24]
+
+
+def _is_data(value: Any) -> bool:
+    """A value Numba freezes as a constant (checked before each call)."""
+    if isinstance(value, tuple):
+        return all(_is_data(v) for v in value)
+    return value_kind(value) != UNKNOWN or isinstance(value, np.dtype)
+
+
+def _rebind(func: Callable[..., Any], features: FunctionFeatures, settings: Any,
+            names: dict[str, str], visiting: tuple) -> tuple[Any, tuple[Guard, ...], bool]:
+    """``func``, or a copy naming compiled helpers and checked replacements; the
+    guards of what it froze; whether its compiled code may raise OverflowError."""
+    replacements: dict[str, Any] = {}
+    guards: list[Guard] = []
+    overflow = False
+    for name, how in sorted(names.items()):
+        found, value = lookup_name(func, name)
+        if name in func.__code__.co_freevars:
+            continue  # cells are guarded below
+        if isinstance(value, np.ndarray):
+            raise Decline(f"reads the global array {name!r}: Numba would freeze its values "
+                          "at compile time, so later changes to it would be ignored "
+                          "[SEM014]")
+        if not found:
+            if how == "call":
+                line = features.called_globals.get(name, 0)
+                raise Decline(f"line {line}: calls {name!r}, which is not defined",
+                              warn=False)
+            continue
+        if _is_data(value):
+            guards.append(Guard(func.__globals__, name, value))
+            continue
+        callee = _callee(name, how, value, features, settings, visiting)
+        if callee is not None:
+            compiled, helper_guards, helper_overflow = callee
+            guards.append(Guard(func.__globals__, name, value))
+            guards.extend(helper_guards)
+            overflow |= helper_overflow
+            replacements[name] = compiled
+    shims = _shims(func, features)
+    if shims:
+        overflow = True  # the checked replacements raise OverflowError like Python
+        replacements.update(shims)
+    for var, cell in zip(func.__code__.co_freevars, func.__closure__ or ()):
+        try:
+            value = cell.cell_contents
+        except ValueError:
+            continue
+        guards.append(Guard(cell, var, value))
+        callee = _callee(var, "call", value, features, settings, visiting) \
+            if isinstance(value, types.FunctionType) else None
+        if callee is not None:
+            replacements[var], helper_guards, helper_overflow = callee
+            guards.extend(helper_guards)
+            overflow |= helper_overflow
+    target = with_names(func, replacements) if replacements else func
+    return target, tuple(guards), overflow
+
+
+def _callee(name: str, how: str, value: Any, features: FunctionFeatures, settings: Any,
+            visiting: tuple) -> tuple[Any, tuple[Guard, ...], bool] | None:
+    """A compiled helper for a called plain function, or None when Numba takes
+    ``value`` as it is (NumPy, math, builtins, ufuncs, Numba functions)."""
+    line = features.called_globals.get(name, 0)
+    py_func = getattr(value, "__optlevel_py_func__", None)
+    if py_func is not None:  # an optlevel-decorated helper
+        value = py_func
+    module = getattr(type(value), "__module__", "") or ""
+    if module.startswith("numba"):
+        return None
+    if isinstance(value, types.FunctionType):
+        if (value.__module__ or "").split(".")[0] in ("numpy", "math", "cmath", "numba"):
+            return None
+        helper = unwrap_callable(value)
+        if helper in visiting:
+            raise Decline(f"line {line}: {name!r} is called recursively; "
+                          "optlevel does not compile recursive helpers")
+        helper_features = analyze(helper)
+        blockers = list(helper_features.numba_blockers) + \
+            list(declines(helper_features.semantic_findings))
+        if blockers:
+            raise Decline(f"line {line}: calls helper {name!r}, which Numba cannot "
+                          f"compile as Python means it ({blockers[0]})")
+        built = _build(helper, helper_features, settings, "numpy", visiting)
+        return built.disp, built.guards, built.raises_overflow
+    if how == "load" or isinstance(value, (types.BuiltinFunctionType, np.ufunc, type,
+                                           types.ModuleType)):
+        return None
+    raise Decline(f"line {line}: calls {name!r}, a {type(value).__name__} that Numba "
+                  "cannot compile")
+
+
+def _shims(func: Callable[..., Any], features: FunctionFeatures) -> dict[str, Any]:
+    """Checked replacements for ``int``, ``round``, ``math``… (SEM007, SEM008)."""
+    tree = features.source.tree
+    if tree is None:
+        return {}
+    names = shim_names(func, tree, features.params)
+    if not names:
+        return {}
+    from .checked import replacement
+
+    pure = not features.mutated_params
+    return {name: replacement(what, pure, CHECKED_MATH) for name, what in names.items()}
+
+
+def _may_raise_overflow(func: Callable[..., Any]) -> bool:
+    """Can the function's own code raise OverflowError (``raise OverflowError``, or a
+    class it cannot tell apart)? Read from the bytecode, so it works without source."""
+    instructions = list(dis.get_instructions(func.__code__))
+    if not any(ins.opname == "RAISE_VARARGS" and ins.arg for ins in instructions):
+        return False
+    safe = {"ValueError", "IndexError", "KeyError", "TypeError", "ZeroDivisionError",
+            "AssertionError", "RuntimeError", "NotImplementedError", "StopIteration"}
+    for ins in instructions:
+        if ins.opname in ("LOAD_GLOBAL", "LOAD_NAME") and isinstance(ins.argval, str):
+            found, value = lookup_name(func, ins.argval)
+            if isinstance(value, type) and issubclass(value, BaseException) and \
+                    ins.argval not in safe:
+                return True
+    return False
+
+

@@ -1,0 +1,86 @@
+"""Level 3, dask: pieces of a call on a Dask cluster (``OPTLEVEL_EXECUTOR=dask`` or
+``dask://host:port``, or ``optlevel.configure(executor=client)``). Arrays are
+scattered once; an unreachable scheduler means local execution, with a warning."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ...analysis import ArgSignature, FunctionFeatures
+from . import runtime
+from .chunks import HINT_DOC
+from .cluster import cluster_applies, cluster_estimate, cluster_prepare, unreachable
+from ...contract import YES, BackendBase, Estimate, Prepared, Verdict
+
+
+class DaskBackend(BackendBase):
+    name = "dask"
+    level = 3
+    requires: tuple[str, ...] = ("distributed",)
+    install_hint = "pip install 'optlevel[dask]'"
+    uses_processes = True
+    holds_resources = True
+    options = {"split": HINT_DOC}
+
+    def selected(self, settings: Any) -> Verdict:
+        """Only when OPTLEVEL_EXECUTOR (or configure(executor=...)) chooses dask."""
+        why = runtime.excluded(settings, "dask")
+        return Verdict(False, why) if why else YES
+
+    def availability_key(self, settings: Any) -> Any:
+        kind, target = runtime.executor_kind(settings)
+        return (kind, target if isinstance(target, str) else id(target))
+
+    def available(self, settings: Any) -> Verdict:
+        kind, target = runtime.executor_kind(settings)
+        if kind != "dask":
+            return YES  # applies() already said no; nothing to connect to
+        from .remote import dask_client
+
+        try:
+            client = dask_client(target, runtime.worker_count(settings))
+        except (OSError, TimeoutError) as exc:
+            return unreachable("dask", target, exc)
+        if client.status != "running":
+            return unreachable("dask", target, RuntimeError(f"client is {client.status}"))
+        return YES
+
+    def applies(self, features: FunctionFeatures, signature: ArgSignature, settings: Any,
+                profile: Any) -> Verdict:
+        return cluster_applies("dask", features, signature, settings)
+
+    def estimate(self, features: FunctionFeatures, signature: ArgSignature, settings: Any,
+                 profile: Any) -> Estimate:
+        return cluster_estimate("dask", features, signature, settings, profile,
+                                lambda: _round_trip(_client(settings)),
+                                lambda: max(1, sum(_client(settings).nthreads().values())))
+
+    def prepare(self, func: Callable[..., Any], features: FunctionFeatures,
+                signature: ArgSignature, settings: Any, args: tuple = (),
+                kwargs: dict | None = None) -> Prepared:
+        from .remote import run_dask
+
+        def run(call: Any) -> list[Any]:
+            client = _client(settings)
+            return run_dask(client, call, 2 * max(1, sum(client.nthreads().values())))
+
+        return cluster_prepare("dask", func, features, settings, args, kwargs or {}, run)
+
+    def close(self) -> None:
+        from .remote import close_remote
+
+        close_remote()
+
+
+def _client(settings: Any) -> Any:
+    from .remote import dask_client
+
+    _, target = runtime.executor_kind(settings)
+    return dask_client(target, runtime.worker_count(settings))
+
+
+def _round_trip(client: Any) -> float:
+    from .costs import time_median
+
+    return time_median(lambda: client.submit(int, pure=False).result(), 5)

@@ -1,0 +1,161 @@
+"""Level 3, prange: loops whose iterations are proven independent compile with Numba
+``parallel=True`` and run on all cores (see :mod:`optlevel.levels.parallel.prange`).
+
+It obeys level 2's semantics by asking level 2: :class:`NumbaBackend`'s ``applies``
+and ``prepare`` decide first, and whatever level 2 declines, prange declines with
+the same reason. Level 2's compiled function also serves the calls prange must not
+run in parallel (arguments that share memory with an array it writes, a call from a
+level-3 worker). Parallel reductions add in another order than the serial loop:
+float results may differ from level 2's in the last bits.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ...analysis import ArgSignature, FunctionFeatures
+from . import costs, runtime
+from ...contract import BackendBase, Decline, Estimate, Prepared, Verdict
+from ..numba.jit import NumbaBackend
+
+#: A compiled loop iteration costs at least this (a bound for the cost model).
+_ITERATION_S = 1e-9
+
+_level2 = NumbaBackend()
+
+
+class PrangeBackend(BackendBase):
+    name = "prange"
+    level = 3
+    requires: tuple[str, ...] = ("numba",)
+    install_hint = "pip install numba"
+    compiles = True
+    uses_threads = True
+
+    def applies(self, features: FunctionFeatures, signature: ArgSignature, settings: Any,
+                profile: Any) -> Verdict:
+        if not features.split.loops:
+            reasons = features.split.loop_reasons
+            return Verdict(False, f"no loop is proven independent: {reasons[0]}" if reasons
+                           else "no top-level `for` loop to run in parallel")
+        return _level2.applies(features, signature, settings, profile)
+
+    def estimate(self, features: FunctionFeatures, signature: ArgSignature, settings: Any,
+                 profile: Any) -> Estimate:
+        why = runtime.excluded(settings, "threads")
+        if why or runtime.inside_worker():
+            return Estimate("no", why or runtime.INSIDE_WORKER)
+        workers = runtime.worker_count(settings)
+        if workers <= 1:
+            return Estimate("no", "one worker: nothing to share the work with")
+        serial_rule = _level2.estimate(features, signature, settings, profile)
+        if serial_rule.pays == "no":
+            return serial_rule
+        n = max((a.size for a in signature.args if a.kind == "numpy"), default=0)
+        work = n * _ITERATION_S * (math.sqrt(n) if features.max_loop_depth >= 2 else 1.0)
+        launch = float(profile.get("prange.launch_s", costs.PRANGE_LAUNCH_S)) \
+            if profile is not None else costs.PRANGE_LAUNCH_S
+        judged = costs.judge(work, work / workers + 4 * launch,
+                             f"on {workers} Numba threads")
+        if judged.pays == "yes" and serial_rule.pays == "trial":
+            return Estimate("trial", serial_rule.reason, judged.cost)
+        return judged
+
+    def prepare(self, func: Callable[..., Any], features: FunctionFeatures,
+                signature: ArgSignature, settings: Any, args: tuple = (),
+                kwargs: dict | None = None) -> Prepared:
+        from numba.core.errors import NumbaError
+
+        from .prange import build_parallel, compile_checked
+        from ..numba.jit import _argument_types
+
+        why = runtime.excluded(settings, "threads")
+        if why:
+            raise Decline(why, warn=False)
+        serial = _level2.prepare(func, features, signature, settings, args, kwargs)
+        if any(lp.written_params and any(op in ("min", "max") for _, op in lp.reductions)
+               for lp in features.split.loops):
+            raise Decline("a min/max reduction in a loop that writes its arguments: with "
+                          "NaNs its result depends on the order, and it cannot be re-run")
+        try:
+            disp, frozen = build_parallel(func, features, serial.fn, settings.cache_dir)
+        except (SyntaxError, ValueError, TypeError, KeyError) as exc:
+            raise Decline(f"could not rebuild the loop for prange: {type(exc).__name__}: "
+                          f"{exc}") from None
+        compile_checked(disp, _argument_types(disp.py_func, args, kwargs or {}))
+        fn = _guarded(disp, serial.fn, func, features, frozen,
+                      runtime.worker_count(settings), settings.workers)
+        return Prepared(fn, serial.compile_time, (NumbaError,) + serial.internal_errors,
+                        note="Numba parallel=True over the independent loops")
+
+    def calibrate(self, profile: Any, quick: bool = False) -> None:
+        profile.forget("prange.launch_s")
+        profile.measure("prange.launch_s", _measure_launch)
+
+
+def _guarded(disp: Any, serial: Callable[..., Any], func: Callable[..., Any],
+             features: FunctionFeatures, frozen: dict[str, Any], workers: int,
+             asked: int) -> Callable[..., Any]:
+    """The parallel dispatcher, except where it must not run in parallel: an array it
+    writes shares memory with another argument, a call from a level-3 worker, or a
+    global it froze has changed since (level 2's callable then rebuilds)."""
+    import numba
+
+    written = sorted({p for lp in features.split.loops for p in lp.written_params})
+    positions = [features.params.index(p) for p in written if p in features.params]
+    threads = min(workers, int(getattr(numba.config, "NUMBA_NUM_THREADS", workers))) \
+        if asked else 0
+    minmax = any(op in ("min", "max") for lp in features.split.loops
+                 for _, op in lp.reductions)
+
+    globals_ = func.__globals__
+    missing = object()
+
+    def run(*args: Any, **kwargs: Any) -> Any:
+        if runtime.inside_worker() or (positions and _aliased(args, kwargs, positions,
+                                                              written)) or \
+                any(globals_.get(k, missing) is not v for k, v in frozen.items()):
+            return serial(*args, **kwargs)
+        if threads:
+            numba.set_num_threads(threads)
+        result = disp(*args, **kwargs)
+        if minmax and _is_nan(result):
+            # min/max with NaNs depend on the order values are met: the serial loop decides.
+            return serial(*args, **kwargs)
+        return result
+
+    return run
+
+
+def _aliased(args: tuple, kwargs: dict, positions: list[int], written: list[str]) -> bool:
+    """Does an array the loop writes share memory with another array argument?"""
+    arrays = [a for a in list(args) + list(kwargs.values()) if isinstance(a, np.ndarray)]
+    targets = [args[i] for i in positions if i < len(args)] + \
+        [kwargs[w] for w in written if w in kwargs]
+    for target in targets:
+        if not isinstance(target, np.ndarray):
+            continue
+        for other in arrays:
+            if other is not target and np.may_share_memory(target, other):
+                return True
+    return False
+
+
+def _is_nan(value: Any) -> bool:
+    return isinstance(value, (float, np.floating)) and value != value
+
+
+def _measure_launch() -> float:
+    import numba
+
+    @numba.njit(parallel=True)
+    def touch(x: Any) -> None:
+        for i in numba.prange(x.shape[0]):
+            x[i] += 1.0
+
+    x = np.zeros(numba.get_num_threads() * 2)
+    return costs.time_median(lambda: touch(x), 20)

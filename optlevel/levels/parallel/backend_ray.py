@@ -1,0 +1,86 @@
+"""Level 3, ray: pieces of a call as Ray tasks (``OPTLEVEL_EXECUTOR=ray`` joins a
+running Ray or starts a local one; ``ray://host:port`` connects to a cluster).
+Arrays go to the object store once (``ray.put``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ...analysis import ArgSignature, FunctionFeatures
+from . import runtime
+from .chunks import HINT_DOC
+from .cluster import cluster_applies, cluster_estimate, cluster_prepare, unreachable
+from ...contract import YES, BackendBase, Estimate, Prepared, Verdict
+
+
+class RayBackend(BackendBase):
+    name = "ray"
+    level = 3
+    requires: tuple[str, ...] = ("ray",)
+    install_hint = "pip install 'optlevel[ray]'"
+    uses_processes = True
+    holds_resources = True
+    options = {"split": HINT_DOC}
+
+    def selected(self, settings: Any) -> Verdict:
+        """Only when OPTLEVEL_EXECUTOR (or configure(executor=...)) chooses ray."""
+        why = runtime.excluded(settings, "ray")
+        return Verdict(False, why) if why else YES
+
+    def availability_key(self, settings: Any) -> Any:
+        return runtime.executor_kind(settings)
+
+    def available(self, settings: Any) -> Verdict:
+        kind, target = runtime.executor_kind(settings)
+        if kind != "ray":
+            return YES
+        from .remote import ray_ready
+
+        try:
+            ray_ready(target, runtime.worker_count(settings))
+        except (OSError, RuntimeError, TimeoutError) as exc:  # ConnectionError is an OSError
+            return unreachable("ray", target, exc)
+        return YES
+
+    def applies(self, features: FunctionFeatures, signature: ArgSignature, settings: Any,
+                profile: Any) -> Verdict:
+        return cluster_applies("ray", features, signature, settings)
+
+    def estimate(self, features: FunctionFeatures, signature: ArgSignature, settings: Any,
+                 profile: Any) -> Estimate:
+        return cluster_estimate("ray", features, signature, settings, profile, _round_trip,
+                                lambda: _cpus(settings))
+
+    def prepare(self, func: Callable[..., Any], features: FunctionFeatures,
+                signature: ArgSignature, settings: Any, args: tuple = (),
+                kwargs: dict | None = None) -> Prepared:
+        from .remote import run_ray
+
+        return cluster_prepare("ray", func, features, settings, args, kwargs or {},
+                               lambda call: run_ray(call, 2 * _cpus(settings)))
+
+    def close(self) -> None:
+        from .remote import close_remote
+
+        close_remote()
+
+
+def _cpus(settings: Any) -> int:
+    import ray
+
+    try:
+        return max(1, int(ray.cluster_resources().get("CPU", 1)))
+    except (RuntimeError, ValueError):  # not initialized yet
+        return runtime.worker_count(settings)
+
+
+def _round_trip() -> float:
+    import ray
+
+    from .costs import time_median
+    from .remote import _remote
+    from .worker import remote_items
+
+    task = _remote(ray, remote_items)
+    return time_median(lambda: ray.get(task.remote(len, [((),)])), 5)

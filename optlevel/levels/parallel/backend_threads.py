@@ -1,0 +1,96 @@
+"""Level 3, threads: NumPy code that releases the GIL, run on blocks of rows by a
+persistent thread pool (see :mod:`optlevel.levels.parallel.local`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ...analysis import ArgSignature, FunctionFeatures
+from . import costs, runtime
+from .chunks import HINT_DOC, NotSplit, block_rows, parse_hint, split_call
+from .verdicts import chunk_verdict, split_elements
+from ...contract import YES, BackendBase, Decline, Estimate, Prepared, Verdict
+
+#: Python overhead of running the function once on a block, per NumPy operation.
+_PER_OP_CALL_S = 1.5e-6
+
+
+class ThreadsBackend(BackendBase):
+    name = "threads"
+    level = 3
+    uses_threads = True
+    holds_resources = True
+    options = {"split": HINT_DOC}
+
+    def applies(self, features: FunctionFeatures, signature: ArgSignature, settings: Any,
+                profile: Any) -> Verdict:
+        verdict = chunk_verdict(features, signature)
+        if not verdict:
+            return verdict
+        if features.hot_loops:
+            return Verdict(False, "its Python loops hold the GIL, so threads would take turns "
+                                  "(the processes backend runs such code)")
+        return YES
+
+    def estimate(self, features: FunctionFeatures, signature: ArgSignature, settings: Any,
+                 profile: Any) -> Estimate:
+        refused, workers = costs.local_pool_refusal(settings, "threads", features)
+        if refused is not None:
+            return refused
+        ops = features.split.ops if features.split.ok else 4
+        elements = split_elements(features, signature)
+        serial = elements * ops * costs.numpy_op_s(profile)
+        blocks = max(workers * costs.MIN_BLOCKS_PER_WORKER, elements * 8 // costs.BLOCK_BYTES)
+        parallel = (serial / costs.thread_speedup(profile, workers)
+                    + blocks * ops * _PER_OP_CALL_S / workers
+                    + workers * costs.thread_task_s(profile))
+        return costs.judge(serial, parallel, f"on {workers} threads",
+                           measure_below=costs.MEASURE_BELOW_S)
+
+    def prepare(self, func: Callable[..., Any], features: FunctionFeatures,
+                signature: ArgSignature, settings: Any, args: tuple = (),
+                kwargs: dict | None = None) -> Prepared:
+        why = runtime.excluded(settings, "threads")
+        if why:
+            raise Decline(why, warn=False)
+        hint = parse_hint(features)
+        try:
+            split_call(func, features, args, kwargs or {}, hint)
+        except NotSplit as exc:
+            raise Decline(str(exc)) from None
+        workers = runtime.worker_count(settings)
+        return Prepared(_threaded(func, features, hint, workers),
+                        note=f"{workers} threads over blocks of rows")
+
+    def calibrate(self, profile: Any, quick: bool = False) -> None:
+        from ...config import settings
+
+        workers = runtime.worker_count(settings())
+        for key in ("parallel.numpy_op_s", "threads.task_s", f"threads.speedup.{workers}"):
+            profile.forget(key)
+        costs.numpy_op_s(profile)
+        costs.thread_task_s(profile)
+        costs.thread_speedup(profile, workers)
+
+    def close(self) -> None:
+        from .pools import THREADS
+
+        THREADS.close()
+
+
+def _threaded(func: Callable[..., Any], features: FunctionFeatures,
+              hint: dict[str, int] | None, workers: int) -> Callable[..., Any]:
+    from .local import run_threads
+
+    def run(*args: Any, **kwargs: Any) -> Any:
+        if runtime.inside_worker():  # already on a level-3 worker: this core only
+            return func(*args, **kwargs)
+        try:
+            call = split_call(func, features, args, kwargs, hint)
+        except NotSplit:  # e.g. lengths that differ in this call: run it whole
+            return func(*args, **kwargs)
+        rows = block_rows(call, costs.BLOCK_BYTES, workers * costs.MIN_BLOCKS_PER_WORKER)
+        return run_threads(call, workers, rows)
+
+    return run

@@ -1,0 +1,209 @@
+"""Running one split call on this machine: threads over blocks, or a process pool.
+
+Threads (:func:`run_threads`) suit NumPy code, which releases the GIL in its
+loops. The rows are cut into blocks sized to stay in a core's cache (temporaries
+of one block are reused from the allocator instead of faulting in fresh pages,
+which is what limits plain "one chunk per thread" to a fraction of the cores),
+handed out one at a time to the pool's threads and the calling thread, and each
+result is written into one preallocated output.
+
+Processes (:func:`run_processes`) suit Python code that holds the GIL. Arrays go
+through shared memory (:mod:`.shm`), results larger than 64 KB come back the
+same way, in-place writes are copied back only once every piece succeeded. A
+worker that dies takes the pool with it: the pool is rebuilt and the call retried
+once, then run in this process (each with one warning).
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from concurrent.futures import Future
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any
+
+import numpy as np
+
+from ...errors import ConfigError, FallbackWarning, PerformanceWarning, warn_once
+from . import pools, runtime, ship, worker
+from .chunks import SplitCall, bounds, combine, join
+from .shm import Segments
+
+__all__ = ["run_threads", "run_processes"]
+
+
+class _Sink:
+    """Where the blocks' results go: one preallocated output, or a list of partials."""
+
+    def __init__(self, call: SplitCall, nblocks: int):
+        self.call = call
+        self.partials: list[Any] = [None] * nblocks
+        self.out: np.ndarray | None = None
+        self.lock = threading.Lock()
+
+    def put(self, block: int, lo: int, hi: int, result: Any) -> None:
+        call = self.call
+        if call.output not in ("rows", "join") or call.returns is not None:
+            self.partials[block] = result
+            return
+        if type(result) is not np.ndarray or result.ndim <= call.out_axis:
+            self.partials[block] = result  # joined generically (a hint's tuples, say)
+            return
+        if self.out is None:
+            with self.lock:
+                if self.out is None:
+                    shape = list(result.shape)
+                    shape[call.out_axis] = call.n
+                    self.out = np.empty(shape, result.dtype)
+        slot = (slice(None),) * call.out_axis + (slice(lo, hi),)
+        target = self.out[slot]
+        if target.shape != result.shape or self.out.dtype != result.dtype:
+            raise ConfigError(f"{getattr(call.func, '__qualname__', 'the function')}: a piece "
+                              f"of rows {lo}:{hi} returned shape {result.shape} "
+                              f"{result.dtype}, which does not fit the joined result "
+                              f"{self.out.shape} {self.out.dtype}; the function is not "
+                              "independent along the split axis")
+        target[...] = result
+        self.partials[block] = True
+
+    def result(self) -> Any:
+        if self.out is not None and all(p is True for p in self.partials):
+            return self.out
+        if self.out is not None:  # mixed kinds: only a wrong split= hint gets here
+            raise ConfigError("the pieces returned different kinds of results")
+        return combine(self.call, self.partials)
+
+
+def run_threads(call: SplitCall, workers: int, rows: int) -> Any:
+    """Run ``call`` in blocks of ``rows`` rows on ``workers`` threads (this one included)."""
+    nblocks = -(-call.n // rows)
+    if nblocks <= 1 or workers <= 1:
+        return call.run_whole()
+    sink = _Sink(call, nblocks)
+    counter = itertools.count()
+    errors: dict[int, BaseException] = {}
+    stop = threading.Event()
+
+    def work() -> None:
+        while not stop.is_set():
+            block = next(counter)  # atomic under the GIL
+            if block >= nblocks:
+                return
+            lo, hi = block * rows, min(call.n, (block + 1) * rows)
+            try:
+                sink.put(block, lo, hi, call.run_piece(lo, hi))
+            except Exception as exc:  # the user's error: every block still runs, as the
+                errors[block] = exc  # plain call would have, then the first is raised
+
+    helpers = min(workers, nblocks) - 1
+    executor = pools.THREADS.get(max(1, workers - 1))
+    futures = [executor.submit(work) for _ in range(helpers)]
+    try:
+        with runtime.as_worker():
+            work()
+        for future in futures:
+            future.result()
+    except BaseException:  # Ctrl-C in the caller: stop handing out blocks, then re-raise
+        stop.set()
+        for future in futures:
+            future.cancel()
+        for future in futures:
+            if not future.cancelled():
+                future.exception()
+        raise
+    if errors:
+        raise errors[min(errors)]
+    return sink.result()
+
+
+def run_processes(call: SplitCall, workers: int, pieces: int) -> Any:
+    """Run ``call`` on the process pool, retrying once if a worker dies, then here.
+
+    Raises
+    ------
+    ship.ShipError
+        When the function or an argument cannot be sent to the workers (the caller
+        falls back with the reason).
+    """
+    blob = ship.dumps_function(call.func)
+    name = getattr(call.func, "__qualname__", "function")
+    for attempt in (1, 2):
+        try:
+            return _run_processes_once(call, blob, workers, pieces)
+        except BrokenProcessPool as exc:
+            pools.PROCESSES.rebuild()
+            if attempt == 1:
+                warn_once((name, "worker died", id(call.func)),
+                          f"{name}: a level-3 worker process died during the call ({exc}); "
+                          "the process pool was restarted and the call run again.",
+                          PerformanceWarning)
+    warn_once((name, "worker died twice", id(call.func)),
+              f"{name}: level-3 worker processes died twice during one call; it ran at "
+              "level 0 in this process instead.", FallbackWarning)
+    return call.run_whole()
+
+
+def _run_processes_once(call: SplitCall, blob: bytes, workers: int, pieces: int) -> Any:
+    executor = pools.PROCESSES.get(workers)
+    ranges = bounds(call.n, pieces)
+    with Segments() as segments:
+        try:
+            layout, packed = _layout(call, segments)
+        except OSError as exc:  # /dev/shm too small (containers often give it 64 MB)
+            raise ship.ShipError(f"the arguments do not fit in shared memory ({exc})") \
+                from None
+        outs = [segments.reserve() for _ in ranges]
+        futures: list[Future] = []
+        try:
+            futures = [executor.submit(worker.run_piece, blob, call.positional, packed,
+                                       lo, hi, out) for (lo, hi), out in zip(ranges, outs)]
+            results = pools.wait_all(futures)
+        except KeyboardInterrupt:
+            pools.PROCESSES.kill()  # the workers stop now; the segments go with `with`
+            raise
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+        for name in call.writes:  # every piece succeeded: now the caller's arrays change
+            segments.read_into(layout[name][1][0], call.arguments[name])
+        return _assemble(call, results, ranges, segments)
+
+
+def _layout(call: SplitCall, segments: Segments) -> tuple[dict[str, tuple], bytes]:
+    """Each argument as a shared segment (split or large arrays) or a pickled value."""
+    layout: dict[str, tuple] = {}
+    for name, value in call.arguments.items():
+        if name in call.split:
+            layout[name] = ("shm", segments.put(value), call.split[name], name in call.writes)
+        elif type(value) is np.ndarray and value.nbytes >= worker.SHM_MIN_BYTES \
+                and value.dtype.kind in "biufc":
+            layout[name] = ("shm", segments.put(value), None, False)
+        else:
+            layout[name] = ("val", value)
+    return layout, ship.dumps_values(layout, "an argument")
+
+
+def _assemble(call: SplitCall, results: list[tuple], ranges: list[tuple[int, int]],
+              segments: Segments) -> Any:
+    """The pieces' results, read from shared memory straight into the joined output."""
+    if call.output in ("rows", "join") and call.returns is None and results \
+            and all(kind == "shm" for kind, _ in results) and call.out_axis == 0:
+        first = results[0][1]
+        trailing, dtype = tuple(first[1][1:]), first[2]
+        if all(spec[1][1:] == trailing and spec[2] == dtype and spec[1][0] == hi - lo
+               for (_, spec), (lo, hi) in zip(results, ranges)):
+            out = np.empty((call.n,) + trailing, np.dtype(dtype))
+            for (_, spec), (lo, hi) in zip(results, ranges):
+                segments.read_into(spec[0], out[lo:hi])
+            return out
+    values = []
+    for kind, value in results:
+        if kind == "shm":
+            array = np.empty(value[1], np.dtype(value[2]))
+            segments.read_into(value[0], array)
+            value = array
+        values.append(value)
+    if call.output == "join":
+        return join(values, call.out_axis, call.func)
+    return combine(call, values)

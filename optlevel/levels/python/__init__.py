@@ -1,0 +1,1 @@
+"""Level 0: the function as written."""

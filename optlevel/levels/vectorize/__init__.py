@@ -1,0 +1,1 @@
+"""Level 1: vectorization and memory-layout checks, and safe loop→array rewrites."""
