@@ -5,31 +5,58 @@ makes (grouped by class) live here; which constructs Numba cannot compile and
 which parameters it writes in place are in :mod:`.checks`.
 Names are resolved against the function's globals only to tell NumPy apart
 from everything else; nothing is imported here.
+
+Each level's own analysis (level 1's loop rewrites, level 2's divergence
+catalogue, level 3's split proofs) plugs in through :data:`LEVEL_ANALYSES`: a
+``module:function`` string per analysis, imported when the first function is
+analysed (this package imports no level). Each gets an :class:`AnalysisContext`
+and returns a dict of named findings, read back as ``features.findings[name]``
+or ``features.<name>``; a ``verify_reasons`` entry joins
+:attr:`FunctionFeatures.verify_reasons`.
 """
 
 from __future__ import annotations
 
 import ast
 import dataclasses
+import importlib
 import inspect
+import logging
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..levels.numba import semantics
 from .checks import MutationFinder, NumbaBlockers
-from .scope import (
-    IO_BUILTINS,
-    IO_MODULES,
-    NUMPY_CLASSES,
-    RANDOM_MODULES,
-    Finding,
-    Namespace,
-    Scope,
-)
+from .scope import IO_BUILTINS, IO_MODULES, NUMPY_CLASSES, RANDOM_MODULES, Finding, Namespace, Scope
 from .source import SourceInfo, get_source, unwrap_callable
-from ..levels.parallel.split import NO_SPLIT, SplitInfo, analyze_split
-from ..levels.vectorize.analysis import Analysis, analyze_runtime
 
-__all__ = ["FunctionFeatures", "Finding", "Loop", "analyze", "NUMPY_CLASSES"]
+__all__ = ["FunctionFeatures", "Finding", "Loop", "analyze", "NUMPY_CLASSES",
+           "AnalysisContext", "LEVEL_ANALYSES"]
+
+log = logging.getLogger("optlevel")
+
+#: Each level's analysis of a function, run once at decoration (name → module:function).
+LEVEL_ANALYSES: dict[str, str] = {
+    "vectorize": "optlevel.levels.vectorize.analysis:function_findings",
+    "numba": "optlevel.levels.numba.semantics:function_findings",
+    "parallel": "optlevel.levels.parallel.split:function_findings",
+}
+_loaded: dict[str, Callable[[AnalysisContext], dict[str, Any]]] = {}
+
+
+@dataclasses.dataclass(frozen=True)
+class AnalysisContext:
+    """What a level's analysis gets: the function and, when it has source, its AST
+    with the names resolved (``tree`` is None without source)."""
+
+    function: Any
+    source: SourceInfo
+    tree: ast.FunctionDef | ast.AsyncFunctionDef | None = None
+    params: tuple[str, ...] = ()
+    has_varargs: bool = False
+    namespace: Namespace | None = None
+    scope: Scope | None = None
+    #: what the generic pass keeps in Python (random numbers, I/O)
+    kept_in_python: tuple[Finding, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,18 +93,22 @@ class FunctionFeatures:
     loaded_globals: frozenset[str] = frozenset()
     #: the decorator's keyword options (``@optimize(split={"x": 0})``), for backends
     options: dict[str, Any] = dataclasses.field(default_factory=dict)
-    #: level 1's findings (loops with a vectorized form, layout walks)
-    vectorize: Analysis = dataclasses.field(default_factory=Analysis)
-    #: catalogue findings that hold for every call (:mod:`.semantics`); per-call ones
-    #: come from ``semantics.call_findings``
-    semantic_findings: tuple[Finding, ...] = ()
     #: why the first call of each compiled signature must be checked against the
     #: plain function (e.g. no source: the catalogue's checks could not run)
     verify_reasons: tuple[Finding, ...] = ()
     #: the analysed function itself (the per-call checks read its globals)
     function: Any = dataclasses.field(default=None, repr=False, compare=False)
-    #: split proofs per parameter, and independent loops (level 3; :mod:`.split`)
-    split: SplitInfo = NO_SPLIT
+    #: each level's findings by name (:data:`LEVEL_ANALYSES`): ``vectorize`` (level
+    #: 1's loops with a vectorized form), ``semantic_findings`` (level 2's catalogue),
+    #: ``split`` (level 3's split proofs); also readable as attributes
+    findings: Mapping[str, Any] = dataclasses.field(default_factory=dict, compare=False)
+
+    def __getattr__(self, name: str) -> Any:
+        findings = self.__dict__.get("findings")
+        if findings is not None and name in findings:
+            return findings[name]
+        raise AttributeError(f"{type(self).__name__!r} has no attribute {name!r} (no level "
+                             "analysis gave it)")
 
     @property
     def has_source(self) -> bool:
@@ -118,11 +149,17 @@ class FunctionFeatures:
             "mutated_params": sorted(self.mutated_params),
             "global_writes": sorted(self.global_writes),
             "called_globals": dict(self.called_globals),
-            "vectorize": self.vectorize.to_dict(),
-            "semantic_findings": [str(f) for f in self.semantic_findings],
             "verify_reasons": [str(f) for f in self.verify_reasons],
-            "split": self.split.to_dict(),
+            **{name: _as_dict(found) for name, found in self.findings.items()},
         }
+
+
+def _as_dict(found: Any) -> Any:
+    if hasattr(found, "to_dict"):
+        return found.to_dict()
+    if isinstance(found, (tuple, list)):
+        return [str(f) for f in found]
+    return found
 
 
 def analyze(func: Any) -> FunctionFeatures:
@@ -133,10 +170,10 @@ def analyze(func: Any) -> FunctionFeatures:
     is_gen = inspect.isgeneratorfunction(raw) or inspect.isasyncgenfunction(raw)
     is_async = inspect.iscoroutinefunction(raw) or inspect.isasyncgenfunction(raw)
     if source.tree is None:
+        found, verify = _level_findings(AnalysisContext(raw, source))
         return FunctionFeatures(name=name, source=source, is_generator=is_gen,
-                                is_async=is_async, function=raw,
-                                semantic_findings=semantics.bytecode_findings(raw),
-                                verify_reasons=semantics.sourceless_reasons(source.reason))
+                                is_async=is_async, function=raw, verify_reasons=verify,
+                                findings=found)
     tree = source.tree
     params = _param_names(tree.args)
     has_varargs = tree.args.vararg is not None or tree.args.kwarg is not None
@@ -152,7 +189,8 @@ def analyze(func: Any) -> FunctionFeatures:
         blockers.insert(0, Finding(tree.lineno, "generator function"))
     if is_async:
         blockers.insert(0, Finding(tree.lineno, "async function"))
-    found = semantics.function_findings(raw, tree, params, calls.semantic)
+    found, verify = _level_findings(AnalysisContext(
+        raw, source, tree, params, has_varargs, namespace, scope, tuple(calls.semantic)))
     return FunctionFeatures(
         name=name, source=source, params=params, is_generator=is_gen, is_async=is_async,
         has_varargs=has_varargs, loops=tuple(loops),
@@ -162,11 +200,22 @@ def analyze(func: Any) -> FunctionFeatures:
         global_writes=frozenset(scope.global_writes),
         called_globals=dict(calls.called_globals),
         loaded_globals=frozenset(scope.free_loads),
-        semantic_findings=found,
-        verify_reasons=semantics.to_verify(found),
-        function=raw,
-        split=analyze_split(tree, params, namespace, has_varargs),
-        vectorize=analyze_runtime(tree, namespace, scope))
+        verify_reasons=verify, function=raw, findings=found)
+
+
+def _level_findings(ctx: AnalysisContext) -> tuple[dict[str, Any], tuple[Finding, ...]]:
+    """Run every level's analysis on ``ctx``: (named findings, verify reasons)."""
+    found: dict[str, Any] = {}
+    verify: list[Finding] = []
+    for name, spec in LEVEL_ANALYSES.items():
+        run = _loaded.get(name)
+        if run is None:
+            module, _, attr = spec.partition(":")
+            run = _loaded[name] = getattr(importlib.import_module(module), attr)
+        got = dict(run(ctx))
+        verify += got.pop("verify_reasons", ())
+        found.update(got)
+    return found, tuple(verify)
 
 
 def _param_names(args: ast.arguments) -> tuple[str, ...]:

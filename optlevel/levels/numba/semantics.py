@@ -249,9 +249,19 @@ def _kept_in_python(blockers: tuple[Finding, ...] | list[Finding]) -> list[Seman
                     f"{f.what}: runs in Python to keep its meaning") for f in blockers]
 
 
-def function_findings(func: Any, tree: Any, params: tuple[str, ...],
-                      kept_in_python: tuple[Finding, ...] | list[Finding] = ()
-                      ) -> tuple[SemanticFinding, ...]:
+def function_findings(ctx: Any) -> dict[str, Any]:
+    """Level 2's part of :func:`optlevel.analysis.analyze`: the catalogue's findings
+    that hold for every call, and those of them to verify on a first call."""
+    if ctx.tree is None:
+        return {"semantic_findings": bytecode_findings(ctx.function),
+                "verify_reasons": sourceless_reasons(ctx.source.reason)}
+    found = static_findings(ctx.function, ctx.tree, ctx.params, ctx.kept_in_python)
+    return {"semantic_findings": found, "verify_reasons": to_verify(found)}
+
+
+def static_findings(func: Any, tree: Any, params: tuple[str, ...],
+                    kept_in_python: tuple[Finding, ...] | list[Finding] = ()
+                    ) -> tuple[SemanticFinding, ...]:
     """The findings that hold for every call (run once, at decoration)."""
     from .semantic_checks import check
 

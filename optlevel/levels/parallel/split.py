@@ -718,3 +718,10 @@ class _RowWise:
 def _is_full_slice(node: ast.expr) -> bool:
     return isinstance(node, ast.Slice) and node.lower is None and node.upper is None \
         and node.step is None
+
+
+def function_findings(ctx: Any) -> dict[str, Any]:
+    """Level 3's part of :func:`optlevel.analysis.analyze`: the split proofs."""
+    if ctx.tree is None:
+        return {"split": NO_SPLIT}
+    return {"split": analyze_split(ctx.tree, ctx.params, ctx.namespace, ctx.has_varargs)}

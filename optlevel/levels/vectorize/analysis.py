@@ -119,3 +119,11 @@ def analyze_source(text: str, filename: str = "<string>") -> list[Diagnostic]:
             out += analyze_function(node, names).diagnostics
     out.sort(key=lambda d: (d.line, d.col, d.rule))
     return out
+
+
+def function_findings(ctx: Any) -> dict[str, Any]:
+    """Level 1's part of :func:`optlevel.analysis.analyze`: loops with a vectorized
+    form and layout walks."""
+    if ctx.tree is None:
+        return {"vectorize": Analysis()}
+    return {"vectorize": analyze_runtime(ctx.tree, ctx.namespace, ctx.scope)}
