@@ -52,7 +52,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError, OptlevelWarning, _user_stacklevel
+from .errors import ConfigError, OptlevelWarning, user_stacklevel
 from .ladder import AUTO, MAX_LEVEL, Level, LevelLike
 
 __all__ = ["Settings", "settings", "configure", "reload_config", "set_level", "level",
@@ -202,7 +202,7 @@ def _readenv(var: _Var, environ: Any) -> Any:
     except ConfigError as exc:
         default = var.default()
         warnings.warn(f"{var.env}={raw!r} ignored: {exc}; keeping the default {default!r}",
-                      OptlevelWarning, stacklevel=_user_stacklevel() + 1)  # the user's line
+                      OptlevelWarning, stacklevel=user_stacklevel() + 1)  # the user's line
         return default
 
 

@@ -25,10 +25,8 @@ from __future__ import annotations
 import dataclasses
 import enum
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
-if TYPE_CHECKING:  # the analysis types, for annotations only: this module stays a leaf
-    from .analysis import ArgSignature, FunctionFeatures
 
 __all__ = ["Backend", "BackendBase", "Verdict", "YES", "Estimate", "Prepared", "Decline",
            "Pays", "VerdictKind", "RowKind", "Code"]
@@ -158,11 +156,12 @@ class Prepared:
     verified against plain Python.
 
     ``verify`` asks the core's one verification path to check this plan's first
-    call against plain Python even when the settings would not (``None``: the
-    settings decide). ``compare_on_host`` makes that check compare host copies (a
-    device backend asked to keep results on the device). ``result_type`` is the
-    NumPy scalar type every return is proven to give, applied to Python scalars when
-    no verified call has taught the plan its result type.
+    call against plain Python (True) or not (False) whatever the settings say;
+    ``None`` leaves it to the backend's ``checks_first_call`` and the settings.
+    ``compare_on_host``, called at the check, says whether to compare host copies of
+    both results (a device backend asked to keep its results on the device).
+    ``result_type`` is the NumPy scalar type every return is proven to give, applied
+    to Python scalars when no verified call has taught the plan its result type.
     """
 
     fn: Callable[..., Any]
@@ -172,7 +171,7 @@ class Prepared:
     unfit_errors: tuple[type[BaseException], ...] = ()
     checkable: bool = True
     verify: bool | None = None
-    compare_on_host: bool = False
+    compare_on_host: Callable[[], bool] | None = None
     result_type: type | None = None
 
 
@@ -196,6 +195,7 @@ class Backend(Protocol):
     uses_processes: bool
     uses_device: bool
     holds_resources: bool
+    checks_first_call: bool
     options: dict[str, str]
 
     def available(self, settings: Any) -> Verdict: ...
@@ -204,14 +204,14 @@ class Backend(Protocol):
 
     def availability_key(self, settings: Any) -> Any: ...
 
-    def applies(self, features: FunctionFeatures, signature: ArgSignature, settings: Any,
+    def applies(self, features: Any, signature: Any, settings: Any,
                 profile: Any) -> Verdict: ...
 
-    def estimate(self, features: FunctionFeatures, signature: ArgSignature, settings: Any,
+    def estimate(self, features: Any, signature: Any, settings: Any,
                  profile: Any) -> Estimate: ...
 
-    def prepare(self, func: Callable[..., Any], features: FunctionFeatures,
-                signature: ArgSignature, settings: Any, args: tuple = (),
+    def prepare(self, func: Callable[..., Any], features: Any,
+                signature: Any, settings: Any, args: tuple = (),
                 kwargs: dict | None = None) -> Prepared: ...
 
     def calibrate(self, profile: Any, quick: bool = False) -> None: ...
@@ -238,6 +238,10 @@ class BackendBase:
     uses_device = False
     #: ``close()`` releases something: a pool, device memory
     holds_resources = False
+    #: every plan's first call is checked against plain Python, whatever
+    #: ``OPTLEVEL_VERIFY`` says (a rewrite that must prove itself on real data);
+    #: one plan may say otherwise through :attr:`Prepared.verify`
+    checks_first_call = False
     #: keyword options of ``@optimize(...)`` this backend reads (name → one-line doc);
     #: they reach it as ``features.options``
     options: dict[str, str] = {}
@@ -255,16 +259,16 @@ class BackendBase:
         """What :meth:`available`'s answer depends on (cached per value)."""
         return None
 
-    def applies(self, features: FunctionFeatures, signature: ArgSignature, settings: Any,
+    def applies(self, features: Any, signature: Any, settings: Any,
                 profile: Any) -> Verdict:
         return YES
 
-    def estimate(self, features: FunctionFeatures, signature: ArgSignature, settings: Any,
+    def estimate(self, features: Any, signature: Any, settings: Any,
                  profile: Any) -> Estimate:
         return Estimate()
 
-    def prepare(self, func: Callable[..., Any], features: FunctionFeatures,
-                signature: ArgSignature, settings: Any, args: tuple = (),
+    def prepare(self, func: Callable[..., Any], features: Any,
+                signature: Any, settings: Any, args: tuple = (),
                 kwargs: dict | None = None) -> Prepared:
         raise NotImplementedError
 

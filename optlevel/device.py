@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from .analysis.signature import _kind
+from .arrays import kind_of
 from .errors import OptlevelError
 
 __all__ = ["to_device", "to_host", "on_device"]
@@ -85,7 +85,7 @@ def to_host(x: Any) -> Any:
     0-d NumPy array.
     """
     def one(a: Any) -> Any:
-        kind = _kind(type(a))
+        kind = kind_of(type(a))
         if kind == "cupy":
             return a.get()
         if kind == "torch":

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import os
 import sys
-import threading
 import types
 import warnings
+
+from .core.runtime import RUNTIME
 
 __all__ = [
     "OptlevelWarning",
@@ -25,6 +26,8 @@ __all__ = [
     "LevelUnavailable",
     "ConfigError",
     "warn_once",
+    "first_time",
+    "user_stacklevel",
 ]
 
 
@@ -60,8 +63,20 @@ class ConfigError(OptlevelError, ValueError):
     """A bad ``level``, option or ``OPTLEVEL_*`` value."""
 
 
-_seen: set[tuple[object, ...]] = set()
-_seen_lock = threading.Lock()
+#: the warnings issued so far (bounded: a long-running process with ever new
+#: functions forgets its oldest keys and may warn again, never grows without end)
+_SEEN = RUNTIME.cache("errors.warned", maxsize=10_000)
+
+
+def first_time(key: tuple[object, ...]) -> bool:
+    """True the first time ``key`` is asked about in this process (or since
+    :func:`optlevel.reset`), False after: the memory behind :func:`warn_once`, for
+    warnings issued another way (``warnings.warn_explicit``)."""
+    with _SEEN.lock:
+        if key in _SEEN:
+            return False
+        _SEEN[key] = True
+        return True
 
 
 def warn_once(key: tuple[object, ...], message: str,
@@ -83,12 +98,10 @@ def warn_once(key: tuple[object, ...], message: str,
     bool
         True when the warning was issued now, False when it had been issued before.
     """
-    with _seen_lock:
-        if key in _seen:
-            return False
-        _seen.add(key)
+    if not first_time(key):
+        return False
     if stacklevel is None:
-        stacklevel = _user_stacklevel()
+        stacklevel = user_stacklevel()
     warnings.warn(message, category, stacklevel=stacklevel + 1)
     return True
 
@@ -96,7 +109,7 @@ def warn_once(key: tuple[object, ...], message: str,
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
-def _user_stacklevel() -> int:
+def user_stacklevel() -> int:
     """How many frames up from warn_once's caller the first non-optlevel frame is."""
     frame: types.FrameType | None = sys._getframe(2)
     level = 1
@@ -108,6 +121,5 @@ def _user_stacklevel() -> int:
 
 
 def _forget_warnings() -> None:
-    """Let every warning be issued again (tests use this)."""
-    with _seen_lock:
-        _seen.clear()
+    """Let every warning be issued again (:func:`optlevel.reset` does this too)."""
+    _SEEN.clear()

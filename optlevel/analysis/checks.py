@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import ast
 
-from .scope import IO_BUILTINS, IO_MODULES, RANDOM_MODULES, Finding, Namespace, Scope
+from .scope import Finding, Namespace, Scope
+from .tables import IO_BUILTINS, IO_MODULES, MUTATING_ARRAY_METHODS, MUTATING_NUMPY, RANDOM_MODULES
 
 __all__ = ["NumbaBlockers", "MutationFinder", "NUMBA_BAD_BUILTINS"]
 
@@ -14,9 +15,8 @@ NUMBA_BAD_BUILTINS = frozenset(
     "open input print eval exec compile globals locals vars dir getattr setattr delattr "
     "hasattr id super format repr breakpoint help memoryview bytearray __import__ "
     "callable issubclass object property classmethod staticmethod".split())
-_MUTATING_METHODS = frozenset({"fill", "sort", "resize", "put", "itemset", "partition",
-                               "setfield", "setflags", "__setitem__", "__iadd__"})
-_MUTATING_NUMPY = frozenset({"copyto", "put", "place", "putmask", "fill_diagonal"})
+#: what writes into an argument array: its own methods, and the dunders called by hand
+_MUTATING_METHODS = MUTATING_ARRAY_METHODS | {"__setitem__", "__iadd__"}
 
 
 class NumbaBlockers(ast.NodeVisitor):
@@ -156,7 +156,7 @@ class MutationFinder(ast.NodeVisitor):
                 if root:
                     self.written.add(root)
         dotted = self.ns.dotted(func) if isinstance(func, (ast.Name, ast.Attribute)) else None
-        if dotted and dotted.startswith("numpy.") and dotted.rsplit(".", 1)[-1] in _MUTATING_NUMPY:
+        if dotted and dotted.startswith("numpy.") and dotted.rsplit(".", 1)[-1] in MUTATING_NUMPY:
             root = self._root(node.args[0]) if node.args else None
             if root:
                 self.written.add(root)

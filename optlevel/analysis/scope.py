@@ -8,32 +8,10 @@ import dataclasses
 import types
 from typing import Any
 
+from .tables import IO_BUILTINS, IO_MODULES, NUMPY_CLASSES, RANDOM_MODULES
+
 __all__ = ["Finding", "Namespace", "Scope", "NUMPY_CLASSES", "IO_BUILTINS", "IO_MODULES",
            "RANDOM_MODULES"]
-
-#: NumPy call classes by the function's name under ``numpy`` (or a method name).
-NUMPY_CLASSES: dict[str, frozenset[str]] = {
-    "elementwise": frozenset(
-        "sin cos tan arcsin arccos arctan arctan2 sinh cosh tanh exp exp2 expm1 log log2 "
-        "log10 log1p sqrt cbrt square abs absolute fabs sign add subtract multiply divide "
-        "true_divide floor_divide power mod remainder maximum minimum fmax fmin clip floor "
-        "ceil trunc rint round around where isnan isinf isfinite hypot negative reciprocal "
-        "logical_and logical_or logical_not greater less equal deg2rad rad2deg".split()),
-    "reduction": frozenset(
-        "sum mean std var min max amin amax prod argmin argmax any all cumsum cumprod "
-        "median average nansum nanmean nanstd nanmin nanmax count_nonzero ptp".split()),
-    "blas": frozenset("dot vdot matmul inner outer tensordot einsum kron".split()),
-    "fft": frozenset("fft ifft fft2 ifft2 fftn ifftn rfft irfft rfftn irfftn".split()),
-    "sort": frozenset("sort argsort partition argpartition unique searchsorted lexsort".split()),
-    "creation": frozenset(
-        "zeros ones empty full arange linspace logspace zeros_like ones_like empty_like "
-        "full_like array asarray ascontiguousarray copy eye identity meshgrid".split()),
-}
-
-IO_BUILTINS = frozenset({"open", "input", "print", "breakpoint"})
-IO_MODULES = frozenset({"os", "sys", "io", "time", "logging", "pathlib", "shutil",
-                         "socket", "subprocess", "pickle", "json", "csv"})
-RANDOM_MODULES = frozenset({"random", "secrets"})
 
 @dataclasses.dataclass(frozen=True)
 class Finding:

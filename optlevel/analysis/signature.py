@@ -14,20 +14,21 @@ from typing import Any
 
 import numpy as np
 
+from ..arrays import (
+    ARRAY_KINDS,
+    FLAG_MASK,
+    SCALAR_TYPES,
+    ArgKind,
+    kind_of,
+    library,
+    size_class,
+)
+
 __all__ = ["ArgInfo", "ArgSignature", "signature_key", "describe_args", "size_class"]
 
 _ndarray = np.ndarray
-# C_CONTIGUOUS | F_CONTIGUOUS | ALIGNED | NOTSWAPPED | WRITEABLE: what compiled code cares
-# about; OWNDATA is left out so a view and its base share a plan.
-_FLAG_MASK = 0x1 | 0x2 | 0x100 | 0x200 | 0x400
-_SCALARS = frozenset({int, float, complex, bool, type(None), str}
-                     | {t for t in np.sctypeDict.values() if issubclass(t, np.generic)})
+_SCALARS = SCALAR_TYPES
 _SIZE_NAMES = ("empty", "< 16", "< 256", "< 4K", "< 64K", "< 1M", "< 16M", "< 256M")
-
-
-def size_class(size: int) -> int:
-    """Size bucket: 0 for empty, then one bucket per factor of 16 elements."""
-    return (size.bit_length() + 3) >> 2
 
 
 def signature_key(args: tuple[Any, ...], kwargs: dict[str, Any] | None = None) -> tuple:
@@ -36,7 +37,7 @@ def signature_key(args: tuple[Any, ...], kwargs: dict[str, Any] | None = None) -
     for a in args:
         t = type(a)
         if t is _ndarray:
-            key.append((a.dtype, a.ndim, a.flags.num & _FLAG_MASK, (a.size.bit_length() + 3) >> 2))
+            key.append((a.dtype, a.ndim, a.flags.num & FLAG_MASK, (a.size.bit_length() + 3) >> 2))
         elif t in _SCALARS:
             key.append(t)
         else:
@@ -46,44 +47,15 @@ def signature_key(args: tuple[Any, ...], kwargs: dict[str, Any] | None = None) -
     return tuple(key)
 
 
-def _kind(t: type) -> str:
-    kind = _KIND_BY_TYPE.get(t)
-    if kind is None:
-        kind = _KIND_BY_TYPE[t] = _classify_type(t)
-    return kind
-
-
-_KIND_BY_TYPE: dict[type, str] = {}
-
-
-def _classify_type(t: type) -> str:
-    module = t.__module__ or ""
-    if issubclass(t, _ndarray):
-        return "numpy"
-    if module.startswith("cupy") and t.__name__ == "ndarray":
-        return "cupy"
-    if module.startswith("torch") and t.__name__ in ("Tensor", "Parameter"):
-        return "torch"
-    if t in _SCALARS:
-        return "scalar"
-    if t in (tuple, list, dict):
-        return t.__name__
-    return "other"
-
-
 def _other_key(a: Any, t: type) -> Any:
-    kind = _kind(t)
-    if kind == "numpy":  # a subclass such as np.matrix or a masked array
-        return (t, a.dtype, a.ndim, a.flags.num & _FLAG_MASK, size_class(a.size))
-    if kind == "cupy":
-        return ("cupy", a.dtype, a.ndim, a.flags.c_contiguous, size_class(a.size))
-    if kind == "torch":
-        return ("torch", a.dtype, a.dim(), a.device.type, a.is_contiguous(),
-                size_class(a.numel()))
-    if kind == "tuple" and len(a) <= 8:
+    kind = kind_of(t)
+    lib = library(kind)
+    if lib is not None:
+        return lib.key(a)
+    if kind is ArgKind.TUPLE and len(a) <= 8:
         return ("tuple",) + signature_key(a)
-    if kind in ("tuple", "list", "dict"):
-        return (kind, size_class(len(a)))
+    if kind in (ArgKind.TUPLE, ArgKind.LIST, ArgKind.DICT):
+        return (kind.value, size_class(len(a)))
     return t
 
 
@@ -92,7 +64,7 @@ class ArgInfo:
     """One argument, for people and the planner."""
 
     name: str
-    kind: str  # numpy, cupy, torch, scalar, tuple, list, dict, other
+    kind: ArgKind
     type_name: str
     dtype: str | None = None
     shape: tuple[int, ...] | None = None
@@ -115,7 +87,7 @@ class ArgInfo:
 
     @property
     def is_array(self) -> bool:
-        return self.kind in ("numpy", "cupy", "torch")
+        return self.kind in ARRAY_KINDS
 
     @property
     def size_name(self) -> str:
@@ -161,25 +133,12 @@ def describe_args(args: tuple[Any, ...], kwargs: dict[str, Any] | None = None,
     return ArgSignature(tuple(infos), signature_key(args, kwargs))
 
 
-def _layout(c: bool, f: bool) -> str:
-    return "C" if c else ("F" if f else "A")
-
-
 def _describe(name: str, a: Any) -> ArgInfo:
     t = type(a)
-    kind = _kind(t)
-    if kind == "numpy":
-        return ArgInfo(name, kind, t.__name__, str(a.dtype), tuple(a.shape),
-                       _layout(a.flags.c_contiguous, a.flags.f_contiguous),
-                       not a.flags.writeable, int(a.size))
-    if kind == "cupy":
-        return ArgInfo(name, kind, t.__name__, str(a.dtype), tuple(a.shape),
-                       _layout(a.flags.c_contiguous, a.flags.f_contiguous), False,
-                       int(a.size), f"cuda:{a.device.id}")
-    if kind == "torch":
-        return ArgInfo(name, kind, t.__name__, str(a.dtype).replace("torch.", ""),
-                       tuple(a.shape), "C" if a.is_contiguous() else "A", False,
-                       int(a.numel()), str(a.device))
-    if kind == "scalar":
+    kind = kind_of(t)
+    lib = library(kind)
+    if lib is not None:
+        return ArgInfo(name, kind, t.__name__, **lib.describe(a))
+    if kind is ArgKind.SCALAR:
         return ArgInfo(name, kind, t.__name__, type(a).__name__)
     return ArgInfo(name, kind, t.__name__, size=len(a) if hasattr(a, "__len__") else 1)

@@ -28,6 +28,8 @@ from typing import Any
 
 import numpy as np
 
+from ..arrays import array_kind, host_copy, to_numpy
+
 __all__ = ["TOLERANCES", "Difference", "compare", "same_result", "snapshot_args",
            "restore_args", "array_kind", "to_numpy", "host_copy"]
 
@@ -51,29 +53,6 @@ class Difference:
 
     def __str__(self) -> str:
         return self.text
-
-
-def array_kind(x: Any) -> str | None:
-    """``"numpy"``, ``"cupy"``, ``"torch"`` or None, without importing CuPy or Torch."""
-    if isinstance(x, np.ndarray):
-        return "numpy"
-    t = type(x)
-    module = t.__module__ or ""
-    if module.startswith("cupy") and t.__name__ == "ndarray":
-        return "cupy"
-    if module.startswith("torch") and t.__name__ in ("Tensor", "Parameter"):
-        return "torch"
-    return None
-
-
-def to_numpy(x: Any) -> np.ndarray:
-    """One copy to the host for CuPy and Torch arrays; NumPy arrays as they are."""
-    kind = array_kind(x)
-    if kind == "cupy":
-        return x.get()
-    if kind == "torch":
-        return x.detach().cpu().numpy()
-    return np.asarray(x)
 
 
 def _dtype_name(x: Any) -> str:
@@ -206,17 +185,6 @@ def _compare_scalars(result: Any, expected: Any, where: str) -> Difference | Non
 def _short(x: Any) -> str:
     text = repr(x)
     return text if len(text) <= 80 else text[:77] + "..."
-
-
-def host_copy(x: Any) -> Any:
-    """``x`` with every CuPy or Torch array copied to a NumPy one (in containers too)."""
-    if array_kind(x) in ("cupy", "torch"):
-        return to_numpy(x)
-    if type(x) in (tuple, list):
-        return type(x)(host_copy(v) for v in x)
-    if type(x) is dict:
-        return {k: host_copy(v) for k, v in x.items()}
-    return x
 
 
 def snapshot_args(args: tuple, kwargs: dict) -> tuple[tuple, dict]:

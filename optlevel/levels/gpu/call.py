@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from ...analysis.signature import _kind
+from ...arrays import kind_of
 from ...errors import FallbackWarning, warn_once
 from .memory import HEADROOM, plan_memory
 from .namespace import MissingOnDevice
@@ -66,7 +66,7 @@ class DeviceCall:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         lib = self.lib
-        kinds = [_kind(type(a)) for a in args]
+        kinds = [kind_of(type(a)) for a in args]
         if not kwargs and lib.kind in kinds and all(
                 k == lib.kind or type(a) in _SCALARS for k, a in zip(kinds, args)):
             return self._resident(args)
@@ -109,7 +109,7 @@ class DeviceCall:
     def _out_kind(self, values: dict[str, Any]) -> str | None:
         """The array kind results come back as: None for the host (NumPy)."""
         for v in values.values():
-            kind = _kind(type(v))
+            kind = kind_of(type(v))
             if kind in ("cupy", "torch"):
                 return kind
         return None
@@ -117,7 +117,7 @@ class DeviceCall:
     def _run(self, bound: inspect.BoundArguments, hosts: dict[str, np.ndarray],
              ctx: Any, keep: bool) -> tuple[Any, dict[str, Any]]:
         lib = self.lib
-        arrays = [v for v in bound.arguments.values() if _kind(type(v)) in
+        arrays = [v for v in bound.arguments.values() if kind_of(type(v)) in
                   ("numpy", "cupy", "torch")]
         largest = max(arrays, key=_nbytes, default=None)
         streamable = not keep and self._streamable(bound, hosts)
@@ -138,7 +138,7 @@ class DeviceCall:
                               memory.mode != "chunks"), {}
         uploaded = {k: lib.upload(v, ctx) for k, v in hosts.items()}
         for k, v in bound.arguments.items():
-            kind = _kind(type(v))
+            kind = kind_of(type(v))
             if kind in lib.foreign_kinds:
                 uploaded_foreign = lib.import_foreign(v)
                 bound.arguments[k] = uploaded_foreign
@@ -177,7 +177,7 @@ class DeviceCall:
             value = bound.arguments.get(name)
             if name in hosts and name not in split:
                 value = lib.upload(value, ctx)
-            elif name not in hosts and _kind(type(value)) in lib.foreign_kinds:
+            elif name not in hosts and kind_of(type(value)) in lib.foreign_kinds:
                 value = lib.import_foreign(value)
             ordered.append(value)
         first = hosts[split[0]]
@@ -198,7 +198,7 @@ class DeviceCall:
         if len(shapes) != 1 or not all(h.flags.c_contiguous for h in hosts.values()):
             return False
         others = [v for k, v in bound.arguments.items() if k not in hosts]
-        return all(_kind(type(v)) == "scalar" for v in others)
+        return all(kind_of(type(v)) == "scalar" for v in others)
 
     def _result(self, value: Any, keep: bool, kind: str, host_of: dict[int, np.ndarray],
                 ctx: Any, top: bool = True, position: int | None = None) -> Any:

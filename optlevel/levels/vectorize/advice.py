@@ -35,10 +35,8 @@ def advise(features: Any, signature: Any) -> list[Diagnostic]:
 def _warn(features: Any, d: Diagnostic) -> None:
     filename = features.source.filename or "<unknown>"
     key = ("vectorize", filename, features.name, d.rule, d.line, d.col, d.message)
-    with errors._seen_lock:  # the same once-per-process registry as warn_once
-        if key in errors._seen:
-            return
-        errors._seen.add(key)
+    if not errors.first_time(key):  # the same once-per-process memory as warn_once
+        return
     done = " Level 1 runs this rewrite itself." if d.rewrite and d.rule < "OL2" else ""
     suggestion = "; ".join(s.strip() for s in d.suggestion.splitlines() if s.strip())
     message = (f"{features.name}: {d.rule} ({d.pattern}) {d.message}. Instead: "
