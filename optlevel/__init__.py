@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from .api import Optimized, optimize
 from .config import configure, level, reload_config, set_level, settings
+from .core.runtime import reset, shutdown
 from .device import on_device, to_device, to_host
 from .errors import (
     ConfigError,
@@ -33,7 +34,7 @@ __all__ = [
     "optimize", "Optimized", "Level",
     "configure", "set_level", "level", "reload_config", "settings",
     "explain", "Report", "stats", "report", "FunctionStats",
-    "to_device", "to_host", "on_device",
+    "to_device", "to_host", "on_device", "reset", "shutdown",
     "OptlevelWarning", "FallbackWarning", "PerformanceWarning", "VectorizationAdvice",
     "ResultMismatchWarning", "OptlevelError", "LevelUnavailable", "ConfigError",
     "__version__",

@@ -7,6 +7,7 @@ count. Everything slower lives in :mod:`optlevel.core.dispatch`.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import inspect
 import types
@@ -15,17 +16,34 @@ from time import perf_counter
 from typing import Any, TypeVar, overload
 
 from . import stats as _stats
-from .analysis import signature_key
-from .core.registry import known_options
-from .config import _context_level, _state, settings
+from .analysis import ArgSignature, FunctionFeatures, signature_key
+from .config import CONTEXT_LEVEL, STATE, settings
 from .core.dispatch import Dispatcher
+from .core.plan import Plan, PlanKey
+from .core.planner import MODE_AUTO, MODE_EXPLICIT, MODE_STRICT, Row
+from .core.registry import known_options
 from .errors import ConfigError
 from .ladder import MAX_LEVEL, Level, LevelLike
-from .core.planner import MODE_AUTO, MODE_EXPLICIT, MODE_STRICT
 
-__all__ = ["optimize", "Optimized"]
+__all__ = ["optimize", "Optimized", "CallPlan"]
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclasses.dataclass(frozen=True)
+class CallPlan:
+    """How a call would be planned, without running it (:meth:`Optimized.plan_call`):
+    what :func:`optlevel.explain` reports."""
+
+    function: str
+    features: FunctionFeatures
+    signature: ArgSignature
+    ceiling: int
+    mode: int
+    #: one row per backend (failures recorded on earlier calls included)
+    rows: tuple[Row, ...]
+    #: the plan earlier calls of this signature realized, if any
+    plan: Plan | None
 
 
 class Optimized:
@@ -60,11 +78,11 @@ class Optimized:
         bound = self._bound
         if kwargs and self._intercept and "optlevel" in kwargs:
             bound = Level.parse(kwargs.pop("optlevel"), source="optlevel= value").value
-        s = _state.current or settings()
+        s = STATE.current or settings()
         ceiling, mode = self._ceiling(bound, s)
         table = self._table
-        if table.generation != _state.generation:
-            table.reset(_state.generation)
+        if table.generation != STATE.generation:
+            table.reset(STATE.generation)
         key = (ceiling, mode, signature_key(args, kwargs))  # equal to its PlanKey
         plan = table.plans.get(key)
         if plan is None:
@@ -81,7 +99,7 @@ class Optimized:
     def _ceiling(self, bound: int | None, s: Any) -> tuple[int, int]:
         """The ceiling and mode for a call. Precedence: ``optlevel=`` / ``with_level``,
         then ``with level():``, the decorator, the global level, and finally auto."""
-        req = bound if bound is not None else _context_level.get()
+        req = bound if bound is not None else CONTEXT_LEVEL.get()
         if req is None:
             req = self._level if self._level is not None else s.level.value
         if req is None:
@@ -110,6 +128,24 @@ class Optimized:
 
         return run_map(self, iterables, chunksize=chunksize, progress=progress)
 
+    def plan_call(self, *args: Any, **kwargs: Any) -> CallPlan:
+        """How ``self(*args, **kwargs)`` would be planned now, without running it:
+        the ceiling and mode the precedence chain gives (``optlevel=`` included), the
+        planner's rows with the failures earlier calls recorded, and the plan earlier
+        calls realized."""
+        bound = self._bound
+        if kwargs and self._intercept and "optlevel" in kwargs:
+            kwargs = dict(kwargs)
+            bound = Level.parse(kwargs.pop("optlevel"), source="optlevel= value").value
+        s = settings()
+        ceiling, mode = self._ceiling(bound, s)
+        d = self._dispatcher
+        key = PlanKey(ceiling, mode, signature_key(args, kwargs))
+        signature, ranking = d.ranking(key, args, kwargs, s)
+        rows = tuple(_with_failure(r, d.table, key.sig) for r in ranking.rows)
+        return CallPlan(d.qualname, d.features, signature, ceiling, mode, rows,
+                        d.plans.get(key))
+
     def stats(self) -> _stats.FunctionStats:
         """Calls, time, realized level and fallbacks per argument signature."""
         return _stats.function_stats(self._dispatcher)
@@ -131,6 +167,16 @@ class Optimized:
     def __repr__(self) -> str:
         lvl = "auto" if self._level is None else self._level
         return f"<optlevel.Optimized {self._dispatcher.qualname} level={lvl}>"
+
+
+def _with_failure(row: Row, table: Any, sig_key: tuple) -> Row:
+    """``row`` as earlier calls left it: a backend that failed is not tried again."""
+    failed = table.failure(row.backend, sig_key) if row.backend else None
+    if failed is None:
+        return row
+    code = table.failure_codes.get((row.backend, sig_key), "")
+    return dataclasses.replace(row, tried=False, reason=f"not used: {failed}",
+                               code=str(code) or row.code)
 
 
 def _parameters(func: Any) -> set[str]:

@@ -56,7 +56,7 @@ from .errors import ConfigError, OptlevelWarning, user_stacklevel
 from .ladder import AUTO, MAX_LEVEL, Level, LevelLike
 
 __all__ = ["Settings", "settings", "configure", "reload_config", "set_level", "level",
-           "default_cache_dir", "ENV_VARS"]
+           "default_cache_dir", "ENV_VARS", "STATE", "CONTEXT_LEVEL"]
 
 log = logging.getLogger("optlevel")
 
@@ -206,8 +206,9 @@ def _readenv(var: _Var, environ: Any) -> Any:
         return default
 
 
-class _State:
-    """Holds the current :class:`Settings`; the per-call fast path reads ``current``."""
+class SettingsState:
+    """Holds the current :class:`Settings` (:data:`STATE`). The per-call fast path
+    reads ``current`` and ``generation`` directly; only this module writes them."""
 
     def __init__(self) -> None:
         self.lock = threading.RLock()
@@ -227,20 +228,21 @@ class _State:
             return self.current
 
 
-_state = _State()
+#: the one holder of the current settings
+STATE = SettingsState()
 
 
 def settings() -> Settings:
     """Return the current settings, reading the environment on first use."""
-    current = _state.current
-    return current if current is not None else _state.rebuild()
+    current = STATE.current
+    return current if current is not None else STATE.rebuild()
 
 
 def reload_config() -> Settings:
     """Read every ``OPTLEVEL_*`` variable again (after changing ``os.environ``)."""
-    with _state.lock:
-        _state.env = None
-        return _state.rebuild()
+    with STATE.lock:
+        STATE.env = None
+        return STATE.rebuild()
 
 
 def configure(**options: Any) -> Settings:
@@ -260,13 +262,13 @@ def configure(**options: Any) -> Settings:
             raise ConfigError(f"unknown option {name!r}: valid options are "
                               f"{', '.join(_BY_FIELD)}")
         parsed[name] = value if value is None else _coerce(var, value)
-    with _state.lock:
+    with STATE.lock:
         for name, value in parsed.items():
             if value is None:
-                _state.overrides.pop(name, None)
+                STATE.overrides.pop(name, None)
             else:
-                _state.overrides[name] = value
-        return _state.rebuild()
+                STATE.overrides[name] = value
+        return STATE.rebuild()
 
 
 def _coerce(var: _Var, value: Any) -> Any:
@@ -295,8 +297,9 @@ def set_level(value: LevelLike) -> None:
     configure(level=None if value is None else Level.parse(value))
 
 
-#: The level set by the innermost ``with optlevel.level(n):``; None outside any.
-_context_level: contextvars.ContextVar[int | None] = contextvars.ContextVar(
+#: The level set by the innermost ``with optlevel.level(n):``; None outside any (the
+#: fast path reads it; only :func:`level` sets it).
+CONTEXT_LEVEL: contextvars.ContextVar[int | None] = contextvars.ContextVar(
     "optlevel_level", default=None)
 
 
@@ -307,8 +310,8 @@ def level(value: LevelLike) -> Iterator[Level]:
     ``with optlevel.level("auto"):`` lifts an outer block's level again.
     """
     lvl = Level.parse(value)
-    token = _context_level.set(lvl.value)
+    token = CONTEXT_LEVEL.set(lvl.value)
     try:
         yield lvl
     finally:
-        _context_level.reset(token)
+        CONTEXT_LEVEL.reset(token)

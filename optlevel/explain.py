@@ -7,12 +7,10 @@ from collections.abc import Callable
 from typing import Any
 
 from ._table import format_seconds, format_table
-from .analysis import ArgSignature, FunctionFeatures, signature_key
-from .levels.vectorize.advice import explain_lines
-from .config import settings
-from .ladder import LEVEL_NAMES, Level
-from .core.plan import PlanKey, State
+from .analysis import ArgSignature, FunctionFeatures
+from .core.plan import State
 from .core.planner import MODE_AUTO, MODE_STRICT, Row
+from .ladder import LEVEL_NAMES
 
 __all__ = ["Report", "explain"]
 
@@ -97,6 +95,8 @@ def _feature_lines(f: FunctionFeatures) -> list[str]:
                         ("to verify on the first compiled call", f.verify_reasons)):
         if found:
             out.append(f"  {what}: {'; '.join(str(x) for x in found)}")
+    from .levels.vectorize.advice import explain_lines  # level 1's own lines, on demand
+
     return out + explain_lines(f)
 
 
@@ -110,17 +110,10 @@ def explain(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Report:
     from .api import Optimized, optimize
 
     opt = func if isinstance(func, Optimized) else optimize(func)
-    bound = opt._bound
-    if kwargs and opt._intercept and "optlevel" in kwargs:
-        bound = Level.parse(kwargs.pop("optlevel"), source="optlevel= value").value
-    ceiling, mode = opt._ceiling(bound, settings())
+    call = opt.plan_call(*args, **kwargs)
     mode_name = {MODE_AUTO: "auto (planner picks)", MODE_STRICT: "strict"}.get(
-        mode, "requested (a ceiling)")
-    d = opt._dispatcher
-    key = PlanKey(ceiling, mode, signature_key(args, kwargs))
-    signature, ranking = d.ranking(key, args, kwargs, settings())
-    rows = tuple(_with_failures(r, d.failures, key.sig) for r in ranking.rows)
-    plan = d.plans.get(key)
+        call.mode, "requested (a ceiling)")
+    plan, rows = call.plan, call.rows
     chosen: int | None
     if plan is not None:
         chosen, why = plan.level, f"realized on earlier calls ({plan.calls} so far)"
@@ -133,12 +126,5 @@ def explain(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Report:
             else "nothing can run it at this ceiling"
         if len(tried) > 1:
             why += f"; if it fails to build, level {tried[1].level} runs instead"
-    return Report(d.qualname, d.features, signature if (args or kwargs) else None,
-                  ceiling, mode_name, rows, chosen, why)
-
-
-def _with_failures(row: Row, failures: dict, sig_key: tuple) -> Row:
-    failed = failures.get((row.backend, sig_key)) if row.backend else None
-    if failed is None:
-        return row
-    return dataclasses.replace(row, tried=False, reason=f"not used: {failed}")
+    return Report(call.function, call.features, call.signature if (args or kwargs) else None,
+                  call.ceiling, mode_name, rows, chosen, why)

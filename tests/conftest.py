@@ -20,7 +20,6 @@ if os.environ.get("OPTLEVEL_TEST_NONUMBA", "") not in ("", "0"):
     sys.modules["numba"] = None  # type: ignore[assignment]  # blocks `import numba`
 
 import optlevel  # noqa: E402
-from optlevel import errors  # noqa: E402
 from optlevel.core.registry import BACKENDS, requirement_missing
 from optlevel.contract import YES, BackendBase, Decline, Estimate, Prepared
 from optlevel.config import ENV_VARS, Settings  # noqa: E402
@@ -46,7 +45,9 @@ def pytest_collection_modifyitems(config, items):
 def _reset():
     optlevel.configure(**{name: None for name in _FIELDS})
     optlevel.reload_config()
-    errors._forget_warnings()
+    # through the runtime's owner: the warnings issued and the compile times measured
+    # (probes, profiles and compiled code stay: they are the machine's, not the test's)
+    optlevel.reset("errors.", "core.compile_times")
 
 
 @pytest.fixture(scope="session")

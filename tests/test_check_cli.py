@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from optlevel.levels.vectorize.analysis import RULES, analyze_source
 from optlevel.cli import main
+from optlevel.levels.vectorize.analysis import RULES, analyze_source
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = sorted((ROOT / "tests" / "corpus").glob("vectorized_*.py"))

@@ -62,7 +62,7 @@ def test_slower_level_2_is_dropped_after_one_measured_call(fake_backend, ran_at,
     fake_backend(name="numba", make=slow_version)
     f = optlevel.optimize(normalize_loop, level=2)
     x, out = calls()
-    monkeypatch.setattr("optlevel.core.dispatch.TRIAL_QUICK_S", 0.0)  # one timed call a side
+    monkeypatch.setattr("optlevel.core.trials.TRIAL_QUICK_S", 0.0)  # one timed call a side
     assert [ran_at(f, x, out) for _ in range(4)] == [0, 2, 0, 0]
     np.testing.assert_allclose(out, normalize_loop(x, np.empty_like(x)))
     reasons = [why for _, _, why in f.stats().fallbacks]
@@ -74,13 +74,13 @@ def test_faster_level_2_is_kept(fake_backend, ran_at, monkeypatch):
     fake_backend(name="numba", make=fast_normalize)
     f = optlevel.optimize(normalize_loop)
     x, out = calls()
-    monkeypatch.setattr("optlevel.core.dispatch.TRIAL_QUICK_S", 0.0)  # one timed call a side
+    monkeypatch.setattr("optlevel.core.trials.TRIAL_QUICK_S", 0.0)  # one timed call a side
     assert [ran_at(f, x, out) for _ in range(4)] == [0, 2, 2, 2]
 
 
 def test_short_calls_are_timed_three_times_a_side(fake_backend, ran_at, monkeypatch):
     monkeypatch.delitem(BACKENDS, "vectorize")
-    monkeypatch.setattr("optlevel.core.dispatch.TRIAL_QUICK_S", float("inf"))
+    monkeypatch.setattr("optlevel.core.trials.TRIAL_QUICK_S", float("inf"))
     fake_backend(name="numba", make=fast_normalize)
     f = optlevel.optimize(normalize_loop)
     x, out = calls()

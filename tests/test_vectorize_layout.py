@@ -13,9 +13,9 @@ import pytest
 import optlevel
 from optlevel import optimize
 from optlevel.analysis import analyze, describe_args
-from optlevel.levels.vectorize.layout import copy_plan, escapes
 from optlevel.core.calibrate import profile_for
 from optlevel.errors import VectorizationAdvice
+from optlevel.levels.vectorize.layout import copy_plan, escapes
 
 
 def colsums(x):

@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from optlevel.analysis import analyze
+from optlevel.core.verify import compare, snapshot_args
 from optlevel.levels.vectorize import runtime
 from optlevel.levels.vectorize.rewrite import compile_rewrite, rewrite_for
-from optlevel.core.verify import compare, snapshot_args
 
 FEW = settings(max_examples=25, deadline=None,
                suppress_health_check=[HealthCheck.too_slow])

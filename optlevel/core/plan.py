@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from ..analysis import ArgSignature
-from ..contract import Backend, Prepared
+from ..contract import Backend, Code, Prepared
 
 __all__ = ["PlanKey", "State", "Plan", "PlanTable"]
 
@@ -102,6 +102,7 @@ class PlanTable:
         self.retired: list[Plan] = []
         # (backend name, signature key) → why it cannot serve; never retried
         self.failures: dict[tuple[str, tuple], str] = {}
+        self.failure_codes: dict[tuple[str, tuple], Code | str] = {}
         self.generation = -1
 
     # --- reading -------------------------------------------------------------------
@@ -174,10 +175,13 @@ class PlanTable:
             plan.note = reason
             plan.state, plan.fn = State.READY, plain.fn
 
-    def fail(self, backend: str, sig: tuple, reason: str) -> None:
-        """``backend`` cannot serve ``sig``: record it once, never retry."""
+    def fail(self, backend: str, sig: tuple, reason: str,
+             code: Code | str = Code.BUILD_FAILED) -> None:
+        """``backend`` cannot serve ``sig``: record it (and its code) once, never retry."""
         with self.lock:
-            self.failures.setdefault((backend, sig), reason)
+            if (backend, sig) not in self.failures:
+                self.failures[(backend, sig)] = reason
+                self.failure_codes[(backend, sig)] = code
 
     def drop(self, key: PlanKey, plan: Plan) -> None:
         """Forget ``plan`` (a late build failure); the next call plans ``key`` again."""

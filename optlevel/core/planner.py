@@ -18,7 +18,7 @@ from typing import Any
 
 from ..analysis import ArgSignature, FunctionFeatures
 from .registry import BACKENDS, is_available, requirement_missing
-from ..contract import Backend, Estimate, Verdict
+from ..contract import Backend, Estimate, Pays, RowKind, Verdict, VerdictKind
 from ..ladder import LEVEL_NAMES
 
 __all__ = ["Row", "Ranking", "rank", "static_rows", "MODE_AUTO", "MODE_EXPLICIT",
@@ -37,21 +37,28 @@ class Row:
     backend: str | None
     tried: bool
     reason: str
-    #: why: "ok", "trial" (measured against level 0 on the first calls), "absent" (no
-    #: backend at this level), "ceiling", "strict", "missing" (not installed),
-    #: "unavailable" (installed, but no device/driver/cluster), "configured" (left
-    #: out by the configuration, e.g. a cluster executor not chosen), "declined"
-    #: (cannot serve the call) or "pays" (would be slower).
-    kind: str = "ok"
+    #: why: OK, TRIAL (measured against level 0 on the first calls), ABSENT (no
+    #: backend at this level), CEILING, STRICT, MISSING (not installed),
+    #: UNAVAILABLE (installed, but no device/driver/cluster), CONFIGURED (left out by
+    #: the configuration, e.g. a cluster executor not chosen), DECLINED (cannot serve
+    #: the call) or PAYS (would be slower)
+    kind: RowKind = RowKind.OK
     #: predicted seconds for the call, None when unknown
     cost: float | None = None
+    #: the stable code of ``reason``: the backend's own where it gave one (``SEM…``,
+    #: ``PL014`` no source …), else the code of ``kind``
+    code: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.code:
+            object.__setattr__(self, "code", self.kind.code.value)
 
     @property
     def name(self) -> str:
         return LEVEL_NAMES[self.level]
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        return {**dataclasses.asdict(self), "kind": self.kind.value}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,7 +68,7 @@ class Ranking:
 
     def is_trial(self, backend: Backend) -> bool:
         """Should ``backend`` be measured against level 0 before it is kept?"""
-        return any(r.backend == backend.name and r.kind == "trial" for r in self.rows)
+        return any(r.backend == backend.name and r.kind is RowKind.TRIAL for r in self.rows)
 
     def row(self, backend: str) -> Row:
         for r in self.rows:
@@ -85,12 +92,13 @@ def rank(features: FunctionFeatures, signature: ArgSignature, ceiling: int, mode
     for level, backends in sorted(_backends_by_level().items(), reverse=True):
         if not backends:
             rows.append(Row(level, None, False, "not available in this version of optlevel",
-                            "absent"))
+                            RowKind.ABSENT))
             continue
         for backend in backends:
             kind, verdict, cost = _judge(backend, features, signature, ceiling, mode,
                                          settings, profile)
-            rows.append(Row(level, backend.name, verdict.ok, verdict.reason, kind, cost))
+            rows.append(Row(level, backend.name, verdict.ok, verdict.reason, kind, cost,
+                            str(verdict.code)))
             if verdict.ok:
                 known = cost if cost is not None else math.inf
                 candidates.append((known, -level, len(candidates), backend))
@@ -100,43 +108,45 @@ def rank(features: FunctionFeatures, signature: ArgSignature, ceiling: int, mode
 
 def _judge(backend: Backend, features: FunctionFeatures, signature: ArgSignature,
            ceiling: int, mode: int, settings: Any,
-           profile: Any) -> tuple[str, Verdict, float | None]:
+           profile: Any) -> tuple[RowKind, Verdict, float | None]:
     static = _static(backend, ceiling, mode, settings)
     if static is not None:
         return static[0], static[1], None
     verdict = backend.applies(features, signature, settings, profile)
-    if not verdict and not (verdict.kind == "pays" and mode == MODE_STRICT):
-        return verdict.kind or "declined", verdict, None
+    pays = verdict.kind == VerdictKind.PAYS  # a plain "pays" from a backend counts too
+    if not verdict and not (pays and mode == MODE_STRICT):
+        return (RowKind.PAYS if pays else RowKind.DECLINED), verdict, None
     available = is_available(backend, settings)
     if not available:
-        return "unavailable", available, None
+        return RowKind.UNAVAILABLE, available, None
     estimate = backend.estimate(features, signature, settings, profile)
     if mode == MODE_STRICT:  # strict runs the level whether or not it pays
-        return "ok", Verdict(True, estimate.reason), estimate.cost
+        return RowKind.OK, Verdict(True, estimate.reason), estimate.cost
     return _pays(estimate, mode)
 
 
-def _pays(estimate: Estimate, mode: int) -> tuple[str, Verdict, float | None]:
-    if estimate.pays == "no":
-        return "pays", Verdict(False, estimate.reason), estimate.cost
-    trial = estimate.pays == "trial" and (mode == MODE_AUTO or estimate.explicit_trial)
-    kind = "trial" if trial else "ok"
+def _pays(estimate: Estimate, mode: int) -> tuple[RowKind, Verdict, float | None]:
+    if estimate.pays == Pays.NO:
+        return RowKind.PAYS, Verdict(False, estimate.reason), estimate.cost
+    trial = estimate.pays == Pays.TRIAL and (mode == MODE_AUTO or estimate.explicit_trial)
+    kind = RowKind.TRIAL if trial else RowKind.OK
     return kind, Verdict(True, estimate.reason), estimate.cost
 
 
 def _static(backend: Backend, ceiling: int, mode: int,
-            settings: Any) -> tuple[str, Verdict] | None:
+            settings: Any) -> tuple[RowKind, Verdict] | None:
     """The verdicts that do not depend on the call: ceiling, strictness, install."""
     if backend.level > ceiling:
-        return "ceiling", Verdict(False, f"above the ceiling (level {ceiling})")
+        return RowKind.CEILING, Verdict(False, f"above the ceiling (level {ceiling})")
     if mode == MODE_STRICT and backend.level != ceiling:
-        return "strict", Verdict(False, f"strict=True: only level {ceiling} may run")
+        return RowKind.STRICT, Verdict(False, f"strict=True: only level {ceiling} may run")
     selected = backend.selected(settings)
     if not selected:
-        return "configured", selected
+        return RowKind.CONFIGURED, selected
     missing = requirement_missing(backend)
     if missing:
-        return "missing", Verdict(False, f"{missing} is not installed: {backend.install_hint}")
+        return RowKind.MISSING, Verdict(False, f"{missing} is not installed: "
+                                               f"{backend.install_hint}")
     return None
 
 
@@ -147,19 +157,19 @@ def static_rows(settings: Any, *, probe: bool = True) -> tuple[Row, ...]:
     for level, backends in sorted(_backends_by_level().items()):
         if not backends:
             rows.append(Row(level, None, False, "not available in this version of optlevel",
-                            "absent"))
+                            RowKind.ABSENT))
             continue
         for backend in backends:
             found = _static(backend, settings.cap, MODE_EXPLICIT, settings)
             if found is not None:
                 kind, verdict = found
-                if kind == "ceiling":
+                if kind is RowKind.CEILING:
                     verdict = Verdict(False, f"capped by OPTLEVEL_MAX_LEVEL / "
                                              f"OPTLEVEL_DISABLE (highest level allowed: "
                                              f"{settings.cap})")
                 rows.append(Row(level, backend.name, False, verdict.reason, kind))
                 continue
             available = is_available(backend, settings) if probe else Verdict(True)
-            kind = "ok" if available else "unavailable"
+            kind = RowKind.OK if available else RowKind.UNAVAILABLE
             rows.append(Row(level, backend.name, available.ok, available.reason, kind))
     return tuple(rows)

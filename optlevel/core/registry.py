@@ -123,7 +123,15 @@ class Registry(MutableMapping):
             if getattr(backend, "holds_resources", False):
                 RUNTIME.closer(f"backend:{name}", backend.close)
             if name not in self._order:
-                self._order.append(name)
+                self._order.insert(self._position(name), name)
+
+    def _position(self, name: str) -> int:
+        """Where ``name`` goes in the order: a built-in back in its own place (the
+        planner breaks ties within a level by this order), any other at the end."""
+        if name not in BUILTIN:
+            return len(self._order)
+        rank = list(BUILTIN).index(name)
+        return sum(1 for n in self._order if n in BUILTIN and list(BUILTIN).index(n) < rank)
 
     def __delitem__(self, name: str) -> None:
         with RUNTIME.lock:

@@ -132,10 +132,12 @@ class Runtime:
                 self._exit_hook = True
                 atexit.register(self.shutdown)
 
-    def reset(self) -> None:
-        """Forget every cache and run every reset hook: the next call starts cold."""
+    def reset(self, *prefixes: str) -> None:
+        """Forget every cache and run every reset hook: the next call starts cold.
+        With ``prefixes``, only the state whose name starts with one of them."""
         with self.lock:
-            caches, resets = list(self._caches.values()), list(self._resets.items())
+            caches = [c for n, c in self._caches.items() if _matches(n, prefixes)]
+            resets = [(n, f) for n, f in self._resets.items() if _matches(n, prefixes)]
         for cache in caches:
             cache.clear()
         for name, forget in resets:
@@ -156,6 +158,10 @@ class Runtime:
                     "closers": sorted(self._closers)}
 
 
+def _matches(name: str, prefixes: tuple[str, ...]) -> bool:
+    return not prefixes or name.startswith(prefixes)
+
+
 def _quietly(name: str, action: Callable[[], None]) -> None:
     try:
         action()
@@ -166,12 +172,13 @@ def _quietly(name: str, action: Callable[[], None]) -> None:
 RUNTIME = Runtime()
 
 
-def reset() -> None:
-    """Forget optlevel's process-wide state: caches, probes, profiles, warnings
-    already issued. Plans of decorated functions are dropped too (their tables
-    follow the settings' generation). Pools and clients stay open; see
+def reset(*prefixes: str) -> None:
+    """Forget optlevel's process-wide state: caches, probes, machine profiles,
+    measured compile times, warnings already issued (with ``prefixes``, only the
+    state whose name starts with one of them: ``reset("errors.")``). Compiled code
+    stays in its backends' caches and pools and clients stay open; see
     :func:`shutdown`."""
-    RUNTIME.reset()
+    RUNTIME.reset(*prefixes)
 
 
 def shutdown() -> None:

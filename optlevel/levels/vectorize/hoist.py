@@ -11,14 +11,12 @@ import ast
 import copy
 
 from ...analysis.scope import NUMPY_CLASSES
-from .names import REDUCTION_METHODS, Names, is_ufunc
+from .names import MUTATING_METHODS, REDUCTION_METHODS, Names, is_ufunc
 from .rules import Diagnostic
 
 __all__ = ["InvariantWork", "ScalarCalls", "varying_names"]
 
 _ARRAY_WORK = NUMPY_CLASSES["reduction"] | NUMPY_CLASSES["blas"]
-_MUTATING_METHODS = frozenset("fill sort resize put itemset partition setfield setflags "
-                              "append extend insert pop remove clear update".split())
 
 
 def varying_names(loop: ast.For | ast.While, names: Names) -> set[str]:
@@ -44,7 +42,7 @@ def _call_mutates(node: ast.Call, names: Names) -> set[str]:
     func = node.func
     dotted = names.dotted(func)
     out: set[str] = set()
-    if isinstance(func, ast.Attribute) and dotted is None and func.attr in _MUTATING_METHODS:
+    if isinstance(func, ast.Attribute) and dotted is None and func.attr in MUTATING_METHODS:
         root = _root(func.value)
         if root:
             out.add(root)

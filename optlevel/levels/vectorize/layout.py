@@ -14,6 +14,7 @@ import ast
 import dataclasses
 from typing import Any
 
+from ...arrays import ArgKind
 from .names import REDUCTION_METHODS, Names
 from .rules import Diagnostic
 
@@ -151,7 +152,7 @@ def layout_findings(walks: list[Walk], signature: Any, has_hot_loops: bool,
                     first_loop_line: int) -> list[Diagnostic]:
     """The walks that the call's real argument layouts make strided, and
     non-contiguous array arguments walked by loops (OL203)."""
-    args = {a.name: a for a in signature.args if a.kind == "numpy"}
+    args = {a.name: a for a in signature.args if a.kind is ArgKind.NUMPY}
     out: list[Diagnostic] = []
     for walk in walks:
         arg = args.get(walk.array)
@@ -185,7 +186,7 @@ def copy_plan(walks: list[Walk], signature: Any, tree: ast.AST, mutated: frozens
     handed to other code), so a copy cannot change what the caller sees; and only
     where the passes over the array save more than the copy costs.
     """
-    args = {a.name: a for a in signature.args if a.kind == "numpy"}
+    args = {a.name: a for a in signature.args if a.kind is ArgKind.NUMPY}
     passes: dict[tuple[str, str], float] = {}
     for walk in walks:
         arg = args.get(walk.array)

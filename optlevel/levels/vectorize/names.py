@@ -11,9 +11,10 @@ from typing import Any, Protocol
 import numpy as np
 
 from ...analysis.scope import Namespace, Scope
+from ...analysis.tables import MUTATING_ARRAY_METHODS, MUTATING_CONTAINER_METHODS
 
 __all__ = ["Names", "RuntimeNames", "ImportNames", "numpy_object", "is_ufunc",
-           "MATH_TO_NUMPY", "PURE_BUILTINS", "REDUCTION_METHODS"]
+           "MATH_TO_NUMPY", "PURE_BUILTINS", "REDUCTION_METHODS", "MUTATING_METHODS"]
 
 #: math functions with a NumPy ufunc of the same meaning on finite, in-domain input
 #: (outside the domain math raises ValueError where NumPy returns nan).
@@ -28,6 +29,9 @@ PURE_BUILTINS = frozenset("len abs min max sum round float int complex bool".spl
 #: ndarray methods that reduce the whole array and change nothing.
 REDUCTION_METHODS = frozenset(
     "sum mean std var min max prod any all argmin argmax ptp trace".split())
+#: methods that change the array, list or dict they are called on, told by name alone
+#: (a set's add and discard are left out: ``np.add(a, b)`` reads the same way)
+MUTATING_METHODS = MUTATING_ARRAY_METHODS | (MUTATING_CONTAINER_METHODS - {"add", "discard"})
 
 
 class Names(Protocol):

@@ -8,12 +8,11 @@ from __future__ import annotations
 import ast
 import copy
 import dataclasses
-import threading
 import types
-import weakref
 from collections.abc import Callable
 from typing import Any
 
+from ...core.runtime import RUNTIME
 from . import runtime
 from .codegen import KernelCode
 from .loops import LoopRules
@@ -26,8 +25,9 @@ __all__ = ["Rewrite", "build_rewrite", "compile_rewrite", "rewrite_for", "SUM_OR
 #: loop's order: bit for bit its result) or "pairwise" (like np.sum: faster, the
 #: last bits may differ).
 SUM_ORDERS = ("auto", "loop", "pairwise")
-_cache: weakref.WeakKeyDictionary[Any, dict[str, Rewrite]] = weakref.WeakKeyDictionary()
-_cache_lock = threading.Lock()
+#: (the function's SourceInfo, sum order) → its Rewrite; a SourceInfo hashes by its
+#: tree's identity, and is held only while it is among the newest few hundred
+_rewrites = RUNTIME.cache("vectorize.rewrites", maxsize=256)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,12 +87,10 @@ def rewrite_for(features: Any, order: str = "auto") -> Rewrite:
     if source.tree is None or names is None:
         return Rewrite(None, "", (), features.vectorize.error or source.reason
                        or "no source")
-    with _cache_lock:
-        found = _cache.setdefault(source, {}).get(order)
-    if found is None:
-        found = build_rewrite(source.tree, names, order)
-        with _cache_lock:
-            _cache[source][order] = found
+    key = (source, order)
+    found = _rewrites.get(key)
+    if found is None:  # built outside the lock (tens of ms); the first one built is kept
+        found = _rewrites.setdefault(key, build_rewrite(source.tree, names, order))
     return found
 
 

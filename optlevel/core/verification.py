@@ -1,0 +1,222 @@
+"""The one verification path: a plan's first call checked against plain Python.
+
+A plan is checked when its backend asks for it (``checks_first_call``, or
+``Prepared.verify``), when the user does (``@optimize(verify=True)``,
+``OPTLEVEL_VERIFY=always``), or, under ``OPTLEVEL_VERIFY=auto``, when plain
+Python is cheap enough for this call (:data:`VERIFY_BUDGET_S`, ten times more
+when the analysis flagged a difference to prove). The check runs the plan on the
+caller's arguments and plain Python on copies taken before; a difference in the
+result, in an in-place write or in the exception demotes the plan to level 0,
+returns the plain result and restores the arguments to the plain run's.
+
+What a check learns about the result's type (a Python float where plain Python
+returns ``np.float64``) is kept as a converter, shared by the plans of the same
+argument types, so later plans of other sizes return the plain function's type.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ..arrays import array_kind, host_copy
+from ..contract import Backend, Prepared
+from ..errors import ResultMismatchWarning, warn_once
+from .plan import Plan, PlanTable, State
+from .trial import plain_seconds
+from .verify import compare, restore_args, snapshot_args
+
+__all__ = ["Verifier", "VERIFY_BUDGET_S", "type_key"]
+
+#: ``OPTLEVEL_VERIFY=auto`` checks a first call when plain Python should take at most
+#: this long; ten times more when the analysis flagged a difference to prove.
+VERIFY_BUDGET_S = 0.05
+_PYTHON_SCALARS = (float, int, bool, complex)
+
+
+class Verifier:
+    """First-call checks and result-type repairs for one decorated function."""
+
+    def __init__(self, func: Callable[..., Any], features: Any, table: PlanTable,
+                 verify: bool | None):
+        self.func, self.features, self.table, self.verify = func, features, table, verify
+        # (backend, argument types without size classes) → the result-type repair a
+        # verified call learned; later plans of the same types (other sizes) reuse it
+        self.converters: dict[tuple, Callable[[Any], Any] | None] = {}
+
+    @property
+    def qualname(self) -> str:
+        return self.features.name
+
+    # --- deciding ------------------------------------------------------------------
+
+    def wants(self, backend: Backend, args: tuple, kwargs: dict, settings: Any,
+              prepared: Prepared | None = None) -> bool:
+        """Check this plan's first call against plain Python? See ``OPTLEVEL_VERIFY``."""
+        if backend.level == 0:
+            return False
+        if prepared is not None and prepared.verify is not None:
+            return prepared.verify
+        if getattr(backend, "checks_first_call", False):
+            return True
+        if self.verify is not None:
+            return self.verify
+        if settings.verify != "auto":
+            return settings.verify == "always"
+        budget = VERIFY_BUDGET_S * (10 if self.features.verify_reasons else 1)
+        return plain_seconds(self.features, args, kwargs) <= budget
+
+    def arm(self, plan: Plan, backend: Backend, args: tuple, kwargs: dict,
+            settings: Any) -> None:
+        """A new plan: check its first call if wanted, else give it the result type
+        a check of the same argument types (or its backend's proof) taught."""
+        if plan.prepared.checkable and self.wants(backend, args, kwargs, settings,
+                                                  plan.prepared):
+            self.table.enter(plan, State.VERIFYING, self._step(plan))
+        self._reuse_converter(plan)
+
+    # --- checking ------------------------------------------------------------------
+
+    def _step(self, plan: Plan) -> Callable[..., Any]:
+        """The plan's first call also runs the plain function on copies and compares."""
+
+        def first_call(*args: Any, **kwargs: Any) -> Any:
+            plain_args, plain_kwargs = snapshot_args(args, kwargs)
+            try:
+                result = plan.prepared.fn(*args, **kwargs)
+            except plan.catch:
+                raise
+            except Exception as exc:
+                return self._raised(plan, exc, args, kwargs, plain_args, plain_kwargs)
+            try:
+                expected = self.func(*plain_args, **plain_kwargs)
+            except Exception as plain_exc:
+                self.mismatch(plan, f"plain Python raised {type(plain_exc).__name__} "
+                                    "where it returned")
+                restore_args(args, kwargs, plain_args, plain_kwargs)
+                raise
+            diff = self._difference(plan, result, expected, args, kwargs, plain_args,
+                                    plain_kwargs)
+            if diff is not None and not diff.repairable:
+                self.mismatch(plan, diff.text)
+                restore_args(args, kwargs, plain_args, plain_kwargs)
+                return expected
+            self._learned(plan, diff.converter if diff else None)
+            self.table.settle(plan)
+            return expected if plan.converter else result
+
+        return first_call
+
+    def check_copies(self, candidate: Plan, copies: tuple[tuple, dict], expected: Any,
+                     args: tuple, kwargs: dict) -> bool:
+        """Run ``candidate`` on copies of a call plain Python already answered (the
+        copies were taken before that call); False, after recording it, if they differ."""
+        copy_args, copy_kwargs = copies
+        if not candidate.prepared.checkable:
+            return True
+        try:
+            result = candidate.prepared.fn(*copy_args, **copy_kwargs)
+        except candidate.catch:
+            raise
+        except Exception as exc:  # the plain run returned: raising here is a difference
+            self.mismatch(candidate, f"it raised {type(exc).__name__}: {exc} where plain "
+                                     "Python returned")
+            return False
+        diff = self._difference(candidate, result, expected, copy_args, copy_kwargs, args,
+                                kwargs)
+        if diff is not None and not diff.repairable:
+            self.mismatch(candidate, diff.text)
+            return False
+        self._learned(candidate, diff.converter if diff else None)
+        return True
+
+    def _raised(self, plan: Plan, exc: Exception, args: tuple, kwargs: dict,
+                plain_args: tuple, plain_kwargs: dict) -> Any:
+        """The fast version raised: plain Python decides what the call does."""
+        try:
+            expected = self.func(*plain_args, **plain_kwargs)
+        except Exception as plain_exc:
+            if type(plain_exc) is type(exc):
+                self.table.settle(plan)
+            else:
+                self.mismatch(plan, f"it raised {type(exc).__name__} where plain Python "
+                                    f"raised {type(plain_exc).__name__}")
+            restore_args(args, kwargs, plain_args, plain_kwargs)
+            raise plain_exc from None
+        self.mismatch(plan, f"it raised {type(exc).__name__}: {exc} where plain Python "
+                            f"returned {expected!r:.80}")
+        restore_args(args, kwargs, plain_args, plain_kwargs)
+        return expected
+
+    def _difference(self, plan: Plan, result: Any, expected: Any, args: tuple,
+                    kwargs: dict, plain_args: tuple, plain_kwargs: dict) -> Any:
+        """The first difference between the two runs: result, then in-place writes."""
+        on_host = plan.prepared.compare_on_host
+        if on_host is not None and on_host():  # device results kept on the device on purpose
+            result, expected = host_copy(result), host_copy(expected)
+        diff = compare(result, expected)
+        if diff is None or diff.repairable:
+            diff = _compare_args(args, kwargs, plain_args, plain_kwargs) or diff
+        return diff
+
+    def mismatch(self, plan: Plan, what: str) -> None:
+        """``plan``'s result differs from plain Python's: level 0 keeps the key."""
+        reason = f"its result differs from the plain function's: {what}"
+        self.table.fail(plan.backend, plan.key.sig, reason)
+        warn_once((self.qualname, "verify", plan.backend, plan.key),
+                  f"{self.qualname}: level {plan.level} ({plan.backend}) gave a different "
+                  f"result than plain Python for ({plan.signature}): {what}. This signature "
+                  "now runs at level 0 and the plain result is returned. Please report it "
+                  "with optlevel.explain(f, *args).", ResultMismatchWarning)
+        self.table.demote(plan, Prepared(self.func), reason)
+
+    # --- result types --------------------------------------------------------------
+
+    def _learned(self, plan: Plan, converter: Callable[[Any], Any] | None) -> None:
+        plan.converter = converter
+        self.converters[(plan.backend, type_key(plan.key.sig))] = converter
+
+    def _reuse_converter(self, plan: Plan) -> None:
+        """A plan that is not verified takes the repair a verified one of the same
+        argument types learned (the result's type does not depend on sizes), or the
+        NumPy scalar type its backend proved every return gives."""
+        if plan.state is not State.READY:
+            return
+        found = (plan.backend, type_key(plan.key.sig))
+        converter = self.converters.get(found)
+        if converter is None and found not in self.converters:
+            converter = _scalar_converter(plan.prepared.result_type)
+        if converter is not None:
+            plan.converter = converter
+            self.table.settle(plan)
+
+
+def _compare_args(args: tuple, kwargs: dict, plain_args: tuple, plain_kwargs: dict) -> Any:
+    """The in-place writes of both runs: arrays, lists and dicts only (other objects,
+    such as ``self``, compare by identity and never equal a copy)."""
+    pairs = list(zip(args, plain_args)) + [(kwargs[k], plain_kwargs[k]) for k in kwargs]
+    for i, (a, b) in enumerate(pairs):
+        if array_kind(a) is None and type(a) not in (list, dict):
+            continue
+        diff = compare(a, b, f"argument {i} after the call")
+        if diff is not None and not diff.repairable:
+            return diff
+    return None
+
+
+def _scalar_converter(target: type | None) -> Callable[[Any], Any] | None:
+    """Python scalars → ``target`` (a NumPy scalar type); anything else unchanged."""
+    if target is None:
+        return None
+
+    def convert(value: Any) -> Any:
+        return target(value) if type(value) in _PYTHON_SCALARS else value
+    return convert
+
+
+def type_key(sig: tuple) -> tuple:
+    """A signature key without the arrays' size classes."""
+    return tuple(item[:-1] if type(item) is tuple and len(item) == 4
+                 and isinstance(item[0], np.dtype) else item for item in sig)
