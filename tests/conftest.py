@@ -20,9 +20,10 @@ if os.environ.get("OPTLEVEL_TEST_NONUMBA", "") not in ("", "0"):
     sys.modules["numba"] = None  # type: ignore[assignment]  # blocks `import numba`
 
 import optlevel  # noqa: E402
-from optlevel.core.registry import BACKENDS, requirement_missing
-from optlevel.contract import YES, BackendBase, Decline, Estimate, Prepared
 from optlevel.config import ENV_VARS, Settings  # noqa: E402
+from optlevel.contract import YES, BackendBase, Decline, Estimate, Prepared
+from optlevel.core.registry import BACKENDS, requirement_missing
+from optlevel.levels.numba import result_type
 
 HAS_NUMBA = requirement_missing(BACKENDS["numba"]) is None
 ROOT = Path(optlevel.__file__).resolve().parent.parent
@@ -107,7 +108,7 @@ class FakeBackend(BackendBase):
 
     def estimate(self, features, signature, settings, profile):
         if self.name == "numba":  # standing in for Numba: keep its pay rule (trials)
-            from optlevel.levels.numba.jit import NumbaBackend
+            from optlevel.levels.numba import NumbaBackend
             return NumbaBackend().estimate(features, signature, settings, profile)
         return Estimate("yes", f"fake backend {self.name}", self.cost)
 
@@ -116,7 +117,9 @@ class FakeBackend(BackendBase):
         if self.decline:
             raise Decline(self.decline)
         fn = self.make(func) if self.make else func
-        return Prepared(fn, internal_errors=self.internal_errors)
+        # a compiling stand-in gives the scalar type level 2 proves, as Numba's backend does
+        proven = result_type(func, features, signature) if self.compiles else None
+        return Prepared(fn, internal_errors=self.internal_errors, result_type=proven)
 
 
 @pytest.fixture

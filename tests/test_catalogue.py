@@ -17,7 +17,7 @@ import pytest
 
 import optlevel
 from optlevel import FallbackWarning, optimize
-from optlevel.levels.numba.semantics import CATALOGUE, ENTRIES, counts, markdown_table
+from optlevel.levels.numba.catalogue import CATALOGUE, ENTRIES, counts, markdown_table
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -800,7 +800,7 @@ def test_catalogue_ids_are_unique_and_complete():
 
 def test_docs_table_is_the_catalogue():
     text = (ROOT / "docs" / "levels" / "jit.md").read_text()
-    assert markdown_table() in text  # regenerate with semantics.markdown_table()
+    assert markdown_table() in text  # regenerate with catalogue.markdown_table()
     listed = re.findall(r"^\| (SEM\d{3}) \|", text, flags=re.M)
     assert listed == [e.id for e in CATALOGUE]
     found = counts()

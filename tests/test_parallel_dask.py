@@ -113,3 +113,14 @@ def test_an_unreachable_scheduler_means_local_execution_with_a_warning(monkeypat
     np.testing.assert_array_equal(result, W.elementwise(x))
     assert sum("cannot be reached" in str(w.message) for w in record) == 1
     assert backends(f) == {"threads"}  # the pieces ran on this machine
+
+
+def test_shutdown_closes_the_clients_optlevel_connected(client):
+    from optlevel.core import runtime
+
+    mine = remote.dask_client(client.scheduler.address, 1)
+    assert mine is not client and mine.status == "running"
+    assert "parallel.remote" in runtime.RUNTIME.names()["closers"]
+    runtime.shutdown()
+    assert mine.status == "closed"
+    assert client.status == "running"  # the user's own client stays open

@@ -298,3 +298,27 @@ def test_backends_the_executor_setting_leaves_out_do_not_warn():
     report = optlevel.explain(optimize(W.elementwise, level=3), np.ones(10))
     assert report.row("dask").kind == "configured" and "OPTLEVEL_EXECUTOR is local" in \
         report.row("dask").reason
+
+
+def test_the_runtime_owner_closes_pools_and_unlinks_segments(at_level_3):
+    from optlevel.core import runtime
+    from optlevel.levels.parallel import ship
+    from optlevel.levels.parallel.pools import PROCESSES, THREADS
+
+    a, b = data(np.float64, (7, 5)), data(np.float64, (5, 4), seed=1)
+    f = at_level_3(W.rowwise_python_matmul, "processes")
+    same(f(a, b), W.rowwise_python_matmul(a, b))
+    names = runtime.RUNTIME.names()
+    assert {"parallel.pools", "parallel.shm"} <= set(names["closers"])
+    assert "parallel.ship.blobs" in names["resets"]
+    blob = ship.dumps_function(W.rowwise_python_matmul)
+    runtime.reset()  # forgets caches, keeps pools
+    assert PROCESSES.running and ship.dumps_function(W.rowwise_python_matmul) == blob
+    segments = shm.Segments()
+    segments.put(np.ones(4))  # a call interrupted at exit would leave this behind
+    assert shm.live_segments()
+    runtime.shutdown()
+    assert not PROCESSES.running and not THREADS.running
+    assert shm.live_segments() == []
+    same(f(a, b), W.rowwise_python_matmul(a, b))  # the next call starts a pool again
+    assert PROCESSES.running

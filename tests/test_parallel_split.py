@@ -240,3 +240,19 @@ def test_hints_are_checked():
         optimize(f, level=3, split={"x": "rows"})(np.ones(4))
     with pytest.raises(optlevel.ConfigError, match="dict of parameter name"):
         optimize(f, level=3, split=[0])(np.ones(4))
+
+
+def draws(x):
+    return x + np.random.random(x.shape)
+
+
+def cumulative(x):
+    return np.cumsum(x)
+
+
+def test_refusals_carry_their_codes():
+    x = np.ones(1000)
+    row = optlevel.explain(optimize(draws, level=3), x).row("threads")
+    assert row.code == "PL016" and "pieces would change its meaning" in row.reason
+    row = optlevel.explain(optimize(cumulative, level=3), x).row("processes")
+    assert row.code == "PL007" and "no split proof" in row.reason

@@ -20,6 +20,9 @@ changes) is kept; three things differ:
 Numba's index and data payloads are pickles: this is the compiler's own cache
 format, which DESIGN.md allows; optlevel unpickles a data payload (as Numba does)
 only after its checksum matched, and never pickles anything of its own there.
+
+Imported by the Numba backend when it builds code (it imports Numba), never by
+``import optlevel``.
 """
 
 from __future__ import annotations
@@ -31,13 +34,17 @@ import pickle
 from pathlib import Path
 from typing import Any
 
+from numba.core import caching
+
 from ...errors import OptlevelWarning, warn_once
 
 __all__ = ["attach_cache"]
 
 log = logging.getLogger("optlevel")
-_cache_class: Any = None
 _MAGIC = b"optlevel-nbc-1\n"
+# Numba renamed the class (it had a leading underscore before 0.59).
+_BaseLocator: Any = vars(caching).get("UserProvidedCacheLocator") or \
+    vars(caching)["_UserProvidedCacheLocator"]
 
 
 class _Stale(Exception):
@@ -54,9 +61,8 @@ def attach_cache(disp: Any, cache_dir: Path, extra_key: str = "") -> None:
     filename = disp.py_func.__code__.co_filename
     if not os.path.isfile(filename):
         return
-    cls = _cache_classes()
     try:
-        disp._cache = cls(disp.py_func, cache_dir, extra_key)
+        disp._cache = _Cache(disp.py_func, cache_dir, extra_key)
     except (RuntimeError, OSError) as exc:  # no usable directory: compile without a cache
         _warn_unwritable(cache_dir, exc)
 
@@ -69,90 +75,87 @@ def _warn_unwritable(where: Path, exc: BaseException) -> None:
               OptlevelWarning)
 
 
-def _cache_classes() -> Any:
-    global _cache_class
-    if _cache_class is not None:
-        return _cache_class
-    from numba.core import caching
+class _Locator(_BaseLocator):  # type: ignore[misc, valid-type]
+    """Numba's locator for user-provided directories, rooted at ``root`` (a subclass
+    per cache directory sets it)."""
 
-    # Numba renamed the class (it had a leading underscore before 0.59).
-    base_locator = vars(caching).get("UserProvidedCacheLocator") or \
-        vars(caching)["_UserProvidedCacheLocator"]
+    root: Path = Path(".")
 
-    class _Locator(base_locator):  # type: ignore[misc, valid-type]
-        root: Path = Path(".")
+    def __init__(self, py_func: Any, py_file: str):
+        self._py_file = py_file
+        self._lineno = py_func.__code__.co_firstlineno
+        self._cache_path = str(self.root / self.get_suitable_cache_subpath(py_file))
 
-        def __init__(self, py_func: Any, py_file: str):
-            self._py_file = py_file
-            self._lineno = py_func.__code__.co_firstlineno
-            self._cache_path = str(self.root / self.get_suitable_cache_subpath(py_file))
+    @classmethod
+    def from_function(cls, py_func: Any, py_file: str) -> Any:
+        return super(_BaseLocator, cls).from_function(py_func, py_file)
 
-        @classmethod
-        def from_function(cls, py_func: Any, py_file: str) -> Any:
-            return super(base_locator, cls).from_function(py_func, py_file)
 
-    class _CheckedFile(caching.IndexDataCacheFile):  # type: ignore[misc]
-        def _save_data(self, name: str, data: Any) -> None:
-            payload = self._dump(data)
-            with self._open_for_write(self._data_path(name)) as f:
-                f.write(_MAGIC + hashlib.sha256(payload).digest() + payload)
+class _CheckedFile(caching.IndexDataCacheFile):  # type: ignore[misc]
+    """Numba's cache file whose data files carry a magic string and a checksum."""
 
-        def _load_data(self, name: str) -> Any:
-            with open(self._data_path(name), "rb") as f:
-                blob = f.read()
-            if not blob.startswith(_MAGIC):
-                raise _Stale(name)
-            start = len(_MAGIC) + 32
-            digest, payload = blob[len(_MAGIC):start], blob[start:]
-            if hashlib.sha256(payload).digest() != digest:
-                raise CorruptCacheFile("its checksum does not match its contents")
-            return pickle.loads(payload)  # Numba's own payload, checksum verified
+    def _save_data(self, name: str, data: Any) -> None:
+        payload = self._dump(data)
+        with self._open_for_write(self._data_path(name)) as f:
+            f.write(_MAGIC + hashlib.sha256(payload).digest() + payload)
 
-    class _Cache(caching.FunctionCache):  # type: ignore[misc]
-        def __init__(self, py_func: Any, root: Path, extra_key: str):
-            locator = type("_RootedLocator", (_Locator,), {"root": root})
-            impl = type("_Impl", (caching.CompileResultCacheImpl,),
-                        {"_locator_classes": [locator]})
-            self._impl_class = impl  # type: ignore[assignment]
-            self._extra_key = extra_key
-            super().__init__(py_func)
-            self._cache_file = _CheckedFile(
-                cache_path=self._cache_path, filename_base=self._impl.filename_base,
-                source_stamp=self._impl.locator.get_source_stamp())
+    def _load_data(self, name: str) -> Any:
+        with open(self._data_path(name), "rb") as f:
+            blob = f.read()
+        if not blob.startswith(_MAGIC):
+            raise _Stale(name)
+        start = len(_MAGIC) + 32
+        digest, payload = blob[len(_MAGIC):start], blob[start:]
+        if hashlib.sha256(payload).digest() != digest:
+            raise CorruptCacheFile("its checksum does not match its contents")
+        return pickle.loads(payload)  # Numba's own payload, checksum verified
 
-        def _index_key(self, sig: Any, codegen: Any) -> Any:
-            key = super()._index_key(sig, codegen)
-            return key + (self._extra_key,) if self._extra_key else key
 
-        def load_overload(self, sig: Any, target_context: Any) -> Any:
-            try:
-                self._index_key(sig, target_context.codegen())
-            except Exception as exc:  # e.g. closure contents Numba cannot pickle
-                self.disable()
-                log.debug("optlevel: not caching %s on disk: %s: %s", self._name,
-                          type(exc).__name__, exc)
-                return None
-            try:
-                return super().load_overload(sig, target_context)
-            except _Stale:
-                return None  # an older optlevel's file: compiled over, no warning
-            except Exception as exc:  # a bad cache file must not stop the compile
-                _heal(self, sig, target_context, exc)
-                return None
+class _Cache(caching.FunctionCache):  # type: ignore[misc]
+    """Numba's function cache under ``root``, keyed also by ``extra_key``, that heals
+    a damaged file and gives up quietly on what it cannot pickle."""
 
-        def save_overload(self, sig: Any, data: Any) -> None:
-            try:
-                super().save_overload(sig, data)
-            except OSError as exc:
-                self.disable()
-                _warn_unwritable(Path(self.cache_path), exc)
-            except Exception as exc:  # e.g. closure contents Numba cannot pickle
-                self.disable()
-                log.debug("optlevel: not caching %s on disk: %s: %s", self._name,
-                          type(exc).__name__, exc)
+    def __init__(self, py_func: Any, root: Path, extra_key: str):
+        locator = type("_RootedLocator", (_Locator,), {"root": root})
+        impl = type("_Impl", (caching.CompileResultCacheImpl,),
+                    {"_locator_classes": [locator]})
+        self._impl_class = impl  # type: ignore[assignment]
+        self._extra_key = extra_key
+        super().__init__(py_func)
+        self._cache_file = _CheckedFile(
+            cache_path=self._cache_path, filename_base=self._impl.filename_base,
+            source_stamp=self._impl.locator.get_source_stamp())
 
-    _cache_class = _Cache
-    return _cache_class
+    def _index_key(self, sig: Any, codegen: Any) -> Any:
+        key = super()._index_key(sig, codegen)
+        return key + (self._extra_key,) if self._extra_key else key
+
+    def load_overload(self, sig: Any, target_context: Any) -> Any:
+        try:
+            self._index_key(sig, target_context.codegen())
+        except Exception as exc:  # e.g. closure contents Numba cannot pickle
+            self.disable()
+            log.debug("optlevel: not caching %s on disk: %s: %s", self._name,
+                      type(exc).__name__, exc)
+            return None
+        try:
+            return super().load_overload(sig, target_context)
+        except _Stale:
+            return None  # an older optlevel's file: compiled over, no warning
+        except Exception as exc:  # a bad cache file must not stop the compile
+            _heal(self, sig, target_context, exc)
+            return None
+
+    def save_overload(self, sig: Any, data: Any) -> None:
+        try:
+            super().save_overload(sig, data)
+        except OSError as exc:
+            self.disable()
+            _warn_unwritable(Path(self.cache_path), exc)
+        except Exception as exc:  # e.g. closure contents Numba cannot pickle
+            self.disable()
+            log.debug("optlevel: not caching %s on disk: %s: %s", self._name,
+                      type(exc).__name__, exc)
 
 
 def _heal(cache: Any, sig: Any, target_context: Any, exc: BaseException) -> None:

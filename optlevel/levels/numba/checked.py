@@ -50,7 +50,6 @@ def _stub(name: str) -> Callable[[Any], Any]:
 _CONVERT: dict[str, Callable[[Any], Any]] = {"int": int, "round": round,
                                              "floor": math.floor, "ceil": math.ceil,
                                              "trunc": math.trunc}
-_STUBS: dict[tuple[str, bool], Callable[[Any], Any]] = {}
 
 
 def _register(name: str, pure: bool) -> Callable[[Any], Any]:
@@ -125,7 +124,12 @@ def _math2(fn: Callable[[float, float], float], zero_is_domain: bool) -> Any:
 
 
 _TWO_ARGS = {"pow": True, "hypot": False, "ldexp": False, "fmod": False, "atan2": False}
-_lock = threading.RLock()  # a math module is made of its checked functions
+# The replacements made, one per (name, purity): a fixed set of compiled constants
+# (the names of _CONVERT and CHECKED_MATH, twice at most), not state to forget. It
+# stays out of the runtime's reset on purpose: Numba keeps every ``overload`` it is
+# given for the life of the process, so making them again would only register
+# duplicates and compile the checked math functions again.
+_lock = threading.RLock()  # reentrant: a math module is made of its checked functions
 _made: dict[tuple[str, bool], Any] = {}
 
 

@@ -32,7 +32,7 @@ def guarded(disp: Any, guards: tuple[Any, ...], rebuild: Callable[[], Any],
             check_ints: bool) -> Callable[..., Any]:
     """``disp``, or a function that checks ``guards`` (and int arguments) first.
 
-    ``rebuild()`` returns a new :class:`~.numba_helpers.Built` for the current
+    ``rebuild()`` returns a new :class:`~.helpers.Built` for the current
     values, or raises :class:`RebuildDeclined`.
     """
     if not guards and not check_ints:

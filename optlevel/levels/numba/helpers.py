@@ -7,7 +7,7 @@ name:
 - compiled helpers: a plain Python helper is not callable from nopython code, so
   each helper the function calls is compiled too (it must pass the same checks);
 - checked replacements for ``int``, ``round`` and ``math`` (catalogue SEM007,
-  SEM008; :mod:`.numba_checked`).
+  SEM008; :mod:`.checked`).
 
 Everything else the build froze is recorded as :class:`Guard` s: the global
 scalars it read, the helpers' bindings, the closure cells (catalogue SEM012,
@@ -19,6 +19,9 @@ decline level 2 with the line that caused it.
 Functions without source are built from their bytecode: the names they load
 (``LOAD_GLOBAL``) stand in for the AST's, and every plain Python function among
 them is compiled as a helper.
+
+Imported by the Numba backend when it builds code (it imports Numba), never by
+``import optlevel``.
 """
 
 from __future__ import annotations
@@ -26,29 +29,30 @@ from __future__ import annotations
 import dataclasses
 import dis
 import hashlib
-import threading
 import types
-import weakref
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numba
 import numpy as np
 
 from ...analysis import FunctionFeatures, analyze
-from .kinds import UNKNOWN, value_kind
 from ...analysis.scope import lookup_name, with_names
-from .semantic_checks import CHECKED_MATH, shim_names
-from .semantics import declines
 from ...analysis.source import unwrap_callable
-from ...contract import Decline
+from ...contract import Code, Decline
+from ...core.runtime import RUNTIME
 from .cache import attach_cache
+from .catalogue import declines
+from .checked import replacement
+from .kinds import UNKNOWN, value_kind
+from .shims import CHECKED_MATH, shim_names
 
 __all__ = ["Built", "Guard", "jit_dispatcher"]
 
-_lock = threading.RLock()
-# function → {(boundscheck, error_model, frozen values): Built, or the Decline raised}
-_built: weakref.WeakKeyDictionary[Callable, dict[tuple, Any]] = weakref.WeakKeyDictionary()
+# (function, boundscheck, error model, frozen values) → Built, or the Decline raised.
+# Built once under the cache's lock (helpers are built inside their caller's build).
+_built = RUNTIME.cache("numba.built", maxsize=1024)
 _MISSING = object()
 
 
@@ -89,17 +93,17 @@ def jit_dispatcher(func: Callable[..., Any], features: FunctionFeatures, setting
 def _build(func: Callable[..., Any], features: FunctionFeatures, settings: Any,
            error_model: str, visiting: tuple) -> Built:
     names = _frozen_names(func, features)
-    key = (bool(settings.boundscheck), error_model, _values_key(func, names))
-    with _lock:
-        per_func = _built.setdefault(func, {})
-        found = per_func.get(key)
-        if found is None:
-            try:
-                found = _make(func, features, settings, error_model, names, key[2],
-                              visiting + (func,))
-            except Decline as exc:
-                found = exc
-            per_func[key] = found
+    values_key = _values_key(func, names)
+    key = (func, bool(settings.boundscheck), error_model, values_key)
+
+    def make() -> Built | Decline:
+        try:
+            return _make(func, features, settings, error_model, names, values_key,
+                         visiting + (func,))
+        except Decline as exc:
+            return exc
+
+    found = _built.get_or_make(key, make)
     if isinstance(found, Decline):
         raise found
     return found
@@ -107,8 +111,6 @@ def _build(func: Callable[..., Any], features: FunctionFeatures, settings: Any,
 
 def _make(func: Callable[..., Any], features: FunctionFeatures, settings: Any,
           error_model: str, names: dict[str, str], values_key: str, visiting: tuple) -> Built:
-    import numba
-
     target, guards, overflow = _rebind(func, features, settings, names, visiting)
     disp = numba.njit(boundscheck=settings.boundscheck,  # type: ignore[call-overload]
                       error_model=error_model, nogil=True)(target)
@@ -174,7 +176,7 @@ def _rebind(func: Callable[..., Any], features: FunctionFeatures, settings: Any,
         if isinstance(value, np.ndarray):
             raise Decline(f"reads the global array {name!r}: Numba would freeze its values "
                           "at compile time, so later changes to it would be ignored "
-                          "[SEM014]")
+                          "[SEM014]", code=Code.KEPT_IN_PYTHON)
         if not found:
             if how == "call":
                 line = features.called_globals.get(name, 0)
@@ -252,8 +254,6 @@ def _shims(func: Callable[..., Any], features: FunctionFeatures) -> dict[str, An
     names = shim_names(func, tree, features.params)
     if not names:
         return {}
-    from .checked import replacement
-
     pure = not features.mutated_params
     return {name: replacement(what, pure, CHECKED_MATH) for name, what in names.items()}
 

@@ -1,6 +1,6 @@
 """What kind of scalar each local variable holds: a Python number or a NumPy scalar.
 
-The catalogue of semantic differences (:mod:`.semantics`) needs to know, for an
+The catalogue of semantic differences (:mod:`.catalogue`) needs to know, for an
 expression, whether plain Python computes it with Python numbers (unbounded
 ``int``, ``float`` that raises ``ZeroDivisionError``) or with NumPy scalars
 (fixed width, NumPy's error rules, NEP 50 promotion), since Numba computes both
@@ -23,7 +23,6 @@ Parameters get their kinds from the call's arguments (:func:`param_kinds`).
 from __future__ import annotations
 
 import ast
-import functools
 import operator
 import warnings
 from collections.abc import Iterable
@@ -32,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from ...analysis.scope import Namespace
+from ...core.runtime import RUNTIME
 
 __all__ = ["Kinds", "param_kinds", "PY_NUMBERS", "UNKNOWN", "ARG", "is_python", "is_numpy",
            "dtype_of", "numba_result", "numpy_result", "combine", "value_kind"]
@@ -49,8 +49,10 @@ _OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
 _SHAPE_ATTRS = {"size": "int", "ndim": "int", "itemsize": "int", "nbytes": "int",
                 "shape": "shape", "strides": "shape"}
 _SAME_ARRAY_ATTRS = frozenset({"T", "flat", "real", "imag"})
-_REDUCTIONS = frozenset("sum prod mean std var min max amin amax argmin argmax any all "
-                        "median nansum nanmean nanmin nanmax dot vdot item".split())
+#: calls whose result on an array is one NumPy scalar (typing, with dot/item), not
+#: analysis.tables.REDUCTIONS, which classes NumPy calls by their cost for the planner
+_SCALAR_RESULTS = frozenset("sum prod mean std var min max amin amax argmin argmax any all "
+                            "median nansum nanmean nanmin nanmax dot vdot item".split())
 _MATH_INT = frozenset({"floor", "ceil", "trunc", "factorial", "gcd", "isqrt"})
 _MATH_BOOL = frozenset({"isnan", "isinf", "isfinite", "isclose"})
 
@@ -98,9 +100,17 @@ def _arg_kind(arg: Any) -> str:
     return f"np:{arg.dtype or arg.type_name}"
 
 
-@functools.lru_cache(maxsize=1024)
+# What NumPy and Numba make of two kinds under an operator (a few hundred at most).
+_results = RUNTIME.cache("numba.kinds.results", maxsize=1024)
+
+
 def numpy_result(left: str, right: str, op: Any) -> str:
     """The kind NumPy gives ``left <op> right`` (one of them a NumPy kind)."""
+    return _results.get_or_make(("numpy", left, right, op),
+                                lambda: _numpy_result(left, right, op))
+
+
+def _numpy_result(left: str, right: str, op: Any) -> str:
     fn = _OPS.get(op)
     a, b = _operand(left), _operand(right)
     if fn is None or a is None or b is None:
@@ -121,10 +131,14 @@ def _operand(kind: str) -> Any:
     return None if dtype is None else np.ones((), dtype)[()]
 
 
-@functools.lru_cache(maxsize=1024)
 def numba_result(left: str, right: str, op: Any) -> str:
     """The dtype Numba gives ``left <op> right``: Python numbers are typed strongly
     (``int`` as int64, ``float`` as float64), as NumPy 1 did before NEP 50."""
+    return _results.get_or_make(("numba", left, right, op),
+                                lambda: _numba_result(left, right, op))
+
+
+def _numba_result(left: str, right: str, op: Any) -> str:
     a = _STRONG.get(left) or dtype_of(left)
     b = _STRONG.get(right) or dtype_of(right)
     if a is None or b is None:
@@ -217,7 +231,7 @@ class Kinds:
 
     def _bind_loop(self, target: ast.expr, it: ast.expr) -> None:
         if isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and \
-                not self._shadowed(it.func.id):
+                not self.shadowed(it.func.id):
             name = it.func.id
             if name == "enumerate" and it.args and isinstance(target, ast.Tuple) \
                     and len(target.elts) == 2:
@@ -238,7 +252,8 @@ class Kinds:
             kinds = self._element(self.of(it))
         self._bind(target, kinds)
 
-    def _shadowed(self, name: str) -> bool:
+    def shadowed(self, name: str) -> bool:
+        """Is ``name`` bound by the function, its module or a cell (not the builtin)?"""
         return name in self.local_names or name in self.params or name in self.ns.globals \
             or name in self.ns.closure
 
@@ -338,7 +353,7 @@ class Kinds:
 
     def _k_Call(self, node: ast.Call) -> set[str]:
         func = node.func
-        if isinstance(func, ast.Name) and not self._shadowed(func.id):
+        if isinstance(func, ast.Name) and not self.shadowed(func.id):
             return self._builtin_call(func.id, node)
         dotted = self.ns.dotted(func) if isinstance(func, (ast.Name, ast.Attribute)) else None
         if dotted:
@@ -348,7 +363,7 @@ class Kinds:
             if ARG in base:
                 return {ARG}
             if any(k.startswith("arr:") for k in base):
-                if func.attr in _REDUCTIONS:
+                if func.attr in _SCALAR_RESULTS:
                     return {"np:?"}
                 return {"arr:?"} if func.attr in ("copy", "astype", "reshape", "ravel",
                                                   "flatten", "transpose") else {UNKNOWN}
@@ -386,7 +401,7 @@ class Kinds:
             if ARG in args:
                 return {ARG}
             if any(k.startswith("arr:") for k in args):
-                return {"np:?"} if leaf.rsplit(".", 1)[-1] in _REDUCTIONS else {"arr:?"}
+                return {"np:?"} if leaf.rsplit(".", 1)[-1] in _SCALAR_RESULTS else {"arr:?"}
             if leaf.startswith(("zeros", "ones", "empty", "full", "arange", "linspace",
                                 "array", "asarray", "eye", "identity")):
                 return {"arr:?"}

@@ -8,10 +8,10 @@ from collections.abc import Callable
 from typing import Any
 
 from ...analysis import ArgSignature, FunctionFeatures
+from ...contract import YES, BackendBase, Code, Estimate, Prepared, Verdict
 from . import runtime
 from .chunks import HINT_DOC
 from .cluster import cluster_applies, cluster_estimate, cluster_prepare, unreachable
-from ...contract import YES, BackendBase, Estimate, Prepared, Verdict
 
 
 class DaskBackend(BackendBase):
@@ -26,7 +26,7 @@ class DaskBackend(BackendBase):
     def selected(self, settings: Any) -> Verdict:
         """Only when OPTLEVEL_EXECUTOR (or configure(executor=...)) chooses dask."""
         why = runtime.excluded(settings, "dask")
-        return Verdict(False, why) if why else YES
+        return Verdict(False, why, code=Code.CONFIGURED) if why else YES
 
     def availability_key(self, settings: Any) -> Any:
         kind, target = runtime.executor_kind(settings)
@@ -81,6 +81,6 @@ def _client(settings: Any) -> Any:
 
 
 def _round_trip(client: Any) -> float:
-    from .costs import time_median
+    from ...core.timing import median_seconds
 
-    return time_median(lambda: client.submit(int, pure=False).result(), 5)
+    return median_seconds(lambda: client.submit(int, pure=False).result(), 5)

@@ -18,9 +18,10 @@ from typing import Any
 import numpy as np
 
 from ...analysis import ArgSignature, FunctionFeatures
+from ...contract import BackendBase, Code, Decline, Estimate, Pays, Prepared, Verdict
+from ...core.timing import median_seconds
+from ..numba import NumbaBackend, argument_types, result_type
 from . import costs, runtime
-from ...contract import BackendBase, Decline, Estimate, Prepared, Verdict
-from ..numba.jit import NumbaBackend
 
 #: A compiled loop iteration costs at least this (a bound for the cost model).
 _ITERATION_S = 1e-9
@@ -41,19 +42,19 @@ class PrangeBackend(BackendBase):
         if not features.split.loops:
             reasons = features.split.loop_reasons
             return Verdict(False, f"no loop is proven independent: {reasons[0]}" if reasons
-                           else "no top-level `for` loop to run in parallel")
+                           else "no top-level `for` loop to run in parallel", code=Code.DECLINED)
         return _level2.applies(features, signature, settings, profile)
 
     def estimate(self, features: FunctionFeatures, signature: ArgSignature, settings: Any,
                  profile: Any) -> Estimate:
         why = runtime.excluded(settings, "threads")
         if why or runtime.inside_worker():
-            return Estimate("no", why or runtime.INSIDE_WORKER)
+            return Estimate(Pays.NO, why or runtime.INSIDE_WORKER)
         workers = runtime.worker_count(settings)
         if workers <= 1:
-            return Estimate("no", "one worker: nothing to share the work with")
+            return Estimate(Pays.NO, "one worker: nothing to share the work with")
         serial_rule = _level2.estimate(features, signature, settings, profile)
-        if serial_rule.pays == "no":
+        if serial_rule.pays is Pays.NO:
             return serial_rule
         n = max((a.size for a in signature.args if a.kind == "numpy"), default=0)
         work = n * _ITERATION_S * (math.sqrt(n) if features.max_loop_depth >= 2 else 1.0)
@@ -61,8 +62,8 @@ class PrangeBackend(BackendBase):
             if profile is not None else costs.PRANGE_LAUNCH_S
         judged = costs.judge(work, work / workers + 4 * launch,
                              f"on {workers} Numba threads")
-        if judged.pays == "yes" and serial_rule.pays == "trial":
-            return Estimate("trial", serial_rule.reason, judged.cost)
+        if judged.pays is Pays.YES and serial_rule.pays is Pays.TRIAL:
+            return Estimate(Pays.TRIAL, serial_rule.reason, judged.cost)
         return judged
 
     def prepare(self, func: Callable[..., Any], features: FunctionFeatures,
@@ -71,26 +72,27 @@ class PrangeBackend(BackendBase):
         from numba.core.errors import NumbaError
 
         from .prange import build_parallel, compile_checked
-        from ..numba.jit import _argument_types
 
         why = runtime.excluded(settings, "threads")
         if why:
-            raise Decline(why, warn=False)
+            raise Decline(why, warn=False, code=Code.CONFIGURED)
         serial = _level2.prepare(func, features, signature, settings, args, kwargs)
         if any(lp.written_params and any(op in ("min", "max") for _, op in lp.reductions)
                for lp in features.split.loops):
             raise Decline("a min/max reduction in a loop that writes its arguments: with "
-                          "NaNs its result depends on the order, and it cannot be re-run")
+                          "NaNs its result depends on the order, and it cannot be re-run",
+                          code=Code.DECLINED)
         try:
             disp, frozen = build_parallel(func, features, serial.fn, settings.cache_dir)
         except (SyntaxError, ValueError, TypeError, KeyError) as exc:
             raise Decline(f"could not rebuild the loop for prange: {type(exc).__name__}: "
                           f"{exc}") from None
-        compile_checked(disp, _argument_types(disp.py_func, args, kwargs or {}))
+        compile_checked(disp, argument_types(disp.py_func, args, kwargs or {}))
         fn = _guarded(disp, serial.fn, func, features, frozen,
                       runtime.worker_count(settings), settings.workers)
         return Prepared(fn, serial.compile_time, (NumbaError,) + serial.internal_errors,
-                        note="Numba parallel=True over the independent loops")
+                        note="Numba parallel=True over the independent loops",
+                        result_type=result_type(func, features, signature))
 
     def calibrate(self, profile: Any, quick: bool = False) -> None:
         profile.forget("prange.launch_s")
@@ -158,4 +160,4 @@ def _measure_launch() -> float:
             x[i] += 1.0
 
     x = np.zeros(numba.get_num_threads() * 2)
-    return costs.time_median(lambda: touch(x), 20)
+    return median_seconds(lambda: touch(x), 20)

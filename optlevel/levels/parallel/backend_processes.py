@@ -1,5 +1,5 @@
 """Level 3, processes: Python code that holds the GIL, run on pieces of rows by a
-persistent process pool, arrays through shared memory (see :mod:`optlevel.levels.parallel.local`)."""
+persistent process pool, arrays through shared memory (see :mod:`.local`)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ from collections.abc import Callable
 from typing import Any
 
 from ...analysis import ArgSignature, FunctionFeatures
+from ...contract import BackendBase, Code, Decline, Estimate, Pays, Prepared, Verdict
+from ...core.registry import BACKENDS, requirement_missing
 from ...errors import FallbackWarning, warn_once
 from . import costs, runtime, ship
 from .chunks import HINT_DOC, NotSplit, parse_hint, split_call
 from .verdicts import chunk_verdict, split_bytes, split_elements
-from ...core.registry import BACKENDS, requirement_missing
-from ...contract import BackendBase, Decline, Estimate, Prepared, Verdict
 
 #: A Python loop costs at least this per element it touches (a bound, not a measurement).
 _PY_ELEMENT_S = 50e-9
@@ -47,27 +47,27 @@ class ProcessesBackend(BackendBase):
         if not asked:
             other = _better_elsewhere(features, signature, settings)
             if other:
-                return Estimate("no", other)
+                return Estimate(Pays.NO, other)
         elements = split_elements(features, signature)
         if features.max_loop_depth >= 2:  # nested loops touch elements many times over
             elements = int(elements * math.sqrt(elements))
         most = elements * _PY_ELEMENT_MAX_S
         if most < workers * _MIN_TASK_S:  # clearly too small: no need to measure the pool
-            return Estimate("no", f"too small to pay: at most ~{most * 1e3:.2g} ms of work")
+            return Estimate(Pays.NO, f"too small to pay: at most ~{most * 1e3:.2g} ms of work")
         start, task = costs.process_costs(profile, workers)
         from .pools import PROCESSES
 
         overhead = (0.0 if PROCESSES.running else start) + workers * _PIECES_PER_WORKER * task \
             + 2 * split_bytes(features, signature) * costs.copy_s(profile)
         if most < 2 * overhead:
-            return Estimate("no", f"too small to pay: at most ~{most * 1e3:.2g} ms of work "
-                                  f"against ~{overhead * 1e3:.2g} ms to hand it to "
-                                  f"{workers} processes", overhead + most / workers)
+            return Estimate(Pays.NO, f"too small to pay: at most ~{most * 1e3:.2g} ms of work "
+                                     f"against ~{overhead * 1e3:.2g} ms to hand it to "
+                                     f"{workers} processes", overhead + most / workers)
         least = elements * _PY_ELEMENT_S
         judged = costs.judge(least, least / workers + overhead, f"on {workers} processes")
-        if asked and judged.pays != "yes":
-            return Estimate("yes", f"OPTLEVEL_EXECUTOR=processes asks for it, though "
-                                   f"{judged.reason}", judged.cost)
+        if asked and judged.pays is not Pays.YES:
+            return Estimate(Pays.YES, f"OPTLEVEL_EXECUTOR=processes asks for it, though "
+                                      f"{judged.reason}", judged.cost)
         return judged
 
     def prepare(self, func: Callable[..., Any], features: FunctionFeatures,
@@ -75,7 +75,7 @@ class ProcessesBackend(BackendBase):
                 kwargs: dict | None = None) -> Prepared:
         why = runtime.excluded(settings, "processes")
         if why:
-            raise Decline(why, warn=False)
+            raise Decline(why, warn=False, code=Code.CONFIGURED)
         hint = parse_hint(features)
         try:
             call = split_call(func, features, args, kwargs or {}, hint)
@@ -84,7 +84,7 @@ class ProcessesBackend(BackendBase):
                 if name not in call.split:
                     ship.dumps_values(value, f"argument {name!r}")
         except (NotSplit, ship.ShipError) as exc:
-            raise Decline(str(exc)) from None
+            raise Decline(str(exc), code=Code.DECLINED) from None
         workers = runtime.worker_count(settings)
         return Prepared(_pooled(func, features, hint, workers),
                         note=f"{workers} worker processes, arrays in shared memory")
@@ -113,7 +113,7 @@ def _better_elsewhere(features: FunctionFeatures, signature: ArgSignature,
     numba = BACKENDS.get("numba")
     if numba is not None and requirement_missing(numba) is None and \
             numba.applies(features, signature, settings, None) and \
-            numba.estimate(features, signature, settings, None).pays == "yes":
+            numba.estimate(features, signature, settings, None).pays is Pays.YES:
         return "Numba compiles its loops (level 2, or prange at level 3), faster than Python " \
                "in several processes; OPTLEVEL_EXECUTOR=processes insists"
     return ""

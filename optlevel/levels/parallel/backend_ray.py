@@ -8,10 +8,10 @@ from collections.abc import Callable
 from typing import Any
 
 from ...analysis import ArgSignature, FunctionFeatures
+from ...contract import YES, BackendBase, Code, Estimate, Prepared, Verdict
 from . import runtime
 from .chunks import HINT_DOC
 from .cluster import cluster_applies, cluster_estimate, cluster_prepare, unreachable
-from ...contract import YES, BackendBase, Estimate, Prepared, Verdict
 
 
 class RayBackend(BackendBase):
@@ -26,7 +26,7 @@ class RayBackend(BackendBase):
     def selected(self, settings: Any) -> Verdict:
         """Only when OPTLEVEL_EXECUTOR (or configure(executor=...)) chooses ray."""
         why = runtime.excluded(settings, "ray")
-        return Verdict(False, why) if why else YES
+        return Verdict(False, why, code=Code.CONFIGURED) if why else YES
 
     def availability_key(self, settings: Any) -> Any:
         return runtime.executor_kind(settings)
@@ -78,9 +78,9 @@ def _cpus(settings: Any) -> int:
 def _round_trip() -> float:
     import ray
 
-    from .costs import time_median
-    from .remote import _remote
+    from ...core.timing import median_seconds
+    from .remote import ray_task
     from .worker import remote_items
 
-    task = _remote(ray, remote_items)
-    return time_median(lambda: ray.get(task.remote(len, [((),)])), 5)
+    task = ray_task(ray, remote_items)
+    return median_seconds(lambda: ray.get(task.remote(len, [((),)])), 5)

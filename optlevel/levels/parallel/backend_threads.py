@@ -7,10 +7,10 @@ from collections.abc import Callable
 from typing import Any
 
 from ...analysis import ArgSignature, FunctionFeatures
+from ...contract import YES, BackendBase, Code, Decline, Estimate, Prepared, Verdict
 from . import costs, runtime
 from .chunks import HINT_DOC, NotSplit, block_rows, parse_hint, split_call
 from .verdicts import chunk_verdict, split_elements
-from ...contract import YES, BackendBase, Decline, Estimate, Prepared, Verdict
 
 #: Python overhead of running the function once on a block, per NumPy operation.
 _PER_OP_CALL_S = 1.5e-6
@@ -30,7 +30,7 @@ class ThreadsBackend(BackendBase):
             return verdict
         if features.hot_loops:
             return Verdict(False, "its Python loops hold the GIL, so threads would take turns "
-                                  "(the processes backend runs such code)")
+                                  "(the processes backend runs such code)", code=Code.DECLINED)
         return YES
 
     def estimate(self, features: FunctionFeatures, signature: ArgSignature, settings: Any,
@@ -53,12 +53,12 @@ class ThreadsBackend(BackendBase):
                 kwargs: dict | None = None) -> Prepared:
         why = runtime.excluded(settings, "threads")
         if why:
-            raise Decline(why, warn=False)
+            raise Decline(why, warn=False, code=Code.CONFIGURED)
         hint = parse_hint(features)
         try:
             split_call(func, features, args, kwargs or {}, hint)
         except NotSplit as exc:
-            raise Decline(str(exc)) from None
+            raise Decline(str(exc), code=Code.DECLINED) from None
         workers = runtime.worker_count(settings)
         return Prepared(_threaded(func, features, hint, workers),
                         note=f"{workers} threads over blocks of rows")

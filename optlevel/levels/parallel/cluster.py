@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ...analysis import ArgSignature, FunctionFeatures
-from ...contract import YES, Decline, Estimate, Prepared, Verdict
+from ...contract import YES, Code, Decline, Estimate, Pays, Prepared, Verdict
 from ...errors import FallbackWarning, warn_once
 from . import costs, runtime, ship
 from .chunks import NotSplit, combine, parse_hint, split_call
@@ -26,7 +26,7 @@ def cluster_applies(kind: str, features: FunctionFeatures, signature: ArgSignatu
         return verdict
     if features.mutated_params:
         return Verdict(False, f"writes {', '.join(sorted(features.mutated_params))} in place; "
-                              f"{kind} workers would write copies")
+                              f"{kind} workers would write copies", code=Code.DECLINED)
     return YES
 
 
@@ -36,7 +36,7 @@ def cluster_estimate(kind: str, features: FunctionFeatures, signature: ArgSignat
     """Pays when the work is worth several round trips to the cluster."""
     why = runtime.excluded(settings, kind)
     if why or runtime.inside_worker():
-        return Estimate("no", why or runtime.INSIDE_WORKER)
+        return Estimate(Pays.NO, why or runtime.INSIDE_WORKER)
     workers_n = workers()
     elements = split_elements(features, signature)
     if features.hot_loops:
@@ -46,10 +46,10 @@ def cluster_estimate(kind: str, features: FunctionFeatures, signature: ArgSignat
         serial = elements * ops * costs.numpy_op_s(profile)
     overhead = 2 * workers_n * float(profile.measure(f"{kind}.task_s", task_s))
     if serial < 2 * overhead:
-        return Estimate("no", f"too small to pay: ~{serial * 1e3:.2g} ms of work against "
-                              f"~{overhead * 1e3:.2g} ms of round trips to {kind}",
+        return Estimate(Pays.NO, f"too small to pay: ~{serial * 1e3:.2g} ms of work against "
+                                 f"~{overhead * 1e3:.2g} ms of round trips to {kind}",
                         overhead + serial / workers_n)
-    return Estimate("yes", f"OPTLEVEL_EXECUTOR={kind}: {2 * workers_n} pieces on the cluster",
+    return Estimate(Pays.YES, f"OPTLEVEL_EXECUTOR={kind}: {2 * workers_n} pieces on the cluster",
                     overhead + serial / workers_n)
 
 
@@ -59,13 +59,13 @@ def cluster_prepare(kind: str, func: Callable[..., Any], features: FunctionFeatu
     """A callable that runs each call's pieces with ``run(call)`` and joins them."""
     why = runtime.excluded(settings, kind)
     if why:
-        raise Decline(why, warn=False)
+        raise Decline(why, warn=False, code=Code.CONFIGURED)
     hint = parse_hint(features)
     try:
         split_call(func, features, args, kwargs, hint)
         ship.dumps_function(func)
     except (NotSplit, ship.ShipError) as exc:
-        raise Decline(str(exc)) from None
+        raise Decline(str(exc), code=Code.DECLINED) from None
     name = getattr(func, "__qualname__", "function")
 
     def on_cluster(*a: Any, **kw: Any) -> Any:
@@ -95,4 +95,4 @@ def unreachable(kind: str, target: Any, exc: BaseException) -> Verdict:
     reason = (f"the {kind} cluster{where} cannot be reached ({type(exc).__name__}: {exc}); "
               "level 3 runs on this machine instead")
     warn_once((kind, "unreachable", str(target)), f"optlevel: {reason}.", FallbackWarning)
-    return Verdict(False, reason)
+    return Verdict(False, reason, code=Code.UNAVAILABLE)

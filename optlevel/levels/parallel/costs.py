@@ -24,18 +24,17 @@ not", the backend asks for a measured trial against level 0 instead.
 from __future__ import annotations
 
 import pickle
-import statistics
 import time
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from ..._table import format_seconds
-from ...contract import Estimate
+from ...contract import Estimate, Pays
+from ...core.timing import median_seconds
 
 __all__ = ["numpy_op_s", "thread_speedup", "thread_task_s", "process_costs", "copy_s",
-           "judge", "time_median", "PRANGE_LAUNCH_S", "BLOCK_BYTES"]
+           "judge", "PRANGE_LAUNCH_S", "BLOCK_BYTES"]
 
 #: Numba's parallel loop start when not calibrated (OpenMP/TBB/workqueue: 10-50 µs).
 PRANGE_LAUNCH_S = 30e-6
@@ -51,17 +50,6 @@ MIN_BLOCKS_PER_WORKER = 2
 _CALIBRATION_BLOCK_BYTES = 4 << 20  # calibration ignores a changed BLOCK_BYTES
 
 
-def time_median(fn: Callable[[], Any], repeat: int = 5) -> float:
-    """Median seconds of ``fn()`` over ``repeat`` runs (after one untimed run)."""
-    fn()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
 def _kernel(x: np.ndarray) -> np.ndarray:
     return np.sin(x) + np.cos(x) + np.sqrt(np.abs(x))  # 6 operations per element
 
@@ -69,7 +57,7 @@ def _kernel(x: np.ndarray) -> np.ndarray:
 def numpy_op_s(profile: Any) -> float:
     def measure() -> float:
         x = np.random.default_rng(0).random(1 << 20)
-        return time_median(lambda: _kernel(x)) / (x.size * 6)
+        return median_seconds(lambda: _kernel(x)) / (x.size * 6)
 
     return float(profile.measure("parallel.numpy_op_s", measure))
 
@@ -87,8 +75,8 @@ def thread_speedup(profile: Any, workers: int) -> float:
         x = np.random.default_rng(0).random(1 << 21)
         call = split_call(_kernel, analyze(_kernel), (x,), {}, None)
         rows = block_rows(call, _CALIBRATION_BLOCK_BYTES, workers * MIN_BLOCKS_PER_WORKER)
-        one = time_median(lambda: _kernel(x), 3)
-        many = time_median(lambda: run_threads(call, workers, rows), 3)
+        one = median_seconds(lambda: _kernel(x), 3)
+        many = median_seconds(lambda: run_threads(call, workers, rows), 3)
         return max(0.5, one / many)
 
     return float(profile.measure(f"threads.speedup.{workers}", measure))
@@ -99,7 +87,7 @@ def thread_task_s(profile: Any) -> float:
         from .pools import THREADS
 
         executor = THREADS.get(1)
-        return time_median(lambda: executor.submit(int).result(), 20)
+        return median_seconds(lambda: executor.submit(int).result(), 20)
 
     return float(profile.measure("threads.task_s", measure))
 
@@ -122,7 +110,7 @@ def process_costs(profile: Any, workers: int) -> tuple[float, float]:
 
     def task() -> float:
         executor = PROCESSES.get(workers)
-        return time_median(lambda: executor.submit(worker.run_items, blob, noop).result(), 20)
+        return median_seconds(lambda: executor.submit(worker.run_items, blob, noop).result(), 20)
 
     started = float(profile.measure(f"processes.start_s.{workers}", start))
     return started, float(profile.measure("processes.task_s", task))
@@ -135,7 +123,7 @@ def copy_s(profile: Any) -> float:
 
         x = np.ones(1 << 22)  # 32 MB
         with Segments() as segments:
-            return time_median(lambda: segments.put(x), 3) / x.nbytes
+            return median_seconds(lambda: segments.put(x), 3) / x.nbytes
 
     return float(profile.measure("processes.copy_s", measure))
 
@@ -156,10 +144,10 @@ def judge(serial: float, parallel: float, how: str, *, sure: float = 1.3,
     said = (f"predicted {format_seconds(parallel)} {how} vs {format_seconds(serial)} on one "
             f"core ({ratio:.1f}x)")
     if ratio >= sure and serial >= measure_below:
-        return Estimate("yes", said, parallel)
+        return Estimate(Pays.YES, said, parallel)
     if ratio < 1.0:
-        return Estimate("no", f"too small to pay: {said}", parallel)
-    return Estimate("trial", f"{said}: the first calls measure it against level 0", parallel)
+        return Estimate(Pays.NO, f"too small to pay: {said}", parallel)
+    return Estimate(Pays.TRIAL, f"{said}: the first calls measure it against level 0", parallel)
 
 
 def local_pool_refusal(settings: Any, pool: str,
@@ -170,10 +158,10 @@ def local_pool_refusal(settings: Any, pool: str,
 
     why = runtime.excluded(settings, pool)
     if why or runtime.inside_worker():
-        return Estimate("no", why or runtime.INSIDE_WORKER), 0
+        return Estimate(Pays.NO, why or runtime.INSIDE_WORKER), 0
     workers = runtime.worker_count(settings)
     if workers <= 1:
-        return Estimate("no", "one worker: nothing to share the work with"), workers
+        return Estimate(Pays.NO, "one worker: nothing to share the work with"), workers
     if "blas" in features.numpy_calls:
-        return Estimate("no", "it calls BLAS, which already uses every core"), workers
+        return Estimate(Pays.NO, "it calls BLAS, which already uses every core"), workers
     return None, workers

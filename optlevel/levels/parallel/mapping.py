@@ -16,6 +16,8 @@ from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
+from ...contract import Code
+from ...core.preconditions import function_preconditions
 from ...errors import ConfigError, FallbackWarning, PerformanceWarning, warn_once
 from . import pools, runtime, ship, worker
 
@@ -26,8 +28,8 @@ def run_map(opt: Any, iterables: tuple[Iterable[Any], ...], *, chunksize: int | 
             progress: bool = False) -> list[Any]:
     """Call ``opt(*items)`` for each tuple of items drawn from ``iterables`` (like
     ``map``), in parallel; return the results as a list, in order."""
-    from ...core.registry import BACKENDS, is_available
     from ...config import settings
+    from ...core.registry import BACKENDS, is_available
 
     if not iterables:
         raise TypeError("map() needs at least one iterable")
@@ -40,11 +42,11 @@ def run_map(opt: Any, iterables: tuple[Iterable[Any], ...], *, chunksize: int | 
     try:
         if not items or workers <= 1 or len(items) == 1 or runtime.inside_worker():
             return _sequential(opt, items, bar)
-        blocker = opt.features.semantic_blockers[:1]
-        if blocker:  # random numbers, I/O: only the sequential order keeps their meaning
+        kept = _kept_in_order(opt.features)
+        if kept:  # random numbers, I/O, global writes: only the plain order keeps their meaning
             name = getattr(opt, "__qualname__", "function")
-            warn_once((name, "map", str(blocker[0])),
-                      f"{name}.map: {blocker[0]}; the calls run one after another so their "
+            warn_once((name, "map", kept),
+                      f"{name}.map: {kept}; the calls run one after another so their "
                       "order (and what they draw or print) stays the plain loop's.",
                       FallbackWarning)
             return _sequential(opt, items, bar)
@@ -70,13 +72,22 @@ def _sequential(opt: Callable[..., Any], items: list[tuple], bar: Any) -> list[A
     return out
 
 
+def _kept_in_order(features: Any) -> str:
+    """Why the calls must run one after another (the shared preconditions' "kept in
+    Python": random numbers, I/O, global writes), or ''. A function without source
+    or a generator is still mapped in parallel: each call runs it whole, as written."""
+    verdict = function_preconditions(features, no_source="", kept=str)
+    return verdict.reason if verdict.code is Code.KEPT_IN_PYTHON else ""
+
+
 def _gil_free(opt: Any, first: tuple, s: Any) -> bool:
-    """Will the calls run without the GIL: no Python loops, or loops Numba compiles?"""
+    """Will the calls run without the GIL: no Python loops, or loops Numba compiles?
+    (Asked after :func:`_kept_in_order`: nothing is kept in Python.)"""
     from ...analysis import describe_args
     from ...core.registry import BACKENDS, requirement_missing
 
     features = opt.features
-    if not features.has_source or features.semantic_blockers:
+    if not features.has_source:
         return False
     if not features.hot_loops:
         return True

@@ -8,6 +8,10 @@ and Numba threads at one (threadpoolctl) so a pool of N workers uses N cores,
 and never starts level 3 itself. A pool whose worker died is rebuilt
 (:meth:`ProcessPool.rebuild`); Ctrl-C kills the running workers
 (:meth:`ProcessPool.kill`) rather than waiting for them.
+
+The pools belong to optlevel's runtime owner: the first pool started registers
+:func:`close_pools` with :meth:`~optlevel.core.runtime.Runtime.closer`, so
+:func:`optlevel.core.runtime.shutdown` (and the exit hook) stops them.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import time
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Any
 
+from ...core.runtime import RUNTIME
 from . import runtime, worker
 
 __all__ = ["ThreadPool", "ProcessPool", "THREADS", "PROCESSES", "close_pools"]
@@ -35,11 +40,16 @@ class ThreadPool:
         self._executor: ThreadPoolExecutor | None = None
         self._size = 0
 
+    @property
+    def running(self) -> bool:
+        return self._executor is not None
+
     def get(self, size: int) -> ThreadPoolExecutor:
         with self._lock:
             if self._executor is None or self._size != size:
                 if self._executor is not None:
                     self._executor.shutdown(wait=False)
+                _closed_at_shutdown()
                 self._executor = ThreadPoolExecutor(
                     max_workers=max(1, size), thread_name_prefix="optlevel-L3",
                     initializer=runtime.mark_worker_thread)
@@ -71,6 +81,7 @@ class ProcessPool:
             broken = self._executor is not None and getattr(self._executor, "_broken", False)
             if self._executor is None or self._size != size or broken:
                 self._drop(kill=broken)
+                _closed_at_shutdown()
                 self._executor = ProcessPoolExecutor(
                     max_workers=max(1, size), mp_context=_context(),
                     initializer=worker.init_process)
@@ -132,9 +143,16 @@ PROCESSES = ProcessPool()
 
 
 def close_pools() -> None:
-    """Stop both pools (at exit, or from a backend's ``close()``)."""
+    """Stop both pools (:func:`optlevel.core.runtime.shutdown`, at exit, or a backend's
+    ``close()``); the next call that needs one starts it again."""
     THREADS.close()
     PROCESSES.close()
+
+
+def _closed_at_shutdown() -> None:
+    """Register :func:`close_pools` with the runtime owner (once: the name is the key),
+    when a pool is first started rather than at import."""
+    RUNTIME.closer("parallel.pools", close_pools)
 
 
 def wait_all(futures: list[Future]) -> list[Any]:

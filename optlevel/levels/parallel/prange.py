@@ -26,7 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from ...analysis import FunctionFeatures
-from ...contract import Decline
+from ...contract import Code, Decline
+from ..numba import trim_numba_error
 
 __all__ = ["build_parallel", "rewrite", "compile_checked"]
 
@@ -73,7 +74,7 @@ def build_parallel(func: Callable[..., Any], features: FunctionFeatures,
         raise Decline("level 2 built no Numba dispatcher to take the globals from")
     if func.__code__.co_freevars or py_func.__code__.co_freevars:
         raise Decline("a closure: prange rebuilds the function from its source, which would "
-                      "lose the closure's variables")
+                      "lose the closure's variables", code=Code.UNSUPPORTED)
     frozen = {name: func.__globals__[name] for name in sorted(features.loaded_globals)
               if name in func.__globals__}
     tree = rewrite(features)
@@ -122,8 +123,6 @@ def _source_file(directory: Path, func: Callable[..., Any], text: str) -> Path:
 def compile_checked(disp: Any, argtypes: tuple) -> None:
     """Compile for ``argtypes``; decline if Numba would run the loop serially anyway."""
     from numba.core.errors import NumbaError, NumbaPerformanceWarning
-
-    from ..numba.jit import trim_numba_error
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", NumbaPerformanceWarning)

@@ -11,6 +11,12 @@ scheduler means local execution, with a warning); plain ``dask`` uses the
 default client if there is one, else starts a ``LocalCluster`` of worker
 processes that :func:`close_remote` shuts down. ``ray`` joins a running Ray or
 starts a local one; ``ray://host:port`` connects to that cluster.
+
+What optlevel connects or starts belongs to its runtime owner: the first client,
+cluster or Ray session registers :func:`close_remote` with
+:meth:`~optlevel.core.runtime.Runtime.closer`, so
+:func:`optlevel.core.runtime.shutdown` (and the exit hook) closes them. A user's
+own client is used, never closed.
 """
 
 from __future__ import annotations
@@ -19,22 +25,44 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from ...core.runtime import RUNTIME
 from . import worker
 from .chunks import SplitCall, bounds, take
 from .runtime import is_dask_client
 
 __all__ = ["dask_client", "run_dask", "ray_ready", "run_ray", "close_remote",
-           "CONNECT_TIMEOUT_S", "map_dask", "map_ray"]
+           "CONNECT_TIMEOUT_S", "map_dask", "map_ray", "ray_task"]
 
 #: How long to wait for a Dask scheduler or a Ray cluster before running locally.
 CONNECT_TIMEOUT_S = 5
 #: Whole arrays at least this large are broadcast once instead of sent with each task.
 _BROADCAST_BYTES = 1 << 16
 
-_lock = threading.Lock()
-_clients: dict[str, Any] = {}  # address → Client we connected
-_owned: list[Any] = []  # clusters and clients we started, closed by close_remote()
-_ray_started = False
+
+class _Connections:
+    """The clients found by address, and what optlevel itself started (clusters,
+    clients, a local Ray): closed by :func:`close_remote`, not forgotten by a reset
+    (a reset must not leave a cluster running that nothing would close)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.clients: dict[str, Any] = {}  # address ("" for the default) → Client
+        self.owned: list[Any] = []  # clusters and clients we started
+        self.ray_started = False
+
+    def own(self, *objs: Any) -> None:
+        """Keep ``objs`` to close at shutdown (called under :attr:`lock`)."""
+        self.owned.extend(objs)
+        _closed_at_shutdown()
+
+
+_CONNECTIONS = _Connections()
+
+
+def _closed_at_shutdown() -> None:
+    """Register :func:`close_remote` with the runtime owner (once: the name is the key),
+    when optlevel first starts something rather than at import."""
+    RUNTIME.closer("parallel.remote", close_remote)
 
 
 def dask_client(target: Any, workers: int) -> Any:
@@ -43,17 +71,18 @@ def dask_client(target: Any, workers: int) -> Any:
         return target
     from distributed import Client
 
-    with _lock:
+    state = _CONNECTIONS
+    with state.lock:
         key = target or ""
-        client = _clients.get(key)
+        client = state.clients.get(key)
         if client is not None and client.status == "running":
             return client
         if target:
             client = Client(target, timeout=CONNECT_TIMEOUT_S, set_as_default=False)
-            _owned.append(client)
+            state.own(client)
         else:
             client = _default_or_local(Client, workers)
-        _clients[key] = client
+        state.clients[key] = client
         return client
 
 
@@ -66,7 +95,7 @@ def _default_or_local(client_cls: Any, workers: int) -> Any:
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                dashboard_address=None)
         client = client_cls(cluster, set_as_default=False)
-        _owned.extend([client, cluster])
+        _CONNECTIONS.own(client, cluster)
         return client
 
 
@@ -96,35 +125,35 @@ def run_dask(client: Any, call: SplitCall, pieces: int) -> list[Any]:
 
 def ray_ready(target: str | None, workers: int) -> Any:
     """Ray, initialized: joined when running, else started (locally, or at ``target``)."""
-    global _ray_started
     import ray
 
-    with _lock:
+    state = _CONNECTIONS
+    with state.lock:
         if not ray.is_initialized():
             if target:
                 ray.init(address=target, ignore_reinit_error=True, log_to_driver=False)
             else:
                 ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False,
                          ignore_reinit_error=True)
-                _ray_started = True
+                state.ray_started = True
+                _closed_at_shutdown()
     return ray
 
 
-_ray_remote: dict[str, Any] = {}
+#: Ray remote functions, made once per worker function (by name).
+_ray_tasks = RUNTIME.cache("parallel.remote.ray_tasks", maxsize=16)
 
 
-def _remote(ray: Any, fn: Callable[..., Any]) -> Any:
-    found = _ray_remote.get(fn.__name__)
-    if found is None:
-        found = _ray_remote[fn.__name__] = ray.remote(fn)
-    return found
+def ray_task(ray: Any, fn: Callable[..., Any]) -> Any:
+    """``ray.remote(fn)``, made once per function of :mod:`.worker` (by name)."""
+    return _ray_tasks.get_or_make(fn.__name__, lambda: ray.remote(fn))
 
 
 def run_ray(call: SplitCall, pieces: int) -> list[Any]:
     """Run ``call``'s pieces as Ray tasks; the pieces' results in order."""
     import ray
 
-    task = _remote(ray, worker.remote_piece)
+    task = ray_task(ray, worker.remote_piece)
     func = ray.put(call.func)
     whole = {name: ray.put(value) if getattr(value, "nbytes", 0) >= _BROADCAST_BYTES else value
              for name, value in call.arguments.items() if name not in call.split}
@@ -147,25 +176,25 @@ def map_dask(client: Any, func: Callable[..., Any], chunks: list[list[tuple]]) -
 def map_ray(func: Callable[..., Any], chunks: list[list[tuple]]) -> list[Any]:
     import ray
 
-    task = _remote(ray, worker.remote_items)
+    task = ray_task(ray, worker.remote_items)
     ref = ray.put(func)
     return [task.remote(ref, chunk) for chunk in chunks]
 
 
 def close_remote() -> None:
-    """Close the clients and clusters optlevel started (not the user's own)."""
-    global _ray_started
-    with _lock:
-        owned = list(_owned)
-        _owned.clear()
-        _clients.clear()
+    """Close the clients and clusters optlevel started (not the user's own), and the
+    local Ray it started; registered with the runtime owner's shutdown."""
+    state = _CONNECTIONS
+    with state.lock:
+        owned, state.owned = state.owned, []
+        state.clients.clear()
+        ray_started, state.ray_started = state.ray_started, False
     for obj in owned:
         try:
             obj.close()
         except Exception:  # closing at exit: one failure must not stop the others
             pass
-    if _ray_started:
+    if ray_started:
         import ray
 
         ray.shutdown()
-        _ray_started = False

@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import importlib
 import pickle
+import threading
 import weakref
 from collections.abc import Callable
 from typing import Any
+
+from ...core.runtime import RUNTIME
 
 __all__ = ["ShipError", "FunctionRef", "dumps_function", "dumps_values"]
 
@@ -48,7 +51,35 @@ class FunctionRef:
         return ref if found is func else None
 
 
-_blobs: weakref.WeakKeyDictionary[Any, bytes] = weakref.WeakKeyDictionary()
+class _Blobs:
+    """Each function's pickled bytes, kept while the function lives (weak keys: a
+    closure shipped once is not kept alive by this cache), written under a lock and
+    forgotten by :func:`optlevel.core.runtime.reset`."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.blobs: weakref.WeakKeyDictionary[Any, bytes] = weakref.WeakKeyDictionary()
+        RUNTIME.on_reset("parallel.ship.blobs", self.clear)
+
+    def get(self, func: Callable[..., Any]) -> bytes | None:
+        try:
+            return self.blobs.get(func)
+        except TypeError:  # not weak-referenceable: never cached
+            return None
+
+    def put(self, func: Callable[..., Any], blob: bytes) -> None:
+        with self.lock:
+            try:
+                self.blobs[func] = blob
+            except TypeError:  # not weak-referenceable: just not cached
+                pass
+
+    def clear(self) -> None:
+        with self.lock:
+            self.blobs.clear()
+
+
+_BLOBS = _Blobs()
 
 
 def dumps_function(func: Callable[..., Any]) -> bytes:
@@ -59,15 +90,10 @@ def dumps_function(func: Callable[..., Any]) -> bytes:
     ShipError
         With the reason, when it cannot be pickled by reference or by value.
     """
-    try:
-        return _blobs[func]
-    except (KeyError, TypeError):
-        pass
-    blob = _dumps_function(func)
-    try:
-        _blobs[func] = blob
-    except TypeError:  # not weak-referenceable: just not cached
-        pass
+    blob = _BLOBS.get(func)
+    if blob is None:
+        blob = _dumps_function(func)
+        _BLOBS.put(func, blob)
     return blob
 
 

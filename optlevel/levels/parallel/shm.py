@@ -17,6 +17,12 @@ Elsewhere the segment's mapping is used.
 (which the worker processes share with the parent): each segment is registered
 when created and unregistered when unlinked, exactly once, so the tracker never
 warns, and cleans up after a parent that is killed outright.
+
+The segments of calls still running belong to optlevel's runtime owner: the
+first segment made registers :func:`unlink_live` with
+:meth:`~optlevel.core.runtime.Runtime.closer`, so
+:func:`optlevel.core.runtime.shutdown` (and the exit hook) unlinks whatever a call
+interrupted at exit left behind.
 """
 
 from __future__ import annotations
@@ -31,8 +37,10 @@ from typing import Any
 
 import numpy as np
 
+from ...core.runtime import RUNTIME
+
 __all__ = ["Segments", "ArraySpec", "attach", "reserve_name", "PREFIX", "live_segments",
-           "SHM_DIR"]
+           "SHM_DIR", "unlink_live"]
 
 #: Every segment optlevel makes starts with this (tests look for leftovers by it).
 PREFIX = "olp"
@@ -50,6 +58,40 @@ def reserve_name() -> str:
     with _counter_lock:
         k = next(_counter)
     return f"{PREFIX}{os.getpid() % 100000}_{k}_{secrets.token_hex(3)}"
+
+
+class _Live:
+    """Names of this process's segments whose call has not ended yet."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.names: set[str] = set()
+        self.registered = False
+
+    def add(self, name: str) -> None:
+        with self.lock:
+            self.names.add(name)
+            first, self.registered = not self.registered, True
+        if first:  # the first segment: shutdown unlinks those a call left behind
+            RUNTIME.closer("parallel.shm", unlink_live)
+
+    def discard(self, names: list[str]) -> None:
+        with self.lock:
+            self.names.difference_update(names)
+
+    def take(self) -> list[str]:
+        with self.lock:
+            names, self.names = sorted(self.names), set()
+        return names
+
+
+_LIVE = _Live()
+
+
+def unlink_live() -> None:
+    """Unlink every segment of a call that has not ended (registered with the
+    runtime owner's shutdown when the first segment is made)."""
+    _unlink(_LIVE.take())
 
 
 def _file(name: str) -> Path | None:
@@ -73,6 +115,7 @@ class Segments:
         """A name for a segment a worker will create; removed with the others."""
         name = reserve_name()
         self.names.append(name)
+        _LIVE.add(name)
         return name
 
     def put(self, array: np.ndarray) -> ArraySpec:
@@ -80,13 +123,7 @@ class Segments:
         name = self.reserve()
         seg = shared_memory.SharedMemory(name=name, create=True, size=max(1, array.nbytes))
         try:
-            path = _file(seg.name.lstrip("/"))
-            if path is not None:
-                _write_file(path, array)
-            else:
-                view = np.ndarray(array.shape, array.dtype, buffer=seg.buf)
-                view[...] = array
-                del view
+            _fill(seg, array)
         finally:
             seg.close()
         return name, tuple(array.shape), array.dtype.str
@@ -112,16 +149,34 @@ class Segments:
     def close(self) -> None:
         """Unlink every segment of this call (ignoring those never created)."""
         names, self.names = self.names, []
-        for name in names:
-            try:
-                seg = shared_memory.SharedMemory(name=name)
-            except FileNotFoundError:
-                continue
-            seg.close()
-            try:
-                seg.unlink()
-            except FileNotFoundError:  # removed in between: nothing left to do
-                pass
+        _unlink(names)
+        _LIVE.discard(names)
+
+
+def _unlink(names: list[str]) -> None:
+    """Unlink the segments called ``names`` (ignoring those never created)."""
+    for name in names:
+        try:
+            seg = shared_memory.SharedMemory(name=name)
+        except FileNotFoundError:
+            continue
+        seg.close()
+        try:
+            seg.unlink()
+        except FileNotFoundError:  # removed in between: nothing left to do
+            pass
+
+
+def _fill(seg: shared_memory.SharedMemory, array: np.ndarray) -> None:
+    """Copy ``array`` (C order) into the new segment ``seg``: through its file where
+    there is one (the writer's memory does not grow), else through its mapping."""
+    path = _file(seg.name.lstrip("/"))
+    if path is not None:
+        _write_file(path, array)
+        return
+    view = np.ndarray(array.shape, array.dtype, buffer=seg.buf)
+    view[...] = array
+    del view
 
 
 def _write_file(path: Path, array: np.ndarray) -> None:
@@ -186,13 +241,7 @@ def write_result(name: str, array: np.ndarray) -> ArraySpec:
     """
     seg = shared_memory.SharedMemory(name=name, create=True, size=max(1, array.nbytes))
     try:
-        path = _file(name)
-        if path is not None:
-            _write_file(path, array)
-        else:
-            view = np.ndarray(array.shape, array.dtype, buffer=seg.buf)
-            view[...] = array
-            del view
+        _fill(seg, array)
     except OSError:
         seg.close()
         seg.unlink()

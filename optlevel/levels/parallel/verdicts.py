@@ -4,11 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from ...analysis import ArgSignature, FunctionFeatures
-from ...contract import YES, Verdict
+from ...analysis.scope import Finding
+from ...arrays import DEVICE_KINDS, ArgKind
+from ...contract import YES, Code, Verdict
+from ...core.preconditions import function_preconditions
 from .chunks import parse_hint
 
-__all__ = ["split_names", "chunk_verdict", "split_elements", "split_bytes"]
+__all__ = ["split_names", "chunk_verdict", "split_elements", "split_bytes",
+           "level3_preconditions"]
 
 
 def split_names(features: FunctionFeatures) -> tuple[str, ...]:
@@ -17,40 +23,48 @@ def split_names(features: FunctionFeatures) -> tuple[str, ...]:
     return tuple(hint) if hint is not None else features.split.split_params
 
 
+def _kept(finding: Finding) -> str:
+    return f"{finding}: pieces would change its meaning, so it runs whole"
+
+
+def level3_preconditions(features: FunctionFeatures) -> Verdict:
+    """The shared preconditions (source, not a generator, no call whose meaning only
+    Python keeps, no global write), in level 3's words."""
+    return function_preconditions(
+        features,
+        no_source=": level 3 needs the source to prove the function can be split "
+                  "(or to check a split= hint)",
+        generator="a generator or coroutine cannot be split", kept=_kept)
+
+
 def chunk_verdict(features: FunctionFeatures, signature: ArgSignature) -> Verdict:
     """Can this call be cut into pieces at all (before asking whether it pays)?"""
-    if not features.has_source:
-        return Verdict(False, f"{features.source.reason}: level 3 needs the source to prove "
-                              "the function can be split (or to check a split= hint)")
-    if features.is_generator or features.is_async:
-        return Verdict(False, "a generator or coroutine cannot be split")
-    if features.semantic_blockers:
-        return Verdict(False, f"{features.semantic_blockers[0]}: pieces would change its "
-                              "meaning, so it runs whole")
-    if features.global_writes:
-        return Verdict(False, f"writes the global(s) {', '.join(sorted(features.global_writes))}")
+    shared = level3_preconditions(features)
+    if not shared:
+        return shared
     names = split_names(features)
     if not names:
-        return Verdict(False, f"no split proof: {features.split.reason}")
+        return Verdict(False, f"no split proof: {features.split.reason}", code=Code.DECLINED)
     by_name = {a.name: a for a in signature.args}
     for name in names:
         arg = by_name.get(name)
-        if arg is not None and arg.kind in ("cupy", "torch"):
+        if arg is not None and arg.kind in DEVICE_KINDS:
             return Verdict(False, f"argument {name!r} is a {arg.kind} array on {arg.device}; "
-                                  "level 3 splits NumPy arrays")
-    if not any(by_name.get(n) is not None and by_name[n].kind == "numpy"
+                                  "level 3 splits NumPy arrays", code=Code.DECLINED)
+    if not any(by_name.get(n) is not None and by_name[n].kind is ArgKind.NUMPY
                and len(by_name[n].shape or ()) >= 1 for n in names):
-        return Verdict(False, f"no argument to split ({', '.join(names)}) is a NumPy array")
+        return Verdict(False, f"no argument to split ({', '.join(names)}) is a NumPy array",
+                       code=Code.DECLINED)
     whole_written = sorted(set(features.mutated_params) - set(names))
     if whole_written:
         return Verdict(False, f"writes {', '.join(whole_written)} in place, which every "
-                              "piece would get whole")
+                              "piece would get whole", code=Code.DECLINED)
     return YES
 
 
 def _split_args(features: FunctionFeatures, signature: ArgSignature) -> list[Any]:
     names = set(split_names(features))
-    return [a for a in signature.args if a.name in names and a.kind == "numpy"]
+    return [a for a in signature.args if a.name in names and a.kind is ArgKind.NUMPY]
 
 
 def split_elements(features: FunctionFeatures, signature: ArgSignature) -> int:
@@ -60,7 +74,5 @@ def split_elements(features: FunctionFeatures, signature: ArgSignature) -> int:
 
 def split_bytes(features: FunctionFeatures, signature: ArgSignature) -> int:
     """Bytes of every array argument (what a process pool or a cluster must receive)."""
-    import numpy as np
-
     return sum(a.size * np.dtype(a.dtype).itemsize for a in signature.args
-               if a.kind == "numpy" and a.dtype)
+               if a.kind is ArgKind.NUMPY and a.dtype)

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from ...core.runtime import RUNTIME
 from . import runtime, shm
 
 __all__ = ["init_process", "run_piece", "run_items", "load_function", "SHM_MIN_BYTES",
@@ -24,7 +25,10 @@ __all__ = ["init_process", "run_piece", "run_items", "load_function", "SHM_MIN_B
 SHM_MIN_BYTES = 1 << 16
 _CAPPED = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
            "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS", "NUMBA_NUM_THREADS")
-_functions: dict[bytes, Callable[..., Any]] = {}
+#: The functions this worker loaded, by their pickled bytes (a pool serves a few).
+_functions = RUNTIME.cache("parallel.worker.functions", maxsize=64)
+#: The argument layouts of recent calls, by their pickled bytes (one per call).
+_layouts = RUNTIME.cache("parallel.worker.layouts", maxsize=64)
 
 
 def init_process() -> None:
@@ -48,12 +52,12 @@ def init_process() -> None:
 
 def load_function(blob: bytes) -> Callable[..., Any]:
     """The function pickled in ``blob`` (cached per worker)."""
-    func = _functions.get(blob)
-    if func is None:
-        obj = pickle.loads(blob)
-        func = obj.resolve() if hasattr(obj, "resolve") else obj
-        _functions[blob] = func
-    return func
+    return _functions.get_or_make(blob, lambda: _load(blob))
+
+
+def _load(blob: bytes) -> Callable[..., Any]:
+    obj = pickle.loads(blob)
+    return obj.resolve() if hasattr(obj, "resolve") else obj
 
 
 def _value(spec: tuple, lo: int, hi: int, attached: shm.Attached) -> Any:
@@ -76,7 +80,7 @@ def run_piece(blob: bytes, positional: tuple[str, ...], layout: bytes, lo: int, 
     """Run the function on rows ``[lo, hi)``; a large array result goes into shared
     memory ``out_name``: returns ``("shm", spec)`` or ``("val", result)``."""
     func = load_function(blob)
-    specs = _layout(layout)
+    specs = _layouts.get_or_make(layout, lambda: pickle.loads(layout))
     attached = shm.attach()
     try:
         values = {name: _value(spec, lo, hi, attached) for name, spec in specs.items()}
@@ -97,18 +101,6 @@ def run_piece(blob: bytes, positional: tuple[str, ...], layout: bytes, lo: int, 
     finally:
         result = None
         attached.close()
-
-
-_layouts: dict[bytes, dict] = {}
-
-
-def _layout(blob: bytes) -> dict:
-    found = _layouts.get(blob)
-    if found is None:
-        if len(_layouts) > 64:
-            _layouts.clear()
-        found = _layouts[blob] = pickle.loads(blob)
-    return found
 
 
 def run_items(blob: bytes, items: list[tuple]) -> list[Any]:

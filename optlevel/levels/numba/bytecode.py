@@ -1,0 +1,56 @@
+"""What the bytecode of a function without source shows to the catalogue.
+
+Without source the AST detectors cannot run; the bytecode still shows text
+conversions (SEM001), random numbers (SEM024) and I/O (SEM025). The rest of the
+catalogue needs the AST: such functions are verified on a first call instead
+(SEM026).
+"""
+
+from __future__ import annotations
+
+import dis
+from typing import Any
+
+import numpy as np
+
+from ...analysis.scope import Namespace
+from ...analysis.tables import IO_MODULES, RANDOM_MODULES
+from .catalogue import SemanticFinding, finding
+
+__all__ = ["bytecode_findings"]
+
+
+def bytecode_findings(func: Any) -> list[SemanticFinding]:
+    """The catalogue's findings a function's bytecode shows without its source: text
+    conversions (SEM001), random numbers (SEM024) and I/O (SEM025). The rest of the
+    catalogue needs the AST; such functions are verified instead (SEM026)."""
+    code = getattr(func, "__code__", None)
+    if code is None:
+        return []
+    ns = Namespace(func)
+    found: list[SemanticFinding] = []
+    line, previous = code.co_firstlineno, None
+    for ins in dis.get_instructions(code):
+        positions = getattr(ins, "positions", None)
+        line = positions.lineno if positions is not None and positions.lineno else line
+        if ins.opname == "FORMAT_VALUE":
+            found.append(finding("SEM001", line, "an f-string: compiled code formats "
+                                 "floats as '<object type:float64>'"))
+        elif ins.opname in ("LOAD_GLOBAL", "LOAD_NAME") and isinstance(ins.argval, str):
+            ok, value = ns.lookup(ins.argval)
+            module = getattr(value, "__name__", "") if isinstance(value, type(np)) else ""
+            if value in (str, repr, format):
+                found.append(finding("SEM001", line, f"{ins.argval}(): compiled code "
+                                     "formats floats as '<object type:float64>'"))
+            elif value in (print, open, input):
+                found.append(finding("SEM025", line, f"I/O: {ins.argval}()"))
+            elif module.split(".")[0] in RANDOM_MODULES:
+                found.append(finding("SEM024", line, f"random numbers: {module}"))
+            elif module.split(".")[0] in IO_MODULES:
+                found.append(finding("SEM025", line, f"I/O or system call: {module}"))
+        elif ins.opname in ("LOAD_ATTR", "LOAD_METHOD") and ins.argval == "random" and \
+                previous is not None and getattr(previous, "__name__", "") == "numpy":
+            found.append(finding("SEM024", line, "random numbers: numpy.random"))
+        previous = ns.lookup(ins.argval)[1] if ins.opname == "LOAD_GLOBAL" and \
+            isinstance(ins.argval, str) else None
+    return found

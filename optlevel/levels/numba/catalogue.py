@@ -1,0 +1,266 @@
+"""The catalogue: where compiled code (Numba nopython, level 2) means something else.
+
+One table, :data:`CATALOGUE`, lists every known place where a Numba-compiled
+function computes something other than the plain function: each
+:class:`Entry` has an id (``SEM001``…), what Python does, what compiled code
+does, what optlevel does about it (``action``) and where the fact comes from.
+The actions:
+
+- ``decline``: level 2 does not run the function for such calls; the reason
+  names the line and the difference (``optlevel.explain`` shows it);
+- ``guard``: level 2 runs, and optlevel makes the result equal (compiled checks
+  that raise what Python raises, globals re-read when they change, a per-call
+  fallback to level 0 for arguments that do not fit);
+- ``verify``: level 2 runs and the first call of each compiled signature is
+  checked against the plain function (``FunctionFeatures.verify_reasons``).
+
+Every finding is a :class:`SemanticFinding` whose ``detail`` is the entry id.
+The detectors that make them are :mod:`.detect_arith` and :mod:`.detect_calls`
+(the AST, with the scalar kinds of :mod:`.kinds`), :mod:`.bytecode` (functions
+without source), the argument checks of :mod:`.arguments` and the Numba
+backend's checks after compiling; :mod:`.semantics` runs them.
+
+This module is a leaf of level 2: the table and the finding type, nothing that
+detects.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from ...analysis.scope import Finding
+
+__all__ = ["Entry", "CATALOGUE", "ENTRIES", "SemanticFinding", "finding", "declines",
+           "guards", "counts", "markdown_table", "kept_in_python", "to_verify",
+           "sourceless_reasons"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Entry:
+    """One place where compiled code means something else than Python."""
+
+    id: str
+    title: str
+    python: str  # what the plain function does
+    compiled: str  # what raw ``numba.njit`` does
+    action: str  # "decline", "guard" or "verify"
+    how: str  # what optlevel does, in a few words
+    source: str  # where the fact comes from
+
+
+_DOCS = "Numba docs, Deviations from Python Semantics"
+_NUMPY_NEP50 = "NumPy NEP 50 (NumPy 2 promotion)"
+
+#: The catalogue. Its order is the order of the docs table (docs/levels/jit.md).
+CATALOGUE: tuple[Entry, ...] = (
+    Entry("SEM001", "str() of a non-string value",
+          "str(2.5) is '2.5'", "str(float) compiles to the constant '<object type:float64>'",
+          "decline", "declines when str() gets anything but a str, int or bool; f-strings, "
+          "repr() and format() are declined by the pre-check",
+          "numba issues #4758, #8969; measured with numba 0.68"),
+    Entry("SEM002", "Python ints beyond 64 bits",
+          "int is unbounded: fib(120), factorials, 2 ** n are exact",
+          "integers are 64-bit and wrap silently", "decline",
+          "declines loop-carried Python ints grown by *, **, << or a recurrence of two "
+          "carried variables (unless the loop's while test bounds them), products of two "
+          "varying ints summed in a loop, and 2 ** n",
+          f"{_DOCS}: Integer width; NBEP 1"),
+    Entry("SEM003", "integer powers with negative exponents",
+          "2 ** -1 is 0.5 (a NumPy int raises ValueError)", "2 ** -1 is 0 (an int)",
+          "decline", "declines int ** int unless the exponent is provably ≥ 0",
+          "measured with numba 0.68 (h(2000) gives 1.0 instead of 8.18)"),
+    Entry("SEM004", "division and modulo by zero of Python numbers",
+          "1 // 0, 1 % 0, 1.0 / 0.0 raise ZeroDivisionError; NumPy scalars give inf, nan "
+          "or 0 with a RuntimeWarning",
+          "error_model='numpy' gives inf, nan or 0 for every division", "guard",
+          "compiles with error_model='python' (raises ZeroDivisionError) where every "
+          "division that can meet a zero divides Python numbers",
+          "Numba docs, @jit error_model option; measured with numba 0.68"),
+    Entry("SEM005", "division of both Python numbers and NumPy scalars",
+          "Python numbers raise ZeroDivisionError, NumPy scalars do not",
+          "one error model for the whole function", "decline",
+          "declines when a function divides both kinds by values that may be zero",
+          "follows from SEM004"),
+    Entry("SEM006", "round() with ndigits",
+          "round(2.675, 2) of a Python float is 2.67 (correctly rounded); round(125, -1) "
+          "is the int 120",
+          "NumPy's algorithm: 2.68; round(int, n) is a float", "decline",
+          "declines round(x, n) of Python numbers (NumPy scalars round like Numba)",
+          "measured with numba 0.68"),
+    Entry("SEM007", "float to int of NaN, inf or beyond 64 bits",
+          "int(nan) raises ValueError, int(inf) OverflowError, int(1e30) is exact",
+          "int(), round(), math.floor/ceil/trunc give -9223372036854775808", "guard",
+          "compiles checked int()/round()/math.floor/ceil/trunc that raise Python's "
+          "errors; beyond 64 bits the call runs at level 0 (or raises OverflowError "
+          "when the function writes into its arguments)",
+          "measured with numba 0.68"),
+    Entry("SEM008", "math domain and range errors",
+          "math.sqrt(-1), math.log(0), math.acos(2) raise ValueError; math.exp(1000) "
+          "raises OverflowError", "nan or inf, silently", "guard",
+          "compiles checked math functions that raise Python's errors",
+          "CPython mathmodule rules; measured with numba 0.68"),
+    Entry("SEM009", "arithmetic mixing Python numbers and narrow array dtypes (NEP 50)",
+          "0 + x[i] keeps x's dtype: uint8/int16 wrap, float32 sums round in float32",
+          "Python numbers are 64-bit: sums and products in int64/float64", "decline",
+          "declines, per dtype, accumulators of float32/complex64 elements and any such "
+          "arithmetic on narrow integers that is not stored straight into an array",
+          f"{_NUMPY_NEP50}; Numba docs, Floating-point pitfalls"),
+    Entry("SEM010", "arithmetic on NumPy bools",
+          "np.True_ + np.True_ is np.True_ (logical or); - raises TypeError",
+          "bools are added as integers: 2", "decline", "declines +, -, * of NumPy bools",
+          "measured with numba 0.68"),
+    Entry("SEM011", "~ of a Python bool", "~True is -2", "~True is False (NumPy's rule)",
+          "decline", "declines ~ applied to Python bools",
+          f"{_DOCS}: Boolean inversion"),
+    Entry("SEM012", "global scalars read at compile time",
+          "a global is read at each call",
+          "frozen at compile time; the disk cache even loads code built for an old value "
+          "in a new process", "guard",
+          "records the values, checks them before each call, rebuilds on change; the disk "
+          "cache key includes them",
+          f"{_DOCS}: Global and closure variables"),
+    Entry("SEM013", "closure variables rebound after compiling",
+          "a closure reads its cell at each call", "frozen at compile time", "guard",
+          "records the cells' contents, checks them before each call, rebuilds on change",
+          f"{_DOCS}: Global and closure variables"),
+    Entry("SEM014", "global arrays", "read at each call",
+          "may be copied into the compiled code, so later changes are ignored", "decline",
+          "declines functions that read a global array",
+          f"{_DOCS}: Global and closure variables"),
+    Entry("SEM015", "non-native byte order", "big-endian arrays compute as usual",
+          "NumbaValueError / typing error", "decline",
+          "declines with the argument's name", "measured with numba 0.68"),
+    Entry("SEM016", "dtypes Numba does not take",
+          "structured, float16, object, string and datetime arrays work",
+          "typing errors, or NotImplementedError for float16 arithmetic", "decline",
+          "declines with the argument's name and dtype", "measured with numba 0.68"),
+    Entry("SEM017", "Python int arguments beyond 64 bits",
+          "f(2**70) works", "OverflowError: int too big to convert (or a uint64 "
+          "compile that wraps)", "guard",
+          "that call runs at level 0; the compiled plan is kept",
+          "measured with numba 0.68"),
+    Entry("SEM018", "NumPy reductions of float32/complex64 arrays",
+          "np.sum, x.mean() and friends sum pairwise", "Numba sums sequentially in "
+          "float32: about 1e-5 apart (measured at 1e5 to 1e7 elements)", "verify",
+          "level 2 runs; a reduction inside a loop makes the first compiled call be "
+          "checked against the plain function (float32 tolerance 1e-4); float64 "
+          "differs by ~1e-13",
+          "NumPy docs, numpy.sum notes (pairwise summation); measured with numba 0.68"),
+    Entry("SEM019", "list, set and dict arguments",
+          "mutations are visible at once; lists of lists work",
+          "reflection copies them in and out; nested lists are rejected", "decline",
+          "runs such calls at level 0", "Numba docs, Supported Python features: "
+          "List Reflection"),
+    Entry("SEM020", "dict and list results", "a dict or list comes back",
+          "a numba.typed.Dict or typed.List comes back", "decline",
+          "declines after compiling, from Numba's return type",
+          "Numba docs, typed containers"),
+    Entry("SEM021", "indices out of bounds", "IndexError",
+          "reads or writes memory silently unless boundscheck", "guard",
+          "compiles with boundscheck=True unless OPTLEVEL_BOUNDSCHECK=0",
+          f"{_DOCS}: Bounds Checking"),
+    Entry("SEM022", "fractional powers of negative Python floats",
+          "(-8.0) ** (1/3) is a complex number", "nan", "decline",
+          "declines float ** non-integer where the base is a Python float that may be "
+          "negative", "measured with numba 0.68"),
+    Entry("SEM023", "shifts of Python ints by a varying count",
+          "1 << 70 is exact; 1 << -1 raises ValueError", "wraps or gives garbage",
+          "decline", "declines << and >> of Python ints by a non-constant count",
+          "measured with numba 0.68"),
+    Entry("SEM024", "random numbers", "Python's and NumPy's generators, seeded in Python",
+          "Numba's own generator state: seeding in Python does not reach it", "decline",
+          "declines functions that draw random numbers",
+          "Numba docs, Supported Python features: random"),
+    Entry("SEM025", "I/O and system calls", "print, open, time, os… run",
+          "print only partly, the rest not at all", "decline",
+          "declines functions that do I/O", "Numba docs, Supported Python features"),
+    Entry("SEM026", "functions without source", "—",
+          "Numba compiles the bytecode, but none of the checks above could run", "verify",
+          "auto measures it (a trial); the first compiled call is compared with the plain "
+          "function; f-strings, str(), random and I/O are still found in the bytecode",
+          "optlevel issue 5"),
+    Entry("SEM027", "NumPy scalar results",
+          "a loop over array elements returns np.float64, np.int64, np.float32…",
+          "Numba returns Python float, int (equal in value)", "verify",
+          "verification of the first compiled call learns the plain result's type and "
+          "converts later results to it (optlevel.core.verify)",
+          "measured with numba 0.68"),
+)
+ENTRIES: dict[str, Entry] = {e.id: e for e in CATALOGUE}
+
+
+@dataclasses.dataclass(frozen=True)
+class SemanticFinding(Finding):
+    """A :class:`~optlevel.analysis.scope.Finding` of one catalogue entry: ``detail``
+    is the entry id, ``action`` what optlevel does for it (usually the entry's)."""
+
+    action: str = "decline"
+
+    @property
+    def entry(self) -> Entry:
+        return ENTRIES[self.detail]
+
+    def __str__(self) -> str:
+        where = f"line {self.line}: " if self.line else ""
+        return f"{where}{self.what} [{self.detail}]"
+
+
+def finding(entry_id: str, line: int, what: str, action: str | None = None) -> SemanticFinding:
+    """A finding of catalogue entry ``entry_id`` (its action unless ``action`` is given)."""
+    return SemanticFinding(line, what, entry_id, action or ENTRIES[entry_id].action)
+
+
+def declines(found: tuple[Finding, ...] | list[Finding]) -> list[SemanticFinding]:
+    """The findings for which level 2 does not run the call."""
+    return [f for f in found if isinstance(f, SemanticFinding) and f.action == "decline"]
+
+
+def guards(found: tuple[Finding, ...] | list[Finding], entry_id: str) -> list[SemanticFinding]:
+    """The findings of entry ``entry_id`` that level 2 guards (runs, made equal)."""
+    return [f for f in found if isinstance(f, SemanticFinding) and f.detail == entry_id
+            and f.action == "guard"]
+
+
+def markdown_table() -> str:
+    """The catalogue as the docs' table (docs/levels/jit.md is checked against it)."""
+    rows = ["| id | what | plain Python | raw `numba.njit` | optlevel | source |",
+            "|---|---|---|---|---|---|"]
+    for e in CATALOGUE:
+        cells = [_markdown(c) for c in (e.id, e.title, e.python, e.compiled)]
+        cells += [f"**{e.action}**: {_markdown(e.how)}", _markdown(e.source)]
+        rows.append("| " + " | ".join(cells) + " |")
+    return "\n".join(rows)
+
+
+def _markdown(text: str) -> str:
+    for char, escaped in (("\\", "\\\\"), ("|", "\\|"), ("*", "\\*"), ("_", "\\_"),
+                          ("<", "&lt;"), (">", "&gt;")):
+        text = text.replace(char, escaped)
+    return text
+
+
+def counts() -> dict[str, int]:
+    """How many entries, and how many of each action (for the docs and the report)."""
+    out = {"entries": len(CATALOGUE)}
+    for entry in CATALOGUE:
+        out[entry.action] = out.get(entry.action, 0) + 1
+    return out
+
+
+def kept_in_python(blockers: tuple[Finding, ...] | list[Finding]) -> list[SemanticFinding]:
+    """Random numbers and I/O (found by the feature analysis) as catalogue findings."""
+    return [finding("SEM024" if f.what.startswith("random") else "SEM025", f.line,
+                    f"{f.what}: runs in Python to keep its meaning") for f in blockers]
+
+
+def to_verify(found: tuple[Finding, ...]) -> tuple[Finding, ...]:
+    """The findings whose action is "verify" (they become ``verify_reasons``)."""
+    return tuple(f for f in found if isinstance(f, SemanticFinding) and f.action == "verify")
+
+
+def sourceless_reasons(reason: str) -> tuple[SemanticFinding, ...]:
+    """Why a function without source is verified: the checks could not run."""
+    return (finding("SEM026", 0, f"no source ({reason}): none of the catalogue's checks "
+                    "could run, so the first compiled call of each signature is to be "
+                    "compared with the plain function"),)
+

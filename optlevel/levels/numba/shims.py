@@ -1,0 +1,71 @@
+"""Which names of a function level 2 replaces with checked compiled versions.
+
+Numba's ``int()``, ``round()`` and ``math.floor/ceil/trunc`` of NaN or inf give
+garbage, and its ``math`` functions nan or inf where CPython raises (catalogue
+SEM007, SEM008). The builder (:mod:`.helpers`) hands the compiled function checked
+replacements (:mod:`.checked`) under the names this module finds: the builtins
+``int``/``round`` where they are only called, the ``math`` module, and ``math``
+functions imported by name.
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import Any
+
+from .context import Context, own_nodes
+
+__all__ = ["CHECKED_MATH", "MATH_TO_INT", "ShimPlan", "shim_plan", "shim_names"]
+
+#: math functions compiled with Python's error checks (SEM008), and whether an
+#: infinite result from a finite argument is an OverflowError (else ValueError).
+CHECKED_MATH: dict[str, bool] = {
+    **dict.fromkeys("sqrt log log2 log10 log1p acos asin acosh atanh cos sin tan erf erfc "
+                    "atan asinh tanh fabs gamma lgamma".split(), False),
+    **dict.fromkeys("exp expm1 cosh sinh pow hypot ldexp".split(), True),
+    "fmod": False,
+}
+MATH_TO_INT = frozenset({"floor", "ceil", "trunc"})
+
+
+class ShimPlan:
+    """Which global names the Numba backend replaces with checked versions: the
+    builtins ``int``/``round`` where they are only called, the math module, and
+    math functions imported by name. ``blocked``: names that cannot be replaced."""
+
+    def __init__(self) -> None:
+        self.names: dict[str, str] = {}  # name in the function → what it stands for
+        self.blocked: set[str] = set()
+
+
+def shim_plan(ctx: Context) -> ShimPlan:
+    plan = ShimPlan()
+    calls = {id(n.func) for n in own_nodes(ctx.tree) if isinstance(n, ast.Call)
+             and len(n.args) == 1 and not n.keywords}
+    uses: dict[str, list[bool]] = {}
+    for node in own_nodes(ctx.tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+            uses.setdefault(node.id, []).append(id(node) in calls)
+    for name in ("int", "round"):
+        if name in uses and not ctx.kinds.shadowed(name):
+            if all(uses[name]):
+                plan.names[name] = f"builtins.{name}"
+            else:
+                plan.blocked.add(name)
+    for name in uses:
+        found, value = ctx.ns.lookup(name)
+        if not found:
+            continue
+        if getattr(value, "__name__", None) == "math" and type(value).__name__ == "module":
+            plan.names[name] = "math"
+        elif getattr(value, "__module__", None) == "math" and callable(value):
+            leaf = value.__name__
+            if leaf in CHECKED_MATH or leaf in MATH_TO_INT:
+                plan.names[name] = f"math.{leaf}"
+    return plan
+
+
+def shim_names(func: Any, tree: ast.FunctionDef | ast.AsyncFunctionDef,
+               params: tuple[str, ...]) -> dict[str, str]:
+    """The global names of ``func`` to replace with checked compiled versions."""
+    return shim_plan(Context(func, tree, params, None)).names
