@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from .arrays import kind_of
+from .arrays import DEVICE_KINDS, kind_of, to_numpy
 from .errors import OptlevelError
 
 __all__ = ["to_device", "to_host", "on_device"]
@@ -84,15 +84,7 @@ def to_host(x: Any) -> Any:
     NumPy arrays and scalars are returned as they are; a 0-d device array becomes a
     0-d NumPy array.
     """
-    def one(a: Any) -> Any:
-        kind = kind_of(type(a))
-        if kind == "cupy":
-            return a.get()
-        if kind == "torch":
-            return a.detach().cpu().numpy()
-        return a
-
-    return _map(x, one)
+    return _map(x, lambda a: to_numpy(a) if kind_of(type(a)) in DEVICE_KINDS else a)
 
 
 def _map(x: Any, fn: Any) -> Any:

@@ -14,8 +14,8 @@ import pytest
 
 import optlevel
 from optlevel.bench import workloads as W
-from optlevel.levels.gpu.probe import cupy_status, torch_status
 from optlevel.core.verify import compare
+from optlevel.levels.gpu.probe import cupy_status, torch_status
 
 pytestmark = pytest.mark.gpu
 

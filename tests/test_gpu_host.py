@@ -12,9 +12,9 @@ import pytest
 
 import optlevel
 from optlevel.contract import YES, Estimate
+from optlevel.levels.gpu import call as gpu_call
 from optlevel.levels.gpu.backend_cupy import CupyBackend
 from optlevel.levels.gpu.backend_torch import TorchBackend
-from optlevel.levels.gpu import call as gpu_call
 from optlevel.levels.gpu.checks import gpu_findings
 from optlevel.levels.gpu.libs import HostLib, get_lib
 from optlevel.levels.gpu.namespace import DeviceNamespace

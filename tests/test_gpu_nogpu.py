@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 import optlevel
-from optlevel.core.registry import BACKENDS, forget_availability, is_available
 from optlevel.bench.workloads import elementwise, montecarlo_pi, process_images, small_loop
+from optlevel.core.registry import BACKENDS, forget_availability, is_available
 from optlevel.levels.gpu.probe import cupy_status, torch_cuda_build, torch_status
 
 pytestmark = pytest.mark.filterwarnings("ignore::optlevel.FallbackWarning")

@@ -1,7 +1,8 @@
 """What the CuPy and Torch backends share: applies, estimate and prepare.
 
-Each backend module (:mod:`optlevel.levels.gpu.backend_cupy`, ``gpu_torch``) names its
-library and calls these; the library adapter comes from :func:`.libs.get_lib`.
+Each backend module (:mod:`optlevel.levels.gpu.backend_cupy`,
+:mod:`optlevel.levels.gpu.backend_torch`) names its library and calls these; the
+library adapter comes from :func:`.libs.get_lib`.
 """
 
 from __future__ import annotations
@@ -11,16 +12,22 @@ from collections.abc import Callable
 from typing import Any
 
 from ...analysis import ArgInfo, ArgSignature, FunctionFeatures
-from ...contract import YES, BackendBase, Decline, Estimate, Prepared, Verdict
+from ...analysis.scope import Finding
+from ...arrays import ArgKind
+from ...contract import YES, BackendBase, Code, Decline, Estimate, Prepared, Verdict, VerdictKind
+from ...core.preconditions import function_preconditions
 from ...core.registry import is_available
 from .checks import gpu_findings
 from .cost import too_small_on_host
 
-__all__ = ["applies", "estimate", "prepare", "calibrate", "GPU_OPTIONS"]
+__all__ = ["applies", "estimate", "prepare", "calibrate", "GPU_OPTIONS", "GpuBackend"]
 
 #: the ``@optimize`` keywords level 4 reads
 GPU_OPTIONS = {"gpu_random": "let level 4 draw np.random numbers on the GPU: faster, but a "
                              "different random stream than NumPy's (default False)"}
+#: the argument kinds level 4 takes as they are (NumPy arrays are checked one by one)
+_TAKEN = frozenset({ArgKind.CUPY, ArgKind.TORCH, ArgKind.SCALAR, ArgKind.TUPLE,
+                    ArgKind.LIST})
 
 
 def applies(backend: Any, features: FunctionFeatures, signature: ArgSignature,
@@ -28,55 +35,64 @@ def applies(backend: Any, features: FunctionFeatures, signature: ArgSignature,
     """Can ``backend`` run this call on its GPU at all (cheap checks first)?"""
     choice = settings.gpu_backend
     if choice != "auto" and choice != backend.name:
-        return Verdict(False, f"OPTLEVEL_GPU_BACKEND={choice} picks the {choice} backend")
-    for verdict in (_body(backend, features), _args(backend, signature, features)):
+        return Verdict(False, f"OPTLEVEL_GPU_BACKEND={choice} picks the {choice} backend",
+                       code=Code.CONFIGURED)
+    for verdict in (_body(features), _args(backend, signature, features)):
         if not verdict:
             return verdict
     verdict = _findings(backend, gpu_findings(features))
     if not verdict:
         return verdict
-    small = "" if features.options.get("gpu_random") else too_small_on_host(signature)
+    small = "" if _gpu_random(features) else too_small_on_host(signature)
     if small:  # decided before any device is probed (importing CuPy, a CUDA context)
-        return Verdict(False, small, kind="pays")
+        return Verdict(False, small, kind=VerdictKind.PAYS, code=Code.PAYS)
     if not is_available(backend, settings):
         return YES  # the planner reports which "no GPU" case this is
     return _ops(backend, features)
 
 
-def _body(backend: Any, features: FunctionFeatures) -> Verdict:
-    if not features.has_source:
-        return Verdict(False, f"{features.source.reason}; level 4 reads the function's "
-                              "code to run it on the GPU")
-    if features.is_generator or features.is_async:
-        return Verdict(False, "a generator or async function")
-    if features.global_writes:
-        return Verdict(False, f"writes the global(s) {', '.join(sorted(features.global_writes))}")
-    gpu_random = bool(features.options.get("gpu_random"))
-    for finding in features.semantic_blockers:
-        text = str(finding)
-        if "random numbers: numpy.random" in text:
-            if gpu_random:
-                continue
-            return Verdict(False, f"{text}: draws from np.random, whose stream the GPU "
-                                  "would not reproduce, so it keeps NumPy's (decorate with "
-                                  "gpu_random=True to draw on the GPU, changing the "
-                                  "random numbers)")
-        return Verdict(False, f"{text}: runs on the CPU to keep its meaning")
-    return YES
+def _gpu_random(features: FunctionFeatures) -> bool:
+    return bool(features.options.get("gpu_random"))
+
+
+def _torch(backend: Any) -> bool:
+    return backend.lib_name.startswith("torch")
+
+
+def _body(features: FunctionFeatures) -> Verdict:
+    """The shared preconditions, in level 4's words; ``gpu_random=True`` lets a
+    function draw from np.random (on the device, another stream)."""
+    gpu_random = _gpu_random(features)
+    return function_preconditions(
+        features, no_source="; level 4 reads the function's code to run it on the GPU",
+        generator="a generator or async function", kept=_kept_on_cpu,
+        allow=lambda finding: gpu_random and _draws_np_random(finding))
+
+
+def _draws_np_random(finding: Finding) -> bool:
+    return finding.what.startswith("random numbers: numpy.random")
+
+
+def _kept_on_cpu(finding: Finding) -> str:
+    if _draws_np_random(finding):
+        return (f"{finding}: draws from np.random, whose stream the GPU would not "
+                "reproduce, so it keeps NumPy's (decorate with gpu_random=True to draw on "
+                "the GPU, changing the random numbers)")
+    return f"{finding}: runs on the CPU to keep its meaning"
 
 
 def _findings(backend: Any, findings: Any) -> Verdict:
     if findings.element_loops:
         first = findings.element_loops[0]
         return Verdict(False, f"{first}: one GPU launch per element would be far slower "
-                              "than the CPU (level 2 compiles such loops)")
+                              "than the CPU (level 2 compiles such loops)", code=Code.DECLINED)
     if findings.unstable_order:
-        return Verdict(False, str(findings.unstable_order[0]))
-    if backend.lib_name.startswith("torch") and findings.methods:
+        return Verdict(False, str(findings.unstable_order[0]), code=Code.DECLINED)
+    if _torch(backend) and findings.methods:
         names = ", ".join(f".{m}()" for m in findings.methods[:4])
         return Verdict(False, f"calls array methods ({names}), which Torch tensors define "
                               "differently from NumPy (x.std() divides by n-1, x.max(axis) "
-                              "returns a pair); the cupy backend runs them")
+                              "returns a pair); the cupy backend runs them", code=Code.DECLINED)
     return YES
 
 
@@ -85,48 +101,72 @@ def _args(backend: Any, signature: ArgSignature, features: FunctionFeatures) -> 
         verdict = _arg(backend, arg)
         if not verdict:
             return verdict
-    if not signature.arrays and not (features.options.get("gpu_random")
-                                     and features.uses_random):
-        return Verdict(False, "no array arguments: nothing to put on the GPU")
+    if not signature.arrays and not (_gpu_random(features) and features.uses_random):
+        return Verdict(False, "no array arguments: nothing to put on the GPU",
+                       code=Code.DECLINED)
     return YES
 
 
 def _arg(backend: Any, arg: ArgInfo) -> Verdict:
-    if arg.kind == "numpy":
-        if arg.type_name != "ndarray":
-            return Verdict(False, f"argument {arg.name!r} is a {arg.type_name}, an ndarray "
-                                  "subclass whose behaviour the GPU library would drop")
-        kind = arg.dtype_kind
-        if kind not in "biufc":
-            return Verdict(False, f"argument {arg.name!r} has dtype {arg.dtype}; GPUs take "
-                                  "bool, integer, float and complex arrays")
-        if backend.lib_name.startswith("torch") and kind not in "fc":
-            return Verdict(False, f"argument {arg.name!r} is {arg.dtype}: Torch promotes "
-                                  "integers unlike NumPy (int / int and int + float give "
-                                  "float32), so integer arrays run on CuPy or the CPU")
-        return YES
-    if arg.kind == "torch" and not str(arg.device).startswith("cuda"):
+    if arg.kind is ArgKind.NUMPY:
+        return _host_arg(backend, arg)
+    if arg.kind is ArgKind.TORCH and not str(arg.device).startswith("cuda"):
         return Verdict(False, f"argument {arg.name!r} is a Torch tensor on {arg.device}; "
-                              "level 4 takes NumPy arrays, CuPy arrays and CUDA tensors")
-    if arg.kind in ("cupy", "torch", "scalar", "tuple", "list"):
+                              "level 4 takes NumPy arrays, CuPy arrays and CUDA tensors",
+                       code=Code.DECLINED)
+    if arg.kind in _TAKEN:
         return YES
     return Verdict(False, f"argument {arg.name!r} is a {arg.type_name}; level 4 takes "
-                          "arrays, scalars, tuples and lists")
+                          "arrays, scalars, tuples and lists", code=Code.DECLINED)
+
+
+def _host_arg(backend: Any, arg: ArgInfo) -> Verdict:
+    """A NumPy argument: a plain ndarray of a dtype the backend's library computes like
+    NumPy."""
+    if arg.type_name != "ndarray":
+        return Verdict(False, f"argument {arg.name!r} is a {arg.type_name}, an ndarray "
+                              "subclass whose behaviour the GPU library would drop",
+                       code=Code.DECLINED)
+    kind = arg.dtype_kind
+    if kind not in "biufc":
+        return Verdict(False, f"argument {arg.name!r} has dtype {arg.dtype}; GPUs take "
+                              "bool, integer, float and complex arrays", code=Code.DECLINED)
+    if _torch(backend) and kind not in "fc":
+        return Verdict(False, f"argument {arg.name!r} is {arg.dtype}: Torch promotes "
+                              "integers unlike NumPy (int / int and int + float give "
+                              "float32), so integer arrays run on CuPy or the CPU",
+                       code=Code.DECLINED)
+    return YES
 
 
 def _ops(backend: Any, features: FunctionFeatures) -> Verdict:
     """Every NumPy call has a version in the backend's library (imports it)."""
+    try:
+        _open(backend, features)
+    except Decline as exc:
+        return Verdict(False, exc.reason, code=exc.code)
+    return YES
+
+
+def _open(backend: Any, features: FunctionFeatures) -> tuple[Any, Any]:
+    """The backend's library adapter and its NumPy namespace for this function.
+
+    Raises :class:`Decline` when the library cannot start (a device that went away
+    after the probe) or a NumPy call of the function has no version there.
+    """
     from .libs import get_lib
     from .namespace import missing_ops
 
     try:
         lib = get_lib(backend.lib_name)
-    except Exception as exc:  # a device that went away after the probe
-        return Verdict(False, f"{backend.name} could not start: {type(exc).__name__}: {exc}")
-    missing = missing_ops(features, lib.namespace(bool(features.options.get("gpu_random"))))
+    except Exception as exc:  # the probe passed; a start-up that fails is a decline
+        raise Decline(f"{backend.name} could not start: {type(exc).__name__}: {exc}",
+                      code=Code.UNAVAILABLE) from None
+    xp = lib.namespace(_gpu_random(features))
+    missing = missing_ops(features, xp)
     if missing:
-        return Verdict(False, f"{missing[0]} has no {backend.name} version")
-    return YES
+        raise Decline(f"{missing[0]} has no {backend.name} version", code=Code.DECLINED)
+    return lib, xp
 
 
 def estimate(backend: Any, features: FunctionFeatures, signature: ArgSignature,
@@ -138,53 +178,46 @@ def estimate(backend: Any, features: FunctionFeatures, signature: ArgSignature,
 
     findings = gpu_findings(features)
     rates = measure(get_lib(backend.lib_name), profile)
-    fused = findings.elementwise and not backend.lib_name.startswith("torch")
-    found = predict(features, findings, signature, rates, fused,
-                    bool(features.options.get("gpu_random")))
+    fused = findings.elementwise and not _torch(backend)
+    found = predict(features, findings, signature, rates, fused, _gpu_random(features))
     if found.cost is not None and _foreign(backend, signature):
         # the other library's arrays come in (and results go back) by DLPack: dearer
         # than natively, and the libraries' own measured rates must not decide it
         return Estimate(found.pays, found.reason, found.cost * 1.5 + 20e-6)
-    torch = backend.lib_name.startswith("torch")
-    if found.cost is not None and torch and not _native(backend, signature):
+    if found.cost is not None and _torch(backend) and not _native(backend, signature):
         return Estimate(found.pays, found.reason + "; Torch runs unfused", found.cost * 1.2)
     return found
 
 
 def _foreign(backend: Any, signature: ArgSignature) -> bool:
-    other = "torch" if backend.name == "cupy" else "cupy"
-    return any(a.kind == other for a in signature.arrays)
+    other = ArgKind.TORCH if backend.name == "cupy" else ArgKind.CUPY
+    return any(a.kind is other for a in signature.arrays)
 
 
 def _native(backend: Any, signature: ArgSignature) -> bool:
+    # by name: a backend standing in for one (the tests' "gpu-torch-cpu") has no arrays
     return any(a.kind == backend.name for a in signature.arrays)
 
 
 def prepare(backend: Any, func: Callable[..., Any], features: FunctionFeatures) -> Prepared:
     """Rebind the function to the device namespace and fuse it when proven elementwise."""
-    from .call import DeviceCall, GpuRunError, GpuUnfit
-    from .libs import get_lib
-    from .namespace import missing_ops, rebind
+    from .call import DeviceCall, GpuRunError, GpuUnfit, keeps_on_device
+    from .namespace import rebind
 
     start = time.perf_counter()
-    try:
-        lib = get_lib(backend.lib_name)
-    except Exception as exc:  # the probe passed; a start-up that fails is a decline
-        raise Decline(f"{backend.name} could not start: {type(exc).__name__}: {exc}") from None
-    xp = lib.namespace(bool(features.options.get("gpu_random")))
-    missing = missing_ops(features, xp)
-    if missing:
-        raise Decline(f"{missing[0]} has no {backend.name} version")
+    lib, xp = _open(backend, features)
     findings = gpu_findings(features, func)
     rebound, codes = rebind(func, features, xp)
     fused = findings.elementwise and not features.has_varargs
     kernel = lib.fuse(rebound, features.name) if fused else rebound
     note = "one fused kernel" if fused and lib.name == "cupy" else ""
     call = DeviceCall(lib, func, kernel, fused, findings, features, codes)
-    # Device random numbers draw another stream than NumPy's: never compared.
+    # Device random numbers draw another stream than NumPy's: never compared. Inside
+    # optlevel.on_device() results stay on the device on purpose: the check compares
+    # host copies of both sides.
     return Prepared(call, time.perf_counter() - start, (GpuRunError,), note,
-                    unfit_errors=(GpuUnfit,),
-                    checkable=not features.options.get("gpu_random"))
+                    unfit_errors=(GpuUnfit,), checkable=not _gpu_random(features),
+                    compare_on_host=keeps_on_device)
 
 
 def calibrate(backend: Any, profile: Any) -> None:

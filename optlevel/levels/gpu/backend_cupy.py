@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .backend import GpuBackend
 from ...contract import Verdict
+from .backend import GpuBackend
 
 
 class CupyBackend(GpuBackend):

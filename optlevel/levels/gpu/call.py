@@ -24,12 +24,13 @@ from typing import Any
 
 import numpy as np
 
-from ...arrays import kind_of
-from ...errors import FallbackWarning, warn_once
+from ...arrays import DEVICE_KINDS, ArgKind, array_kind, kind_of
+from ...errors import FallbackWarning, first_line, warn_once
 from .memory import HEADROOM, plan_memory
 from .namespace import MissingOnDevice
 
-__all__ = ["DeviceCall", "GpuRunError", "GpuUnfit", "KEEP_ON_DEVICE", "STREAM_MIN_BYTES"]
+__all__ = ["DeviceCall", "GpuRunError", "GpuUnfit", "KEEP_ON_DEVICE", "STREAM_MIN_BYTES",
+           "keeps_on_device"]
 
 #: set by ``optlevel.on_device()``: results of level-4 calls stay on the device
 KEEP_ON_DEVICE: contextvars.ContextVar[bool] = contextvars.ContextVar(
@@ -68,57 +69,59 @@ class DeviceCall:
         lib = self.lib
         kinds = [kind_of(type(a)) for a in args]
         if not kwargs and lib.kind in kinds and all(
-                k == lib.kind or type(a) in _SCALARS for k, a in zip(kinds, args)):
-            return self._resident(args)
-        bound = self.signature.bind(*args, **kwargs)
-        values = bound.arguments
-        hosts = {k: v for k, v in values.items() if type(v) is np.ndarray}
-        out_kind = self._out_kind(values)
+                k is lib.kind or type(a) in _SCALARS for k, a in zip(kinds, args)):
+            return self._guarded(args, kwargs, self._resident, args)
+        bound = self.signature.bind(*args, **kwargs)  # a TypeError here is the caller's
+        return self._guarded(args, kwargs, self._moved, bound)
+
+    def _guarded(self, args: tuple, kwargs: dict, run: Callable[..., Any],
+                 *run_args: Any) -> Any:
+        """``run(*run_args)`` for the call ``(args, kwargs)``, its failures sorted: out of
+        memory runs the call on the CPU, the user's own exceptions propagate, the
+        library's become :class:`GpuRunError`."""
         try:
-            keep = out_kind is not None or KEEP_ON_DEVICE.get()
-            with lib.running() as ctx:
-                result, uploaded = self._run(bound, hosts, ctx, keep)
-                host_of = {id(uploaded[k]): hosts[k] for k in uploaded}
-                result = self._result(result, keep, out_kind or lib.kind, host_of, ctx)
-                for name in self.mutated & set(uploaded):
-                    lib.download(uploaded[name], ctx, out=hosts[name])
-        except lib.oom_errors as exc:
+            return run(*run_args)
+        except self.lib.oom_errors as exc:
             return self._out_of_memory(exc, args, kwargs)
         except (GpuRunError, GpuUnfit):
             raise
         except Exception as exc:
             if _raised_by_user(exc, self.codes):
                 raise
-            raise GpuRunError(f"{type(exc).__name__}: {_first_line(exc)}") from exc
-        return result
+            raise GpuRunError(f"{type(exc).__name__}: {first_line(exc)}") from exc
 
     def _resident(self, args: tuple) -> Any:
         """The fast path: every argument already on this device (or a scalar)."""
-        try:
-            result = self.kernel(*args)
-            return self._result(result, True, self.lib.kind, {}, None)
-        except self.lib.oom_errors as exc:
-            return self._out_of_memory(exc, args, {})
-        except (GpuRunError, GpuUnfit):
-            raise
-        except Exception as exc:
-            if _raised_by_user(exc, self.codes):
-                raise
-            raise GpuRunError(f"{type(exc).__name__}: {_first_line(exc)}") from exc
+        result = self.kernel(*args)
+        return self._result(result, True, self.lib.kind, {}, None)
 
-    def _out_kind(self, values: dict[str, Any]) -> str | None:
+    def _moved(self, bound: inspect.BoundArguments) -> Any:
+        """Host arrays go in (whole or in chunks), results come out as their kind."""
+        lib = self.lib
+        values = bound.arguments
+        hosts = {k: v for k, v in values.items() if type(v) is np.ndarray}
+        out_kind = self._out_kind(values)
+        keep = out_kind is not None or KEEP_ON_DEVICE.get()
+        with lib.running() as ctx:
+            result, uploaded = self._run(bound, hosts, ctx, keep)
+            host_of = {id(uploaded[k]): hosts[k] for k in uploaded}
+            result = self._result(result, keep, out_kind or lib.kind, host_of, ctx)
+            for name in self.mutated & set(uploaded):
+                lib.download(uploaded[name], ctx, out=hosts[name])
+        return result
+
+    def _out_kind(self, values: dict[str, Any]) -> ArgKind | None:
         """The array kind results come back as: None for the host (NumPy)."""
         for v in values.values():
             kind = kind_of(type(v))
-            if kind in ("cupy", "torch"):
+            if kind in DEVICE_KINDS:
                 return kind
         return None
 
     def _run(self, bound: inspect.BoundArguments, hosts: dict[str, np.ndarray],
              ctx: Any, keep: bool) -> tuple[Any, dict[str, Any]]:
         lib = self.lib
-        arrays = [v for v in bound.arguments.values() if kind_of(type(v)) in
-                  ("numpy", "cupy", "torch")]
+        arrays = [v for v in bound.arguments.values() if array_kind(v) is not None]
         largest = max(arrays, key=_nbytes, default=None)
         streamable = not keep and self._streamable(bound, hosts)
         memory = plan_memory(lib, sum(h.nbytes for h in hosts.values()),
@@ -138,10 +141,8 @@ class DeviceCall:
                               memory.mode != "chunks"), {}
         uploaded = {k: lib.upload(v, ctx) for k, v in hosts.items()}
         for k, v in bound.arguments.items():
-            kind = kind_of(type(v))
-            if kind in lib.foreign_kinds:
-                uploaded_foreign = lib.import_foreign(v)
-                bound.arguments[k] = uploaded_foreign
+            if kind_of(type(v)) in lib.foreign_kinds:
+                bound.arguments[k] = lib.import_foreign(v)
         bound.arguments.update(uploaded)
         return self.kernel(*bound.args, **bound.kwargs), uploaded
 
@@ -198,10 +199,11 @@ class DeviceCall:
         if len(shapes) != 1 or not all(h.flags.c_contiguous for h in hosts.values()):
             return False
         others = [v for k, v in bound.arguments.items() if k not in hosts]
-        return all(kind_of(type(v)) == "scalar" for v in others)
+        return all(kind_of(type(v)) is ArgKind.SCALAR for v in others)
 
-    def _result(self, value: Any, keep: bool, kind: str, host_of: dict[int, np.ndarray],
-                ctx: Any, top: bool = True, position: int | None = None) -> Any:
+    def _result(self, value: Any, keep: bool, kind: ArgKind | None,
+                host_of: dict[int, np.ndarray], ctx: Any, top: bool = True,
+                position: int | None = None) -> Any:
         lib = self.lib
         if isinstance(value, (tuple, list, dict)):
             def one(v: Any, i: int | None) -> Any:
@@ -231,12 +233,18 @@ class DeviceCall:
         self.lib.free_pools()
         warn_once((self.qualname, "gpu-out-of-memory"),
                   f"{self.qualname}: level 4 ({self.lib.name}) ran out of GPU memory "
-                  f"({_first_line(exc)}); the GPU memory pool was freed and this call ran "
+                  f"({first_line(exc)}); the GPU memory pool was freed and this call ran "
                   "on the CPU (level 0) instead. Free device memory (or call "
                   "optlevel.to_host on arrays you keep on the GPU), or decorate with "
                   "level=3 to stay on the CPU.", FallbackWarning)
         # An unfit call: the dispatcher runs it plain, counts it at level 0, keeps the plan.
-        raise GpuUnfit(f"out of GPU memory: {_first_line(exc)}") from exc
+        raise GpuUnfit(f"out of GPU memory: {first_line(exc)}") from exc
+
+
+def keeps_on_device() -> bool:
+    """Whether results stay on the device here (inside ``optlevel.on_device()``): the
+    first-call check then compares host copies (:attr:`Prepared.compare_on_host`)."""
+    return KEEP_ON_DEVICE.get()
 
 
 def _nbytes(a: Any) -> int:
@@ -263,8 +271,3 @@ def _raised_by_user(exc: BaseException, codes: frozenset) -> bool:
         last = tb
         tb = tb.tb_next
     return last is not None and last.tb_frame.f_code in codes
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0][:240] if text else type(exc).__name__

@@ -25,21 +25,30 @@ from typing import Any
 from ...analysis import FunctionFeatures
 from ...analysis.scope import Finding, Namespace
 from ...analysis.source import unwrap_callable
+from ...analysis.tables import COSTLY_ELEMENTWISE, ELEMENTWISE
+from ...core.runtime import RUNTIME
 
 __all__ = ["GpuFindings", "gpu_findings", "FUSABLE_UFUNCS", "COSTLY_UFUNCS"]
 
-#: NumPy ufuncs (and ``where``) that a fused kernel may call.
-FUSABLE_UFUNCS = frozenset(
-    "sin cos tan arcsin arccos arctan arctan2 sinh cosh tanh arcsinh arccosh arctanh exp "
-    "exp2 expm1 log log2 log10 log1p sqrt cbrt square abs absolute fabs sign add subtract "
-    "multiply divide true_divide floor_divide power mod remainder fmod maximum minimum fmax "
-    "fmin floor ceil trunc rint isnan isinf isfinite hypot negative positive reciprocal "
-    "logical_and logical_or logical_not logical_xor greater greater_equal less less_equal "
-    "equal not_equal deg2rad rad2deg degrees radians copysign where".split())
+#: Elementwise in NumPy (:data:`~optlevel.analysis.tables.ELEMENTWISE`), but kept out
+#: of fused kernels: a body that calls one is not proven elementwise and runs unfused.
+_NOT_FUSED = frozenset({
+    # not ufuncs but NumPy functions that return views: np.real(x) is x itself for a
+    # real x, and np.imag(x) a read-only zero array, where a kernel makes a new array
+    "real", "imag",
+    # Python functions with rules of their own, not ufuncs: np.clip takes complex
+    # arrays (CuPy's refuses them) and special-cases bounds outside the dtype's range
+    # (np.clip(int8, 0, 300) stays int8); np.angle takes deg=
+    "clip", "angle",
+    # ufuncs in both libraries that no GPU test compares with NumPy inside a
+    # cupy.fuse kernel yet; they join when one does
+    "conj", "conjugate", "float_power", "heaviside", "signbit",
+})
+#: NumPy calls a fused kernel may make: the shared elementwise table less the above,
+#: plus ``where``, which selects element by element from its arguments.
+FUSABLE_UFUNCS = (ELEMENTWISE - _NOT_FUSED) | {"where"}
 #: The ones that cost tens of cycles per element on a CPU (the cost model's weight).
-COSTLY_UFUNCS = frozenset(
-    "sin cos tan arcsin arccos arctan arctan2 sinh cosh tanh arcsinh arccosh arctanh exp "
-    "exp2 expm1 log log2 log10 log1p sqrt cbrt power hypot".split())
+COSTLY_UFUNCS = COSTLY_ELEMENTWISE
 _NUMPY_CONSTANTS = frozenset({"pi", "e", "inf", "nan", "euler_gamma"})
 _FUSABLE_BINOPS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.FloorDiv, ast.Mod, ast.Pow)
 _FUSABLE_CMPOPS = (ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.Eq, ast.NotEq)
@@ -72,7 +81,8 @@ class GpuFindings:
     reason: str = ""  # why the body is not purely elementwise
 
 
-_cache: dict[int, GpuFindings] = {}
+#: findings by ``id(features)``; an entry goes when its features object dies
+_FINDINGS = RUNTIME.cache("gpu.findings", maxsize=1024)
 
 
 def gpu_findings(features: FunctionFeatures,
@@ -85,12 +95,14 @@ def gpu_findings(features: FunctionFeatures,
     findings more cautious); ``prepare`` passes the function itself.
     """
     key = id(features)
-    found = _cache.get(key)
-    if found is None:
+
+    def analyze() -> GpuFindings:
         scope = unwrap_callable(func) if func is not None else _module_scope(features)
-        found = _cache[key] = _analyze(scope, features)
-        weakref.finalize(features, _cache.pop, key, None)
-    return found
+        found = _analyze(scope, features)
+        weakref.finalize(features, _FINDINGS.pop, key, None)
+        return found
+
+    return _FINDINGS.get_or_make(key, analyze)
 
 
 def _module_scope(features: FunctionFeatures) -> Any:

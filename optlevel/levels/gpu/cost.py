@@ -27,7 +27,8 @@ from typing import Any
 import numpy as np
 
 from ...analysis import ArgSignature, FunctionFeatures
-from ...contract import Estimate
+from ...arrays import ArgKind
+from ...contract import Estimate, Pays
 
 __all__ = ["predict", "HOST_MIN_ELEMENTS"]
 
@@ -39,7 +40,7 @@ def too_small_on_host(signature: Any) -> str:
     """Why the call's host arrays are too small for the GPU to pay, or ``""``. Cheap:
     ``applies`` asks it before any device is probed."""
     arrays = signature.arrays
-    host = [a for a in arrays if a.kind == "numpy"]
+    host = [a for a in arrays if a.kind is ArgKind.NUMPY]
     if not host or len(host) != len(arrays):
         return ""
     host_elems = sum(a.size for a in host)
@@ -67,19 +68,19 @@ def predict(features: FunctionFeatures, findings: Any, signature: ArgSignature,
     arrays = signature.arrays
     if not arrays:
         if gpu_random and features.uses_random:
-            return Estimate("yes", "draws its random numbers on the GPU (gpu_random=True)")
-        return Estimate("trial", "no array arguments, so the work size is unknown: the "
-                                 "first calls measure level 4 against level 0")
-    host = [a for a in arrays if a.kind == "numpy"]
+            return Estimate(Pays.YES, "draws its random numbers on the GPU (gpu_random=True)")
+        return Estimate(Pays.TRIAL, "no array arguments, so the work size is unknown: the "
+                                    "first calls measure level 4 against level 0")
+    host = [a for a in arrays if a.kind is ArgKind.NUMPY]
     n = max(a.size for a in arrays)
     itemsize = max(_itemsize(a.dtype) for a in arrays)
     gpu = _gpu_compute(features, findings, arrays, n, itemsize, rates, fused)
     if not host:
-        return Estimate("yes", f"the data is already on the GPU (kernels ≈ "
-                               f"{_ms(gpu)})", gpu)
+        return Estimate(Pays.YES, f"the data is already on the GPU (kernels ≈ {_ms(gpu)})",
+                        gpu)
     small = too_small_on_host(signature)
     if small:
-        return Estimate("no", small)
+        return Estimate(Pays.NO, small)
     bytes_in = sum(a.size * _itemsize(a.dtype) for a in host)
     bytes_out = 0 if _reduces_to_scalar(features, findings) else n * itemsize
     transfer = bytes_in / (rates["h2d_pinned_gbps"] * 1e9) + \
@@ -89,14 +90,14 @@ def predict(features: FunctionFeatures, findings: Any, signature: ArgSignature,
     why = (f"predicted {_ms(total)} on the GPU ({_ms(transfer)} of it copies) against "
            f"{_ms(cpu)} on the CPU")
     if findings.array_loops:
-        return Estimate("trial", f"a loop repeats whole-array work an unknown number of "
-                                 f"times: the first calls measure level 4 against level 0; "
-                                 f"{why} per pass", total)
+        return Estimate(Pays.TRIAL, f"a loop repeats whole-array work an unknown number of "
+                                    f"times: the first calls measure level 4 against level "
+                                    f"0; {why} per pass", total)
     if total * _PAYS_FACTOR <= cpu:
-        return Estimate("yes", why, total)
+        return Estimate(Pays.YES, why, total)
     if total <= cpu:
-        return Estimate("trial", why + ": close, so the first calls measure it", total)
-    return Estimate("no", why, total)
+        return Estimate(Pays.TRIAL, why + ": close, so the first calls measure it", total)
+    return Estimate(Pays.NO, why, total)
 
 
 def _reduces_to_scalar(features: FunctionFeatures, findings: Any) -> bool:

@@ -8,53 +8,57 @@
 - :class:`HostLib`: NumPy standing in for a device (copies in, copies out), so the
   tests exercise rebinding, fusion decisions, chunking and result conversion in CI.
 
-Each is made once per process (:func:`get_lib`); making one imports its library.
+Each is made once per process (:func:`get_lib`) and kept in a runtime cache;
+making one imports its library. Which kind an array is comes from
+:mod:`optlevel.arrays`; what to do with it (copy, fuse, share through DLPack) is
+the adapters'. The first adapter made registers :func:`close_libs` to run at exit;
+:func:`optlevel.core.runtime.reset` forgets the adapters (what they hold is
+released when the last plan using one goes).
 """
 
 from __future__ import annotations
 
 import contextlib
-import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 
+from ...arrays import ArgKind, kind_of
+from ...core.runtime import RUNTIME
 from .namespace import DeviceNamespace
+from .transfer import Engine, is_host_array
 
 __all__ = ["CupyLib", "TorchLib", "HostLib", "get_lib", "close_libs"]
-
-_libs: dict[str, Any] = {}
-_libs_lock = threading.Lock()
 
 
 def get_lib(name: str) -> Any:
     """The adapter called ``name`` (``"cupy"``, ``"torch"``, ``"torch-cpu"``,
     ``"numpy"``), made on first use."""
-    found = _libs.get(name)
+    found = _LIBS.get(name)
     if found is None:
-        with _libs_lock:
-            found = _libs.get(name)
-            if found is None:
-                factory = {"cupy": CupyLib, "torch": lambda: TorchLib("cuda"),
-                           "torch-cpu": lambda: TorchLib("cpu"), "numpy": HostLib}[name]
-                found = _libs[name] = factory()
+        found = _LIBS.get_or_make(name, _MAKERS[name])
+        # the adapters hold device memory, pinned buffers and copy threads: closed at
+        # shutdown, and on reset before the cache forgets them
+        RUNTIME.closer("gpu.libs", close_libs)
+        RUNTIME.on_reset("gpu.libs", close_libs)
     return found
 
 
 def close_libs(prefix: str = "") -> None:
     """Release what the adapters hold (threads, pinned memory, device pools)."""
-    with _libs_lock:
-        for name in [n for n in _libs if n.startswith(prefix)]:
-            _libs.pop(name).close()
+    with _LIBS.lock:
+        libs = [_LIBS.pop(name) for name, _ in _LIBS.items() if name.startswith(prefix)]
+    for lib in libs:
+        lib.close()
 
 
 class HostLib:
     """NumPy as a pretend device: ``upload`` and ``download`` copy."""
 
     name = "numpy"
-    kind = "host-sim"  # no argument has this kind: every NumPy argument is "host"
-    foreign_kinds: tuple[str, ...] = ()
+    kind: ArgKind | None = None  # no argument is on this "device": NumPy ones are host's
+    foreign_kinds: tuple[ArgKind, ...] = ()
     oom_errors: tuple[type[BaseException], ...] = (MemoryError,)
     streams = True  # exercises the chunked path in tests
 
@@ -69,7 +73,7 @@ class HostLib:
         return self._ns[gpu_random]
 
     def is_device(self, x: Any) -> bool:
-        return isinstance(x, np.ndarray)
+        return is_host_array(x)
 
     @contextlib.contextmanager
     def running(self) -> Iterator[Any]:
@@ -92,9 +96,9 @@ class HostLib:
 
     def stream(self, kernel: Callable[..., Any], args: list[Any], shape: tuple[int, ...],
                elems_per_chunk: int, ctx: Any, fits: bool = True) -> np.ndarray:
-        flats = [a.reshape(-1) if isinstance(a, np.ndarray) else a for a in args]
+        flats = [a.reshape(-1) if is_host_array(a) else a for a in args]
         size = int(np.prod(shape, dtype=np.int64))
-        pieces = [kernel(*[f[i:i + elems_per_chunk] if isinstance(f, np.ndarray) else f
+        pieces = [kernel(*[f[i:i + elems_per_chunk] if is_host_array(f) else f
                            for f in flats]) for i in range(0, size, elems_per_chunk)]
         return np.concatenate(pieces).reshape(shape)
 
@@ -108,7 +112,7 @@ class HostLib:
     def import_foreign(self, x: Any) -> Any:
         raise TypeError(type(x).__name__)
 
-    def export(self, dev: Any, kind: str) -> Any:
+    def export(self, dev: Any, kind: ArgKind | None) -> Any:
         return dev
 
     def free_bytes(self) -> int | None:
@@ -137,14 +141,12 @@ class CupyLib:
     """CuPy on the current CUDA device."""
 
     name = "cupy"
-    kind = "cupy"
-    foreign_kinds = ("torch",)
+    kind = ArgKind.CUPY
+    foreign_kinds = (ArgKind.TORCH,)
     streams = True
 
     def __init__(self) -> None:
         import cupy
-
-        from .transfer import Engine
 
         self.cp = cupy
         self.engine = Engine(cupy)
@@ -162,7 +164,7 @@ class CupyLib:
         return self._ns[gpu_random]
 
     def is_device(self, x: Any) -> bool:
-        return isinstance(x, self.cp.ndarray)
+        return kind_of(type(x)) is ArgKind.CUPY
 
     @contextlib.contextmanager
     def running(self) -> Iterator[Any]:
@@ -194,8 +196,8 @@ class CupyLib:
     def import_foreign(self, x: Any) -> Any:
         return self.cp.from_dlpack(x)  # a Torch CUDA tensor, shared, not copied
 
-    def export(self, dev: Any, kind: str) -> Any:
-        if kind == "torch" and self.is_device(dev):
+    def export(self, dev: Any, kind: ArgKind | None) -> Any:
+        if kind is ArgKind.TORCH and self.is_device(dev):
             import torch
 
             return torch.from_dlpack(dev)
@@ -254,8 +256,8 @@ class TorchLib:
     """Torch tensors on ``device``, through the NumPy-compatible namespace."""
 
     name = "torch"
-    kind = "torch"
-    foreign_kinds = ("cupy",)
+    kind = ArgKind.TORCH
+    foreign_kinds = (ArgKind.CUPY,)
     streams = False  # whole arrays; chunked streaming is CuPy's
 
     def __init__(self, device: str):
@@ -275,7 +277,7 @@ class TorchLib:
         return self._ns[gpu_random]
 
     def is_device(self, x: Any) -> bool:
-        return isinstance(x, self.torch.Tensor)
+        return kind_of(type(x)) is ArgKind.TORCH
 
     @contextlib.contextmanager
     def running(self) -> Iterator[Any]:
@@ -319,8 +321,8 @@ class TorchLib:
     def import_foreign(self, x: Any) -> Any:
         return self.torch.from_dlpack(x)  # a CuPy array, shared, not copied
 
-    def export(self, dev: Any, kind: str) -> Any:
-        if kind == "cupy" and self.is_device(dev):
+    def export(self, dev: Any, kind: ArgKind | None) -> Any:
+        if kind is ArgKind.CUPY and self.is_device(dev):
             import cupy
 
             return cupy.from_dlpack(dev)
@@ -369,3 +371,11 @@ class TorchLib:
 
     def device_copy(self, dev: Any) -> Any:
         return dev.clone()
+
+
+#: how each adapter is made (making one imports its library)
+_MAKERS: dict[str, Callable[[], Any]] = {
+    "cupy": CupyLib, "torch": lambda: TorchLib("cuda"), "torch-cpu": lambda: TorchLib("cpu"),
+    "numpy": HostLib}
+#: the adapters made so far, one per name
+_LIBS = RUNTIME.cache("gpu.libs", maxsize=len(_MAKERS))

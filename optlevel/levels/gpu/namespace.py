@@ -21,7 +21,9 @@ import numpy as np
 from ...analysis import FunctionFeatures, analyze
 from ...analysis.scope import lookup_name, with_names
 from ...analysis.source import unwrap_callable
-from ...contract import Decline
+from ...arrays import ArgKind, array_kind
+from ...contract import Code, Decline
+from .checks import gpu_findings
 
 __all__ = ["DeviceNamespace", "MissingOnDevice", "missing_ops", "rebind", "lookup_dotted"]
 
@@ -137,7 +139,8 @@ def rebind(func: Callable[..., Any], features: FunctionFeatures, xp: DeviceNames
     """
     raw = unwrap_callable(func)
     if not isinstance(raw, types.FunctionType):
-        raise Decline(f"{type(raw).__name__} is not a Python function", warn=False)
+        raise Decline(f"{type(raw).__name__} is not a Python function", warn=False,
+                      code=Code.UNSUPPORTED)
     codes = {raw.__code__}
     replacements: dict[str, Any] = {}
     names = set(features.loaded_globals) | set(features.called_globals)
@@ -158,29 +161,31 @@ def _device_value(name: str, value: Any, xp: DeviceNamespace,
     py_func = getattr(value, "__optlevel_py_func__", None)
     if py_func is not None:  # an optlevel-decorated helper runs as plain code here
         value = py_func
-    if isinstance(value, np.ndarray):
-        raise Decline(f"reads the global NumPy array {name!r}, which would stay on the host")
+    if array_kind(value) is ArgKind.NUMPY:
+        raise Decline(f"reads the global NumPy array {name!r}, which would stay on the host",
+                      code=Code.DECLINED)
     if isinstance(value, types.FunctionType) and not _is_numpy(value):
         if value in visiting:
             raise Decline(f"{name!r} is called recursively; level 4 does not follow "
-                          "recursive helpers")
+                          "recursive helpers", code=Code.DECLINED)
         helper = analyze(value)
-        from .checks import gpu_findings  # here: checks imports this module's siblings
-
         findings = gpu_findings(helper, value)
         blockers = [str(f) for f in helper.semantic_blockers] + \
             [str(f) for f in findings.element_loops]
         if not helper.has_source or blockers:
             why = blockers[0] if blockers else helper.source.reason
-            raise Decline(f"calls helper {name!r}, which cannot run on the GPU ({why})")
+            raise Decline(f"calls helper {name!r}, which cannot run on the GPU ({why})",
+                          code=Code.DECLINED)
         missing = missing_ops(helper, xp)
         if missing:
-            raise Decline(f"helper {name!r}: {missing[0]} has no GPU version")
+            raise Decline(f"helper {name!r}: {missing[0]} has no GPU version",
+                          code=Code.DECLINED)
         return rebind(value, helper, xp, visiting)
     new = _numpy_value_on_device(value, xp)
     if new is _MISSING:
         what = getattr(value, "__name__", name)
-        raise Decline(f"uses np.{what} (as {name!r}), which has no GPU version")
+        raise Decline(f"uses np.{what} (as {name!r}), which has no GPU version",
+                      code=Code.DECLINED)
     return new, frozenset()
 
 

@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import importlib.util
 import re
-import statistics
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ...contract import YES, Verdict
+from ...contract import YES, Code, Verdict
+from ...core.timing import median_seconds
+from ...errors import first_line
 
 __all__ = ["cupy_status", "torch_status", "torch_cuda_build", "measure", "gpu_name"]
 
@@ -33,22 +33,21 @@ def _installed(module: str) -> bool:
 def cupy_status() -> Verdict:
     """Can CuPy run kernels on a GPU here? Imports CuPy (only when it is installed)."""
     if not _installed("cupy"):
-        return Verdict(False, "CuPy is not installed: pip install cupy-cuda12x "
-                              "(or cupy-cuda13x)")
+        return _missing("CuPy is not installed: pip install cupy-cuda12x (or cupy-cuda13x)")
     try:
         import cupy
     except Exception as exc:  # a broken install must not break the user's call
-        return Verdict(False, f"CuPy is installed but cannot be imported: "
-                              f"{type(exc).__name__}: {_first_line(exc)}")
+        return _unusable(f"CuPy is installed but cannot be imported: "
+                         f"{type(exc).__name__}: {first_line(exc, 200)}")
     from cupy_backends.cuda.api.runtime import CUDARuntimeError
 
     try:
         count = cupy.cuda.runtime.getDeviceCount()
     except CUDARuntimeError as exc:
-        return Verdict(False, f"CuPy is installed but no CUDA driver or GPU is reachable "
-                              f"(CUDARuntimeError: {_first_line(exc)})")
+        return _unusable(f"CuPy is installed but no CUDA driver or GPU is reachable "
+                         f"(CUDARuntimeError: {first_line(exc, 200)})")
     if count == 0:
-        return Verdict(False, "CuPy is installed and a CUDA driver answers, but it sees no GPU")
+        return _unusable("CuPy is installed and a CUDA driver answers, but it sees no GPU")
     return _smoke("CuPy", lambda: int((cupy.arange(4) * 2).sum().item()) == 12)
 
 
@@ -70,20 +69,20 @@ def torch_cuda_build() -> str | None:
 def torch_status() -> Verdict:
     """Can Torch run on a CUDA GPU here? Imports Torch only for a CUDA build."""
     if not _installed("torch"):
-        return Verdict(False, "Torch is not installed: pip install torch")
+        return _missing("Torch is not installed: pip install torch")
     if not _installed("array_api_compat"):
-        return Verdict(False, "array-api-compat is not installed (the NumPy-compatible "
-                              "Torch namespace): pip install array-api-compat")
+        return _missing("array-api-compat is not installed (the NumPy-compatible "
+                        "Torch namespace): pip install array-api-compat")
     if torch_cuda_build() is None:
-        return Verdict(False, "Torch is installed, but it is a CPU-only build (no CUDA)")
+        return _unusable("Torch is installed, but it is a CPU-only build (no CUDA)")
     try:
         import torch
     except Exception as exc:  # a broken install must not break the user's call
-        return Verdict(False, f"Torch is installed but cannot be imported: "
-                              f"{type(exc).__name__}: {_first_line(exc)}")
+        return _unusable(f"Torch is installed but cannot be imported: "
+                         f"{type(exc).__name__}: {first_line(exc, 200)}")
     if not torch.cuda.is_available():
-        return Verdict(False, f"Torch is built for CUDA {torch.version.cuda}, but no CUDA "
-                              "driver or GPU is reachable (torch.cuda.is_available() is False)")
+        return _unusable(f"Torch is built for CUDA {torch.version.cuda}, but no CUDA "
+                         "driver or GPU is reachable (torch.cuda.is_available() is False)")
     return _smoke("Torch", lambda: int((torch.arange(4, device="cuda") * 2).sum()) == 12)
 
 
@@ -92,15 +91,19 @@ def _smoke(lib: str, check: Callable[[], bool]) -> Verdict:
     try:
         ok = check()
     except Exception as exc:  # the probe's job is to turn any failure into a reason
-        return Verdict(False, f"{lib} sees a GPU, but a first kernel failed: "
-                              f"{type(exc).__name__}: {_first_line(exc)}")
-    return YES if ok else Verdict(False, f"{lib} sees a GPU, but a first kernel computed "
-                                         "a wrong result")
+        return _unusable(f"{lib} sees a GPU, but a first kernel failed: "
+                         f"{type(exc).__name__}: {first_line(exc, 200)}")
+    return YES if ok else _unusable(f"{lib} sees a GPU, but a first kernel computed a "
+                                    "wrong result")
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0][:200] if text else type(exc).__name__
+def _missing(reason: str) -> Verdict:
+    return Verdict(False, reason, code=Code.MISSING)
+
+
+def _unusable(reason: str) -> Verdict:
+    """Installed, but no driver or device answers, or a first kernel fails."""
+    return Verdict(False, reason, code=Code.UNAVAILABLE)
 
 
 def gpu_name(lib: Any) -> str:
@@ -109,18 +112,6 @@ def gpu_name(lib: Any) -> str:
 
 
 # --- measurements for the cost model ---------------------------------------------------
-
-def _median(fn: Callable[[], Any], sync: Callable[[], Any], n: int = 5) -> float:
-    fn()
-    sync()
-    times = []
-    for _ in range(n):
-        start = time.perf_counter()
-        fn()
-        sync()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
 
 def measure(lib: Any, profile: Any, refresh: bool = False) -> dict[str, float]:
     """Transfer rates, launch latency and device bandwidth for ``lib``, measured once
@@ -137,14 +128,14 @@ def _measure_device(lib: Any) -> dict[str, float]:
     dev = lib.empty_like_host(host)
     pinned = lib.pinned_empty(nbytes // 8)
     sync = lib.synchronize
-    h2d = _median(lambda: lib.copy_in(dev, pinned), sync)
-    d2h = _median(lambda: lib.copy_out(pinned, dev), sync)
-    pageable = _median(lambda: lib.copy_in(dev, host), sync)
+    h2d = median_seconds(lambda: lib.copy_in(dev, pinned), sync=sync)
+    d2h = median_seconds(lambda: lib.copy_out(pinned, dev), sync=sync)
+    pageable = median_seconds(lambda: lib.copy_in(dev, host), sync=sync)
     small = lib.asarray(np.ones(16))
-    launch = _median(lambda: [lib.tiny_op(small) for _ in range(20)], sync) / 20
-    memory = _median(lambda: lib.device_copy(dev), sync)
+    launch = median_seconds(lambda: [lib.tiny_op(small) for _ in range(20)], sync=sync) / 20
+    memory = median_seconds(lambda: lib.device_copy(dev), sync=sync)
     square = lib.asarray(np.ones((1024, 1024)))
-    matmul = _median(lambda: square @ square, sync)
+    matmul = median_seconds(lambda: square @ square, sync=sync)
     return {"matmul_flops": 2 * 1024 ** 3 / matmul,
             "h2d_pinned_gbps": nbytes / h2d / 1e9, "d2h_pinned_gbps": nbytes / d2h / 1e9,
             "h2d_pageable_gbps": nbytes / pageable / 1e9, "launch_s": launch,
@@ -153,11 +144,11 @@ def _measure_device(lib: Any) -> dict[str, float]:
 
 def _measure_cpu() -> dict[str, float]:
     x = np.random.default_rng(0).random(1 << 20)
-    cheap = _median(lambda: x * 1.5, lambda: None)
-    costly = _median(lambda: np.sin(x), lambda: None)
-    copy = _median(lambda: np.copy(x), lambda: None)
+    cheap = median_seconds(lambda: x * 1.5)
+    costly = median_seconds(lambda: np.sin(x))
+    copy = median_seconds(lambda: np.copy(x))
     square = np.ones((512, 512))
-    matmul = _median(lambda: square @ square, lambda: None)
+    matmul = median_seconds(lambda: square @ square)
     return {"cpu_matmul_flops": 2 * 512 ** 3 / matmul,
             "cpu_cheap_op_s_per_elem": cheap / x.size,
             "cpu_costly_op_s_per_elem": costly / x.size,

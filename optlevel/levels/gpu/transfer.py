@@ -30,13 +30,20 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Engine", "PinnedPool", "CHUNK_BYTES", "SMALL_BYTES"]
+from ...arrays import ArgKind, kind_of
+
+__all__ = ["Engine", "PinnedPool", "CHUNK_BYTES", "SMALL_BYTES", "is_host_array"]
 
 #: bytes per staging slot and per streamed chunk
 CHUNK_BYTES = 8 << 20
 #: arrays below this go by one pageable copy: latency, not bandwidth, matters there
 SMALL_BYTES = 256 << 10
 _SLOTS = 24  # 192 MB of pinned staging, allocated on first use and kept
+
+
+def is_host_array(x: Any) -> bool:
+    """Is ``x`` a NumPy array (to copy in), rather than a device array or a scalar?"""
+    return kind_of(type(x)) is ArgKind.NUMPY
 
 
 def _round_up(n: int, to: int = 1 << 20) -> int:
@@ -243,7 +250,7 @@ class Engine:
         output; otherwise device buffers are made per chunk and at most a few chunks
         are on the device at once."""
         size = int(np.prod(shape, dtype=np.int64))
-        flats = [a.reshape(-1) if isinstance(a, np.ndarray) else a for a in args]
+        flats = [a.reshape(-1) if is_host_array(a) else a for a in args]
         starts = list(range(0, size, elems_per_chunk))
         with self.lock:
             if fits:
@@ -266,7 +273,7 @@ class Engine:
                          starts: list[int], compute: Any) -> np.ndarray:
         cp = self.cupy
         with compute:
-            devs = [cp.empty(a.shape, a.dtype) if isinstance(a, np.ndarray) else a
+            devs = [cp.empty(a.shape, a.dtype) if is_host_array(a) else a
                     for a in flats]
         arrived: list[Any] = [None] * len(starts)
         ready = [threading.Event() for _ in starts]
@@ -274,7 +281,7 @@ class Engine:
 
         def send_all() -> None:
             try:
-                arrays = [(a, d) for a, d in zip(flats, devs) if isinstance(a, np.ndarray)]
+                arrays = [(a, d) for a, d in zip(flats, devs) if is_host_array(a)]
                 for j, (a, d) in enumerate(arrays):
                     last = j == len(arrays) - 1
                     row = a.nbytes // max(1, a.shape[0])
@@ -308,7 +315,7 @@ class Engine:
                 compute.wait_event(arrived[c])
                 with compute:
                     piece = cp.ascontiguousarray(kernel(*[
-                        d[start:stop] if isinstance(a, np.ndarray) else d
+                        d[start:stop] if is_host_array(a) else d
                         for a, d in zip(flats, devs)]))
                 _check_piece(piece, stop - start)
                 if out is None:
@@ -334,7 +341,7 @@ class Engine:
             stop = min(start + (starts[1] if len(starts) > 1 else size), size)
             dev_args = []
             for a in flats:
-                if isinstance(a, np.ndarray):
+                if is_host_array(a):
                     with compute:
                         d = cp.empty(a[start:stop].shape, a.dtype)
                     self._staged_in(a[start:stop].reshape(-1).view(np.uint8), d.data)
