@@ -6,8 +6,8 @@ Each run is a fresh interpreter with an empty cache directory (so nothing is
 loaded from an earlier compile, and the planner's one-time machine calibration is
 paid in the timed calls), importing optlevel and NumPy before the clock starts.
 With ``--measured-profile`` the processes share a cache directory whose machine
-profile an untimed first process measured. It times the first ``--calls`` calls of ``kernel`` decorated with
-``@optimize`` (auto) and, in the same process, the same calls of the plain
+profile an untimed first process measured. It times the first ``--calls`` calls of
+``kernel`` decorated with ``@optimize`` (auto) and, in the same process, the same calls of the plain
 function. Prints the median over ``--runs`` of each total and their ratio.
 """
 

@@ -19,8 +19,8 @@ from typing import Any
 
 import optlevel
 from optlevel import optimize
-from optlevel.levels.parallel import backend_processes as parallel_processes
 from optlevel.bench import workloads as W
+from optlevel.levels.parallel import backend_processes as parallel_processes
 from optlevel.levels.parallel import costs, runtime
 
 

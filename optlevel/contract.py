@@ -27,7 +27,6 @@ import enum
 from collections.abc import Callable
 from typing import Any, Protocol
 
-
 __all__ = ["Backend", "BackendBase", "Verdict", "YES", "Estimate", "Prepared", "Decline",
            "Pays", "VerdictKind", "RowKind", "Code"]
 

@@ -27,6 +27,7 @@ __all__ = [
     "ConfigError",
     "warn_once",
     "first_time",
+    "first_line",
     "user_stacklevel",
 ]
 
@@ -123,3 +124,10 @@ def user_stacklevel() -> int:
 def _forget_warnings() -> None:
     """Let every warning be issued again (:func:`optlevel.reset` does this too)."""
     _SEEN.clear()
+
+
+def first_line(exc: BaseException, limit: int = 240) -> str:
+    """The first line of an exception's message for a reason (its type's name when the
+    message is empty), at most ``limit`` characters."""
+    text = str(exc).strip()
+    return text.splitlines()[0][:limit] if text else type(exc).__name__

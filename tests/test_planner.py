@@ -9,8 +9,8 @@ import pytest
 import optlevel
 from optlevel import optimize
 from optlevel.contract import Verdict
-from optlevel.core.registry import close_all, forget_availability, is_available
 from optlevel.core.calibrate import MachineProfile
+from optlevel.core.registry import close_all, forget_availability, is_available
 
 X = np.arange(5.0)
 

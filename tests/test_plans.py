@@ -13,8 +13,8 @@ import pytest
 
 import optlevel
 from optlevel import ResultMismatchWarning, optimize
-from optlevel.core.warmup import COMPILE_ESTIMATE_S, compile_estimate, record_compile
 from optlevel.core.plan import State
+from optlevel.core.warmup import COMPILE_ESTIMATE_S, compile_estimate, record_compile
 
 
 def small_loop(x):

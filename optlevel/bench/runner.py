@@ -26,9 +26,9 @@ from time import perf_counter
 from typing import Any
 
 from ..api import optimize
+from ..core.verify import same_result
 from ..errors import LevelUnavailable
 from ..ladder import Level, LevelLike
-from ..core.verify import same_result
 from .workloads import Workload
 
 __all__ = ["Options", "Row", "make_variant", "run_case", "failures", "PLAIN"]

@@ -13,9 +13,9 @@ import sys
 from typing import Any
 
 from .._table import format_table
-from ..core.registry import BACKENDS, is_available, requirement_missing
-from ..core.calibrate import profile_for
 from ..config import settings
+from ..core.calibrate import profile_for
+from ..core.registry import BACKENDS, is_available, requirement_missing
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:

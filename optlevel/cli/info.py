@@ -18,10 +18,10 @@ import numpy as np
 
 from .. import __version__
 from .._table import format_table
-from ..core.registry import BACKENDS
 from ..config import settings
-from ..ladder import LEVEL_NAMES
 from ..core.planner import Row, static_rows
+from ..core.registry import BACKENDS
+from ..ladder import LEVEL_NAMES
 
 _GPU_MODULES = ("cupy", "torch")
 

@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from .._table import format_seconds
-from ..core.registry import BACKENDS
 from ..bench import runner, workloads
 from ..bench.report import format_results, speedup
 from ..config import settings
+from ..core.registry import BACKENDS
 from ..errors import ConfigError, OptlevelWarning
 from ..ladder import MAX_LEVEL, Level
 from ._common import CLIError

@@ -34,7 +34,7 @@ from typing import Any
 from ..analysis import ArgSignature, FunctionFeatures, analyze, describe_args
 from ..config import Settings
 from ..contract import Backend, Code, Decline, Prepared, RowKind
-from ..errors import LevelUnavailable
+from ..errors import LevelUnavailable, first_line
 from ..ladder import LEVEL_NAMES
 from . import planner
 from .calibrate import profile_for
@@ -44,8 +44,13 @@ from .registry import BACKENDS
 from .trial import plain_seconds
 from .trials import start_trial
 from .verification import Verifier, type_key
-from .warmup import PAYBACK_CALLS, compile_estimate, compile_in_background, record_compile
-from .warmup import start_warmup
+from .warmup import (
+    PAYBACK_CALLS,
+    compile_estimate,
+    compile_in_background,
+    record_compile,
+    start_warmup,
+)
 
 __all__ = ["Plan", "PlanKey", "Dispatcher"]
 
@@ -221,7 +226,7 @@ class Dispatcher:
         late (record it, re-plan below that level). The user's code has not run."""
         if isinstance(exc, plan.unfit_errors) and not isinstance(exc, plan.internal_errors):
             return self._run_unfit(plan, exc, args, kwargs)
-        reason = f"failed when called: {type(exc).__name__}: {str(exc).splitlines()[0]}"
+        reason = f"failed when called: {type(exc).__name__}: {first_line(exc)}"
         self.table.fail(plan.backend, plan.key.sig, reason, Code.CALL_FAILED)
         self.table.drop(plan.key, plan)
         log.debug("%s: %s %s; falling back", self.qualname, plan.backend, reason)
@@ -236,7 +241,7 @@ class Dispatcher:
 
     def _run_unfit(self, plan: Plan, exc: BaseException, args: tuple, kwargs: dict) -> Any:
         reason = (f"these arguments do not fit level {plan.level}'s compiled code "
-                  f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); "
+                  f"({type(exc).__name__}: {first_line(exc) if str(exc).strip() else ''}); "
                   "such calls run at level 0")
         with self.table.lock:
             side = self.unfit.get(plan.key)

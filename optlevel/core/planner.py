@@ -17,9 +17,9 @@ import math
 from typing import Any
 
 from ..analysis import ArgSignature, FunctionFeatures
-from .registry import BACKENDS, is_available, requirement_missing
 from ..contract import Backend, Estimate, Pays, RowKind, Verdict, VerdictKind
 from ..ladder import LEVEL_NAMES
+from .registry import BACKENDS, is_available, requirement_missing
 
 __all__ = ["Row", "Ranking", "rank", "static_rows", "MODE_AUTO", "MODE_EXPLICIT",
            "MODE_STRICT", "MODE_NAMES"]

@@ -119,7 +119,8 @@ class Runtime:
             return found
 
     def on_reset(self, name: str, forget: Callable[[], None]) -> None:
-        """Run ``forget`` on :func:`reset` (state that is not a :class:`Cache`)."""
+        """Run ``forget`` on :func:`reset`, before the caches are cleared (state that
+        is not a :class:`Cache`, or what must be closed before its cache forgets it)."""
         with self.lock:
             self._resets[name] = forget
 
@@ -138,10 +139,10 @@ class Runtime:
         with self.lock:
             caches = [c for n, c in self._caches.items() if _matches(n, prefixes)]
             resets = [(n, f) for n, f in self._resets.items() if _matches(n, prefixes)]
+        for name, forget in resets:  # first: a hook may close what a cache holds
+            _quietly(name, forget)
         for cache in caches:
             cache.clear()
-        for name, forget in resets:
-            _quietly(name, forget)
 
     def shutdown(self) -> None:
         """Close every pool and client and unlink shared memory (newest first); safe
@@ -175,9 +176,9 @@ RUNTIME = Runtime()
 def reset(*prefixes: str) -> None:
     """Forget optlevel's process-wide state: caches, probes, machine profiles,
     measured compile times, warnings already issued (with ``prefixes``, only the
-    state whose name starts with one of them: ``reset("errors.")``). Compiled code
-    stays in its backends' caches and pools and clients stay open; see
-    :func:`shutdown`."""
+    state whose name starts with one of them: ``reset("errors.")``). Plans already
+    made keep their callables; new ones rebuild (compiled code reloads from the
+    disk cache). Pools and clients stay open; see :func:`shutdown`."""
     RUNTIME.reset(*prefixes)
 
 

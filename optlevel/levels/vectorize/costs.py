@@ -5,13 +5,13 @@ defaults below hold until it has)."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from ...analysis import analyze
+from ...core.timing import median_seconds
 from .rewrite import compile_rewrite, rewrite_for
 
 __all__ = ["DEFAULTS", "MEASURES", "measured", "calibrate"]
@@ -50,34 +50,25 @@ def _reference(x: Any, t: Any) -> Any:
     return s
 
 
-def _median_seconds(fn: Callable[[], Any], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return sorted(times)[len(times) // 2]
-
-
 def _reference_rewrite() -> Callable[..., Any]:
     return compile_rewrite(rewrite_for(analyze(_reference)), _reference)
 
 
 def _loop_ns(quick: bool) -> float:
     x = np.random.default_rng(0).random(2000 if quick else 20000)
-    return _median_seconds(lambda: _reference(x, 0.5), 3) / x.size * 1e9
+    return median_seconds(lambda: _reference(x, 0.5), 3, warm=False) / x.size * 1e9
 
 
 def _vector_ns(quick: bool) -> float:
     fast = _reference_rewrite()
     x = np.random.default_rng(0).random(200_000 if quick else 2_000_000)
-    return _median_seconds(lambda: fast(x, 0.5), 3) / x.size * 1e9
+    return median_seconds(lambda: fast(x, 0.5), 3, warm=False) / x.size * 1e9
 
 
 def _overhead_s(quick: bool) -> float:
     fast = _reference_rewrite()
     x = np.random.default_rng(0).random(8)
-    return _median_seconds(lambda: fast(x, 0.5), 21 if quick else 201)
+    return median_seconds(lambda: fast(x, 0.5), 21 if quick else 201, warm=False)
 
 
 def _strided_ns(quick: bool) -> float:
@@ -89,15 +80,15 @@ def _strided_ns(quick: bool) -> float:
         for j in range(x.shape[1]):
             x[:, j].sum()
 
-    slow = _median_seconds(lambda: columns(c), 3)
-    fast = _median_seconds(lambda: columns(f), 3)
+    slow = median_seconds(lambda: columns(c), 3, warm=False)
+    fast = median_seconds(lambda: columns(f), 3, warm=False)
     return max(slow - fast, 0.0) / c.size * 1e9
 
 
 def _copy_ns(quick: bool) -> float:
     side = 512 if quick else 2048
     c = np.random.default_rng(0).random((side, side))
-    return _median_seconds(lambda: np.asfortranarray(c), 3) / c.size * 1e9
+    return median_seconds(lambda: np.asfortranarray(c), 3, warm=False) / c.size * 1e9
 
 
 MEASURES: dict[str, Callable[[bool], float]] = {
