@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import OptlevelWarning, warn_once
+from .runtime import RUNTIME
 
 __all__ = ["MachineProfile", "profile_for", "machine_fingerprint"]
 
@@ -121,17 +122,14 @@ class MachineProfile:
         return {"path": str(self.path) if self.path else None, "values": dict(self.values)}
 
 
-_profiles: dict[str, MachineProfile] = {}
-_profiles_lock = threading.Lock()
+# one profile object per cache directory (a handful: bounded all the same)
+_PROFILES = RUNTIME.cache("core.profiles", maxsize=64)
 
 
 def profile_for(settings: Any) -> MachineProfile:
     """The profile kept under ``settings.cache_dir`` (one object per directory)."""
     key = str(settings.cache_dir)
-    found = _profiles.get(key)
+    found = _PROFILES.get(key)
     if found is None:
-        with _profiles_lock:
-            found = _profiles.get(key)
-            if found is None:
-                found = _profiles[key] = MachineProfile(Path(key) / "profile.json")
+        found = _PROFILES.get_or_make(key, lambda: MachineProfile(Path(key) / "profile.json"))
     return found
