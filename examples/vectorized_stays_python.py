@@ -9,6 +9,8 @@ reason. Capped at level 2 it runs as written; under auto, with several cores,
 level 3 may split it into chunks on threads where that pays.
 """
 
+import importlib.util
+
 import numpy as np
 
 import optlevel
@@ -29,7 +31,9 @@ def main():
     result = capped(x)
 
     np.testing.assert_array_equal(result, elementwise.py_func(x))
-    assert report.row("numba").kind == "pays" and report.chosen == 0
+    # with Numba: it would not pay for vectorized NumPy; without it, it is not installed
+    numba_kind = "pays" if importlib.util.find_spec("numba") else "missing"
+    assert report.row("numba").kind == numba_kind and report.chosen == 0
     assert elementwise.stats().levels == {0: 1}
     print()
     print("ran at level 0, result identical to the plain function")

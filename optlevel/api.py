@@ -18,6 +18,7 @@ from typing import Any, TypeVar, overload
 from . import stats as _stats
 from .analysis import ArgSignature, FunctionFeatures, signature_key
 from .config import CONTEXT_LEVEL, STATE, settings
+from .contract import RowKind
 from .core.dispatch import Dispatcher
 from .core.plan import Plan, PlanKey
 from .core.planner import MODE_AUTO, MODE_EXPLICIT, MODE_STRICT, Row
@@ -176,7 +177,7 @@ def _with_failure(row: Row, table: Any, sig_key: tuple) -> Row:
         return row
     code = table.failure_codes.get((row.backend, sig_key), "")
     return dataclasses.replace(row, tried=False, reason=f"not used: {failed}",
-                               code=str(code) or row.code)
+                               kind=RowKind.DECLINED, code=str(code) or row.code)
 
 
 def _parameters(func: Any) -> set[str]:

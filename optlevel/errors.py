@@ -9,10 +9,13 @@ asked, what ran, and how to fix or silence it.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import os
 import sys
 import types
 import warnings
+from collections.abc import Iterator
 
 from .core.runtime import RUNTIME
 
@@ -28,6 +31,7 @@ __all__ = [
     "warn_once",
     "first_time",
     "first_line",
+    "muted",
     "user_stacklevel",
 ]
 
@@ -69,10 +73,28 @@ class ConfigError(OptlevelError, ValueError):
 _SEEN = RUNTIME.cache("errors.warned", maxsize=10_000)
 
 
+_MUTED: contextvars.ContextVar[bool] = contextvars.ContextVar("optlevel_muted", default=False)
+
+
+@contextlib.contextmanager
+def muted() -> Iterator[None]:
+    """No optlevel warning inside the block, and none marked as issued: what only
+    looks at a call (``optlevel.explain``) must not use up the warning its real call
+    gives."""
+    token = _MUTED.set(True)
+    try:
+        yield
+    finally:
+        _MUTED.reset(token)
+
+
 def first_time(key: tuple[object, ...]) -> bool:
     """True the first time ``key`` is asked about in this process (or since
-    :func:`optlevel.reset`), False after: the memory behind :func:`warn_once`, for
-    warnings issued another way (``warnings.warn_explicit``)."""
+    :func:`optlevel.reset`), False after, and always False inside :func:`muted`:
+    the memory behind :func:`warn_once`, for warnings issued another way
+    (``warnings.warn_explicit``)."""
+    if _MUTED.get():
+        return False
     with _SEEN.lock:
         if key in _SEEN:
             return False

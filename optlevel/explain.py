@@ -10,6 +10,7 @@ from ._table import format_seconds, format_table
 from .analysis import ArgSignature, FunctionFeatures
 from .core.plan import State
 from .core.planner import MODE_AUTO, MODE_STRICT, Row
+from .errors import muted
 from .ladder import LEVEL_NAMES
 
 __all__ = ["Report", "explain"]
@@ -110,7 +111,8 @@ def explain(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Report:
     from .api import Optimized, optimize
 
     opt = func if isinstance(func, Optimized) else optimize(func)
-    call = opt.plan_call(*args, **kwargs)
+    with muted():  # looking is not calling: the call's own warnings stay for the call
+        call = opt.plan_call(*args, **kwargs)
     mode_name = {MODE_AUTO: "auto (planner picks)", MODE_STRICT: "strict"}.get(
         call.mode, "requested (a ceiling)")
     plan, rows = call.plan, call.rows

@@ -82,6 +82,7 @@ def kernels(tmp_path, run_python):
     return cache, run
 
 
+@pytest.mark.slow  # three fresh processes that compile
 @pytest.mark.numba
 @pytest.mark.parametrize("suffix, damage", [(".nbi", _garbage_index), (".nbi", _truncate),
                                             (".nbc", _truncate), (".nbc", _flip_bytes)],
@@ -104,6 +105,7 @@ def test_a_damaged_cache_file_is_removed_and_rebuilt(kernels, suffix, damage):
     assert third == {**third, "result": 30.0, "warnings": [], "hits": 1, "misses": 0}
 
 
+@pytest.mark.slow  # fresh processes that compile
 @pytest.mark.numba
 def test_a_global_read_at_compile_time_is_part_of_the_cache_key(kernels):
     """Numba's own key ignores globals: a new process would load code built for the old

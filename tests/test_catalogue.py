@@ -21,6 +21,10 @@ from optlevel.levels.numba.catalogue import CATALOGUE, ENTRIES, counts, markdown
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# Level 1 looks at every call above level 0 and advises on these loops (at their lines);
+# that advice is test_vectorize_backend's subject, not this catalogue's.
+pytestmark = pytest.mark.filterwarnings("ignore::optlevel.VectorizationAdvice")
+
 
 def raw(func):
     """``func`` as raw Numba compiles it, with level 2's settings."""
@@ -62,6 +66,8 @@ def levels_agree(func, *args):
     fast = optimize(func, level=2)
     auto = optimize(func)
     with warnings.catch_warnings():
+        # a decline at level=2 warns; the outcome is compared here, the warning's
+        # text is test_fallback's subject
         warnings.simplefilter("ignore", FallbackWarning)
         at_2 = outcome(fast, *copies(args))
         at_auto = outcome(auto, *copies(args))
@@ -105,6 +111,7 @@ def int_labels(n):
     return out
 
 
+@pytest.mark.slow  # raw Numba's and level 2's compiles of str(): almost 3 s
 @pytest.mark.numba
 def test_sem001_str_of_a_float():
     assert raw(uses_dict)(X) == 1 and uses_dict(X) == 35  # '<object type:float64>'
@@ -665,8 +672,15 @@ def index_of(x):
 
 @pytest.mark.numba
 def test_sem019_list_arguments():
-    with pytest.raises(TypeError):
-        raw(total_len)([[1, 2], [3]])  # reflected lists of lists are rejected
+    # Not a filterwarnings mark: pytest imports a mark's category even for a skipped
+    # test, and the suite also runs without Numba.
+    from numba.core.errors import NumbaPendingDeprecationWarning
+
+    with warnings.catch_warnings():
+        # raw Numba's own notice that reflected lists are deprecated, not optlevel's
+        warnings.simplefilter("ignore", NumbaPendingDeprecationWarning)
+        with pytest.raises(TypeError):
+            raw(total_len)([[1, 2], [3]])  # reflected lists of lists are rejected
     declined(total_len, [[1, 2], [3]], entry="SEM019")
 
 
@@ -750,6 +764,8 @@ def chatty(x):
 @pytest.mark.parametrize("func, entry", [(noisy, "SEM024"), (chatty, "SEM025")])
 def test_sem024_sem025_random_and_io_decline(func, entry, capsys):
     declined(func, np.ones(2), entry=entry)
+    row = optlevel.explain(optimize(func, level=2), np.ones(2)).row("numba")
+    assert row.code == entry, row  # the catalogue entry is the code
 
 
 # --- Differences looked for and not found ------------------------------------------------

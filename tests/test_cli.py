@@ -110,6 +110,7 @@ def test_explain_bad_target_is_a_usage_error(user_module, cache_dir, target, wor
     assert words in proc.stderr
 
 
+@pytest.mark.slow  # runs the whole demo in a fresh process
 def test_demo_quick_runs_every_workload_with_same_results(tmp_path, cache_dir):
     out_json = tmp_path / "demo.json"
     proc = optlevel_cmd("demo", "--quick", "--json", str(out_json), cwd=tmp_path,
@@ -126,6 +127,7 @@ def test_demo_quick_runs_every_workload_with_same_results(tmp_path, cache_dir):
     assert {r["requested"] for r in variants} == {"0", "1", "2", "3", "4", "auto"}
 
 
+@pytest.mark.slow  # runs the whole demo in a fresh process
 @pytest.mark.numba
 def test_demo_realizes_level_2_only_where_loops_are(tmp_path, cache_dir):
     out_json = tmp_path / "demo.json"

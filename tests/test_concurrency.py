@@ -10,7 +10,9 @@ import optlevel
 from optlevel import optimize
 from optlevel.core.registry import BACKENDS
 
-pytestmark = pytest.mark.numba
+# Level 1 advises on these loops (once, from whichever thread plans first); compiling
+# once under threads is this module's subject, the advice test_vectorize_backend's.
+pytestmark = [pytest.mark.numba, pytest.mark.filterwarnings("ignore::optlevel.VectorizationAdvice")]
 
 THREADS = 6
 

@@ -4,7 +4,7 @@ import textwrap
 
 import pytest
 
-pytestmark = pytest.mark.numba
+pytestmark = [pytest.mark.numba, pytest.mark.slow]  # fresh processes that compile
 
 KERNEL = '''
 from optlevel import optimize

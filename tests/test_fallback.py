@@ -11,6 +11,10 @@ import optlevel
 from optlevel import FallbackWarning, LevelUnavailable, ResultMismatchWarning, optimize
 from optlevel.core.registry import BACKENDS
 
+# Level 1 advises on these loops at every level above 0; the fallbacks of level 2 are
+# this module's subject, the advice is test_vectorize_backend's.
+pytestmark = pytest.mark.filterwarnings("ignore::optlevel.VectorizationAdvice")
+
 X = np.arange(5.0)
 
 
@@ -178,7 +182,9 @@ def test_failed_signature_is_not_retried(prepare_calls):
     f(X)
     assert len(prepare_calls) == 1
     assert f.stats().levels == {0: 4}
-    assert optlevel.explain(f, X).row("numba").reason.startswith("not used: Numba could")
+    row = optlevel.explain(f, X).row("numba")
+    assert row.reason.startswith("not used: Numba could")
+    assert row.code == "PL010", (row.code, row.reason)  # failed while building
 
 
 def late_failure_too(x):  # its own function: a fresh Numba dispatcher for the test below
@@ -247,7 +253,24 @@ def test_internal_error_at_call_time_recovers(fake_backend):
     assert f(X, calls) == 10.0
     assert calls[0] == 2 and fake.prepared == 1
     assert f.stats().levels == {2: 0, 0: 2}
-    assert "failed when called: LateBuildError" in optlevel.explain(f, X, calls).row("fake").reason
+    row = optlevel.explain(f, X, calls).row("fake")
+    assert "failed when called: LateBuildError" in row.reason
+    assert row.code == "PL011", (row.code, row.reason)  # its built code failed when called
+
+
+def raises_silently(func):
+    def fn(*args, **kwargs):
+        raise LateBuildError()  # no message at all
+    return fn
+
+
+def test_an_internal_error_without_a_message_recovers(fake_backend):
+    fake_backend(make=raises_silently, internal_errors=(LateBuildError,))
+    f = optimize(counting_body, level=2)
+    calls = np.zeros(1, dtype=np.int64)
+    with pytest.warns(FallbackWarning, match="failed when called: LateBuildError"):
+        assert f(X, calls) == 10.0  # recover() once crashed on the empty message
+    assert calls[0] == 1 and f.stats().levels == {2: 0, 0: 1}
 
 
 def test_user_error_of_the_same_type_outside_internal_errors_propagates(fake_backend):
@@ -277,6 +300,8 @@ def test_verify_catches_a_wrong_result(fake_backend, how):
     assert [f(X, calls) for _ in range(2)] == [10.0, 10.0]
     assert calls[0] == 3
     assert f.stats().levels == {0: 3}
+    row = optlevel.explain(f, X, calls).row("fake")
+    assert row.code == "PL012" and row.kind == "declined", row  # its result differed
 
 
 def test_verify_passes_a_right_result(fake_backend):

@@ -255,11 +255,20 @@ def test_user_exception_propagates_unchanged(host_gpu):
     assert _levels(fast) == {4: 1}  # the raising call is not counted; level 4 was kept
 
 
+def _fallbacks(caught):
+    """The FallbackWarnings' messages: one per level above the one that ran."""
+    return [str(w.message) for w in caught if issubclass(w.category, optlevel.FallbackWarning)]
+
+
 def test_zero_d_array_results_fall_back_to_plain(host_gpu):
     fast = optlevel.optimize(zero_d_made, level=4, verify=False)
     x = np.arange(4.0)
-    with pytest.warns(optlevel.FallbackWarning, match="0-d result"):
+    with pytest.warns(optlevel.FallbackWarning) as caught:  # one per level above 0
         out = fast(x)
+    messages = _fallbacks(caught)
+    assert any("gpu-host (level 4) cannot run it" in m and "0-d result" in m
+               for m in messages), messages
+    assert all("it ran at level 0 (python)" in m for m in messages), messages
     assert type(out) is np.ndarray and out.ndim == 0 and out == 6.0
 
 
@@ -269,8 +278,11 @@ def test_library_failure_falls_back_with_the_plain_result(host_gpu, monkeypatch)
     monkeypatch.setitem(lib._ns, False, broken)
     fast = optlevel.optimize(chain, level=4, verify=False)
     x = np.linspace(0, 1, 50)
-    with pytest.warns(optlevel.FallbackWarning, match="failed when called"):
+    with pytest.warns(optlevel.FallbackWarning) as caught:  # one per level above 0
         out = fast(x, 2.0)
+    messages = _fallbacks(caught)
+    assert any("failed when called" in m for m in messages), messages
+    assert all("it ran at level 0 (python)" in m for m in messages), messages
     _same(out, chain(x, 2.0))
     assert _levels(fast) == {0: 1}
 
@@ -385,17 +397,22 @@ def test_on_device_keeps_results_on_the_device(host_gpu):
     assert isinstance(out, np.ndarray) and out.ndim == 0 and out == 15.0
 
 
+# level 1 advises on element_loop's loop; the level-4 declines are the subject here
+@pytest.mark.filterwarnings("ignore::optlevel.VectorizationAdvice")
 def test_declines_name_their_reason(host_gpu):
     x = np.arange(2000.0)
     rows = {r.backend: r for r in optlevel.explain(
         optlevel.optimize(element_loop, level=4), x).rows}
     assert "element by element" in rows["gpu-host"].reason
+    assert rows["gpu-host"].code == "PL007", rows["gpu-host"]  # declined: the loop's form
     rows = {r.backend: r for r in optlevel.explain(optlevel.optimize(argsorts, level=4),
                                                     x).rows}
     assert "kind='stable'" in rows["gpu-host"].reason
+    assert rows["gpu-host"].code == "PL007", rows["gpu-host"]  # cannot serve it
     rows = {r.backend: r for r in optlevel.explain(optlevel.optimize(draws, level=4),
                                                     10).rows}
     assert "gpu_random=True" in rows["gpu-host"].reason
+    assert rows["gpu-host"].code == "PL016", rows["gpu-host"]  # random draws kept in Python
     report = optlevel.explain(optlevel.optimize(draws, level=4, gpu_random=True), 10)
     assert report.row("gpu-host").tried
 
@@ -442,6 +459,7 @@ def test_torch_keeps_float32_and_declines_integers(torch_cpu_gpu):
     np.testing.assert_allclose(result, plain, rtol=1e-5)
     report = optlevel.explain(optlevel.optimize(chain, level=4), np.arange(10), 2)
     assert "promotes integers" in report.row("gpu-torch-cpu").reason
+    assert report.row("gpu-torch-cpu").code == "PL007", report.row("gpu-torch-cpu")
 
 
 def test_torch_declines_array_methods(torch_cpu_gpu):
@@ -450,6 +468,7 @@ def test_torch_declines_array_methods(torch_cpu_gpu):
     imgs = np.random.default_rng(10).random((2, 4, 4), dtype=np.float32)
     report = optlevel.explain(optlevel.optimize(process_images, level=4), imgs)
     assert ".std()" in report.row("gpu-torch-cpu").reason
+    assert report.row("gpu-torch-cpu").code == "PL007", report.row("gpu-torch-cpu")
 
 
 def test_missing_operation_is_named(torch_cpu_gpu):
@@ -458,3 +477,4 @@ def test_missing_operation_is_named(torch_cpu_gpu):
 
     report = optlevel.explain(optlevel.optimize(uses_polyfit, level=4), np.ones(5))
     assert "np.polyval has no" in report.row("gpu-torch-cpu").reason
+    assert report.row("gpu-torch-cpu").code == "PL007", report.row("gpu-torch-cpu")

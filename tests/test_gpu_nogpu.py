@@ -16,8 +16,6 @@ from optlevel.bench.workloads import elementwise, montecarlo_pi, process_images,
 from optlevel.core.registry import BACKENDS, forget_availability, is_available
 from optlevel.levels.gpu.probe import cupy_status, torch_cuda_build, torch_status
 
-pytestmark = pytest.mark.filterwarnings("ignore::optlevel.FallbackWarning")
-
 
 def _gpu_usable() -> bool:
     return bool(cupy_status()) or bool(torch_status())
@@ -62,6 +60,7 @@ def test_cupy_absent(monkeypatch):
     f = optlevel.optimize(elementwise, level=4)
     row = _rows(f, np.ones(2_000_000))["cupy"]
     assert row.kind == "missing" and "cupy is not installed" in row.reason
+    assert row.code == "PL005", row
 
 
 @needs_no_gpu
@@ -71,9 +70,11 @@ def test_explain_names_each_no_gpu_case():
     if "cupy" in sys.modules or _installed("cupy"):
         assert rows["cupy"].kind == "unavailable"
         assert "CUDARuntimeError" in rows["cupy"].reason
+        assert rows["cupy"].code == "PL006", rows["cupy"]  # installed, no driver
     if _installed("torch") and torch_cuda_build() is None:
         assert rows["torch"].kind == "unavailable"
         assert "CPU-only" in rows["torch"].reason
+        assert rows["torch"].code == "PL006", rows["torch"]
 
 
 def _installed(name):
@@ -81,6 +82,9 @@ def _installed(name):
     return importlib.util.find_spec(name) is not None
 
 
+# level=4 with no GPU falls back with a warning; the results are the subject here, the
+# warning is test_explicit_level_4_warns_once_naming_every_backend_and_reason's
+@pytest.mark.filterwarnings("ignore::optlevel.FallbackWarning")
 @needs_no_gpu
 @pytest.mark.parametrize("level", [4, "auto"])
 def test_calls_fall_back_and_return_the_plain_result(level, ran_at):
@@ -125,6 +129,7 @@ def test_the_planner_keeps_small_host_arrays_and_random_draws_off_the_gpu():
     rows = _rows(optlevel.optimize(montecarlo_pi, level=4), 1000, 0)
     for name in ("cupy", "torch"):
         assert "gpu_random=True" in rows[name].reason
+        assert rows[name].code == "PL016", rows[name]  # random draws kept in Python
 
 
 def test_gpu_random_is_a_known_option_and_others_are_not():
@@ -149,6 +154,7 @@ def test_gpu_backend_setting_picks_one_library(monkeypatch):
     optlevel.reload_config()
     rows = _rows(optlevel.optimize(elementwise, level=4), np.ones(2_000_000))
     assert "OPTLEVEL_GPU_BACKEND=torch" in rows["cupy"].reason
+    assert rows["cupy"].code == "PL004", rows["cupy"]  # configured out
 
 
 def test_probes_are_cached_per_backend():
@@ -184,5 +190,6 @@ def test_a_small_host_call_never_probes_the_gpu(monkeypatch):
     report = optlevel.explain(f, x)
     for name in ("cupy", "torch"):
         assert report.row(name).kind == "pays" and "below 1,000,000" in report.row(name).reason
+        assert report.row(name).code == "PL008", report.row(name)
     assert "cupy" not in sys.modules and "torch" not in sys.modules
     forget_availability()

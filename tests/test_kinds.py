@@ -55,6 +55,7 @@ def test_explain_names_the_numba_blocker(func, blocker):
     row = optlevel.explain(optimize(func, level=2), X).row("numba")
     assert (row.level, row.backend, row.tried, row.kind) == (2, "numba", False, "declined")
     assert blocker in row.reason
+    assert row.code == "PL015", row  # a form Numba cannot compile
 
 
 HAS_NUMBA = requirement_missing(BACKENDS["numba"]) is None
@@ -87,6 +88,7 @@ def test_no_source_starts_at_level_0_and_says_why(func, reason):
         row = report.row("numba")
         assert (row.kind, row.tried) == ("trial", True)
         assert "no source" in row.reason and reason in row.reason
+        assert row.code == "PL009", row  # measured in a trial: no source is no refusal
 
 
 @pytest.mark.parametrize("func, args", [(len, ([1, 2, 3],)), (np.sin, (X,)),
@@ -147,6 +149,8 @@ class Tripler(Summer):
     scale = 9.0
 
 
+# level 1 advises on the static methods' loops; the answers are the subject here
+@pytest.mark.filterwarnings("ignore::optlevel.VectorizationAdvice")
 def test_methods_give_the_plain_answers():
     s = Summer(1.5)
     with warnings.catch_warnings():
@@ -159,6 +163,8 @@ def test_methods_give_the_plain_answers():
             assert getattr(Tripler, name)(X) == getattr(Tripler(0), name)(X) == 90.0
 
 
+# level 1 advises on the static methods' loops; the level they run at is the subject
+@pytest.mark.filterwarnings("ignore::optlevel.VectorizationAdvice")
 @pytest.mark.numba
 @pytest.mark.parametrize("name", ["static_outer", "static_inner"])
 def test_staticmethods_run_at_level_2(ran_at, name):

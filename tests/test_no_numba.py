@@ -77,6 +77,7 @@ def test_subprocess_without_numba_falls_back(run_python):
     assert category == "FallbackWarning" and NOT_INSTALLED in message
     assert NOT_INSTALLED in out["explain"]
     assert out["row"]["kind"] == "missing" and NOT_INSTALLED in out["row"]["reason"]
+    assert out["row"]["code"] == "PL005", out["row"]
 
 
 @pytest.fixture
@@ -85,6 +86,8 @@ def no_numba(monkeypatch):
     monkeypatch.setitem(sys.modules, "numba", None)
 
 
+# level 1 advises on total()'s loop; the level-2 fallback is the subject here
+@pytest.mark.filterwarnings("ignore::optlevel.VectorizationAdvice")
 def test_level_2_falls_back_with_the_reason(no_numba):
     f = optimize(total, level=2)
     with pytest.warns(FallbackWarning, match=NOT_INSTALLED):
@@ -93,9 +96,12 @@ def test_level_2_falls_back_with_the_reason(no_numba):
     row = optlevel.explain(f, X).row("numba")
     assert (row.kind, row.tried) == ("missing", False)
     assert NOT_INSTALLED in row.reason
+    assert row.code == "PL005", row
     assert NOT_INSTALLED in f.stats().signatures[0].fallbacks[0][2]
 
 
+# level 1 advises on total()'s loop; "quietly" means no FallbackWarning
+@pytest.mark.filterwarnings("ignore::optlevel.VectorizationAdvice")
 def test_auto_falls_back_quietly(no_numba):
     f = optimize(total)
     with warnings.catch_warnings():

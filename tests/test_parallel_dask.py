@@ -12,7 +12,8 @@ from optlevel.bench import workloads as W
 from optlevel.levels.parallel import remote
 
 distributed = pytest.importorskip("distributed")
-pytestmark = pytest.mark.filterwarnings("error::optlevel.ResultMismatchWarning")
+pytestmark = [pytest.mark.slow,  # starts a real LocalCluster
+              pytest.mark.filterwarnings("error::optlevel.ResultMismatchWarning")]
 
 
 def process_images(images):

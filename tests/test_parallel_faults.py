@@ -19,6 +19,11 @@ pytestmark = [pytest.mark.filterwarnings("error::optlevel.ResultMismatchWarning"
               pytest.mark.skipif(not hasattr(signal, "pthread_kill"), reason="POSIX signals")]
 
 
+def _fallbacks(caught):
+    """The FallbackWarnings' messages: one per level above the one that ran."""
+    return [str(w.message) for w in caught if issubclass(w.category, optlevel.FallbackWarning)]
+
+
 def slow_rows(a, work):
     n = a.shape[0]
     out = np.zeros(n)
@@ -63,6 +68,7 @@ def _alive(pid):
     return True
 
 
+@pytest.mark.slow  # kills a worker process and waits for its replacement
 def test_a_killed_worker_is_replaced_and_the_call_still_right(processes):
     a = np.arange(40.0).reshape(40, 1)
     work = 600_000  # some 30 ms of Python per row here: the kill lands mid-call
@@ -119,6 +125,8 @@ def test_ctrl_c_in_the_thread_pool(monkeypatch):
     np.testing.assert_array_equal(f(small), heavy(small))  # the pool still serves
 
 
+# level 1 advises on doubled()'s loop (and runs it); the level-3 fallback is the subject
+@pytest.mark.filterwarnings("ignore::optlevel.VectorizationAdvice")
 def test_an_unpicklable_function_falls_back_with_the_reason():
     optlevel.configure(executor="processes", workers=2)
     guard = threading.Lock()
@@ -136,8 +144,12 @@ def test_an_unpicklable_function_falls_back_with_the_reason():
     with pytest.raises(optlevel.LevelUnavailable, match="cannot be sent to worker processes"):
         strict(a)
     f = optimize(doubled, level=3, verify=False)
-    with pytest.warns(optlevel.FallbackWarning, match="cannot be sent to worker processes"):
+    with pytest.warns(optlevel.FallbackWarning) as caught:  # level 3's, and level 2's
         result = f(a)
+    messages = _fallbacks(caught)
+    assert any("cannot be sent to worker processes" in m for m in messages), messages
+    assert all("level 3 (parallel) was requested; it ran at level 1 (vectorize)" in m
+               for m in messages), messages
     np.testing.assert_array_equal(result, a[:, 0] * 2)
     assert 3 not in f.stats().levels
 
@@ -146,8 +158,12 @@ def test_an_unpicklable_argument_falls_back_with_the_reason():
     optlevel.configure(executor="processes", workers=2)
     f = optimize(scale_by, level=3, verify=False, split={"x": 0})
     x = np.arange(20_000.0)
-    with pytest.warns(optlevel.FallbackWarning, match="argument 'ctx' cannot be sent"):
+    with pytest.warns(optlevel.FallbackWarning) as caught:  # level 3's, and level 2's
         result = f(x, Context())
+    messages = _fallbacks(caught)
+    assert any("argument 'ctx' cannot be sent" in m for m in messages), messages
+    assert all("level 3 (parallel) was requested; it ran at level 0 (python)" in m
+               for m in messages), messages
     np.testing.assert_array_equal(result, x * 2.0)
     assert 3 not in f.stats().levels
 

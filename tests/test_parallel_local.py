@@ -200,6 +200,7 @@ def test_user_exceptions_propagate_unchanged(at_level_3):
     assert shm.live_segments() == []
 
 
+@pytest.mark.slow  # three prange compiles, over a second
 @pytest.mark.numba
 def test_prange_reductions_and_writes(at_level_3):
     x = data(np.float64, 1001) / 7
@@ -265,6 +266,7 @@ def test_small_work_stays_on_one_core():
     report = optlevel.explain(f, x)
     assert report.row("threads").kind == "pays"
     assert "too small to pay" in report.row("threads").reason
+    assert report.row("threads").code == "PL008", report.row("threads")
     f(x)
     assert 3 not in f.stats().levels
 
@@ -275,8 +277,10 @@ def test_a_single_blas_call_is_left_alone():
     for name in ("threads", "processes"):
         assert not report.row(name).tried
         assert "matrix product" in report.row(name).reason
+        assert report.row(name).code == "PL007", report.row(name)  # no split proof
     f = optimize(W.matmul, level=3, verify=False)
     with warnings.catch_warnings():
+        # level=3 falls back to level 0 with a warning; the rows above say why
         warnings.simplefilter("ignore", optlevel.FallbackWarning)
         np.testing.assert_array_equal(f(a, a), a @ a)
     assert 3 not in f.stats().levels
@@ -287,6 +291,7 @@ def test_one_worker_does_not_split():
     x = np.random.default_rng(0).random(1 << 20)
     row = optlevel.explain(optimize(W.elementwise), x).row("threads")
     assert row.kind == "pays" and "one worker" in row.reason
+    assert row.code == "PL008", row
 
 
 def test_backends_the_executor_setting_leaves_out_do_not_warn():
@@ -298,6 +303,7 @@ def test_backends_the_executor_setting_leaves_out_do_not_warn():
     report = optlevel.explain(optimize(W.elementwise, level=3), np.ones(10))
     assert report.row("dask").kind == "configured" and "OPTLEVEL_EXECUTOR is local" in \
         report.row("dask").reason
+    assert report.row("dask").code == "PL004", report.row("dask")
 
 
 def test_the_runtime_owner_closes_pools_and_unlinks_segments(at_level_3):

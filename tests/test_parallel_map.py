@@ -57,6 +57,8 @@ def test_python_code_goes_to_processes_in_order():
     assert PROCESSES.starts >= starts and PROCESSES.running
 
 
+# level 1 advises on conditional_accumulate's loop; map's executor is the subject here
+@pytest.mark.filterwarnings("ignore::optlevel.VectorizationAdvice")
 @pytest.mark.numba
 def test_loops_numba_compiles_use_threads():
     optlevel.configure(workers=2)

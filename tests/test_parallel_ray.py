@@ -10,7 +10,8 @@ from optlevel import optimize
 from optlevel.bench import workloads as W
 
 ray = pytest.importorskip("ray")
-pytestmark = pytest.mark.filterwarnings("error::optlevel.ResultMismatchWarning")
+pytestmark = [pytest.mark.slow,  # starts a real local Ray
+              pytest.mark.filterwarnings("error::optlevel.ResultMismatchWarning")]
 
 
 def total(x):

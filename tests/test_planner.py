@@ -12,6 +12,10 @@ from optlevel.contract import Verdict
 from optlevel.core.calibrate import MachineProfile
 from optlevel.core.registry import close_all, forget_availability, is_available
 
+# Level 1 advises on total()'s loop whenever it is ranked; the ranking is this module's
+# subject, the advice test_vectorize_backend's.
+pytestmark = pytest.mark.filterwarnings("ignore::optlevel.VectorizationAdvice")
+
 X = np.arange(5.0)
 
 
@@ -61,7 +65,9 @@ def test_the_cheaper_backend_declining_hands_over_to_the_next(fake_backend, leve
     assert f(X) == total(X)
     assert dear.ran == ["dear"]
     assert f.stats().signatures[0].backend == "dear"
-    assert "not used: the cheap one declines" in optlevel.explain(f, X).row("cheap").reason
+    row = optlevel.explain(f, X).row("cheap")
+    assert "not used: the cheap one declines" in row.reason
+    assert row.code == "PL010", row  # declined while building
 
 
 def test_known_costs_go_before_unknown_and_levels_break_ties(fake_backend):
@@ -80,6 +86,7 @@ def test_a_backend_that_does_not_pay_is_listed_but_not_tried(fake_backend):
     report = optlevel.explain(optimize(total, level=3), X)
     row = report.row("slow")
     assert (row.tried, row.kind, row.reason) == (False, "pays", "would be slower")
+    assert row.code == "PL008", row
     assert report.chosen == 2 or report.chosen == 0  # a lower level serves
 
 
@@ -104,14 +111,19 @@ def test_availability_is_asked_once_and_a_failing_probe_is_a_reason(fake_backend
     backend.available = available
     forget_availability()
     f = optimize(total, level=4)
-    with pytest.warns(optlevel.FallbackWarning, match="no driver found"):
+    with pytest.warns(optlevel.FallbackWarning) as caught:  # one per level above the one run
         for _ in range(3):
             assert f(X) == total(X)
+    messages = [str(w.message) for w in caught
+                if issubclass(w.category, optlevel.FallbackWarning)]
+    assert any("gpu-ish (level 4) cannot run it" in m and "no driver found" in m
+               for m in messages), messages
     verdict = is_available(backend, optlevel.settings())
     assert not verdict and "no driver found" in verdict.reason
     assert len(asked) == 1
     row = optlevel.explain(f, X).row("gpu-ish")
     assert row.kind == "unavailable" and "no driver found" in row.reason
+    assert row.code == "PL006", row
     forget_availability()
 
 
@@ -166,4 +178,5 @@ def test_a_backend_left_out_by_configuration_is_neither_probed_nor_warned(fake_b
     row = optlevel.explain(f, X).row("cluster")
     assert (row.kind, row.tried, row.reason) == ("configured", False,
                                                  "OPTLEVEL_EXECUTOR is local")
+    assert row.code == "PL004", row
     assert probed == []

@@ -25,6 +25,8 @@ def vectorized(x):
     return np.sqrt(np.abs(x)) + 1.0
 
 
+# level 1 advises on squares_total's loop; the stats are the subject here
+@pytest.mark.filterwarnings("ignore::optlevel.VectorizationAdvice")
 @pytest.mark.numba
 def test_function_stats_per_signature():
     f = optimize(squares_total, level=2)
@@ -84,6 +86,8 @@ def test_report_when_nothing_ran(capsys, monkeypatch):
     assert "no decorated function has been called yet" in capsys.readouterr().out
 
 
+# explain and the call rank level 1, which advises on squares_total's loop
+@pytest.mark.filterwarnings("ignore::optlevel.VectorizationAdvice")
 @pytest.mark.numba
 def test_explain_before_and_after_a_call():
     f = optimize(squares_total, level=2)
@@ -122,6 +126,7 @@ def test_explain_says_vectorized_numpy_stays_at_level_0():
     row = optlevel.explain(f, X).row("numba")
     assert (row.tried, row.kind) == (False, "pays")
     assert "no Python-level loops" in row.reason
+    assert row.code == "PL008", row
     with warnings.catch_warnings():
         warnings.simplefilter("error", optlevel.FallbackWarning)  # not a fallback
         np.testing.assert_array_equal(f(X), vectorized(X))
@@ -137,6 +142,8 @@ def test_debug_log_names_the_chosen_level(caplog):
                m.endswith("→ level 0 (python)") for m in messages), messages
 
 
+# level 1 advises on squares_total's loop; the log is the subject here
+@pytest.mark.filterwarnings("ignore::optlevel.VectorizationAdvice")
 @pytest.mark.numba
 def test_debug_log_level_2(caplog):
     optlevel.configure(compile="eager")  # a small call would warm up in Python first

@@ -98,6 +98,7 @@ def test_what_the_bytecode_shows_still_declines(body, entry, capsys):
     reason = optlevel.explain(fast, X[:10]).row("numba").reason
     assert f"[{entry}]" in reason
     with warnings.catch_warnings():
+        # the decline warns at level=2; its reason is asserted above, through explain
         warnings.simplefilter("ignore", FallbackWarning)
         result = fast(X[:10])
     assert type(result) is type(func(X[:10]))

@@ -4,6 +4,7 @@ calls measure it against level 0 and the faster one keeps the call shape."""
 import time
 
 import numpy as np
+import pytest
 
 import optlevel
 from optlevel.analysis import analyze
@@ -49,11 +50,14 @@ def test_loops_calling_numpy_on_whole_arrays_are_told_apart():
     assert analyze(clipped_sum).scalar_hot_loops
 
 
+# explain ranks level 1 too, which advises on normalize_loop's loop
+@pytest.mark.filterwarnings("ignore::optlevel.VectorizationAdvice")
 def test_explain_says_level_2_will_be_measured(fake_backend):
     fake_backend(name="numba", make=slow_version)
     f = optlevel.optimize(normalize_loop, level=2)
     (row,) = [r for r in optlevel.explain(f, *calls()).rows if r.level == 2]
     assert row.kind == "trial" and "measure" in row.reason
+    assert row.code == "PL009", row
 
 
 def test_slower_level_2_is_dropped_after_one_measured_call(fake_backend, ran_at,
@@ -97,6 +101,8 @@ def test_strict_skips_the_trial(fake_backend, ran_at):
     assert ran_at(f, *calls()) == 2
 
 
+# level 1 advises on clipped_sum's loop; the trial is the subject here
+@pytest.mark.filterwarnings("ignore::optlevel.VectorizationAdvice")
 def test_element_wise_loops_are_compiled_without_a_trial(fake_backend, ran_at):
     fake_backend(name="numba", make=slow_version)
     f = optlevel.optimize(clipped_sum, level=2)

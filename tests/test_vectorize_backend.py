@@ -57,13 +57,34 @@ def loop_line(func):
 
 
 @pytest.fixture
-def quiet():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", VectorizationAdvice)
+def advised():
+    """The test's function has a loop level 1 advises about: the test expects that advice
+    (what it says is test_advice_points_at_the_loop_once_per_function's subject)."""
+    with pytest.warns(VectorizationAdvice):
         yield
 
 
-def test_level_1_runs_the_rewrite(ran_at, quiet):
+@pytest.fixture
+def no_warnings():
+    """explain only looks at a call: it issues no warning, so the call's own advice
+    is still to come."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    assert not [str(w.message) for w in caught]
+
+
+def test_explain_leaves_the_advice_to_the_call():
+    f = optimize(squares, level=1)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        optlevel.explain(f, data())
+    assert not caught
+    with pytest.warns(VectorizationAdvice, match="squares"):  # the call's, not used up
+        f(data())
+
+
+def test_level_1_runs_the_rewrite(ran_at, advised):
     f = optimize(conditional_accumulate, level=1)
     x = data()
     assert ran_at(f, x, 0.5) == 1
@@ -77,7 +98,7 @@ def test_level_1_runs_the_rewrite(ran_at, quiet):
     assert "first call checked against plain Python" in s.note
 
 
-def test_normalize_loop_beats_level_2_by_hoisting(ran_at, quiet):
+def test_normalize_loop_beats_level_2_by_hoisting(ran_at, advised):
     optlevel.configure(max_level=2)  # levels 3 and 4 aside: this is about 1 against 2
     f = optimize(normalize_loop)
     x = data(2000)
@@ -87,24 +108,25 @@ def test_normalize_loop_beats_level_2_by_hoisting(ran_at, quiet):
     assert row.cost is not None and "hoisted" in row.reason
 
 
-def test_without_numba_auto_picks_level_1_for_a_scalar_loop(ran_at, quiet, monkeypatch):
+def test_without_numba_auto_picks_level_1_for_a_scalar_loop(ran_at, advised, monkeypatch):
     monkeypatch.delitem(BACKENDS, "numba")
     optlevel.configure(max_level=2)
     f = optimize(conditional_accumulate)
     assert ran_at(f, data(), 0.5) == 1
 
 
-def test_level_2_is_tried_before_the_rewrite_of_a_scalar_loop(quiet):
+def test_level_2_is_tried_before_the_rewrite_of_a_scalar_loop(no_warnings):
     rows = optlevel.explain(optimize(conditional_accumulate), data(), 0.5).rows
     row = next(r for r in rows if r.backend == "vectorize")
     assert row.tried and row.cost is None  # unknown: the level (2 before 1) decides
 
 
-def test_small_arrays_do_not_pay(ran_at, quiet):
+def test_small_arrays_do_not_pay(ran_at, advised):
     f = optimize(squares, level=1)
     assert ran_at(f, np.arange(4.0)) == 0
     row = optlevel.explain(f, np.arange(4.0)).row("vectorize")
     assert row.kind == "pays" and "fixed cost" in row.reason
+    assert row.code == "PL008", row
 
 
 def test_advice_points_at_the_loop_once_per_function():
@@ -129,7 +151,7 @@ def test_no_advice_at_level_0():
         f(data(), optlevel=0)
 
 
-def test_explain_lists_findings_and_the_rewrite(quiet):
+def test_explain_lists_findings_and_the_rewrite(no_warnings):
     text = str(optlevel.explain(optimize(normalize_loop, level=1), data(100)))
     assert "level 1: line" in text and "OL101" in text and "OL104" in text
     assert "level-1 rewrite" in text and "_ol.need_scalar(x.mean())" in text
@@ -138,21 +160,22 @@ def test_explain_lists_findings_and_the_rewrite(quiet):
     assert rules == ["OL101", "OL104", "OL104"]
 
 
-def test_a_function_with_io_is_not_rewritten(ran_at, quiet, capsys):
+def test_a_function_with_io_is_not_rewritten(ran_at, advised, capsys):
     f = optimize(squares_and_print, level=1)
     with pytest.warns(optlevel.FallbackWarning, match="print"):
         assert ran_at(f, data()) == 0
     row = optlevel.explain(f, data()).row("vectorize")
     assert row.kind == "declined" and "print" in row.reason
+    assert row.code == "PL016", row  # I/O: its meaning is kept in Python
 
 
-def test_a_function_calling_a_helper_is_not_rewritten(ran_at, quiet):
+def test_a_function_calling_a_helper_is_not_rewritten(ran_at, advised):
     f = optimize(squares_and_helper, level=1)
     with pytest.warns(optlevel.FallbackWarning, match="log_value"):
         assert ran_at(f, data()) == 0
 
 
-def test_a_mismatch_on_the_first_call_keeps_level_0(ran_at, quiet, monkeypatch):
+def test_a_mismatch_on_the_first_call_keeps_level_0(ran_at, advised, monkeypatch):
     real = runtime.reduce
     monkeypatch.setattr(runtime, "reduce", lambda *a: real(*a) + 1.0)  # a wrong rewrite
     f = optimize(squares, level=1)
@@ -165,7 +188,7 @@ def test_a_mismatch_on_the_first_call_keeps_level_0(ran_at, quiet, monkeypatch):
     assert "differs from the plain function's" in reason
 
 
-def test_the_sum_order_option(quiet):
+def test_the_sum_order_option(advised):
     x = data()
     exact = optimize(squares, level=1, sum_order="loop")(x)
     auto = optimize(squares, level=1)(x)
@@ -176,7 +199,7 @@ def test_the_sum_order_option(quiet):
         optimize(squares, level=1, sum_order="fast")(x)
 
 
-def test_strict_level_1(quiet):
+def test_strict_level_1(advised):
     f = optimize(squares, level=1, strict=True)
     assert f(np.arange(4.0)) == 14.0  # strict runs it even where it does not pay
     assert f.stats().levels == {1: 1}
@@ -185,10 +208,11 @@ def test_strict_level_1(quiet):
         g(np.arange(4.0))
 
 
-def test_torch_arguments_are_declined(quiet):
+def test_torch_arguments_are_declined(no_warnings):
     torch = pytest.importorskip("torch")
     row = optlevel.explain(optimize(squares, level=1), torch.ones(5)).row("vectorize")
     assert row.kind == "declined" and "torch" in row.reason
+    assert row.code == "PL007", row
 
 
 TOTALS = np.zeros(N)
@@ -200,7 +224,7 @@ def adds_into_a_global(x):
     return TOTALS
 
 
-def test_a_function_writing_module_state_is_not_rewritten(ran_at, quiet):
+def test_a_function_writing_module_state_is_not_rewritten(ran_at, advised):
     f = optimize(adds_into_a_global, level=1)
     x = data()
     with pytest.warns(optlevel.FallbackWarning, match="TOTALS"):
@@ -231,7 +255,7 @@ def make_scaled(scale):
     return scaled
 
 
-def test_methods_defaults_and_closures(ran_at, quiet):
+def test_methods_defaults_and_closures(ran_at, advised):
     scaler, x = Scaler(2.0), data()
     assert ran_at(scaler.total, x) == 1
     assert scaler.total(x) == pytest.approx(Scaler.total.py_func(scaler, x), rel=1e-12)
@@ -242,7 +266,7 @@ def test_methods_defaults_and_closures(ran_at, quiet):
     np.testing.assert_array_equal(scaled(x), x * 3.0)
 
 
-def test_a_vectorized_loop_inside_another_loop_is_measured(ran_at, quiet):
+def test_a_vectorized_loop_inside_another_loop_is_measured(ran_at, advised):
     from optlevel.bench.workloads import rowwise_python_matmul
 
     f = optimize(rowwise_python_matmul, level=1)
@@ -250,6 +274,7 @@ def test_a_vectorized_loop_inside_another_loop_is_measured(ran_at, quiet):
     a, b = rng.random((96, 96)), rng.random((96, 96))
     row = optlevel.explain(f, a, b).row("vectorize")
     assert row.kind == "trial" and "inside another loop" in row.reason
+    assert row.code == "PL009", row
     levels = [ran_at(f, a, b) for _ in range(3)]
     assert levels[0] == 0 and levels[1] == 1  # plain timed, then level 1 timed
     np.testing.assert_allclose(f(a, b), rowwise_python_matmul(a, b), rtol=1e-12)

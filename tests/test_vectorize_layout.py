@@ -125,8 +125,7 @@ def costs(tmp_path, monkeypatch):
 def test_many_passes_over_the_wrong_order_get_a_copy(costs, ran_at):
     f = optimize(colsums_repeated, level=1)
     x = matrix("C")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", VectorizationAdvice)
+    with pytest.warns(VectorizationAdvice, match="OL201"):  # the walk against the order
         assert ran_at(f, x, 3) == 1
         np.testing.assert_array_equal(f(x, 3), colsums_repeated(x, 3))
         np.testing.assert_array_equal(f(x=x, reps=3), colsums_repeated(x, 3))

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from ..arrays import array_kind, host_copy
-from ..contract import Backend, Prepared
+from ..contract import Backend, Code, Prepared
 from ..errors import ResultMismatchWarning, warn_once
 from .plan import Plan, PlanTable, State
 from .trial import plain_seconds
@@ -164,7 +164,7 @@ class Verifier:
     def mismatch(self, plan: Plan, what: str) -> None:
         """``plan``'s result differs from plain Python's: level 0 keeps the key."""
         reason = f"its result differs from the plain function's: {what}"
-        self.table.fail(plan.backend, plan.key.sig, reason)
+        self.table.fail(plan.backend, plan.key.sig, reason, Code.MISMATCH)
         warn_once((self.qualname, "verify", plan.backend, plan.key),
                   f"{self.qualname}: level {plan.level} ({plan.backend}) gave a different "
                   f"result than plain Python for ({plan.signature}): {what}. This signature "

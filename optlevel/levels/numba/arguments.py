@@ -44,7 +44,7 @@ def arg_verdict(arg: Any) -> Verdict:
     if arg.kind in (ArgKind.LIST, ArgKind.DICT):
         return Verdict(False, f"argument {arg.name!r} is a {arg.kind}: Numba would copy it "
                               "in and out (reflection) instead of sharing it, so it runs "
-                              "in Python [SEM019]", code=Code.KEPT_IN_PYTHON)
+                              "in Python [SEM019]", code="SEM019")
     return Verdict(False, f"argument {arg.name!r} is a {arg.type_name}; Numba compiles "
                           "NumPy arrays and scalars", code=Code.DECLINED)
 
@@ -58,16 +58,16 @@ def _dtype_verdict(arg: Any) -> Verdict:
     if dtype is None or dtype.names is not None:
         return Verdict(False, f"argument {arg.name!r} has the structured dtype {arg.dtype}; "
                               "optlevel runs structured arrays in Python [SEM016]",
-                       code=Code.DECLINED)
+                       code="SEM016")
     if not dtype.isnative:
         return Verdict(False, f"argument {arg.name!r} has the non-native byte order "
                               f"{arg.dtype}; Numba compiles native-order arrays only "
                               "(x.astype(x.dtype.newbyteorder('=')) converts it) [SEM015]",
-                       code=Code.DECLINED)
+                       code="SEM015")
     if dtype.kind not in _GOOD_DTYPE_KINDS or dtype == np.float16:
         return Verdict(False, f"argument {arg.name!r} has dtype {arg.dtype}; Numba "
                               "compiles bool, integer, float (32 and 64 bits) and complex "
-                              "arrays [SEM016]", code=Code.DECLINED)
+                              "arrays [SEM016]", code="SEM016")
     return YES
 
 

@@ -176,7 +176,7 @@ def _rebind(func: Callable[..., Any], features: FunctionFeatures, settings: Any,
         if isinstance(value, np.ndarray):
             raise Decline(f"reads the global array {name!r}: Numba would freeze its values "
                           "at compile time, so later changes to it would be ignored "
-                          "[SEM014]", code=Code.KEPT_IN_PYTHON)
+                          "[SEM014]", code="SEM014")
         if not found:
             if how == "call":
                 line = features.called_globals.get(name, 0)
@@ -232,11 +232,14 @@ def _callee(name: str, how: str, value: Any, features: FunctionFeatures, setting
             raise Decline(f"line {line}: {name!r} is called recursively; "
                           "optlevel does not compile recursive helpers")
         helper_features = analyze(helper)
-        blockers = list(helper_features.numba_blockers) + \
-            list(declines(helper_features.semantic_findings))
+        declined = declines(helper_features.semantic_findings)
+        blockers = list(helper_features.numba_blockers) + list(declined)
         if blockers:
+            # the catalogue's entry where it is one (I/O, random numbers in the helper)
+            code = declined[0].detail if declined and blockers[0] is declined[0] \
+                else Code.UNSUPPORTED
             raise Decline(f"line {line}: calls helper {name!r}, which Numba cannot "
-                          f"compile as Python means it ({blockers[0]})")
+                          f"compile as Python means it ({blockers[0]})", code=code)
         built = _build(helper, helper_features, settings, "numpy", visiting)
         return built.disp, built.guards, built.raises_overflow
     if how == "load" or isinstance(value, (types.BuiltinFunctionType, np.ufunc, type,

@@ -55,7 +55,7 @@ class NumbaBackend(BackendBase):
         # What compiled code would mean differently first: its reason names the entry.
         declined = declines(_call_findings(features, signature))
         if declined:
-            return Verdict(False, str(declined[0]), code=Code.KEPT_IN_PYTHON)
+            return Verdict(False, str(declined[0]), code=declined[0].detail)  # its SEM id
         if features.numba_blockers:
             first = features.numba_blockers[0]
             return Verdict(False, f"Numba cannot compile {first}", code=Code.UNSUPPORTED)
@@ -129,7 +129,7 @@ def _compile(disp: Any, argtypes: tuple) -> None:
             if not changed:
                 return
             failure = (f"it returns {changed}, which Numba would hand back as a "
-                       "numba.typed container instead [SEM020]", Code.KEPT_IN_PYTHON)
+                       "numba.typed container instead [SEM020]", "SEM020")
         _failed[key] = failure
     reason, code = failure
     raise Decline(reason, code=code)
