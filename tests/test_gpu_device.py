@@ -284,7 +284,11 @@ def test_too_big_and_not_elementwise_runs_on_the_cpu_before_starting(gpu):
     gpu.get_default_memory_pool().set_limit(size=1 << 20)
     x = rng(23).random((700, 700))
     f = optlevel.optimize(reductions, level=4, verify=False)
-    assert compare(f(x), reductions(x)) is None
+    with pytest.warns(optlevel.FallbackWarning) as caught:  # level 4 was asked for
+        assert compare(f(x), reductions(x)) is None
+    fallbacks = [str(w.message) for w in caught
+                 if issubclass(w.category, optlevel.FallbackWarning)]
+    assert fallbacks and all("it ran at level 0" in m for m in fallbacks), fallbacks
     assert {lv: n for lv, n in f.stats().levels.items() if n} == {0: 1}
 
 
