@@ -20,7 +20,7 @@ from .analysis import ArgSignature, FunctionFeatures, signature_key
 from .config import CONTEXT_LEVEL, STATE, settings
 from .contract import RowKind
 from .core.dispatch import Dispatcher
-from .core.plan import Plan, PlanKey
+from .core.plan import Plan, PlanKey, PlanTable
 from .core.planner import MODE_AUTO, MODE_EXPLICIT, MODE_STRICT, Row
 from .core.registry import known_options
 from .errors import ConfigError
@@ -170,14 +170,13 @@ class Optimized:
         return f"<optlevel.Optimized {self._dispatcher.qualname} level={lvl}>"
 
 
-def _with_failure(row: Row, table: Any, sig_key: tuple) -> Row:
+def _with_failure(row: Row, table: PlanTable, sig_key: tuple) -> Row:
     """``row`` as earlier calls left it: a backend that failed is not tried again."""
-    failed = table.failure(row.backend, sig_key) if row.backend else None
+    failed = table.failures.get((row.backend, sig_key)) if row.backend else None
     if failed is None:
         return row
-    code = table.failure_codes.get((row.backend, sig_key), "")
-    return dataclasses.replace(row, tried=False, reason=f"not used: {failed}",
-                               kind=RowKind.DECLINED, code=str(code) or row.code)
+    return dataclasses.replace(row, tried=False, reason=f"not used: {failed.reason}",
+                               kind=RowKind.DECLINED, code=str(failed.code) or row.code)
 
 
 def _parameters(func: Any) -> set[str]:

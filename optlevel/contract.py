@@ -235,7 +235,9 @@ class BackendBase:
     uses_threads = False
     uses_processes = False
     uses_device = False
-    #: ``close()`` releases something: a pool, device memory
+    #: ``close()`` releases something: a pool, device memory. Such a backend also
+    #: registers ``RUNTIME.closer(...)`` (:mod:`optlevel.core.runtime`) when it makes its
+    #: first pool or client, so that :func:`optlevel.shutdown` releases it at exit
     holds_resources = False
     #: every plan's first call is checked against plain Python, whatever
     #: ``OPTLEVEL_VERIFY`` says (a rewrite that must prove itself on real data);

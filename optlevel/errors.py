@@ -143,11 +143,6 @@ def user_stacklevel() -> int:
     return level
 
 
-def _forget_warnings() -> None:
-    """Let every warning be issued again (:func:`optlevel.reset` does this too)."""
-    _SEEN.clear()
-
-
 def first_line(exc: BaseException, limit: int = 240) -> str:
     """The first line of an exception's message for a reason (its type's name when the
     message is empty), at most ``limit`` characters."""

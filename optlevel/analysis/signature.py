@@ -27,7 +27,6 @@ from ..arrays import (
 __all__ = ["ArgInfo", "ArgSignature", "signature_key", "describe_args", "size_class"]
 
 _ndarray = np.ndarray
-_SCALARS = SCALAR_TYPES
 _SIZE_NAMES = ("empty", "< 16", "< 256", "< 4K", "< 64K", "< 1M", "< 16M", "< 256M")
 
 
@@ -38,7 +37,7 @@ def signature_key(args: tuple[Any, ...], kwargs: dict[str, Any] | None = None) -
         t = type(a)
         if t is _ndarray:
             key.append((a.dtype, a.ndim, a.flags.num & FLAG_MASK, (a.size.bit_length() + 3) >> 2))
-        elif t in _SCALARS:
+        elif t in SCALAR_TYPES:
             key.append(t)
         else:
             key.append(_other_key(a, t))

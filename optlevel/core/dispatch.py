@@ -15,7 +15,7 @@ retried for that signature) and the next one is tried. Then:
 - a backend the planner wants measured (``trial``) → level 0 now, the candidate
   next call, the faster keeps the key;
 - in auto mode, a compiling backend whose compile would not pay back within a few
-  calls (:func:`~optlevel.core.trial.plain_seconds`) → plain Python serves, timed,
+  calls (:func:`~optlevel.core.estimates.plain_seconds`) → plain Python serves, timed,
   and the compile starts in the background once the signature has spent a tenth
   of a compile's time in Python (a tiered JIT: a small signature never waits);
 - ``OPTLEVEL_COMPILE=background`` → plain Python while a thread compiles;
@@ -38,10 +38,10 @@ from ..errors import LevelUnavailable, first_line
 from ..ladder import LEVEL_NAMES
 from . import planner
 from .calibrate import profile_for
+from .estimates import plain_seconds
 from .notices import warn_fallback, warn_fallbacks
 from .plan import Plan, PlanKey, PlanTable, State
 from .registry import BACKENDS
-from .trial import plain_seconds
 from .trials import start_trial
 from .verification import Verifier, type_key
 from .warmup import (
@@ -80,10 +80,6 @@ class Dispatcher:
     @property
     def plans(self) -> dict[tuple, Plan]:
         return self.table.plans
-
-    @property
-    def failures(self) -> dict[tuple[str, tuple], str]:
-        return self.table.failures
 
     @property
     def qualname(self) -> str:

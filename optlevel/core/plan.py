@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 from ..analysis import ArgSignature
 from ..contract import Backend, Code, Prepared
 
-__all__ = ["PlanKey", "State", "Plan", "PlanTable"]
+__all__ = ["PlanKey", "State", "Plan", "PlanTable", "Failure"]
 
 
 class PlanKey(NamedTuple):
@@ -28,6 +28,13 @@ class PlanKey(NamedTuple):
     ceiling: int
     mode: int
     sig: tuple
+
+
+class Failure(NamedTuple):
+    """Why a backend cannot serve a signature: the prose and its stable code."""
+
+    reason: str
+    code: Code | str
 
 
 class State(enum.Enum):
@@ -100,15 +107,16 @@ class PlanTable:
         self.lock = threading.RLock()
         self.plans: dict[tuple, Plan] = {}
         self.retired: list[Plan] = []
-        # (backend name, signature key) → why it cannot serve; never retried
-        self.failures: dict[tuple[str, tuple], str] = {}
-        self.failure_codes: dict[tuple[str, tuple], Code | str] = {}
+        # (backend name, signature key) → why it cannot serve, and its code; never retried
+        self.failures: dict[tuple[str, tuple], Failure] = {}
         self.generation = -1
 
     # --- reading -------------------------------------------------------------------
 
     def failure(self, backend: str, sig: tuple) -> str | None:
-        return self.failures.get((backend, sig))
+        """Why ``backend`` cannot serve ``sig``, or None."""
+        found = self.failures.get((backend, sig))
+        return None if found is None else found.reason
 
     def all_plans(self) -> list[Plan]:
         with self.lock:
@@ -179,9 +187,7 @@ class PlanTable:
              code: Code | str = Code.BUILD_FAILED) -> None:
         """``backend`` cannot serve ``sig``: record it (and its code) once, never retry."""
         with self.lock:
-            if (backend, sig) not in self.failures:
-                self.failures[(backend, sig)] = reason
-                self.failure_codes[(backend, sig)] = code
+            self.failures.setdefault((backend, sig), Failure(reason, code))
 
     def drop(self, key: PlanKey, plan: Plan) -> None:
         """Forget ``plan`` (a late build failure); the next call plans ``key`` again."""

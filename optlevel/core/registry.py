@@ -47,6 +47,7 @@ BUILTIN: dict[str, str] = {
     "ray": "optlevel.levels.parallel.backend_ray:RayBackend",
 }
 ENTRY_POINT_GROUP = "optlevel.backends"
+_RANK = {name: i for i, name in enumerate(BUILTIN)}
 
 
 def load_object(spec: str) -> Any:
@@ -74,8 +75,6 @@ class Registry(MutableMapping):
                 backend = load_object(spec)
                 self._loaded[name] = backend
                 del self._specs[name]
-                if backend.holds_resources:  # closed by optlevel.shutdown(), at exit
-                    RUNTIME.closer(f"backend:{name}", backend.close)
         return self._loaded.get(name)
 
     def _load_all(self) -> None:
@@ -96,9 +95,7 @@ class Registry(MutableMapping):
             if ep.name in self._specs or ep.name in self._loaded:
                 continue  # a built-in (or one registered by hand) keeps its name
             try:
-                backend = self._loaded[ep.name] = load_object(ep.value)
-                if getattr(backend, "holds_resources", False):
-                    RUNTIME.closer(f"backend:{ep.name}", backend.close)
+                self._loaded[ep.name] = load_object(ep.value)
             except Exception as exc:  # one broken plugin must not break every call
                 log.warning("optlevel: the backend %r (%s) could not be loaded: %s: %s",
                             ep.name, ep.value, type(exc).__name__, exc)
@@ -120,18 +117,15 @@ class Registry(MutableMapping):
         with RUNTIME.lock:
             self._specs.pop(name, None)
             self._loaded[name] = backend
-            if getattr(backend, "holds_resources", False):
-                RUNTIME.closer(f"backend:{name}", backend.close)
             if name not in self._order:
                 self._order.insert(self._position(name), name)
 
     def _position(self, name: str) -> int:
         """Where ``name`` goes in the order: a built-in back in its own place (the
         planner breaks ties within a level by this order), any other at the end."""
-        if name not in BUILTIN:
+        if name not in _RANK:
             return len(self._order)
-        rank = list(BUILTIN).index(name)
-        return sum(1 for n in self._order if n in BUILTIN and list(BUILTIN).index(n) < rank)
+        return sum(1 for n in self._order if _RANK.get(n, len(_RANK)) < _RANK[name])
 
     def __delitem__(self, name: str) -> None:
         with RUNTIME.lock:
@@ -219,7 +213,9 @@ def known_options() -> dict[str, str]:
 
 
 def close_all() -> None:
-    """Release what every loaded backend holds (pools, device memory)."""
+    """Release what every loaded backend holds (pools, device memory) now. At exit
+    :func:`optlevel.shutdown` does this through the closers each level registers
+    when it makes its first pool, client or device adapter."""
     for name in BACKENDS.loaded():
         backend = BACKENDS[name]
         if backend.holds_resources:

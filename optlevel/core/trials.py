@@ -17,8 +17,8 @@ from typing import Any
 
 from ..contract import Backend, Code, Decline
 from .builds import Builder
+from .estimates import per_element
 from .plan import Plan, State
-from .trial import per_element
 from .verify import snapshot_args
 
 __all__ = ["TRIAL_SAMPLES", "TRIAL_QUICK_S", "start_trial"]

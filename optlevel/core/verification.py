@@ -24,8 +24,8 @@ import numpy as np
 from ..arrays import array_kind, host_copy
 from ..contract import Backend, Code, Prepared
 from ..errors import ResultMismatchWarning, warn_once
+from .estimates import plain_seconds
 from .plan import Plan, PlanTable, State
-from .trial import plain_seconds
 from .verify import compare, restore_args, snapshot_args
 
 __all__ = ["Verifier", "VERIFY_BUDGET_S", "type_key"]

@@ -14,7 +14,6 @@ import itertools
 import logging
 import threading
 import time
-from collections.abc import Callable
 from typing import Any
 
 from ..contract import Backend, Decline
@@ -86,6 +85,5 @@ def compile_in_background(d: Builder, plan: Plan, expected: State, backend: Back
         d.table.replace(plan.key, plan, built)
         log.debug("%s: background compile done in %.3fs", d.qualname, prepared.compile_time)
 
-    thread: Callable[[], None] = build
-    threading.Thread(target=thread, daemon=True,
+    threading.Thread(target=build, daemon=True,
                      name=f"optlevel-compile-{d.qualname}").start()
