@@ -17,12 +17,12 @@ from typing import Any, TypeVar, overload
 
 from . import stats as _stats
 from .analysis import ArgSignature, FunctionFeatures, signature_key
-from .config import CONTEXT_LEVEL, STATE, settings
+from .config import CONTEXT_LEVEL, STATE, check_decorator_flags, settings
 from .contract import RowKind
 from .core.dispatch import Dispatcher
 from .core.plan import Plan, PlanKey, PlanTable
 from .core.planner import MODE_AUTO, MODE_EXPLICIT, MODE_STRICT, Row
-from .core.registry import known_options
+from .core.registry import known_options, option_problems
 from .errors import ConfigError
 from .ladder import MAX_LEVEL, Level, LevelLike
 
@@ -233,12 +233,17 @@ def optimize(func: Callable[..., Any] | None = None, *, level: LevelLike = None,
     10.0
     """
     Level.parse(level)  # validate now, at decoration
-    known = known_options()
-    unknown = set(options) - set(known)
-    if unknown:
-        valid = ", ".join(["level", "strict", "verify", *sorted(known)])
-        raise ConfigError(f"unknown option(s) {', '.join(sorted(unknown))} for optimize(); "
-                          f"valid keywords are {valid}")
+    check_decorator_flags(strict, verify)
+    if options:
+        known = known_options()
+        unknown = set(options) - set(known)
+        if unknown:
+            valid = ", ".join(["level", "strict", "verify", *sorted(known)])
+            raise ConfigError(f"unknown option(s) {', '.join(sorted(unknown))} for "
+                              f"optimize(); valid keywords are {valid}")
+        problems = option_problems(options)
+        if problems:
+            raise ConfigError(f"optimize(): {'; '.join(problems)}")
 
     def decorate(f: Callable[..., Any]) -> Any:
         common: dict[str, Any] = {"level": level, "strict": strict, "verify": verify,

@@ -46,17 +46,20 @@ import dataclasses
 import logging
 import os
 import sys
+import tempfile
 import threading
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError, OptlevelWarning, user_stacklevel
+from .core.runtime import RUNTIME
+from .errors import ConfigError, OptlevelWarning, user_stacklevel, warn_once
 from .ladder import AUTO, MAX_LEVEL, Level, LevelLike
 
 __all__ = ["Settings", "settings", "configure", "reload_config", "set_level", "level",
-           "default_cache_dir", "ENV_VARS", "STATE", "CONTEXT_LEVEL"]
+           "default_cache_dir", "usable_cache_dir", "check_decorator_flags", "ENV_VARS",
+           "STATE", "CONTEXT_LEVEL"]
 
 log = logging.getLogger("optlevel")
 
@@ -167,6 +170,8 @@ ENV_VARS: tuple[_Var, ...] = (
     _Var("workers", "OPTLEVEL_WORKERS", _parse_workers, lambda: 0),
 )
 _BY_FIELD = {v.field: v for v in ENV_VARS}
+#: variables read elsewhere (the test suite's switches), never reported as misspelled
+_OTHER_VARIABLES = ("OPTLEVEL_TEST_NONUMBA",)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -190,6 +195,20 @@ class Settings:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "cap", 0 if self.disable else self.max_level)
+
+
+def _warn_unknown_variables(environ: Any) -> None:
+    """An ``OPTLEVEL_*`` variable optlevel does not read is most likely a misspelling:
+    say so once, with the closest valid name."""
+    import difflib
+
+    valid = [v.env for v in ENV_VARS] + list(_OTHER_VARIABLES)
+    for name in sorted(k for k in environ if k.startswith("OPTLEVEL_") and k not in valid):
+        close = difflib.get_close_matches(name, valid, n=1, cutoff=0.6)
+        hint = f"did you mean {close[0]}?" if close else f"valid names: {', '.join(valid)}"
+        warn_once(("config", "unknown variable", name),
+                  f"{name} is not an optlevel setting and is ignored: {hint}",
+                  OptlevelWarning)
 
 
 def _readenv(var: _Var, environ: Any) -> Any:
@@ -221,6 +240,7 @@ class SettingsState:
         with self.lock:
             if self.env is None:
                 self.env = {v.field: _readenv(v, os.environ) for v in ENV_VARS}
+                _warn_unknown_variables(os.environ)
             values = {**self.env, **self.overrides}
             self.current = Settings(**values)
             self.generation += 1
@@ -290,6 +310,44 @@ def _coerce(var: _Var, value: Any) -> Any:
             (type(value).__module__ or "").startswith("distributed"):
         return value  # a dask.distributed.Client: level 3 runs its pieces there
     raise ConfigError(f"bad value {value!r} for option {var.field!r}")
+
+
+def check_decorator_flags(strict: Any, verify: Any) -> None:
+    """``@optimize(strict=..., verify=...)`` take True or False (and None for
+    ``verify``); anything else — ``strict="no"`` is truthy — is refused."""
+    if type(strict) is not bool:
+        raise ConfigError(f"strict={strict!r} is not valid: use True or False")
+    if verify is not None and type(verify) is not bool:
+        raise ConfigError(f"verify={verify!r} is not valid: use True, False or None "
+                          "(None follows OPTLEVEL_VERIFY)")
+
+
+def usable_cache_dir(path: Path | str) -> Path:
+    """``path`` if optlevel can create files in it, else a private temporary directory
+    (with one warning): a cache that cannot be written must not fail a call."""
+    return _USABLE.get_or_make(str(path), lambda: _probe_cache_dir(Path(path)))
+
+
+def _probe_cache_dir(path: Path) -> Path:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".probe-"):
+            pass
+        return path
+    except OSError as exc:
+        user = os.getuid() if hasattr(os, "getuid") else os.getpid()
+        fallback = Path(tempfile.gettempdir()) / f"optlevel-cache-{user}"
+        fallback.mkdir(mode=0o700, parents=True, exist_ok=True)
+        warn_once(("config", "cache dir", str(path)),
+                  f"the cache directory {path} cannot be written ({type(exc).__name__}: "
+                  f"{exc.strerror or exc}); using {fallback} instead. Set "
+                  "OPTLEVEL_CACHE_DIR to a writable directory to keep compiled code "
+                  "between runs.", OptlevelWarning)
+        return fallback
+
+
+#: cache directory as configured → the one optlevel writes (itself, or a fallback)
+_USABLE = RUNTIME.cache("usable cache directories")
 
 
 def set_level(value: LevelLike) -> None:

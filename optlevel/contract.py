@@ -247,6 +247,11 @@ class BackendBase:
     #: they reach it as ``features.options``
     options: dict[str, str] = {}
 
+    def check_option(self, name: str, value: Any) -> str | None:
+        """None when ``value`` is valid for the option ``name`` (one of :attr:`options`),
+        else what a valid value is; ``@optimize`` raises ``ConfigError`` with it."""
+        return None
+
     def available(self, settings: Any) -> Verdict:
         return YES
 

@@ -238,6 +238,10 @@ class GpuBackend(BackendBase):
     holds_resources = True
     options = GPU_OPTIONS
 
+    def check_option(self, name: str, value: Any) -> str | None:
+        return "use True or False" if name == "gpu_random" and type(value) is not bool \
+            else None
+
     def applies(self, features: FunctionFeatures, signature: ArgSignature, settings: Any,
                 profile: Any) -> Verdict:
         return applies(self, features, signature, settings)

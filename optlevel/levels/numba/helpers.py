@@ -41,6 +41,7 @@ from ...analysis import FunctionFeatures, analyze
 from ...analysis.scope import lookup_name, with_names
 from ...analysis.source import unwrap_callable
 from ...contract import Code, Decline
+from ...config import usable_cache_dir
 from ...core.runtime import RUNTIME
 from .cache import attach_cache
 from .catalogue import declines
@@ -120,7 +121,7 @@ def _make(func: Callable[..., Any], features: FunctionFeatures, settings: Any,
     checks = "boundscheck" if settings.boundscheck else "no-boundscheck"
     if error_model == "python":
         checks += "-python-errors"
-    attach_cache(disp, Path(settings.cache_dir) / "numba" / checks, values_key)
+    attach_cache(disp, usable_cache_dir(settings.cache_dir) / "numba" / checks, values_key)
     return Built(disp, guards, overflow or _may_raise_overflow(func))
 
 

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from ...analysis import ArgSignature, FunctionFeatures
+from ...config import usable_cache_dir
 from ...contract import BackendBase, Code, Decline, Estimate, Pays, Prepared, Verdict
 from ...core.timing import median_seconds
 from ..numba import NumbaBackend, argument_types, result_type
@@ -83,7 +84,8 @@ class PrangeBackend(BackendBase):
                           "NaNs its result depends on the order, and it cannot be re-run",
                           code=Code.DECLINED)
         try:
-            disp, frozen = build_parallel(func, features, serial.fn, settings.cache_dir)
+            disp, frozen = build_parallel(func, features, serial.fn,
+                                          usable_cache_dir(settings.cache_dir))
         except (SyntaxError, ValueError, TypeError, KeyError) as exc:
             raise Decline(f"could not rebuild the loop for prange: {type(exc).__name__}: "
                           f"{exc}") from None

@@ -54,6 +54,11 @@ class VectorizeBackend(BackendBase):
                             "its result) or 'pairwise' (like np.sum: faster, the last bits "
                             "may differ)"}
 
+    def check_option(self, name: str, value: Any) -> str | None:
+        if name == "sum_order" and (type(value) is not str or value not in SUM_ORDERS):
+            return f"use one of {', '.join(repr(o) for o in SUM_ORDERS)}"
+        return None
+
     def available(self, settings: Any) -> Verdict:
         if int(np.__version__.split(".")[0]) < 2:
             return Verdict(False, "NumPy < 2 promotes scalars by value (before NEP 50), so "
