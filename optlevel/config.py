@@ -300,8 +300,10 @@ def _coerce(var: _Var, value: Any) -> Any:
         return "always" if value else "never"
     if var.field == "cache_dir":
         return _parse_path(str(value))
-    if isinstance(value, bool) and var.parse is _parse_bool:
-        return value
+    if var.parse is _parse_bool:  # a Python API takes Python's booleans, not "no"
+        if isinstance(value, bool):
+            return value
+        raise ConfigError(f"bad value {value!r} for option {var.field!r}: use True or False")
     if var.field == "workers" and isinstance(value, int) and not isinstance(value, bool):
         return _parse_workers(str(value))
     if isinstance(value, str):

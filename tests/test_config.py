@@ -202,6 +202,14 @@ def test_nonsense_decorator_values_are_refused_at_decoration(kwargs, match):
         optimize(total, **kwargs)
 
 
+@pytest.mark.parametrize("name", ["strict", "disable", "boundscheck"])
+@pytest.mark.parametrize("value", ["no", "yes", 1, None.__class__])
+def test_configure_takes_booleans_only_for_switches(name, value):
+    with pytest.raises(ConfigError, match="use True or False"):
+        optlevel.configure(**{name: value})
+    assert getattr(optlevel.settings(), name) == (name == "boundscheck")
+
+
 def test_a_misspelled_variable_warns_once_with_the_closest_name(monkeypatch):
     monkeypatch.setenv("OPTLEVEL_LEVLE", "2")
     with pytest.warns(OptlevelWarning, match="OPTLEVEL_LEVLE is not an optlevel setting "
