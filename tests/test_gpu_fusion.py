@@ -354,3 +354,41 @@ def test_a_user_error_in_the_hoisted_part_is_the_users():
     with pytest.raises(ZeroDivisionError):
         kernel(np.ones(3), 1.0, 0.0)
     assert any(c.co_name == "_optlevel_prologue" for c in kernel.codes)
+
+
+@pytest.mark.gpu
+def test_a_wrong_fused_kernel_is_caught_on_rows_of_a_call_too_large_to_verify(monkeypatch):
+    """The kernel ``cupy.fuse`` makes of the pricer as written (its float16 scalars) is
+    caught on sampled rows of a 10M call, the check costing under 5% of the call."""
+    if not HAS_GPU:
+        pytest.skip(f"no GPU usable through CuPy: {cupy_status().reason}")
+    import time
+
+    import optlevel
+    from optlevel.core import sampling
+    from optlevel.errors import ResultMismatchWarning
+    from optlevel.levels.gpu import fusion
+
+    monkeypatch.setattr(fusion, "faithful_kernel",
+                        lambda lib, func, features, rebound: lib.fuse(rebound, features.name))
+    checking = []
+    rows_differ = sampling._rows_differ
+
+    def timed(*args):
+        start = time.perf_counter()
+        try:
+            return rows_differ(*args)
+        finally:
+            checking.append(time.perf_counter() - start)
+
+    monkeypatch.setattr(sampling, "_rows_differ", timed)
+    S, K, T = options(10_000_000)
+    f = optlevel.optimize(black_scholes, level=4)
+    start = time.perf_counter()
+    with pytest.warns(ResultMismatchWarning, match="part of its rows"):
+        got = f(S, K, T, 0.05, 0.2)
+    total = time.perf_counter() - start
+    assert np.array_equal(got, black_scholes(S, K, T, 0.05, 0.2))
+    spent = sum(checking)
+    print(f"row check {spent * 1e3:.2f} ms of a {total * 1e3:.1f} ms first call")
+    assert spent < 0.05 * (total - spent)

@@ -26,6 +26,7 @@ from ..contract import Backend, Code, Prepared
 from ..errors import ResultMismatchWarning, warn_once
 from .estimates import plain_seconds
 from .plan import Plan, PlanTable, State
+from .sampling import sampled_first_call
 from .verify import compare, restore_args, snapshot_args
 
 __all__ = ["Verifier", "VERIFY_BUDGET_S", "type_key"]
@@ -65,8 +66,7 @@ class Verifier:
             return self.verify
         if settings.verify != "auto":
             return settings.verify == "always"
-        budget = VERIFY_BUDGET_S * (10 if self.features.verify_reasons else 1)
-        return plain_seconds(self.features, args, kwargs) <= budget
+        return plain_seconds(self.features, args, kwargs) <= self._budget()
 
     def arm(self, plan: Plan, backend: Backend, args: tuple, kwargs: dict,
             settings: Any) -> None:
@@ -75,7 +75,21 @@ class Verifier:
         if plan.prepared.checkable and self.wants(backend, args, kwargs, settings,
                                                   plan.prepared):
             self.table.enter(plan, State.VERIFYING, self._step(plan))
+        # --- issue 17's hook: a first call too large to check in full is checked on
+        # part of it (core/sampling.py), or its plan is not trusted
+        elif plan.prepared.checkable and self._too_large(backend, plan.prepared, settings):
+            self.table.enter(plan, State.VERIFYING,
+                             sampled_first_call(self, plan, self._budget()))
+        # --- end of the hook
         self._reuse_converter(plan)
+
+    def _too_large(self, backend: Backend, prepared: Prepared, settings: Any) -> bool:
+        """``wants`` said no only because the call is over the budget."""
+        return backend.level > 0 and prepared.verify is None and self.verify is None \
+            and not getattr(backend, "checks_first_call", False) and settings.verify == "auto"
+
+    def _budget(self) -> float:
+        return VERIFY_BUDGET_S * (10 if self.features.verify_reasons else 1)
 
     # --- checking ------------------------------------------------------------------
 
