@@ -89,9 +89,11 @@ def _split_rows(features: Any, arguments: dict[str, Any]) -> tuple[tuple[str, ..
     if info is None or info.kind not in ("rows", "row loop") or info.output != "rows" or \
             features.mutated_params or info.returns_param:
         return None
-    arrays = {p: arguments.get(p) for p in info.split_params}
-    if not arrays or not all(type(a) is np.ndarray and a.ndim >= 1 for a in arrays.values()):
-        return None
+    values = {p: arguments.get(p) for p in info.split_params}
+    arrays = {p: a for p, a in values.items() if type(a) is np.ndarray and a.ndim >= 1}
+    if not arrays or any(isinstance(a, (list, tuple, dict, set)) or hasattr(a, "__array__")
+                         for p, a in values.items() if p not in arrays):
+        return None  # only NumPy arrays are cut (scalars pass whole)
     if any(info.params[p].axis != 0 for p in arrays):
         return None
     ndim = max(a.ndim for a in arrays.values())
