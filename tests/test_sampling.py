@@ -115,7 +115,7 @@ def test_the_sample_is_a_small_share_of_the_rows():
     assert sample.kind == "rows" and set(sample.params) == {"x", "y"} and sample.rows == 10**6
     small, _ = sampling.choose(cumulative, analyze(cumulative), (x,), {}, budget=0.05)
     assert small.kind == "smaller" and 0 < small.rows <= sampling.SAMPLE_SHARE * 10**6
-    scaled, _ = sampling.choose(priced, analyze(priced), (x, 0.5), {}, budget=0.05)
+    scaled, _ = sampling.choose(priced, analyze(priced), (x, np.float32(0.5)), {}, budget=0.05)
     assert scaled.kind == "rows" and scaled.params == ("x",)
     none, _ = sampling.choose(from_scalars, analyze(from_scalars), (10, 2.0), {}, budget=0.05)
     assert none.kind == "none"

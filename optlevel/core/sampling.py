@@ -91,7 +91,8 @@ def _split_rows(features: Any, arguments: dict[str, Any]) -> tuple[tuple[str, ..
         return None
     values = {p: arguments.get(p) for p in info.split_params}
     arrays = {p: a for p, a in values.items() if type(a) is np.ndarray and a.ndim >= 1}
-    if not arrays or any(isinstance(a, (list, tuple, dict, set)) or hasattr(a, "__array__")
+    if not arrays or any(isinstance(a, (list, tuple, dict, set)) or
+                         hasattr(a, "__array__") and not isinstance(a, np.generic)
                          for p, a in values.items() if p not in arrays):
         return None  # only NumPy arrays are cut (scalars pass whole)
     if any(info.params[p].axis != 0 for p in arrays):
