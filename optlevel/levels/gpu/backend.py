@@ -18,7 +18,7 @@ from ...contract import YES, BackendBase, Code, Decline, Estimate, Prepared, Ver
 from ...core.preconditions import function_preconditions
 from ...core.registry import is_available
 from .checks import gpu_findings
-from .cost import too_small_on_host
+from .cost import call_work, too_small_on_host
 
 __all__ = ["applies", "estimate", "prepare", "calibrate", "GPU_OPTIONS", "GpuBackend"]
 
@@ -43,7 +43,8 @@ def applies(backend: Any, features: FunctionFeatures, signature: ArgSignature,
     verdict = _findings(backend, gpu_findings(features))
     if not verdict:
         return verdict
-    small = "" if _gpu_random(features) else too_small_on_host(signature)
+    small = "" if _gpu_random(features) else \
+        too_small_on_host(signature, call_work(features, signature))
     if small:  # decided before any device is probed (importing CuPy, a CUDA context)
         return Verdict(False, small, kind=VerdictKind.PAYS, code=Code.PAYS)
     if not is_available(backend, settings):
