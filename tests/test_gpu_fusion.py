@@ -346,6 +346,18 @@ def test_the_kernel_on_the_host_stand_in_equals_plain():
     assert got.dtype == want.dtype and np.array_equal(got, want)
 
 
+def reassigned(x, r):
+    r = r * x
+    return x + (r + 1.0)
+
+
+def test_a_name_assigned_twice_runs_unfused_and_right():
+    kernel, _ = kernel_for(reassigned, get_lib("numpy"))
+    x = np.linspace(0, 1, 9)
+    assert np.array_equal(kernel(x, 2.0), reassigned(x, 2.0))
+    assert kernel._splits[(x.dtype, float)] is False
+
+
 def test_a_user_error_in_the_hoisted_part_is_the_users():
     def ratio(x, a, b):
         return x * (a / b)

@@ -194,6 +194,7 @@ class _Builder:
         self.prologue: list[ast.stmt] = []
         self.kernel: list[ast.stmt] = []
         self.hoisted: list[str] = []
+        self.kernel_locals: set[str] = set()
         self.calls: set[str] = set()
         self.counter = itertools.count()
 
@@ -203,6 +204,11 @@ class _Builder:
         for stmt in body[:-1]:
             target = stmt.targets[0].id  # type: ignore[attr-defined]
             value = stmt.value  # type: ignore[attr-defined]
+            if target in self.params or target in self.scalar_names or \
+                    target in self.kernel_locals:
+                # a name that changes from scalar to array (or back) part-way: the
+                # split by names would read the wrong one; such bodies run unfused
+                raise Unfaithful(f"line {stmt.lineno}: {target!r} is assigned again")
             if self._scalar_only(value):
                 self.prologue.append(ast.Assign([ast.Name(target, ast.Store())],
                                                 self._host(value)))
@@ -210,6 +216,7 @@ class _Builder:
             else:
                 self.kernel.append(ast.Assign([ast.Name(target, ast.Store())],
                                               self._device(value)))
+                self.kernel_locals.add(target)
         result = body[-1].value  # type: ignore[attr-defined]
         parts = result.elts if isinstance(result, ast.Tuple) else [result]
         if any(self._scalar_only(p) for p in parts):
