@@ -327,7 +327,8 @@ def test_black_scholes_at_10m_equals_numpy_at_level_4():
     want = black_scholes(S, K, T, 0.05, 0.2)
     assert got.dtype == want.dtype
     assert np.allclose(got, want, rtol=1e-9, atol=1e-9)
-    assert np.max(np.abs(got - want) / np.abs(want)) < 1e-9
+    priced = np.abs(want) > 1e-6  # deep out-of-the-money options price at 0
+    assert np.max(np.abs(got - want)[priced] / np.abs(want)[priced]) < 1e-9
     assert "cupy" in [s.backend for s in fast.stats().signatures]
 
 
