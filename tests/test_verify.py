@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from optlevel.core.verify import (TOLERANCES, CannotCopy, compare, same_result,
-                                  snapshot_args)
+from optlevel.core.verify import TOLERANCES, CannotCopy, compare, same_result, snapshot_args
 
 
 @pytest.mark.parametrize("dtype, off, same", [

@@ -26,6 +26,7 @@ from ..contract import Backend, Code, Prepared
 from ..errors import ResultMismatchWarning, first_line, warn_once
 from .estimates import plain_seconds
 from .plan import Plan, PlanTable, State
+from .sampling import sampled_first_call
 from .verify import CannotCopy, compare, snapshot_args
 
 __all__ = ["Verifier", "VERIFY_BUDGET_S", "type_key"]
@@ -67,8 +68,7 @@ class Verifier:
             return self.verify
         if settings.verify != "auto":
             return settings.verify == "always"
-        budget = VERIFY_BUDGET_S * (10 if self.features.verify_reasons else 1)
-        return plain_seconds(self.features, args, kwargs) <= budget
+        return plain_seconds(self.features, args, kwargs) <= self.budget()
 
     def arm(self, plan: Plan, backend: Backend, args: tuple, kwargs: dict,
             settings: Any) -> None:
@@ -77,9 +77,28 @@ class Verifier:
         if plan.prepared.checkable and self.wants(backend, args, kwargs, settings,
                                                   plan.prepared):
             self.table.enter(plan, State.VERIFYING, self._step(plan))
+        # --- issue 17's hook: a first call too large to check in full is checked on
+        # part of it (core/sampling.py), or its plan is not trusted
+        elif plan.prepared.checkable and self._too_large(backend, plan.prepared, settings):
+            self.table.enter(plan, State.VERIFYING,
+                             sampled_first_call(self, plan,
+                                                getattr(backend, "trusted_unchecked", False)))
+        # --- end of the hook
         self._reuse_converter(plan)
 
+    def _too_large(self, backend: Backend, prepared: Prepared, settings: Any) -> bool:
+        """``wants`` said no only because the call is over the budget."""
+        return backend.level > 0 and prepared.verify is None and self.verify is None \
+            and not getattr(backend, "checks_first_call", False) and settings.verify == "auto"
+
+    def budget(self) -> float:
+        return VERIFY_BUDGET_S * (10 if self.features.verify_reasons else 1)
+
     # --- checking ------------------------------------------------------------------
+
+    def full_check(self, plan: Plan) -> Callable[..., Any]:
+        """The whole-call check of ``plan``'s first call (what :meth:`arm` installs)."""
+        return self._step(plan)
 
     def _step(self, plan: Plan) -> Callable[..., Any]:
         """The plan's first call runs on faithful copies of the arguments, plain Python
@@ -120,6 +139,22 @@ class Verifier:
             return expected
 
         return first_call
+
+    def raised_alone(self, plan: Plan, exc: Exception, args: tuple, kwargs: dict) -> Any:
+        """The plan raised on a call that wrote no argument: plain Python, run on the
+        same arguments, decides what the call does."""
+        try:
+            expected = self.func(*args, **kwargs)
+        except Exception as plain_exc:
+            if type(plain_exc) is type(exc):
+                self.table.settle(plan)
+            else:
+                self.mismatch(plan, f"it raised {type(exc).__name__} where plain Python "
+                                    f"raised {type(plain_exc).__name__}")
+            raise
+        self.mismatch(plan, f"it raised {type(exc).__name__}: {first_line(exc)} where plain "
+                            f"Python returned {expected!r:.80}")
+        return expected
 
     def _both_raised(self, plan: Plan, raised: Exception | None, plain_exc: Exception,
                      copy_args: tuple, copy_kwargs: dict, args: tuple,

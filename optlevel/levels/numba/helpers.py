@@ -31,7 +31,6 @@ import dis
 import hashlib
 import types
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numba
@@ -40,8 +39,8 @@ import numpy as np
 from ...analysis import FunctionFeatures, analyze
 from ...analysis.scope import lookup_name, with_names
 from ...analysis.source import unwrap_callable
-from ...contract import Code, Decline
 from ...config import usable_cache_dir
+from ...contract import Code, Decline
 from ...core.runtime import RUNTIME
 from .cache import attach_cache
 from .catalogue import declines

@@ -43,6 +43,7 @@ class NumbaBackend(BackendBase):
     level = 2
     requires: tuple[str, ...] = ("numba",)
     compiles = True
+    trusted_unchecked = True
     install_hint = "pip install numba  (or: pip install optlevel, which depends on it)"
 
     def applies(self, features: FunctionFeatures, signature: ArgSignature, settings: Any,

@@ -9,8 +9,7 @@ from typing import Any
 from ...analysis import ArgSignature, FunctionFeatures
 from ...contract import YES, BackendBase, Code, Decline, Estimate, Prepared, Verdict
 from . import costs, runtime
-from .chunks import (HINT_DOC, NotSplit, block_rows, check_split_option, parse_hint,
-                     split_call)
+from .chunks import HINT_DOC, NotSplit, block_rows, check_split_option, parse_hint, split_call
 from .verdicts import chunk_verdict, split_elements
 
 #: Python overhead of running the function once on a block, per NumPy operation.
