@@ -23,7 +23,7 @@ from collections.abc import Sequence
 
 from .. import __version__
 from . import calibrate, check, explain, info, runs
-from ._common import CLIError
+from ._common import CLIError, add_verbosity, apply_verbosity
 from .explain import load_target
 from .info import collect_info, environment, format_info
 from .runs import QUICK, built_levels
@@ -47,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     runs.add_parsers(sub)
     calibrate.add_parser(sub)
     check.add_parser(sub)
+    add_verbosity(parser, top=True)
     return parser
 
 
@@ -57,6 +58,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    apply_verbosity(args)
     try:
         return int(args.handler(args))
     except CLIError as exc:

@@ -1,3 +1,4 @@
+# ruff: noqa: F821  (reveal_type is mypy's; this file is checked, never run)
 """Checked by mypy in tests/test_typing.py: what a type checker sees of @optimize.
 
 A line whose comment starts "E:" must be reported with the error code that follows;

@@ -1,8 +1,11 @@
 """``optlevel check --fix``: replace a loop by the NumPy code level 1 runs for it.
 
-Only the loop rules whose suggestion *is* the whole loop (OL101 map, OL102 masked
-map, OL103 reduction, OL106 broadcast) and only where level 1 has proven the
-rewrite (``Diagnostic.rewrite``) are applied. A loop is replaced when it owns its
+Only the loop rules whose suggestion *is* the whole loop (OL101 map, OL103
+reduction, OL106 broadcast) and only where level 1 has proven the rewrite
+(``Diagnostic.rewrite``) are applied. OL102 is left out: ``np.where`` computes both
+branches everywhere (``np.log`` of the elements the ``if`` kept away warns), where
+level 1's own rewrite computes each branch on its elements only. The fixed code
+assumes what the finding assumes: the indexed names are NumPy arrays. A loop is replaced when it owns its
 lines (nothing before it on its first line, nothing after it on its last), has no
 ``else:``, and the module binds the NumPy name the suggestion uses. Everything else
 is left for a person: layout advice (OL2xx) and hoisting (OL104, OL105) change
@@ -21,7 +24,7 @@ from .rules import Diagnostic
 __all__ = ["FIXABLE", "Fix", "plan_fixes", "apply_fixes"]
 
 #: rules whose suggestion replaces the loop it was found on
-FIXABLE = frozenset({"OL101", "OL102", "OL103", "OL106"})
+FIXABLE = frozenset({"OL101", "OL103", "OL106"})
 
 
 @dataclasses.dataclass(frozen=True)
