@@ -8,8 +8,9 @@ level 1's own rewrite computes each branch on its elements only. The fixed code
 assumes what the finding assumes: the indexed names are NumPy arrays. A loop is
 replaced when it owns its lines (nothing before it on its first line, nothing after
 it, not even a comment, on its last), has no ``else:``, and the module binds the
-NumPy name the suggestion uses. Everything else is left for a person: layout advice (OL2xx) and hoisting (OL104, OL105) change
-where code lives, not just what a loop says. Applying the fixes twice changes
+NumPy name the suggestion uses. Everything else is left for a person: layout advice
+(OL2xx) and hoisting (OL104, OL105) change where code lives, not just what a loop
+says. Applying the fixes twice changes
 nothing the second time.
 """
 
