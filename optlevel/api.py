@@ -154,6 +154,29 @@ class Optimized(Generic[P, R_co]):
         return CallPlan(d.qualname, d.features, signature, ceiling, mode, rows,
                         d.plans.get(key))
 
+    def precompile(self, *args: P.args, **kwargs: P.kwargs) -> list[Any]:
+        """Compile now, for arguments like these, what a call would compile (the
+        function does not run): every compiling backend the planner would try under
+        this function's ceiling. Numba's disk cache is written, so a fresh process
+        loads the code instead of compiling it. Returns one
+        :class:`~optlevel.precompile.Compiled` per backend (built, or declined and why).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> @optimize(level=2)
+        ... def total(x):
+        ...     s = 0.0
+        ...     for i in range(x.shape[0]):
+        ...         s += x[i]
+        ...     return s
+        >>> [c.backend for c in total.precompile(np.ones(10))]
+        ['numba']
+        """
+        from .precompile import precompile
+
+        return precompile(self, *args, **kwargs)
+
     def stats(self) -> _stats.FunctionStats:
         """Calls, time, realized level and fallbacks per argument signature."""
         return _stats.function_stats(self._dispatcher)
