@@ -310,3 +310,45 @@ def test_report_draws_rich_tables_on_a_terminal_and_plain_text_when_piped(capsys
     assert piped.getvalue().strip() == str(optlevel.explain(f, np.ones(4))).strip()
     optlevel.report()
     assert "scaled" in capsys.readouterr().out
+
+
+def _steps(bar):
+    for name in "abc":
+        bar.start(name)
+        bar.note(f"  {name} measured")
+        bar.done()
+
+
+def test_progress_lines_carry_a_time_estimate_and_quiet_prints_nothing():
+    import io
+
+    from optlevel.cli._progress import Progress
+
+    out = io.StringIO()
+    with Progress(3, "bench", file=out) as bar:
+        _steps(bar)
+    lines = out.getvalue().splitlines()
+    assert lines[:2] == ["[1/3] a", "  a measured"]
+    assert re.fullmatch(r"\[2/3\] b \(about .+ left\)", lines[2]), lines
+    quiet = io.StringIO()
+    with Progress(3, "bench", file=quiet, quiet=True) as bar:
+        _steps(bar)
+    assert quiet.getvalue() == ""
+
+
+def test_progress_draws_a_rich_bar_on_a_terminal():
+    pytest.importorskip("rich")
+    import io
+
+    from optlevel.cli._progress import Progress
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    out = Terminal()
+    with Progress(3, "bench", file=out) as bar:
+        _steps(bar)
+        assert bar._rich is not None
+    text = out.getvalue()
+    assert "c measured" in text and "[1/3]" not in text
