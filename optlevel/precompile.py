@@ -179,12 +179,10 @@ def write_manifest(path: str | Path) -> dict[str, Any]:
     """Write the signatures every live decorated function met in this process (those
     of NumPy arrays and scalars, in functions importable by name) to ``path``;
     returns what was written."""
-    from .stats import _registry, _registry_lock
+    from .stats import live_dispatchers
 
-    with _registry_lock:
-        dispatchers = list(_registry)
     functions: dict[str, list[str]] = {}
-    for d in dispatchers:
+    for d in live_dispatchers():
         target = _target(d.func)
         if target is None:
             continue

@@ -13,7 +13,8 @@ from .ladder import LEVEL_NAMES
 if TYPE_CHECKING:
     from .core.dispatch import Dispatcher
 
-__all__ = ["SignatureStats", "FunctionStats", "function_stats", "stats", "report", "register"]
+__all__ = ["SignatureStats", "FunctionStats", "StatsReport", "function_stats", "stats",
+           "report", "register", "live_dispatchers"]
 
 _registry: weakref.WeakSet[Dispatcher] = weakref.WeakSet()
 _registry_lock = threading.Lock()
@@ -143,13 +144,17 @@ class StatsReport(dict[str, FunctionStats], Rendered):
     __repr__ = dict.__repr__
 
 
+def live_dispatchers() -> list[Dispatcher]:
+    """The dispatchers of every decorated function still alive."""
+    with _registry_lock:
+        return list(_registry)
+
+
 def stats() -> StatsReport:
     """Statistics of every live decorated function that has been called, keyed by
     ``module.qualname`` so same-named functions of different modules stay apart."""
-    with _registry_lock:
-        dispatchers = list(_registry)
     out = StatsReport()
-    for d in dispatchers:
+    for d in live_dispatchers():
         fs = function_stats(d)
         if fs.signatures:
             out[f"{getattr(d.func, '__module__', None) or '?'}.{fs.name}"] = fs
