@@ -36,6 +36,10 @@ variable                   default                    meaning
 ``OPTLEVEL_GPU_BACKEND``   ``auto``                   ``auto``, ``cupy`` or ``torch``
 ``OPTLEVEL_WORKERS``       ``0``                      workers for level 3; 0 = all cores
 =========================  =========================  =====================================
+
+Each variable can also be set in the project's ``pyproject.toml`` under
+``[tool.optlevel]`` (the field name: ``max-level = 3``); the environment wins over
+the file (:mod:`optlevel.settings_file` gives the whole precedence order).
 """
 
 from __future__ import annotations
@@ -225,6 +229,15 @@ def _readenv(var: _Var, environ: Any) -> Any:
         return default
 
 
+def _project_values() -> dict[str, Any]:
+    """``[tool.optlevel]`` of the project's ``pyproject.toml``: below the environment
+    (see :mod:`optlevel.settings_file`)."""
+    from .settings_file import read_project_file, runtime_values
+
+    return runtime_values(read_project_file(), _BY_FIELD,
+                          lambda field, value: _coerce(_BY_FIELD[field], value))
+
+
 class SettingsState:
     """Holds the current :class:`Settings` (:data:`STATE`). The per-call fast path
     reads ``current`` and ``generation`` directly; only this module writes them."""
@@ -239,7 +252,11 @@ class SettingsState:
     def rebuild(self) -> Settings:
         with self.lock:
             if self.env is None:
-                self.env = {v.field: _readenv(v, os.environ) for v in ENV_VARS}
+                self.env = {**_project_values(),
+                            **{v.field: _readenv(v, os.environ) for v in ENV_VARS
+                               if v.env in os.environ}}
+                self.env = {v.field: self.env[v.field] if v.field in self.env
+                            else v.default() for v in ENV_VARS}
                 _warn_unknown_variables(os.environ)
             values = {**self.env, **self.overrides}
             self.current = Settings(**values)

@@ -12,7 +12,7 @@ import time
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from .._table import format_seconds
 from ..bench import runner, workloads
@@ -21,7 +21,8 @@ from ..config import settings
 from ..core.registry import BACKENDS
 from ..errors import ConfigError, OptlevelWarning
 from ..ladder import MAX_LEVEL, Level
-from ._common import CLIError
+from ._common import CLIError, add_output_format, add_verbosity, output_format, quiet
+from ._progress import Progress
 from .info import environment
 
 #: Small sizes and short timings for ``--quick`` (tests and smoke runs).
@@ -66,8 +67,8 @@ def _settings_note() -> str:
     return "; ".join(notes)
 
 
-def _progress(row: runner.Row, out: TextIO) -> None:
-    """One line on stderr per measured variant."""
+def _progress(row: runner.Row) -> str:
+    """One line per measured variant."""
     what = "plain Python" if row.requested == runner.PLAIN else f"level {row.requested}"
     if row.error:
         status = row.error.splitlines()[0][:160]
@@ -77,28 +78,30 @@ def _progress(row: runner.Row, out: TextIO) -> None:
         status = (f"ran at {row.realized}, {format_seconds(row.time or 0.0)} "
                   f"({speedup(row.speedup)} plain), "
                   f"{'same result' if row.same else 'RESULT DIFFERS'}")
-    print(f"    {what}: {status}", file=out, flush=True)
+    return f"    {what}: {status}"
 
 
 def _execute(command: str, cases: list[tuple[workloads.Workload, int]], levels: list[Any],
-             options: runner.Options, json_path: str | None) -> int:
+             options: runner.Options, json_path: str | None, quiet: bool = False) -> int:
     """Run, show progress, print the table and write JSON; the exit status."""
     started = time.perf_counter()
     env = {**environment(), "settings": _settings_note()}
-    print(f"optlevel {command}: {len(cases)} cases, each timed as plain Python and at "
-          f"levels {', '.join(map(str, levels))}, on {env['usable_cores']} cores",
-          file=sys.stderr)
+    if not quiet:
+        print(f"optlevel {command}: {len(cases)} cases, each timed as plain Python and at "
+              f"levels {', '.join(map(str, levels))}, on {env['usable_cores']} cores",
+              file=sys.stderr)
     rows: list[runner.Row] = []
     with warnings.catch_warnings():
         # The table's "why some variants ran below the level asked" says what the
         # fallback warnings and loop advice would, once, instead of mid-progress.
         warnings.simplefilter("ignore", OptlevelWarning)
-        for index, (workload, size) in enumerate(cases, 1):
-            print(f"[{index}/{len(cases)}] {workload.name} {workload.label(size)}",
-                  file=sys.stderr, flush=True)
-            for row in runner.run_case(workload, size, levels, options):
-                rows.append(row)
-                _progress(row, sys.stderr)
+        with Progress(len(cases), f"optlevel {command}", quiet=quiet) as bar:
+            for workload, size in cases:
+                bar.start(f"{workload.name} {workload.label(size)}")
+                for row in runner.run_case(workload, size, levels, options):
+                    rows.append(row)
+                    bar.note(_progress(row))
+                bar.done()
     elapsed = time.perf_counter() - started
     failed = runner.failures(rows)
     if json_path != "-":
@@ -169,7 +172,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     """``optlevel demo``: every workload at its demo sizes, every built level."""
     names = args.only or list(workloads.WORKLOADS)
     return _execute("demo", _cases(names, None, args.quick), built_levels(), _options(args),
-                    args.json)
+                    _json_path(args), quiet(args))
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -177,7 +180,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
     names = args.workload or list(workloads.WORKLOADS)
     levels = args.levels or built_levels()
     return _execute("bench", _cases(names, args.sizes, args.quick), levels, _options(args),
-                    args.json)
+                    _json_path(args), quiet(args))
+
+
+def _json_path(args: argparse.Namespace) -> str | None:
+    """``--output-format json`` prints the JSON on stdout, like ``--json -``."""
+    return "-" if output_format(args) == "json" else args.json
 
 
 def _add_run_options(p: argparse.ArgumentParser) -> None:
@@ -188,6 +196,8 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
                    "with --quick)")
     p.add_argument("--json", metavar="PATH",
                    help="also write the results as JSON to PATH ('-': JSON on stdout only)")
+    add_output_format(p, aliases=())  # json: the same as --json -
+    add_verbosity(p)
 
 
 def add_parsers(sub: Any) -> None:
