@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -113,10 +113,31 @@ class VectorizeBackend(BackendBase):
         fn = compile_rewrite(rewrite, func) if rewrite.ok else func
         if plan:
             fn = _with_layout(fn, features.params, plan)
-        return Prepared(fn, time.perf_counter() - start, note=_note(rewrite, plan))
+        return Prepared(fn, time.perf_counter() - start, note=_note(rewrite, plan),
+                        verify=_one_shot_check(args, kwargs or {}))
 
     def calibrate(self, profile: Any, quick: bool = False) -> None:
         costs.calibrate(profile, quick)
+
+
+def _one_shot_check(args: tuple, kwargs: dict) -> bool | None:
+    """Whether the first call may be checked when an argument is a one-shot iterator
+    (a generator, ``map``, ``iter(...)``): the check would run the function twice, and
+    the second run would find the iterator consumed (and it cannot be copied).
+
+    With no NumPy array among the arguments the rewrite's run-time checks always send
+    the call to the loop as written, so there is nothing to check: ``False``. With
+    arrays beside the iterator the rewrite may run and must be checked, which cannot
+    be done: the signature declines. ``None`` (no iterator): the core decides.
+    """
+    values = [*args, *kwargs.values()]
+    if not any(isinstance(v, Iterator) for v in values):
+        return None
+    if any(isinstance(v, np.ndarray) for v in values):
+        raise Decline("an argument is a one-shot iterator (a generator, map, iter()): the "
+                      "first call's check against plain Python would consume it twice",
+                      code=Code.DECLINED)
+    return False
 
 
 # -- applies ---------------------------------------------------------------------------
