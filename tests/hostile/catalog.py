@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from . import cases_alias, cases_errors, cases_frozen, cases_inputs, cases_ints
+from . import cases_alias, cases_errors, cases_frozen, cases_inputs, cases_ints, cases_level1
 from .harness import Case
 
-MODULES = (cases_alias, cases_frozen, cases_errors, cases_ints, cases_inputs)
+MODULES = (cases_alias, cases_frozen, cases_errors, cases_ints, cases_inputs, cases_level1)
 
 
 def all_cases() -> list[Case]:

@@ -76,6 +76,22 @@ KNOWN = {
         'issue 12: level 3 strict path errors/segfault — fixed by l3b',
     ('at:past', 'S2', 'small'):
         'issue 12/14: integer/division/index guards and replay (issue 14) — fixed by l2',
+    ('axpy_into:short_y', 'L2', 'large'):
+        'issue 12/14: integer/division/index guards and replay (issue 14) — fixed by l2',
+    ('axpy_into:short_y', 'L2', 'small'):
+        'issue 12/14: integer/division/index guards and replay (issue 14) — fixed by l2',
+    ('axpy_into:short_y', 'L3', 'large'):
+        'issue 12/14: integer/division/index guards and replay (issue 14) — fixed by l2',
+    ('axpy_into:short_y', 'L3', 'small'):
+        'issue 12/14: integer/division/index guards and replay (issue 14) — fixed by l2',
+    ('axpy_into:short_y', 'L4', 'large'):
+        'issue 12/14: integer/division/index guards and replay (issue 14) — fixed by l2',
+    ('axpy_into:short_y', 'L4', 'small'):
+        'issue 12/14: integer/division/index guards and replay (issue 14) — fixed by l2',
+    ('axpy_into:short_y', 'S2', 'large'):
+        'issue 12/14: integer/division/index guards and replay (issue 14) — fixed by l2',
+    ('axpy_into:short_y', 'S2', 'small'):
+        'issue 12/14: integer/division/index guards and replay (issue 14) — fixed by l2',
     ('closure_weights:inplace', 'L2', 'small'):
         'issue 12: values frozen at compile time — fixed by l2',
     ('closure_weights:inplace', 'L3', 'small'):
@@ -486,6 +502,10 @@ KNOWN = {
         'issue 12: result check loses aliasing/read-only/identity — fixed by lead',
     ('str_concat:modes', 'script', '-'):
         'issue 12: level 3 strict path errors/segfault — fixed by l3b',
+    ('threads:cond_auto', 'threads', '-'):
+        'issue 12: first calls from several threads — fixed by plan',
+    ('threads:loop_sum_auto', 'threads', '-'):
+        'issue 12: first calls from several threads — fixed by plan',
     ('zero_fill:readonly', 'L1', 'large'):
         'issue 12: result check loses aliasing/read-only/identity — fixed by lead',
     ('zero_fill:readonly', 'L2', 'large'):

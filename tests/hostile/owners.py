@@ -9,6 +9,13 @@ from __future__ import annotations
 
 from .harness import Finding
 
+#: cases whose failure shows on some runs only (thread timing; the planner's measured
+#: choices): their marks are not strict, or the suite would fail at random
+FLAKY = {
+    "threads:cond_auto", "threads:loop_sum_auto", "threads:elementwise_auto",
+    "threads:fill_auto", "copy_transposed:a_and_a",
+}
+
 _L2 = "integer/division/index guards and replay (issue 14) — fixed by l2"
 
 

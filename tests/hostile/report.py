@@ -69,11 +69,13 @@ def write_known(found: list[Finding], kinds: dict[str, str]) -> None:
     Path(__file__).with_name("known.py").write_text("\n".join(lines) + "\n")
 
 
-def _known_from(path: str) -> int:
+def _known_from(paths: list[str]) -> int:
     from . import catalog, config_cases, process, threads
 
-    with open(path) as fh:
-        found = [Finding(**d) for d in json.load(fh)]
+    found = []
+    for path in paths:
+        with open(path) as fh:
+            found += [Finding(**d) for d in json.load(fh)]
     kinds = {c.name: c.kind for m in (catalog, ) for c in m.all_cases()}
     kinds |= {c.name: c.kind for m in (process, threads, config_cases) for c in m.CASES}
     write_known(found, kinds)
@@ -88,7 +90,8 @@ def main(argv=None) -> int:
     ap.add_argument("--no-process", action="store_true", help="skip subprocess, thread, config cases")
     ap.add_argument("--write-known", action="store_true",
                     help="write tests/hostile/known.py: the xfail marks for this run's findings")
-    ap.add_argument("--known-from", help="only write known.py from this --json file")
+    ap.add_argument("--known-from", nargs="+",
+                    help="only write known.py from these --json files")
     a = ap.parse_args(argv)
     if a.known_from:
         return _known_from(a.known_from)
