@@ -107,37 +107,28 @@ class VectorizeBackend(BackendBase):
         if not rewrite.ok and not plan:
             raise Decline(f"nothing to vectorize: {rewrite.reason}", warn=False,
                           code=Code.DECLINED)
+        _refuse_one_shot(args, kwargs or {})
         if unwrap_callable(func) is not func or not isinstance(func, types.FunctionType):
             raise Decline("it is wrapped by another decorator, which level 1 would skip",
                           code=Code.DECLINED)
         fn = compile_rewrite(rewrite, func) if rewrite.ok else func
         if plan:
             fn = _with_layout(fn, features.params, plan)
-        return Prepared(fn, time.perf_counter() - start, note=_note(rewrite, plan),
-                        verify=_one_shot_check(args, kwargs or {}))
+        return Prepared(fn, time.perf_counter() - start, note=_note(rewrite, plan))
 
     def calibrate(self, profile: Any, quick: bool = False) -> None:
         costs.calibrate(profile, quick)
 
 
-def _one_shot_check(args: tuple, kwargs: dict) -> bool | None:
-    """Whether the first call may be checked when an argument is a one-shot iterator
-    (a generator, ``map``, ``iter(...)``): the check would run the function twice, and
-    the second run would find the iterator consumed (and it cannot be copied).
-
-    With no NumPy array among the arguments the rewrite's run-time checks always send
-    the call to the loop as written, so there is nothing to check: ``False``. With
-    arrays beside the iterator the rewrite may run and must be checked, which cannot
-    be done: the signature declines. ``None`` (no iterator): the core decides.
-    """
-    values = [*args, *kwargs.values()]
-    if not any(isinstance(v, Iterator) for v in values):
-        return None
-    if any(isinstance(v, np.ndarray) for v in values):
-        raise Decline("an argument is a one-shot iterator (a generator, map, iter()): the "
-                      "first call's check against plain Python would consume it twice",
+def _refuse_one_shot(args: tuple, kwargs: dict) -> None:
+    """Decline a call given a one-shot iterator (a generator, ``map``, ``iter(...)``):
+    the first call's check runs the function twice, and the second run would find the
+    iterator consumed (it cannot be copied either). Without the check a rewrite of a
+    loop over an array the function builds from the iterator would go unproven."""
+    if any(isinstance(v, Iterator) for v in (*args, *kwargs.values())):
+        raise Decline("an argument is a one-shot iterator (a generator, map, iter()): "
+                      "the first call's check against plain Python would consume it twice",
                       code=Code.DECLINED)
-    return False
 
 
 # -- applies ---------------------------------------------------------------------------
