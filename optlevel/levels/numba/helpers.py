@@ -26,6 +26,7 @@ Imported by the Numba backend when it builds code (it imports Numba), never by
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import dis
 import hashlib
@@ -46,6 +47,8 @@ from .cache import attach_cache
 from .catalogue import declines
 from .checked import replacement
 from .kinds import UNKNOWN, value_kind
+from .proofs import Proofs
+from .rewrite import checked_function
 from .shims import CHECKED_MATH, shim_names
 
 __all__ = ["Built", "Guard", "jit_dispatcher"]
@@ -79,9 +82,14 @@ class Built:
 
     disp: Any
     guards: tuple[Guard, ...]
-    #: True when compiled code can raise OverflowError (an explicit raise, or the
-    #: checked int/math replacements), so it cannot mean "an argument did not fit"
+    #: True when compiled code can raise OverflowError (an explicit raise), so it
+    #: cannot mean "an argument did not fit"
     raises_overflow: bool
+    #: True when compiled code can ask for a replay (a checked operation, a checked
+    #: replacement, an index checked at run time), its helpers' included
+    replays: bool = False
+    #: True when it compiled without bounds checks, every subscript proven in range
+    proven_bounds: bool = False
 
 
 def jit_dispatcher(func: Callable[..., Any], features: FunctionFeatures, settings: Any,
@@ -111,17 +119,30 @@ def _build(func: Callable[..., Any], features: FunctionFeatures, settings: Any,
 
 def _make(func: Callable[..., Any], features: FunctionFeatures, settings: Any,
           error_model: str, names: dict[str, str], values_key: str, visiting: tuple) -> Built:
-    target, guards, overflow = _rebind(func, features, settings, names, visiting)
-    disp = numba.njit(boundscheck=settings.boundscheck,  # type: ignore[call-overload]
+    target, guards, overflow, replays = _rebind(func, features, settings, names, visiting)
+    tree = features.source.tree
+    proven = False
+    if isinstance(tree, ast.FunctionDef):
+        from .intops import OPS
+
+        checked = checked_function(target, tree, OPS, {})
+        if checked is not None:
+            target, replays = checked, True
+        proven = Proofs(tree).all_proven()
+    boundscheck = bool(settings.boundscheck) and not proven
+    disp = numba.njit(boundscheck=boundscheck,  # type: ignore[call-overload]
                       error_model=error_model, nogil=True)(target)
     # Numba's cache index ignores compile options, so each boundscheck setting and error
     # model gets its own directory; otherwise code built without bounds checks (or
-    # without ZeroDivisionError checks) would load where they are asked for.
-    checks = "boundscheck" if settings.boundscheck else "no-boundscheck"
+    # without ZeroDivisionError checks) would load where they are asked for. The
+    # checked rewrite keeps the file and line, so it has its own directory too.
+    checks = "boundscheck" if boundscheck else "no-boundscheck"
     if error_model == "python":
         checks += "-python-errors"
+    checks += "-checked-1"
     attach_cache(disp, Path(settings.cache_dir) / "numba" / checks, values_key)
-    return Built(disp, guards, overflow or _may_raise_overflow(func))
+    return Built(disp, guards, overflow or _may_raise_overflow(func),
+                 replays or boundscheck, proven)
 
 
 def _frozen_names(func: Callable[..., Any], features: FunctionFeatures) -> dict[str, str]:
@@ -163,12 +184,15 @@ def _is_data(value: Any) -> bool:
 
 
 def _rebind(func: Callable[..., Any], features: FunctionFeatures, settings: Any,
-            names: dict[str, str], visiting: tuple) -> tuple[Any, tuple[Guard, ...], bool]:
+            names: dict[str, str], visiting: tuple
+            ) -> tuple[Any, tuple[Guard, ...], bool, bool]:
     """``func``, or a copy naming compiled helpers and checked replacements; the
-    guards of what it froze; whether its compiled code may raise OverflowError."""
+    guards of what it froze; whether its compiled code may raise OverflowError, and
+    whether it may ask for a replay."""
     replacements: dict[str, Any] = {}
     guards: list[Guard] = []
     overflow = False
+    replays = False
     for name, how in sorted(names.items()):
         found, value = lookup_name(func, name)
         if name in func.__code__.co_freevars:
@@ -188,14 +212,15 @@ def _rebind(func: Callable[..., Any], features: FunctionFeatures, settings: Any,
             continue
         callee = _callee(name, how, value, features, settings, visiting)
         if callee is not None:
-            compiled, helper_guards, helper_overflow = callee
+            compiled, helper_guards, helper_overflow, helper_replays = callee
             guards.append(Guard(func.__globals__, name, value))
             guards.extend(helper_guards)
             overflow |= helper_overflow
+            replays |= helper_replays
             replacements[name] = compiled
     shims = _shims(func, features)
     if shims:
-        overflow = True  # the checked replacements raise OverflowError like Python
+        replays = True  # the checked replacements replay where Python raises
         replacements.update(shims)
     for var, cell in zip(func.__code__.co_freevars, func.__closure__ or ()):
         try:
@@ -206,15 +231,16 @@ def _rebind(func: Callable[..., Any], features: FunctionFeatures, settings: Any,
         callee = _callee(var, "call", value, features, settings, visiting) \
             if isinstance(value, types.FunctionType) else None
         if callee is not None:
-            replacements[var], helper_guards, helper_overflow = callee
+            replacements[var], helper_guards, helper_overflow, helper_replays = callee
             guards.extend(helper_guards)
             overflow |= helper_overflow
+            replays |= helper_replays
     target = with_names(func, replacements) if replacements else func
-    return target, tuple(guards), overflow
+    return target, tuple(guards), overflow, replays
 
 
 def _callee(name: str, how: str, value: Any, features: FunctionFeatures, settings: Any,
-            visiting: tuple) -> tuple[Any, tuple[Guard, ...], bool] | None:
+            visiting: tuple) -> tuple[Any, tuple[Guard, ...], bool, bool] | None:
     """A compiled helper for a called plain function, or None when Numba takes
     ``value`` as it is (NumPy, math, builtins, ufuncs, Numba functions)."""
     line = features.called_globals.get(name, 0)
@@ -241,7 +267,7 @@ def _callee(name: str, how: str, value: Any, features: FunctionFeatures, setting
             raise Decline(f"line {line}: calls helper {name!r}, which Numba cannot "
                           f"compile as Python means it ({blockers[0]})", code=code)
         built = _build(helper, helper_features, settings, "numpy", visiting)
-        return built.disp, built.guards, built.raises_overflow
+        return built.disp, built.guards, built.raises_overflow, built.replays
     if how == "load" or isinstance(value, (types.BuiltinFunctionType, np.ufunc, type,
                                            types.ModuleType)):
         return None
@@ -257,8 +283,7 @@ def _shims(func: Callable[..., Any], features: FunctionFeatures) -> dict[str, An
     names = shim_names(func, tree, features.params)
     if not names:
         return {}
-    pure = not features.mutated_params
-    return {name: replacement(what, pure, CHECKED_MATH) for name, what in names.items()}
+    return {name: replacement(what, True, CHECKED_MATH) for name, what in names.items()}
 
 
 def _may_raise_overflow(func: Callable[..., Any]) -> bool:

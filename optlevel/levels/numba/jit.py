@@ -25,13 +25,13 @@ from ...arrays import ArgKind
 from ...contract import YES, BackendBase, Code, Decline, Estimate, Pays, Prepared, Verdict
 from ...core.runtime import RUNTIME
 from .arguments import arg_verdict, argument_types
-from .catalogue import declines, guards
-from .guard import ArgumentBeyondInt64, RebuildDeclined, guarded
+from .catalogue import SemanticFinding, declines, guards, replayed
+from .guard import ArgumentBeyondInt64, RebuildDeclined, Replay, Replayed, ReplayPlan, guarded
 from .messages import first_line, trim_numba_error
 from .returns import result_type
 from .semantics import call_findings
 
-__all__ = ["NumbaBackend"]
+__all__ = ["NumbaBackend", "replay_findings"]
 
 #: (Numba dispatcher, argument types) → (why they failed to compile, its code);
 #: never retried.
@@ -114,6 +114,12 @@ class NumbaBackend(BackendBase):
                         result_type=result_type(func, features, signature))
 
 
+def replay_findings(features: FunctionFeatures, signature: ArgSignature
+                    ) -> list[SemanticFinding]:
+    """The catalogue's findings for this call that level 2 guards by a replay."""
+    return replayed(_call_findings(features, signature))
+
+
 def _compile(disp: Any, argtypes: tuple) -> None:
     """Compile ``disp`` for ``argtypes``, or decline; a failure is remembered, so the
     same types (say, in another size class) decline at once."""
@@ -163,21 +169,27 @@ def _rebuild(func: Callable[..., Any], features: FunctionFeatures, settings: Any
 
 def _callable(built: Any, signature: ArgSignature, features: FunctionFeatures,
               rebuild: Callable[[], Any]) -> tuple[Callable[..., Any], tuple]:
-    """The callable to run, and the errors that mean "this call's arguments do not fit"
-    (that call runs at level 0; SEM017). Numba raises OverflowError when a Python int
-    argument does not fit int64; where compiled code can raise OverflowError itself,
-    the callable checks int arguments first and raises its own error instead."""
-    from .checked import BeyondInt64
-
+    """The callable to run, and the errors that mean "this call runs in plain Python"
+    (a replay, or arguments that do not fit: that call runs at level 0; SEM017). Numba
+    raises OverflowError when a Python int argument does not fit int64; where compiled
+    code can raise OverflowError itself, the callable checks int arguments first and
+    raises its own error instead."""
     int_args = any(a.kind in (ArgKind.SCALAR, ArgKind.TUPLE) and a.type_name in ("int", "tuple")
                    for a in signature.args)
     overflow_is_ours = not built.raises_overflow and features.has_source
     check_ints = int_args and not overflow_is_ours
-    unfit: tuple[type[BaseException], ...] = (BeyondInt64,) if not features.mutated_params \
-        else ()
+    unfit: tuple[type[BaseException], ...] = (Replayed,)
     if int_args:
         unfit += (ArgumentBeyondInt64,) if check_ints else (OverflowError,)
-    return guarded(built.disp, built.guards, rebuild, check_ints), unfit
+    replay = None
+    if built.replays:
+        catches: tuple[type[BaseException], ...] = (Replay,)
+        if not built.proven_bounds:
+            catches += (IndexError,)  # Numba's bounds check, or Python's own
+        written = tuple(i for i, p in enumerate(features.params) if p in features.mutated_params)
+        replay = ReplayPlan(catches, written, tuple(sorted(features.mutated_params)),
+                            features.name, str(signature))
+    return guarded(built.disp, built.guards, rebuild, check_ints, replay), unfit
 
 
 def _changed_container(rtype: Any) -> str | None:

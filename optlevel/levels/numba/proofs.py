@@ -1,0 +1,316 @@
+"""What level 2 proves about a function before compiling it: small ints and
+subscripts in range.
+
+Two facts, each from the AST alone (so they hold for every call):
+
+- **small integers** (:meth:`Proofs.bits`): an expression built from array sizes
+  (``len(x)``, ``x.shape[k]``, ``x.size``), small constants, ``range`` loop
+  counters over such bounds and names assigned once from such expressions, by
+  ``+ - *``, ``//`` and ``%`` by constants, ``min``/``max``, has a known bound on
+  its magnitude. An operation whose result is proven under 2**62 cannot leave 64
+  bits, so the rewrite (:mod:`.rewrite`) leaves it unchecked;
+- **subscripts in range** (:meth:`Proofs.subscript`): ``x[i]`` where ``i`` counts
+  over ``range(a, b)`` with ``0 <= a + c`` and ``b + c <= x.shape[k]`` (constant
+  offsets ``c`` inside shrunk ranges: ``range(1, n - 1)`` with ``i ± 1``), ``e % n``
+  with ``n`` the axis' length, and clamps ``min(max(e, 0), n - 1)``. A function all
+  of whose subscripts are proven compiles without bounds checks; otherwise Numba
+  checks every one and an ``IndexError`` replays the call in Python.
+
+Array sizes are taken to be under 2**48 elements along any axis (256 TiB of
+bytes): no machine holds more.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+from collections.abc import Iterator
+
+__all__ = ["Proofs", "LoopBounds", "SIZE_BITS", "SAFE_BITS"]
+
+SIZE_BITS = 48  # an axis length is below 2**48
+SAFE_BITS = 62  # a result proven below 2**62 in magnitude cannot leave int64
+
+
+@dataclasses.dataclass(frozen=True)
+class LoopBounds:
+    """One loop's subscripts: which were proven in range and which keep a check."""
+
+    line: int
+    proven: tuple[str, ...]
+    checked: tuple[str, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class _Axis:
+    """``array.shape[axis]`` minus ``offset`` (a known length)."""
+
+    array: str
+    axis: int
+    offset: int = 0  # the value is shape - offset
+
+
+@dataclasses.dataclass(frozen=True)
+class _Range:
+    """A loop counter over ``range(start, stop)``, step 1 (or -1 from stop to start)."""
+
+    start: int | None  # a constant start, or None
+    start_axis: _Axis | None  # start = shape - k (a descending loop's first value)
+    stop: _Axis | None  # the exclusive upper end as an axis length
+
+
+class Proofs:
+    """The facts of one function's AST (built once per build)."""
+
+    def __init__(self, tree: ast.FunctionDef | ast.AsyncFunctionDef):
+        self.tree = tree
+        self.stores = _store_counts(tree)
+        self.assigned: dict[str, ast.expr] = {}  # name → its only value
+        self.lengths: dict[str, _Axis] = {}  # name → the axis length it holds
+        self.ranges: dict[str, _Range] = {}  # loop counter → its range
+        self.range_bits: dict[str, int] = {}
+        self._collect()
+
+    # --- facts ----------------------------------------------------------------
+
+    def _collect(self) -> None:
+        for node in _own(self.tree):
+            if isinstance(node, ast.Assign) and len(node.targets) == 1:
+                self._assign(node.targets[0], node.value)
+        for node in _own(self.tree):
+            if isinstance(node, ast.For) and isinstance(node.target, ast.Name) and \
+                    self.stores.get(node.target.id) == 1:
+                self._loop(node.target.id, node.iter)
+
+    def _assign(self, target: ast.expr, value: ast.expr) -> None:
+        if isinstance(target, ast.Name) and self.stores.get(target.id) == 1:
+            self.assigned[target.id] = value
+            axis = self.axis(value)
+            if axis is not None:
+                self.lengths[target.id] = axis
+        elif isinstance(target, ast.Tuple) and _is_shape(value):
+            array = value.value.id  # type: ignore[attr-defined]
+            for k, elt in enumerate(target.elts):
+                if isinstance(elt, ast.Name) and self.stores.get(elt.id) == 1:
+                    self.lengths[elt.id] = _Axis(array, k)
+
+    def _loop(self, name: str, it: ast.expr) -> None:
+        if not (isinstance(it, ast.Call) and isinstance(it.func, ast.Name)
+                and it.func.id == "range" and not it.keywords and 1 <= len(it.args) <= 3):
+            return
+        args = it.args
+        bits = [self.bits(a) for a in args]
+        if all(b is not None for b in bits):
+            self.range_bits[name] = max(b for b in bits if b is not None) + 1
+        step = _const(args[2]) if len(args) == 3 else 1
+        if step == 1:
+            start = _const(args[0]) if len(args) >= 2 else 0
+            stop = self.axis(args[-1] if len(args) == 1 else args[1])
+            self.ranges[name] = _Range(start if isinstance(start, int) else None, None, stop)
+        elif step == -1 and len(args) == 3:
+            first = self.axis(args[0])  # range(n - 1, -1, -1): n - 1 down to 0
+            end = _const(args[1])
+            if first is not None and isinstance(end, int):
+                self.ranges[name] = _Range(end + 1, None,
+                                           _Axis(first.array, first.axis, first.offset - 1))
+
+    def axis(self, node: ast.expr) -> _Axis | None:
+        """``node`` as an axis length minus a constant, or None."""
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and \
+                node.func.id == "len" and len(node.args) == 1 and \
+                isinstance(node.args[0], ast.Name) and self._fixed(node.args[0].id):
+            return _Axis(node.args[0].id, 0)
+        if isinstance(node, ast.Subscript) and _is_shape(node.value):
+            k = _const(node.slice)
+            array = node.value.value.id  # type: ignore[attr-defined]
+            if isinstance(k, int) and k >= 0 and self._fixed(array):
+                return _Axis(array, k)
+        if isinstance(node, ast.Name) and node.id in self.lengths:
+            return self.lengths[node.id]
+        if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Sub, ast.Add)):
+            c = _const(node.right)
+            inner = self.axis(node.left)
+            if inner is not None and isinstance(c, int):
+                shift = c if isinstance(node.op, ast.Sub) else -c
+                return _Axis(inner.array, inner.axis, inner.offset + shift)
+        return None
+
+    def _fixed(self, name: str) -> bool:
+        """An array name never rebound in the function (its shape is fixed)."""
+        return self.stores.get(name, 0) == 0
+
+    # --- small integers --------------------------------------------------------------
+
+    def bits(self, node: ast.expr, depth: int = 0) -> int | None:
+        """A bound on ``node``'s magnitude in bits, or None when none is proven."""
+        if depth > 20:
+            return None
+        c = _const(node)
+        if isinstance(c, bool):
+            return 1
+        if isinstance(c, int):
+            return max(1, abs(c).bit_length())
+        if isinstance(node, ast.Name):
+            if node.id in self.range_bits:
+                return self.range_bits[node.id]
+            if node.id in self.lengths:
+                return SIZE_BITS + 1
+            value = self.assigned.get(node.id)
+            return None if value is None else self.bits(value, depth + 1)
+        if self.axis(node) is not None or _is_size(node):
+            return SIZE_BITS + 1
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+            return self.bits(node.operand, depth + 1)
+        if isinstance(node, ast.BinOp):
+            return self._binop_bits(node, depth)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and \
+                node.func.id in ("min", "max", "abs") and node.args and not node.keywords:
+            parts = [self.bits(a, depth + 1) for a in node.args]
+            return None if any(p is None for p in parts) else max(p for p in parts if p)
+        return None
+
+    def _binop_bits(self, node: ast.BinOp, depth: int) -> int | None:
+        left = self.bits(node.left, depth + 1)
+        right = self.bits(node.right, depth + 1)
+        if left is None or right is None:
+            return None
+        op = node.op
+        if isinstance(op, (ast.Add, ast.Sub)):
+            return max(left, right) + 1
+        if isinstance(op, ast.Mult):
+            return left + right
+        divisor = _const(node.right)
+        if isinstance(op, (ast.FloorDiv, ast.Mod)) and isinstance(divisor, int) and \
+                divisor > 0:
+            return left
+        return None
+
+    def small(self, node: ast.expr) -> bool:
+        """Proven to stay below 2**62 in magnitude."""
+        found = self.bits(node)
+        return found is not None and found <= SAFE_BITS
+
+    # --- subscripts in range -------------------------------------------------------
+
+    def subscript(self, node: ast.Subscript) -> bool:
+        """Is every index of ``node`` proven inside its axis?"""
+        if not isinstance(node.value, ast.Name) or not self._fixed(node.value.id):
+            return False
+        array = node.value.id
+        parts = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+        if any(isinstance(p, ast.Slice) for p in parts):
+            return False
+        return all(self._index(array, k, p) for k, p in enumerate(parts))
+
+    def _index(self, array: str, axis: int, index: ast.expr) -> bool:
+        low, high = self._interval(index, array, axis)
+        return low is not None and high is not None and low >= 0 and high <= -1
+
+    def _interval(self, node: ast.expr, array: str, axis: int
+                  ) -> tuple[int | None, int | None]:
+        """(lowest value, highest value − the axis length); None where unknown."""
+        c = _const(node)
+        if isinstance(c, int) and not isinstance(c, bool):
+            return c, None  # a constant: below the length is not known
+        if isinstance(node, ast.Name) and node.id in self.ranges:
+            rng = self.ranges[node.id]
+            high = None
+            if rng.stop is not None and (rng.stop.array, rng.stop.axis) == (array, axis):
+                high = -rng.stop.offset - 1
+            return rng.start, high
+        if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub)):
+            k = _const(node.right)
+            if isinstance(k, int) and not isinstance(k, bool):
+                low, high = self._interval(node.left, array, axis)
+                k = k if isinstance(node.op, ast.Add) else -k
+                return (None if low is None else low + k), (None if high is None else high + k)
+            return None, None
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod):
+            length = self.axis(node.right)
+            if length is not None and (length.array, length.axis, length.offset) == \
+                    (array, axis, 0):
+                return 0, -1  # Python's % of a positive length is in [0, n)
+            return None, None
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and \
+                node.func.id in ("min", "max") and len(node.args) == 2 and not node.keywords:
+            a = self._interval(node.args[0], array, axis)
+            b = self._interval(node.args[1], array, axis)
+            if node.func.id == "min":  # low: the lower of both lows; high: either bounds it
+                low = None if a[0] is None or b[0] is None else min(a[0], b[0])
+                highs = [h for h in (a[1], b[1], self._upper(node.args[0], array, axis),
+                                     self._upper(node.args[1], array, axis)) if h is not None]
+                return low, (min(highs) if highs else None)
+            lows = [x for x in (a[0], b[0]) if x is not None]
+            high = None if a[1] is None or b[1] is None else max(a[1], b[1])
+            return (max(lows) if lows else None), high
+        return None, None
+
+    def _upper(self, node: ast.expr, array: str, axis: int) -> int | None:
+        length = self.axis(node)
+        if length is not None and (length.array, length.axis) == (array, axis):
+            return -length.offset
+        return None
+
+    def loops(self) -> list[LoopBounds]:
+        """Per loop, the subscripts proven in range and those that keep a check."""
+        out = []
+        for loop in _own(self.tree):
+            if not isinstance(loop, (ast.For, ast.While)):
+                continue
+            proven: list[str] = []
+            checked: list[str] = []
+            for node in ast.walk(loop):
+                if isinstance(node, ast.Subscript) and not _is_shape(node.value):
+                    text = ast.unparse(node)
+                    (proven if self.subscript(node) else checked).append(text)
+            out.append(LoopBounds(loop.lineno, tuple(dict.fromkeys(proven)),
+                                  tuple(dict.fromkeys(checked))))
+        return out
+
+    def all_proven(self) -> bool:
+        """Is every subscript of the function proven (bounds checks can go)?"""
+        return all(self.subscript(n) for n in _own(self.tree)
+                   if isinstance(n, ast.Subscript) and not _is_shape(n.value))
+
+
+def _own(tree: ast.AST) -> Iterator[ast.AST]:
+    stack = list(ast.iter_child_nodes(tree))
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            continue
+        yield node
+        stack.extend(ast.iter_child_nodes(node))
+
+
+def _store_counts(tree: ast.AST) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            counts[node.id] = counts.get(node.id, 0) + 1
+        elif isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
+            counts[node.target.id] = counts.get(node.target.id, 0) + 2
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            for name in node.names:
+                counts[name] = counts.get(name, 0) + 2
+    return counts
+
+
+def _const(node: ast.AST) -> object:
+    if isinstance(node, ast.Constant):
+        return node.value
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and \
+            isinstance(node.operand, ast.Constant) and \
+            isinstance(node.operand.value, (int, float)):
+        return -node.operand.value
+    return None
+
+
+def _is_shape(node: ast.AST) -> bool:
+    return isinstance(node, ast.Attribute) and node.attr == "shape" and \
+        isinstance(node.value, ast.Name)
+
+
+def _is_size(node: ast.AST) -> bool:
+    return isinstance(node, ast.Attribute) and node.attr in ("size", "ndim") and \
+        isinstance(node.value, ast.Name)
