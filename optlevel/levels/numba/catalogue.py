@@ -219,7 +219,9 @@ class SemanticFinding(Finding):
 
     def __str__(self) -> str:
         where = f"line {self.line}: " if self.line else ""
-        return f"{where}{self.what} [{self.detail}]"
+        tail = " (guarded: checked in compiled code, replayed in plain Python when met)" \
+            if self.detail in REPLAYED and self.action == "guard" else ""
+        return f"{where}{self.what} [{self.detail}]{tail}"
 
 
 def finding(entry_id: str, line: int, what: str, action: str | None = None) -> SemanticFinding:

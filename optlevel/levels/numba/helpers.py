@@ -101,7 +101,8 @@ def jit_dispatcher(func: Callable[..., Any], features: FunctionFeatures, setting
 def _build(func: Callable[..., Any], features: FunctionFeatures, settings: Any,
            error_model: str, visiting: tuple) -> Built:
     names = _frozen_names(func, features)
-    values_key = _values_key(func, names)
+    attrs = module_attributes(func, features.source.tree)
+    values_key = _values_key(func, names, attrs)
     key = (func, bool(settings.boundscheck), error_model, values_key)
 
     def make() -> Built | Decline:
@@ -156,10 +157,36 @@ def _frozen_names(func: Callable[..., Any], features: FunctionFeatures) -> dict[
             if ins.opname in ("LOAD_GLOBAL", "LOAD_NAME") and isinstance(ins.argval, str)}
 
 
-def _values_key(func: Callable[..., Any], names: dict[str, str]) -> str:
+def module_attributes(func: Callable[..., Any], tree: Any) -> list[tuple[str, Any, str, Any]]:
+    """``(text, module, attribute, value)`` of each ``mod.attr`` the function reads from a
+    module of the user's (not NumPy, math, Numba…): Numba freezes those values too."""
+    if not isinstance(tree, ast.FunctionDef):
+        return []
+    found: dict[str, tuple[str, Any, str, Any]] = {}
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+                and isinstance(node.ctx, ast.Load)):
+            continue
+        ok, module = lookup_name(func, node.value.id)
+        if not ok or not isinstance(module, types.ModuleType) or \
+                (module.__name__ or "").split(".")[0] in _LIBRARIES:
+            continue
+        value = getattr(module, node.attr, _MISSING)
+        if value is not _MISSING and (_is_data(value) or isinstance(value, np.ndarray)):
+            text = f"{node.value.id}.{node.attr}"
+            found[text] = (text, module, node.attr, value)
+    return [found[k] for k in sorted(found)]
+
+
+_LIBRARIES = frozenset({"numpy", "math", "cmath", "numba", "builtins", "operator"})
+
+
+def _values_key(func: Callable[..., Any], names: dict[str, str],
+                attrs: list[tuple[str, Any, str, Any]] = ()) -> str:  # type: ignore[assignment]
     """What the disk cache must also match: the frozen data values and the bytecode of
     the plain Python functions the code calls (Numba's own key covers neither)."""
-    parts = []
+    parts = [f"{text}={type(value).__qualname__}:{value!r}" for text, _, _, value in attrs
+             if not isinstance(value, np.ndarray)]
     for name in sorted(names):
         found, value = lookup_name(func, name)
         if not found:
@@ -222,11 +249,21 @@ def _rebind(func: Callable[..., Any], features: FunctionFeatures, settings: Any,
     if shims:
         replays = True  # the checked replacements replay where Python raises
         replacements.update(shims)
+    for text, module, attr, value in module_attributes(func, features.source.tree):
+        if isinstance(value, np.ndarray):
+            raise Decline(f"reads the array {text} from a module: Numba would freeze its "
+                          "values at compile time, so later changes to it would be ignored; "
+                          "pass it as an argument [SEM014]", code="SEM014")
+        guards.append(Guard(vars(module), attr, value))  # rebinding cfg.SCALE rebuilds
     for var, cell in zip(func.__code__.co_freevars, func.__closure__ or ()):
         try:
             value = cell.cell_contents
         except ValueError:
             continue
+        if isinstance(value, np.ndarray):
+            raise Decline(f"reads the array {var!r} from its closure: Numba would freeze "
+                          "its values at compile time, so changes made to it in place "
+                          "would be ignored; pass it as an argument [SEM014]", code="SEM014")
         guards.append(Guard(cell, var, value))
         callee = _callee(var, "call", value, features, settings, visiting) \
             if isinstance(value, types.FunctionType) else None
