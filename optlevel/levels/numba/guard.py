@@ -82,11 +82,8 @@ class ReplayPlan:
 def guarded(disp: Any, guards: tuple[Any, ...], rebuild: Callable[[], Any],
             check_ints: bool, replay: ReplayPlan | None = None) -> Callable[..., Any]:
     """``disp``, or a function that checks ``guards`` (and int arguments) first and
-    replays what ``replay.catches`` signals.
-
-    ``rebuild()`` returns a new :class:`~.helpers.Built` for the current
-    values, or raises :class:`RebuildDeclined`.
-    """
+    replays what ``replay.catches`` signals; ``rebuild()`` returns a new
+    :class:`~.helpers.Built` for the current values, or raises :class:`RebuildDeclined`."""
     if not guards and not check_ints and replay is None:
         return disp
     fn = disp
@@ -156,12 +153,10 @@ def guarded(disp: Any, guards: tuple[Any, ...], rebuild: Callable[[], Any],
                 np.copyto(target, copy)
             raise replayed(exc) from None
 
-    def counts() -> dict[str, Any]:
-        return {"calls": calls, "replays": replays, "demoted": demoted}
-
     call.__wrapped__ = disp  # type: ignore[attr-defined]
     call.py_func = getattr(disp, "py_func", None)  # type: ignore[attr-defined]
-    call.replay_counts = counts  # type: ignore[attr-defined]
+    call.replay_counts = lambda: {"calls": calls, "replays": replays,  # type: ignore
+                                  "demoted": demoted}
     return call
 
 

@@ -35,6 +35,7 @@ from numba.extending import intrinsic, overload
 from numba.np.numpy_support import as_dtype, from_dtype
 
 from .guard import Replay
+from .inplace import INPLACE as _INPLACE, ipow as _ipow
 
 __all__ = ["OPS"]
 
@@ -126,63 +127,13 @@ def _binary(name: str, wide: Callable[..., Any], narrow: Callable[..., Any],
             return narrow(rt)
         return plain
 
-    overload(stub, prefer_literal=True)(typed)
+    overload(stub, prefer_literal=True, inline="always")(typed)
     return stub
 
 
 def _inplace_impl(name: str) -> Callable[..., Any]:
     """``a op= b`` on an array is in place in Python: the same here."""
     return _INPLACE[name]
-
-
-def _iadd(a: Any, b: Any) -> Any:
-    a += b
-    return a
-
-
-def _isub(a: Any, b: Any) -> Any:
-    a -= b
-    return a
-
-
-def _imul(a: Any, b: Any) -> Any:
-    a *= b
-    return a
-
-
-def _itruediv(a: Any, b: Any) -> Any:
-    a /= b
-    return a
-
-
-def _ifloordiv(a: Any, b: Any) -> Any:
-    a //= b
-    return a
-
-
-def _imod(a: Any, b: Any) -> Any:
-    a %= b
-    return a
-
-
-def _ipow(a: Any, b: Any) -> Any:
-    a **= b
-    return a
-
-
-def _ilshift(a: Any, b: Any) -> Any:
-    a <<= b
-    return a
-
-
-def _irshift(a: Any, b: Any) -> Any:
-    a >>= b
-    return a
-
-
-_INPLACE = {"iadd": _iadd, "isub": _isub, "imul": _imul, "itruediv": _itruediv,
-            "ifloordiv": _ifloordiv, "imod": _imod, "ipow": _ipow, "ilshift": _ilshift,
-            "irshift": _irshift}
 
 
 def _as64(a: Any, b: Any) -> Any:
@@ -286,7 +237,7 @@ def _zero_checked(name: str) -> Callable[..., Any]:
             return a % b
         return mod
 
-    overload(stub, prefer_literal=True)(typed)
+    overload(stub, prefer_literal=True, inline="always")(typed)
     return stub
 
 
@@ -313,6 +264,9 @@ def _pow_stub(name: str) -> Callable[..., Any]:
     def typed(a: Any, b: Any) -> Any:
         if isinstance(a, types.Array):
             return _ipow if name == "ipow" else _pow_plain
+        if isinstance(a, types.Float) and isinstance(b, types.IntegerLiteral) and \
+                b.literal_value == 2:
+            return _float_square  # x ** 2: one product, exactly C's pow (hot in loops)
         if isinstance(a, (types.Integer, types.Float)) and isinstance(b, types.Float) or \
                 isinstance(a, types.Float) and isinstance(b, types.Integer):
             return _float_pow
@@ -335,12 +289,19 @@ def _pow_stub(name: str) -> Callable[..., Any]:
             return narrow_pow
         return _checked_pow_entry
 
-    overload(stub, prefer_literal=True)(typed)
+    overload(stub, prefer_literal=True, inline="always")(typed)
     return stub
 
 
 def _pow_plain(a: Any, b: Any) -> Any:
     return a ** b
+
+
+def _float_square(a: Any, b: Any) -> Any:
+    r = a * a
+    if r == np.inf and a - a == 0:
+        raise Replay  # Python's float ** 2 raises OverflowError; NumPy warns
+    return r
 
 
 def _float_pow(a: Any, b: Any) -> Any:
@@ -416,7 +377,7 @@ def _shift_stub(name: str, left: bool) -> Callable[..., Any]:
             return a >> b
         return rshift
 
-    overload(stub, prefer_literal=True)(typed)
+    overload(stub, prefer_literal=True, inline="always")(typed)
     return stub
 
 
@@ -466,7 +427,7 @@ def _unary_stub(name: str) -> Callable[..., Any]:
             return _abs_plain
         return _neg_plain
 
-    overload(stub, prefer_literal=True)(typed)
+    overload(stub, prefer_literal=True, inline="always")(typed)
     return stub
 
 
