@@ -202,7 +202,8 @@ def main() -> None:
         except Exception:
             raw_ok = False
         plan = next(p for p in fast._dispatcher.all_plans() if p.level == 2)
-        disp = getattr(plan.prepared.fn, "__wrapped__", plan.prepared.fn)
+        fn = plan.prepared.fn
+        disp = fn if hasattr(fn, "targetoptions") else fn.__wrapped__
         proven = "yes" if not disp.targetoptions.get("boundscheck") else "no"
         print(f"{name:16} {t_raw * 1e3:9.3f}ms {t_l2 * 1e3:9.3f}ms {t_raw / t_l2:7.2f}x "
               f"{proven:>7} {str(raw_ok):>11} {str(ok):>22}")

@@ -404,8 +404,9 @@ def test_bounds_kept(func, kept):
 def test_explain_names_proven_and_checked_subscripts():
     text = str(optlevel.explain(optimize(grouped, level=2), np.zeros(2, np.int64),
                                 np.ones(2), np.zeros(3)))
-    # vals[i] keeps its check: the loop runs over keys' length, not vals'
-    assert "proven keys[i]; checked out[keys[i]], vals[i]" in text
+    # vals[i] is proven when vals is as long as keys (checked before each call)
+    assert "proven vals[i] (when vals.shape[0] >= keys.shape[0]), keys[i]; " \
+        "checked out[keys[i]]" in text
 
 
 def test_kernels_with_proofs_and_checks_agree():
@@ -483,3 +484,31 @@ def test_closure_array_changed_in_place():
         assert fast(x) == 3.0
     w[:] = 4.0
     assert fast(x) == 12.0
+
+
+def pairwise(a, b, out):
+    for i in range(a.shape[0]):
+        out[i] = a[i] + b[i]
+    return out
+
+
+def stencil_into(u):
+    out = np.zeros_like(u)
+    n, m = u.shape
+    for i in range(1, n - 1):
+        for j in range(1, m - 1):
+            out[i, j] = u[i - 1, j] + u[i + 1, j] - 2.0 * u[i, j]
+    return out
+
+
+def test_proofs_under_shape_conditions_checked_per_call():
+    proofs = bounds_of(pairwise)
+    assert proofs.proven_if() == (("b", 0, "a", 0), ("out", 0, "a", 0))
+    assert bounds_of(stencil_into).proven_if() == ()  # out is made like u
+    fast = agree(pairwise, (np.ones(3), np.ones(3), np.zeros(3)),
+                 (np.ones(3), np.ones(2), np.zeros(3)),  # b too short: Python's IndexError
+                 (np.ones(3), np.ones(3), np.zeros(5)))
+    plan = next(p for p in fast._dispatcher.all_plans() if p.level == 2)
+    disp = plan.prepared.fn.__wrapped__
+    assert not disp.targetoptions["boundscheck"]
+    agree(stencil_into, (np.random.default_rng(2).random((5, 6)),))

@@ -71,8 +71,12 @@ class ReplayPlan:
     written parameters to copy first, and names for the warning."""
 
     def __init__(self, catches: tuple[type[BaseException], ...], written: tuple[int, ...],
-                 written_names: tuple[str, ...], qualname: str, signature: str):
+                 written_names: tuple[str, ...], qualname: str, signature: str,
+                 shapes: tuple[tuple[int, int, int, int, str, str], ...] = ()):
         self.catches = catches
+        #: (position, axis, other position, other axis, name, other name): the bounds
+        #: proof holds when ``shape[axis] >= other.shape[other axis]``
+        self.shapes = shapes
         self.written = written  # positions of written parameters
         self.written_names = written_names
         self.qualname = qualname
@@ -90,6 +94,7 @@ def guarded(disp: Any, guards: tuple[Any, ...], rebuild: Callable[[], Any],
     in_globals, in_cells = _split(guards)
     catches = replay.catches if replay is not None else ()
     copies = bool(replay and (replay.written or replay.written_names))
+    shapes = replay.shapes if replay is not None else ()
     recent: collections.deque[int] = collections.deque(maxlen=DEMOTE_REPLAYS + 1)
     calls = 0
     replays = 0
@@ -109,12 +114,8 @@ def guarded(disp: Any, guards: tuple[Any, ...], rebuild: Callable[[], Any],
             demoted = True
             assert replay is not None
             warn_once((replay.qualname, "numba", "replays", replay.signature),
-                      f"{replay.qualname}: level 2 replayed {len(recent)} of its last "
-                      f"{calls - recent[0] + 1} calls in plain Python ({_why(exc)}); "
-                      f"calls with ({replay.signature}) now run at level 0. Python "
-                      "numbers that leave 64 bits, zero divisors or indices out of range "
-                      "are common for these arguments: fix them, or call with "
-                      "optlevel=0 to silence this.", PerformanceWarning)
+                      _demoted(replay, len(recent), calls - recent[0] + 1, exc),
+                      PerformanceWarning)
         return Replayed(f"replayed in plain Python: {_why(exc)}")
 
     # Plain loops, not any(...) over generators: this runs before every call.
@@ -139,6 +140,9 @@ def guarded(disp: Any, guards: tuple[Any, ...], rebuild: Callable[[], Any],
             if kwargs:
                 _check_ints((), kwargs)
         calls += 1
+        if shapes and not _shapes_hold(args, kwargs, shapes):
+            raise Replayed("an argument is shorter than the loop that indexes it: "
+                           "the call runs in plain Python, which decides")
         if not copies:
             try:
                 return fn(*args, **kwargs)
@@ -158,6 +162,26 @@ def guarded(disp: Any, guards: tuple[Any, ...], rebuild: Callable[[], Any],
     call.replay_counts = lambda: {"calls": calls, "replays": replays,  # type: ignore
                                   "demoted": demoted}
     return call
+
+
+def _demoted(replay: ReplayPlan, replays: int, calls: int, exc: BaseException) -> str:
+    return (f"{replay.qualname}: level 2 replayed {replays} of its last {calls} calls in "
+            f"plain Python ({_why(exc)}); calls with ({replay.signature}) now run at level "
+            "0. Python numbers that leave 64 bits, zero divisors or indices out of range are "
+            "common for these arguments: fix them, or call with optlevel=0 to silence this.")
+
+
+def _shapes_hold(args: tuple, kwargs: dict, shapes: tuple) -> bool:
+    """Do the shape conditions of the bounds proof hold for these arguments?"""
+    for pos, axis, other_pos, other_axis, name, other_name in shapes:
+        a = args[pos] if pos < len(args) else kwargs.get(name)
+        b = args[other_pos] if other_pos < len(args) else kwargs.get(other_name)
+        try:
+            if a.shape[axis] < b.shape[other_axis]:
+                return False
+        except (AttributeError, IndexError, TypeError):
+            return False
+    return True
 
 
 def _why(exc: BaseException) -> str:

@@ -85,11 +85,18 @@ class Built:
     #: True when compiled code can raise OverflowError (an explicit raise), so it
     #: cannot mean "an argument did not fit"
     raises_overflow: bool
-    #: True when compiled code can ask for a replay (a checked operation, a checked
-    #: replacement, an index checked at run time), its helpers' included
+    #: True when compiled code can ask for a replay whatever the argument types: a
+    #: checked replacement (int(), math), a helper that can, an index checked at run
+    #: time (``boundscheck``)
     replays: bool = False
     #: True when it compiled without bounds checks, every subscript proven in range
     proven_bounds: bool = False
+    #: the shape conditions the proof needs (``proofs.Proofs.proven_if``), checked
+    #: before each call
+    shape_checks: tuple[tuple[str, int, str, int], ...] = ()
+    #: True when its arithmetic was rewritten into checked ops (whether one of them
+    #: checks anything depends on the types: see ``jit.may_replay``)
+    checked: bool = False
 
 
 def jit_dispatcher(func: Callable[..., Any], features: FunctionFeatures, settings: Any,
@@ -122,14 +129,18 @@ def _make(func: Callable[..., Any], features: FunctionFeatures, settings: Any,
           error_model: str, names: dict[str, str], values_key: str, visiting: tuple) -> Built:
     target, guards, overflow, replays = _rebind(func, features, settings, names, visiting)
     tree = features.source.tree
-    proven = False
+    conditions: tuple | None = None
+    rewritten = False
     if isinstance(tree, ast.FunctionDef):
         from .intops import OPS
 
         checked = checked_function(target, tree, OPS, {})
         if checked is not None:
-            target, replays = checked, True
-        proven = Proofs(tree).all_proven()
+            target, rewritten = checked, True
+        conditions = Proofs(tree).proven_if()
+        if conditions and len(visiting) > 1:
+            conditions = None  # a helper: its arguments' shapes are not checked per call
+    proven = conditions is not None
     boundscheck = bool(settings.boundscheck) and not proven
     disp = numba.njit(boundscheck=boundscheck,  # type: ignore[call-overload]
                       error_model=error_model, nogil=True)(target)
@@ -143,7 +154,8 @@ def _make(func: Callable[..., Any], features: FunctionFeatures, settings: Any,
     checks += "-checked-1"
     attach_cache(disp, Path(settings.cache_dir) / "numba" / checks, values_key)
     return Built(disp, guards, overflow or _may_raise_overflow(func),
-                 replays or boundscheck, proven)
+                 replays or boundscheck or (rewritten and len(visiting) > 1), proven,
+                 conditions or (), rewritten)
 
 
 def _frozen_names(func: Callable[..., Any], features: FunctionFeatures) -> dict[str, str]:

@@ -107,8 +107,11 @@ class NumbaBackend(BackendBase):
         error_model = "python" if guards(found, "SEM004") else "numpy"
         built = jit_dispatcher(func, features, settings, error_model)
         _compile(built.disp, argument_types(built.disp.py_func, args, kwargs or {}))
+
+        argtypes = argument_types(built.disp.py_func, args, kwargs or {})
         fn, unfit = _callable(built, signature, features,
-                              lambda: _rebuild(func, features, settings, error_model))
+                              lambda: _rebuild(func, features, settings, error_model),
+                              may_replay(built, argtypes))
         return Prepared(fn, time.perf_counter() - start, (NumbaError, RebuildDeclined),
                         unfit_errors=unfit,
                         result_type=result_type(func, features, signature))
@@ -167,8 +170,31 @@ def _rebuild(func: Callable[..., Any], features: FunctionFeatures, settings: Any
         raise RebuildDeclined(f"a global it reads changed, and then: {exc.reason}") from None
 
 
+def may_replay(built: Any, argtypes: tuple) -> bool:
+    """Can the code compiled for ``argtypes`` ask for a replay? Its checked ops chose
+    their implementations from the types: where every one of them computes plainly
+    (floats, arrays), no ``raise Replay`` is left in Numba's typed IR, and a function
+    that writes into its arguments need not copy them first. Code loaded from the
+    disk cache has no IR to read: it is taken to replay."""
+    if built.replays:
+        return True
+    if not built.checked:
+        return False
+    from numba.core import ir
+
+    from .guard import Replay
+
+    cres = built.disp.overloads.get(argtypes)
+    blocks = getattr(getattr(cres, "type_annotation", None), "blocks", None)
+    if not blocks:
+        return True
+    raising = (ir.StaticRaise, ir.Raise, ir.StaticTryRaise, ir.TryRaise)
+    return any(isinstance(stmt, raising) and getattr(stmt, "exc_class", Replay) is Replay
+               for block in blocks.values() for stmt in block.body)
+
+
 def _callable(built: Any, signature: ArgSignature, features: FunctionFeatures,
-              rebuild: Callable[[], Any]) -> tuple[Callable[..., Any], tuple]:
+              rebuild: Callable[[], Any], replays: bool) -> tuple[Callable[..., Any], tuple]:
     """The callable to run, and the errors that mean "this call runs in plain Python"
     (a replay, or arguments that do not fit: that call runs at level 0; SEM017). Numba
     raises OverflowError when a Python int argument does not fit int64; where compiled
@@ -181,15 +207,23 @@ def _callable(built: Any, signature: ArgSignature, features: FunctionFeatures,
     unfit: tuple[type[BaseException], ...] = (Replayed,)
     if int_args:
         unfit += (ArgumentBeyondInt64,) if check_ints else (OverflowError,)
-    replay = None
-    if built.replays:
-        catches: tuple[type[BaseException], ...] = (Replay,)
+    catches: tuple[type[BaseException], ...] = ()
+    if replays:
+        catches = (Replay,)
         if not built.proven_bounds:
             catches += (IndexError,)  # Numba's bounds check, or Python's own
-        written = tuple(i for i, p in enumerate(features.params) if p in features.mutated_params)
-        replay = ReplayPlan(catches, written, tuple(sorted(features.mutated_params)),
-                            features.name, str(signature))
+    written = tuple(i for i, p in enumerate(features.params)
+                    if p in features.mutated_params) if replays else ()
+    names = tuple(sorted(features.mutated_params)) if replays else ()
+    shapes = tuple((_position(features.params, a), k, _position(features.params, b), m, a, b)
+                   for a, k, b, m in built.shape_checks)
+    replay = ReplayPlan(catches, written, names, features.name, str(signature), shapes) \
+        if catches or shapes else None
     return guarded(built.disp, built.guards, rebuild, check_ints, replay), unfit
+
+
+def _position(params: tuple[str, ...], name: str) -> int:
+    return params.index(name) if name in params else 1 << 30
 
 
 def _changed_container(rtype: Any) -> str | None:

@@ -69,6 +69,15 @@ class Proofs:
         self.lengths: dict[str, _Axis] = {}  # name → the axis length it holds
         self.ranges: dict[str, _Range] = {}  # loop counter → its range
         self.range_bits: dict[str, int] = {}
+        self.params = {a.arg for a in tree.args.posonlyargs + tree.args.args +
+                       tree.args.kwonlyargs}
+        #: (array, axis, other, other_axis): proofs that hold when
+        #: ``array.shape[axis] >= other.shape[other_axis]``, checked at call time
+        self._assumed: list[tuple[str, int, str, int]] = []
+        self.like: dict[str, str] = {}  # local array → the array it has the shape of
+        self.made: dict[str, tuple[str, ...]] = {}  # local array → its lengths' names
+        #: (local array, axis) → the (array, axis) whose length it was made with
+        self.axis_alias: dict[tuple[str, int], tuple[str, int]] = {}
         self._collect()
 
     # --- facts ----------------------------------------------------------------
@@ -85,6 +94,7 @@ class Proofs:
     def _assign(self, target: ast.expr, value: ast.expr) -> None:
         if isinstance(target, ast.Name) and self.stores.get(target.id) == 1:
             self.assigned[target.id] = value
+            self._created(target.id, value)
             axis = self.axis(value)
             if axis is not None:
                 self.lengths[target.id] = axis
@@ -114,17 +124,46 @@ class Proofs:
                 self.ranges[name] = _Range(end + 1, None,
                                            _Axis(first.array, first.axis, first.offset - 1))
 
+    def _created(self, name: str, value: ast.expr) -> None:
+        """A local array made once: ``np.zeros(n)``, ``np.empty((n, m))``, ``np.full(n, v)``
+        (its lengths are those names), or ``np.empty_like(u)``, ``u.copy()`` (u's)."""
+        if not isinstance(value, ast.Call) or not value.args:
+            return
+        func = value.func
+        leaf = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+        first = value.args[0]
+        if leaf in _LIKE and isinstance(first, ast.Name) and self._fixed(first.id):
+            self.like[name] = first.id
+        elif leaf == "copy" and isinstance(func, ast.Attribute) and \
+                isinstance(func.value, ast.Name) and not value.args:
+            self.like[name] = func.value.id
+        elif leaf in _MAKE:
+            dims = first.elts if isinstance(first, ast.Tuple) else [first]
+            self.made[name] = tuple(d.id if isinstance(d, ast.Name) and
+                                    self.stores.get(d.id, 0) == 0 else "" for d in dims)
+            for k, d in enumerate(dims):
+                length = self.axis(d)
+                if length is not None and length.offset == 0:
+                    self.axis_alias[(name, k)] = (length.array, length.axis)
+
+    def canonical(self, array: str) -> str:
+        """The array whose shape ``array`` has (itself, or the one it was made like)."""
+        seen = 0
+        while array in self.like and seen < 8:
+            array, seen = self.like[array], seen + 1
+        return array
+
     def axis(self, node: ast.expr) -> _Axis | None:
         """``node`` as an axis length minus a constant, or None."""
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and \
                 node.func.id == "len" and len(node.args) == 1 and \
                 isinstance(node.args[0], ast.Name) and self._fixed(node.args[0].id):
-            return _Axis(node.args[0].id, 0)
+            return _Axis(self.canonical(node.args[0].id), 0)
         if isinstance(node, ast.Subscript) and _is_shape(node.value):
             k = _const(node.slice)
             array = node.value.value.id  # type: ignore[attr-defined]
             if isinstance(k, int) and k >= 0 and self._fixed(array):
-                return _Axis(array, k)
+                return _Axis(self.canonical(array), k)
         if isinstance(node, ast.Name) and node.id in self.lengths:
             return self.lengths[node.id]
         if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Sub, ast.Add)):
@@ -136,8 +175,10 @@ class Proofs:
         return None
 
     def _fixed(self, name: str) -> bool:
-        """An array name never rebound in the function (its shape is fixed)."""
-        return self.stores.get(name, 0) == 0
+        """An array name never rebound in the function (its shape is fixed): a
+        parameter, or a local array made once (``np.zeros(n)``, ``np.empty_like(u)``)."""
+        stores = self.stores.get(name, 0)
+        return stores == 0 or (stores == 1 and (name in self.like or name in self.made))
 
     # --- small integers --------------------------------------------------------------
 
@@ -193,16 +234,23 @@ class Proofs:
     # --- subscripts in range -------------------------------------------------------
 
     def subscript(self, node: ast.Subscript) -> bool:
-        """Is every index of ``node`` proven inside its axis?"""
+        """Is every index of ``node`` proven inside its axis (perhaps under a shape
+        condition on the arguments, see :meth:`proven_if`)?"""
         if not isinstance(node.value, ast.Name) or not self._fixed(node.value.id):
             return False
-        array = node.value.id
+        array = self.canonical(node.value.id)
         parts = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
         if any(isinstance(p, ast.Slice) for p in parts):
             return False
         return all(self._index(array, k, p) for k, p in enumerate(parts))
 
     def _index(self, array: str, axis: int, index: ast.expr) -> bool:
+        if (array, axis) in self.axis_alias and not self._proves(array, axis, index):
+            array, axis = self.axis_alias[(array, axis)]
+        low, high = self._interval(index, array, axis)
+        return low is not None and high is not None and low >= 0 and high <= -1
+
+    def _proves(self, array: str, axis: int, index: ast.expr) -> bool:
         low, high = self._interval(index, array, axis)
         return low is not None and high is not None and low >= 0 and high <= -1
 
@@ -217,6 +265,11 @@ class Proofs:
             high = None
             if rng.stop is not None and (rng.stop.array, rng.stop.axis) == (array, axis):
                 high = -rng.stop.offset - 1
+            elif rng.stop is not None and array in self.params and \
+                    rng.stop.array in self.params:
+                # another argument's length: proven if this axis is at least as long
+                self._assumed.append((array, axis, rng.stop.array, rng.stop.axis))
+                high = -rng.stop.offset - 1
             return rng.start, high
         if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub)):
             k = _const(node.right)
@@ -230,6 +283,10 @@ class Proofs:
             if length is not None and (length.array, length.axis, length.offset) == \
                     (array, axis, 0):
                 return 0, -1  # Python's % of a positive length is in [0, n)
+            made = self.made.get(array, ())
+            if isinstance(node.right, ast.Name) and axis < len(made) and \
+                    made[axis] == node.right.id:
+                return 0, -1  # np.zeros(n) indexed by e % n
             return None, None
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and \
                 node.func.id in ("min", "max") and len(node.args) == 2 and not node.keywords:
@@ -262,15 +319,32 @@ class Proofs:
             for node in ast.walk(loop):
                 if isinstance(node, ast.Subscript) and not _is_shape(node.value):
                     text = ast.unparse(node)
-                    (proven if self.subscript(node) else checked).append(text)
+                    self._assumed = []
+                    ok = self.subscript(node)
+                    if ok and self._assumed:
+                        text += " (" + ", ".join(f"when {x}.shape[{k}] >= {y}.shape[{m}]"
+                                                 for x, k, y, m in sorted(set(self._assumed))) + ")"
+                    (proven if ok else checked).append(text)
             out.append(LoopBounds(loop.lineno, tuple(dict.fromkeys(proven)),
                                   tuple(dict.fromkeys(checked))))
         return out
 
     def all_proven(self) -> bool:
         """Is every subscript of the function proven (bounds checks can go)?"""
-        return all(self.subscript(n) for n in _own(self.tree)
-                   if isinstance(n, ast.Subscript) and not _is_shape(n.value))
+        return self.proven_if() is not None
+
+    def proven_if(self) -> tuple[tuple[str, int, str, int], ...] | None:
+        """None when some subscript keeps a check; otherwise the shape conditions
+        (``array.shape[axis] >= other.shape[other_axis]``, arguments all) under which
+        every subscript is in range, to check at call time."""
+        self._assumed = []
+        ok = all(self.subscript(n) for n in _own(self.tree)
+                 if isinstance(n, ast.Subscript) and not _is_shape(n.value))
+        return tuple(sorted(set(self._assumed))) if ok else None
+
+
+_LIKE = frozenset({"empty_like", "zeros_like", "ones_like", "full_like", "copy"})
+_MAKE = frozenset({"empty", "zeros", "ones", "full"})
 
 
 def _own(tree: ast.AST) -> Iterator[ast.AST]:
