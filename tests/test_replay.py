@@ -512,3 +512,36 @@ def test_proofs_under_shape_conditions_checked_per_call():
     disp = plan.prepared.fn.__wrapped__
     assert not disp.targetoptions["boundscheck"]
     agree(stencil_into, (np.random.default_rng(2).random((5, 6)),))
+
+
+# --- functions without source, dtypes Numba lacks ----------------------------------------
+
+
+def _made_by_exec():
+    ns: dict = {}
+    exec("def cubes_exec(n):\n s = 0\n for i in range(n):\n  s += i ** 3\n return s\n", ns)
+    return ns["cubes_exec"]
+
+
+@pytest.mark.parametrize("mode", [2, None])
+def test_function_without_source_is_checked_on_the_ir(mode):
+    func = _made_by_exec()
+    fast = optimize(func, level=mode)
+    for n in (10, 100_000, 10, 100_000):  # small first: the warm plan meets the big one
+        assert outcome(fast, (n,)) == outcome(func, (n,))
+
+
+def long_sum(x):
+    t = 0.0
+    for i in range(x.shape[0]):
+        t += x[i]
+    return t
+
+
+def test_longdouble_falls_back_with_the_reason():
+    x = np.ones(3, np.longdouble)
+    fast = optimize(long_sum, level=2)
+    with pytest.warns(optlevel.FallbackWarning, match="float128|longdouble"):
+        fast(x)
+    assert outcome(fast, (x,)) == outcome(long_sum, (x,))
+    assert optlevel.explain(fast, x).row("numba").code == "SEM016"

@@ -140,10 +140,16 @@ def _make(func: Callable[..., Any], features: FunctionFeatures, settings: Any,
         conditions = Proofs(tree).proven_if()
         if conditions and len(visiting) > 1:
             conditions = None  # a helper: its arguments' shapes are not checked per call
+    options: dict[str, Any] = {}
+    if tree is None:  # no source: the same checks, put in by a pass over Numba's IR
+        from .irpass import CheckedPipeline
+
+        options["pipeline_class"] = CheckedPipeline
+        rewritten = True
     proven = conditions is not None
     boundscheck = bool(settings.boundscheck) and not proven
     disp = numba.njit(boundscheck=boundscheck,  # type: ignore[call-overload]
-                      error_model=error_model, nogil=True)(target)
+                      error_model=error_model, nogil=True, **options)(target)
     # Numba's cache index ignores compile options, so each boundscheck setting and error
     # model gets its own directory; otherwise code built without bounds checks (or
     # without ZeroDivisionError checks) would load where they are asked for. The
