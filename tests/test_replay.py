@@ -541,7 +541,9 @@ def long_sum(x):
 def test_longdouble_falls_back_with_the_reason():
     x = np.ones(3, np.longdouble)
     fast = optimize(long_sum, level=2)
-    with pytest.warns(optlevel.FallbackWarning, match="float128|longdouble"):
+    with pytest.warns(optlevel.FallbackWarning, match="float128|longdouble"), \
+            warnings.catch_warnings():
+        warnings.simplefilter("ignore", optlevel.VectorizationAdvice)
         fast(x)
     assert outcome(fast, (x,)) == outcome(long_sum, (x,))
     assert optlevel.explain(fast, x).row("numba").code == "SEM016"
