@@ -547,3 +547,14 @@ def test_longdouble_falls_back_with_the_reason():
         fast(x)
     assert outcome(fast, (x,)) == outcome(long_sum, (x,))
     assert optlevel.explain(fast, x).row("numba").code == "SEM016"
+
+
+def test_counters_stepped_by_one_are_small_but_a_large_start_is_not():
+    from optlevel.analysis.source import get_source
+    from optlevel.levels.numba.proofs import Proofs
+    from optlevel.levels.numba.rewrite import rewrite_tree
+
+    assert "steps" in Proofs(get_source(collatz).tree).counters
+    assert "c" not in Proofs(get_source(count_from).tree).counters  # c = start
+    text = __import__("ast").unparse(rewrite_tree(get_source(count_from).tree)[0])
+    assert "__ol_iadd(c, 1)" in text

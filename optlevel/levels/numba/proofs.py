@@ -30,6 +30,7 @@ __all__ = ["Proofs", "LoopBounds", "SIZE_BITS", "SAFE_BITS"]
 
 SIZE_BITS = 48  # an axis length is below 2**48
 SAFE_BITS = 62  # a result proven below 2**62 in magnitude cannot leave int64
+COUNTER_BITS = 61  # a counter stepped by 1 from a small constant (see _counters)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,6 +79,7 @@ class Proofs:
         self.made: dict[str, tuple[str, ...]] = {}  # local array → its lengths' names
         #: (local array, axis) → the (array, axis) whose length it was made with
         self.axis_alias: dict[tuple[str, int], tuple[str, int]] = {}
+        self.counters = _counters(tree)
         self._collect()
 
     # --- facts ----------------------------------------------------------------
@@ -194,6 +196,8 @@ class Proofs:
         if isinstance(node, ast.Name):
             if node.id in self.range_bits:
                 return self.range_bits[node.id]
+            if node.id in self.counters:
+                return COUNTER_BITS
             if node.id in self.lengths:
                 return SIZE_BITS + 1
             value = self.assigned.get(node.id)
@@ -345,6 +349,45 @@ class Proofs:
 
 _LIKE = frozenset({"empty_like", "zeros_like", "ones_like", "full_like", "copy"})
 _MAKE = frozenset({"empty", "zeros", "ones", "full"})
+
+
+def _counters(tree: ast.AST) -> frozenset[str]:
+    """Names only ever set to a small constant or stepped by exactly 1 (``steps += 1``).
+    Past 2**62 such a counter would need 2**62 steps, centuries of any loop, so it
+    is taken as small (2**61)."""
+    bad: set[str] = set()
+    seen: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
+            name = node.target.id
+            seen.add(name)
+            if not (isinstance(node.op, (ast.Add, ast.Sub)) and _const(node.value) == 1
+                    and not isinstance(_const(node.value), bool)):
+                bad.add(name)
+        elif isinstance(node, ast.Assign) and len(node.targets) == 1 and \
+                isinstance(node.targets[0], ast.Name):
+            c = _const(node.value)
+            name = node.targets[0].id
+            seen.add(name)
+            if not (isinstance(c, int) and not isinstance(c, bool) and abs(c) < 2 ** 31):
+                bad.add(name)
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            bad.update(node.names)
+    # a loop target, a tuple target, a with … as: not a counter
+    return frozenset(seen - bad - _plain_store_names(tree))
+
+
+def _plain_store_names(tree: ast.AST) -> set[str]:
+    """Names stored other than by ``name = ...`` / ``name op= ...`` statements."""
+    counted: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and \
+                isinstance(node.targets[0], ast.Name):
+            counted.add(id(node.targets[0]))
+        elif isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
+            counted.add(id(node.target))
+    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)
+            and isinstance(n.ctx, (ast.Store, ast.Del)) and id(n) not in counted}
 
 
 def _own(tree: ast.AST) -> Iterator[ast.AST]:
