@@ -209,5 +209,28 @@ def main() -> None:
               f"{proven:>7} {str(raw_ok):>11} {str(ok):>22}")
 
 
+def call_overhead(repeat: int) -> None:
+    """The per-call cost of level 2's guard and dispatch on a tiny call."""
+    import numba
+
+    from optlevel import optimize
+
+    x = np.ones(4)
+    raw = numba.njit(conditional_accumulate)
+    fast = optimize(conditional_accumulate, level=2, strict=True)
+    raw(x, 0.5)
+    fast(x, 0.5)
+    loops = 20000
+    for name, fn in (("numba.njit", raw), ("level 2", fast)):
+        times = []
+        for _ in range(repeat):
+            start = time.perf_counter()
+            for _ in range(loops):
+                fn(x, 0.5)
+            times.append((time.perf_counter() - start) / loops)
+        print(f"per call, 4 elements: {name:10} {np.median(times) * 1e6:.2f} us")
+
+
 if __name__ == "__main__":
     main()
+    call_overhead(5)
