@@ -80,6 +80,11 @@ class Proofs:
         #: (local array, axis) → the (array, axis) whose length it was made with
         self.axis_alias: dict[tuple[str, int], tuple[str, int]] = {}
         self.counters = _counters(tree)
+        self.parents = {child: node for node in ast.walk(tree)
+                        for child in ast.iter_child_nodes(node)}
+        #: (array, axis) → a length the axis has at least, where the subscript being
+        #: proven sits (inside ``for i in range(x.shape[0])`` the length is ≥ 1)
+        self._min_len: dict[tuple[str, int], int] = {}
         self._collect()
 
     # --- facts ----------------------------------------------------------------
@@ -243,10 +248,27 @@ class Proofs:
         if not isinstance(node.value, ast.Name) or not self._fixed(node.value.id):
             return False
         array = self.canonical(node.value.id)
+        self._min_len = self._lengths_inside(node)
         parts = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
         if any(isinstance(p, ast.Slice) for p in parts):
             return False
         return all(self._index(array, k, p) for k, p in enumerate(parts))
+
+    def _lengths_inside(self, node: ast.AST) -> dict[tuple[str, int], int]:
+        """The least lengths the loops around ``node`` guarantee: the body of
+        ``for i in range(a, n - k)`` runs only when ``n >= a + k + 1``."""
+        found: dict[tuple[str, int], int] = {}
+        child, parent = node, self.parents.get(node)
+        while parent is not None:
+            in_body = isinstance(parent, ast.For) and any(child is s for s in parent.body)
+            if in_body and isinstance(parent.target, ast.Name):  # not else:, not the iter
+                rng = self.ranges.get(parent.target.id)
+                if rng is not None and rng.stop is not None and rng.start is not None \
+                        and rng.start >= 0:
+                    key = (rng.stop.array, rng.stop.axis)
+                    found[key] = max(found.get(key, 0), rng.start + rng.stop.offset + 1)
+            child, parent = parent, self.parents.get(parent)
+        return found
 
     def _index(self, array: str, axis: int, index: ast.expr) -> bool:
         if (array, axis) in self.axis_alias and not self._proves(array, axis, index):
@@ -261,9 +283,13 @@ class Proofs:
     def _interval(self, node: ast.expr, array: str, axis: int
                   ) -> tuple[int | None, int | None]:
         """(lowest value, highest value − the axis length); None where unknown."""
+        least = self._min_len.get((array, axis))
         c = _const(node)
         if isinstance(c, int) and not isinstance(c, bool):
-            return c, None  # a constant: below the length is not known
+            return c, (c - least if least else None)  # below a length the loops ensure
+        length = self.axis(node)
+        if length is not None and (length.array, length.axis) == (array, axis):
+            return (least - length.offset if least else None), -length.offset
         if isinstance(node, ast.Name) and node.id in self.ranges:
             rng = self.ranges[node.id]
             high = None
