@@ -568,3 +568,15 @@ def test_counters_stepped_by_one_are_small_but_a_large_start_is_not():
     assert "c" not in Proofs(get_source(count_from).tree).counters  # c = start
     text = __import__("ast").unparse(rewrite_tree(get_source(count_from).tree)[0])
     assert "__ol_iadd(c, 1)" in text
+
+
+def test_module_attribute_in_a_function_without_source():
+    cfg = _module("_ol_cfg_exec", SCALE=2.0)
+    ns = {"cfg": cfg}
+    exec("def scaled(x):\n t = 0.0\n for i in range(x.shape[0]):\n  t += x[i] * cfg.SCALE\n"
+         " return t\n", ns)
+    fast = optimize(ns["scaled"], level=2)
+    x = np.ones(3)
+    assert fast(x) == 6.0
+    cfg.SCALE = 5.0
+    assert fast(x) == 15.0

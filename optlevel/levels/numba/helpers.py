@@ -178,22 +178,34 @@ def _frozen_names(func: Callable[..., Any], features: FunctionFeatures) -> dict[
 def module_attributes(func: Callable[..., Any], tree: Any) -> list[tuple[str, Any, str, Any]]:
     """``(text, module, attribute, value)`` of each ``mod.attr`` the function reads from a
     module of the user's (not NumPy, math, Numba…): Numba freezes those values too."""
-    if not isinstance(tree, ast.FunctionDef):
-        return []
     found: dict[str, tuple[str, Any, str, Any]] = {}
-    for node in ast.walk(tree):
-        if not (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
-                and isinstance(node.ctx, ast.Load)):
-            continue
-        ok, module = lookup_name(func, node.value.id)
+    for owner, attr in _attribute_loads(func, tree):
+        ok, module = lookup_name(func, owner)
         if not ok or not isinstance(module, types.ModuleType) or \
                 (module.__name__ or "").split(".")[0] in _LIBRARIES:
             continue
-        value = getattr(module, node.attr, _MISSING)
+        value = getattr(module, attr, _MISSING)
         if value is not _MISSING and (_is_data(value) or isinstance(value, np.ndarray)):
-            text = f"{node.value.id}.{node.attr}"
-            found[text] = (text, module, node.attr, value)
+            text = f"{owner}.{attr}"
+            found[text] = (text, module, attr, value)
     return [found[k] for k in sorted(found)]
+
+
+def _attribute_loads(func: Callable[..., Any], tree: Any) -> list[tuple[str, str]]:
+    """``(name, attribute)`` of each ``name.attribute`` read: from the AST, or without
+    source from the bytecode (a global load followed by an attribute load)."""
+    if isinstance(tree, ast.FunctionDef):
+        return [(n.value.id, n.attr) for n in ast.walk(tree)
+                if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name)
+                and isinstance(n.ctx, ast.Load)]
+    code = getattr(func, "__code__", None)
+    if code is None:
+        return []
+    ins = list(dis.get_instructions(code))
+    return [(a.argval, b.argval) for a, b in zip(ins, ins[1:])
+            if a.opname in ("LOAD_GLOBAL", "LOAD_NAME", "LOAD_DEREF")
+            and b.opname in ("LOAD_ATTR", "LOAD_METHOD")
+            and isinstance(a.argval, str) and isinstance(b.argval, str)]
 
 
 _LIBRARIES = frozenset({"numpy", "math", "cmath", "numba", "builtins", "operator"})
