@@ -101,6 +101,9 @@ def _feature_lines(f: FunctionFeatures) -> list[str]:
                         ("to verify on the first compiled call", f.verify_reasons)):
         if found:
             out.append(f"  {what}: {'; '.join(str(x) for x in found)}")
+    for lb in f.findings.get("bounds", ()):  # level 2's bounds proofs, per loop
+        out.append(f"  bounds, loop line {lb.line}: proven {', '.join(lb.proven) or '-'}; "
+                   f"checked {', '.join(lb.checked) or '-'}")
     from .levels.vectorize.advice import explain_lines  # level 1's own lines, on demand
 
     return out + explain_lines(f)

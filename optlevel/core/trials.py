@@ -98,8 +98,12 @@ def _candidate(d: Builder, plan0: Plan, backend: Backend, settings: Any,
         d.declined_late(plan0, backend, exc)
         return None
     candidate = Plan(backend, prepared, plan0.signature, plan0.key, list(plan0.fallbacks))
-    if copies is not None and not d.verifier.check_copies(candidate, copies, result,
-                                                          args, kwargs):
+    try:
+        differs = copies is not None and not d.verifier.check_copies(
+            candidate, copies, result, args, kwargs)
+    except candidate.unfit_errors:  # this call does not fit it (level 2: it replays in
+        differs = False  # Python): nothing compiled to compare; the candidate stays
+    if differs:
         with d.table.lock:
             plan0.fallbacks.append((backend.level, backend.name,
                                     d.table.failure(backend.name, plan0.key.sig)

@@ -21,7 +21,7 @@ from ...analysis import ArgSignature, FunctionFeatures
 from ...config import usable_cache_dir
 from ...contract import BackendBase, Code, Decline, Estimate, Pays, Prepared, Verdict
 from ...core.timing import median_seconds
-from ..numba import NumbaBackend, argument_types, result_type
+from ..numba import NumbaBackend, argument_types, replay_findings, result_type
 from . import costs, runtime
 
 #: A compiled loop iteration costs at least this (a bound for the cost model).
@@ -44,6 +44,11 @@ class PrangeBackend(BackendBase):
             reasons = features.split.loop_reasons
             return Verdict(False, f"no loop is proven independent: {reasons[0]}" if reasons
                            else "no top-level `for` loop to run in parallel", code=Code.DECLINED)
+        # Level 2 replays these in Python from its checked compiled code; the parallel
+        # build has no such checks, so it declines them as before (optlevel issue 14).
+        replayed = replay_findings(features, signature)
+        if replayed:
+            return Verdict(False, str(replayed[0]), code=replayed[0].detail)
         return _level2.applies(features, signature, settings, profile)
 
     def estimate(self, features: FunctionFeatures, signature: ArgSignature, settings: Any,
@@ -93,6 +98,7 @@ class PrangeBackend(BackendBase):
         fn = _guarded(disp, serial.fn, func, features, frozen,
                       runtime.worker_count(settings), settings.workers)
         return Prepared(fn, serial.compile_time, (NumbaError,) + serial.internal_errors,
+                        unfit_errors=serial.unfit_errors,  # level 2's replays
                         note="Numba parallel=True over the independent loops",
                         result_type=result_type(func, features, signature))
 
