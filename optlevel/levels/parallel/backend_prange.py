@@ -5,8 +5,8 @@ It obeys level 2's semantics by asking level 2: :class:`NumbaBackend`'s ``applie
 and ``prepare`` decide first, and whatever level 2 declines, prange declines with
 the same reason. Level 2's compiled function also serves the calls prange must not
 run in parallel (arguments that share memory with an array it writes, a call from a
-level-3 worker). Parallel reductions add in another order than the serial loop:
-float results may differ from level 2's in the last bits.
+level-3 worker), and reruns a call whose parallel loop raised (Numba loses such
+exceptions) so that the user sees Python's exception.
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ class PrangeBackend(BackendBase):
                 kwargs: dict | None = None) -> Prepared:
         from numba.core.errors import NumbaError
 
-        from .prange import build_parallel, compile_checked
+        from .prange import build_parallel, check_reductions, compile_checked
 
         why = runtime.excluded(settings, "threads")
         if why:
@@ -82,6 +82,9 @@ class PrangeBackend(BackendBase):
             raise Decline("a min/max reduction in a loop that writes its arguments: with "
                           "NaNs its result depends on the order, and it cannot be re-run",
                           code=Code.DECLINED)
+        reductions = tuple(sorted({name for lp in features.split.loops
+                                   for name, _ in lp.reductions}))
+        check_reductions(serial.fn, args, kwargs or {}, reductions)
         try:
             disp, frozen = build_parallel(func, features, serial.fn, settings.cache_dir)
         except (SyntaxError, ValueError, TypeError, KeyError) as exc:
@@ -92,6 +95,7 @@ class PrangeBackend(BackendBase):
                       runtime.worker_count(settings), settings.workers)
         return Prepared(fn, serial.compile_time, (NumbaError,) + serial.internal_errors,
                         note="Numba parallel=True over the independent loops",
+                        unfit_errors=serial.unfit_errors,
                         result_type=result_type(func, features, signature))
 
     def calibrate(self, profile: Any, quick: bool = False) -> None:
@@ -103,8 +107,16 @@ def _guarded(disp: Any, serial: Callable[..., Any], func: Callable[..., Any],
              features: FunctionFeatures, frozen: dict[str, Any], workers: int,
              asked: int) -> Callable[..., Any]:
     """The parallel dispatcher, except where it must not run in parallel: an array it
-    writes shares memory with another argument, a call from a level-3 worker, or a
-    global it froze has changed since (level 2's callable then rebuilds)."""
+    writes shares memory with another argument, a call from a level-3 worker, a
+    Python int argument beyond 64 bits, or a global it froze has changed since
+    (level 2's callable then checks, rebuilds, or hands the call to level 0).
+
+    A parallel run that did not finish every iteration (an exception Numba lost on a
+    pool thread, or surfaced as ``SystemError``: see :func:`.prange.rewrite`) is run
+    again by level 2's serial code, from the arguments as they were: the arrays the
+    loops write are copied first and put back, so the serial run raises what Python
+    raises and leaves them as Python would.
+    """
     import numba
 
     written = sorted({p for lp in features.split.loops for p in lp.written_params})
@@ -120,17 +132,50 @@ def _guarded(disp: Any, serial: Callable[..., Any], func: Callable[..., Any],
     def run(*args: Any, **kwargs: Any) -> Any:
         if runtime.inside_worker() or (positions and _aliased(args, kwargs, positions,
                                                               written)) or \
-                any(globals_.get(k, missing) is not v for k, v in frozen.items()):
+                any(globals_.get(k, missing) is not v for k, v in frozen.items()) or \
+                _big_int(args, kwargs):
             return serial(*args, **kwargs)
         if threads:
             numba.set_num_threads(threads)
-        result = disp(*args, **kwargs)
+        saved = _save(args, kwargs, positions, written)
+        try:
+            result, finished = disp(*args, **kwargs)
+        except SystemError:  # an exception raised on the calling thread, lost by Numba
+            finished = False
+        if not finished:
+            _restore(saved)
+            return serial(*args, **kwargs)
         if minmax and _is_nan(result):
             # min/max with NaNs depend on the order values are met: the serial loop decides.
             return serial(*args, **kwargs)
         return result
 
     return run
+
+
+_INT64 = (-(2 ** 63), 2 ** 63)
+
+
+def _big_int(args: tuple, kwargs: dict) -> bool:
+    """A Python int argument that does not fit int64 (Numba's dispatcher would raise
+    its own OverflowError; level 2's callable knows what that call means)."""
+    for value in (*args, *kwargs.values()):
+        if type(value) is int and not _INT64[0] <= value < _INT64[1]:
+            return True
+    return False
+
+
+def _save(args: tuple, kwargs: dict, positions: list[int],
+          written: list[str]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Copies of the array arguments the loops write (to put back if the run fails)."""
+    targets = [args[i] for i in positions if i < len(args)] + \
+        [kwargs[w] for w in written if w in kwargs]
+    return [(t, t.copy()) for t in targets if isinstance(t, np.ndarray)]
+
+
+def _restore(saved: list[tuple[np.ndarray, np.ndarray]]) -> None:
+    for target, copy in saved:
+        target[...] = copy
 
 
 def _aliased(args: tuple, kwargs: dict, positions: list[int], written: list[str]) -> bool:

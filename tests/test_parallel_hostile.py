@@ -1,0 +1,195 @@
+"""Level 3 against hostile calls: errors inside parallel code reach the user as
+Python's exceptions, no crash, files and pools safe when threads race, workers
+that see the caller's current globals and never re-run the user's script, types
+and values as plain Python gives them, clusters that cannot be reached.
+
+Every case is compared with the plain function: value, type, exception type,
+argument contents. What can crash or hang runs in a subprocess with a timeout."""
+
+from __future__ import annotations
+
+import math
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import optlevel
+from optlevel import optimize
+
+ROOT = Path(optlevel.__file__).resolve().parent.parent
+
+N = 3000
+
+
+def outcome(fn, *args):
+    """(kind, value or exception type): what one call gives."""
+    try:
+        return "value", fn(*args)
+    except Exception as exc:  # the comparison is the point: any exception type
+        return "raise", type(exc)
+
+
+def same_outcome(got, expected):
+    assert got[0] == expected[0], (got, expected)
+    if got[0] == "raise":
+        assert got[1] is expected[1], (got, expected)
+        return
+    a, b = got[1], expected[1]
+    assert type(a) is type(b), (type(a), type(b))
+    np.testing.assert_array_equal(a, b)
+
+
+# ---- errors inside prange loops (Numba loses them: numba#2811) -------------------------
+
+def sqrt_sum(x):
+    s = 0.0
+    for i in range(x.shape[0]):
+        s += math.sqrt(x[i])
+    return s
+
+
+def gather_sum(x, idx):
+    s = 0.0
+    for i in range(idx.shape[0]):
+        s += x[idx[i]]
+    return s
+
+
+def add_ints(x, out):
+    for i in range(x.shape[0]):
+        if x[i] > 5.0:
+            continue
+        out[i] += int(x[i])
+    return out
+
+
+def plus_k(x, k):
+    s = 0
+    for i in range(x.shape[0]):
+        s += k
+    return s
+
+
+def _midway(value, n=N, dtype=float):
+    return np.r_[np.ones(n // 2, dtype), np.asarray([value], dtype), np.ones(n // 2, dtype)]
+
+
+ERROR_CASES = [
+    ("math.sqrt of a negative", sqrt_sum, (np.ones(N),), (_midway(-1.0),)),
+    ("an index out of bounds midway", gather_sum,
+     (np.ones(N), np.zeros(N, np.int64)),
+     (np.ones(N), _midway(10 * N, dtype=np.int64))),
+    ("int(nan), writing an argument", add_ints,
+     (np.ones(N), np.zeros(N, np.int64)),
+     (_midway(np.nan), np.arange(N + 1, dtype=np.int64))),
+]
+
+
+@pytest.mark.numba
+@pytest.mark.parametrize("what, func, good, bad", ERROR_CASES, ids=[c[0] for c in ERROR_CASES])
+def test_errors_inside_prange_are_pythons(what, func, good, bad):
+    f = optimize(func, level=3, strict=True)
+    same_outcome(outcome(f, *good), outcome(func, *good))
+    plain_args = [np.copy(a) for a in bad]
+    expected = outcome(func, *plain_args)
+    assert expected[0] == "raise"
+    for _ in range(2):  # and again, once the plan is settled
+        args = [np.copy(a) for a in bad]
+        same_outcome(outcome(f, *args), expected)
+        for got, want in zip(args, plain_args):  # written as far as Python got, no further
+            np.testing.assert_array_equal(got, want)
+    assert f.stats().signatures[-1].backend == "prange"
+
+
+@pytest.mark.numba
+def test_a_python_int_beyond_64_bits_gives_plain_pythons_int():
+    f = optimize(plus_k, level=3, strict=True)
+    x = np.ones(N)
+    assert f(x, 3) == plus_k(x, 3)
+    got = f(x, 2 ** 70)
+    assert type(got) is int and got == plus_k(x, 2 ** 70)
+
+
+STRING_REDUCTIONS = """
+import json, numpy as np, optlevel
+from optlevel import optimize
+
+def concat(x, s):
+    out = ""
+    for i in range(x.shape[0]):
+        out += s
+    return out
+
+x = np.arange(3000.0)
+strict = optimize(concat, level=3, strict=True)
+try:
+    strict(x, "ab")
+    refused = ""
+except optlevel.LevelUnavailable as exc:
+    refused = str(exc)
+print(json.dumps({"refused": refused}))
+"""
+
+
+@pytest.mark.numba
+def test_a_string_reduction_never_crashes_the_process(tmp_path, cache_dir):
+    """``out += s`` compiled as a prange reduction killed the process (SIGSEGV): every
+    reduction whose type is not a number is refused before a parallel compile."""
+    found = _run(STRING_REDUCTIONS, tmp_path, cache_dir, script=True)
+    assert "reduces out of type unicode_type" in found["refused"]
+
+
+# ---- files written by the first calls of several threads --------------------------------
+
+def test_prange_source_files_survive_eight_threads_writing_at_once(tmp_path):
+    from optlevel.levels.parallel.prange import _source_file
+
+    text = "x = 1\n" * 2000
+    errors: list[BaseException] = []
+    for trial in range(10):
+        directory = tmp_path / str(trial)
+        barrier = threading.Barrier(8)
+
+        def write():
+            barrier.wait()
+            try:
+                path = _source_file(directory, sqrt_sum, text)
+                assert path.read_text(encoding="utf-8") == text
+            except BaseException as exc:  # noqa: BLE001 - collected for the assert below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=write) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert [p.name for p in directory.iterdir() if p.suffix == ".tmp"] == []
+    assert errors == []
+
+
+# ---- helpers ---------------------------------------------------------------------------
+
+def _run(code, tmp_path, cache_dir, *, script=False, timeout=120, env=None):
+    """Run ``code`` in a fresh interpreter (as a script file when ``script``); the JSON
+    on its last line. A crash or a hang fails the test, not the run."""
+    import json
+
+    full_env = {**os.environ, "OPTLEVEL_CACHE_DIR": str(cache_dir), **(env or {}),
+                "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    if script:
+        path = tmp_path / "user_script.py"
+        path.write_text(textwrap.dedent(code), encoding="utf-8")
+        argv = [sys.executable, str(path)]
+    else:
+        argv = [sys.executable, "-c", textwrap.dedent(code)]
+    proc = subprocess.run(argv, env=full_env, capture_output=True, text=True,
+                          timeout=timeout, cwd=tmp_path)
+    assert proc.returncode == 0, f"exit {proc.returncode}\n{proc.stderr[-3000:]}"
+    lines = proc.stdout.strip().splitlines()
+    return {**json.loads(lines[-1]), "_stdout": lines, "_stderr": proc.stderr}
