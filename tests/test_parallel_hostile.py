@@ -194,3 +194,60 @@ def _run(code, tmp_path, cache_dir, *, script=False, timeout=120, env=None):
     assert proc.returncode == 0, f"exit {proc.returncode}\n{proc.stderr[-3000:]}"
     lines = proc.stdout.strip().splitlines()
     return {**json.loads(lines[-1]), "_stdout": lines, "_stderr": proc.stderr}
+
+
+# ---- clusters that cannot be reached (loopback only) -----------------------------------
+
+UNREACHABLE = """
+import json, os, socket, sys, time, warnings
+import numpy as np
+
+silent = socket.socket()  # accepts connections (the kernel's backlog) and never answers
+silent.bind(("127.0.0.1", 0))
+silent.listen(8)
+free = socket.socket()  # bound, never listening: the port refuses
+free.bind(("127.0.0.1", 0))
+port = {"refused": free.getsockname()[1], "silent": silent.getsockname()[1]}[sys.argv[2]]
+os.environ["OPTLEVEL_EXECUTOR"] = f"{sys.argv[1]}://127.0.0.1:{port}"
+
+import optlevel
+from optlevel import optimize
+
+def wave(x):
+    return np.sin(x) * 2.0 + np.cos(x)
+
+f = optimize(wave, level=3, strict=True, verify=False)
+x = np.random.default_rng(0).random(1 << 20)
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    start = time.perf_counter()
+    first = f(x)
+    seconds = time.perf_counter() - start
+    second = f(x)
+print(json.dumps({
+    "seconds": seconds,
+    "same": bool(np.array_equal(first, wave(x)) and np.array_equal(second, wave(x))),
+    "warnings": [str(w.message) for w in caught
+                 if issubclass(w.category, optlevel.OptlevelWarning)],
+    "backend": f.stats().signatures[-1].backend}))
+silent.close()
+free.close()
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind, port", [("dask", "refused"), ("dask", "silent"),
+                                        ("ray", "refused")])
+def test_an_unreachable_cluster_warns_once_falls_back_fast_and_exits_quietly(
+        kind, port, tmp_path, cache_dir):
+    pytest.importorskip("distributed" if kind == "dask" else "ray")
+    found = _run(UNREACHABLE.replace("sys.argv[1]", repr(kind)).replace("sys.argv[2]",
+                                                                        repr(port)),
+                 tmp_path, cache_dir, script=True, timeout=60)
+    assert found["same"]
+    assert found["backend"] == "threads"  # the pieces ran on this machine
+    assert len(found["warnings"]) == 1 and "cannot be reached" in found["warnings"][0]
+    assert found["seconds"] < 4.0  # a connect timeout of about a second (was 5.8 s, or
+    # forever for a port that accepts and never answers)
+    noise = [line for line in found["_stderr"].splitlines() if line.strip()]
+    assert noise == []  # nothing at exit: no TimeoutError, no traceback
