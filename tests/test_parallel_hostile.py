@@ -251,3 +251,59 @@ def test_an_unreachable_cluster_warns_once_falls_back_fast_and_exits_quietly(
     # forever for a port that accepts and never answers)
     noise = [line for line in found["_stderr"].splitlines() if line.strip()]
     assert noise == []  # nothing at exit: no TimeoutError, no traceback
+
+
+# ---- worker processes: the caller's current globals, never the user's script ----------
+
+NO_MAIN_GUARD = """
+import json
+import numpy as np
+import optlevel
+from optlevel import optimize
+
+print("the script ran")  # once: worker processes never run the script again
+SCALE = 2.0
+WEIGHTS = np.arange(3.0)
+BIG = np.ones(20000)  # large enough to travel through shared memory
+
+
+def weighted(x):
+    out = np.empty_like(x)
+    for i in range(x.shape[0]):
+        v = 0.0
+        for k in range(3):
+            v += x[i] * SCALE * WEIGHTS[k] + BIG[k]
+        out[i] = v
+    return out
+
+
+def counts(x):
+    BIG[:3] += x.sum()
+
+
+optlevel.configure(executor="processes", workers=2)
+f = optimize(weighted, level=3, strict=True, verify=False)
+x = np.arange(20000, dtype=float)
+found = {"first": bool(np.array_equal(f(x), weighted(x)))}
+SCALE = 10.0  # rebound
+found["rebound"] = bool(np.array_equal(f(x), weighted(x)))
+WEIGHTS[:] = 1.0  # changed in place, small (pickled)
+BIG[:] = 5.0  # changed in place, large (shared memory)
+found["in_place"] = bool(np.array_equal(f(x), weighted(x)))
+found["backend"] = f.stats().signatures[-1].backend
+try:
+    optimize(counts, level=3, strict=True, split={"x": 0})(x)
+    found["refused"] = ""
+except optlevel.LevelUnavailable as exc:
+    found["refused"] = str(exc)
+print(json.dumps(found))
+"""
+
+
+@pytest.mark.slow
+def test_process_workers_see_current_globals_and_never_rerun_the_script(tmp_path, cache_dir):
+    found = _run(NO_MAIN_GUARD, tmp_path, cache_dir, script=True, timeout=120)
+    assert found["_stdout"].count("the script ran") == 1, found["_stdout"]
+    assert found["backend"] == "processes"
+    assert found["first"] and found["rebound"] and found["in_place"]
+    assert "writes into the global 'BIG' in place" in found["refused"]

@@ -181,7 +181,18 @@ def _layout(call: SplitCall, segments: Segments) -> tuple[dict[str, tuple], byte
             layout[name] = ("shm", segments.put(value), None, False)
         else:
             layout[name] = ("val", value)
-    return layout, ship.dumps_values(layout, "an argument")
+    # The globals the function reads, as they are now (a worker must not see old ones).
+    layout[worker.GLOBALS] = {name: _shared(value, segments)
+                              for name, value in ship.current_globals(call.func).items()}
+    return layout, ship.dumps_values(layout, "an argument or a global it reads")
+
+
+def _shared(value: Any, segments: Segments) -> tuple:
+    """A whole value for every piece: large arrays through shared memory (read-only)."""
+    if type(value) is np.ndarray and value.nbytes >= worker.SHM_MIN_BYTES \
+            and value.dtype.kind in "biufc":
+        return ("shm", segments.put(value), None, False)
+    return ("val", value)
 
 
 def _assemble(call: SplitCall, results: list[tuple], ranges: list[tuple[int, int]],

@@ -28,7 +28,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ...core.runtime import RUNTIME
-from . import worker
+from . import ship, worker
 from .chunks import SplitCall, bounds, take
 from .runtime import is_dask_client
 
@@ -160,8 +160,10 @@ def run_dask(client: Any, call: SplitCall, pieces: int) -> list[Any]:
         whole[name] = client.scatter(value, broadcast=True, hash=False) if big else value
     scattered = client.scatter([tuple(p.values()) for p in _pieces(call, pieces)], hash=False)
     names = tuple(call.split) + tuple(whole)
+    current = ship.current_globals(call.func)
     futures = [client.submit(worker.remote_piece, call.func, call.positional, names, part,
-                             *whole.values(), pure=False) for part in scattered]
+                             *whole.values(), current=current, pure=False)
+               for part in scattered]
     try:
         return client.gather(futures)
     except BaseException:
@@ -218,8 +220,9 @@ def run_ray(call: SplitCall, pieces: int) -> list[Any]:
     whole = {name: ray.put(value) if getattr(value, "nbytes", 0) >= _BROADCAST_BYTES else value
              for name, value in call.arguments.items() if name not in call.split}
     names = tuple(call.split) + tuple(whole)
+    current = ship.current_globals(call.func)
     refs = [task.remote(func, call.positional, names, ray.put(tuple(p.values())),
-                        *whole.values()) for p in _pieces(call, pieces)]
+                        *whole.values(), current=current) for p in _pieces(call, pieces)]
     try:
         return ray.get(refs)
     except BaseException:
