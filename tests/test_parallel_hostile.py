@@ -94,7 +94,8 @@ ERROR_CASES = [
 @pytest.mark.numba
 @pytest.mark.parametrize("what, func, good, bad", ERROR_CASES, ids=[c[0] for c in ERROR_CASES])
 def test_errors_inside_prange_are_pythons(what, func, good, bad):
-    f = optimize(func, level=3, strict=True)
+    # sum_order="pairwise": the float sums may run in parallel (their order is not tested here)
+    f = optimize(func, level=3, strict=True, sum_order="pairwise")
     same_outcome(outcome(f, *good), outcome(func, *good))
     plain_args = [np.copy(a) for a in bad]
     expected = outcome(func, *plain_args)
@@ -144,6 +145,55 @@ def test_a_string_reduction_never_crashes_the_process(tmp_path, cache_dir):
     found = _run(STRING_REDUCTIONS, tmp_path, cache_dir, script=True)
     assert "the loop reduces out of type" in found["refused"]
     assert "safe only over numbers" in found["refused"]
+
+
+# ---- float reductions keep the loop's order unless sum_order="pairwise" ----------------
+
+def running_total(x):
+    s = 0.0
+    for i in range(x.shape[0]):
+        s += x[i]
+    return s
+
+
+def count_positive(x):
+    n = 0
+    for i in range(x.shape[0]):
+        if x[i] > 0.0:
+            n += 1
+    return n
+
+
+CANCELLING = np.tile([1e16, 1.0, -1e16, 1.0], 50_000)  # 1.0 in order; 2.0 on two threads
+
+
+@pytest.mark.numba
+@pytest.mark.filterwarnings("ignore::optlevel.VectorizationAdvice")  # level 1's advice: expected
+def test_a_float_sum_keeps_the_loops_order_and_explain_says_why():
+    expected = running_total(CANCELLING)
+    assert expected == 1.0
+    f = optimize(running_total, level=3)
+    with pytest.warns(optlevel.FallbackWarning, match="another order than the loop's"):
+        got = f(CANCELLING)
+    assert got == expected and f.stats().signatures[-1].level == 2
+    row = optlevel.explain(optimize(running_total, level=3), CANCELLING).row("prange")
+    assert not row.tried and row.code == "PL007" and "np.tile([1e16, 1, -1e16, 1], n)" in row.reason
+    assert "sum_order='pairwise'" in row.reason
+    with pytest.raises(optlevel.ConfigError, match="sum_order='sideways' is not valid"):
+        optimize(running_total, level=3, sum_order="sideways")(CANCELLING)
+
+
+@pytest.mark.numba
+@pytest.mark.filterwarnings("ignore::optlevel.VectorizationAdvice")  # level 1's advice: expected
+def test_sum_order_pairwise_reorders_only_after_a_checked_first_call():
+    f = optimize(running_total, level=3, strict=True, sum_order="pairwise")
+    with pytest.warns(optlevel.ResultMismatchWarning):
+        got = f(CANCELLING)  # the check catches the reordered sum (2.0)
+    assert got == running_total(CANCELLING)
+    assert type(got) is type(running_total(CANCELLING))
+    g = optimize(count_positive, level=3, strict=True)  # integers: any order is exact
+    assert g(CANCELLING) == count_positive(CANCELLING)
+    assert g.stats().signatures[-1].backend == "prange"
 
 
 # ---- files written by the first calls of several threads --------------------------------

@@ -20,8 +20,10 @@ import numpy as np
 from ...analysis import ArgSignature, FunctionFeatures
 from ...contract import BackendBase, Code, Decline, Estimate, Pays, Prepared, Verdict
 from ...core.timing import median_seconds
+from ...errors import ConfigError
 from ..numba import NumbaBackend, argument_types, result_type
 from . import costs, runtime
+from .prange import REORDER_REASON, SUM_ORDERS, order_sensitive
 
 #: A compiled loop iteration costs at least this (a bound for the cost model).
 _ITERATION_S = 1e-9
@@ -36,6 +38,13 @@ class PrangeBackend(BackendBase):
     install_hint = "pip install numba"
     compiles = True
     uses_threads = True
+    options = {"sum_order": "levels 1 and 3: how reductions add their terms. Level 1: "
+                            "'auto' (default: the loop's order for float32 and narrower, "
+                            "pairwise for float64), 'loop' (always the loop's order) or "
+                            "'pairwise' (like np.sum). Level 3 (prange): a float sum or "
+                            "product keeps the loop's order (it stays at level 2) unless "
+                            "'pairwise', which lets threads add in another order (first "
+                            "call checked against the plain function)"}
 
     def applies(self, features: FunctionFeatures, signature: ArgSignature, settings: Any,
                 profile: Any) -> Verdict:
@@ -43,6 +52,10 @@ class PrangeBackend(BackendBase):
             reasons = features.split.loop_reasons
             return Verdict(False, f"no loop is proven independent: {reasons[0]}" if reasons
                            else "no top-level `for` loop to run in parallel", code=Code.DECLINED)
+        inexact = order_sensitive(features)
+        if inexact and _sum_order(features) != "pairwise":
+            return Verdict(False, REORDER_REASON.format(names=", ".join(inexact)),
+                           code=Code.DECLINED)
         return _level2.applies(features, signature, settings, profile)
 
     def estimate(self, features: FunctionFeatures, signature: ArgSignature, settings: Any,
@@ -84,7 +97,13 @@ class PrangeBackend(BackendBase):
                           code=Code.DECLINED)
         reductions = tuple(sorted({name for lp in features.split.loops
                                    for name, _ in lp.reductions}))
-        check_reductions(serial.fn, args, kwargs or {}, reductions)
+        summed = tuple(sorted({name for lp in features.split.loops
+                               for name, op in lp.reductions if op in ("+", "*")}))
+        inexact = check_reductions(serial.fn, args, kwargs or {}, reductions, summed)
+        reorder = _sum_order(features) == "pairwise"
+        if inexact and not reorder:
+            raise Decline(REORDER_REASON.format(names=", ".join(inexact)), warn=False,
+                          code=Code.DECLINED)
         try:
             disp, frozen = build_parallel(func, features, serial.fn, settings.cache_dir)
         except (SyntaxError, ValueError, TypeError, KeyError) as exc:
@@ -96,11 +115,20 @@ class PrangeBackend(BackendBase):
         return Prepared(fn, serial.compile_time, (NumbaError,) + serial.internal_errors,
                         note="Numba parallel=True over the independent loops",
                         unfit_errors=serial.unfit_errors,
+                        verify=True if inexact else None,
                         result_type=result_type(func, features, signature))
 
     def calibrate(self, profile: Any, quick: bool = False) -> None:
         profile.forget("prange.launch_s")
         profile.measure("prange.launch_s", _measure_launch)
+
+
+def _sum_order(features: FunctionFeatures) -> str:
+    order = features.options.get("sum_order", "auto")
+    if order not in SUM_ORDERS:
+        raise ConfigError(f"{features.name}: sum_order={order!r} is not valid: use one of "
+                          f"{', '.join(repr(o) for o in SUM_ORDERS)}")
+    return str(order)
 
 
 def _guarded(disp: Any, serial: Callable[..., Any], func: Callable[..., Any],

@@ -34,7 +34,11 @@ from ...analysis import FunctionFeatures
 from ...contract import Code, Decline
 from ..numba import trim_numba_error
 
-__all__ = ["build_parallel", "rewrite", "compile_checked", "check_reductions"]
+__all__ = ["build_parallel", "rewrite", "compile_checked", "check_reductions",
+           "order_sensitive", "REORDER_REASON", "SUM_ORDERS"]
+
+#: The values of the ``sum_order`` option (level 1 reads the same option).
+SUM_ORDERS = ("auto", "loop", "pairwise")
 
 _PRANGE = "__optlevel_prange__"
 _LEN, _RANGE = "__optlevel_len__", "__optlevel_range__"
@@ -234,8 +238,8 @@ def compile_checked(disp: Any, argtypes: tuple) -> None:
             raise Decline(f"Numba would run the loop serially: {text.splitlines()[0]}")
 
 
-def check_reductions(serial: Any, args: tuple, kwargs: dict,
-                     reductions: tuple[str, ...]) -> None:
+def check_reductions(serial: Any, args: tuple, kwargs: dict, reductions: tuple[str, ...],
+                     summed: tuple[str, ...] = ()) -> tuple[str, ...]:
     """Decline unless every reduction variable is a number (or an array of numbers) in
     level 2's function ``serial`` for these arguments.
 
@@ -243,16 +247,20 @@ def check_reductions(serial: Any, args: tuple, kwargs: dict,
     (``out += s``) either crashes its compiler or compiles to code that corrupts the
     heap and kills the process (SIGSEGV). The types come from level 2's typing of
     the same call, before anything is compiled in parallel.
+
+    Returns those of ``summed`` (the ``+`` and ``*`` reductions) that are floats or
+    complex numbers: their result depends on the order (:data:`REORDER_REASON`).
     """
     from numba.core import types
 
     if not reductions:
-        return
+        return ()
     disp = serial if hasattr(serial, "overloads") else getattr(serial, "__wrapped__", None)
     typemap = _typemap(disp, args, kwargs) if disp is not None else None
     if typemap is None:  # cannot tell: refuse rather than risk a crash
         raise Decline(f"the types of the reductions ({', '.join(reductions)}) are unknown",
                       code=Code.DECLINED)
+    inexact = set()
     for var, typ in typemap.items():
         name = var.split(".")[0]
         item = typ.dtype if isinstance(typ, types.Array) else typ
@@ -260,6 +268,43 @@ def check_reductions(serial: Any, args: tuple, kwargs: dict,
             raise Decline(f"the loop reduces {name} of type {typ}: Numba's parallel "
                           "reductions are safe only over numbers and arrays of numbers",
                           code=Code.DECLINED)
+        if name in summed and isinstance(item, (types.Float, types.Complex)):
+            inexact.add(name)
+    return tuple(sorted(inexact))
+
+
+#: Why prange keeps a float sum or product in the loop's order unless asked not to.
+REORDER_REASON = (
+    "the loop adds or multiplies floats into {names}: in parallel each thread would "
+    "start its own partial result, so the terms would be combined in another order "
+    "than the loop's, and with cancellation the result can change in every digit "
+    "(the terms np.tile([1e16, 1, -1e16, 1], n) add up to 1.0 in the loop's order, to "
+    "2.0 on two threads); level 2 keeps the loop's order. "
+    "@optimize(sum_order='pairwise') allows the reordering, and the first call of "
+    "each signature is then checked against the plain function")
+
+
+def order_sensitive(features: FunctionFeatures) -> tuple[str, ...]:
+    """``+``/``*`` reductions of the proven loops that start from a float or complex
+    literal (``s = 0.0``): those the planner can tell are inexact before any typing.
+    :func:`check_reductions` finds the others from their types."""
+    tree = features.source.tree
+    found: set[str] = set()
+    for lp in features.split.loops:
+        names = {name for name, op in lp.reductions if op in ("+", "*")}
+        for stmt in getattr(tree, "body", ()):
+            if getattr(stmt, "lineno", lp.line) >= lp.line:
+                break
+            if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 \
+                    and isinstance(stmt.targets[0], ast.Name) \
+                    and stmt.targets[0].id in names:
+                value = stmt.value
+                if isinstance(value, ast.UnaryOp):
+                    value = value.operand
+                literal = isinstance(value, ast.Constant) and \
+                    isinstance(value.value, (float, complex))
+                (found.add if literal else found.discard)(stmt.targets[0].id)
+    return tuple(sorted(found))
 
 
 def _typemap(disp: Any, args: tuple, kwargs: dict) -> dict[str, Any] | None:
