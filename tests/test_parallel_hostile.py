@@ -196,6 +196,42 @@ def test_sum_order_pairwise_reorders_only_after_a_checked_first_call():
     assert g.stats().signatures[-1].backend == "prange"
 
 
+# ---- result types as plain Python gives them, at every size ----------------------------
+
+def int_total(x):
+    s = 0
+    for i in range(x.shape[0]):
+        s += x[i]
+    return s
+
+
+def largest(x):
+    m = -np.inf
+    for i in range(x.shape[0]):
+        m = max(m, x[i])
+    return m
+
+
+@pytest.mark.numba
+@pytest.mark.filterwarnings("ignore::optlevel.VectorizationAdvice")  # level 1's advice: expected
+@pytest.mark.parametrize("func, dtype", [(int_total, np.int64), (largest, np.float64)])
+def test_parallel_reductions_return_plain_pythons_type_at_every_size(func, dtype):
+    """Numba returns Python int/float where the loop gives np.int64/np.float64: prange
+    checks the first call of a signature whose scalar type is unproven, and keeps the
+    repair it learns. The small calls stay at level 2 (prange does not pay there)."""
+    import warnings
+
+    f = optimize(func, level=3)
+    for n in (100, 1_000_000, 1_000_001, 100):
+        x = (np.arange(n) % 7 - 3).astype(dtype)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optlevel.FallbackWarning)  # small: expected
+            got = f(x)
+        expected = func(x)
+        assert type(got) is type(expected) and got == expected, (n, type(got))
+    assert "prange" in {s.backend for s in f.stats().signatures}
+
+
 # ---- files written by the first calls of several threads --------------------------------
 
 def test_prange_source_files_survive_eight_threads_writing_at_once(tmp_path):

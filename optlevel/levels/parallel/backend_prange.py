@@ -109,18 +109,37 @@ class PrangeBackend(BackendBase):
         except (SyntaxError, ValueError, TypeError, KeyError) as exc:
             raise Decline(f"could not rebuild the loop for prange: {type(exc).__name__}: "
                           f"{exc}") from None
-        compile_checked(disp, argument_types(disp.py_func, args, kwargs or {}))
+        argtypes = argument_types(disp.py_func, args, kwargs or {})
+        compile_checked(disp, argtypes)
+        proven = result_type(func, features, signature)
         fn = _guarded(disp, serial.fn, func, features, frozen,
                       runtime.worker_count(settings), settings.workers)
         return Prepared(fn, serial.compile_time, (NumbaError,) + serial.internal_errors,
                         note="Numba parallel=True over the independent loops",
                         unfit_errors=serial.unfit_errors,
-                        verify=True if inexact else None,
-                        result_type=result_type(func, features, signature))
+                        verify=True if inexact or _scalar_unproven(disp, argtypes, proven)
+                        else None,
+                        result_type=proven)
 
     def calibrate(self, profile: Any, quick: bool = False) -> None:
         profile.forget("prange.launch_s")
         profile.measure("prange.launch_s", _measure_launch)
+
+
+def _scalar_unproven(disp: Any, argtypes: tuple, proven: type | None) -> bool:
+    """Does the loop return a number whose type in plain Python is not proven? Numba
+    gives a Python ``int``/``float`` where the plain function may give ``np.int64`` or
+    ``np.float64`` (``s = 0; s += x[i]``): the first call of each signature is then
+    checked, and the repair it learns (the plain function's scalar type) is kept for
+    that plan and for this backend's later plans of the same argument types."""
+    from numba.core import types
+
+    if proven is not None:
+        return False
+    overload = disp.overloads.get(tuple(argtypes))
+    returned = getattr(getattr(overload, "signature", None), "return_type", None)
+    value = returned.types[0] if isinstance(returned, types.BaseTuple) else returned
+    return isinstance(value, (types.Number, types.Boolean))
 
 
 def _sum_order(features: FunctionFeatures) -> str:
