@@ -233,7 +233,9 @@ def run_ray(call: SplitCall, pieces: int) -> list[Any]:
 
 def map_dask(client: Any, func: Callable[..., Any], chunks: list[list[tuple]]) -> Any:
     """``f.map`` on Dask: one task per chunk of items; futures in order."""
-    return [client.submit(worker.remote_items, func, chunk, pure=False) for chunk in chunks]
+    current = ship.current_globals(func)
+    return [client.submit(worker.remote_items, func, chunk, current=current, pure=False)
+            for chunk in chunks]
 
 
 def map_ray(func: Callable[..., Any], chunks: list[list[tuple]]) -> list[Any]:
@@ -241,7 +243,8 @@ def map_ray(func: Callable[..., Any], chunks: list[list[tuple]]) -> list[Any]:
 
     task = ray_task(ray, worker.remote_items)
     ref = ray.put(func)
-    return [task.remote(ref, chunk) for chunk in chunks]
+    current = ship.current_globals(func)
+    return [task.remote(ref, chunk, current=current) for chunk in chunks]
 
 
 def close_remote() -> None:

@@ -132,10 +132,13 @@ def run_piece(blob: bytes, positional: tuple[str, ...], layout: bytes, lo: int, 
         attached.close()
 
 
-def run_items(blob: bytes, items: list[tuple]) -> list[Any]:
-    """``f.map`` in a worker: call the function on each item's arguments, in order."""
+def run_items(blob: bytes, items: list[tuple],
+              current: dict[str, Any] | None = None) -> list[Any]:
+    """``f.map`` in a worker: call the function on each item's arguments, in order,
+    with ``current`` (the caller's globals the function reads) set."""
     func = load_function(blob)
-    return [func(*item) for item in items]
+    with use_globals(func, current or {}):
+        return [func(*item) for item in items]
 
 
 def remote_piece(func: Callable[..., Any], positional: tuple[str, ...],
@@ -151,6 +154,8 @@ def remote_piece(func: Callable[..., Any], positional: tuple[str, ...],
         return func(*args, **kwargs)
 
 
-def remote_items(func: Callable[..., Any], items: list[tuple]) -> list[Any]:
-    """``f.map`` on a Dask or Ray worker."""
-    return [func(*item) for item in items]
+def remote_items(func: Callable[..., Any], items: list[tuple],
+                 current: dict[str, Any] | None = None) -> list[Any]:
+    """``f.map`` on a Dask or Ray worker (``current``: as for :func:`run_items`)."""
+    with use_globals(func, current or {}):
+        return [func(*item) for item in items]
