@@ -108,6 +108,26 @@ def test_errors_inside_prange_are_pythons(what, func, good, bad):
     assert f.stats().signatures[-1].backend == "prange"
 
 
+def sqrt_into(x, out):
+    for i in range(x.shape[0]):
+        out[i] = math.sqrt(x[i])
+
+
+@pytest.mark.numba
+def test_a_loop_that_only_writes_raises_pythons_error_with_pythons_prefix_written():
+    """Arrays a loop only writes are not copied before each call (that would cost as
+    much as the loop): after the error, what Python wrote is there, and the elements
+    past the failing one may hold the loop's values (docs/levels/parallel.md)."""
+    f = optimize(sqrt_into, level=3, strict=True)
+    x = _midway(-1.0)
+    f(np.ones(N), np.zeros(N))
+    plain_out, out = np.zeros(N + 1), np.zeros(N + 1)
+    same_outcome(outcome(f, x, out), outcome(sqrt_into, x, plain_out))
+    k = N // 2
+    np.testing.assert_array_equal(out[:k], plain_out[:k])
+    assert f.stats().signatures[-1].backend == "prange"
+
+
 @pytest.mark.numba
 def test_a_python_int_beyond_64_bits_gives_plain_pythons_int():
     f = optimize(plus_k, level=3, strict=True)

@@ -23,7 +23,7 @@ from ...core.timing import median_seconds
 from ...errors import ConfigError
 from ..numba import NumbaBackend, argument_types, result_type
 from . import costs, runtime
-from .prange import REORDER_REASON, SUM_ORDERS, order_sensitive
+from .prange import REORDER_REASON, SUM_ORDERS, order_sensitive, read_and_written
 
 #: A compiled loop iteration costs at least this (a bound for the cost model).
 _ITERATION_S = 1e-9
@@ -160,14 +160,19 @@ def _guarded(disp: Any, serial: Callable[..., Any], func: Callable[..., Any],
 
     A parallel run that did not finish every iteration (an exception Numba lost on a
     pool thread, or surfaced as ``SystemError``: see :func:`.prange.rewrite`) is run
-    again by level 2's serial code, from the arguments as they were: the arrays the
-    loops write are copied first and put back, so the serial run raises what Python
-    raises and leaves them as Python would.
+    again by level 2's serial code, which raises what Python raises. Arrays the loops
+    read as well as write are copied first and put back before that rerun (it would
+    apply their updates twice); arrays they only write are rewritten with the same
+    values up to the failing iteration, and keep the parallel run's values past it,
+    where Python would have left the old ones (copying them on every call would cost
+    as much as the loop itself).
     """
     import numba
 
     written = sorted({p for lp in features.split.loops for p in lp.written_params})
     positions = [features.params.index(p) for p in written if p in features.params]
+    reread = list(read_and_written(features))
+    saved_at = [features.params.index(p) for p in reread if p in features.params]
     threads = min(workers, int(getattr(numba.config, "NUMBA_NUM_THREADS", workers))) \
         if asked else 0
     minmax = any(op in ("min", "max") for lp in features.split.loops
@@ -184,7 +189,7 @@ def _guarded(disp: Any, serial: Callable[..., Any], func: Callable[..., Any],
             return serial(*args, **kwargs)
         if threads:
             numba.set_num_threads(threads)
-        saved = _save(args, kwargs, positions, written)
+        saved = _save(args, kwargs, saved_at, reread) if saved_at else []
         try:
             result, finished = disp(*args, **kwargs)
         except SystemError:  # an exception raised on the calling thread, lost by Numba

@@ -35,7 +35,7 @@ from ...contract import Code, Decline
 from ..numba import trim_numba_error
 
 __all__ = ["build_parallel", "rewrite", "compile_checked", "check_reductions",
-           "order_sensitive", "REORDER_REASON", "SUM_ORDERS"]
+           "order_sensitive", "read_and_written", "REORDER_REASON", "SUM_ORDERS"]
 
 #: The values of the ``sum_order`` option (level 1 reads the same option).
 SUM_ORDERS = ("auto", "loop", "pairwise")
@@ -282,6 +282,29 @@ REORDER_REASON = (
     "2.0 on two threads); level 2 keeps the loop's order. "
     "@optimize(sum_order='pairwise') allows the reordering, and the first call of "
     "each signature is then checked against the plain function")
+
+
+def read_and_written(features: FunctionFeatures) -> tuple[str, ...]:
+    """Parameters a proven loop writes *and* reads (``out[i] += v``, ``v = out[i]``):
+    a serial rerun after a failed parallel run would apply their updates twice, so
+    their contents are saved before each parallel run. Parameters that are only
+    written (``out[i] = v``) are recomputed identically by the rerun."""
+    tree = features.source.tree
+    lines = {lp.line: set(lp.written_params) for lp in features.split.loops}
+    found: set[str] = set()
+    for stmt in getattr(tree, "body", ()):
+        written = lines.get(getattr(stmt, "lineno", -1)) if isinstance(stmt, ast.For) \
+            else None
+        if not written:
+            continue
+        stores = {id(t.value) for node in ast.walk(stmt)
+                  if isinstance(node, ast.Assign) for t in node.targets
+                  if isinstance(t, ast.Subscript)}
+        for node in ast.walk(stmt):
+            if isinstance(node, ast.Name) and node.id in written and \
+                    id(node) not in stores:
+                found.add(node.id)  # read (an AugAssign's target reads it too)
+    return tuple(sorted(found))
 
 
 def order_sensitive(features: FunctionFeatures) -> tuple[str, ...]:
