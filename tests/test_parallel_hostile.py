@@ -387,6 +387,20 @@ def counts(x):
     BIG[:3] += x.sum()
 
 
+class Odd(Exception):  # defined in the script, and pickle cannot call its __init__ again
+    def __init__(self, row, why):
+        super().__init__(f"row {row}: {why}")
+
+
+def row_sums(a):
+    out = np.empty(a.shape[0])
+    for i in range(a.shape[0]):
+        if a[i, 0] < 0:
+            raise Odd(i, "negative")
+        out[i] = a[i].sum()
+    return out
+
+
 optlevel.configure(executor="processes", workers=2)
 f = optimize(weighted, level=3, strict=True, verify=False)
 x = np.arange(20000, dtype=float)
@@ -402,6 +416,13 @@ try:
     found["refused"] = ""
 except optlevel.LevelUnavailable as exc:
     found["refused"] = str(exc)
+g = optimize(row_sums, level=3, strict=True, verify=False, split={"a": 0})
+a = np.ones((400, 30))
+a[300, 0] = -1.0
+try:
+    g(a)
+except Odd as exc:  # the script's own class, not a pickling error
+    found["raised"] = [type(exc) is Odd, str(exc), g.stats().signatures[-1].backend]
 print(json.dumps(found))
 """
 
@@ -413,3 +434,4 @@ def test_process_workers_see_current_globals_and_never_rerun_the_script(tmp_path
     assert found["backend"] == "processes"
     assert found["first"] and found["rebound"] and found["in_place"]
     assert "writes into the global 'BIG' in place" in found["refused"]
+    assert found["raised"] == [True, "row 300: negative", "processes"]

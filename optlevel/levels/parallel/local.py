@@ -130,6 +130,13 @@ def run_processes(call: SplitCall, workers: int, pieces: int) -> Any:
     for attempt in (1, 2):
         try:
             return _run_processes_once(call, blob, workers, pieces)
+        except worker.ShippedError as shipped:
+            # The user's exception, which plain pickle could not carry: rebuilt as the
+            # caller's own class, or (failing that) raised by running the call here.
+            exc = shipped.unwrap()
+            if exc is None:
+                return call.run_whole()
+            raise exc from None
         except BrokenProcessPool as exc:
             pools.PROCESSES.rebuild()
             if attempt == 1:

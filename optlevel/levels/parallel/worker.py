@@ -20,7 +20,8 @@ from ...core.runtime import RUNTIME
 from . import runtime, shm
 
 __all__ = ["init_process", "run_piece", "run_items", "load_function", "SHM_MIN_BYTES",
-           "remote_piece", "remote_items", "GLOBALS", "use_globals"]
+           "remote_piece", "remote_items", "GLOBALS", "use_globals", "ShippedError",
+           "portable"]
 
 #: Arrays at least this large travel through shared memory; smaller ones are pickled.
 SHM_MIN_BYTES = 1 << 16
@@ -116,7 +117,10 @@ def run_piece(blob: bytes, positional: tuple[str, ...], layout: bytes, lo: int, 
                    for name, spec in specs.get(GLOBALS, {}).items()}
         del values
         with use_globals(func, current):
-            result = func(*args, **kwargs)
+            try:
+                result = func(*args, **kwargs)
+            except Exception as exc:  # the user's error, made able to travel back
+                raise portable(exc) from None
         del args, kwargs, current
         if type(result) is np.ndarray and result.nbytes >= SHM_MIN_BYTES \
                 and result.dtype.kind in "biufc":
@@ -130,6 +134,44 @@ def run_piece(blob: bytes, positional: tuple[str, ...], layout: bytes, lo: int, 
     finally:
         result = None
         attached.close()
+
+
+class ShippedError(Exception):
+    """A user's exception that plain pickle cannot carry back to the parent (a class
+    defined in the ``__main__`` script, which the worker received by value, or an
+    ``__init__`` that pickle cannot call again): carried as cloudpickle bytes, which
+    give the parent back its own class (:meth:`unwrap`)."""
+
+    def __init__(self, blob: bytes, text: str):
+        super().__init__(blob, text)
+        self.blob, self.text = blob, text
+
+    def unwrap(self) -> BaseException | None:
+        """The original exception, or None when it cannot be rebuilt here."""
+        try:
+            import cloudpickle
+
+            exc = cloudpickle.loads(self.blob)
+        except Exception:  # noqa: BLE001 - the caller then runs the call itself
+            return None
+        return exc if isinstance(exc, BaseException) else None
+
+
+def portable(exc: Exception) -> Exception:
+    """``exc`` if it survives a pickle round trip as itself, else a :class:`ShippedError`."""
+    try:
+        back = pickle.loads(pickle.dumps(exc, protocol=pickle.HIGHEST_PROTOCOL))
+        if type(back) is type(exc):
+            return exc
+    except Exception:  # noqa: BLE001 - any failure means: send it another way
+        pass
+    try:
+        import cloudpickle
+
+        blob = cloudpickle.dumps(exc, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception:  # noqa: BLE001 - the parent then runs the call itself
+        blob = b""
+    return ShippedError(blob, f"{type(exc).__name__}: {exc}")
 
 
 def run_items(blob: bytes, items: list[tuple],
