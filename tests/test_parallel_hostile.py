@@ -280,6 +280,31 @@ def test_prange_source_files_survive_eight_threads_writing_at_once(tmp_path):
     assert errors == []
 
 
+@pytest.mark.numba
+def test_eight_threads_make_the_first_prange_call_together(tmp_path):
+    optlevel.configure(cache_dir=tmp_path)  # cold: the prange source file is written now
+    f = optimize(int_total, level=3, strict=True, verify=False)
+    x = np.arange(50_000)
+    results, errors = [], []
+    barrier = threading.Barrier(8)
+
+    def call():
+        barrier.wait()
+        try:
+            results.append(f(x))
+        except BaseException as exc:  # noqa: BLE001 - collected for the assert below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=call) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and results == [int_total(x)] * 8
+    assert [type(r) for r in results] == [type(int_total(x))] * 8
+    assert not list(tmp_path.rglob("*.tmp"))
+
+
 # ---- helpers ---------------------------------------------------------------------------
 
 def _run(code, tmp_path, cache_dir, *, script=False, timeout=120, env=None):
