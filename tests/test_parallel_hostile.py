@@ -71,7 +71,7 @@ def add_ints(x, out):
 
 def plus_k(x, k):
     s = 0
-    for i in range(x.shape[0]):
+    for i in range(x.shape[0]):  # noqa: B007 - the loop's shape is what is tested
         s += k
     return s
 
@@ -263,7 +263,7 @@ def test_prange_source_files_survive_eight_threads_writing_at_once(tmp_path):
         directory = tmp_path / str(trial)
         barrier = threading.Barrier(8)
 
-        def write():
+        def write(barrier=barrier, directory=directory):
             barrier.wait()
             try:
                 path = _source_file(directory, sqrt_sum, text)

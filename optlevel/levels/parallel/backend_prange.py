@@ -138,7 +138,8 @@ def _scalar_unproven(disp: Any, argtypes: tuple, proven: type | None) -> bool:
         return False
     overload = disp.overloads.get(tuple(argtypes))
     returned = getattr(getattr(overload, "signature", None), "return_type", None)
-    value = returned.types[0] if isinstance(returned, types.BaseTuple) else returned
+    value = getattr(returned, "types", (returned,))[0] \
+        if isinstance(returned, types.BaseTuple) else returned
     return isinstance(value, (types.Number, types.Boolean))
 
 

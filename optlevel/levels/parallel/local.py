@@ -177,9 +177,9 @@ def _run_processes_once(call: SplitCall, blob: bytes, workers: int, pieces: int)
         return _assemble(call, results, ranges, segments)
 
 
-def _layout(call: SplitCall, segments: Segments) -> tuple[dict[str, tuple], bytes]:
+def _layout(call: SplitCall, segments: Segments) -> tuple[dict[str, Any], bytes]:
     """Each argument as a shared segment (split or large arrays) or a pickled value."""
-    layout: dict[str, tuple] = {}
+    layout: dict[str, Any] = {}
     for name, value in call.arguments.items():
         if name in call.split:
             layout[name] = ("shm", segments.put(value), call.split[name], name in call.writes)

@@ -22,8 +22,8 @@ import ast
 import dis
 import importlib
 import pickle
-import types
 import threading
+import types
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -197,6 +197,6 @@ def check_globals(func: Callable[..., Any], tree: ast.AST | None) -> None:
                 base = base.value
             if base is not target and isinstance(base, ast.Name) and base.id not in local \
                     and base.id in namespace and _is_data(namespace[base.id]):
+                line = getattr(node, "lineno", "?")
                 raise ShipError(f"it writes into the global {base.id!r} in place (line "
-                                f"{node.lineno}); worker processes would write their own "
-                                "copies")
+                                f"{line}); worker processes would write their own copies")

@@ -48,7 +48,7 @@ def _popen_class() -> type:
             from multiprocessing import resource_tracker
 
             tracker_fd = resource_tracker.getfd()
-            self._fds.append(tracker_fd)
+            self._fds.append(tracker_fd)  # type: ignore[attr-defined]
             prep_data = spawn.get_preparation_data(process_obj._name)
             for key in MAIN_KEYS:  # the one change: the child never runs __main__
                 prep_data.pop(key, None)
@@ -64,14 +64,17 @@ def _popen_class() -> type:
                 parent_r, child_w = os.pipe()
                 child_r, parent_w = os.pipe()
                 cmd = spawn.get_command_line(tracker_fd=tracker_fd, pipe_handle=child_r)
-                self._fds.extend([child_r, child_w])
-                self.pid = util.spawnv_passfds(spawn.get_executable(), cmd, self._fds)
+                self._fds.extend([child_r, child_w])  # type: ignore[attr-defined]
+                fds = self._fds  # type: ignore[attr-defined]
+                self.pid = util.spawnv_passfds(spawn.get_executable(),  # type: ignore[arg-type]
+                                               cmd, fds)
                 self.sentinel = parent_r
                 with open(parent_w, "wb", closefd=False) as f:
                     f.write(fp.getbuffer())
             finally:
                 self.finalizer = util.Finalize(
-                    self, util.close_fds, [fd for fd in (parent_r, parent_w) if fd is not None])
+                    self, util.close_fds,  # type: ignore[attr-defined]
+                    [fd for fd in (parent_r, parent_w) if fd is not None])
                 for fd in (child_r, child_w):
                     if fd is not None:
                         os.close(fd)
