@@ -40,7 +40,9 @@ class RayBackend(BackendBase):
 
         try:
             ray_ready(target, runtime.worker_count(settings))
-        except (OSError, RuntimeError, TimeoutError) as exc:  # ConnectionError is an OSError
+        # ConnectionError is an OSError; ValueError: Ray Client is not installed (a
+        # ray:// address needs `ray[client]`)
+        except (OSError, RuntimeError, TimeoutError, ValueError) as exc:
             return unreachable("ray", target, exc)
         return YES
 
