@@ -1,0 +1,499 @@
+"""The iteration-space proof: a top-level ``for`` loop whose iterations are independent,
+so its iterations may run in pieces on worker processes and the pieces' effects be
+merged in the parent (:mod:`.iterrun`).
+
+The proof looks at the loop, not at the data. What comes before the loop runs once in
+the parent as written (``n = len(A)``, ``C = [[0.0] * n for _ in range(n)]``), what
+comes after it too; the loop's pieces see those values. An iteration may
+
+* write its own slot of a container made before the loop: ``C[i] = ...``,
+  ``C[i][j] = ...``, ``out[i, k] = ...``, ``C[i].append(...)``, ``d[key] = ...``,
+  where the first index is the loop's key (the ``range`` value, ``enumerate``'s index,
+  a dict's key, or an item: items may repeat, so then the container is never read);
+* accumulate into a name bound before the loop: ``s += e``, ``s -= e``, ``s *= e``,
+  ``s = min(s, e)``, ``s = max(s, e)`` (not read otherwise in the loop);
+* append to a list made before the loop, in order: ``out.append(e)``, ``out.extend(e)``;
+* bind names of its own (fresh in each iteration, not read after the loop) and
+  change objects it made itself (``words = []``; ``words.append(w)``);
+* read anything else, and call functions that are not handed a shared value whole.
+
+Refused, with the line and the reason: a value carried from one iteration to the
+next, a write to a slot other iterations may touch, ``break``/``return``/``yield``,
+``with``, ``del``, ``global``, a mutating method on a shared object, a shared object
+passed whole to a function optlevel cannot see into.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+from typing import Any
+
+from ...analysis.scope import Namespace
+from ...analysis.tables import MUTATING_ARRAY_METHODS, MUTATING_CONTAINER_METHODS, MUTATING_NUMPY
+from . import split_scan as scan
+from .split_proofs import NoProof
+
+__all__ = ["IterProof", "prove_iterations"]
+
+_MUTATING = MUTATING_ARRAY_METHODS | MUTATING_CONTAINER_METHODS
+_FORBIDDEN = (ast.Return, ast.Global, ast.Nonlocal, ast.FunctionDef, ast.AsyncFunctionDef,
+              ast.ClassDef, ast.Yield, ast.YieldFrom, ast.Await, ast.Delete, ast.With,
+              ast.AsyncWith, ast.AsyncFor)
+#: Builtins that only read their arguments.
+_PURE_BUILTINS = frozenset(
+    "abs all any ascii bin bool bytes callable chr complex dict divmod enumerate filter float "
+    "format frozenset hash hex int isinstance issubclass iter len list map max min oct ord "
+    "pow range repr reversed round set slice sorted str sum tuple type zip".split())
+_PURE_MODULES = ("numpy", "math", "cmath", "builtins", "operator", "string", "re",
+                 "itertools", "functools", "statistics", "unicodedata")
+#: Calls whose result is a new object (a private name bound to one may be changed).
+_FRESH_CALLS = frozenset("list dict set sorted tuple str int float bool complex bytes bytearray "
+                         "frozenset len sum abs round".split())
+_FRESH_METHODS = frozenset("split rsplit splitlines copy lower upper strip lstrip rstrip "
+                           "replace join casefold title encode decode tolist".split())
+
+
+@dataclasses.dataclass(frozen=True)
+class IterProof:
+    """A top-level ``for`` loop (``index`` in the function body) whose iterations are
+    independent.
+
+    ``iter_kind``: ``range``, ``enumerate``, ``zip`` or ``iter`` (any other object);
+    ``slots``: ``(container, deep, key path)``: written at its loop-key slot only
+    (``deep`` when below the slot: ``C[i][j]``), the key at that path of each item;
+    ``unique``: keys never repeat (``range``, ``enumerate``, a dict's keys);
+    ``appends``: lists appended to in order; ``reductions``: ``(name, op)`` with op
+    ``+``, ``*``, ``min``, ``max`` (``min<``/``max<`` when written ``min(e, s)``);
+    ``env``: the function's names the loop reads; ``trips``: for each loop of the
+    deepest nest, the parameter whose length bounds it (None: unknown).
+    """
+
+    line: int
+    index: int
+    target: str
+    iter_kind: str
+    slots: tuple[tuple[str, bool, tuple[int, ...]], ...] = ()
+    unique: bool = True
+    appends: tuple[str, ...] = ()
+    reductions: tuple[tuple[str, str], ...] = ()
+    env: tuple[str, ...] = ()
+    trips: tuple[str | None, ...] = ()
+
+    def __str__(self) -> str:
+        parts = [f"line {self.line}: iterations of `for {self.target}` are independent"]
+        if self.slots:
+            parts.append("writes " + ", ".join(f"{c}[{self.target}]" + ("[...]" if deep else "")
+                                               for c, deep, _ in self.slots))
+        if self.appends:
+            parts.append("appends to " + ", ".join(self.appends) + " in order")
+        if self.reductions:
+            parts.append("reduces " + ", ".join(f"{n} ({op.rstrip('<')})"
+                                                for n, op in self.reductions))
+        return "; ".join(parts)
+
+
+def prove_iterations(tree: ast.FunctionDef, params: tuple[str, ...], ns: Namespace,
+                     freevars: tuple[str, ...] = ()) -> tuple[IterProof | None, str]:
+    """The top-level loop to split (the deepest provable one), or None and why not."""
+    best: IterProof | None = None
+    reasons: list[str] = []
+    for index, stmt in enumerate(tree.body):
+        if not isinstance(stmt, ast.For):
+            continue
+        try:
+            proof = _Proof(tree, index, params, ns, freevars).prove()
+        except NoProof as exc:
+            reasons.append(str(exc))
+            continue
+        if best is None or len(proof.trips) > len(best.trips):
+            best = proof
+    if best is not None:
+        return best, str(best)
+    return None, reasons[0] if reasons else "no top-level `for` loop"
+
+
+class _Proof:
+    def __init__(self, tree: ast.FunctionDef, index: int, params: tuple[str, ...],
+                 ns: Namespace, freevars: tuple[str, ...]):
+        self.tree, self.index, self.ns = tree, index, ns
+        self.loop = tree.body[index]
+        assert isinstance(self.loop, ast.For)
+        self.params = params
+        self.before = scan.assigned(tree.body[:index])
+        self.local = set(params) | scan.assigned(tree.body) | set(freevars)
+        self.outer = set(params) | self.before | set(freevars)
+        self.parents = scan.parents(self.loop)
+
+    def prove(self) -> IterProof:
+        loop = self.loop
+        if loop.orelse:
+            raise NoProof(loop.lineno, "a for/else loop")
+        kind, unique_path = self._iter_kind(loop.iter)
+        targets = _target_paths(loop.target)
+        if targets is None:
+            raise NoProof(loop.lineno, f"unpacks into {ast.unparse(loop.target)}")
+        self._statements()
+        body = ast.Module(body=loop.body, type_ignores=[])
+        assigned = scan.assigned(loop.body)
+        clash = assigned & set(targets)
+        if clash:
+            raise NoProof(loop.lineno, f"the loop rebinds its own {sorted(clash)[0]!r}")
+        reductions = self._reductions(assigned)
+        private = assigned - set(reductions)
+        appends = self._appends(body, assigned)
+        slots, keyed = self._slots(body, targets, assigned)
+        unique = unique_path is not None and all(p == unique_path for _, _, p in slots)
+        self._reads(body, slots, appends, unique, keyed)
+        fresh = self._fresh_privates(private)
+        self._mutations(body, private, fresh, slots, appends)
+        carried = scan.carried(loop.body, private, set(targets))
+        if carried is not None:
+            raise NoProof(carried.lineno, f"{carried.id!r} carries a value from one "
+                                          "iteration to the next")
+        after = scan.carried(self.tree.body[self.index + 1:], private | set(targets), set())
+        if after is not None:
+            raise NoProof(after.lineno, f"{after.id!r}, bound in the loop, is read after it")
+        self._calls(body, private, targets)
+        env = sorted({n.id for n in scan.loads(body) if n.id in self.local
+                      and n.id not in assigned and n.id not in targets} | set(reductions) | set(appends)
+                     | {s[0] for s in slots})
+        return IterProof(loop.lineno, self.index, ast.unparse(loop.target), kind, tuple(slots),
+                         unique, tuple(appends), tuple(sorted(reductions.items())),
+                         tuple(env), self._trips())
+
+    # -- the header ----------------------------------------------------------------------
+    def _iter_kind(self, it: ast.expr) -> tuple[str, tuple[int, ...] | None]:
+        """The kind of iterable, and the target path of a key that never repeats."""
+        if isinstance(it, ast.Call) and isinstance(it.func, ast.Name) \
+                and it.func.id not in self.local:
+            found, value = self.ns.lookup(it.func.id)
+            if found and value is range and 1 <= len(it.args) <= 3 and not it.keywords:
+                return "range", ()
+            if found and value is enumerate and len(it.args) == 1 \
+                    and all(k.arg == "start" for k in it.keywords):
+                return "enumerate", (0,)
+            if found and value is zip and it.args and not it.keywords:
+                return "zip", None
+        if isinstance(it, ast.Call) and isinstance(it.func, ast.Attribute) \
+                and it.func.attr in ("items", "keys") and not it.args:
+            return "iter", (0,) if it.func.attr == "items" else ()
+        return "iter", None  # evaluated once, as the plain loop does; cut when a sequence
+
+    def _statements(self) -> None:
+        for node in ast.walk(ast.Module(body=self.loop.body, type_ignores=[])):
+            if isinstance(node, _FORBIDDEN):
+                what = type(node).__name__.lower()
+                raise NoProof(getattr(node, "lineno", self.loop.lineno),
+                              f"a {what} inside the loop")
+        for stmt in scan._outer_breaks(self.loop.body):
+            raise NoProof(stmt.lineno, "break leaves the loop early")
+
+    # -- what the loop writes ---------------------------------------------------------------
+    def _reductions(self, assigned: set[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for name in sorted(assigned & self.outer):
+            ops = _reduction_ops(self.loop, name)
+            if ops is None:
+                continue
+            families = {"+": "+", "-": "+", "*": "*"}
+            kinds = {families.get(op, op) for op in ops}
+            if len(kinds) != 1:
+                raise NoProof(self.loop.lineno, f"{name!r} is reduced with mixed operators "
+                                                f"{sorted(ops)}")
+            found[name] = kinds.pop()
+        return found
+
+    def _appends(self, body: ast.Module, assigned: set[str]) -> list[str]:
+        found = []
+        for node in ast.walk(body):
+            if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call) \
+                    and isinstance(node.value.func, ast.Attribute) \
+                    and node.value.func.attr in ("append", "extend") \
+                    and isinstance(node.value.func.value, ast.Name):
+                name = node.value.func.value.id
+                if name in self.outer and name not in assigned and name not in found:
+                    found.append(name)
+        for name in found:
+            for node in scan.loads(body):
+                if node.id != name:
+                    continue
+                attr = self.parents.get(node)
+                call = self.parents.get(attr)
+                stmt = self.parents.get(call)
+                if not (isinstance(attr, ast.Attribute) and attr.attr in ("append", "extend")
+                        and isinstance(call, ast.Call) and call.func is attr
+                        and isinstance(stmt, ast.Expr)):
+                    raise NoProof(node.lineno, f"reads {name!r}, which the loop appends to")
+                if any(n.id == name for a in call.args for n in scan.loads(a)):
+                    raise NoProof(node.lineno, f"appends {name!r} to itself")
+        return found
+
+    def _slots(self, body: ast.Module, targets: dict[str, tuple[int, ...]],
+               skip: set[str]) -> tuple[list[tuple[str, bool, tuple[int, ...]]], dict]:
+        """Containers of the function written at the loop's key (and how deep)."""
+        found: dict[str, tuple[bool, tuple[int, ...]]] = {}
+        keyed: dict[str, str] = {}
+        writes = [(t, t.lineno) for t in scan.store_targets(self.loop.body)
+                  if not isinstance(t, ast.Name)]
+        for node in ast.walk(body):  # C[i].append(x): a write below C's slot i
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                    and node.func.attr in _MUTATING and isinstance(node.func.value, ast.Subscript):
+                writes.append((node.func.value, node.lineno))
+        for target, line in writes:
+            base, inner = scan.base_name(target)
+            if base is None:
+                raise NoProof(line, f"writes {ast.unparse(target)}")
+            if base.id in skip:
+                continue  # an object the iteration made itself (checked by _mutations)
+            if base.id not in self.local:
+                raise NoProof(line, f"writes {ast.unparse(target)}, a global")
+            if base.id not in self.outer:
+                raise NoProof(line, f"writes {ast.unparse(target)} before {base.id!r} is bound")
+            if inner is None:
+                raise NoProof(line, f"writes {ast.unparse(target)}")
+            key = scan.first_index(inner)
+            if not (isinstance(key, ast.Name) and key.id in targets):
+                raise NoProof(line, f"writes {ast.unparse(target)}: its first index is not "
+                                    f"the loop's own {ast.unparse(self.loop.target)}")
+            deep = target is not inner or (isinstance(inner.slice, ast.Tuple)
+                                           and len(inner.slice.elts) > 1)
+            old = found.get(base.id)
+            if old is not None and old[1] != targets[key.id]:
+                raise NoProof(line, f"writes {base.id!r} at two different keys")
+            found[base.id] = ((old[0] if old else False) or deep, targets[key.id])
+            keyed[base.id] = key.id
+        return [(c, deep, path) for c, (deep, path) in sorted(found.items())], keyed
+
+    def _reads(self, body: ast.Module, slots: list, appends: list[str], unique: bool,
+               keyed: dict[str, str]) -> None:
+        """A written container is read only at its own slot (and not at all when keys
+        may repeat: an earlier iteration's write would show)."""
+        for name, _, _ in slots:
+            if name in appends:
+                raise NoProof(self.loop.lineno, f"{name!r} is both appended to and written")
+            for node in ast.walk(body):
+                if not (isinstance(node, ast.Name) and node.id == name):
+                    continue
+                parent = self.parents.get(node)
+                at_key = isinstance(parent, ast.Subscript) and parent.value is node \
+                    and scan.is_var(scan.first_index(parent), keyed[name])
+                if not at_key:
+                    raise NoProof(node.lineno, f"uses {name!r} other than at its slot "
+                                               f"[{keyed[name]}]")
+                if not unique and not _stored(parent, self.parents):
+                    raise NoProof(node.lineno, f"reads {name!r}[{keyed[name]}], whose key "
+                                               "may repeat: an earlier item's write would show")
+
+    def _fresh_privates(self, private: set[str]) -> set[str]:
+        """Private names every binding of which makes a new object."""
+        values: dict[str, list[ast.expr | None]] = {}
+        for node in ast.walk(ast.Module(body=self.loop.body, type_ignores=[])):
+            if isinstance(node, ast.Assign):
+                for target in node.targets:
+                    for n in ast.walk(target):
+                        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
+                            values.setdefault(n.id, []).append(
+                                node.value if isinstance(target, ast.Name) else None)
+            elif isinstance(node, (ast.For, ast.comprehension, ast.NamedExpr)):
+                for n in ast.walk(node.target):
+                    if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
+                        values.setdefault(n.id, []).append(None)
+        return {name for name in private
+                if all(v is not None and _fresh(v) for v in values.get(name, [None]))}
+
+    def _mutations(self, body: ast.Module, private: set[str], fresh: set[str],
+                   slots: list, appends: list[str]) -> None:
+        written = {s[0] for s in slots}
+        for node in ast.walk(body):
+            if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name) \
+                    and node.target.id in private and node.target.id not in fresh:
+                raise NoProof(node.lineno, f"`{ast.unparse(node.target)} "
+                                           f"{_op(node.op)}=` may change in place an object "
+                                           "other iterations see")
+            target = None
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                    and node.func.attr in _MUTATING:
+                target = node.func.value
+            elif isinstance(node, (ast.Attribute, ast.Subscript)) \
+                    and isinstance(node.ctx, ast.Store):
+                target = node.value if isinstance(node, ast.Attribute) else node
+            if target is None:
+                continue
+            base, _ = scan.base_name(target) if isinstance(target, ast.Subscript) \
+                else (target if isinstance(target, ast.Name) else None, None)
+            if base is None:
+                raise NoProof(node.lineno, f"changes {ast.unparse(target)}")
+            if isinstance(node, ast.Attribute) and base.id not in fresh:
+                raise NoProof(node.lineno, f"sets the attribute {ast.unparse(node)}")
+            if base.id in fresh or base.id in written:
+                continue
+            if base.id in appends and target is base:
+                continue
+            raise NoProof(node.lineno, f"changes {ast.unparse(target)}, which other "
+                                       "iterations may see")
+
+    def _calls(self, body: ast.Module, private: set[str], targets: dict) -> None:
+        shared = self.outer - private
+        for node in ast.walk(body):
+            if not isinstance(node, ast.Call):
+                continue
+            if any(kw.arg == "out" for kw in node.keywords):
+                raise NoProof(node.lineno, "a call with out=")
+            func = node.func
+            if isinstance(func, ast.Attribute):
+                continue  # methods: the mutating ones were checked above
+            dotted = self.ns.dotted(func) if isinstance(func, ast.Name) else None
+            if isinstance(func, ast.Name) and func.id not in self.local:
+                found, value = self.ns.lookup(func.id)
+                if found and getattr(value, "__module__", None) == "builtins" \
+                        and func.id in _PURE_BUILTINS:
+                    continue
+            if dotted is not None and dotted.split(".", 1)[0] in _PURE_MODULES:
+                if dotted.rsplit(".", 1)[-1] in MUTATING_NUMPY:
+                    raise NoProof(node.lineno, f"{dotted}() writes an array")
+                continue
+            for arg in list(node.args) + [kw.value for kw in node.keywords]:
+                if isinstance(arg, ast.Name) and arg.id in shared:
+                    raise NoProof(node.lineno, f"passes {arg.id!r} whole to "
+                                               f"{ast.unparse(func)}(), which might change it")
+
+    # -- the cost model's facts ---------------------------------------------------------------
+    def _trips(self) -> tuple[str | None, ...]:
+        lengths = self._lengths()
+
+        def bound(loop: ast.For) -> str | None:
+            it = loop.iter
+            if isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and it.args:
+                arg = it.args[-1] if it.func.id == "range" else it.args[0]
+                if it.func.id == "range" and len(it.args) == 3:
+                    arg = it.args[1]
+                return _length_name(arg, lengths, self.params)
+            return _length_name(it, lengths, self.params, items=True)
+
+        def deepest(loop: ast.For) -> tuple[str | None, ...]:
+            inner = [deepest(n) for n in ast.walk(ast.Module(body=loop.body, type_ignores=[]))
+                     if isinstance(n, ast.For) and _directly_in(n, loop)]
+            return (bound(loop),) + max(inner, key=len, default=())
+
+        assert isinstance(self.loop, ast.For)
+        return deepest(self.loop)
+
+    def _lengths(self) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for stmt in self.tree.body[:self.index]:
+            if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 \
+                    and isinstance(stmt.targets[0], ast.Name):
+                of = _length_name(stmt.value, out, self.params)
+                if of is not None:
+                    out[stmt.targets[0].id] = of
+        return out
+
+
+def _directly_in(inner: ast.For, outer: ast.For) -> bool:
+    """``inner`` is nested in ``outer`` with no other ``for`` between them."""
+    def walk(stmts: list[ast.stmt]) -> bool:
+        for stmt in stmts:
+            if stmt is inner:
+                return True
+            if isinstance(stmt, ast.For):
+                continue
+            for field in ("body", "orelse", "handlers", "finalbody"):
+                sub = getattr(stmt, field, None)
+                if isinstance(sub, list) and walk([s for s in sub if isinstance(s, ast.stmt)]):
+                    return True
+        return False
+    return walk(outer.body)
+
+
+def _length_name(node: ast.expr, lengths: dict[str, str], params: tuple[str, ...],
+                 items: bool = False) -> str | None:
+    if isinstance(node, ast.Name):
+        if items and node.id in params:
+            return node.id
+        return lengths.get(node.id)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "len" \
+            and len(node.args) == 1 and isinstance(node.args[0], ast.Name) \
+            and node.args[0].id in params:
+        return node.args[0].id
+    if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Attribute) \
+            and node.value.attr == "shape" and isinstance(node.value.value, ast.Name) \
+            and node.value.value.id in params:
+        return node.value.value.id
+    return None
+
+
+def _target_paths(target: ast.expr) -> dict[str, tuple[int, ...]] | None:
+    """Each name the loop target binds → its path in the item; None for other targets."""
+    if isinstance(target, ast.Name):
+        return {target.id: ()}
+    if isinstance(target, (ast.Tuple, ast.List)):
+        out: dict[str, tuple[int, ...]] = {}
+        for k, elt in enumerate(target.elts):
+            inner = _target_paths(elt)
+            if inner is None:
+                return None
+            out.update({name: (k,) + path for name, path in inner.items()})
+        return out
+    return None
+
+
+def _stored(sub: ast.Subscript, parents: dict) -> bool:
+    """Is ``sub`` (``C[k]``) only the start of a store target (``C[k] = ``, ``C[k][j] = ``)?"""
+    node: Any = sub
+    while isinstance(parents.get(node), ast.Subscript) and parents[node].value is node:
+        node = parents[node]
+    return isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store) \
+        and not isinstance(parents.get(node), ast.AugAssign)
+
+
+def _fresh(value: ast.expr) -> bool:
+    if isinstance(value, (ast.Constant, ast.List, ast.Dict, ast.Set, ast.Tuple, ast.ListComp,
+                          ast.DictComp, ast.SetComp, ast.BinOp, ast.UnaryOp, ast.Compare,
+                          ast.JoinedStr, ast.GeneratorExp)):
+        return True
+    if isinstance(value, ast.IfExp):
+        return _fresh(value.body) and _fresh(value.orelse)
+    if isinstance(value, ast.Call):
+        func = value.func
+        if isinstance(func, ast.Name):
+            return func.id in _FRESH_CALLS or func.id in scan.CREATION
+        if isinstance(func, ast.Attribute):
+            return func.attr in _FRESH_METHODS or func.attr in scan.CREATION
+    return False
+
+
+def _op(op: ast.operator) -> str:
+    return {ast.Add: "+", ast.Sub: "-", ast.Mult: "*"}.get(type(op), "op")
+
+
+def _reduction_ops(loop: ast.For, name: str) -> set[str] | None:
+    """The operators of ``name``'s updates if every use of it in the loop is one."""
+    ops: set[str] = set()
+    updates: set[ast.AST] = set()
+    aug = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*"}
+    body = ast.Module(body=loop.body, type_ignores=[])
+    for node in ast.walk(body):
+        if isinstance(node, ast.AugAssign) and scan.is_var(node.target, name):
+            op = aug.get(type(node.op))
+            if op is None or name in {n.id for n in scan.loads(node.value)}:
+                return None
+            ops.add(op)
+            updates.add(node.target)
+        elif isinstance(node, ast.Assign) and len(node.targets) == 1 \
+                and scan.is_var(node.targets[0], name):
+            value = node.value
+            if not (isinstance(value, ast.Call) and isinstance(value.func, ast.Name)
+                    and value.func.id in ("min", "max") and len(value.args) == 2
+                    and not value.keywords):
+                return None
+            a, b = value.args
+            own, other, late = (a, b, "") if scan.is_var(a, name) else (b, a, "<")
+            if not scan.is_var(own, name) or name in {n.id for n in scan.loads(other)}:
+                return None
+            ops.add(value.func.id + late)
+            updates |= {node.targets[0], own}
+    uses = [n for n in ast.walk(body) if isinstance(n, ast.Name) and n.id == name]
+    if not ops or any(n not in updates for n in uses):
+        return None
+    return ops
