@@ -28,7 +28,6 @@ import copy
 import itertools
 import marshal
 import os
-import pickle
 import types
 from collections.abc import Callable
 from concurrent.futures.process import BrokenProcessPool
@@ -39,7 +38,8 @@ import numpy as np
 from ...errors import FallbackWarning, PerformanceWarning, warn_once
 from . import pools, runtime, ship
 from .chunks import bounds
-from .iterworker import UNSET, items_of, run_loop_piece
+from .iterworker import UNSET, items_of, key_at, run_loop_piece
+from .shm import Segments
 from .split_iter import IterProof
 
 __all__ = ["LoopRunner", "build_driver"]
@@ -48,6 +48,8 @@ _SEQUENCES = (list, tuple, str, bytes, range, np.ndarray)
 _UNORDERED = (dict, set, frozenset, type({}.keys()), type({}.values()), type({}.items()))
 _REDUCIBLE = (int, float, complex, str, bytes, np.number)
 _CALLS = itertools.count()
+#: Shared values at least this large go to the workers once, through shared memory.
+_SHM_BYTES = 1 << 20
 
 
 def _piece_tree(tree: ast.FunctionDef, proof: IterProof) -> ast.Module:
@@ -185,17 +187,30 @@ class LoopRunner:
     def _parallel(self, kind: str, args: tuple, seq: Any, env: dict) -> tuple:
         proof = self.proof
         ranges = bounds(len(seq), self.pieces)
-        moving = {n for n, _ in proof.reductions} | set(proof.appends)
+        descs = [describe(kind, args, seq, lo, hi) for lo, hi in ranges]
+        own = _stand_ins(proof, env, descs)
+        moving = {n for n, _ in proof.reductions} | set(proof.appends) | set(own[0])
         shared = {n: env[n] for n in proof.env if n not in moving}
         func_blob = ship.dumps_function(self.func)
         env_blob = ship.dumps_values(shared, "a value the loop reads")
         token = f"{os.getpid()}:{next(_CALLS)}"
-        descs = [describe(kind, args, seq, lo, hi) for lo, hi in ranges]
         ship.dumps_values(descs[0], "an item of the loop")
+        with Segments() as segments:
+            try:
+                sent: Any = segments.put(np.frombuffer(env_blob, np.uint8)) \
+                    if len(env_blob) >= _SHM_BYTES else env_blob
+            except OSError:  # /dev/shm too small: through the pipe with each piece
+                sent = env_blob
+            return self._pieces(kind, args, env, descs, own, (func_blob, token, sent))
+
+    def _pieces(self, kind: str, args: tuple, env: dict, descs: list[tuple],
+                own: list[dict], sent: tuple) -> tuple:
+        func_blob, token, env_sent = sent
         for attempt in (1, 2):
             executor = pools.PROCESSES.get(self.workers)
             futures = [executor.submit(run_loop_piece, func_blob, self.code_blob, token,
-                                       env_blob, self._starts(env, k), desc, self.spec)
+                                       env_sent, {**self._starts(env, k), **own[k]}, desc,
+                                       self.spec)
                        for k, desc in enumerate(descs)]
             try:
                 results = pools.wait_all(futures)
@@ -236,6 +251,34 @@ class LoopRunner:
             for name, values in appended.items():
                 env[name].extend(values)
         return tuple(folded)
+
+
+def _stand_ins(proof: IterProof, env: dict, descs: list[tuple]) -> list[dict]:
+    """Per piece, the entries of the names the loop uses only at its own key
+    (``A[i]``, ``C[i][j] = ...``): a dict of those keys instead of the whole container.
+    A name whose keys do not all index it (a negative or too large index) goes whole."""
+    keys_of = {}
+    for name, path in proof.by_key:
+        value = env.get(name)
+        if type(value) in (list, tuple, dict) or (isinstance(value, np.ndarray)
+                                                   and value.ndim >= 1):
+            keys_of[name] = path
+    out: list[dict] = [{} for _ in descs]
+    for name, path in keys_of.items():
+        value, parts = env[name], []
+        for desc in descs:
+            keys = [key_at(item, path) for item in items_of(desc)]
+            if type(value) is dict:
+                part = {k: value[k] for k in keys if k in value}
+            elif all(type(k) is int and 0 <= k < len(value) for k in keys):
+                part = {k: value[k] for k in keys}
+            else:
+                break
+            parts.append(part)
+        else:
+            for piece, part in zip(out, parts):
+                piece[name] = part
+    return out
 
 
 def _fold(op: str, acc: Any, value: Any) -> Any:

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from ...core.runtime import RUNTIME
+from . import shm
 from .worker import load_function
 
 __all__ = ["UNSET", "Unset", "items_of", "key_at", "run_loop_piece", "piece_function"]
@@ -80,7 +81,7 @@ def run_loop_piece(func_blob: bytes, code_blob: bytes, token: str, env_blob: byt
     """Run the loop over one piece; return ``(reductions, slot changes, appended)``."""
     func = load_function(func_blob)
     piece = piece_function(code_blob, func)
-    env = dict(_envs.get_or_make(token, lambda: pickle.loads(env_blob)))
+    env = dict(_envs.get_or_make(token, lambda: _load_env(env_blob)))
     env.update(starts)
     slots, appends = spec
     for name in appends:
@@ -90,6 +91,17 @@ def run_loop_piece(func_blob: bytes, code_blob: bytes, token: str, env_blob: byt
     changes = {name: _changes(env[name], deep, keys, before[name])
                for (name, deep, _), keys in zip(slots, _keys(slots, desc))}
     return reduced, changes, {name: env[name] for name in appends}
+
+
+def _load_env(sent: Any) -> dict[str, Any]:
+    """The shared values: pickled bytes, or a shared-memory segment holding them."""
+    if isinstance(sent, bytes):
+        return pickle.loads(sent)
+    attached = shm.attach()
+    try:
+        return pickle.loads(attached.array(sent, False))
+    finally:
+        attached.close()
 
 
 def _keys(slots: tuple, desc: tuple) -> list[list[Any]]:

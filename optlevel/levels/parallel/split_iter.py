@@ -66,7 +66,9 @@ class IterProof:
     ``appends``: lists appended to in order; ``reductions``: ``(name, op)`` with op
     ``+``, ``*``, ``min``, ``max`` (``min<``/``max<`` when written ``min(e, s)``);
     ``env``: the function's names the loop reads; ``trips``: for each loop of the
-    deepest nest, the parameter whose length bounds it (None: unknown).
+    deepest nest, the parameter whose length bounds it (None: unknown); ``by_key``:
+    ``(name, key path)`` of the names the loop uses only as ``name[key]`` (a piece
+    needs only its own keys' entries of them).
     """
 
     line: int
@@ -79,6 +81,7 @@ class IterProof:
     reductions: tuple[tuple[str, str], ...] = ()
     env: tuple[str, ...] = ()
     trips: tuple[str | None, ...] = ()
+    by_key: tuple[tuple[str, tuple[int, ...]], ...] = ()
 
     def __str__(self) -> str:
         parts = [f"line {self.line}: iterations of `for {self.target}` are independent"]
@@ -142,11 +145,12 @@ class _Proof:
         reductions = self._reductions(assigned)
         private = assigned - set(reductions)
         appends = self._appends(body, assigned)
-        slots, keyed = self._slots(body, targets, assigned)
+        aliases = self._aliases(body, private, targets)
+        slots, keyed = self._slots(body, targets, assigned, aliases)
         unique = unique_path is not None and all(p == unique_path for _, _, p in slots)
         self._reads(body, slots, appends, unique, keyed)
         fresh = self._fresh_privates(private)
-        self._mutations(body, private, fresh, slots, appends)
+        self._mutations(body, private, fresh | set(aliases), slots, appends)
         carried = scan.carried(loop.body, private, set(targets))
         if carried is not None:
             raise NoProof(carried.lineno, f"{carried.id!r} carries a value from one "
@@ -155,12 +159,13 @@ class _Proof:
         if after is not None:
             raise NoProof(after.lineno, f"{after.id!r}, bound in the loop, is read after it")
         self._calls(body, private, targets)
-        env = sorted({n.id for n in scan.loads(body) if n.id in self.local
-                      and n.id not in assigned and n.id not in targets} | set(reductions) | set(appends)
-                     | {s[0] for s in slots})
+        read = {n.id for n in scan.loads(body)
+                if n.id in self.local and n.id not in assigned and n.id not in targets}
+        env = sorted(read | set(reductions) | set(appends) | {s[0] for s in slots})
+        by_key = self._by_key(body, targets, set(env) - set(reductions) - set(appends))
         return IterProof(loop.lineno, self.index, ast.unparse(loop.target), kind, tuple(slots),
                          unique, tuple(appends), tuple(sorted(reductions.items())),
-                         tuple(env), self._trips())
+                         tuple(env), self._trips(), by_key)
 
     # -- the header ----------------------------------------------------------------------
     def _iter_kind(self, it: ast.expr) -> tuple[str, tuple[int, ...] | None]:
@@ -230,10 +235,15 @@ class _Proof:
         return found
 
     def _slots(self, body: ast.Module, targets: dict[str, tuple[int, ...]],
-               skip: set[str]) -> tuple[list[tuple[str, bool, tuple[int, ...]]], dict]:
+               skip: set[str], aliases: dict[str, tuple[str, str]],
+               ) -> tuple[list[tuple[str, bool, tuple[int, ...]]], dict]:
         """Containers of the function written at the loop's key (and how deep)."""
         found: dict[str, tuple[bool, tuple[int, ...]]] = {}
         keyed: dict[str, str] = {}
+        for name, (container, key) in aliases.items():
+            if _changed_through(body, name):
+                found[container] = (True, targets[key])
+                keyed[container] = key
         writes = [(t, t.lineno) for t in scan.store_targets(self.loop.body)
                   if not isinstance(t, ast.Name)]
         for node in ast.walk(body):  # C[i].append(x): a write below C's slot i
@@ -265,6 +275,45 @@ class _Proof:
             keyed[base.id] = key.id
         return [(c, deep, path) for c, (deep, path) in sorted(found.items())], keyed
 
+    def _aliases(self, body: ast.Module, private: set[str],
+                 targets: dict[str, tuple[int, ...]]) -> dict[str, tuple[str, str]]:
+        """Private names bound only to ``C[key]`` of a container of the function, and used
+        only as ``name[...]`` or ``name.method(...)``: a change through them is a write
+        to ``C``'s own slot (``new = out[i]``; ``new[j] = v``)."""
+        binds = _bindings(body)
+        out: dict[str, tuple[str, str]] = {}
+        updated = {n.target.id for n in ast.walk(body)
+                   if isinstance(n, ast.AugAssign) and isinstance(n.target, ast.Name)}
+        for name in private - updated:
+            values = binds.get(name, [None])
+            pairs = {_slot_of(v, targets, self.outer) for v in values}
+            if len(pairs) != 1 or None in pairs:
+                continue
+            uses = [n for n in ast.walk(body) if isinstance(n, ast.Name) and n.id == name
+                    and isinstance(n.ctx, ast.Load)]
+            if all(isinstance(self.parents.get(n), (ast.Subscript, ast.Attribute))
+                   and self.parents[n].value is n for n in uses):
+                out[name] = pairs.pop()  # type: ignore[assignment]
+        return out
+
+    def _by_key(self, body: ast.Module, targets: dict[str, tuple[int, ...]],
+                names: set[str]) -> tuple[tuple[str, tuple[int, ...]], ...]:
+        found = []
+        for name in sorted(names):
+            paths = set()
+            for node in ast.walk(body):
+                if isinstance(node, ast.Name) and node.id == name:
+                    parent = self.parents.get(node)
+                    if isinstance(parent, ast.Subscript) and parent.value is node \
+                            and isinstance(parent.slice, ast.Name) \
+                            and parent.slice.id in targets:
+                        paths.add(targets[parent.slice.id])
+                    else:
+                        paths.add(None)
+            if len(paths) == 1 and None not in paths:
+                found.append((name, paths.pop()))
+        return tuple(found)
+
     def _reads(self, body: ast.Module, slots: list, appends: list[str], unique: bool,
                keyed: dict[str, str]) -> None:
         """A written container is read only at its own slot (and not at all when keys
@@ -287,18 +336,7 @@ class _Proof:
 
     def _fresh_privates(self, private: set[str]) -> set[str]:
         """Private names every binding of which makes a new object."""
-        values: dict[str, list[ast.expr | None]] = {}
-        for node in ast.walk(ast.Module(body=self.loop.body, type_ignores=[])):
-            if isinstance(node, ast.Assign):
-                for target in node.targets:
-                    for n in ast.walk(target):
-                        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
-                            values.setdefault(n.id, []).append(
-                                node.value if isinstance(target, ast.Name) else None)
-            elif isinstance(node, (ast.For, ast.comprehension, ast.NamedExpr)):
-                for n in ast.walk(node.target):
-                    if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
-                        values.setdefault(n.id, []).append(None)
+        values = _bindings(ast.Module(body=self.loop.body, type_ignores=[]))
         return {name for name in private
                 if all(v is not None and _fresh(v) for v in values.get(name, [None]))}
 
@@ -388,6 +426,52 @@ class _Proof:
                 if of is not None:
                     out[stmt.targets[0].id] = of
         return out
+
+
+def _bindings(body: ast.Module) -> dict[str, list[ast.expr | None]]:
+    """Each name the body binds → the values bound (None where not known: a for
+    target, an unpacked value). ``x += e`` binds nothing new: x stays what it was."""
+    binds: dict[str, list[ast.expr | None]] = {}
+    for node in ast.walk(body):
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                pairs: list[tuple[ast.expr, ast.expr | None]] = [(target, node.value)]
+                if isinstance(target, ast.Tuple) and isinstance(node.value, ast.Tuple) \
+                        and len(target.elts) == len(node.value.elts) \
+                        and not any(isinstance(e, ast.Starred) for e in target.elts):
+                    pairs = list(zip(target.elts, node.value.elts))
+                for tgt, value in pairs:
+                    for n in ast.walk(tgt):
+                        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
+                            binds.setdefault(n.id, []).append(
+                                value if isinstance(tgt, ast.Name) else None)
+        elif isinstance(node, (ast.For, ast.comprehension, ast.NamedExpr, ast.AnnAssign)):
+            for n in ast.walk(node.target):
+                if isinstance(n, ast.Name):
+                    binds.setdefault(n.id, []).append(None)
+    return binds
+
+
+def _slot_of(value: ast.expr | None, targets: dict[str, tuple[int, ...]],
+             outer: set[str]) -> tuple[str, str] | None:
+    """``C[key]`` → (C, key) for a container ``C`` of the function."""
+    if isinstance(value, ast.Subscript) and isinstance(value.value, ast.Name) \
+            and value.value.id in outer and isinstance(value.slice, ast.Name) \
+            and value.slice.id in targets:
+        return value.value.id, value.slice.id
+    return None
+
+
+def _changed_through(body: ast.Module, name: str) -> bool:
+    """Does the loop store into ``name[...]`` or call a mutating method on it?"""
+    for node in ast.walk(body):
+        if isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store) \
+                and scan.base_name(node)[0] is not None and scan.base_name(node)[0].id == name:
+            return True
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                and node.func.attr in _MUTATING and scan.is_var(node.func.value, name):
+            return True
+    return False
 
 
 def _directly_in(inner: ast.For, outer: ast.For) -> bool:
