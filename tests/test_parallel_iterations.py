@@ -371,3 +371,36 @@ def test_print_keeps_the_loop_in_python():
 
     verdict = BACKENDS["processes"].applies(analyze(shout), None, None, None)
     assert not verdict and "print" in verdict.reason
+
+
+@pytest.mark.slow
+def test_the_same_splits_on_a_dask_local_cluster():
+    """A real LocalCluster of two worker processes: the pieces run there, the
+    results and in-place effects are the plain loop's, and the planner picks dask."""
+    import warnings
+
+    distributed = pytest.importorskip("distributed")
+    from optlevel.levels.parallel import remote
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # distributed's own notices (ports, versions)
+        cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1,
+                                           processes=True, dashboard_address=None)
+        client = distributed.Client(cluster, set_as_default=False)
+    try:
+        for name in ("rowwise", "word_counts", "int_reductions", "rows_in_place"):
+            func, args = _case(name, 7)
+            driver = iteration_prepare(func, analyze(func), 2, lambda: client).fn
+            plain_args, split_args = copy.deepcopy(args), copy.deepcopy(args)
+            assert driver(*split_args) == func(*plain_args)
+            assert split_args == plain_args
+            assert driver.__optlevel_loop__.last.endswith("pieces on dask"), name
+        optlevel.configure(executor=client)
+        f = optimize(word_counts, level=3, strict=True)
+        docs = _words(30)
+        assert f(docs) == word_counts(docs)
+        assert {s.backend for s in f.stats().signatures} == {"dask"}
+    finally:
+        client.close()
+        cluster.close()
+        remote.close_remote()

@@ -12,7 +12,8 @@ from ...contract import YES, Code, Decline, Estimate, Pays, Prepared, Verdict
 from . import costs, runtime, ship
 from .verdicts import level3_preconditions
 
-__all__ = ["iteration_verdict", "iteration_estimate", "iteration_prepare"]
+__all__ = ["iteration_verdict", "iteration_estimate", "iteration_prepare",
+           "iteration_cluster_estimate"]
 
 #: One step of the innermost Python loop, typically (rowwise_python_matmul's
 #: ``s += A[i][k] * B[k][j]`` measured 60-90 ns on the 2-core machine).
@@ -58,8 +59,19 @@ def iteration_estimate(features: FunctionFeatures, signature: ArgSignature, prof
     return judged
 
 
+def iteration_cluster_estimate(kind: str, features: FunctionFeatures,
+                               signature: ArgSignature, task_s: float,
+                               workers: int) -> Estimate:
+    """A loop's pieces on a cluster pay when the loop is worth their round trips."""
+    serial = _steps(features, signature) * _STEP_S
+    parallel = serial / workers + 2 * workers * task_s
+    return costs.judge(serial, parallel, f"in {2 * workers} pieces on {kind}")
+
+
 def iteration_prepare(func: Callable[..., Any], features: FunctionFeatures,
-                      workers: int) -> Prepared:
+                      workers: int, client: Callable[[], Any] | None = None) -> Prepared:
+    """The function with its proven loop run in pieces: on the process pool, or as
+    tasks of the Dask cluster ``client()`` returns."""
     from .iterrun import LoopRunner, build_driver
     from .pools import PROCESSES
 
@@ -67,18 +79,18 @@ def iteration_prepare(func: Callable[..., Any], features: FunctionFeatures,
     tree = features.source.tree
     try:
         ship.dumps_function(func)
-        runner = LoopRunner(func, tree, proof, workers, PIECES_PER_WORKER)
+        runner = LoopRunner(func, tree, proof, workers, PIECES_PER_WORKER, client)
         driver = build_driver(func, tree, proof, runner)
     except ship.ShipError as exc:
         raise Decline(str(exc), code=Code.DECLINED) from None
     except (SyntaxError, ValueError, TypeError) as exc:  # a shape the rewrite did not foresee
         raise Decline(f"the loop could not be rebuilt: {type(exc).__name__}: {exc}",
                       code=Code.DECLINED) from None
-    if not PROCESSES.running and not runtime.inside_worker():
+    if client is None and not PROCESSES.running and not runtime.inside_worker():
         _warm(workers)  # a measured trial must not time the pool's start
     driver.__optlevel_loop__ = runner  # type: ignore[attr-defined]
-    return Prepared(driver, note=f"{proof}; pieces of its iterations on {workers} worker "
-                                 "processes")
+    where = "Dask tasks" if client is not None else f"{workers} worker processes"
+    return Prepared(driver, note=f"{proof}; pieces of its iterations on {where}")
 
 
 def _warm(workers: int) -> None:

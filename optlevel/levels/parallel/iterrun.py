@@ -130,8 +130,10 @@ class LoopRunner:
     """Runs one proven loop: in pieces on the process pool, or here as written."""
 
     def __init__(self, func: Callable[..., Any], tree: ast.FunctionDef, proof: IterProof,
-                 workers: int, pieces_per_worker: int):
+                 workers: int, pieces_per_worker: int,
+                 client: Callable[[], Any] | None = None):
         self.func, self.proof = func, proof
+        self.client = client  # a Dask client's getter: the pieces run on that cluster
         self.workers, self.pieces = workers, workers * pieces_per_worker
         module = _piece_tree(tree, proof)
         compiled = compile(module, func.__code__.co_filename, "exec")
@@ -195,6 +197,8 @@ class LoopRunner:
         env_blob = ship.dumps_values(shared, "a value the loop reads")
         token = f"{os.getpid()}:{next(_CALLS)}"
         ship.dumps_values(descs[0], "an item of the loop")
+        if self.client is not None:
+            return self._on_dask(kind, args, env, descs, own, (func_blob, token, env_blob))
         with Segments() as segments:
             try:
                 sent: Any = segments.put(np.frombuffer(env_blob, np.uint8)) \
@@ -231,6 +235,38 @@ class LoopRunner:
             self.last = f"{len(descs)} pieces on {self.workers} processes"
             return self._merge(env, results)
         self.last = "worker processes died twice: the loop ran here"
+        return self.serial(kind, args, env)
+
+    def _on_dask(self, kind: str, args: tuple, env: dict, descs: list[tuple],
+                 own: list[dict], sent: tuple) -> tuple:
+        """The pieces as Dask tasks: the shared values scattered once to every worker."""
+        func_blob, token, env_blob = sent
+        client = self.client()  # type: ignore[misc]
+        try:
+            shared = client.scatter(env_blob, broadcast=True, hash=False)
+            futures = [client.submit(run_loop_piece, func_blob, self.code_blob, token, shared,
+                                     {**self._starts(env, k), **own[k]}, desc, self.spec,
+                                     pure=False) for k, desc in enumerate(descs)]
+        except OSError as exc:
+            return self._lost(kind, args, env, exc)
+        try:
+            results = client.gather(futures)
+        except OSError as exc:  # the cluster went away (CommClosedError, ...)
+            return self._lost(kind, args, env, exc)
+        except KeyboardInterrupt:
+            client.cancel(futures)
+            raise
+        except Exception:  # the user's error: the plain loop raises it, as written
+            self.last = "a piece raised: the loop ran again here, serially"
+            return self.serial(kind, args, env)
+        self.last = f"{len(descs)} pieces on dask"
+        return self._merge(env, results)
+
+    def _lost(self, kind: str, args: tuple, env: dict, exc: BaseException) -> tuple:
+        warn_once((self.name, "dask", "lost"), f"{self.name}: the dask cluster failed during "
+                  f"the call ({type(exc).__name__}: {exc}); its loop ran at level 0 here "
+                  "instead.", FallbackWarning)
+        self.last = f"the dask cluster failed: {exc}"
         return self.serial(kind, args, env)
 
     def _starts(self, env: dict, piece: int) -> dict[str, Any]:
