@@ -6,10 +6,14 @@ function at level 3 and at ``level="auto"``, medians, ratios from the same run.
 
 Each figure calls plain Python, level 3 and auto alternately after untimed calls that
 plan, start the pool and settle auto's trial, and reports the medians and ratios.
+With rowwise256, the machine's own ceiling is measured too: the rows cut by hand over
+every core's forked process, nothing shipped.
 
 figures (targets from the issue):
   rowwise128, rowwise256   list-of-lists product            >=1.6x on 2 cores, >=10x on 16
-  words                    tokenize and count per document, 20K documents (same targets)
+  words                    tokenize and count per document, 20K documents, keep each
+                           document's top word and its counts (same targets)
+  words_dicts              the same, returning every document's dict of counts
   stencil                  4-point stencil on a list-of-lists grid   >=1.6x on 2 cores
 """
 
@@ -57,6 +61,19 @@ def word_counts(docs):
     return counts, total
 
 
+def top_words(docs):
+    found = []
+    for doc in docs:
+        c = {}
+        for w in doc.lower().split():
+            w = w.strip(".,;:!?")
+            if w:
+                c[w] = c.get(w, 0) + 1
+        best = max(c, key=c.get) if c else ""
+        found.append((best, c.get(best, 0), len(c)))
+    return found
+
+
 def stencil(grid, steps):
     n = len(grid)
     m = len(grid[0])
@@ -87,8 +104,9 @@ def _cases() -> dict[str, tuple[Callable[..., Any], tuple]]:
     return {
         "rowwise128": (rowwise, (_matrix(128, 1), _matrix(128, 2))),
         "rowwise256": (rowwise, (_matrix(256, 1), _matrix(256, 2))),
-        "words": (word_counts, (_docs(20_000),)),
-        "stencil": (stencil, (_matrix(400, 4), 4)),
+        "words": (top_words, (_docs(20_000),)),
+        "words_dicts": (word_counts, (_docs(20_000),)),
+        "stencil": (stencil, (_matrix(600, 4), 4)),
     }
 
 
@@ -112,6 +130,40 @@ def measure(func: Callable[..., Any], args: tuple, repeat: int) -> dict[str, Any
             "repeat": repeat}
 
 
+_SHARED: dict[str, Any] = {}
+
+
+def _rows(lo: int, hi: int) -> float:
+    A, B = _SHARED["A"], _SHARED["B"]
+    n = len(A)
+    start = time.perf_counter()
+    for i in range(lo, hi):
+        for j in range(n):
+            s = 0.0
+            for k in range(n):
+                s += A[i][k] * B[k][j]
+    return time.perf_counter() - start
+
+
+def ceiling(n: int, workers: int, repeat: int) -> dict[str, float]:
+    """The machine's own ceiling for rowwise N: the rows cut by hand over ``workers``
+    forked processes (no shipping: the matrices are inherited), against one process."""
+    import multiprocessing as mp
+
+    _SHARED["A"], _SHARED["B"] = _matrix(n, 1), _matrix(n, 2)
+    cuts = [(n * k // workers, n * (k + 1) // workers) for k in range(workers)]
+    one, many = [], []
+    with mp.get_context("fork").Pool(workers) as pool:
+        pool.starmap(_rows, cuts)
+        for _ in range(repeat):
+            one.append(_rows(0, n))
+            start = time.perf_counter()
+            pool.starmap(_rows, cuts)
+            many.append(time.perf_counter() - start)
+    a, b = statistics.median(one), statistics.median(many)
+    return {"one_s": a, "split_s": b, "x": a / b}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", help="write the figures as JSON here")
@@ -132,6 +184,12 @@ def main() -> None:
               f"{found['level3_s'] * 1e3:8.1f} ms ({found['level3_x']:.2f}x, ran at "
               f"{found['level3_ran']})  auto {found['auto_s'] * 1e3:8.1f} ms "
               f"({found['auto_x']:.2f}x, ran at {found['auto_ran']})", flush=True)
+    if "rowwise256" in names:
+        found = ceiling(256, cores, ns.repeat)
+        out["ceiling_rowwise256"] = found
+        print(f"ceiling      rowwise256 cut by hand over {cores} forked processes: "
+              f"{found['one_s'] * 1e3:.1f} ms -> {found['split_s'] * 1e3:.1f} ms "
+              f"({found['x']:.2f}x)", flush=True)
     if ns.out:
         with open(ns.out, "w") as fh:
             json.dump(out, fh, indent=2)

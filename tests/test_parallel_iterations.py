@@ -87,8 +87,16 @@ def int_reductions(xs):
 def float_sum(xs):
     s = 0.0
     for x in xs:
-        s += x * 0.1
+        s = s + x * 0.1
     return s
+
+
+def joined(words):
+    text = ""
+    for w in words:
+        if w:
+            text += w.upper() + "|"
+    return text
 
 
 def branches_in_place(xs, out):
@@ -178,6 +186,7 @@ def _case(name, n):
         "word_counts": (word_counts, (_words(n),)),
         "ordered_appends": (ordered_appends, (ints,)),
         "int_reductions": (int_reductions, (ints,)),
+        "joined": (joined, (_words(n),)),
         "branches_in_place": (branches_in_place, (ints, [None] * n)),
         "zipped": (zipped, (ints, ints[::-1] + [5])),
         "doubled_items": (doubled_items, ({f"k{i}": i for i in range(n)},)),
@@ -189,7 +198,7 @@ def _case(name, n):
 
 
 NAMES = ["rowwise", "fill_dict", "per_item_strings", "word_counts", "ordered_appends",
-         "int_reductions", "branches_in_place", "zipped", "doubled_items", "array_rows",
+         "int_reductions", "joined", "branches_in_place", "zipped", "doubled_items", "array_rows",
          "stencil", "stencil_rows", "rows_in_place"]
 
 

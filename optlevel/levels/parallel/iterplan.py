@@ -53,6 +53,11 @@ def iteration_estimate(features: FunctionFeatures, signature: ArgSignature, prof
     parallel = serial / workers + pieces * task + 2 * shipped * costs.copy_s(profile)
     how = f"loop of ~{steps:.3g} steps in {pieces} pieces on {workers} processes"
     judged = costs.judge(serial, parallel, how)
+    if judged.pays is Pays.YES and None in features.split.iterations.trips:
+        # a loop whose trip count is a guess (and whose items' shipping is unknown):
+        # measured against level 0 on the first calls instead
+        judged = Estimate(Pays.TRIAL, f"{judged.reason}, some loop bounds guessed: the "
+                                      "first calls measure it against level 0", judged.cost)
     if asked and judged.pays is not Pays.YES:
         return Estimate(Pays.YES, f"OPTLEVEL_EXECUTOR=processes asks for it, though "
                                   f"{judged.reason}", judged.cost)

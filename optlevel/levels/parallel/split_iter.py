@@ -10,8 +10,8 @@ comes after it too; the loop's pieces see those values. An iteration may
   ``C[i][j] = ...``, ``out[i, k] = ...``, ``C[i].append(...)``, ``d[key] = ...``,
   where the first index is the loop's key (the ``range`` value, ``enumerate``'s index,
   a dict's key, or an item: items may repeat, so then the container is never read);
-* accumulate into a name bound before the loop: ``s += e``, ``s -= e``, ``s *= e``,
-  ``s = min(s, e)``, ``s = max(s, e)`` (not read otherwise in the loop);
+* accumulate into a name bound before the loop: ``s += e``, ``s = s + e``, ``s -= e``,
+  ``s *= e``, ``s = min(s, e)``, ``s = max(s, e)`` (not read otherwise in the loop);
 * append to a list made before the loop, in order: ``out.append(e)``, ``out.extend(e)``;
 * bind names of its own (fresh in each iteration, not read after the loop) and
   change objects it made itself (``words = []``; ``words.append(w)``);
@@ -492,6 +492,15 @@ def _directly_in(inner: ast.For, outer: ast.For) -> bool:
 
 def _length_name(node: ast.expr, lengths: dict[str, str], params: tuple[str, ...],
                  items: bool = False) -> str | None:
+    """The parameter whose length ``node`` is (``len(p)``, ``n - 1`` with ``n = len(p)``,
+    ``len(p[0])`` for a square-ish nest), or None."""
+    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub)) \
+            and isinstance(node.right, ast.Constant):
+        return _length_name(node.left, lengths, params)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "len" \
+            and len(node.args) == 1 and isinstance(node.args[0], ast.Subscript):
+        return _length_name(ast.Call(node.func, [scan.base_name(node.args[0])[0] or node.args[0]],
+                                     []), lengths, params)
     if isinstance(node, ast.Name):
         if items and node.id in params:
             return node.id
@@ -567,6 +576,12 @@ def _reduction_ops(loop: ast.For, name: str) -> set[str] | None:
         elif isinstance(node, ast.Assign) and len(node.targets) == 1 \
                 and scan.is_var(node.targets[0], name):
             value = node.value
+            if isinstance(value, ast.BinOp) and scan.is_var(value.left, name) \
+                    and type(value.op) in aug \
+                    and name not in {n.id for n in scan.loads(value.right)}:
+                ops.add(aug[type(value.op)])  # s = s + e: the same reduction as s += e
+                updates |= {node.targets[0], value.left}
+                continue
             if not (isinstance(value, ast.Call) and isinstance(value.func, ast.Name)
                     and value.func.id in ("min", "max") and len(value.args) == 2
                     and not value.keywords):
