@@ -348,6 +348,27 @@ def read_after(xs):
     return y
 
 
+def _log(x):
+    LOG.append(x)
+    return x
+
+
+def _noisy(x):
+    print(x)
+
+
+def via_helper(xs):
+    out = []
+    for x in xs:
+        out.append(_log(x) * 2)
+    return out
+
+
+def prints_via_helper(xs):
+    for x in xs:
+        _noisy(x)
+
+
 def aliased_row(A):
     for i in range(len(A)):
         row = A[0]
@@ -364,6 +385,8 @@ def aliased_row(A):
     (carried_scalar, "'last' carries a value from one iteration to the next"),
     (read_after, "'y', bound in the loop, is read after it"),
     (aliased_row, "changes row[i], which other iterations may see"),
+    (via_helper, "calls _log(), which changes the global 'LOG'"),
+    (prints_via_helper, "calls _noisy(), which calls print()"),
 ])
 def test_not_split_for_the_right_reason(func, why):
     info = analyze(func).split

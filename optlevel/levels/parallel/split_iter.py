@@ -27,16 +27,28 @@ from __future__ import annotations
 
 import ast
 import dataclasses
-from typing import Any
 
 from ...analysis.scope import Namespace
-from ...analysis.tables import MUTATING_ARRAY_METHODS, MUTATING_CONTAINER_METHODS, MUTATING_NUMPY
+from ...analysis.tables import MUTATING_NUMPY
 from . import split_scan as scan
+from .split_iter_facts import (
+    MUTATING,
+    bindings,
+    changed_through,
+    directly_in,
+    fresh,
+    helper_effect,
+    length_name,
+    op_symbol,
+    reduction_ops,
+    slot_of,
+    stored,
+    target_paths,
+)
 from .split_proofs import NoProof
 
 __all__ = ["IterProof", "prove_iterations"]
 
-_MUTATING = MUTATING_ARRAY_METHODS | MUTATING_CONTAINER_METHODS
 _FORBIDDEN = (ast.Return, ast.Global, ast.Nonlocal, ast.FunctionDef, ast.AsyncFunctionDef,
               ast.ClassDef, ast.Yield, ast.YieldFrom, ast.Await, ast.Delete, ast.With,
               ast.AsyncWith, ast.AsyncFor)
@@ -47,12 +59,6 @@ _PURE_BUILTINS = frozenset(
     "pow range repr reversed round set slice sorted str sum tuple type zip".split())
 _PURE_MODULES = ("numpy", "math", "cmath", "builtins", "operator", "string", "re",
                  "itertools", "functools", "statistics", "unicodedata")
-#: Calls whose result is a new object (a private name bound to one may be changed).
-_FRESH_CALLS = frozenset("list dict set sorted tuple str int float bool complex bytes bytearray "
-                         "frozenset len sum abs round".split())
-_FRESH_METHODS = frozenset("split rsplit splitlines copy lower upper strip lstrip rstrip "
-                           "replace join casefold title encode decode tolist".split())
-
 
 @dataclasses.dataclass(frozen=True)
 class IterProof:
@@ -133,7 +139,7 @@ class _Proof:
         if loop.orelse:
             raise NoProof(loop.lineno, "a for/else loop")
         kind, unique_path = self._iter_kind(loop.iter)
-        targets = _target_paths(loop.target)
+        targets = target_paths(loop.target)
         if targets is None:
             raise NoProof(loop.lineno, f"unpacks into {ast.unparse(loop.target)}")
         self._statements()
@@ -198,7 +204,7 @@ class _Proof:
     def _reductions(self, assigned: set[str]) -> dict[str, str]:
         found: dict[str, str] = {}
         for name in sorted(assigned & self.outer):
-            ops = _reduction_ops(self.loop, name)
+            ops = reduction_ops(self.loop, name)
             if ops is None:
                 continue
             families = {"+": "+", "-": "+", "*": "*"}
@@ -241,14 +247,14 @@ class _Proof:
         found: dict[str, tuple[bool, tuple[int, ...]]] = {}
         keyed: dict[str, str] = {}
         for name, (container, key) in aliases.items():
-            if _changed_through(body, name):
+            if changed_through(body, name):
                 found[container] = (True, targets[key])
                 keyed[container] = key
         writes = [(t, t.lineno) for t in scan.store_targets(self.loop.body)
                   if not isinstance(t, ast.Name)]
         for node in ast.walk(body):  # C[i].append(x): a write below C's slot i
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
-                    and node.func.attr in _MUTATING and isinstance(node.func.value, ast.Subscript):
+                    and node.func.attr in MUTATING and isinstance(node.func.value, ast.Subscript):
                 writes.append((node.func.value, node.lineno))
         for target, line in writes:
             base, inner = scan.base_name(target)
@@ -280,13 +286,13 @@ class _Proof:
         """Private names bound only to ``C[key]`` of a container of the function, and used
         only as ``name[...]`` or ``name.method(...)``: a change through them is a write
         to ``C``'s own slot (``new = out[i]``; ``new[j] = v``)."""
-        binds = _bindings(body)
+        binds = bindings(body)
         out: dict[str, tuple[str, str]] = {}
         updated = {n.target.id for n in ast.walk(body)
                    if isinstance(n, ast.AugAssign) and isinstance(n.target, ast.Name)}
         for name in private - updated:
             values = binds.get(name, [None])
-            pairs = {_slot_of(v, targets, self.outer) for v in values}
+            pairs = {slot_of(v, targets, self.outer) for v in values}
             if len(pairs) != 1 or None in pairs:
                 continue
             uses = [n for n in ast.walk(body) if isinstance(n, ast.Name) and n.id == name
@@ -330,15 +336,15 @@ class _Proof:
                 if not at_key:
                     raise NoProof(node.lineno, f"uses {name!r} other than at its slot "
                                                f"[{keyed[name]}]")
-                if not unique and not _stored(parent, self.parents):
+                if not unique and not stored(parent, self.parents):
                     raise NoProof(node.lineno, f"reads {name!r}[{keyed[name]}], whose key "
                                                "may repeat: an earlier item's write would show")
 
     def _fresh_privates(self, private: set[str]) -> set[str]:
         """Private names every binding of which makes a new object."""
-        values = _bindings(ast.Module(body=self.loop.body, type_ignores=[]))
+        values = bindings(ast.Module(body=self.loop.body, type_ignores=[]))
         return {name for name in private
-                if all(v is not None and _fresh(v) for v in values.get(name, [None]))}
+                if all(v is not None and fresh(v) for v in values.get(name, [None]))}
 
     def _mutations(self, body: ast.Module, private: set[str], fresh: set[str],
                    slots: list, appends: list[str]) -> None:
@@ -347,11 +353,11 @@ class _Proof:
             if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name) \
                     and node.target.id in private and node.target.id not in fresh:
                 raise NoProof(node.lineno, f"`{ast.unparse(node.target)} "
-                                           f"{_op(node.op)}=` may change in place an object "
+                                           f"{op_symbol(node.op)}=` may change in place an object "
                                            "other iterations see")
             target = None
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
-                    and node.func.attr in _MUTATING:
+                    and node.func.attr in MUTATING:
                 target = node.func.value
             elif isinstance(node, (ast.Attribute, ast.Subscript)) \
                     and isinstance(node.ctx, ast.Store):
@@ -387,6 +393,9 @@ class _Proof:
                 if found and getattr(value, "__module__", None) == "builtins" \
                         and func.id in _PURE_BUILTINS:
                     continue
+                effect = helper_effect(value) if found else None
+                if effect:
+                    raise NoProof(node.lineno, f"calls {func.id}(), which {effect}")
             if dotted is not None and dotted.split(".", 1)[0] in _PURE_MODULES:
                 if dotted.rsplit(".", 1)[-1] in MUTATING_NUMPY:
                     raise NoProof(node.lineno, f"{dotted}() writes an array")
@@ -406,12 +415,12 @@ class _Proof:
                 arg = it.args[-1] if it.func.id == "range" else it.args[0]
                 if it.func.id == "range" and len(it.args) == 3:
                     arg = it.args[1]
-                return _length_name(arg, lengths, self.params)
-            return _length_name(it, lengths, self.params, items=True)
+                return length_name(arg, lengths, self.params)
+            return length_name(it, lengths, self.params, items=True)
 
         def deepest(loop: ast.For) -> tuple[str | None, ...]:
             inner = [deepest(n) for n in ast.walk(ast.Module(body=loop.body, type_ignores=[]))
-                     if isinstance(n, ast.For) and _directly_in(n, loop)]
+                     if isinstance(n, ast.For) and directly_in(n, loop)]
             return (bound(loop),) + max(inner, key=len, default=())
 
         assert isinstance(self.loop, ast.For)
@@ -422,177 +431,7 @@ class _Proof:
         for stmt in self.tree.body[:self.index]:
             if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 \
                     and isinstance(stmt.targets[0], ast.Name):
-                of = _length_name(stmt.value, out, self.params)
+                of = length_name(stmt.value, out, self.params)
                 if of is not None:
                     out[stmt.targets[0].id] = of
         return out
-
-
-def _bindings(body: ast.Module) -> dict[str, list[ast.expr | None]]:
-    """Each name the body binds → the values bound (None where not known: a for
-    target, an unpacked value). ``x += e`` binds nothing new: x stays what it was."""
-    binds: dict[str, list[ast.expr | None]] = {}
-    for node in ast.walk(body):
-        if isinstance(node, ast.Assign):
-            for target in node.targets:
-                pairs: list[tuple[ast.expr, ast.expr | None]] = [(target, node.value)]
-                if isinstance(target, ast.Tuple) and isinstance(node.value, ast.Tuple) \
-                        and len(target.elts) == len(node.value.elts) \
-                        and not any(isinstance(e, ast.Starred) for e in target.elts):
-                    pairs = list(zip(target.elts, node.value.elts))
-                for tgt, value in pairs:
-                    for n in ast.walk(tgt):
-                        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
-                            binds.setdefault(n.id, []).append(
-                                value if isinstance(tgt, ast.Name) else None)
-        elif isinstance(node, (ast.For, ast.comprehension, ast.NamedExpr, ast.AnnAssign)):
-            for n in ast.walk(node.target):
-                if isinstance(n, ast.Name):
-                    binds.setdefault(n.id, []).append(None)
-    return binds
-
-
-def _slot_of(value: ast.expr | None, targets: dict[str, tuple[int, ...]],
-             outer: set[str]) -> tuple[str, str] | None:
-    """``C[key]`` → (C, key) for a container ``C`` of the function."""
-    if isinstance(value, ast.Subscript) and isinstance(value.value, ast.Name) \
-            and value.value.id in outer and isinstance(value.slice, ast.Name) \
-            and value.slice.id in targets:
-        return value.value.id, value.slice.id
-    return None
-
-
-def _changed_through(body: ast.Module, name: str) -> bool:
-    """Does the loop store into ``name[...]`` or call a mutating method on it?"""
-    for node in ast.walk(body):
-        if isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store) \
-                and scan.base_name(node)[0] is not None and scan.base_name(node)[0].id == name:
-            return True
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
-                and node.func.attr in _MUTATING and scan.is_var(node.func.value, name):
-            return True
-    return False
-
-
-def _directly_in(inner: ast.For, outer: ast.For) -> bool:
-    """``inner`` is nested in ``outer`` with no other ``for`` between them."""
-    def walk(stmts: list[ast.stmt]) -> bool:
-        for stmt in stmts:
-            if stmt is inner:
-                return True
-            if isinstance(stmt, ast.For):
-                continue
-            for field in ("body", "orelse", "handlers", "finalbody"):
-                sub = getattr(stmt, field, None)
-                if isinstance(sub, list) and walk([s for s in sub if isinstance(s, ast.stmt)]):
-                    return True
-        return False
-    return walk(outer.body)
-
-
-def _length_name(node: ast.expr, lengths: dict[str, str], params: tuple[str, ...],
-                 items: bool = False) -> str | None:
-    """The parameter whose length ``node`` is (``len(p)``, ``n - 1`` with ``n = len(p)``,
-    ``len(p[0])`` for a square-ish nest), or None."""
-    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub)) \
-            and isinstance(node.right, ast.Constant):
-        return _length_name(node.left, lengths, params)
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "len" \
-            and len(node.args) == 1 and isinstance(node.args[0], ast.Subscript):
-        return _length_name(ast.Call(node.func, [scan.base_name(node.args[0])[0] or node.args[0]],
-                                     []), lengths, params)
-    if isinstance(node, ast.Name):
-        if items and node.id in params:
-            return node.id
-        return lengths.get(node.id)
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "len" \
-            and len(node.args) == 1 and isinstance(node.args[0], ast.Name) \
-            and node.args[0].id in params:
-        return node.args[0].id
-    if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Attribute) \
-            and node.value.attr == "shape" and isinstance(node.value.value, ast.Name) \
-            and node.value.value.id in params:
-        return node.value.value.id
-    return None
-
-
-def _target_paths(target: ast.expr) -> dict[str, tuple[int, ...]] | None:
-    """Each name the loop target binds → its path in the item; None for other targets."""
-    if isinstance(target, ast.Name):
-        return {target.id: ()}
-    if isinstance(target, (ast.Tuple, ast.List)):
-        out: dict[str, tuple[int, ...]] = {}
-        for k, elt in enumerate(target.elts):
-            inner = _target_paths(elt)
-            if inner is None:
-                return None
-            out.update({name: (k,) + path for name, path in inner.items()})
-        return out
-    return None
-
-
-def _stored(sub: ast.Subscript, parents: dict) -> bool:
-    """Is ``sub`` (``C[k]``) only the start of a store target (``C[k] = ``, ``C[k][j] = ``)?"""
-    node: Any = sub
-    while isinstance(parents.get(node), ast.Subscript) and parents[node].value is node:
-        node = parents[node]
-    return isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store) \
-        and not isinstance(parents.get(node), ast.AugAssign)
-
-
-def _fresh(value: ast.expr) -> bool:
-    if isinstance(value, (ast.Constant, ast.List, ast.Dict, ast.Set, ast.Tuple, ast.ListComp,
-                          ast.DictComp, ast.SetComp, ast.BinOp, ast.UnaryOp, ast.Compare,
-                          ast.JoinedStr, ast.GeneratorExp)):
-        return True
-    if isinstance(value, ast.IfExp):
-        return _fresh(value.body) and _fresh(value.orelse)
-    if isinstance(value, ast.Call):
-        func = value.func
-        if isinstance(func, ast.Name):
-            return func.id in _FRESH_CALLS or func.id in scan.CREATION
-        if isinstance(func, ast.Attribute):
-            return func.attr in _FRESH_METHODS or func.attr in scan.CREATION
-    return False
-
-
-def _op(op: ast.operator) -> str:
-    return {ast.Add: "+", ast.Sub: "-", ast.Mult: "*"}.get(type(op), "op")
-
-
-def _reduction_ops(loop: ast.For, name: str) -> set[str] | None:
-    """The operators of ``name``'s updates if every use of it in the loop is one."""
-    ops: set[str] = set()
-    updates: set[ast.AST] = set()
-    aug = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*"}
-    body = ast.Module(body=loop.body, type_ignores=[])
-    for node in ast.walk(body):
-        if isinstance(node, ast.AugAssign) and scan.is_var(node.target, name):
-            op = aug.get(type(node.op))
-            if op is None or name in {n.id for n in scan.loads(node.value)}:
-                return None
-            ops.add(op)
-            updates.add(node.target)
-        elif isinstance(node, ast.Assign) and len(node.targets) == 1 \
-                and scan.is_var(node.targets[0], name):
-            value = node.value
-            if isinstance(value, ast.BinOp) and scan.is_var(value.left, name) \
-                    and type(value.op) in aug \
-                    and name not in {n.id for n in scan.loads(value.right)}:
-                ops.add(aug[type(value.op)])  # s = s + e: the same reduction as s += e
-                updates |= {node.targets[0], value.left}
-                continue
-            if not (isinstance(value, ast.Call) and isinstance(value.func, ast.Name)
-                    and value.func.id in ("min", "max") and len(value.args) == 2
-                    and not value.keywords):
-                return None
-            a, b = value.args
-            own, other, late = (a, b, "") if scan.is_var(a, name) else (b, a, "<")
-            if not scan.is_var(own, name) or name in {n.id for n in scan.loads(other)}:
-                return None
-            ops.add(value.func.id + late)
-            updates |= {node.targets[0], own}
-    uses = [n for n in ast.walk(body) if isinstance(n, ast.Name) and n.id == name]
-    if not ops or any(n not in updates for n in uses):
-        return None
-    return ops
