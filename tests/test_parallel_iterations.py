@@ -279,6 +279,21 @@ def test_an_error_in_a_piece_is_the_plain_loops_error():
     assert out == plain_out  # the same partial writes: first six slots, as written
 
 
+def test_unhashable_keys_raise_the_plain_error():
+    def lookup(rows, table):
+        out = []
+        for row in rows:
+            out.append(table[row])
+        return out
+
+    driver = iteration_prepare(lookup, analyze(lookup), 3).fn
+    rows = [[k % 4, k] for k in range(20)]
+    with pytest.raises(TypeError):
+        lookup(rows, {1: 2})
+    with pytest.raises(TypeError):
+        driver(rows, {1: 2})
+
+
 def test_aliased_containers_run_whole():
     def dup(A, C):
         for i in range(len(A)):

@@ -290,24 +290,30 @@ class LoopRunner:
 
 
 def _stand_ins(proof: IterProof, env: dict, descs: list[tuple]) -> list[dict]:
-    """Per piece, the entries of the names the loop uses only at its own key
-    (``A[i]``, ``C[i][j] = ...``): a dict of those keys instead of the whole container.
-    A name whose keys do not all index it (a negative or too large index) goes whole."""
-    keys_of = {}
-    for name, path in proof.by_key:
-        value = env.get(name)
-        if type(value) in (list, tuple, dict) or (isinstance(value, np.ndarray)
-                                                   and value.ndim >= 1):
-            keys_of[name] = path
+    """Per piece, the entries of the names the loop uses only at its own key (``A[i]``,
+    ``C[i][j] = ...``) or near it (``grid[i - 1]``: a halo): a dict of those keys
+    instead of the whole container. A name whose keys do not all index it (a negative
+    or too large index, an offset on a dict) goes whole."""
     out: list[dict] = [{} for _ in descs]
-    for name, path in keys_of.items():
-        value, parts = env[name], []
+    for name, path, offsets in proof.by_key:
+        value = env.get(name)
+        if not (type(value) in (list, tuple, dict)
+                or (isinstance(value, np.ndarray) and value.ndim >= 1)):
+            continue
+        if type(value) is dict and offsets != (0,):
+            continue
+        parts = []
         for desc in descs:
-            keys = [key_at(item, path) for item in items_of(desc)]
+            try:
+                keys = {key_at(item, path) for item in items_of(desc)}
+                if offsets != (0,):
+                    keys = {k + off for k in keys for off in offsets}
+            except TypeError:  # unhashable keys, or keys that take no offset: whole
+                break
             if type(value) is dict:
                 part = {k: value[k] for k in keys if k in value}
             elif all(type(k) is int and 0 <= k < len(value) for k in keys):
-                part = {k: value[k] for k in keys}
+                part = {k: value[k] for k in sorted(keys)}
             else:
                 break
             parts.append(part)

@@ -73,8 +73,9 @@ class IterProof:
     ``+``, ``*``, ``min``, ``max`` (``min<``/``max<`` when written ``min(e, s)``);
     ``env``: the function's names the loop reads; ``trips``: for each loop of the
     deepest nest, the parameter whose length bounds it (None: unknown); ``by_key``:
-    ``(name, key path)`` of the names the loop uses only as ``name[key]`` (a piece
-    needs only its own keys' entries of them).
+    ``(name, key path, offsets)`` of the names the loop uses only as ``name[key]``
+    or ``name[key ± c]`` (a piece needs only those entries of them: its own, and a
+    halo for the offsets).
     """
 
     line: int
@@ -87,7 +88,7 @@ class IterProof:
     reductions: tuple[tuple[str, str], ...] = ()
     env: tuple[str, ...] = ()
     trips: tuple[str | None, ...] = ()
-    by_key: tuple[tuple[str, tuple[int, ...]], ...] = ()
+    by_key: tuple[tuple[str, tuple[int, ...], tuple[int, ...]], ...] = ()
 
     def __str__(self) -> str:
         parts = [f"line {self.line}: iterations of `for {self.target}` are independent"]
@@ -303,21 +304,20 @@ class _Proof:
         return out
 
     def _by_key(self, body: ast.Module, targets: dict[str, tuple[int, ...]],
-                names: set[str]) -> tuple[tuple[str, tuple[int, ...]], ...]:
+                names: set[str]) -> tuple[tuple[str, tuple[int, ...], tuple[int, ...]], ...]:
+        """Names used only as ``name[key]`` or ``name[key ± c]`` (a halo): with the key's
+        path and the offsets seen."""
         found = []
         for name in sorted(names):
-            paths = set()
+            paths, offsets = set(), set()
             for node in ast.walk(body):
                 if isinstance(node, ast.Name) and node.id == name:
                     parent = self.parents.get(node)
-                    if isinstance(parent, ast.Subscript) and parent.value is node \
-                            and isinstance(parent.slice, ast.Name) \
-                            and parent.slice.id in targets:
-                        paths.add(targets[parent.slice.id])
-                    else:
-                        paths.add(None)
+                    key = _keyed_index(parent, node, targets)
+                    paths.add(key[0] if key else None)
+                    offsets.add(key[1] if key else 0)
             if len(paths) == 1 and None not in paths:
-                found.append((name, paths.pop()))
+                found.append((name, paths.pop(), tuple(sorted(offsets))))
         return tuple(found)
 
     def _reads(self, body: ast.Module, slots: list, appends: list[str], unique: bool,
@@ -435,3 +435,19 @@ class _Proof:
                 if of is not None:
                     out[stmt.targets[0].id] = of
         return out
+
+
+def _keyed_index(parent: ast.AST | None, node: ast.Name,
+                 targets: dict[str, tuple[int, ...]]) -> tuple[tuple[int, ...], int] | None:
+    """``node[key]`` → (key path, 0); ``node[key + c]`` / ``node[key - c]`` → (path, ±c)."""
+    if not (isinstance(parent, ast.Subscript) and parent.value is node):
+        return None
+    index = parent.slice
+    if isinstance(index, ast.Name) and index.id in targets:
+        return targets[index.id], 0
+    if isinstance(index, ast.BinOp) and isinstance(index.op, (ast.Add, ast.Sub)) \
+            and isinstance(index.left, ast.Name) and index.left.id in targets \
+            and isinstance(index.right, ast.Constant) and type(index.right.value) is int:
+        step = index.right.value
+        return targets[index.left.id], step if isinstance(index.op, ast.Add) else -step
+    return None
