@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from ...analysis import ArgSignature, FunctionFeatures
@@ -106,5 +107,9 @@ def _warm(workers: int) -> None:
 
     executor = PROCESSES.get(workers)
     blob = pickle.dumps(len)
-    for future in [executor.submit(worker.run_items, blob, [((),)]) for _ in range(workers)]:
-        future.result()
+    try:
+        for future in [executor.submit(worker.run_items, blob, [((),)])
+                       for _ in range(workers)]:
+            future.result()
+    except (BrokenProcessPool, OSError, RuntimeError):
+        PROCESSES.rebuild()  # the calls retry, then run the loop here, with a warning
