@@ -49,7 +49,7 @@ _UNORDERED = (dict, set, frozenset, type({}.keys()), type({}.values()), type({}.
 _REDUCIBLE = (int, float, complex, str, bytes, np.number)
 _CALLS = itertools.count()
 #: Shared values at least this large go to the workers once, through shared memory.
-_SHM_BYTES = 1 << 20
+_SHM_BYTES = 1 << 18
 
 
 def _piece_tree(tree: ast.FunctionDef, proof: IterProof) -> ast.Module:
