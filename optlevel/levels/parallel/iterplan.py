@@ -3,6 +3,7 @@ when they apply, what they cost, and the callable that runs them."""
 
 from __future__ import annotations
 
+import ast
 import math
 from collections.abc import Callable
 from concurrent.futures.process import BrokenProcessPool
@@ -85,6 +86,8 @@ def iteration_prepare(func: Callable[..., Any], features: FunctionFeatures,
 
     proof = features.split.iterations
     tree = features.source.tree
+    if not isinstance(tree, ast.FunctionDef):
+        raise Decline("no function source to rebuild the loop from", code=Code.DECLINED)
     try:
         ship.dumps_function(func)
         runner = LoopRunner(func, tree, proof, workers, PIECES_PER_WORKER, client)

@@ -45,7 +45,8 @@ from .split_iter import IterProof
 __all__ = ["LoopRunner", "build_driver"]
 
 _SEQUENCES = (list, tuple, str, bytes, range, np.ndarray)
-_UNORDERED = (dict, set, frozenset, type({}.keys()), type({}.values()), type({}.items()))
+_UNORDERED: tuple[type, ...] = (dict, set, frozenset, type({}.keys()), type({}.values()),
+                                type({}.items()))
 _REDUCIBLE = (int, float, complex, str, bytes, np.number)
 _CALLS = itertools.count()
 #: Shared values at least this large go to the workers once, through shared memory.
@@ -96,7 +97,7 @@ def build_driver(func: Callable[..., Any], tree: ast.FunctionDef, proof: IterPro
                     [ast.Constant(kind), ast.Tuple(args, ast.Load()),
                      ast.Call(ast.Name("_ol_locals", ast.Load()), [], [])], [])
     if proof.reductions:
-        names = [ast.Name(n, ast.Store()) for n, _ in proof.reductions]
+        names: list[ast.expr] = [ast.Name(n, ast.Store()) for n, _ in proof.reductions]
         stmt: ast.stmt = ast.Assign([ast.Tuple(names, ast.Store())], call)
     else:
         stmt = ast.Expr(call)
@@ -312,8 +313,8 @@ def _stand_ins(proof: IterProof, env: dict, descs: list[tuple]) -> list[dict]:
                 break
             if type(value) is dict:
                 part = {k: value[k] for k in keys if k in value}
-            elif all(type(k) is int and 0 <= k < len(value) for k in keys):
-                part = {k: value[k] for k in sorted(keys)}
+            elif all(type(k) is int and 0 <= k < len(value) for k in keys):  # type: ignore[arg-type]
+                part = {k: value[k] for k in sorted(keys)}  # type: ignore[index]
             else:
                 break
             parts.append(part)
@@ -362,7 +363,7 @@ def _cut(obj: Any) -> Any:
     if isinstance(obj, _SEQUENCES) and not (isinstance(obj, np.ndarray) and obj.ndim == 0):
         return obj
     if isinstance(obj, _UNORDERED):
-        return list(obj)
+        return list(obj)  # type: ignore[call-overload]
     return None
 
 

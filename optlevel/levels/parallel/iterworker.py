@@ -99,7 +99,7 @@ def _load_env(sent: Any) -> dict[str, Any]:
         return pickle.loads(sent)
     attached = shm.attach()
     try:
-        return pickle.loads(attached.array(sent, False))
+        return pickle.loads(attached.array(sent, False).tobytes())
     finally:
         attached.close()
 

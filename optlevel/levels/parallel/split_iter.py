@@ -127,8 +127,9 @@ class _Proof:
     def __init__(self, tree: ast.FunctionDef, index: int, params: tuple[str, ...],
                  ns: Namespace, freevars: tuple[str, ...]):
         self.tree, self.index, self.ns = tree, index, ns
-        self.loop = tree.body[index]
-        assert isinstance(self.loop, ast.For)
+        loop = tree.body[index]
+        assert isinstance(loop, ast.For)
+        self.loop: ast.For = loop
         self.params = params
         self.before = scan.assigned(tree.body[:index])
         self.local = set(params) | scan.assigned(tree.body) | set(freevars)
@@ -231,8 +232,8 @@ class _Proof:
                 if node.id != name:
                     continue
                 attr = self.parents.get(node)
-                call = self.parents.get(attr)
-                stmt = self.parents.get(call)
+                call = self.parents.get(attr) if attr is not None else None
+                stmt = self.parents.get(call) if call is not None else None
                 if not (isinstance(attr, ast.Attribute) and attr.attr in ("append", "extend")
                         and isinstance(call, ast.Call) and call.func is attr
                         and isinstance(stmt, ast.Expr)):
@@ -269,17 +270,17 @@ class _Proof:
                 raise NoProof(line, f"writes {ast.unparse(target)} before {base.id!r} is bound")
             if inner is None:
                 raise NoProof(line, f"writes {ast.unparse(target)}")
-            key = scan.first_index(inner)
-            if not (isinstance(key, ast.Name) and key.id in targets):
+            index = scan.first_index(inner)
+            if not (isinstance(index, ast.Name) and index.id in targets):
                 raise NoProof(line, f"writes {ast.unparse(target)}: its first index is not "
                                     f"the loop's own {ast.unparse(self.loop.target)}")
             deep = target is not inner or (isinstance(inner.slice, ast.Tuple)
                                            and len(inner.slice.elts) > 1)
             old = found.get(base.id)
-            if old is not None and old[1] != targets[key.id]:
+            if old is not None and old[1] != targets[index.id]:
                 raise NoProof(line, f"writes {base.id!r} at two different keys")
-            found[base.id] = ((old[0] if old else False) or deep, targets[key.id])
-            keyed[base.id] = key.id
+            found[base.id] = ((old[0] if old else False) or deep, targets[index.id])
+            keyed[base.id] = index.id
         return [(c, deep, path) for c, (deep, path) in sorted(found.items())], keyed
 
     def _aliases(self, body: ast.Module, private: set[str],
@@ -298,8 +299,8 @@ class _Proof:
                 continue
             uses = [n for n in ast.walk(body) if isinstance(n, ast.Name) and n.id == name
                     and isinstance(n.ctx, ast.Load)]
-            if all(isinstance(self.parents.get(n), (ast.Subscript, ast.Attribute))
-                   and self.parents[n].value is n for n in uses):
+            if all(isinstance(p, (ast.Subscript, ast.Attribute)) and p.value is n
+                   for n in uses for p in [self.parents.get(n)]):
                 out[name] = pairs.pop()  # type: ignore[assignment]
         return out
 
@@ -316,8 +317,9 @@ class _Proof:
                     key = _keyed_index(parent, node, targets)
                     paths.add(key[0] if key else None)
                     offsets.add(key[1] if key else 0)
-            if len(paths) == 1 and None not in paths:
-                found.append((name, paths.pop(), tuple(sorted(offsets))))
+            path = paths.pop() if len(paths) == 1 else None
+            if path is not None:
+                found.append((name, path, tuple(sorted(offsets))))
         return tuple(found)
 
     def _reads(self, body: ast.Module, slots: list, appends: list[str], unique: bool,
@@ -336,7 +338,8 @@ class _Proof:
                 if not at_key:
                     raise NoProof(node.lineno, f"uses {name!r} other than at its slot "
                                                f"[{keyed[name]}]")
-                if not unique and not stored(parent, self.parents):
+                if not unique and isinstance(parent, ast.Subscript) \
+                        and not stored(parent, self.parents):
                     raise NoProof(node.lineno, f"reads {name!r}[{keyed[name]}], whose key "
                                                "may repeat: an earlier item's write would show")
 
@@ -364,18 +367,19 @@ class _Proof:
                 target = node.value if isinstance(node, ast.Attribute) else node
             if target is None:
                 continue
+            line = getattr(node, "lineno", self.loop.lineno)
             base, _ = scan.base_name(target) if isinstance(target, ast.Subscript) \
                 else (target if isinstance(target, ast.Name) else None, None)
             if base is None:
-                raise NoProof(node.lineno, f"changes {ast.unparse(target)}")
+                raise NoProof(line, f"changes {ast.unparse(target)}")
             if isinstance(node, ast.Attribute) and base.id not in fresh:
-                raise NoProof(node.lineno, f"sets the attribute {ast.unparse(node)}")
+                raise NoProof(line, f"sets the attribute {ast.unparse(node)}")
             if base.id in fresh or base.id in written:
                 continue
             if base.id in appends and target is base:
                 continue
-            raise NoProof(node.lineno, f"changes {ast.unparse(target)}, which other "
-                                       "iterations may see")
+            raise NoProof(line, f"changes {ast.unparse(target)}, which other "
+                                 "iterations may see")
 
     def _calls(self, body: ast.Module, private: set[str], targets: dict) -> None:
         shared = self.outer - private

@@ -103,9 +103,10 @@ def slot_of(value: ast.expr | None, targets: dict[str, tuple[int, ...]],
 def changed_through(body: ast.Module, name: str) -> bool:
     """Does the loop store into ``name[...]`` or call a mutating method on it?"""
     for node in ast.walk(body):
-        if isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store) \
-                and scan.base_name(node)[0] is not None and scan.base_name(node)[0].id == name:
-            return True
+        if isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store):
+            base = scan.base_name(node)[0]
+            if base is not None and base.id == name:
+                return True
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
                 and node.func.attr in MUTATING and scan.is_var(node.func.value, name):
             return True
