@@ -384,6 +384,13 @@ def prints_via_helper(xs):
         _noisy(x)
 
 
+def draws(rng, n):
+    out = []
+    for _ in range(n):
+        out.append(rng.random())
+    return out
+
+
 def aliased_row(A):
     for i in range(len(A)):
         row = A[0]
@@ -401,6 +408,7 @@ def aliased_row(A):
     (read_after, "'y', bound in the loop, is read after it"),
     (aliased_row, "changes row[i], which other iterations may see"),
     (via_helper, "calls _log(), which changes the global 'LOG'"),
+    (draws, "calls rng.random(), which may change the state of 'rng'"),
     (prints_via_helper, "calls _noisy(), which calls print()"),
 ])
 def test_not_split_for_the_right_reason(func, why):

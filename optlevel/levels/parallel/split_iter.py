@@ -27,12 +27,14 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import types
 
 from ...analysis.scope import Namespace
 from ...analysis.tables import MUTATING_NUMPY
 from . import split_scan as scan
 from .split_iter_facts import (
     MUTATING,
+    READING_METHODS,
     bindings,
     changed_through,
     directly_in,
@@ -390,7 +392,8 @@ class _Proof:
                 raise NoProof(node.lineno, "a call with out=")
             func = node.func
             if isinstance(func, ast.Attribute):
-                continue  # methods: the mutating ones were checked above
+                self._method(func, node.lineno, private, targets)
+                continue
             dotted = self.ns.dotted(func) if isinstance(func, ast.Name) else None
             if isinstance(func, ast.Name) and func.id not in self.local:
                 found, value = self.ns.lookup(func.id)
@@ -408,6 +411,23 @@ class _Proof:
                 if isinstance(arg, ast.Name) and arg.id in shared:
                     raise NoProof(node.lineno, f"passes {arg.id!r} whole to "
                                                f"{ast.unparse(func)}(), which might change it")
+
+    def _method(self, func: ast.Attribute, line: int, private: set[str],
+                targets: dict) -> None:
+        """A method of an object the iteration did not make may change state the pieces
+        would each copy (``rng.random()``, ``it.__next__()``): only known readers pass."""
+        root: ast.expr = func.value
+        while isinstance(root, (ast.Attribute, ast.Subscript, ast.Call)):
+            root = root.func if isinstance(root, ast.Call) else root.value
+        if not isinstance(root, ast.Name) or root.id in private or root.id in targets \
+                or func.attr in READING_METHODS or func.attr in MUTATING:
+            return  # (mutating methods were checked against what they may change)
+        if root.id not in self.local:
+            found, value = self.ns.lookup(root.id)
+            if found and isinstance(value, types.ModuleType):
+                return  # a module's function: like a call by name
+        raise NoProof(line, f"calls {ast.unparse(func)}(), which may change the state of "
+                            f"{root.id!r} (each piece would change its own copy)")
 
     # -- the cost model's facts ---------------------------------------------------------------
     def _trips(self) -> tuple[str | None, ...]:

@@ -14,11 +14,23 @@ from ...analysis.scope import Namespace
 from ...analysis.tables import IO_BUILTINS, MUTATING_ARRAY_METHODS, MUTATING_CONTAINER_METHODS
 from . import split_scan as scan
 
-__all__ = ["MUTATING", "helper_effect", "bindings", "slot_of", "changed_through",
+__all__ = ["MUTATING", "READING_METHODS", "helper_effect", "bindings", "slot_of", "changed_through",
            "directly_in", "length_name", "target_paths", "stored", "fresh", "op_symbol",
            "reduction_ops"]
 
 MUTATING = MUTATING_ARRAY_METHODS | MUTATING_CONTAINER_METHODS
+#: Methods that only read the object they are called on (str, bytes, list, dict, set,
+#: tuple, NumPy arrays): the ones a loop may call on an object it did not make.
+READING_METHODS = frozenset(
+    "get keys values items count index copy lower upper strip lstrip rstrip split rsplit "
+    "splitlines join replace startswith endswith find rfind format encode decode isdigit "
+    "isalpha isspace isalnum isnumeric isdecimal islower isupper istitle title casefold "
+    "partition rpartition zfill center ljust rjust expandtabs translate swapcase capitalize "
+    "removeprefix removesuffix hex isdisjoint issubset issuperset union intersection "
+    "difference symmetric_difference sum mean std var min max prod any all dot reshape "
+    "ravel flatten tolist astype transpose argmax argmin argsort round clip nonzero cumsum "
+    "cumprod item conjugate conj real imag view searchsorted trace diagonal take repeat "
+    "squeeze swapaxes tobytes __len__ __getitem__ __contains__".split())
 #: Calls whose result is a new object (a private name bound to one may be changed).
 FRESH_CALLS = frozenset("list dict set sorted tuple str int float bool complex bytes bytearray "
                          "frozenset len sum abs round".split())
