@@ -459,3 +459,19 @@ def test_the_same_splits_on_a_dask_local_cluster():
         client.close()
         cluster.close()
         remote.close_remote()
+
+
+def test_a_closure_and_keyword_defaults_reach_the_pieces():
+    scale = 5
+
+    def scaled(xs, *, offset=1):
+        out = [0] * len(xs)
+        for i in range(len(xs)):
+            out[i] = xs[i] * scale + offset
+        return out
+
+    driver = iteration_prepare(scaled, analyze(scaled), 2).fn
+    xs = list(range(20))
+    assert driver(xs, offset=2) == scaled(xs, offset=2)
+    assert driver(xs) == scaled(xs)
+    assert "pieces on 2 processes" in driver.__optlevel_loop__.last

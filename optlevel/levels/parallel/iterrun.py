@@ -150,6 +150,13 @@ class LoopRunner:
         return self.piece(env, _iterable(kind, args))
 
     def run(self, kind: str, args: tuple, env: dict) -> tuple:
+        code, cells = self.func.__code__, self.func.__closure__ or ()
+        for name, cell in zip(code.co_freevars, cells):  # the driver sees only its own
+            if name in self.proof.env and name not in env:
+                try:
+                    env[name] = cell.cell_contents
+                except ValueError:  # an empty cell: unbound, as in the plain loop
+                    pass
         why = self._unsplit(env)
         seq = None if why else _sequence(kind, args)
         if why or seq is None or len(seq) < 2:
