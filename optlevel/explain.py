@@ -94,7 +94,10 @@ def _feature_lines(f: FunctionFeatures) -> list[str]:
     if f.mutated_params:
         out.append(f"  writes in place: {', '.join(sorted(f.mutated_params))}")
     out += [f"  split: {'; '.join(map(str, f.split.params.values())) or f.split.reason}"] + \
-        [f"  independent loop {loop}" for loop in f.split.loops]
+        [f"  independent loop {loop}" for loop in f.split.loops] + \
+        [f"  iteration split: {f.split.iteration_reason}"
+         if f.split.iterations is not None else
+         f"  iteration split: none ({f.split.iteration_reason})"]
     for what, found in (("numba cannot compile", f.numba_blockers),
                         ("kept in Python", f.semantic_blockers),
                         ("compiled code would differ (catalogue)", f.semantic_findings),

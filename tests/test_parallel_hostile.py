@@ -152,11 +152,11 @@ def concat(x, s):
 x = np.arange(3000.0)
 strict = optimize(concat, level=3, strict=True)
 try:
-    strict(x, "ab")
-    refused = ""
-except optlevel.LevelUnavailable as exc:
-    refused = str(exc)
-print(json.dumps({"refused": refused}))
+    result = strict(x, "ab") == "ab" * 3000
+except optlevel.LevelUnavailable:
+    result = "refused"
+prange = [r.reason for r in strict.plan_call(x, "ab").rows if r.backend == "prange"]
+print(json.dumps({"refused": " ".join(prange), "result": result}))
 """
 
 
@@ -165,6 +165,8 @@ def test_a_string_reduction_never_crashes_the_process(tmp_path, cache_dir):
     """``out += s`` compiled as a prange reduction killed the process (SIGSEGV): every
     reduction whose type is not a number is refused before a parallel compile."""
     found = _run(STRING_REDUCTIONS, tmp_path, cache_dir, script=True)
+    # another level-3 backend (the process pool's iteration split) may serve it, exactly
+    assert found["result"] in (True, "refused")
     assert "the loop reduces out of type" in found["refused"]
     assert "safe only over numbers" in found["refused"]
 

@@ -8,10 +8,12 @@ from collections.abc import Callable
 from typing import Any
 
 from ...analysis import ArgSignature, FunctionFeatures
-from ...contract import YES, BackendBase, Code, Estimate, Prepared, Verdict
+from ...contract import YES, BackendBase, Code, Decline, Estimate, Pays, Prepared, Verdict
 from . import runtime
-from .chunks import HINT_DOC, check_split_option
+from .chunks import HINT_DOC, check_split_option, parse_hint
 from .cluster import cluster_applies, cluster_estimate, cluster_prepare, unreachable
+from .iterplan import iteration_cluster_estimate, iteration_prepare, iteration_verdict
+from .verdicts import chunk_verdict
 
 
 class DaskBackend(BackendBase):
@@ -49,10 +51,21 @@ class DaskBackend(BackendBase):
 
     def applies(self, features: FunctionFeatures, signature: ArgSignature, settings: Any,
                 profile: Any) -> Verdict:
-        return cluster_applies("dask", features, signature, settings)
+        rows = cluster_applies("dask", features, signature, settings)
+        if rows or rows.code != Code.DECLINED or features.split.iterations is None:
+            return rows
+        return iteration_verdict(features)  # a loop's iterations, in pieces on the cluster
 
     def estimate(self, features: FunctionFeatures, signature: ArgSignature, settings: Any,
                  profile: Any) -> Estimate:
+        if features.split.iterations is not None and not chunk_verdict(features, signature):
+            why = runtime.excluded(settings, "dask")
+            if why or runtime.inside_worker():
+                return Estimate(Pays.NO, why or runtime.INSIDE_WORKER)
+            return iteration_cluster_estimate(
+                "dask", features, signature,
+                float(profile.measure("dask.task_s", lambda: _round_trip(_client(settings)))),
+                max(1, sum(_client(settings).nthreads().values())))
         return cluster_estimate("dask", features, signature, settings, profile,
                                 lambda: _round_trip(_client(settings)),
                                 lambda: max(1, sum(_client(settings).nthreads().values())))
@@ -61,6 +74,14 @@ class DaskBackend(BackendBase):
                 signature: ArgSignature, settings: Any, args: tuple = (),
                 kwargs: dict | None = None) -> Prepared:
         from .remote import run_dask
+
+        if parse_hint(features) is None and features.split.iterations is not None and \
+                not chunk_verdict(features, signature):
+            why = runtime.excluded(settings, "dask")
+            if why:
+                raise Decline(why, warn=False, code=Code.CONFIGURED)
+            return iteration_prepare(func, features, runtime.worker_count(settings),
+                                     lambda: _client(settings))
 
         def run(call: Any) -> list[Any]:
             client = _client(settings)

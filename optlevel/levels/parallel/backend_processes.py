@@ -1,5 +1,6 @@
 """Level 3, processes: Python code that holds the GIL, run on pieces of rows by a
-persistent process pool, arrays through shared memory (see :mod:`.local`)."""
+persistent process pool, arrays through shared memory (see :mod:`.local`); or, where
+no row split holds, a loop's iterations in pieces (:mod:`.iterplan`)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from ...core.registry import BACKENDS, requirement_missing
 from ...errors import FallbackWarning, warn_once
 from . import costs, runtime, ship
 from .chunks import HINT_DOC, NotSplit, check_split_option, parse_hint, split_call
+from .iterplan import iteration_estimate, iteration_prepare, iteration_verdict
 from .verdicts import chunk_verdict, split_bytes, split_elements
 
 #: A Python loop costs at least this per element it touches (a bound, not a measurement).
@@ -37,7 +39,10 @@ class ProcessesBackend(BackendBase):
 
     def applies(self, features: FunctionFeatures, signature: ArgSignature, settings: Any,
                 profile: Any) -> Verdict:
-        return chunk_verdict(features, signature)
+        rows = chunk_verdict(features, signature)
+        if rows or not rows.code == Code.DECLINED or features.split.iterations is None:
+            return rows
+        return iteration_verdict(features)
 
     def estimate(self, features: FunctionFeatures, signature: ArgSignature, settings: Any,
                  profile: Any) -> Estimate:
@@ -45,6 +50,11 @@ class ProcessesBackend(BackendBase):
         if refused is not None:
             return refused
         asked = runtime.executor_kind(settings)[0] == "processes"
+        if not chunk_verdict(features, signature):
+            other = "" if asked else _better_elsewhere(features, signature, settings)
+            if other:
+                return Estimate(Pays.NO, other)
+            return iteration_estimate(features, signature, profile, workers, asked)
         if not asked:
             other = _better_elsewhere(features, signature, settings)
             if other:
@@ -77,7 +87,11 @@ class ProcessesBackend(BackendBase):
         why = runtime.excluded(settings, "processes")
         if why:
             raise Decline(why, warn=False, code=Code.CONFIGURED)
+        workers = runtime.worker_count(settings)
         hint = parse_hint(features)
+        if hint is None and features.split.iterations is not None and \
+                not chunk_verdict(features, signature):
+            return iteration_prepare(func, features, workers)
         try:
             call = split_call(func, features, args, kwargs or {}, hint)
             ship.dumps_function(func)
@@ -88,7 +102,6 @@ class ProcessesBackend(BackendBase):
                     ship.dumps_values(value, f"argument {name!r}")
         except (NotSplit, ship.ShipError) as exc:
             raise Decline(str(exc), code=Code.DECLINED) from None
-        workers = runtime.worker_count(settings)
         return Prepared(_pooled(func, features, hint, workers),
                         note=f"{workers} worker processes, arrays in shared memory")
 

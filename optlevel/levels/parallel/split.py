@@ -34,6 +34,7 @@ import dataclasses
 from typing import Any
 
 from ...analysis.scope import Namespace
+from .split_iter import prove_iterations
 from .split_loops import prove_loops
 from .split_proofs import NO_SPLIT, LoopProof, SplitInfo, SplitProof
 from .split_rowloop import prove_row_loop
@@ -44,13 +45,20 @@ __all__ = ["SplitProof", "LoopProof", "SplitInfo", "analyze_split", "NO_SPLIT",
 
 
 def analyze_split(tree: Any, params: tuple[str, ...], ns: Namespace,
-                  has_varargs: bool = False) -> SplitInfo:
+                  has_varargs: bool = False, freevars: tuple[str, ...] = ()) -> SplitInfo:
     """Prove what can be split in ``tree``; never raises."""
     try:
-        return _analyze(tree, params, ns, has_varargs)
+        info = _analyze(tree, params, ns, has_varargs)
     except (RecursionError, ValueError, TypeError, AttributeError) as exc:
         # An AST shape this analysis did not foresee: no proof, never a crash.
         return SplitInfo(reason=f"split analysis failed: {type(exc).__name__}: {exc}")
+    try:
+        proof, why = prove_iterations(tree, params, ns, freevars)
+    except (RecursionError, ValueError, TypeError, AttributeError, KeyError) as exc:
+        proof, why = None, f"iteration analysis failed: {type(exc).__name__}: {exc}"
+    if has_varargs:
+        proof, why = None, "*args/**kwargs parameters"
+    return dataclasses.replace(info, iterations=proof, iteration_reason=why)
 
 
 def _analyze(tree: Any, params: tuple[str, ...], ns: Namespace,
@@ -77,4 +85,7 @@ def function_findings(ctx: Any) -> dict[str, Any]:
     """Level 3's part of :func:`optlevel.analysis.analyze`: the split proofs."""
     if ctx.tree is None:
         return {"split": NO_SPLIT}
-    return {"split": analyze_split(ctx.tree, ctx.params, ctx.namespace, ctx.has_varargs)}
+    code = getattr(ctx.function, "__code__", None)
+    freevars = tuple(code.co_freevars) if code is not None else ()
+    return {"split": analyze_split(ctx.tree, ctx.params, ctx.namespace, ctx.has_varargs,
+                                   freevars)}

@@ -81,6 +81,11 @@ class SplitInfo:
         Independent top-level loops (for ``prange``).
     loop_reasons : tuple of str
         Why the other top-level loops are not independent.
+    iterations : IterProof or None
+        The top-level loop whose iterations may run in pieces on worker processes
+        (:mod:`.split_iter`), whatever the arguments' kinds.
+    iteration_reason : str
+        That proof, or the first line that breaks it and why.
     """
 
     params: dict[str, SplitProof] = dataclasses.field(default_factory=dict)
@@ -93,6 +98,8 @@ class SplitInfo:
     ops: int = 0
     loops: tuple[LoopProof, ...] = ()
     loop_reasons: tuple[str, ...] = ()
+    iterations: Any = None
+    iteration_reason: str = "no source"
 
     @property
     def ok(self) -> bool:
@@ -106,7 +113,10 @@ class SplitInfo:
         return {"kind": self.kind, "output": self.output, "reason": self.reason,
                 "params": {p: proof.axis for p, proof in self.params.items()},
                 "loops": [str(lp) for lp in self.loops],
-                "loop_reasons": list(self.loop_reasons)}
+                "loop_reasons": list(self.loop_reasons),
+                "iterations": self.iteration_reason if self.iterations is not None else None,
+                "iterations_refused": None if self.iterations is not None
+                else self.iteration_reason}
 
 
 NO_SPLIT = SplitInfo()

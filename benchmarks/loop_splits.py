@@ -1,0 +1,200 @@
+"""Iteration splits (issue 15), measured in one run: plain Python against the same
+function at level 3 and at ``level="auto"``, medians, ratios from the same run.
+
+    PYTHONPATH=. python benchmarks/loop_splits.py --out loops.json
+    PYTHONPATH=. python benchmarks/loop_splits.py --only rowwise256,words --repeat 3
+
+Each figure calls plain Python, level 3 and auto alternately after untimed calls that
+plan, start the pool and settle auto's trial, and reports the medians and ratios.
+With rowwise256, the machine's own ceiling is measured too: the rows cut by hand over
+every core's forked process, nothing shipped.
+
+figures (targets from the issue):
+  rowwise128, rowwise256   list-of-lists product            >=1.6x on 2 cores, >=10x on 16
+  words                    tokenize and count per document, 20K documents, keep each
+                           document's top word and its counts (same targets)
+  words_dicts              the same, returning every document's dict of counts
+  stencil                  4-point stencil on a list-of-lists grid   >=1.6x on 2 cores
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import statistics
+import sys
+import time
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import optlevel
+from optlevel import optimize
+
+
+def rowwise(A, B):
+    n = len(A)
+    C = [[0.0] * n for _ in range(n)]
+    for i in range(n):
+        for j in range(n):
+            s = 0.0
+            for k in range(n):
+                s += A[i][k] * B[k][j]
+            C[i][j] = s
+    return C
+
+
+def word_counts(docs):
+    counts = []
+    total = 0
+    for doc in docs:
+        c = {}
+        for w in doc.lower().split():
+            w = w.strip(".,;:!?")
+            if w:
+                c[w] = c.get(w, 0) + 1
+        counts.append(c)
+        total += len(c)
+    return counts, total
+
+
+def top_words(docs):
+    found = []
+    for doc in docs:
+        c = {}
+        for w in doc.lower().split():
+            w = w.strip(".,;:!?")
+            if w:
+                c[w] = c.get(w, 0) + 1
+        best = max(c, key=c.get) if c else ""
+        found.append((best, c.get(best, 0), len(c)))
+    return found
+
+
+def stencil(grid, steps):
+    n = len(grid)
+    m = len(grid[0])
+    out = [row[:] for row in grid]
+    for i in range(1, n - 1):
+        up, row, down, new = grid[i - 1], grid[i], grid[i + 1], out[i]
+        for j in range(1, m - 1):
+            acc = 0.0
+            for _ in range(steps):
+                acc += 0.25 * (up[j] + down[j] + row[j - 1] + row[j + 1]) - 0.01 * acc
+            new[j] = acc
+    return out
+
+
+def _matrix(n: int, seed: int) -> list[list[float]]:
+    rnd = random.Random(seed)
+    return [[rnd.random() for _ in range(n)] for _ in range(n)]
+
+
+def _docs(count: int) -> list[str]:
+    rnd = random.Random(3)
+    vocab = [f"word{k}" for k in range(2000)] + ["The", "a", "of", "and", "to", "in"]
+    return [" ".join(rnd.choice(vocab) + rnd.choice(["", "", ",", "."])
+                     for _ in range(rnd.randint(20, 80))) for _ in range(count)]
+
+
+def _cases() -> dict[str, tuple[Callable[..., Any], tuple]]:
+    return {
+        "rowwise128": (rowwise, (_matrix(128, 1), _matrix(128, 2))),
+        "rowwise256": (rowwise, (_matrix(256, 1), _matrix(256, 2))),
+        "words": (top_words, (_docs(20_000),)),
+        "words_dicts": (word_counts, (_docs(20_000),)),
+        "stencil": (stencil, (_matrix(600, 4), 4)),
+    }
+
+
+def measure(func: Callable[..., Any], args: tuple, repeat: int) -> dict[str, Any]:
+    level3 = optimize(func, level=3)
+    auto = optimize(func, level="auto")
+    expected = func(*args)
+    assert level3(*args) == expected
+    for _ in range(4):  # auto: plan, trial against level 0, settle
+        assert auto(*args) == expected
+    times: dict[str, list[float]] = {"plain": [], "level3": [], "auto": []}
+    for _ in range(repeat):
+        for name, f in (("plain", func), ("level3", level3), ("auto", auto)):
+            start = time.perf_counter()
+            f(*args)
+            times[name].append(time.perf_counter() - start)
+    med = {k: statistics.median(v) for k, v in times.items()}
+    return {"plain_s": med["plain"], "level3_s": med["level3"], "auto_s": med["auto"],
+            "level3_x": med["plain"] / med["level3"], "auto_x": med["plain"] / med["auto"],
+            "level3_ran": sorted(level3.stats().levels), "auto_ran": sorted(auto.stats().levels),
+            "repeat": repeat}
+
+
+_SHARED: dict[str, Any] = {}
+
+
+def _rows(lo: int, hi: int) -> float:
+    A, B = _SHARED["A"], _SHARED["B"]
+    n = len(A)
+    start = time.perf_counter()
+    for i in range(lo, hi):
+        for j in range(n):
+            s = 0.0
+            for k in range(n):
+                s += A[i][k] * B[k][j]
+    return time.perf_counter() - start
+
+
+def ceiling(n: int, workers: int, repeat: int) -> dict[str, float]:
+    """The machine's own ceiling for rowwise N: the rows cut by hand over ``workers``
+    forked processes (no shipping: the matrices are inherited), against one process."""
+    import multiprocessing as mp
+
+    _SHARED["A"], _SHARED["B"] = _matrix(n, 1), _matrix(n, 2)
+    cuts = [(n * k // workers, n * (k + 1) // workers) for k in range(workers)]
+    one, many = [], []
+    with mp.get_context("fork").Pool(workers) as pool:
+        pool.starmap(_rows, cuts)
+        for _ in range(repeat):
+            one.append(_rows(0, n))
+            start = time.perf_counter()
+            pool.starmap(_rows, cuts)
+            many.append(time.perf_counter() - start)
+    a, b = statistics.median(one), statistics.median(many)
+    return {"one_s": a, "split_s": b, "x": a / b}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", help="write the figures as JSON here")
+    parser.add_argument("--only", help="comma-separated figure names")
+    parser.add_argument("--repeat", type=int, default=5)
+    ns = parser.parse_args()
+    warnings.simplefilter("ignore", optlevel.OptlevelWarning)
+    cases = _cases()
+    names = ns.only.split(",") if ns.only else list(cases)
+    cores = len(os.sched_getaffinity(0))
+    out: dict[str, Any] = {"machine": f"{platform.node()} {cores} cores, Python "
+                                      f"{sys.version.split()[0]}", "figures": {}}
+    for name in names:
+        func, args = cases[name]
+        found = measure(func, args, ns.repeat)
+        out["figures"][name] = found
+        print(f"{name:12s} plain {found['plain_s'] * 1e3:8.1f} ms  level 3 "
+              f"{found['level3_s'] * 1e3:8.1f} ms ({found['level3_x']:.2f}x, ran at "
+              f"{found['level3_ran']})  auto {found['auto_s'] * 1e3:8.1f} ms "
+              f"({found['auto_x']:.2f}x, ran at {found['auto_ran']})", flush=True)
+    if "rowwise256" in names:
+        found = ceiling(256, cores, ns.repeat)
+        out["ceiling_rowwise256"] = found
+        print(f"ceiling      rowwise256 cut by hand over {cores} forked processes: "
+              f"{found['one_s'] * 1e3:.1f} ms -> {found['split_s'] * 1e3:.1f} ms "
+              f"({found['x']:.2f}x)", flush=True)
+    if ns.out:
+        with open(ns.out, "w") as fh:
+            json.dump(out, fh, indent=2)
+    optlevel.shutdown()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,438 @@
+"""Running an iteration split (:mod:`.split_iter`): the function as written, with its
+proven loop handed to a :class:`LoopRunner` that runs pieces of the iterations on the
+process pool and merges their effects.
+
+Two functions are made from the AST once per function:
+
+* the *driver*: the function itself, with the loop statement replaced by
+  ``s, t = _ol_loop.run(kind, (iterable's arguments), _ol_locals())``. What comes
+  before and after the loop runs in the caller's process as written.
+* the *piece*: ``(env, items) -> reductions``: binds the names the loop reads from
+  ``env`` and runs the loop's body over ``items``. In the caller's process it runs the
+  whole loop on the real objects (the plain loop, exactly); in a worker it runs one
+  piece on copies (:mod:`.iterworker`).
+
+The parent merges in piece order: the slots each piece wrote, the lists it appended,
+its partial reductions folded onto the start value. A piece that raises means the
+whole loop runs again here, serially, on the untouched objects: the same exception,
+with the same partial writes, as the plain call (the proof leaves the loop no other
+effects). Calls the runner cannot split safely (an argument of a kind it cannot cut,
+aliased containers, a reduction of an unknown type) run the plain loop here.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import copy
+import itertools
+import marshal
+import os
+import types
+from collections.abc import Callable
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any
+
+import numpy as np
+
+from ...errors import FallbackWarning, PerformanceWarning, warn_once
+from . import pools, runtime, ship
+from .chunks import bounds
+from .iterworker import UNSET, items_of, key_at, run_loop_piece
+from .shm import Segments
+from .split_iter import IterProof
+
+__all__ = ["LoopRunner", "build_driver"]
+
+_SEQUENCES = (list, tuple, str, bytes, range, np.ndarray)
+_UNORDERED: tuple[type, ...] = (dict, set, frozenset, type({}.keys()), type({}.values()),
+                                type({}.items()))
+_REDUCIBLE = (int, float, complex, str, bytes, np.number)
+_CALLS = itertools.count()
+#: Shared values at least this large go to the workers once, through shared memory.
+_SHM_BYTES = 1 << 18
+
+
+def _piece_tree(tree: ast.FunctionDef, proof: IterProof) -> ast.Module:
+    loop = copy.deepcopy(tree.body[proof.index])
+    assert isinstance(loop, ast.For)
+    loop.iter = ast.copy_location(ast.Name("_ol_items", ast.Load()), loop.iter)
+    binds: list[ast.stmt] = []
+    for name in proof.env:
+        test = ast.Compare(ast.Constant(name), [ast.In()], [ast.Name("_ol_env", ast.Load())])
+        value = ast.Subscript(ast.Name("_ol_env", ast.Load()), ast.Constant(name), ast.Load())
+        binds.append(ast.If(test, [ast.Assign([ast.Name(name, ast.Store())], value)], []))
+    result = ast.Tuple([ast.Name(n, ast.Load()) for n, _ in proof.reductions], ast.Load())
+    args = ast.arguments([], [ast.arg("_ol_env"), ast.arg("_ol_items")], None, [], [], None, [])
+    func = ast.FunctionDef("_ol_piece", args, [*binds, loop, ast.Return(result)], [], None, None)
+    for stmt in binds + [func]:
+        ast.copy_location(stmt, tree.body[proof.index])
+    module = ast.Module([func], [])
+    ast.fix_missing_locations(module)
+    return module
+
+
+def _iter_call(loop: ast.For, proof: IterProof) -> tuple[str, list[ast.expr]]:
+    it = loop.iter
+    if proof.iter_kind in ("range", "zip"):
+        assert isinstance(it, ast.Call)
+        return proof.iter_kind, list(it.args)
+    if proof.iter_kind == "enumerate":
+        assert isinstance(it, ast.Call)
+        start = next((k.value for k in it.keywords if k.arg == "start"), ast.Constant(0))
+        return "enumerate", [it.args[0], start]
+    return "iter", [it]
+
+
+def build_driver(func: Callable[..., Any], tree: ast.FunctionDef, proof: IterProof,
+                 runner: LoopRunner) -> Callable[..., Any]:
+    """``func`` with its proven loop handed to ``runner``: same globals, defaults and
+    closure (cells live), compiled from a copy of its AST with the original lines."""
+    new = copy.deepcopy(tree)
+    new.decorator_list = []
+    loop = new.body[proof.index]
+    assert isinstance(loop, ast.For)
+    kind, args = _iter_call(loop, proof)
+    call = ast.Call(ast.Attribute(ast.Name("_ol_loop", ast.Load()), "run", ast.Load()),
+                    [ast.Constant(kind), ast.Tuple(args, ast.Load()),
+                     ast.Call(ast.Name("_ol_locals", ast.Load()), [], [])], [])
+    if proof.reductions:
+        names: list[ast.expr] = [ast.Name(n, ast.Store()) for n, _ in proof.reductions]
+        stmt: ast.stmt = ast.Assign([ast.Tuple(names, ast.Store())], call)
+    else:
+        stmt = ast.Expr(call)
+    new.body[proof.index] = ast.copy_location(stmt, loop)
+    code = func.__code__
+    freevars = list(code.co_freevars) + ["_ol_loop", "_ol_locals"]
+    factory = ast.FunctionDef(
+        name="_ol_factory", args=ast.arguments([], [], None, [], [], None, []),
+        body=[*(ast.Assign([ast.Name(v, ast.Store())], ast.Constant(None)) for v in freevars),
+              new, ast.Return(ast.Name(new.name, ast.Load()))],
+        decorator_list=[], returns=None, type_comment=None)
+    module = ast.Module([factory], [])
+    ast.fix_missing_locations(module)
+    compiled = compile(module, code.co_filename, "exec")
+    outer = next(c for c in compiled.co_consts if isinstance(c, types.CodeType))
+    inner = next(c for c in outer.co_consts
+                 if isinstance(c, types.CodeType) and c.co_name == new.name)
+    cells = dict(zip(code.co_freevars, func.__closure__ or ()))
+    cells["_ol_loop"] = types.CellType(runner)
+    cells["_ol_locals"] = types.CellType(builtins.locals)
+    closure = tuple(cells[name] for name in inner.co_freevars)
+    driver = types.FunctionType(inner, func.__globals__, func.__name__, func.__defaults__,
+                                closure or None)
+    driver.__kwdefaults__ = copy.copy(func.__kwdefaults__)
+    driver.__qualname__, driver.__module__ = func.__qualname__, func.__module__
+    driver.__doc__ = func.__doc__
+    return driver
+
+
+class LoopRunner:
+    """Runs one proven loop: in pieces on the process pool, or here as written."""
+
+    def __init__(self, func: Callable[..., Any], tree: ast.FunctionDef, proof: IterProof,
+                 workers: int, pieces_per_worker: int,
+                 client: Callable[[], Any] | None = None):
+        self.func, self.proof = func, proof
+        self.client = client  # a Dask client's getter: the pieces run on that cluster
+        self.workers, self.pieces = workers, workers * pieces_per_worker
+        module = _piece_tree(tree, proof)
+        compiled = compile(module, func.__code__.co_filename, "exec")
+        code = next(c for c in compiled.co_consts if isinstance(c, types.CodeType))
+        self.code_blob = marshal.dumps(code)
+        self.piece = types.FunctionType(code, func.__globals__)
+        self.spec = (proof.slots, proof.appends)
+        self.name = getattr(func, "__qualname__", "function")
+        self.last = "not called yet"  # how the latest call ran (explain, tests)
+
+    def serial(self, kind: str, args: tuple, env: dict) -> tuple:
+        """The plain loop, here, on the real objects."""
+        return self.piece(env, _iterable(kind, args))
+
+    def run(self, kind: str, args: tuple, env: dict) -> tuple:
+        code, cells = self.func.__code__, self.func.__closure__ or ()
+        for name, cell in zip(code.co_freevars, cells):  # the driver sees only its own
+            if name in self.proof.env and name not in env:
+                try:
+                    env[name] = cell.cell_contents
+                except ValueError:  # an empty cell: unbound, as in the plain loop
+                    pass
+        why = self._unsplit(env)
+        seq = None if why else _sequence(kind, args)
+        if why or seq is None or len(seq) < 2:
+            self.last = why or ("the loop has fewer than 2 iterations" if seq is not None
+                                else "its iterable is not a sequence optlevel can cut")
+            return self.serial(kind, args, env)
+        try:
+            return self._parallel(kind, args, seq, env)
+        except ship.ShipError as exc:
+            warn_once((self.name, "iterations", str(exc)),
+                      f"{self.name}: level 3 (processes) could not split its loop because "
+                      f"{exc}; the loop ran at level 0 in this process instead.",
+                      FallbackWarning)
+            self.last = str(exc)
+            return self.serial(kind, args, env)
+
+    # -- can this call be split? -------------------------------------------------------
+    def _unsplit(self, env: dict) -> str:
+        proof = self.proof
+        if runtime.inside_worker():
+            return runtime.INSIDE_WORKER
+        missing = [n for n in proof.env if n not in env]
+        if missing:
+            return f"{missing[0]!r} is not bound"
+        for name, op in proof.reductions:
+            if op in ("+", "*") and not isinstance(env[name], _REDUCIBLE):
+                return f"{name!r} is a {type(env[name]).__name__}, not a number or string"
+        for name in proof.appends:
+            if type(env[name]) is not list:
+                return f"{name!r} is a {type(env[name]).__name__}, not a list"
+        for name, deep, _ in proof.slots:
+            why = _slot_problem(name, env[name], deep)
+            if why:
+                return why
+        return _aliased(proof, env)
+
+    # -- running the pieces ----------------------------------------------------------------
+    def _parallel(self, kind: str, args: tuple, seq: Any, env: dict) -> tuple:
+        proof = self.proof
+        ranges = bounds(len(seq), self.pieces)
+        descs = [describe(kind, args, seq, lo, hi) for lo, hi in ranges]
+        own = _stand_ins(proof, env, descs)
+        moving = {n for n, _ in proof.reductions} | set(proof.appends) | set(own[0])
+        shared = {n: env[n] for n in proof.env if n not in moving}
+        func_blob = ship.dumps_function(self.func)
+        env_blob = ship.dumps_values(shared, "a value the loop reads")
+        token = f"{os.getpid()}:{next(_CALLS)}"
+        ship.dumps_values(descs[0], "an item of the loop")
+        if self.client is not None:
+            return self._on_dask(kind, args, env, descs, own, (func_blob, token, env_blob))
+        with Segments() as segments:
+            try:
+                sent: Any = segments.put(np.frombuffer(env_blob, np.uint8)) \
+                    if len(env_blob) >= _SHM_BYTES else env_blob
+            except OSError:  # /dev/shm too small: through the pipe with each piece
+                sent = env_blob
+            return self._pieces(kind, args, env, descs, own, (func_blob, token, sent))
+
+    def _pieces(self, kind: str, args: tuple, env: dict, descs: list[tuple],
+                own: list[dict], sent: tuple) -> tuple:
+        func_blob, token, env_sent = sent
+        for attempt in (1, 2):
+            executor = pools.PROCESSES.get(self.workers)
+            futures = [executor.submit(run_loop_piece, func_blob, self.code_blob, token,
+                                       env_sent, {**self._starts(env, k), **own[k]}, desc,
+                                       self.spec)
+                       for k, desc in enumerate(descs)]
+            try:
+                results = pools.wait_all(futures)
+            except KeyboardInterrupt:
+                pools.PROCESSES.kill()
+                raise
+            except BrokenProcessPool as exc:
+                pools.PROCESSES.rebuild()
+                if attempt == 1:
+                    warn_once((self.name, "iterations", "worker died"),
+                              f"{self.name}: a level-3 worker process died during the call "
+                              f"({exc}); the process pool was restarted and the call run "
+                              "again.", PerformanceWarning)
+                continue
+            except Exception:  # the user's error: the plain loop raises it, as written
+                self.last = "a piece raised: the loop ran again here, serially"
+                return self.serial(kind, args, env)
+            self.last = f"{len(descs)} pieces on {self.workers} processes"
+            return self._merge(env, results)
+        self.last = "worker processes died twice: the loop ran here"
+        return self.serial(kind, args, env)
+
+    def _on_dask(self, kind: str, args: tuple, env: dict, descs: list[tuple],
+                 own: list[dict], sent: tuple) -> tuple:
+        """The pieces as Dask tasks: the shared values scattered once to every worker."""
+        func_blob, token, env_blob = sent
+        client = self.client()  # type: ignore[misc]
+        try:
+            shared = client.scatter(env_blob, broadcast=True, hash=False)
+            futures = [client.submit(run_loop_piece, func_blob, self.code_blob, token, shared,
+                                     {**self._starts(env, k), **own[k]}, desc, self.spec,
+                                     pure=False) for k, desc in enumerate(descs)]
+        except OSError as exc:
+            return self._lost(kind, args, env, exc)
+        try:
+            results = client.gather(futures)
+        except OSError as exc:  # the cluster went away (CommClosedError, ...)
+            return self._lost(kind, args, env, exc)
+        except KeyboardInterrupt:
+            client.cancel(futures)
+            raise
+        except Exception:  # the user's error: the plain loop raises it, as written
+            self.last = "a piece raised: the loop ran again here, serially"
+            return self.serial(kind, args, env)
+        self.last = f"{len(descs)} pieces on dask"
+        return self._merge(env, results)
+
+    def _lost(self, kind: str, args: tuple, env: dict, exc: BaseException) -> tuple:
+        warn_once((self.name, "dask", "lost"), f"{self.name}: the dask cluster failed during "
+                  f"the call ({type(exc).__name__}: {exc}); its loop ran at level 0 here "
+                  "instead.", FallbackWarning)
+        self.last = f"the dask cluster failed: {exc}"
+        return self.serial(kind, args, env)
+
+    def _starts(self, env: dict, piece: int) -> dict[str, Any]:
+        return {name: env[name] if piece == 0 or op not in ("+", "*") else UNSET
+                for name, op in self.proof.reductions}
+
+    def _merge(self, env: dict, results: list[tuple]) -> tuple:
+        proof = self.proof
+        folded = [env[name] for name, _ in proof.reductions]
+        for reduced, changes, appended in results:
+            for k, ((_, op), value) in enumerate(zip(proof.reductions, reduced)):
+                if value is not UNSET:
+                    folded[k] = _fold(op, folded[k], value)
+            for name, deep, _ in proof.slots:
+                container = env[name]
+                for key, value in changes[name]:
+                    _put(container, key, value, deep)
+            for name, values in appended.items():
+                env[name].extend(values)
+        return tuple(folded)
+
+
+def _stand_ins(proof: IterProof, env: dict, descs: list[tuple]) -> list[dict]:
+    """Per piece, the entries of the names the loop uses only at its own key (``A[i]``,
+    ``C[i][j] = ...``) or near it (``grid[i - 1]``: a halo): a dict of those keys
+    instead of the whole container. A name whose keys do not all index it (a negative
+    or too large index, an offset on a dict) goes whole."""
+    out: list[dict] = [{} for _ in descs]
+    for name, path, offsets in proof.by_key:
+        value = env.get(name)
+        if not (type(value) in (list, tuple, dict)
+                or (isinstance(value, np.ndarray) and value.ndim >= 1)):
+            continue
+        if type(value) is dict and offsets != (0,):
+            continue
+        parts = []
+        for desc in descs:
+            try:
+                keys = {key_at(item, path) for item in items_of(desc)}
+                if offsets != (0,):
+                    keys = {k + off for k in keys for off in offsets}
+            except TypeError:  # unhashable keys, or keys that take no offset: whole
+                break
+            if type(value) is dict:
+                part = {k: value[k] for k in keys if k in value}
+            elif all(type(k) is int and 0 <= k < len(value) for k in keys):  # type: ignore[arg-type]
+                part = {k: value[k] for k in sorted(keys)}  # type: ignore[index]
+            else:
+                break
+            parts.append(part)
+        else:
+            for piece, part in zip(out, parts):
+                piece[name] = part
+    return out
+
+
+def _fold(op: str, acc: Any, value: Any) -> Any:
+    if op == "+":
+        return acc + value
+    if op == "*":
+        return acc * value
+    pick = min if op.startswith("min") else max
+    return pick(value, acc) if op.endswith("<") else pick(acc, value)
+
+
+def _put(container: Any, key: Any, value: Any, deep: bool) -> None:
+    if deep and not isinstance(container, np.ndarray):
+        row = container[key]
+        if type(row) is list:
+            row[:] = value
+            return
+        if type(row) is dict:
+            row.clear()
+            row.update(value)
+            return
+        if isinstance(row, np.ndarray):
+            row[...] = value
+            return
+    container[key] = value
+
+
+def _iterable(kind: str, args: tuple) -> Any:
+    if kind == "range":
+        return range(*args)
+    if kind == "enumerate":
+        return enumerate(args[0], args[1])
+    if kind == "zip":
+        return zip(*args)
+    return args[0]
+
+
+def _cut(obj: Any) -> Any:
+    if isinstance(obj, _SEQUENCES) and not (isinstance(obj, np.ndarray) and obj.ndim == 0):
+        return obj
+    if isinstance(obj, _UNORDERED):
+        return list(obj)  # type: ignore[call-overload]
+    return None
+
+
+def _sequence(kind: str, args: tuple) -> Any:
+    """What the pieces cut: a sequence as long as the loop, or None (run it whole)."""
+    if kind == "range":
+        return range(*args)
+    if kind == "zip":
+        parts = [_cut(a) for a in args]
+        if any(p is None for p in parts):
+            return None
+        return range(min(len(p) for p in parts))
+    return _cut(args[0])
+
+
+def describe(kind: str, args: tuple, seq: Any, lo: int, hi: int) -> tuple:
+    """The iterations ``[lo, hi)`` as a piece receives them (see :func:`.iterworker.items_of`)."""
+    if kind == "enumerate":
+        return ("enumerate", seq[lo:hi], args[1] + lo)
+    if kind == "zip":
+        return ("zip", tuple(_cut(a)[lo:hi] for a in args))
+    return ("seq", seq[lo:hi])
+
+
+def _slot_problem(name: str, container: Any, deep: bool) -> str:
+    if isinstance(container, np.ndarray):
+        return "" if container.dtype.kind in "biufcUS" else f"{name!r} has dtype object"
+    if type(container) not in (list, dict):
+        return f"{name!r} is a {type(container).__name__}, not a list, dict or array"
+    if deep:
+        rows = container.values() if type(container) is dict else container
+        ids = [id(r) for r in rows]
+        if len(set(ids)) != len(ids):
+            return f"rows of {name!r} are the same object"
+    return ""
+
+
+def _aliased(proof: IterProof, env: dict) -> str:
+    """A written container or appended list that another value the loop reads is, or
+    holds, would see the pieces' writes late: run those calls whole."""
+    written = [s[0] for s in proof.slots] + list(proof.appends)
+    for name in written:
+        mine = {id(env[name])}
+        if any(s[0] == name and s[1] for s in proof.slots):
+            rows = env[name].values() if type(env[name]) is dict else env[name]
+            if not isinstance(env[name], np.ndarray):
+                mine |= {id(r) for r in rows}
+        for other in proof.env:
+            if other == name:
+                continue
+            value = env[other]
+            ids = {id(value)}
+            if type(value) in (list, tuple):
+                ids |= {id(v) for v in value}
+            elif type(value) is dict:
+                ids |= {id(v) for v in value.values()}
+            if ids & mine:
+                return f"{name!r} shares objects with {other!r}"
+            if isinstance(value, np.ndarray) and isinstance(env[name], np.ndarray) \
+                    and np.shares_memory(value, env[name]):
+                return f"{name!r} shares memory with {other!r}"
+    return ""
+
+
+__all__ += ["describe", "items_of"]

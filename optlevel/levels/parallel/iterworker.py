@@ -1,0 +1,152 @@
+"""What runs in a worker process for an iteration split (:mod:`.iterrun`): the loop's
+body over one piece of its iterations, and what that piece changed.
+
+Kept light to import: NumPy, pickle, marshal and the user's function.
+"""
+
+from __future__ import annotations
+
+import marshal
+import pickle
+import types
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
+
+from ...core.runtime import RUNTIME
+from . import shm
+from .worker import load_function
+
+__all__ = ["UNSET", "Unset", "items_of", "key_at", "run_loop_piece", "piece_function"]
+
+#: The loop's compiled pieces, by their marshalled code (a pool serves a few).
+_pieces = RUNTIME.cache("parallel.iterworker.pieces", maxsize=32)
+#: The shared values of the latest calls, by call token (read once per worker per call).
+_envs = RUNTIME.cache("parallel.iterworker.envs", maxsize=2)
+
+
+class Unset:
+    """Where a reduction starts in every piece but the first: ``UNSET + e`` is ``e``,
+    ``UNSET - e`` is ``-e``, ``UNSET * e`` is ``e``; the parent folds the pieces in order
+    onto the real start value, so integers stay exact and strings keep their order."""
+
+    def __add__(self, other: Any) -> Any:
+        return other
+
+    def __sub__(self, other: Any) -> Any:
+        return -other
+
+    def __mul__(self, other: Any) -> Any:
+        return other
+
+    def __reduce__(self) -> str:
+        return "UNSET"
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET = Unset()
+_MISSING = object()
+
+
+def piece_function(code_blob: bytes, func: Callable[..., Any]) -> Callable[..., Any]:
+    """The loop's piece function (``(env, items) -> reductions``) with ``func``'s globals."""
+    def make() -> Callable[..., Any]:
+        code = marshal.loads(code_blob)
+        return types.FunctionType(code, getattr(func, "__globals__", {}))
+
+    return _pieces.get_or_make((code_blob, id(func)), make)
+
+
+def items_of(desc: tuple) -> Iterable[Any]:
+    """One piece's iterations from its description (see :func:`.iterrun.describe`)."""
+    kind = desc[0]
+    if kind == "enumerate":
+        return enumerate(desc[1], desc[2])
+    if kind == "zip":
+        return zip(*desc[1])
+    return desc[1]
+
+
+def key_at(item: Any, path: tuple[int, ...]) -> Any:
+    for k in path:
+        item = item[k]
+    return item
+
+
+def run_loop_piece(func_blob: bytes, code_blob: bytes, token: str, env_blob: bytes,
+                   starts: dict[str, Any], desc: tuple, spec: tuple) -> tuple:
+    """Run the loop over one piece; return ``(reductions, slot changes, appended)``."""
+    func = load_function(func_blob)
+    piece = piece_function(code_blob, func)
+    env = dict(_envs.get_or_make(token, lambda: _load_env(env_blob)))
+    env.update(starts)
+    slots, appends = spec
+    for name in appends:
+        env[name] = []
+    before = _snapshot(env, slots, desc)
+    reduced = piece(env, items_of(desc))
+    changes = {name: _changes(env[name], deep, keys, before[name])
+               for (name, deep, _), keys in zip(slots, _keys(slots, desc))}
+    return reduced, changes, {name: env[name] for name in appends}
+
+
+def _load_env(sent: Any) -> dict[str, Any]:
+    """The shared values: pickled bytes, or a shared-memory segment holding them."""
+    if isinstance(sent, bytes):
+        return pickle.loads(sent)
+    attached = shm.attach()
+    try:
+        return pickle.loads(attached.array(sent, False).tobytes())
+    finally:
+        attached.close()
+
+
+def _keys(slots: tuple, desc: tuple) -> list[list[Any]]:
+    out = []
+    for _, _, path in slots:
+        seen: dict[Any, None] = {}
+        for item in items_of(desc):
+            seen.setdefault(key_at(item, path), None)
+        out.append(list(seen))
+    return out
+
+
+def _snapshot(env: dict, slots: tuple, desc: tuple) -> dict[str, dict]:
+    """Each (shallow-written) container's objects at the piece's keys, before it runs."""
+    out: dict[str, dict] = {}
+    for (name, deep, _), keys in zip(slots, _keys(slots, desc)):
+        container = env[name]
+        if deep or isinstance(container, np.ndarray):
+            out[name] = {}
+            continue
+        found = {}
+        for key in keys:
+            try:
+                found[key] = container[key]
+            except (IndexError, KeyError, TypeError):
+                found[key] = _MISSING
+        out[name] = found
+    return out
+
+
+def _changes(container: Any, deep: bool, keys: list[Any], before: dict) -> list[tuple]:
+    """``(key, value)`` of the slots this piece wrote: those whose object changed, or
+    every key's row when the writes went below the slot (or into an array)."""
+    if isinstance(container, np.ndarray):
+        return [(k, np.array(container[k])) for k in keys]
+    if isinstance(container, dict):
+        wanted = set(keys)
+        return [(k, v) for k, v in container.items() if k in wanted
+                and (deep or before.get(k, _MISSING) is not v)]
+    out = []
+    for key in keys:
+        try:
+            value = container[key]
+        except (IndexError, KeyError, TypeError):
+            continue
+        if deep or before.get(key, _MISSING) is not value:
+            out.append((key, value))
+    return out

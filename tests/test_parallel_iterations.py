@@ -1,0 +1,477 @@
+"""Iteration splits: a Python loop whose iterations are independent runs in pieces on
+worker processes, with the plain function's values, types and in-place effects, for
+lists, dicts, strings and arrays; loops that are not independent are refused, each for
+its own reason."""
+
+import copy
+import math
+import random
+
+import numpy as np
+import pytest
+
+import optlevel
+from optlevel import optimize
+from optlevel.analysis import analyze
+from optlevel.levels.parallel.iterplan import iteration_prepare
+
+pytestmark = pytest.mark.filterwarnings("error::optlevel.ResultMismatchWarning")
+
+SIZES = [0, 1, 2, 7, 101]
+LOG = []
+
+
+def rowwise(A, B):
+    n = len(A)
+    C = [[0.0] * n for _ in range(n)]
+    for i in range(n):
+        for j in range(n):
+            s = 0.0
+            for k in range(n):
+                s += A[i][k] * B[k][j]
+            C[i][j] = s
+    return C
+
+
+def fill_dict(keys):
+    out = {}
+    for k in keys:
+        out[k] = len(k) * 2
+    return out
+
+
+def per_item_strings(docs):
+    out = [None] * len(docs)
+    for i in range(len(docs)):
+        words = docs[i].lower().split()
+        out[i] = "-".join(sorted(words))
+    return out
+
+
+def word_counts(docs):
+    counts = []
+    total = 0
+    for doc in docs:
+        c = {}
+        for w in doc.split():
+            c[w] = c.get(w, 0) + 1
+        counts.append(c)
+        total += len(c)
+    return counts, total
+
+
+def ordered_appends(xs):
+    evens = []
+    for x in xs:
+        if x % 2 == 0:
+            evens.append(x * x)
+        else:
+            evens.extend([x, -x])
+    return evens
+
+
+def int_reductions(xs):
+    total = 0
+    prod = 1
+    lo = 10 ** 30
+    hi = -(10 ** 30)
+    for x in xs:
+        total += x * 10 ** 20
+        total -= 1
+        prod *= (x % 3) + 1
+        lo = min(lo, x)
+        hi = max(x, hi)
+    return total, prod, lo, hi
+
+
+def float_sum(xs):
+    s = 0.0
+    for x in xs:
+        s = s + x * 0.1
+    return s
+
+
+def joined(words):
+    text = ""
+    for w in words:
+        if w:
+            text += w.upper() + "|"
+    return text
+
+
+def branches_in_place(xs, out):
+    for i, x in enumerate(xs):
+        if x > 3:
+            out[i] = x * 2
+        elif x < 0:
+            out[i] = -x
+        else:
+            continue
+
+
+def zipped(a, b):
+    out = []
+    for x, y in zip(a, b):
+        out.append(x * y)
+    return out
+
+
+def doubled_items(d):
+    res = {}
+    for k, v in d.items():
+        res[k] = [v] * 2
+    return res
+
+
+def array_rows(rows):
+    out = np.zeros((len(rows), 2))
+    for i, r in enumerate(rows):
+        out[i, 0] = sum(r)
+        out[i][1] = max(r) if r else -1.0
+    return out
+
+
+def stencil(grid):
+    n = len(grid)
+    m = len(grid[0]) if n else 0
+    out = [row[:] for row in grid]
+    for i in range(1, n - 1):
+        for j in range(1, m - 1):
+            out[i][j] = 0.25 * (grid[i - 1][j] + grid[i + 1][j] + grid[i][j - 1]
+                                + grid[i][j + 1])
+    return out
+
+
+def stencil_rows(grid):
+    n = len(grid)
+    out = [row[:] for row in grid]
+    for i in range(1, n - 1):
+        up, row, down, new = grid[i - 1], grid[i], grid[i + 1], out[i]
+        for j in range(1, len(row) - 1):
+            new[j] = 0.25 * (up[j] + down[j] + row[j - 1] + row[j + 1])
+    return out
+
+
+def rows_in_place(C, scale):
+    for i in range(len(C)):
+        for j in range(len(C[i])):
+            C[i][j] = C[i][j] * scale
+
+
+def fails_at_zero(xs, out):
+    for i in range(len(xs)):
+        out[i] = 100 // xs[i]
+
+
+def _lists(n, seed=0):
+    rnd = random.Random(seed + n)
+    return [[rnd.randint(-5, 9) for _ in range(3)] for _ in range(n)]
+
+
+def _words(n):
+    rnd = random.Random(n)
+    return [" ".join(rnd.choice(["a", "b", "Cc", "dd", "e"]) for _ in range(rnd.randint(0, 6)))
+            for _ in range(n)]
+
+
+def _case(name, n):
+    rnd = random.Random(n)
+    ints = [rnd.randint(-4, 9) for _ in range(n)]
+    m = min(n, 12)
+    square = [[rnd.random() for _ in range(m)] for _ in range(m)]
+    return {
+        "rowwise": (rowwise, (square, copy.deepcopy(square))),
+        "fill_dict": (fill_dict, ([w or "x" for w in _words(n)],)),
+        "per_item_strings": (per_item_strings, (_words(n),)),
+        "word_counts": (word_counts, (_words(n),)),
+        "ordered_appends": (ordered_appends, (ints,)),
+        "int_reductions": (int_reductions, (ints,)),
+        "joined": (joined, (_words(n),)),
+        "branches_in_place": (branches_in_place, (ints, [None] * n)),
+        "zipped": (zipped, (ints, ints[::-1] + [5])),
+        "doubled_items": (doubled_items, ({f"k{i}": i for i in range(n)},)),
+        "array_rows": (array_rows, (_lists(n),)),
+        "stencil": (stencil, ([[float(i * j) for j in range(5)] for i in range(n)],)),
+        "stencil_rows": (stencil_rows, ([[float(i - j) for j in range(4)] for i in range(n)],)),
+        "rows_in_place": (rows_in_place, (_lists(n), 3)),
+    }[name]
+
+
+NAMES = ["rowwise", "fill_dict", "per_item_strings", "word_counts", "ordered_appends",
+         "int_reductions", "joined", "branches_in_place", "zipped", "doubled_items", "array_rows",
+         "stencil", "stencil_rows", "rows_in_place"]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_proved(name):
+    func, _ = _case(name, 3)
+    info = analyze(func).split
+    assert info.iterations is not None, info.iteration_reason
+
+
+def _same(result, expected):
+    assert type(result) is type(expected)
+    if isinstance(expected, np.ndarray):
+        np.testing.assert_array_equal(result, expected)
+        assert result.dtype == expected.dtype
+    else:
+        assert result == expected
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", NAMES)
+def test_pieces_match_the_plain_loop(name):
+    """Lengths 0, 1, 2, 7, 101 on 3 workers: values, types and in-place effects."""
+    func = _case(name, 0)[0]
+    driver = iteration_prepare(func, analyze(func), 3).fn
+    runner = driver.__optlevel_loop__
+    for n in SIZES:
+        args = _case(name, n)[1]
+        plain_args, split_args = copy.deepcopy(args), copy.deepcopy(args)
+        expected = func(*plain_args)
+        _same(driver(*split_args), expected)
+        assert split_args == plain_args or all(
+            np.array_equal(a, b) for a, b in zip(split_args, plain_args)), name
+        if n >= 7 and name not in ("rowwise", "doubled_items", "fill_dict"):
+            assert "pieces on 3 processes" in runner.last, (name, n, runner.last)
+
+
+def test_rowwise_runs_split_at_level_3(ran_at):
+    optlevel.configure(workers=3)
+    rnd = random.Random(1)
+    A = [[rnd.random() for _ in range(24)] for _ in range(24)]
+    B = [[rnd.random() for _ in range(24)] for _ in range(24)]
+    f = optimize(rowwise, level=3, strict=True)
+    assert ran_at(f, A, B) == 3
+    assert f(A, B) == rowwise(A, B)
+    text = str(optlevel.explain(f, A, B))
+    assert "iterations of `for i` are independent; writes C[i][...]" in text
+
+
+def test_float_sum_within_order_tolerance():
+    xs = [random.Random(2).random() * 10 ** random.Random(k).randint(-3, 3)
+          for k in range(101)]
+    driver = iteration_prepare(float_sum, analyze(float_sum), 3).fn
+    assert math.isclose(driver(xs), float_sum(xs), rel_tol=1e-12)
+    assert "pieces" in driver.__optlevel_loop__.last
+
+
+def test_int_reductions_are_exact_and_rows_keep_their_identity():
+    driver = iteration_prepare(int_reductions, analyze(int_reductions), 3).fn
+    xs = list(range(-50, 51))
+    assert driver(xs) == int_reductions(xs)
+    rows = _lists(9)
+    first = rows[0]
+    plain = copy.deepcopy(rows)
+    rows_in_place(plain, 7)
+    iteration_prepare(rows_in_place, analyze(rows_in_place), 3).fn(rows, 7)
+    assert rows == plain and rows[0] is first
+
+
+def test_an_error_in_a_piece_is_the_plain_loops_error():
+    driver = iteration_prepare(fails_at_zero, analyze(fails_at_zero), 3).fn
+    xs = [5, 4, 3, 2, 1, 7, 0, 9, 9, 9]
+    out, plain_out = [None] * 10, [None] * 10
+    with pytest.raises(ZeroDivisionError):
+        fails_at_zero(xs, plain_out)
+    with pytest.raises(ZeroDivisionError):
+        driver(xs, out)
+    assert out == plain_out  # the same partial writes: first six slots, as written
+
+
+def test_unhashable_keys_raise_the_plain_error():
+    def lookup(rows, table):
+        out = []
+        for row in rows:
+            out.append(table[row])
+        return out
+
+    driver = iteration_prepare(lookup, analyze(lookup), 3).fn
+    rows = [[k % 4, k] for k in range(20)]
+    with pytest.raises(TypeError):
+        lookup(rows, {1: 2})
+    with pytest.raises(TypeError):
+        driver(rows, {1: 2})
+
+
+def test_aliased_containers_run_whole():
+    def dup(A, C):
+        for i in range(len(A)):
+            C[i] = A[i] + 1
+        return C
+
+    driver = iteration_prepare(dup, analyze(dup), 3).fn
+    A = [1, 2, 3, 4, 5]
+    assert driver(A, A) == [2, 3, 4, 5, 6]
+    assert "shares objects" in driver.__optlevel_loop__.last
+
+
+def carried(x):
+    for i in range(1, len(x)):
+        x[i] = x[i - 1] + 1
+    return x
+
+
+def shared_slot(xs):
+    out = [0, 0]
+    for x in xs:
+        out[0] = x
+    return out
+
+
+def early_break(xs):
+    out = []
+    for x in xs:
+        if x > 5:
+            break
+        out.append(x)
+    return out
+
+
+def early_return(xs):
+    for x in xs:
+        if x > 5:
+            return x
+    return None
+
+
+def global_append(xs):
+    for x in xs:
+        LOG.append(x)
+
+
+def shared_counts(words):
+    d = {}
+    for w in words:
+        d[w] = d.get(w, 0) + 1
+    return d
+
+
+def carried_scalar(xs):
+    last = 0
+    out = []
+    for x in xs:
+        out.append(x - last)
+        last = x
+    return out
+
+
+def read_after(xs):
+    y = 0
+    for x in xs:
+        y = x * 2
+    return y
+
+
+def _log(x):
+    LOG.append(x)
+    return x
+
+
+def _noisy(x):
+    print(x)
+
+
+def via_helper(xs):
+    out = []
+    for x in xs:
+        out.append(_log(x) * 2)
+    return out
+
+
+def prints_via_helper(xs):
+    for x in xs:
+        _noisy(x)
+
+
+def draws(rng, n):
+    out = []
+    for _ in range(n):
+        out.append(rng.random())
+    return out
+
+
+def aliased_row(A):
+    for i in range(len(A)):
+        row = A[0]
+        row[i] = i
+
+
+@pytest.mark.parametrize("func, why", [
+    (carried, "uses 'x' other than at its slot [i]"),
+    (shared_slot, "its first index is not the loop's own x"),
+    (early_break, "break leaves the loop early"),
+    (early_return, "a return inside the loop"),
+    (global_append, "changes LOG"),
+    (shared_counts, "uses 'd' other than at its slot"),
+    (carried_scalar, "'last' carries a value from one iteration to the next"),
+    (read_after, "'y', bound in the loop, is read after it"),
+    (aliased_row, "changes row[i], which other iterations may see"),
+    (via_helper, "calls _log(), which changes the global 'LOG'"),
+    (draws, "calls rng.random(), which may change the state of 'rng'"),
+    (prints_via_helper, "calls _noisy(), which calls print()"),
+])
+def test_not_split_for_the_right_reason(func, why):
+    info = analyze(func).split
+    assert info.iterations is None
+    assert why in info.iteration_reason, info.iteration_reason
+
+
+def test_print_keeps_the_loop_in_python():
+    def shout(xs):
+        for x in xs:
+            print(x)
+
+    from optlevel.core.registry import BACKENDS
+
+    verdict = BACKENDS["processes"].applies(analyze(shout), None, None, None)
+    assert not verdict and "print" in verdict.reason
+
+
+@pytest.mark.slow
+def test_the_same_splits_on_a_dask_local_cluster():
+    """A real LocalCluster of two worker processes: the pieces run there, the
+    results and in-place effects are the plain loop's, and the planner picks dask."""
+    import warnings
+
+    distributed = pytest.importorskip("distributed")
+    from optlevel.levels.parallel import remote
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # distributed's own notices (ports, versions)
+        cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1,
+                                           processes=True, dashboard_address=None)
+        client = distributed.Client(cluster, set_as_default=False)
+    try:
+        for name in ("rowwise", "word_counts", "int_reductions", "rows_in_place"):
+            func, args = _case(name, 7)
+            driver = iteration_prepare(func, analyze(func), 2, lambda: client).fn
+            plain_args, split_args = copy.deepcopy(args), copy.deepcopy(args)
+            assert driver(*split_args) == func(*plain_args)
+            assert split_args == plain_args
+            assert driver.__optlevel_loop__.last.endswith("pieces on dask"), name
+        optlevel.configure(executor=client)
+        f = optimize(word_counts, level=3, strict=True)
+        docs = _words(30)
+        assert f(docs) == word_counts(docs)
+        assert {s.backend for s in f.stats().signatures} == {"dask"}
+    finally:
+        client.close()
+        cluster.close()
+        remote.close_remote()
+
+
+def test_a_closure_and_keyword_defaults_reach_the_pieces():
+    scale = 5
+
+    def scaled(xs, *, offset=1):
+        out = [0] * len(xs)
+        for i in range(len(xs)):
+            out[i] = xs[i] * scale + offset
+        return out
+
+    driver = iteration_prepare(scaled, analyze(scaled), 2).fn
+    xs = list(range(20))
+    assert driver(xs, offset=2) == scaled(xs, offset=2)
+    assert driver(xs) == scaled(xs)
+    assert "pieces on 2 processes" in driver.__optlevel_loop__.last
