@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import uuid
 from pathlib import Path
 
 import pytest
@@ -59,10 +60,12 @@ def cache_dir(tmp_path_factory):
 
 @pytest.fixture(autouse=True)
 def fresh_optlevel(monkeypatch, cache_dir):
-    """Every test starts from the defaults, its own warnings, and the real backends."""
+    """Every test starts from the defaults, its own warnings, its own plan store (the
+    winners earlier tests measured are not this test's), and the real backends."""
     for var in ENV_VARS:
         monkeypatch.delenv(var.env, raising=False)
     monkeypatch.setenv("OPTLEVEL_CACHE_DIR", str(cache_dir))
+    monkeypatch.setattr("optlevel.core.store.SUBDIR", f"plans-{uuid.uuid4().hex}")
     backends = dict(BACKENDS)
     _reset()
     yield
