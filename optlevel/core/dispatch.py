@@ -198,7 +198,17 @@ class Dispatcher:
                 declined.append((backend, exc.reason))
             return None
         plan = Plan(backend, prepared, signature, key, skipped)
-        self.verifier.arm(plan, backend, args, kwargs, settings)
+        checked = (backend.name, type_key(key.sig))
+        if checked in self.verifier.converters and self.verifier.verify is None \
+                and settings.verify == "auto" and prepared.verify is None \
+                and not backend.checks_first_call:
+            # these argument types were checked in another size class: the evidence
+            # (and the result-type repair it taught) carries over, the check does not
+            # run again (a new size class costs planning only)
+            plan.converter = self.verifier.converters[checked]
+            self.table.settle(plan)
+        else:
+            self.verifier.arm(plan, backend, args, kwargs, settings)
         return plan
 
     def _compile_later(self, backend: Backend, key: PlanKey, args: tuple, kwargs: dict,

@@ -52,11 +52,12 @@ def environment() -> dict[str, Any]:
 
 
 def _environment() -> dict[str, Any]:
+    import sys
     from importlib import metadata
 
-    from .. import __version__
-
-    versions: dict[str, str] = {"optlevel": __version__}
+    # read, not imported: the package imports this module
+    versions: dict[str, str] = {"optlevel": getattr(sys.modules.get("optlevel"),
+                                                    "__version__", "?")}
     for name in _LIBRARIES:
         try:
             versions[name] = metadata.version(name)
