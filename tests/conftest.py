@@ -21,8 +21,10 @@ if os.environ.get("OPTLEVEL_TEST_NONUMBA", "") not in ("", "0"):
     sys.modules["numba"] = None  # type: ignore[assignment]  # blocks `import numba`
 
 import optlevel  # noqa: E402
-from optlevel.config import ENV_VARS, Settings  # noqa: E402
+from optlevel.config import ENV_VARS, Settings, settings  # noqa: E402
 from optlevel.contract import YES, BackendBase, Decline, Estimate, Prepared
+from optlevel.core.calibrate import profile_for
+from optlevel.core.corrections import KEY
 from optlevel.core.registry import BACKENDS, requirement_missing
 from optlevel.levels.numba import result_type
 
@@ -50,6 +52,11 @@ def _reset():
     # through the runtime's owner: the warnings issued and the compile times measured
     # (probes, profiles and compiled code stay: they are the machine's, not the test's)
     optlevel.reset("errors.", "core.compile_times")
+    # the corrections a test's trials taught the planner are that test's (fake
+    # backends, loaded machines): the profile's other measurements stay
+    profile = profile_for(settings())
+    if KEY in profile:
+        profile.forget(KEY)
 
 
 @pytest.fixture(scope="session")

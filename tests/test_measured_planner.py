@@ -40,6 +40,13 @@ def slowed(seconds):
     return make
 
 
+def vectorized(func):
+    """The fake level 2's code: the same sum, far faster than the loop."""
+    def run(x):
+        return float(np.sum(x))
+    return run
+
+
 def in_thread_spy(backend):
     """Record the thread each prepare of ``backend`` runs in."""
     real, seen = backend.prepare, []
@@ -128,9 +135,9 @@ def test_a_trial_races_the_runner_up_and_keeps_the_faster(fake_backend, monkeypa
     monkeypatch.setattr("optlevel.core.trials.TRIAL_QUICK_S", 0.0)
     monkeypatch.delitem(BACKENDS, "vectorize")
     fake_backend(name="par", level=3, cost=1e-4, make=slowed(0.02))
-    fake_backend(name="jit", level=2, cost=None)
+    fake_backend(name="jit", level=2, cost=None, make=vectorized)
     f = optimize(total, level=3, verify=False)
-    x = np.arange(50.0)
+    x = np.arange(2000.0)
     for _ in range(6):
         assert f(x) == total(x)
     final = f._dispatcher.plans[next(iter(f._dispatcher.plans))]
@@ -144,9 +151,9 @@ def test_an_explicit_ceiling_never_keeps_a_slower_higher_level(fake_backend, mon
     monkeypatch.setattr("optlevel.core.trials.TRIAL_QUICK_S", 0.0)
     monkeypatch.delitem(BACKENDS, "vectorize")
     fake_backend(name="gpu", level=4, cost=1e-6, make=slowed(0.01))
-    fake_backend(name="jit", level=2, cost=None)
+    fake_backend(name="jit", level=2, cost=None, make=vectorized)
     f = optimize(total, level=4, verify=False)
-    x = np.arange(20.0)
+    x = np.arange(2000.0)
     for _ in range(5):
         f(x)
     (plan,) = f._dispatcher.plans.values()
@@ -162,9 +169,9 @@ def test_a_wrong_estimate_is_corrected_and_stops_outranking(fake_backend, monkey
     monkeypatch.setattr("optlevel.core.trials.TRIAL_QUICK_S", 0.0)
     monkeypatch.delitem(BACKENDS, "vectorize")
     fake_backend(name="par", level=3, cost=1e-6, make=slowed(0.01))  # off by ~10^4
-    fake_backend(name="jit", level=2, cost=None)
+    fake_backend(name="jit", level=2, cost=None, make=vectorized)
     f = optimize(total, level=3, verify=False)
-    x = np.arange(20.0)
+    x = np.arange(2000.0)
     for _ in range(5):
         f(x)
     profile = profile_for(settings())
@@ -203,8 +210,8 @@ def test_the_trial_winner_is_stored_and_a_new_dispatcher_runs_it_first(
     monkeypatch.setattr("optlevel.core.trials.TRIAL_QUICK_S", 0.0)
     monkeypatch.delitem(BACKENDS, "vectorize")
     par = fake_backend(name="par", level=3, cost=1e-6, make=slowed(0.01))
-    jit = fake_backend(name="jit", level=2, cost=None)
-    x = np.arange(20.0)
+    jit = fake_backend(name="jit", level=2, cost=None, make=vectorized)
+    x = np.arange(2000.0)
     f = optimize(total, level=3, verify=False)
     for _ in range(4):
         f(x)
@@ -269,10 +276,10 @@ def test_a_new_size_class_reuses_the_decision_without_another_trial(fake_backend
     monkeypatch.setattr("optlevel.core.trials.TRIAL_QUICK_S", 0.0)
     monkeypatch.delitem(BACKENDS, "vectorize")
     par = fake_backend(name="par", level=3, cost=1e-6, make=slowed(0.01))
-    jit = fake_backend(name="jit", level=2, cost=None)
+    jit = fake_backend(name="jit", level=2, cost=None, make=vectorized)
     f = optimize(total, level=3, verify=False)
     for _ in range(4):
-        f(np.arange(20.0))
+        f(np.arange(2000.0))
     par.prepared = 0
     big = np.arange(20_000.0)
     assert f(big) == total(big)
@@ -293,3 +300,45 @@ def test_a_call_no_compiled_level_serves_imports_no_optional_library(run_python)
                           if m in sys.modules]))
     """)
     assert out == []
+
+
+def cond_accumulate(x):
+    t = 0.0
+    for i in range(x.shape[0]):
+        if x[i] > 0.5:
+            t += x[i] ** 2
+        else:
+            t -= x[i]
+    return t
+
+
+@pytest.mark.numba
+@pytest.mark.slow  # a real compile, under 8 threads
+def test_eight_threads_make_the_first_call_of_a_cold_auto_function(tmp_path):
+    """Issue 12 item 4, with the real backends: plan, compile, trial and the files on
+    disk (profile, plan store, Numba's cache) under 8 threads at once."""
+    optlevel.configure(cache_dir=str(tmp_path))
+    f = optimize(cond_accumulate)
+    x = np.random.default_rng(3).random(200_000)
+    expected = cond_accumulate(x)
+    results, errors = [], []
+    barrier = threading.Barrier(8, timeout=60)
+
+    def worker():
+        try:
+            barrier.wait()
+            for _ in range(6):
+                results.append(f(x))
+        except Exception as exc:  # noqa: BLE001 - asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    assert len(results) == 48
+    np.testing.assert_allclose(results, expected, rtol=1e-9)
+    assert f.stats().calls == 48
+    assert not list(tmp_path.rglob("*.tmp"))  # every temporary file renamed into place
