@@ -78,31 +78,65 @@ class Optimized(Generic[P, R_co]):
         self._dispatcher = _dispatcher or Dispatcher(func, verify, self._options)
         self._table = self._dispatcher.table  # the fast path reads the plans directly
         self._intercept = "optlevel" not in _parameters(func)
+        self._head: tuple = (-1, None, 0, 0)  # see __call__
         if _dispatcher is None:
             _stats.register(self._dispatcher)
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R_co:
-        bound = self._bound
+        # The fast path. ``_head`` caches (settings generation, context level, ceiling,
+        # mode): it is recomputed when either of the first two changes (configure(),
+        # an env reload, ``with optlevel.level()``), so only the argument key is built
+        # per call; dtypes, ranks, layouts and size classes are in that key.
         if kwargs and self._intercept and "optlevel" in kwargs:
-            bound = Level.parse(kwargs.pop("optlevel"),  # type: ignore[arg-type]
-                                source="optlevel= value").value
+            return self._call_at(args, kwargs)
+        head = self._head
+        context = CONTEXT_LEVEL.get()
+        if head[0] != STATE.generation or head[1] != context:
+            head = self._refresh(context)
+        key = (head[2], head[3], signature_key(args, kwargs))  # equal to its PlanKey
+        plan = self._table.plans.get(key)
+        if plan is None:
+            plan = self._dispatcher.plan_for(key, args, kwargs, STATE.current or settings())
+        start = perf_counter()
+        try:
+            result = plan.fn(*args, **kwargs)
+        except plan.catch as exc:
+            return self._dispatcher.recover(plan, key, exc, args, kwargs,
+                                            STATE.current or settings())
+        plan.time += perf_counter() - start
+        plan.calls += 1
+        return result
+
+    def _refresh(self, context: int | None) -> tuple:
+        """The settings or the context level changed: the ceiling again, and plans made
+        under other settings dropped."""
+        s = STATE.current or settings()
+        if self._table.generation != STATE.generation:
+            self._table.reset(STATE.generation)
+        bound = self._bound if self._bound is not None else context
+        head = (STATE.generation, context, *self._ceiling(bound, s))
+        self._head = head
+        return head
+
+    def _call_at(self, args: tuple, kwargs: dict) -> Any:
+        """A call with ``optlevel=`` (the slow path: the ceiling is computed here)."""
+        bound = Level.parse(kwargs.pop("optlevel"),  # type: ignore[arg-type]
+                            source="optlevel= value").value
         s = STATE.current or settings()
         ceiling, mode = self._ceiling(bound, s)
         table = self._table
         if table.generation != STATE.generation:
             table.reset(STATE.generation)
-        key = (ceiling, mode, signature_key(args, kwargs))  # equal to its PlanKey
-        plan = table.plans.get(key)
-        if plan is None:
-            plan = self._dispatcher.plan_for(key, args, kwargs, s)
+        key = (ceiling, mode, signature_key(args, kwargs))
+        plan = table.plans.get(key) or self._dispatcher.plan_for(key, args, kwargs, s)
         start = perf_counter()
         try:
             result = plan.fn(*args, **kwargs)
         except plan.catch as exc:
-            return self._dispatcher.recover(plan, key, exc, args, kwargs, s)  # type: ignore[no-any-return]
+            return self._dispatcher.recover(plan, key, exc, args, kwargs, s)
         plan.time += perf_counter() - start
         plan.calls += 1
-        return result  # type: ignore[no-any-return]
+        return result
 
     def _ceiling(self, bound: int | None, s: Any) -> tuple[int, int]:
         """The ceiling and mode for a call. Precedence: ``optlevel=`` / ``with_level``,

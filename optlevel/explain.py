@@ -29,6 +29,11 @@ class Report(Rendered):
     rows: tuple[Row, ...]
     chosen: int | None
     chosen_reason: str
+    #: the realized plan's predicted and measured seconds per call (None: unknown),
+    #: and how it was chosen ("planned", "trial", "decided", "store")
+    predicted: float | None = None
+    measured: float | None = None
+    origin: str | None = None
 
     def row(self, which: str | int) -> Row:
         """The row of backend ``which`` (a name), or the first row of level ``which``."""
@@ -47,6 +52,9 @@ class Report(Rendered):
             "levels": [r.to_dict() for r in self.rows],
             "chosen": self.chosen,
             "chosen_reason": self.chosen_reason,
+            "predicted": self.predicted,
+            "measured": self.measured,
+            "origin": self.origin,
         }
 
     def __str__(self) -> str:  # dataclass would not take the mixin's
@@ -68,10 +76,13 @@ class Report(Rendered):
                  "yes" if r.tried else "no", _cost(r.cost), r.reason or "-")
                 for r in self.rows]
         blocks: list[Block] = ["\n".join(lines), Table(
-            ("level", "name", "backend", "try", "cost", "why"), tuple(rows))]
+            ("level", "name", "backend", "try", "cost (predicted)", "why"), tuple(rows))]
         if self.chosen is not None:
             blocks.append(f"→ level {self.chosen} ({LEVEL_NAMES[self.chosen]}): "
                           f"{self.chosen_reason}")
+        if self.origin is not None:
+            blocks.append(f"  per call: predicted {_cost(self.predicted)}, measured "
+                          f"{_cost(self.measured)} (chosen by: {self.origin})")
         return blocks
 
 
@@ -139,5 +150,9 @@ def explain(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Report:
             else "nothing can run it at this ceiling"
         if len(tried) > 1:
             why += f"; if it fails to build, level {tried[1].level} runs instead"
+    if plan is not None and plan.origin == "store" and "plan store" not in why:
+        why += "; from the plan store (measured by an earlier process)"
     return Report(call.function, call.features, call.signature if (args or kwargs) else None,
-                  call.ceiling, mode_name, rows, chosen, why)
+                  call.ceiling, mode_name, rows, chosen, why,
+                  plan.predicted if plan else None, plan.measured if plan else None,
+                  plan.origin if plan else None)

@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import uuid
 from pathlib import Path
 
 import pytest
@@ -20,8 +21,10 @@ if os.environ.get("OPTLEVEL_TEST_NONUMBA", "") not in ("", "0"):
     sys.modules["numba"] = None  # type: ignore[assignment]  # blocks `import numba`
 
 import optlevel  # noqa: E402
-from optlevel.config import ENV_VARS, Settings  # noqa: E402
+from optlevel.config import ENV_VARS, Settings, settings  # noqa: E402
 from optlevel.contract import YES, BackendBase, Decline, Estimate, Prepared
+from optlevel.core.calibrate import profile_for
+from optlevel.core.corrections import KEY
 from optlevel.core.registry import BACKENDS, requirement_missing
 from optlevel.levels.numba import result_type
 
@@ -49,6 +52,11 @@ def _reset():
     # through the runtime's owner: the warnings issued and the compile times measured
     # (probes, profiles and compiled code stay: they are the machine's, not the test's)
     optlevel.reset("errors.", "core.compile_times")
+    # the corrections a test's trials taught the planner are that test's (fake
+    # backends, loaded machines): the profile's other measurements stay
+    profile = profile_for(settings())
+    if KEY in profile:
+        profile.forget(KEY)
 
 
 @pytest.fixture(scope="session")
@@ -59,10 +67,12 @@ def cache_dir(tmp_path_factory):
 
 @pytest.fixture(autouse=True)
 def fresh_optlevel(monkeypatch, cache_dir):
-    """Every test starts from the defaults, its own warnings, and the real backends."""
+    """Every test starts from the defaults, its own warnings, its own plan store (the
+    winners earlier tests measured are not this test's), and the real backends."""
     for var in ENV_VARS:
         monkeypatch.delenv(var.env, raising=False)
     monkeypatch.setenv("OPTLEVEL_CACHE_DIR", str(cache_dir))
+    monkeypatch.setattr("optlevel.core.store.SUBDIR", f"plans-{uuid.uuid4().hex}")
     backends = dict(BACKENDS)
     _reset()
     yield

@@ -138,8 +138,10 @@ def test_demo_realizes_level_2_only_where_loops_are(tmp_path, cache_dir):
     ran = {(r["workload"], r["requested"]): r["realized"]
            for r in json.loads(out_json.read_text())["rows"]}
     assert ran[("conditional_accumulate", "2")] == "2"
-    # auto compiles the loop: level 2, or level 3 (the same loop with prange)
-    assert ran[("conditional_accumulate", "auto")] in ("2", "3")
+    # auto compiles the loop: level 2, or level 3 (the same loop with prange); where
+    # it races prange against level 2, plain Python times the trial's first call
+    realized = set(ran[("conditional_accumulate", "auto")].split("+"))
+    assert realized - {"0"} and realized - {"0"} <= {"2", "3"}, realized
     assert ran[("elementwise", "2")] == "0"  # no loops: level 2 does not pay
     assert ran[("elementwise", "auto")] != "2"
 

@@ -1,7 +1,6 @@
-"""Threads calling a cold function compile it once; background compiles swap in later."""
+"""Threads calling a cold function compile it once; no compile runs in a thread."""
 
 import threading
-import time
 
 import numpy as np
 import pytest
@@ -75,19 +74,18 @@ def test_threads_on_a_cold_function_compile_once(prepares):
     assert len(disp.overloads) == 1  # the Numba dispatcher: one compiled signature
 
 
-def test_background_compile_runs_plain_first_then_level_2(prepares):
+def test_background_means_plain_until_it_pays_and_never_a_compile_thread(prepares):
+    """OPTLEVEL_COMPILE=background: plain Python serves until a compile has paid for
+    itself; then the caller's own thread compiles. No thread is ever started."""
     optlevel.configure(compile="background")
     f = optimize(cubed_sum, level=2)
     x = np.arange(10.0)
-    prepares.gate.clear()  # hold the compile until the first calls are done
+    before = {t.ident for t in threading.enumerate()}
     assert f(x) == f(x) == cubed_sum(x)
-    assert f.stats().levels == {0: 2}
-    assert "compiling for level 2 in the background" in f.stats().signatures[0].note
-    prepares.gate.set()
-    deadline = time.monotonic() + 10
-    while 2 not in {s.level for s in f.stats().signatures}:
-        assert time.monotonic() < deadline, "the background compile did not finish"
-        time.sleep(0.02)
+    assert f.stats().levels == {0: 2} and not prepares.calls
+    assert "warming up" in f.stats().signatures[0].note
+    f._dispatcher.warmed(next(iter(f._dispatcher.plans.values())))  # as if it paid
     assert f(x) == cubed_sum(x)
+    assert prepares.calls == [threading.current_thread().name]
     assert f.stats().levels == {0: 2, 2: 1}
-    assert prepares.calls == [f"optlevel-compile-{f.__qualname__}"]
+    assert {t.ident for t in threading.enumerate()} <= before

@@ -2,6 +2,7 @@
 function or argument, Ctrl-C; and no shared-memory segment outlives a call."""
 
 import os
+import re
 import signal
 import threading
 import time
@@ -148,7 +149,9 @@ def test_an_unpicklable_function_falls_back_with_the_reason():
         result = f(a)
     messages = _fallbacks(caught)
     assert any("cannot be sent to worker processes" in m for m in messages), messages
-    assert all("level 3 (parallel) was requested; it ran at level 1 (vectorize)" in m
+    # the call that found it ran at level 1, or at level 0 timing a trial of level 3
+    # against the levels below (whose costs are unknown)
+    assert all(re.search(r"level 3 \(parallel\) was requested; it ran at level [01]", m)
                for m in messages), messages
     np.testing.assert_array_equal(result, a[:, 0] * 2)
     assert 3 not in f.stats().levels

@@ -245,7 +245,8 @@ def test_parallel_reductions_return_plain_pythons_type_at_every_size(func, dtype
     repair it learns. The small calls stay at level 2 (prange does not pay there)."""
     import warnings
 
-    f = optimize(func, level=3)
+    # strict: the measured planner would keep level 2 where it beats prange here
+    f = optimize(func, level=3, strict=True)
     for n in (100, 1_000_000, 1_000_001, 100):
         x = (np.arange(n) % 7 - 3).astype(dtype)
         with warnings.catch_warnings():

@@ -88,7 +88,8 @@ class MachineProfile:
         data = {"format": _FORMAT, "machine": machine_fingerprint(), "values": self.values}
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
+            # unique per process and thread: two writers never share a temporary file
+            tmp = self.path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
             tmp.write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")
             os.replace(tmp, self.path)  # atomic: a reader never sees half a file
         except OSError as exc:

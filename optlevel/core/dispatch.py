@@ -4,23 +4,28 @@ One :class:`Dispatcher` per decorated function. The fast path (in
 :class:`~optlevel.api.Optimized`) looks a plan up by key and calls ``plan.fn``;
 everything here runs only when a key is new or a build fails late. Plans change
 state only through :class:`~optlevel.core.plan.PlanTable`; the steps of a plan
-that is not settled yet live beside this module: :mod:`.warmup` (warm-up and
-background compiles), :mod:`.trials` (measured trials), :mod:`.verification`
-(the first call checked against plain Python).
+that is not settled yet live beside this module: :mod:`.warmup` (plain Python
+until a compile pays), :mod:`.trials` (measured races), :mod:`.verification`
+(the first call checked against plain Python); the winners persist in
+:mod:`.store`.
 
-How a new key is planned (:meth:`Dispatcher.plan_for`): the planner ranks the
-backends; each is tried in order. A backend that declines is recorded (never
-retried for that signature) and the next one is tried. Then:
+How a new key is planned (:meth:`Dispatcher.plan_for`):
 
-- a backend the planner wants measured (``trial``) → level 0 now, the candidate
-  next call, the faster keeps the key;
-- in auto mode, a compiling backend whose compile would not pay back within a few
-  calls (:func:`~optlevel.core.estimates.plain_seconds`) → plain Python serves, timed,
-  and the compile starts in the background once the signature has spent a tenth
-  of a compile's time in Python (a tiered JIT: a small signature never waits);
-- ``OPTLEVEL_COMPILE=background`` → plain Python while a thread compiles;
-- otherwise the backend is prepared now, and its first call is checked against
-  plain Python when :meth:`Verifier.wants` says so.
+- the plan store has a winner for it (an earlier process measured it) → that
+  backend is built now: no warm-up, no trial;
+- else the planner ranks the backends; each is tried in order. A backend that
+  declines is recorded (never retried for that signature) and the next one is
+  tried. For the first that serves:
+- in auto mode (or ``OPTLEVEL_COMPILE=background``), when it (or a backend it
+  races) compiles and a compile would not pay back within a few calls by the
+  estimate of a plain call → plain Python serves, timed, until the measured
+  calls say a compile pays (:mod:`.warmup`); then the key is planned again;
+- where the planner doubts its order (:meth:`Ranking.entrants`) → a trial races
+  it against the runner-up, plain Python timing the first call;
+- otherwise the backend is prepared now, in the calling thread, and its first
+  call is checked against plain Python when :meth:`Verifier.wants` says so.
+
+No compile ever runs in a thread beside the caller (see :mod:`.warmup`).
 """
 
 from __future__ import annotations
@@ -32,31 +37,32 @@ from collections.abc import Callable
 from typing import Any
 
 from ..analysis import ArgSignature, FunctionFeatures, analyze, describe_args
-from ..config import Settings
+from ..config import STATE, Settings
+from ..config import settings as _settings
 from ..contract import Backend, Code, Decline, Prepared, RowKind
 from ..errors import LevelUnavailable, first_line
 from ..ladder import LEVEL_NAMES
 from . import planner
 from .calibrate import profile_for
+from .corrections import learn
 from .estimates import plain_seconds
 from .notices import warn_fallback, warn_fallbacks
 from .plan import Plan, PlanKey, PlanTable, State
 from .registry import BACKENDS
+from .store import entry_key, function_id, store_for
 from .trials import start_trial
 from .verification import Verifier, type_key
-from .warmup import (
-    PAYBACK_CALLS,
-    compile_estimate,
-    compile_in_background,
-    record_compile,
-    start_warmup,
-)
+from .warmup import pays_now, record_compile, start_warmup
 
 __all__ = ["Plan", "PlanKey", "Dispatcher"]
 
 log = logging.getLogger("optlevel")
 #: the rows whose backend was asked and said no: an explicit level warns about them
 _REFUSED = (RowKind.DECLINED, RowKind.MISSING, RowKind.UNAVAILABLE)
+
+
+def _current() -> Settings:
+    return STATE.current or _settings()
 
 
 class Dispatcher:
@@ -74,6 +80,12 @@ class Dispatcher:
         # (backend, argument types without sizes) built once already: no compile to pay
         # for again, so no warm-up (a settings change drops plans, not compiled code)
         self.built: set[tuple] = set()
+        # (ceiling, mode, argument types) whose warm-up showed a compile pays
+        self.paid: set[tuple] = set()
+        # (ceiling, mode, argument types) → the backend a trial or the store chose, so
+        # a new size class of the same types reuses the decision and its compiled code
+        self.decided: dict[tuple, str] = {}
+        self._fid: str | None | bool = False  # the plan store's id, computed once
 
     # --- the table, by the names the fast path and stats use ----------------------
 
@@ -121,6 +133,9 @@ class Dispatcher:
         # raises instead and auto falls back quietly (explain and stats say why).
         declined = [(BACKENDS[r.backend], r.reason) for r in ranking.rows
                     if r.backend and r.kind in _REFUSED and r.level <= key.ceiling]
+        known = self._known(key, ranking, signature, skipped, args, kwargs, settings)
+        if known is not None:
+            return known
         for backend in ranking.order:
             failed = self.table.failure(backend.name, key.sig)
             if failed is None:
@@ -149,43 +164,131 @@ class Dispatcher:
         """The plan that starts ``backend`` for ``key``, or None when it declined."""
         if backend.level == 0:
             return self.plain_plan(key, signature, skipped)
-        if ranking.is_trial(backend):
+        failed = {name for name, sig in self.table.failures if sig == key.sig}
+        entrants = ranking.entrants(backend, failed)
+        compiles = [b for b in entrants or [backend] if b.compiles]
+        if compiles and self._compile_later(compiles[-1], key, args, kwargs, settings):
             plan = self.plain_plan(key, signature, skipped)
-            start_trial(self, plan, backend, settings)
+            start_warmup(self, plan, compiles[-1])
             return plan
-        if backend.compiles and key.mode != planner.MODE_STRICT:
-            later = self._compile_later(backend, key, args, kwargs, settings)
-            if later is not None:
-                plan = self.plain_plan(key, signature, skipped)
-                if later is State.BACKGROUND:  # plain Python while it compiles
-                    compile_in_background(self, plan, State.READY, backend, args, kwargs,
-                                          settings)
-                else:
-                    start_warmup(self, plan, backend, settings)
-                return plan
+        if entrants:
+            plan = self.plain_plan(key, signature, skipped)
+            rows = {b.name: ranking.row(b.name) for b in entrants}
+            start_trial(self, plan, entrants, settings,
+                        {n: (r.cost, r.raw_cost) for n, r in rows.items()})
+            return plan
+        plan = self._prepared_plan(backend, key, signature, skipped, declined, args,
+                                   kwargs, settings)
+        if plan is not None:
+            plan.predicted = ranking.row(backend.name).cost
+            if backend.compiles and key.mode != planner.MODE_STRICT:
+                self.winner(plan, None)  # the compile was paid: a new process loads it
+        return plan
+
+    def _prepared_plan(self, backend: Backend, key: PlanKey, signature: ArgSignature,
+                       skipped: list, declined: list | None, args: tuple, kwargs: dict,
+                       settings: Settings) -> Plan | None:
+        """``backend`` built now for ``key`` (its first call armed for a check), or
+        None when it declined."""
         try:
             prepared = self.prepare(backend, signature, args, kwargs, settings)
         except Decline as exc:
             self.table.fail(backend.name, key.sig, exc.reason, exc.code)
-            if exc.warn:
+            if exc.warn and declined is not None:
                 declined.append((backend, exc.reason))
             return None
         plan = Plan(backend, prepared, signature, key, skipped)
-        self.verifier.arm(plan, backend, args, kwargs, settings)
+        checked = (backend.name, type_key(key.sig))
+        if checked in self.verifier.converters and self.verifier.verify is None \
+                and settings.verify == "auto" and prepared.verify is None \
+                and not backend.checks_first_call:
+            # these argument types were checked in another size class: the evidence
+            # (and the result-type repair it taught) carries over, the check does not
+            # run again (a new size class costs planning only)
+            plan.converter = self.verifier.converters[checked]
+            self.table.settle(plan)
+        else:
+            self.verifier.arm(plan, backend, args, kwargs, settings)
         return plan
 
     def _compile_later(self, backend: Backend, key: PlanKey, args: tuple, kwargs: dict,
-                       settings: Settings) -> State | None:
-        """Should plain Python serve while ``backend`` compiles (BACKGROUND), or until
-        the signature has run long enough to pay a compile back (WARMUP)?"""
-        if settings.compile == "background":
-            return State.BACKGROUND
-        built = (backend.name, type_key(key.sig)) in self.built
-        if settings.compile == "auto" and key.mode == planner.MODE_AUTO and not built \
-                and plain_seconds(self.features, args, kwargs) * PAYBACK_CALLS \
-                < compile_estimate():
-            return State.WARMUP
-        return None
+                       settings: Settings) -> bool:
+        """Should plain Python serve, timed, until a compile of ``backend`` pays?"""
+        if key.mode == planner.MODE_STRICT or settings.compile == "eager":
+            return False
+        if key.mode != planner.MODE_AUTO and settings.compile != "background":
+            return False
+        types_ = type_key(key.sig)
+        if (backend.name, types_) in self.built or (key.ceiling, key.mode, types_) in self.paid:
+            return False
+        return not pays_now(plain_seconds(self.features, args, kwargs))
+
+    def warmed(self, plan: Plan) -> None:
+        """``plan``'s warm-up showed a compile pays: the next call plans its key again
+        and compiles at once (in the calling thread)."""
+        with self.table.lock:
+            if plan.state is not State.WARMUP:
+                return
+            self.paid.add((plan.key.ceiling, plan.key.mode, type_key(plan.key.sig)))
+            self.table.settle(plan, note="ran plain Python, timed, until a compile paid")
+            self.table.drop(plan.key, plan)
+
+    # --- what was measured: corrections and the plan store --------------------------
+
+    def backend(self, name: str) -> Backend:
+        return BACKENDS[name]
+
+    def measured(self, backend: str, predicted: float | None, seconds: float) -> None:
+        """A trial measured ``backend``: learn how far its prediction was off."""
+        learn(profile_for(_current()), backend, predicted, seconds)
+
+    def winner(self, plan: Plan, seconds: float | None) -> None:
+        """``plan`` won its key (a trial, or a compile paid for): remember it for the
+        other size classes of these types, and on disk for the next process."""
+        key = plan.key
+        self.decided[(key.ceiling, key.mode, type_key(key.sig))] = plan.backend
+        fid = self.function_id()
+        if fid is None:
+            return
+        record = {"backend": plan.backend, "level": plan.level, "predicted": plan.predicted,
+                  "measured": seconds, "how": plan.origin}
+        store_for(_current()).save(fid, self.qualname,
+                                           entry_key(key.ceiling, key.mode, key.sig), record)
+
+    def function_id(self) -> str | None:
+        if self._fid is False:
+            self._fid = function_id(self.func)
+        return self._fid  # type: ignore[return-value]
+
+    def _known(self, key: PlanKey, ranking: planner.Ranking, signature: ArgSignature,
+               skipped: list, args: tuple, kwargs: dict, settings: Settings) -> Plan | None:
+        """The plan a decision already made serves: this process's for the same
+        argument types (another size class), or the plan store's for this key."""
+        name = self.decided.get((key.ceiling, key.mode, type_key(key.sig)))
+        origin = "decided"
+        if name is None:
+            fid = self.function_id()
+            found = None if fid is None else store_for(settings).lookup(
+                fid, entry_key(key.ceiling, key.mode, key.sig))
+            if not found:
+                return None
+            name, origin = found.get("backend"), "store"
+        if name == "python":
+            plan = self.plain_plan(key, signature, skipped)
+        elif any(b.name == name for b in ranking.order) \
+                and self.table.failure(name, key.sig) is None:
+            plan = self._prepared_plan(BACKENDS[name], key, signature, skipped, None, args,
+                                       kwargs, settings)
+            if plan is None:
+                return None
+            plan.predicted = ranking.row(name).cost
+        else:
+            return None
+        plan.origin = origin
+        if origin == "store":
+            plan.note = (f"from the plan store: an earlier process measured level "
+                         f"{plan.level} ({plan.backend}) best for these arguments")
+        return plan
 
     def prepare(self, backend: Backend, signature: ArgSignature, args: tuple,
                 kwargs: dict, settings: Settings) -> Prepared:
@@ -203,12 +306,14 @@ class Dispatcher:
         return Plan(BACKENDS["python"], Prepared(self.func), signature, PlanKey(*key),
                     list(fallbacks))
 
-    def declined_late(self, plan: Plan, backend: Backend, exc: Decline) -> None:
-        """A build that ran after the first call (background, warm-up, trial) declined."""
+    def declined_late(self, plan: Plan, backend: Backend, exc: Decline,
+                      settle: bool = True) -> None:
+        """A build that ran after the first call (a trial) declined."""
         self.table.fail(backend.name, plan.key.sig, exc.reason, exc.code)
         with self.table.lock:
             plan.fallbacks.append((backend.level, backend.name, exc.reason))
-        self.table.settle(plan, note="")
+        if settle:
+            self.table.settle(plan, note="")
         if exc.warn and plan.mode == planner.MODE_EXPLICIT:
             warn_fallback(self.qualname, backend, plan.ceiling, 0, exc.reason)
         log.debug("%s: %s declined: %s", self.qualname, backend.name, exc.reason)

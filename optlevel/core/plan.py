@@ -42,9 +42,8 @@ class State(enum.Enum):
 
     READY = "ready"  # runs its backend's callable
     WARMUP = "warmup"  # runs plain Python, timed, until compiling would pay back
-    BACKGROUND = "background"  # runs plain Python while a thread builds the backend
     TRIAL_BASELINE = "trial: timing level 0"  # next call: plain, timed, then build
-    TRIAL_CANDIDATE = "trial: timing the candidate"  # next call: candidate, timed
+    TRIAL_CANDIDATE = "trial: timing a candidate"  # next call: an entrant, timed
     VERIFYING = "verifying"  # next call: both, compared
     RETIRED = "retired"  # replaced; kept for stats
 
@@ -54,7 +53,7 @@ class Plan:
 
     __slots__ = ("fn", "level", "backend", "catch", "internal_errors", "unfit_errors",
                  "calls", "time", "compile_time", "fallbacks", "signature", "key", "note",
-                 "state", "prepared", "converter")
+                 "state", "prepared", "converter", "predicted", "origin")
 
     def __init__(self, backend: Backend, prepared: Prepared, signature: ArgSignature,
                  key: PlanKey, fallbacks: list[tuple[int, str, str]]):
@@ -77,6 +76,16 @@ class Plan:
         self.state = State.READY
         #: turns the backend's result into the plain function's type (see verify.py)
         self.converter: Callable[[Any], Any] | None = None
+        #: the planner's predicted seconds for a call (corrected), None when unknown
+        self.predicted: float | None = None
+        #: how the plan was chosen: "planned" (the estimate), "trial" (measured),
+        #: "store" (the plan store on disk: measured by an earlier process)
+        self.origin = "planned"
+
+    @property
+    def measured(self) -> float | None:
+        """Measured seconds per call so far (None before the first)."""
+        return self.time / self.calls if self.calls else None
 
     @property
     def ceiling(self) -> int:

@@ -7,6 +7,13 @@ ordered by predicted cost (known costs first, cheapest first), level breaking
 ties (higher first), so with no measurements the highest level that applies and
 pays is tried first and the lower ones are the fallbacks.
 
+A prediction is a prior, a measurement the truth: each estimate is multiplied by
+its backend's learned correction (:mod:`.corrections`), and where the order of
+the first candidate over the runner-up is not known from measurement — the
+first asked to be measured (``Pays.TRIAL``), its estimates were off by more than
+2x, or a known estimate would otherwise win over an unknown one merely by being
+known — :meth:`Ranking.entrants` races them on real calls (:mod:`.trials`).
+
 The same rows feed ``explain``, ``stats`` and ``optlevel info`` (:func:`static_rows`).
 """
 
@@ -19,6 +26,7 @@ from typing import Any
 from ..analysis import ArgSignature, FunctionFeatures
 from ..contract import Backend, Estimate, Pays, RowKind, Verdict, VerdictKind
 from ..ladder import LEVEL_NAMES
+from .corrections import correction
 from .registry import BACKENDS, is_available, requirement_missing
 
 __all__ = ["Row", "Ranking", "rank", "static_rows", "MODE_AUTO", "MODE_EXPLICIT",
@@ -48,6 +56,13 @@ class Row:
     #: the stable code of ``reason``: the backend's own where it gave one (``SEM…``,
     #: ``PL014`` no source …), else the code of ``kind``
     code: str = ""
+    #: the factor ``cost`` was corrected by (measured/predicted on this machine)
+    correction: float = 1.0
+
+    @property
+    def raw_cost(self) -> float | None:
+        """The backend's own prediction, before the learned correction."""
+        return None if self.cost is None else self.cost / self.correction
 
     def __post_init__(self) -> None:
         if not self.code:
@@ -65,10 +80,35 @@ class Row:
 class Ranking:
     order: tuple[Backend, ...]  # backends to try, best first
     rows: tuple[Row, ...]  # every backend (and every level without one), highest first
+    mode: int = MODE_AUTO
 
     def is_trial(self, backend: Backend) -> bool:
-        """Should ``backend`` be measured against level 0 before it is kept?"""
+        """Should ``backend`` be measured before it is kept?"""
         return any(r.backend == backend.name and r.kind is RowKind.TRIAL for r in self.rows)
+
+    def runner_up(self, backend: Backend, skip: Any = ()) -> Backend | None:
+        """The next candidate above level 0 after ``backend`` (not one in ``skip``)."""
+        after = self.order[self.order.index(backend) + 1:] if backend in self.order else ()
+        return next((b for b in after if b.level > 0 and b.name not in skip), None)
+
+    def entrants(self, backend: Backend, skip: Any = ()) -> list[Backend]:
+        """The backends a trial of ``backend`` races (plain Python times the first
+        call in every trial): ``backend``, the runner-up above level 0, and the best
+        candidate whose cost is unknown (an estimate outranks it only by being
+        known); ``[backend]`` alone where plain Python is the runner-up; ``[]`` when
+        ``backend``'s place is not in doubt (or ``strict=True``)."""
+        if self.mode == MODE_STRICT or backend.level == 0 or backend not in self.order:
+            return []
+        rest = [b for b in self.order[self.order.index(backend) + 1:]
+                if b.level > 0 and b.name not in skip]
+        unknown = next((b for b in rest if self.row(b.name).cost is None), None)
+        # (a cost of 0 is a backend's word that it adds nothing, as a wrapper's)
+        doubt = self.is_trial(backend) or (bool(self.row(backend.name).cost)
+                                           and unknown is not None)
+        if not doubt:
+            return []
+        racers = [b for b in (rest[0] if rest else None, unknown) if b is not None]
+        return list(dict.fromkeys(racers[::-1])) + [backend]
 
     def row(self, backend: str) -> Row:
         for r in self.rows:
@@ -97,13 +137,34 @@ def rank(features: FunctionFeatures, signature: ArgSignature, ceiling: int, mode
         for backend in backends:
             kind, verdict, cost = _judge(backend, features, signature, ceiling, mode,
                                          settings, profile)
+            factor = 1.0
+            if verdict.ok and mode != MODE_STRICT:
+                kind, verdict, cost, factor = _corrected(backend, kind, verdict, cost,
+                                                         profile)
             rows.append(Row(level, backend.name, verdict.ok, verdict.reason, kind, cost,
-                            str(verdict.code)))
+                            str(verdict.code), factor))
             if verdict.ok:
                 known = cost if cost is not None else math.inf
                 candidates.append((known, -level, len(candidates), backend))
     order = tuple(c[-1] for c in sorted(candidates, key=lambda c: c[:3]))
-    return Ranking(order, tuple(rows))
+    return Ranking(order, tuple(rows), mode)
+
+
+def _corrected(backend: Backend, kind: RowKind, verdict: Verdict, cost: float | None,
+               profile: Any) -> tuple[RowKind, Verdict, float | None, float]:
+    """The estimate with ``backend``'s learned correction applied; a backend whose
+    last corrected prediction was off by more than 2x is measured, not trusted."""
+    found = correction(profile, backend.name)
+    if not found.pairs or backend.level == 0:
+        return kind, verdict, cost, 1.0
+    if cost is not None:
+        cost *= found.factor
+    if not found.trusted and kind is RowKind.OK:
+        verdict = Verdict(True, f"{verdict.reason}; its estimates on this machine were off "
+                                f"by {max(found.last, 1 / found.last):.1f}x, so the first "
+                                "calls measure it", code=verdict.code)
+        kind = RowKind.TRIAL
+    return kind, verdict, cost, found.factor
 
 
 def _judge(backend: Backend, features: FunctionFeatures, signature: ArgSignature,

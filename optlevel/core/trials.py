@@ -1,21 +1,25 @@
-"""Measured trials: a candidate the planner is unsure of is timed against plain
-Python on real calls, and the faster keeps the key.
+"""Measured trials: where the planner is unsure of an order, real calls decide.
 
-The first call runs plain Python, timed, and builds the candidate (checking it
-on copies of that call where a check is wanted), so a decline shows at once.
-Under level ``auto`` with ``OPTLEVEL_COMPILE=auto``, a call too small to pay a
-compile back within :data:`~optlevel.core.warmup.PAYBACK_CALLS` calls waits for no
-compile, as outside a trial: plain Python runs, timed, until the signature has
-spent a tenth of a compile's time, and the call that gets there builds it (a
-function without source, whose loops cannot be read, is such a trial);
-short calls are timed :data:`TRIAL_SAMPLES` times a side (the first is often
-cold). The candidate's median must beat plain Python's fastest: a conservative
-test, since a wrong "faster" costs every later call.
+A trial races its *entrants* — the candidate and the runner-up above level 0,
+when one applies — with plain Python as the reference. The first call runs plain
+Python, timed, and builds every entrant (each checked on its own copies of that
+call where a check is wanted), so a decline shows at once; short calls are timed
+:data:`TRIAL_SAMPLES` times a side (the first is often cold), a longer call once.
+Then each entrant in turn takes the key for its samples, and the fastest keeps
+it: an entrant's median against plain Python's fastest (a conservative test, since
+a wrong "faster" costs every later call) and against the other entrants' medians.
+The losers are recorded (never retried for the signature) with the ratio, so a
+level slower than a lower one is demoted, whatever the ceiling.
+
+Thread-safe: whichever thread makes the first call builds; the others run plain
+Python meanwhile; every hand-over happens once, through the plan table.
 """
 
 from __future__ import annotations
 
 import logging
+import statistics
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -24,9 +28,7 @@ from ..contract import Backend, Code, Decline
 from .builds import Builder
 from .estimates import per_element
 from .plan import Plan, State
-from .planner import MODE_AUTO
-from .verify import snapshot_args
-from .warmup import PAYBACK_CALLS, compile_estimate
+from .verify import CannotCopy, snapshot_args
 
 __all__ = ["TRIAL_SAMPLES", "TRIAL_QUICK_S", "start_trial"]
 
@@ -36,111 +38,175 @@ log = logging.getLogger("optlevel")
 #: (a longer call is timed once).
 TRIAL_SAMPLES = 3
 TRIAL_QUICK_S = 0.05
+_PLAIN = "python"
 
 
-def start_trial(d: Builder, plan0: Plan, backend: Backend, settings: Any) -> None:
-    """``plan0`` (level 0) times plain Python, then hands the key to the candidate."""
-    d.table.enter(plan0, State.TRIAL_BASELINE, _baseline_step(d, plan0, backend, settings),
-                  f"first call of a trial: level {backend.level} measured against level 0")
+def start_trial(d: Builder, plan0: Plan, entrants: list[Backend], settings: Any,
+                predicted: dict[str, tuple[float | None, float | None]] | None = None) -> None:
+    """``plan0`` (level 0) times plain Python and builds ``entrants``; then each takes
+    the key for its samples, and the fastest keeps it. ``predicted``: each entrant's
+    (corrected, raw) predicted seconds, recorded against what it measured."""
+    trial = _Trial(d, plan0, entrants, settings, predicted or {})
+    names = " and ".join(f"level {b.level} ({b.name})" for b in entrants)
+    d.table.enter(plan0, State.TRIAL_BASELINE, trial.baseline,
+                  f"first calls of a trial: {names} measured against each other and "
+                  "level 0")
 
 
-def _baseline_step(d: Builder, plan0: Plan, backend: Backend,
-                   settings: Any) -> Callable[..., Any]:
-    samples: list[float] = []
-    built: list[Plan] = []
-    spent = [0.0]  # plain Python's time before the candidate was built
-    warms_up = (backend.compiles and settings.compile == "auto"
-                and plan0.mode == MODE_AUTO)
+class _Trial:
+    def __init__(self, d: Builder, plan0: Plan, entrants: list[Backend], settings: Any,
+                 predicted: dict[str, tuple[float | None, float | None]]):
+        self.d, self.plan0, self.entrants, self.settings = d, plan0, entrants, settings
+        self.predicted = predicted
+        self.lock = threading.Lock()
+        self.started = False  # the first call has begun (it builds)
+        self.ready = False  # the entrants are built: later plain calls are samples
+        self.built: list[Plan] = []
+        self.samples: dict[str, list[float]] = {_PLAIN: []}
+        self.seconds: dict[str, list[float]] = {_PLAIN: []}  # per call, for corrections
+        self.turn = -1  # which built entrant holds the key (-1: plain Python)
 
-    def baseline(*args: Any, **kwargs: Any) -> Any:
-        first = not samples
-        verify = first and d.verifier.wants(backend, args, kwargs, settings)
-        copies = snapshot_args(args, kwargs) if verify else None
+    # --- plain Python: the first calls ---------------------------------------------
+
+    def baseline(self, *args: Any, **kwargs: Any) -> Any:
+        with self.lock:
+            builder = not self.started
+            self.started = True
+        copies = None
+        if builder:
+            wanted = sum(self.d.verifier.wants(b, args, kwargs, self.settings)
+                         for b in self.entrants)
+            try:
+                copies = [snapshot_args(args, kwargs)
+                          for _ in range(wanted and len(self.entrants))]
+            except CannotCopy:  # this call cannot check the entrants: a later one builds
+                with self.lock:
+                    self.started = False
+                return self.d.func(*args, **kwargs)
         start = time.perf_counter()
-        result = d.func(*args, **kwargs)
+        try:
+            result = self.d.func(*args, **kwargs)
+        except BaseException:
+            if builder:  # the user's error: the next call builds instead
+                with self.lock:
+                    self.started = False
+            raise
         elapsed = time.perf_counter() - start
-        if first and warms_up and not _paid(spent, elapsed):
-            return result  # too small to wait for a compile yet
-        samples.append(per_element(elapsed, args, kwargs))
-        if first:
-            candidate = _candidate(d, plan0, backend, settings, copies, result, args, kwargs)
-            if candidate is None:
-                return result
-            built.append(candidate)
-        if len(samples) < TRIAL_SAMPLES and elapsed < TRIAL_QUICK_S:
-            return result
-        d.table.settle(plan0)  # whatever happens next, this plan is plain Python
-        candidate = built[0]
-        d.table.enter(candidate, State.TRIAL_CANDIDATE,
-                      _candidate_step(d, candidate, min(samples), plan0))
-        d.table.replace(plan0.key, plan0, candidate)
+        if builder:
+            self._build(copies or None, result, args, kwargs)
+        elif not self.ready:
+            return result  # the entrants are being built: this call is not a sample
+        self._sample(_PLAIN, elapsed, args, kwargs, -1)
         return result
 
-    return baseline
+    def _build(self, copies: list | None, result: Any, args: tuple, kwargs: dict) -> None:
+        """Build each entrant; one that declines or differs leaves the trial."""
+        d, plan0 = self.d, self.plan0
+        for i, backend in enumerate(self.entrants):
+            try:
+                prepared = d.prepare(backend, plan0.signature, args, kwargs, self.settings)
+            except Decline as exc:
+                d.declined_late(plan0, backend, exc, settle=False)
+                continue
+            plan = Plan(backend, prepared, plan0.signature, plan0.key, list(plan0.fallbacks))
+            plan.predicted = self.predicted.get(backend.name, (None, None))[0]
+            try:
+                differs = copies is not None and not d.verifier.check_copies(
+                    plan, copies[i], result, args, kwargs)
+            except plan.unfit_errors:  # this call does not fit it (level 2: it replays
+                differs = False  # in Python): nothing compiled to compare; it stays
+            if differs:
+                with d.table.lock:
+                    plan0.fallbacks.append((backend.level, backend.name,
+                                            d.table.failure(backend.name, plan0.key.sig)
+                                            or "its result differs"))
+                continue
+            self.built.append(plan)
+            self.samples[backend.name] = []
+            self.seconds[backend.name] = []
+        with self.lock:
+            self.ready = True
+        if not self.built:
+            d.table.settle(plan0)  # nothing to race: plain Python keeps the key
 
+    # --- the entrants, one after another --------------------------------------------
 
-def _paid(spent: list[float], elapsed: float) -> bool:
-    """Whether a compile pays now: this call alone would pay it back within
-    PAYBACK_CALLS calls, or the calls so far have spent a tenth of it."""
-    spent[0] += elapsed
-    compile_s = compile_estimate()
-    return elapsed * PAYBACK_CALLS >= compile_s or spent[0] >= compile_s / PAYBACK_CALLS
+    def _step(self, index: int) -> Callable[..., Any]:
+        plan = self.built[index]
 
-
-def _candidate(d: Builder, plan0: Plan, backend: Backend, settings: Any,
-               copies: tuple[tuple, dict] | None, result: Any, args: tuple,
-               kwargs: dict) -> Plan | None:
-    """Build the trial's candidate, or None (and plain Python keeps the key) when it
-    declines or its answer on the copies differs from plain Python's."""
-    try:
-        prepared = d.prepare(backend, plan0.signature, args, kwargs, settings)
-    except Decline as exc:
-        d.declined_late(plan0, backend, exc)
-        return None
-    candidate = Plan(backend, prepared, plan0.signature, plan0.key, list(plan0.fallbacks))
-    try:
-        differs = copies is not None and not d.verifier.check_copies(
-            candidate, copies, result, args, kwargs)
-    except candidate.unfit_errors:  # this call does not fit it (level 2: it replays in
-        differs = False  # Python): nothing compiled to compare; the candidate stays
-    if differs:
-        with d.table.lock:
-            plan0.fallbacks.append((backend.level, backend.name,
-                                    d.table.failure(backend.name, plan0.key.sig)
-                                    or "its result differs"))
-        d.table.settle(plan0)
-        return None
-    return candidate
-
-
-def _candidate_step(d: Builder, candidate: Plan, base: float,
-                    plan0: Plan) -> Callable[..., Any]:
-    samples: list[float] = []
-
-    def measured(*args: Any, **kwargs: Any) -> Any:
-        start = time.perf_counter()
-        result = candidate.run_settled(*args, **kwargs)
-        elapsed = time.perf_counter() - start
-        samples.append(per_element(elapsed, args, kwargs))
-        if len(samples) < TRIAL_SAMPLES and elapsed < TRIAL_QUICK_S:
-            return result  # its first call may start a pool or warm caches
-        fast = sorted(samples)[len(samples) // 2]
-        speedup = base / fast if fast > 0 else float("inf")
-        log.debug("%s: trial of %s: %.2fx level 0", d.qualname, candidate.backend, speedup)
-        if speedup > 1.0:
-            d.table.settle(candidate, f"measured {speedup:.2f}x faster than level 0")
+        def measured(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            result = plan.run_settled(*args, **kwargs)
+            self._sample(plan.backend, time.perf_counter() - start, args, kwargs, index)
             return result
-        _lost(d, candidate, plan0, speedup)
-        return result
 
-    return measured
+        return measured
+
+    def _sample(self, name: str, elapsed: float, args: tuple, kwargs: dict,
+                turn: int) -> None:
+        with self.lock:
+            if self.turn != turn or name not in self.samples:
+                return  # a late call of a side already done
+            self.samples[name].append(per_element(elapsed, args, kwargs))
+            self.seconds[name].append(elapsed)
+            if len(self.samples[name]) < TRIAL_SAMPLES and elapsed < TRIAL_QUICK_S:
+                return
+            if not self.built:
+                return
+            self.turn += 1
+            nxt = self.turn
+        old = self.plan0 if nxt == 0 else self.built[nxt - 1]
+        if nxt == 0:
+            self.d.table.settle(self.plan0)  # whatever happens next, it is plain Python
+        if nxt < len(self.built):
+            self.d.table.enter(self.built[nxt], State.TRIAL_CANDIDATE, self._step(nxt))
+            self.d.table.replace(old.key, old, self.built[nxt])
+        else:
+            self._decide(old)
+
+    # --- the verdict ----------------------------------------------------------------
+
+    def _decide(self, holder: Plan) -> None:
+        """The fastest keeps the key: plain Python by its fastest call, each entrant
+        by its median (per array element, so sizes in one class compare fairly)."""
+        d = self.d
+        scores = {_PLAIN: min(self.samples[_PLAIN])}
+        scores.update({p.backend: statistics.median(self.samples[p.backend])
+                       for p in self.built})
+        winner = min(scores, key=lambda n: (scores[n], n != _PLAIN))
+        said = ", ".join(f"{n} {scores[_PLAIN] / s:.2f}x" if s > 0 else f"{n} inf"
+                         for n, s in scores.items() if n != _PLAIN)
+        log.debug("%s: trial against level 0: %s; %s keeps it", d.qualname, said, winner)
+        for plan in self.built:
+            measured = statistics.median(self.seconds[plan.backend])
+            d.measured(plan.backend, self.predicted.get(plan.backend, (None, None))[1],
+                       measured)
+            if plan.backend != winner:
+                ratio = scores[plan.backend] / scores[winner] if scores[winner] else 0.0
+                d.table.fail(plan.backend, plan.key.sig,
+                             f"measured slower than {_name(winner, self)} for this call "
+                             f"shape ({ratio:.2f}x its time), which keeps it", Code.SLOWER)
+        if winner == _PLAIN:
+            lost = [(p.level, p.backend, d.table.failure(p.backend, p.key.sig) or "")
+                    for p in self.built]
+            new = d.plain_plan(holder.key, holder.signature, list(self.plan0.fallbacks) + lost)
+            new.note = f"a trial measured level 0 fastest ({said} of level 0)"
+        else:
+            won = next(p for p in self.built if p.backend == winner)
+            new = Plan(d.backend(winner), won.prepared, won.signature, won.key,
+                       list(won.fallbacks))
+            new.predicted, new.converter = won.predicted, won.converter
+            d.table.settle(new, f"measured {scores[_PLAIN] / scores[winner]:.2f}x faster "
+                                f"than level 0 in a trial, the fastest of {len(scores)} "
+                                f"({said})" if scores[winner] else "measured fastest")
+        new.origin = "trial"
+        d.table.settle(holder)
+        if d.table.replace(holder.key, holder, new):
+            d.winner(new, statistics.median(self.seconds.get(winner) or [0.0]))
 
 
-def _lost(d: Builder, candidate: Plan, plan0: Plan, speedup: float) -> None:
-    """The candidate was slower: plain Python takes the key back, for good."""
-    reason = (f"measured slower than level 0 for this call shape ({speedup:.2f}x), so "
-              "level 0 keeps it")
-    d.table.fail(candidate.backend, candidate.key.sig, reason, Code.SLOWER)
-    slow = d.plain_plan(candidate.key, candidate.signature, list(plan0.fallbacks)
-                        + [(candidate.level, candidate.backend, reason)])
-    d.table.replace(candidate.key, candidate, slow)
+def _name(backend: str, trial: _Trial) -> str:
+    if backend == _PLAIN:
+        return "level 0 (python)"
+    level = next(p.level for p in trial.built if p.backend == backend)
+    return f"level {level} ({backend})"

@@ -1,10 +1,23 @@
-"""Compiling without making the caller wait: warm-up and background compiles.
+"""When to compile: decided by measurement, never in a thread beside the caller.
 
-In auto mode, a compiling backend whose compile would not pay back within
-:data:`PAYBACK_CALLS` calls starts as plain Python, timed (a *warm-up*); once
-the signature has spent a tenth of a compile's time in Python, a thread builds
-the backend and the built plan takes the key (a tiered JIT: a small signature
-never waits). ``OPTLEVEL_COMPILE=background`` compiles in a thread at once.
+Under CPython's GIL a compile thread and the caller's Python calls take turns at
+the interpreter: both slow down (an n-body loop ran 0.6-0.8x of plain for 16 calls
+while a thread compiled beside it). So no compile runs in a thread here. In auto
+mode a compiling backend either
+
+- compiles now, in the calling thread, on the call that needs it (as
+  ``numba.njit`` does), when the estimate of a plain call says the compile pays
+  back within :data:`PAYBACK_CALLS` calls; or
+- starts as plain Python, timed (a *warm-up*): each warm-up call runs the plain
+  function and nothing else (so it costs what plain Python costs). After each
+  one the measured time decides: once a call measured long enough for a compile
+  to pay back within :data:`PAYBACK_CALLS` calls, or once the signature has spent
+  as long in Python as a compile costs (ski rental: never more than twice the
+  best choice in hindsight), the plan is dropped and the next call plans again,
+  this time compiling at once (:meth:`Dispatcher.warmed`).
+
+``OPTLEVEL_COMPILE=background`` asks for the warm-up at every ceiling that is not
+strict (plain Python until the compile has paid for itself), not for a thread.
 What a compile costs is learned from the compiles of this process.
 """
 
@@ -14,15 +27,14 @@ import itertools
 import logging
 import threading
 import time
-from typing import Any
+from typing import Any, Protocol
 
-from ..contract import Backend, Decline
-from .builds import Builder
-from .plan import Plan, State
+from ..contract import Backend
+from .plan import Plan, PlanTable, State
 from .runtime import RUNTIME
 
 __all__ = ["COMPILE_ESTIMATE_S", "PAYBACK_CALLS", "compile_estimate", "record_compile",
-           "start_warmup", "compile_in_background"]
+           "start_warmup", "Warmed"]
 
 log = logging.getLogger("optlevel")
 
@@ -35,6 +47,15 @@ _COMPILES = RUNTIME.cache("core.compile_times", maxsize=256)
 _count = itertools.count()
 
 
+class Warmed(Protocol):
+    """What the warm-up needs from the dispatcher."""
+
+    func: Any
+    table: PlanTable
+
+    def warmed(self, plan: Plan) -> None: ...
+
+
 def record_compile(seconds: float) -> None:
     _COMPILES[next(_count)] = seconds
 
@@ -45,45 +66,34 @@ def compile_estimate() -> float:
     return times[len(times) // 2] if times else COMPILE_ESTIMATE_S
 
 
-def start_warmup(d: Builder, plan: Plan, backend: Backend, settings: Any) -> None:
-    """``plan`` (level 0) runs plain Python, timed, until compiling would pay back."""
-    threshold = compile_estimate() / PAYBACK_CALLS
+def pays_now(call_seconds: float) -> bool:
+    """Would a compile pay back within :data:`PAYBACK_CALLS` calls of this length?"""
+    return call_seconds * PAYBACK_CALLS >= compile_estimate()
+
+
+def start_warmup(d: Warmed, plan: Plan, backend: Backend) -> None:
+    """``plan`` (level 0) runs plain Python, timed, until compiling ``backend`` pays;
+    then :meth:`Warmed.warmed` hands the key back to the planner. Nothing compiles
+    during a warm-up call."""
+    compile_s = compile_estimate()
+    lock = threading.Lock()
     spent = [0.0]
 
     def warmup(*args: Any, **kwargs: Any) -> Any:
         start = time.perf_counter()
         result = d.func(*args, **kwargs)
-        spent[0] += time.perf_counter() - start
-        if spent[0] >= threshold and plan.state is State.WARMUP:
-            compile_in_background(d, plan, State.WARMUP, backend, args, kwargs, settings)
+        elapsed = time.perf_counter() - start
+        with lock:
+            spent[0] += elapsed
+            done = elapsed * PAYBACK_CALLS >= compile_s or spent[0] >= compile_s
+        if done and plan.state is State.WARMUP:
+            log.debug("%s: warm-up done after %.3fs in Python (a call took %.2gs); level "
+                      "%d compiles on the next call", getattr(d, "qualname", "?"), spent[0],
+                      elapsed, backend.level)
+            d.warmed(plan)
         return result
 
     d.table.enter(plan, State.WARMUP, warmup,
-                  f"warming up: level {backend.level} compiles once this signature has "
-                  "run long enough in Python to pay it back")
-
-
-def compile_in_background(d: Builder, plan: Plan, expected: State, backend: Backend,
-                          args: tuple, kwargs: dict, settings: Any) -> None:
-    """``plan`` (level 0) serves while a thread builds ``backend``, then the built
-    plan takes its place (the level-0 one is kept for stats). Only the thread that
-    moves ``plan`` out of ``expected`` starts the build."""
-    if not d.table.advance(plan, expected, State.BACKGROUND, d.func,
-                           f"compiling for level {backend.level} in the background"):
-        return
-
-    def build() -> None:
-        try:
-            prepared = d.prepare(backend, plan.signature, args, kwargs, settings)
-        except Decline as exc:
-            d.declined_late(plan, backend, exc)
-            return
-        built = Plan(backend, prepared, plan.signature, plan.key, list(plan.fallbacks))
-        d.verifier.arm(built, backend, args, kwargs, settings)
-        d.table.settle(plan, note=f"ran while level {backend.level} compiled in the "
-                                  "background")
-        d.table.replace(plan.key, plan, built)
-        log.debug("%s: background compile done in %.3fs", d.qualname, prepared.compile_time)
-
-    threading.Thread(target=build, daemon=True,
-                     name=f"optlevel-compile-{d.qualname}").start()
+                  f"warming up: plain Python, timed, until a level-{backend.level} compile "
+                  "would pay back (then it compiles on the caller's next call, never in a "
+                  "thread beside it)")

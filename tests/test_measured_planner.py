@@ -1,0 +1,344 @@
+"""The planner by measurement: compiles never in a thread beside the caller, trials
+against the runner-up, a ceiling that never keeps a slower level, corrected
+estimates, and the plan store on disk (persistence and invalidation)."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import numpy as np
+import pytest
+
+import optlevel
+from optlevel import optimize
+from optlevel.config import settings
+from optlevel.contract import Code
+from optlevel.core import store as store_mod
+from optlevel.core.calibrate import profile_for
+from optlevel.core.corrections import KEY, correction, learn
+from optlevel.core.plan import State
+from optlevel.core.registry import BACKENDS
+
+pytestmark = pytest.mark.filterwarnings("ignore::optlevel.VectorizationAdvice")
+
+
+def total(x):
+    s = 0.0
+    for i in range(x.shape[0]):
+        s += x[i]
+    return s
+
+
+def slowed(seconds):
+    def make(func):
+        def run(*args, **kwargs):
+            time.sleep(seconds)
+            return func(*args, **kwargs)
+        return run
+    return make
+
+
+def vectorized(func):
+    """The fake level 2's code: the same sum, far faster than the loop."""
+    def run(x):
+        return float(np.sum(x))
+    return run
+
+
+def in_thread_spy(backend):
+    """Record the thread each prepare of ``backend`` runs in."""
+    real, seen = backend.prepare, []
+
+    def prepare(*args, **kwargs):
+        seen.append(threading.current_thread())
+        return real(*args, **kwargs)
+    backend.prepare = prepare
+    return seen
+
+
+# --- item 1: compiles never in a thread beside the caller -----------------------------
+
+def test_warm_up_runs_plain_only_then_the_caller_compiles(fake_backend, monkeypatch):
+    monkeypatch.setattr("optlevel.core.warmup.COMPILE_ESTIMATE_S", 0.02)
+    fake = fake_backend(name="numba")
+    fake.compiles = True
+    seen = in_thread_spy(fake)
+    f = optimize(total)
+    x = np.arange(200.0)
+    threads = threading.active_count()
+    calls = 0
+    while not seen:
+        assert f(x) == total(x)
+        calls += 1
+        assert calls < 10_000
+        assert threading.active_count() == threads  # no compile thread, ever
+    assert seen == [threading.current_thread()]  # the calling thread compiled
+    assert calls >= 2 and f.stats().levels[0] == calls - 1  # warm-up calls: plain only
+    plans = f._dispatcher.all_plans()
+    assert any("until a compile paid" in p.note for p in plans if p.level == 0)
+
+
+def test_a_call_measured_long_compiles_on_the_next_call(fake_backend, monkeypatch):
+    """The static estimate says small (warm-up); the first measured call says a
+    compile pays within a few calls: the second call compiles."""
+    monkeypatch.setattr("optlevel.core.warmup.COMPILE_ESTIMATE_S", 0.05)
+    fake = fake_backend(name="numba")
+    fake.compiles = True
+    f = optimize(eval("lambda x: __import__('time').sleep(0.01) or x.sum()"))  # no source:
+    # estimated tiny, measured 10 ms
+    x = np.arange(5.0)
+    f(x)
+    assert fake.prepared == 0
+    assert f._dispatcher.paid  # the measurement decided
+    f(x)
+    assert fake.prepared == 1
+
+
+def test_eight_threads_on_a_cold_auto_function_with_a_trial(fake_backend, monkeypatch):
+    """Issue 12 item 4: the trial's first call under 8 threads (it raised IndexError)."""
+    monkeypatch.setattr("optlevel.core.trials.TRIAL_QUICK_S", float("inf"))
+    fake_backend(name="numba", make=slowed(0.002))
+    BACKENDS["numba"].compiles = False
+    f = optimize(total)  # level 2 is a trial here: no source, so measured
+    x = np.arange(300.0)
+    expected = total(x)
+    results, errors = [], []
+    barrier = threading.Barrier(8, timeout=30)
+
+    def worker():
+        try:
+            barrier.wait()
+            for _ in range(40):
+                results.append(f(x))
+        except Exception as exc:  # noqa: BLE001 - asserted below
+            errors.append(exc)
+
+    f_nosource = optimize(eval("lambda x: x.sum()"))  # sourceless: numba is a trial
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    assert len(results) == 320 and all(r == expected for r in results)
+    assert f.stats().calls == 320
+    assert f_nosource(x) == x.sum()
+
+
+# --- item 3: trials against the runner-up; the ceiling never keeps a slower level -----
+
+def test_a_trial_races_the_runner_up_and_keeps_the_faster(fake_backend, monkeypatch):
+    """Level 3 predicted cheap (a known cost) against level 2 (unknown): measured, and
+    level 2, faster, keeps the key at ceiling 3."""
+    monkeypatch.setattr("optlevel.core.trials.TRIAL_QUICK_S", 0.0)
+    monkeypatch.delitem(BACKENDS, "vectorize")
+    fake_backend(name="par", level=3, cost=1e-4, make=slowed(0.02))
+    fake_backend(name="jit", level=2, cost=None, make=vectorized)
+    f = optimize(total, level=3, verify=False)
+    x = np.arange(2000.0)
+    for _ in range(6):
+        assert f(x) == total(x)
+    final = f._dispatcher.plans[next(iter(f._dispatcher.plans))]
+    assert (final.level, final.backend, final.origin) == (2, "jit", "trial")
+    row = optlevel.explain(f, x).row("par")
+    assert "measured slower than level 2 (jit)" in row.reason
+    assert row.code == Code.SLOWER.value
+
+
+def test_an_explicit_ceiling_never_keeps_a_slower_higher_level(fake_backend, monkeypatch):
+    monkeypatch.setattr("optlevel.core.trials.TRIAL_QUICK_S", 0.0)
+    monkeypatch.delitem(BACKENDS, "vectorize")
+    fake_backend(name="gpu", level=4, cost=1e-6, make=slowed(0.01))
+    fake_backend(name="jit", level=2, cost=None, make=vectorized)
+    f = optimize(total, level=4, verify=False)
+    x = np.arange(2000.0)
+    for _ in range(5):
+        f(x)
+    (plan,) = f._dispatcher.plans.values()
+    assert (plan.level, plan.backend) == (2, "jit")
+    assert f.stats().levels[2] >= 2 and f.stats().levels[4] == 1  # gpu: one timed call
+
+
+# --- item 2: predictions corrected by measurements ----------------------------------
+
+def test_a_wrong_estimate_is_corrected_and_stops_outranking(fake_backend, monkeypatch,
+                                                            tmp_path):
+    optlevel.configure(cache_dir=str(tmp_path))
+    monkeypatch.setattr("optlevel.core.trials.TRIAL_QUICK_S", 0.0)
+    monkeypatch.delitem(BACKENDS, "vectorize")
+    fake_backend(name="par", level=3, cost=1e-6, make=slowed(0.01))  # off by ~10^4
+    fake_backend(name="jit", level=2, cost=None, make=vectorized)
+    f = optimize(total, level=3, verify=False)
+    x = np.arange(2000.0)
+    for _ in range(5):
+        f(x)
+    profile = profile_for(settings())
+    found = correction(profile, "par")
+    assert found.pairs == 1 and found.factor > 1000 and not found.trusted
+    stored = json.loads((tmp_path / "profile.json").read_text())["values"][KEY]
+    assert stored["par"]["n"] == 1  # persisted with the machine profile
+    report = optlevel.explain(f, np.arange(5000.0))  # another size: ranked again
+    row = report.row("par")
+    assert row.kind == "trial" and "off by" in row.reason
+    assert row.cost == pytest.approx(1e-6 * found.factor)
+    assert "predicted" in str(report) and "measured" in str(report)
+
+
+def test_a_consistent_bias_is_learned_and_trusted_again():
+    class Profile(dict):
+        def set(self, key, value):
+            self[key] = value
+    profile = Profile()
+    for _ in range(3):
+        learn(profile, "b", 1e-3, 4e-3)  # always 4x slower than predicted
+    found = correction(profile, "b")
+    assert found.factor == pytest.approx(4.0) and found.trusted
+
+
+# --- item 4: the plan store ---------------------------------------------------------
+
+def _fid_store(tmp_path):
+    optlevel.configure(cache_dir=str(tmp_path))
+    return store_mod.store_for(settings())
+
+
+def test_the_trial_winner_is_stored_and_a_new_dispatcher_runs_it_first(
+        fake_backend, monkeypatch, tmp_path):
+    _fid_store(tmp_path)
+    monkeypatch.setattr("optlevel.core.trials.TRIAL_QUICK_S", 0.0)
+    monkeypatch.delitem(BACKENDS, "vectorize")
+    par = fake_backend(name="par", level=3, cost=1e-6, make=slowed(0.01))
+    jit = fake_backend(name="jit", level=2, cost=None, make=vectorized)
+    x = np.arange(2000.0)
+    f = optimize(total, level=3, verify=False)
+    for _ in range(4):
+        f(x)
+    files = list((tmp_path / store_mod.SUBDIR).glob("*.json"))
+    assert len(files) == 1
+    saved = json.loads(files[0].read_text())
+    (record,) = saved["plans"].values()
+    assert record["backend"] == "jit" and record["how"] == "trial"
+    # a new process: the store's file read afresh, a new dispatcher
+    monkeypatch.setattr("optlevel.core.store.SUBDIR", store_mod.SUBDIR)
+    optlevel.reset("core.plan_stores")
+    par.prepared = jit.prepared = 0
+    g = optimize(total, level=3, verify=False)
+    assert g(x) == total(x)
+    (plan,) = g._dispatcher.plans.values()
+    assert (plan.level, plan.origin, par.prepared, jit.prepared) == (2, "store", 0, 1)
+    assert "plan store" in optlevel.explain(g, x).chosen_reason
+
+
+def helper(v):
+    return v * 2.0
+
+
+def uses_helper(x):
+    s = 0.0
+    for i in range(x.shape[0]):
+        s += helper(x[i])
+    return s
+
+
+def test_function_ids_change_with_source_and_helper_edits():
+    base = store_mod.function_id(uses_helper)
+    assert base == store_mod.function_id(uses_helper)
+    scope = dict(globals())
+    exec("def uses_helper(x):\n    s = 1.0\n    for i in range(x.shape[0]):\n"
+         "        s += helper(x[i])\n    return s\n", scope)
+    edited = scope["uses_helper"]
+    edited.__module__, edited.__qualname__ = uses_helper.__module__, "uses_helper"
+    scope2 = dict(globals())
+    exec(uses_helper.__code__.co_filename and "def helper(v):\n    return v * 3.0\n", scope2)
+    helper_edited = type(uses_helper)(uses_helper.__code__, scope2, "uses_helper")
+    ids = {base, store_mod.function_id(edited), store_mod.function_id(helper_edited)}
+    assert len(ids) == 3
+
+
+@pytest.mark.parametrize("change", ["versions", "machine"])
+def test_a_library_or_machine_change_invalidates_the_store(tmp_path, monkeypatch, change):
+    store = _fid_store(tmp_path)
+    store.save("fid", "f", "k", {"backend": "jit"})
+    assert store_mod.PlanStore(store.root).lookup("fid", "k") == {"backend": "jit"}
+    env = json.loads(json.dumps(store_mod.environment()))
+    if change == "versions":
+        env["versions"]["numpy"] = "0.0.1"
+    else:
+        env["machine"]["cpus"] += 64
+    monkeypatch.setattr(store_mod, "environment", lambda: env)
+    assert store_mod.PlanStore(store.root).lookup("fid", "k") is None
+
+
+def test_a_new_size_class_reuses_the_decision_without_another_trial(fake_backend,
+                                                                   monkeypatch):
+    monkeypatch.setattr("optlevel.core.trials.TRIAL_QUICK_S", 0.0)
+    monkeypatch.delitem(BACKENDS, "vectorize")
+    par = fake_backend(name="par", level=3, cost=1e-6, make=slowed(0.01))
+    jit = fake_backend(name="jit", level=2, cost=None, make=vectorized)
+    f = optimize(total, level=3, verify=False)
+    for _ in range(4):
+        f(np.arange(2000.0))
+    par.prepared = 0
+    big = np.arange(20_000.0)
+    assert f(big) == total(big)
+    plan = f._dispatcher.plans[next(k for k in f._dispatcher.plans if k[2] != next(
+        iter(f._dispatcher.plans))[2])]
+    assert (plan.backend, plan.origin, plan.state, par.prepared) == (
+        "jit", "decided", State.READY, 0)
+    assert jit.prepared == 2
+
+
+def test_a_call_no_compiled_level_serves_imports_no_optional_library(run_python):
+    out = run_python("""
+        import sys, json
+        import optlevel
+        f = optlevel.optimize(eval("lambda x: x"))  # no source: level 2 is a trial
+        assert f(3) == 3 and f(4) == 4
+        print(json.dumps([m for m in ("numba", "cupy", "torch", "dask", "ray")
+                          if m in sys.modules]))
+    """)
+    assert out == []
+
+
+def cond_accumulate(x):
+    t = 0.0
+    for i in range(x.shape[0]):
+        if x[i] > 0.5:
+            t += x[i] ** 2
+        else:
+            t -= x[i]
+    return t
+
+
+@pytest.mark.numba
+@pytest.mark.slow  # a real compile, under 8 threads
+def test_eight_threads_make_the_first_call_of_a_cold_auto_function(tmp_path):
+    """Issue 12 item 4, with the real backends: plan, compile, trial and the files on
+    disk (profile, plan store, Numba's cache) under 8 threads at once."""
+    optlevel.configure(cache_dir=str(tmp_path))
+    f = optimize(cond_accumulate)
+    x = np.random.default_rng(3).random(200_000)
+    expected = cond_accumulate(x)
+    results, errors = [], []
+    barrier = threading.Barrier(8, timeout=60)
+
+    def worker():
+        try:
+            barrier.wait()
+            for _ in range(6):
+                results.append(f(x))
+        except Exception as exc:  # noqa: BLE001 - asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    assert len(results) == 48
+    np.testing.assert_allclose(results, expected, rtol=1e-9)
+    assert f.stats().calls == 48
+    assert not list(tmp_path.rglob("*.tmp"))  # every temporary file renamed into place
