@@ -240,14 +240,19 @@ def _restore(saved: list[tuple[np.ndarray, np.ndarray]]) -> None:
 
 def _aliased(args: tuple, kwargs: dict, positions: list[int], written: list[str]) -> bool:
     """Does an array the loop writes share memory with another array argument?"""
-    arrays = [a for a in list(args) + list(kwargs.values()) if isinstance(a, np.ndarray)]
-    targets = [args[i] for i in positions if i < len(args)] + \
-        [kwargs[w] for w in written if w in kwargs]
-    for target in targets:
+    arrays = [(k, a) for k, a in enumerate(list(args) + list(kwargs.values()))
+              if isinstance(a, np.ndarray)]
+    names = list(kwargs)
+    targets = [i for i in positions if i < len(args)] + \
+        [len(args) + names.index(w) for w in written if w in kwargs]
+    values = list(args) + list(kwargs.values())
+    for t in targets:
+        target = values[t]
         if not isinstance(target, np.ndarray):
             continue
-        for other in arrays:
-            if other is not target and np.may_share_memory(target, other):
+        # by position, not identity: f(a, a) passes one array as two arguments
+        for k, other in arrays:
+            if k != t and np.may_share_memory(target, other):
                 return True
     return False
 

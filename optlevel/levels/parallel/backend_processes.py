@@ -96,6 +96,7 @@ class ProcessesBackend(BackendBase):
             call = split_call(func, features, args, kwargs or {}, hint)
             ship.dumps_function(func)
             ship.check_globals(func, features.source.tree)
+            ship.check_worker_reads(func, features.source.tree)
             ship.dumps_values(ship.current_globals(func), "a global it reads")
             for name, value in call.arguments.items():
                 if name not in call.split:

@@ -65,6 +65,7 @@ def cluster_prepare(kind: str, func: Callable[..., Any], features: FunctionFeatu
         split_call(func, features, args, kwargs, hint)
         ship.dumps_function(func)
         ship.check_globals(func, features.source.tree)
+        ship.check_worker_reads(func, features.source.tree)
         ship.dumps_values(ship.current_globals(func), "a global it reads")
     except (NotSplit, ship.ShipError) as exc:
         raise Decline(str(exc), code=Code.DECLINED) from None

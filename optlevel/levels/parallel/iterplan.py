@@ -89,6 +89,8 @@ def iteration_prepare(func: Callable[..., Any], features: FunctionFeatures,
     if not isinstance(tree, ast.FunctionDef):
         raise Decline("no function source to rebuild the loop from", code=Code.DECLINED)
     try:
+        ship.check_globals(func, tree)
+        ship.check_worker_reads(func, tree)
         ship.dumps_function(func)
         runner = LoopRunner(func, tree, proof, workers, PIECES_PER_WORKER, client)
         driver = build_driver(func, tree, proof, runner)

@@ -38,7 +38,7 @@ import numpy as np
 from ...errors import FallbackWarning, PerformanceWarning, warn_once
 from . import pools, runtime, ship
 from .chunks import bounds
-from .iterworker import UNSET, items_of, key_at, run_loop_piece
+from .iterworker import CURRENT_GLOBALS, UNSET, items_of, key_at, run_loop_piece
 from .shm import Segments
 from .split_iter import IterProof
 
@@ -201,6 +201,9 @@ class LoopRunner:
         own = _stand_ins(proof, env, descs)
         moving = {n for n, _ in proof.reductions} | set(proof.appends) | set(own[0])
         shared = {n: env[n] for n in proof.env if n not in moving}
+        # the caller's current values of the data globals the function reads: workers
+        # loaded the function once, with the globals of that moment
+        shared[CURRENT_GLOBALS] = ship.current_globals(self.func)
         func_blob = ship.dumps_function(self.func)
         env_blob = ship.dumps_values(shared, "a value the loop reads")
         token = f"{os.getpid()}:{next(_CALLS)}"

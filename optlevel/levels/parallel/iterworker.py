@@ -16,9 +16,13 @@ import numpy as np
 
 from ...core.runtime import RUNTIME
 from . import shm
-from .worker import load_function
+from .worker import load_function, use_globals
 
-__all__ = ["UNSET", "Unset", "items_of", "key_at", "run_loop_piece", "piece_function"]
+__all__ = ["UNSET", "Unset", "items_of", "key_at", "run_loop_piece", "piece_function",
+           "CURRENT_GLOBALS"]
+
+#: the key of the shared values under which the caller's current globals travel
+CURRENT_GLOBALS = "__optlevel_current_globals__"
 
 #: The loop's compiled pieces, by their marshalled code (a pool serves a few).
 _pieces = RUNTIME.cache("parallel.iterworker.pieces", maxsize=32)
@@ -87,7 +91,8 @@ def run_loop_piece(func_blob: bytes, code_blob: bytes, token: str, env_blob: byt
     for name in appends:
         env[name] = []
     before = _snapshot(env, slots, desc)
-    reduced = piece(env, items_of(desc))
+    with use_globals(func, env.pop(CURRENT_GLOBALS, {})):
+        reduced = piece(env, items_of(desc))
     changes = {name: _changes(env[name], deep, keys, before[name])
                for (name, deep, _), keys in zip(slots, _keys(slots, desc))}
     return reduced, changes, {name: env[name] for name in appends}

@@ -31,7 +31,7 @@ from typing import Any
 from ...core.runtime import RUNTIME
 
 __all__ = ["ShipError", "FunctionRef", "dumps_function", "dumps_values", "current_globals",
-           "check_globals"]
+           "check_globals", "check_worker_reads"]
 
 
 class ShipError(Exception):
@@ -178,6 +178,49 @@ def current_globals(func: Callable[..., Any]) -> dict[str, Any]:
         return {}
     return {name: namespace[name] for name in _global_names(code)
             if name in namespace and _is_data(namespace[name])}
+
+
+def check_worker_reads(func: Callable[..., Any], tree: ast.AST | None) -> None:
+    """Raise :class:`ShipError` when ``func`` does what a worker process cannot do as
+    the caller would: read a data attribute of a module (``cfg.SCALE``: a worker reads
+    its own import of the module, not the caller's changed value) or issue warnings
+    (a worker's warnings are not the caller's)."""
+    namespace = getattr(func, "__globals__", None) or {}
+    if tree is None:
+        return
+    import warnings
+
+    for node in ast.walk(tree):
+        line = getattr(node, "lineno", "?")
+        if isinstance(node, ast.Name) and namespace.get(node.id) in (warnings.warn,
+                                                                     warnings.warn_explicit):
+            raise ShipError(f"it issues warnings (line {line}); worker processes would "
+                            "issue them in their own process, not the caller's")
+        if not (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)):
+            continue
+        owner = namespace.get(node.value.id)
+        if not isinstance(owner, types.ModuleType):
+            continue
+        if owner.__name__ == "warnings" and node.attr.startswith("warn"):
+            raise ShipError(f"it issues warnings (line {line}); worker processes would "
+                            "issue them in their own process, not the caller's")
+        value = getattr(owner, node.attr, None)
+        if _user_module(owner) and _is_data(value):
+            raise ShipError(f"it reads {node.value.id}.{node.attr} (line {line}); worker "
+                            "processes would read their own import of the module, not "
+                            "the caller's current value")
+
+
+def _user_module(module: types.ModuleType) -> bool:
+    """A module of the user's (not the standard library's or an installed package's,
+    whose data attributes, such as ``np.pi``, nobody changes at run time)."""
+    import sysconfig
+
+    path = getattr(module, "__file__", None)
+    if not path:
+        return False
+    roots = {sysconfig.get_path(k) for k in ("stdlib", "platstdlib", "purelib", "platlib")}
+    return not any(root and path.startswith(root) for root in roots)
 
 
 def check_globals(func: Callable[..., Any], tree: ast.AST | None) -> None:
