@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 
 from .._table import format_seconds, format_table
 from . import spread, summary
+from .report import ratio_cell
 from .runner import Row
 
 __all__ = ["Change", "compare", "format_compare"]
@@ -60,8 +61,6 @@ def _unpaired(old: Sequence[float], new: Sequence[float]) -> spread.Ratio:
 
 def format_compare(changes: Sequence[Change], old_name: str = "old") -> str:
     """A table of the changes and a one-line summary."""
-    from .report import ratio_cell
-
     table = []
     for c in changes:
         ran = c.new.realized if c.old.realized == c.new.realized else (

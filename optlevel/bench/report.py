@@ -134,24 +134,46 @@ def _legend(options: runner.Options | None) -> list[str]:
     ]
 
 
+def _summary_row(case: summary.Case) -> list[str]:
+    auto = case.auto
+    return [
+        case.workload, case.size_label, time_cell(case.plain),
+        case.best.requested if case.best else "-",
+        time_cell(case.best) if case.best else "-",
+        auto.realized if auto else "-",
+        time_cell(auto) if auto else "-",
+        ratio_cell(*case.auto_vs_best) if case.auto_vs_best else "-",
+        ratio_cell(auto.speedup, auto.speedup_low, auto.speedup_high, auto.runs)
+        if auto else "-",
+        speedup(case.first_auto_vs_plain),
+    ]
+
+
+def _misses(found: Sequence[summary.Case]) -> list[str]:
+    """The verdict lines: where auto is below 0.9x of the best or 0.95x of plain."""
+    judged = [c for c in found if c.auto_vs_best is not None]
+    if not judged:
+        return []
+    best = [c for c in judged if summary.miss_against_best(c)]
+    plain = [c for c in judged if summary.miss_against_plain(c)]
+    mean = summary.geometric_mean(c.auto_vs_best.value for c in judged)
+
+    def names(cases: Sequence[summary.Case]) -> str:
+        return ", ".join(f"{c.workload} {c.size_label}" for c in cases) or "none"
+
+    return [f"auto/best: geometric mean {speedup(mean)} over {len(judged)} cases; below "
+            f"0.9x beyond the noise in {len(best)}: {names(best)}",
+            f"auto vs plain: below 0.95x beyond the noise in {len(plain)}: {names(plain)}"]
+
+
 def format_summary(rows: Sequence[runner.Row]) -> str:
     """One line per case: plain, the best level, auto, and auto against both."""
-    table = []
-    for case in summary.cases(rows):
-        table.append([
-            case.workload, case.size_label, time_cell(case.plain),
-            case.best.requested if case.best else "-",
-            time_cell(case.best) if case.best else "-",
-            case.auto.realized if case.auto else "-",
-            time_cell(case.auto) if case.auto else "-",
-            ratio_cell(*case.auto_vs_best) if case.auto_vs_best else "-",
-            ratio_cell(case.auto.speedup, case.auto.speedup_low, case.auto.speedup_high,
-                       case.auto.runs) if case.auto else "-",
-            speedup(case.first_auto_vs_plain),
-        ])
-    return format_table(_SUMMARY_HEADERS, _rjust(table, (2, 4, 6, 7, 8, 9)),
-                        title="Auto against the best level (auto/best: best time / auto "
-                        "time; ≈ = inside the noise):")
+    found = summary.cases(rows)
+    table = format_table(_SUMMARY_HEADERS,
+                         _rjust([_summary_row(c) for c in found], (2, 4, 6, 7, 8, 9)),
+                         title="Auto against the best level (auto/best: best time / auto "
+                         "time; ≈ = inside the noise):")
+    return "\n".join([table, *_misses(found)])
 
 
 def format_results(command: str, rows: Sequence[runner.Row],

@@ -13,7 +13,8 @@ from collections.abc import Iterable, Sequence
 from . import spread
 from .runner import PLAIN, Row
 
-__all__ = ["Case", "cases", "relative_spread", "first_calls_ratio", "best_of"]
+__all__ = ["Case", "cases", "relative_spread", "first_calls_ratio", "best_of",
+           "miss_against_best", "miss_against_plain", "geometric_mean"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,6 +76,20 @@ def cases(rows: Iterable[Row]) -> list[Case]:
     for row in rows:
         groups.setdefault((row.workload, row.size), []).append(row)
     return [_case(g) for g in groups.values() if any(r.requested == PLAIN for r in g)]
+
+
+def miss_against_best(case: Case, threshold: float = 0.9) -> bool:
+    """Auto below ``threshold`` of the best level's speed, beyond the noise."""
+    r = case.auto_vs_best
+    return r is not None and r.value < threshold and not r.noise and r.high < 1.0
+
+
+def miss_against_plain(case: Case, threshold: float = 0.95) -> bool:
+    """Auto below ``threshold`` of plain's speed, beyond the noise."""
+    auto = case.auto
+    if auto is None or auto.speedup is None or auto.noise is not False:
+        return False
+    return auto.speedup < threshold
 
 
 def geometric_mean(values: Iterable[float]) -> float | None:
