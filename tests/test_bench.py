@@ -121,6 +121,10 @@ def test_summary_names_the_best_level_and_auto_against_it():
     assert case.best.requested == "3"
     assert case.auto_vs_best.value == pytest.approx(0.5)  # auto takes twice the best's time
     assert case.auto_vs_best.high < 1.0  # beyond the noise
+    assert summary.miss_against_best(case)  # auto at 0.5x of the best: a miss
+    assert not summary.miss_against_plain(case)  # but 10x plain
+    (even,) = summary.cases(_case("w", 1, plain=1.0, levels={0: 1.0, 2: 0.1}, auto=0.1))
+    assert even.auto_vs_best.noise and not summary.miss_against_best(even)
 
 
 # --- the JSON file, --compare, --plot --------------------------------------------------

@@ -2,10 +2,10 @@
 
 For one workload and size the runner calls the plain, undecorated function (the
 baseline) and a fresh ``optimize(func, level=...)`` per requested level once each:
-the warm-up, which pays any compile. Then, after one untimed round, it times them
-in interleaved rounds (plain, level 0, level 2, ..., then level 0, level 2, ...,
-plain: each round starts one variant later), so that a slow spell of a shared
-machine hits every variant alike. Rounds go on until every variant's median is
+the warm-up, which pays any compile. Then it times them in interleaved rounds
+(plain, level 0, level 2, ..., then level 0, level 2, ..., plain: each round
+starts one variant later), so that a slow spell of a shared machine hits every
+variant alike. Rounds go on until every variant's median is
 known within ``target`` (a 95 % interval, :mod:`.spread`) after ``min_rounds``,
 or the case's ``budget`` is spent, or ``repeat`` rounds ran. Every sample is
 kept in the row. A variant's speed-up against plain is the median of its
@@ -17,7 +17,8 @@ results are compared with the plain result by the rule ``verify=True`` uses
 Timing is ``time.perf_counter`` with the garbage collector paused. A call that
 takes at least ``single_above`` seconds (plain Python on big inputs) is timed
 once, after its warm-up. Fast calls are looped so that one sample lasts at least
-``min_sample`` seconds.
+``min_sample`` seconds; every sample follows one untimed call of the same
+variant, so none pays for the memory the variant before it left behind.
 
 With ``first_calls`` set, each variant's first calls are also timed in a fresh
 process with an empty cache (:mod:`.first_calls`): what a user's new process pays,
@@ -200,7 +201,12 @@ def _warm_up(requested: str, fn: Callable[..., Any], args: Sequence[Any]) -> _Co
 
 
 def _sample(c: _Contender, args: Sequence[Any]) -> None:
+    """One sample of ``c``, after one untimed call of its own: the call right after
+    another variant's pays for memory that variant freed or left in the caches,
+    and a variant looped fewer times per sample would carry more of that cost."""
     c.last = None  # drop the previous result first: big outputs churn memory
+    c.last = c.fn(*args)
+    c.last = None
     seconds, c.last = _timed(c.fn, args, c.number)
     c.times.append(seconds)
 
@@ -229,9 +235,6 @@ def _time_rounds(contenders: list[_Contender], args: Sequence[Any], options: Opt
             timed.append(c)
     if not timed:
         return
-    for c in timed:  # an untimed round: it settles the allocator for every variant
-        _sample(c, args)
-        c.times.clear()
     started = perf_counter()
     rounds = 0
     while not _settled(timed, rounds, started, options):
