@@ -207,7 +207,8 @@ def test_plot_draws_every_level_and_the_crossover(tmp_path):
     assert [p.size for p in series["level 3"]] == [10_000, 100_000, 1_000_000, 10_000_000]
     assert [p.speedup for p in series["level 3"]] == pytest.approx([0.5, 0.8, 2.0, 4.0])
     # level 3 is 0.8x at 100K and 2x at 1M: it starts to pay in between
-    assert 100_000 < drawn.crossovers["sweep"]["level 3"] < 1_000_000
+    assert drawn.crossovers["sweep"]["level 3"] == (100_000, 1_000_000)
+    assert drawn.crossovers["sweep"]["auto"] == (100_000, 1_000_000)
     assert drawn.crossovers["sweep"]["level 0"] is None  # never pays
     axes = drawn.figure.axes
     assert len(axes) == 2 and len(axes[0].get_lines()) == 4  # time: plain, 0, 3, auto
