@@ -9,7 +9,7 @@ import dataclasses
 import sys
 from typing import Any
 
-from ..bench import compare, results, workloads
+from ..bench import compare, results, runner, workloads
 from ._common import CLIError
 from .runs import (
     _add_run_options,
@@ -38,8 +38,9 @@ def _load(path: str) -> results.Results:
 def _bench_options(args: argparse.Namespace) -> Any:
     options = _options(args)
     changes: dict[str, Any] = {}
-    if not args.quick:
-        changes["first_calls"] = 10
+    if not args.quick:  # bench's own defaults: longer rounds, and the first calls
+        defaults = runner.Options()
+        changes.update(budget=defaults.budget, first_calls=defaults.first_calls)
     for name in ("budget", "target", "first_calls", "first_budget"):
         value = getattr(args, name)
         if value is not None:

@@ -31,6 +31,10 @@ QUICK = runner.Options(repeat=3, min_rounds=3, budget=0.2, single_above=0.5, min
                        first_calls=0)
 
 
+#: The demo's timing: every variant's steady state, 2 s of rounds a case, no first calls.
+DEMO = runner.Options(budget=2.0, first_calls=0)
+
+
 def built_levels() -> list[Any]:
     """Every level a registered backend serves, then ``"auto"``.
 
@@ -51,7 +55,7 @@ def _cases(names: Sequence[str], sizes: Sequence[int] | None,
 
 def _options(args: argparse.Namespace) -> runner.Options:
     """Timing options from the common flags; bench adds its own on top."""
-    base = QUICK if args.quick else runner.Options(first_calls=0)
+    base = QUICK if args.quick else DEMO
     return dataclasses.replace(base, repeat=args.repeat or base.repeat,
                                min_rounds=min(base.min_rounds, args.repeat or base.repeat),
                                strict=getattr(args, "strict", False))
