@@ -90,12 +90,13 @@ def _calls(fn, args: Sequence, n: int, budget: float) -> list[float]:
 def main(argv: Sequence[str] | None = None) -> int:
     """The child: ``WORKLOAD SIZE REQUESTED N BUDGET [--strict]``; JSON on stdout."""
     from ..errors import OptlevelWarning
-    from . import workloads
+    from . import allocator, workloads
 
     argv = list(sys.argv[1:] if argv is None else argv)
     strict = "--strict" in argv
     name, size, requested, n, budget = [a for a in argv if a != "--strict"]
     warnings.simplefilter("ignore", OptlevelWarning)  # the parent reports fallbacks
+    allocator.steady()  # as in the parent: every variant's process the same allocator
     workload = workloads.get(name)
     args = workload.build(int(size))
     try:

@@ -18,7 +18,9 @@ Timing is ``time.perf_counter`` with the garbage collector paused. A call that
 takes at least ``single_above`` seconds (plain Python on big inputs) is timed
 once, after its warm-up. Fast calls are looped so that one sample lasts at least
 ``min_sample`` seconds; every sample follows one untimed call of the same
-variant, so none pays for the memory the variant before it left behind.
+variant, so none pays for the memory the variant before it left behind, and
+glibc's allocator is pinned (:mod:`.allocator`) so that no variant gains or
+loses page faults by where its arrays happen to sit in the heap.
 
 With ``first_calls`` set, each variant's first calls are also timed in a fresh
 process with an empty cache (:mod:`.first_calls`): what a user's new process pays,
@@ -38,7 +40,7 @@ from ..api import optimize
 from ..core.verify import same_result
 from ..errors import LevelUnavailable
 from ..ladder import Level, LevelLike
-from . import first_calls, spread
+from . import allocator, first_calls, spread
 from .workloads import Workload
 
 __all__ = ["Options", "Row", "make_variant", "run_case", "failures", "PLAIN"]
@@ -316,6 +318,7 @@ def run_case(workload: Workload, size: int, levels: Iterable[LevelLike],
         nothing to compare with.
     """
     variant = variant or make_variant
+    allocator.steady()
     args = workload.build(size)
     plain = _Contender(PLAIN, workload.func)
     plain.probe, plain.first = _timed(workload.func, args)
