@@ -18,6 +18,7 @@ from optlevel.bench import (
     Workload,
     allocator,
     first_calls,
+    report,
     results,
     run_case,
     runner,
@@ -128,7 +129,9 @@ def test_summary_names_the_best_level_and_auto_against_it():
     rows = _case("w", 1000, plain=1.0, levels={0: 1.0, 2: 0.1, 3: 0.05}, auto=0.1,
                  auto_ran="2")
     (case,) = summary.cases(rows)
-    assert case.best.requested == "3"
+    assert case.best.requested == "3" and report.best_cell(case.best) == "3"
+    ran_lower = runner.Row(**{**case.best.__dict__, "requested": "4"})
+    assert report.best_cell(ran_lower) == "4 (ran at 3)"
     assert case.auto_vs_best.value == pytest.approx(0.5)  # auto takes twice the best's time
     assert case.auto_vs_best.high < 1.0  # beyond the noise
     assert summary.miss_against_best(case)  # auto at 0.5x of the best: a miss

@@ -8,7 +8,8 @@ from typing import Any
 from .._table import format_seconds, format_table
 from . import runner, spread, summary
 
-__all__ = ["format_results", "speedup", "ratio_cell", "time_cell"]
+__all__ = ["format_results", "format_summary", "speedup", "ratio_cell", "time_cell",
+           "best_cell"]
 
 
 _HEADERS = ["workload", "size", "level", "ran at", "compile", "time", "vs plain",
@@ -134,11 +135,20 @@ def _legend(options: runner.Options | None) -> list[str]:
     ]
 
 
+def best_cell(best: runner.Row | None) -> str:
+    """``3``, or ``4 (ran at 3)`` when the ceiling asked for is not the level that ran."""
+    if best is None:
+        return "-"
+    if best.realized in ("-", best.requested):
+        return best.requested
+    return f"{best.requested} (ran at {best.realized})"
+
+
 def _summary_row(case: summary.Case) -> list[str]:
     auto = case.auto
     return [
         case.workload, case.size_label, time_cell(case.plain),
-        case.best.requested if case.best else "-",
+        best_cell(case.best),
         time_cell(case.best) if case.best else "-",
         auto.realized if auto else "-",
         time_cell(auto) if auto else "-",
