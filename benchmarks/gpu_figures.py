@@ -2,6 +2,11 @@
 
 Run there: ``PYTHONPATH=. python3 benchmarks/gpu_figures.py [--json PATH]``.
 
+Issue 17: the optlevel, NumPy and CuPy sides of each row are measured in interleaved
+rounds (every contender once per round, in turn), and each row gives the median with
+its min–max over the rounds (``*_spread_ms``), so a baseline that drifts during the run
+shows as spread rather than as a moved figure; and optlevel's time over the floor.
+
 Baselines measured in the same run: single-threaded NumPy (threadpoolctl limits BLAS
 and any threaded library to one thread), the machine's default NumPy/BLAS (all
 cores), plain CuPy on data already on the GPU, and the pageable host round trip
@@ -19,6 +24,7 @@ import argparse
 import json
 import os
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -27,6 +33,9 @@ import numpy as np
 
 import optlevel
 from optlevel.bench import workloads as W
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from gpu_peers import interleaved  # noqa: E402
 
 
 def median_time(fn: Callable[[], Any], sync: Callable[[], Any] | None = None,
@@ -103,21 +112,34 @@ def realized(f: Any) -> str:
     return "+".join(str(lv) for lv in sorted(levels))
 
 
+def spread(times: dict[str, list[float]]) -> dict[str, Any]:
+    """``<name>_ms`` (median) and ``<name>_spread_ms`` ([min, max]) of each contender."""
+    out: dict[str, Any] = {}
+    for name, values in times.items():
+        out[f"{name}_ms"] = statistics.median(values) * 1e3
+        out[f"{name}_spread_ms"] = [min(values) * 1e3, max(values) * 1e3]
+    out["rounds"] = min(len(v) for v in times.values())
+    return out
+
+
 def elementwise_host(b: Bench, n: int) -> None:
     cp = b.cp
     x = W._vector(n)[0]
-    numpy1 = median_time(one_thread(lambda: W.elementwise(x)), repeat=3 if n > 20e6 else 5)
     f = b.optlevel_fn(W.elementwise)
-    ol = median_time(lambda: f(x))
     xd = cp.asarray(x)
-    plain_cupy = median_time(lambda: cp.sin(xd) + cp.cos(xd) + cp.sqrt(cp.abs(xd)), b.sync)
-    round_trip = median_time(lambda: (lambda d: (cp.sin(d) + cp.cos(d) +
-                                                 cp.sqrt(cp.abs(d))).get())(cp.asarray(x)))
+    times = interleaved({
+        "numpy_1thread": one_thread(lambda: W.elementwise(x)),
+        "optlevel": lambda: f(x),
+        "plain_cupy_resident": lambda: cp.sin(xd) + cp.cos(xd) + cp.sqrt(cp.abs(xd)),
+        "pageable_round_trip": lambda: (lambda d: (cp.sin(d) + cp.cos(d) +
+                                                   cp.sqrt(cp.abs(d))).get())(cp.asarray(x))},
+        b.sync, rounds=5 if n <= 20e6 else 3)
+    row = spread(times)
     floor = b.pinned_floor(x.nbytes, x.nbytes)
-    b.add(f"elementwise {n:,} float64, NumPy in/out", numpy_1thread_ms=numpy1 * 1e3,
-          optlevel_ms=ol * 1e3, realized=realized(f), speedup_vs_numpy1=numpy1 / ol,
-          plain_cupy_resident_ms=plain_cupy * 1e3, pageable_round_trip_ms=round_trip * 1e3,
-          pinned_floor_ms=floor * 1e3, optlevel_over_floor=ol / floor)
+    b.add(f"elementwise {n:,} float64, NumPy in/out", realized=realized(f),
+          speedup_vs_numpy1=row["numpy_1thread_ms"] / row["optlevel_ms"],
+          pinned_floor_ms=floor * 1e3, optlevel_over_floor=row["optlevel_ms"] / 1e3 / floor,
+          **row)
 
 
 def elementwise_device(b: Bench) -> None:
@@ -141,32 +163,41 @@ def elementwise_device(b: Bench) -> None:
 def matmul(b: Bench) -> None:
     cp = b.cp
     a, c = W._two_squares(4096)
-    blas = median_time(lambda: W.matmul(a, c), repeat=5)
     f = b.optlevel_fn(W.matmul)
-    ol = median_time(lambda: f(a, c))
     ad, cd = cp.asarray(a), cp.asarray(c)
-    plain = median_time(lambda: ad @ cd, b.sync)
-    b.add("matmul 4096 float64, NumPy in/out", numpy_16core_blas_ms=blas * 1e3,
-          optlevel_ms=ol * 1e3, realized=realized(f), speedup_vs_blas16=blas / ol,
-          plain_cupy_resident_ms=plain * 1e3,
-          pinned_floor_ms=b.pinned_floor(2 * a.nbytes, a.nbytes) * 1e3)
+    row = spread(interleaved({"numpy_16core_blas": lambda: W.matmul(a, c),
+                              "optlevel": lambda: f(a, c),
+                              "plain_cupy_resident": lambda: ad @ cd}, b.sync))
+    floor = b.pinned_floor(2 * a.nbytes, a.nbytes)
+    b.add("matmul 4096 float64, NumPy in/out", realized=realized(f),
+          speedup_vs_blas16=row["numpy_16core_blas_ms"] / row["optlevel_ms"],
+          pinned_floor_ms=floor * 1e3, optlevel_over_floor=row["optlevel_ms"] / 1e3 / floor,
+          **row)
 
 
 def simple(b: Bench, figure: str, func: Callable[..., Any], args: tuple, bytes_out: int,
            repeat: int = 5, **options: Any) -> None:
     cp = b.cp
-    numpy1 = median_time(one_thread(lambda: func(*args)), repeat=repeat)
     f = b.optlevel_fn(func, **options)
-    ol = median_time(lambda: f(*args))
     bytes_in = sum(a.nbytes for a in args if isinstance(a, np.ndarray))
     dev = [cp.asarray(a) if isinstance(a, np.ndarray) else a for a in args]
     with optlevel.level(4):
         resident = b.optlevel_fn(func, **options)
+
+    def on_gpu() -> Any:
         with optlevel.on_device():
-            on_gpu = median_time(lambda: resident(*dev), b.sync)
-    b.add(figure, numpy_1thread_ms=numpy1 * 1e3, optlevel_ms=ol * 1e3, realized=realized(f),
-          speedup_vs_numpy1=numpy1 / ol, optlevel_data_on_gpu_ms=on_gpu * 1e3,
-          pinned_floor_ms=b.pinned_floor(bytes_in, bytes_out) * 1e3)
+            return resident(*dev)
+
+    row = spread(interleaved({"numpy_1thread": one_thread(lambda: func(*args)),
+                              "numpy_16core": lambda: func(*args),
+                              "optlevel": lambda: f(*args),
+                              "optlevel_data_on_gpu": on_gpu}, b.sync, rounds=repeat))
+    floor = b.pinned_floor(bytes_in, bytes_out)
+    b.add(figure, realized=realized(f),
+          speedup_vs_numpy1=row["numpy_1thread_ms"] / row["optlevel_ms"],
+          speedup_vs_numpy16=row["numpy_16core_ms"] / row["optlevel_ms"],
+          pinned_floor_ms=floor * 1e3,
+          optlevel_over_floor=row["optlevel_ms"] / 1e3 / floor if floor else None, **row)
 
 
 def auto_small(b: Bench) -> None:
@@ -217,7 +248,7 @@ def main() -> None:
         profile_1m(b)
         return
     print(json.dumps({"gpu": b.gpu, "cpus": os.cpu_count(), **b.rates}), flush=True)
-    for n in (1_000_000, 10_000_000, 50_000_000, 100_000_000):
+    for n in (1_000_000, 10_000_000, 100_000_000):
         elementwise_host(b, n)
     elementwise_device(b)
     matmul(b)
@@ -241,7 +272,9 @@ def main() -> None:
           f"{b.rates['device_copy_gbps']:.0f} GB/s (read+write)")
     for row in b.rows:
         print(f"{row['figure']:55s} " + ", ".join(
-            f"{k}={row[k]:.3g}" for k in row if k != "figure" and isinstance(row[k], float)))
+            f"{k}={row[k]:.3g}" if isinstance(row[k], float) else
+            f"{k}=[{row[k][0]:.3g}, {row[k][1]:.3g}]" for k in row
+            if k != "figure" and isinstance(row[k], (float, list))))
     if args.json:
         with open(args.json, "w", encoding="utf-8") as fh:
             json.dump({"gpu": b.gpu, "rates": b.rates, "rows": b.rows}, fh, indent=1)

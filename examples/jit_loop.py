@@ -23,7 +23,7 @@ HAVE_NUMBA = importlib.util.find_spec("numba") is not None
 @optimize(level=2)
 def conditional_accumulate(x, t):
     total = 0.0
-    for i in range(x.shape[0]):
+    for i in range(x.shape[0]):  # noqa: OL103 - the loop is what this example runs
         if x[i] > t:
             total += x[i] ** 2
         else:

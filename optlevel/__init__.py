@@ -26,6 +26,7 @@ from .errors import (
 )
 from .explain import Report, explain
 from .ladder import Level
+from .precompile import write_manifest
 from .stats import FunctionStats, report, stats
 
 __version__ = "0.1.0"
@@ -33,7 +34,7 @@ __version__ = "0.1.0"
 __all__ = [
     "optimize", "Optimized", "Level",
     "configure", "set_level", "level", "reload_config", "settings",
-    "explain", "Report", "stats", "report", "FunctionStats",
+    "explain", "Report", "stats", "report", "FunctionStats", "write_manifest",
     "to_device", "to_host", "on_device", "reset", "shutdown",
     "OptlevelWarning", "FallbackWarning", "PerformanceWarning", "VectorizationAdvice",
     "ResultMismatchWarning", "OptlevelError", "LevelUnavailable", "ConfigError",

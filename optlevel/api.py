@@ -13,22 +13,24 @@ import inspect
 import types
 from collections.abc import Callable
 from time import perf_counter
-from typing import Any, TypeVar, overload
+from typing import Any, Generic, ParamSpec, TypeVar, overload
 
 from . import stats as _stats
 from .analysis import ArgSignature, FunctionFeatures, signature_key
-from .config import CONTEXT_LEVEL, STATE, settings
+from .config import CONTEXT_LEVEL, STATE, check_decorator_flags, settings
 from .contract import RowKind
 from .core.dispatch import Dispatcher
 from .core.plan import Plan, PlanKey, PlanTable
 from .core.planner import MODE_AUTO, MODE_EXPLICIT, MODE_STRICT, Row
-from .core.registry import known_options
+from .core.registry import known_options, option_problems
 from .errors import ConfigError
 from .ladder import MAX_LEVEL, Level, LevelLike
 
 __all__ = ["optimize", "Optimized", "CallPlan"]
 
-F = TypeVar("F", bound=Callable[..., Any])
+P = ParamSpec("P")
+R = TypeVar("R")
+R_co = TypeVar("R_co", covariant=True)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,8 +49,12 @@ class CallPlan:
     plan: Plan | None
 
 
-class Optimized:
+class Optimized(Generic[P, R_co]):
     """A function run through the fastest level that applies; see :func:`optimize`.
+
+    Typed as ``Optimized[P, R]``: calling it takes the decorated function's
+    parameters and returns its return type. ``optlevel=`` in a call is outside that
+    signature; ``f.with_level(n)(...)`` is the spelling a type checker accepts.
 
     Attributes
     ----------
@@ -56,7 +62,7 @@ class Optimized:
         The original function, untouched.
     """
 
-    def __init__(self, func: Callable[..., Any], *, level: LevelLike = None,
+    def __init__(self, func: Callable[P, R_co], *, level: LevelLike = None,
                  strict: bool = False, verify: bool | None = None,
                  options: dict[str, Any] | None = None,
                  _dispatcher: Dispatcher | None = None, _bound: int | None = None,
@@ -75,10 +81,11 @@ class Optimized:
         if _dispatcher is None:
             _stats.register(self._dispatcher)
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R_co:
         bound = self._bound
         if kwargs and self._intercept and "optlevel" in kwargs:
-            bound = Level.parse(kwargs.pop("optlevel"), source="optlevel= value").value
+            bound = Level.parse(kwargs.pop("optlevel"),  # type: ignore[arg-type]
+                                source="optlevel= value").value
         s = STATE.current or settings()
         ceiling, mode = self._ceiling(bound, s)
         table = self._table
@@ -92,10 +99,10 @@ class Optimized:
         try:
             result = plan.fn(*args, **kwargs)
         except plan.catch as exc:
-            return self._dispatcher.recover(plan, key, exc, args, kwargs, s)
+            return self._dispatcher.recover(plan, key, exc, args, kwargs, s)  # type: ignore[no-any-return]
         plan.time += perf_counter() - start
         plan.calls += 1
-        return result
+        return result  # type: ignore[no-any-return]
 
     def _ceiling(self, bound: int | None, s: Any) -> tuple[int, int]:
         """The ceiling and mode for a call. Precedence: ``optlevel=`` / ``with_level``,
@@ -110,7 +117,7 @@ class Optimized:
             return s.cap, MODE_EXPLICIT
         return req, mode
 
-    def with_level(self, level: LevelLike) -> Optimized:
+    def with_level(self, level: LevelLike) -> Optimized[P, R_co]:
         """A variant bound to ``level`` (above context managers and the decorator)."""
         lvl = Level.parse(level)
         return Optimized(self.py_func, level=self._level, strict=self._strict,
@@ -118,7 +125,7 @@ class Optimized:
                          _bound=lvl.value, _kind=self._kind)
 
     def map(self, *iterables: Any, chunksize: int | None = None,
-            progress: bool = False) -> list[Any]:
+            progress: bool = False) -> list[R_co]:
         """Call the function on each item of ``iterables`` (like ``map``), in parallel
         (level 3's pools, or Dask/Ray per ``OPTLEVEL_EXECUTOR``); results in order.
 
@@ -147,6 +154,29 @@ class Optimized:
         return CallPlan(d.qualname, d.features, signature, ceiling, mode, rows,
                         d.plans.get(key))
 
+    def precompile(self, *args: P.args, **kwargs: P.kwargs) -> list[Any]:
+        """Compile now, for arguments like these, what a call would compile (the
+        function does not run): every compiling backend the planner would try under
+        this function's ceiling. Numba's disk cache is written, so a fresh process
+        loads the code instead of compiling it. Returns one
+        :class:`~optlevel.precompile.Compiled` per backend (built, or declined and why).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> @optimize(level=2)
+        ... def total(x):
+        ...     s = 0.0
+        ...     for i in range(x.shape[0]):
+        ...         s += x[i]
+        ...     return s
+        >>> [c.backend for c in total.precompile(np.ones(10))]
+        ['numba']
+        """
+        from .precompile import precompile
+
+        return precompile(self, *args, **kwargs)
+
     def stats(self) -> _stats.FunctionStats:
         """Calls, time, realized level and fallbacks per argument signature."""
         return _stats.function_stats(self._dispatcher)
@@ -155,6 +185,12 @@ class Optimized:
     def features(self) -> Any:
         """What the AST analysis found (:class:`~optlevel.analysis.FunctionFeatures`)."""
         return self._dispatcher.features
+
+    @overload
+    def __get__(self, obj: None, objtype: type | None = None) -> Optimized[P, R_co]: ...
+
+    @overload
+    def __get__(self, obj: object, objtype: type | None = None) -> Callable[..., R_co]: ...
 
     def __get__(self, obj: Any, objtype: type | None = None) -> Any:
         if self._kind == "staticmethod":
@@ -187,13 +223,14 @@ def _parameters(func: Any) -> set[str]:
 
 
 @overload
-def optimize(func: F, *, level: LevelLike = ..., strict: bool = ...,
-             verify: bool | None = ..., **options: Any) -> Optimized: ...
+def optimize(func: Callable[P, R], *, level: LevelLike = ..., strict: bool = ...,
+             verify: bool | None = ..., **options: Any) -> Optimized[P, R]: ...
 
 
 @overload
 def optimize(func: None = ..., *, level: LevelLike = ..., strict: bool = ...,
-             verify: bool | None = ..., **options: Any) -> Callable[[F], Optimized]: ...
+             verify: bool | None = ...,
+             **options: Any) -> Callable[[Callable[P, R]], Optimized[P, R]]: ...
 
 
 def optimize(func: Callable[..., Any] | None = None, *, level: LevelLike = None,
@@ -233,12 +270,17 @@ def optimize(func: Callable[..., Any] | None = None, *, level: LevelLike = None,
     10.0
     """
     Level.parse(level)  # validate now, at decoration
-    known = known_options()
-    unknown = set(options) - set(known)
-    if unknown:
-        valid = ", ".join(["level", "strict", "verify", *sorted(known)])
-        raise ConfigError(f"unknown option(s) {', '.join(sorted(unknown))} for optimize(); "
-                          f"valid keywords are {valid}")
+    check_decorator_flags(strict, verify)
+    if options:
+        known = known_options()
+        unknown = set(options) - set(known)
+        if unknown:
+            valid = ", ".join(["level", "strict", "verify", *sorted(known)])
+            raise ConfigError(f"unknown option(s) {', '.join(sorted(unknown))} for "
+                              f"optimize(); valid keywords are {valid}")
+        problems = option_problems(options)
+        if problems:
+            raise ConfigError(f"optimize(): {'; '.join(problems)}")
 
     def decorate(f: Callable[..., Any]) -> Any:
         common: dict[str, Any] = {"level": level, "strict": strict, "verify": verify,

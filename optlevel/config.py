@@ -36,6 +36,10 @@ variable                   default                    meaning
 ``OPTLEVEL_GPU_BACKEND``   ``auto``                   ``auto``, ``cupy`` or ``torch``
 ``OPTLEVEL_WORKERS``       ``0``                      workers for level 3; 0 = all cores
 =========================  =========================  =====================================
+
+Each variable can also be set in the project's ``pyproject.toml`` under
+``[tool.optlevel]`` (the field name: ``max-level = 3``); the environment wins over
+the file (:mod:`optlevel.settings_file` gives the whole precedence order).
 """
 
 from __future__ import annotations
@@ -46,17 +50,20 @@ import dataclasses
 import logging
 import os
 import sys
+import tempfile
 import threading
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError, OptlevelWarning, user_stacklevel
+from .core.runtime import RUNTIME
+from .errors import ConfigError, OptlevelWarning, user_stacklevel, warn_once
 from .ladder import AUTO, MAX_LEVEL, Level, LevelLike
 
 __all__ = ["Settings", "settings", "configure", "reload_config", "set_level", "level",
-           "default_cache_dir", "ENV_VARS", "STATE", "CONTEXT_LEVEL"]
+           "default_cache_dir", "usable_cache_dir", "check_decorator_flags", "ENV_VARS",
+           "STATE", "CONTEXT_LEVEL"]
 
 log = logging.getLogger("optlevel")
 
@@ -167,6 +174,8 @@ ENV_VARS: tuple[_Var, ...] = (
     _Var("workers", "OPTLEVEL_WORKERS", _parse_workers, lambda: 0),
 )
 _BY_FIELD = {v.field: v for v in ENV_VARS}
+#: variables read elsewhere (the test suite's switches), never reported as misspelled
+_OTHER_VARIABLES = ("OPTLEVEL_TEST_NONUMBA",)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -192,6 +201,20 @@ class Settings:
         object.__setattr__(self, "cap", 0 if self.disable else self.max_level)
 
 
+def _warn_unknown_variables(environ: Any) -> None:
+    """An ``OPTLEVEL_*`` variable optlevel does not read is most likely a misspelling:
+    say so once, with the closest valid name."""
+    import difflib
+
+    valid = [v.env for v in ENV_VARS] + list(_OTHER_VARIABLES)
+    for name in sorted(k for k in environ if k.startswith("OPTLEVEL_") and k not in valid):
+        close = difflib.get_close_matches(name, valid, n=1, cutoff=0.6)
+        hint = f"did you mean {close[0]}?" if close else f"valid names: {', '.join(valid)}"
+        warn_once(("config", "unknown variable", name),
+                  f"{name} is not an optlevel setting and is ignored: {hint}",
+                  OptlevelWarning)
+
+
 def _readenv(var: _Var, environ: Any) -> Any:
     """Parse one variable; on a bad value warn and keep the default."""
     raw = environ.get(var.env)
@@ -204,6 +227,15 @@ def _readenv(var: _Var, environ: Any) -> Any:
         warnings.warn(f"{var.env}={raw!r} ignored: {exc}; keeping the default {default!r}",
                       OptlevelWarning, stacklevel=user_stacklevel() + 1)  # the user's line
         return default
+
+
+def _project_values() -> dict[str, Any]:
+    """``[tool.optlevel]`` of the project's ``pyproject.toml``: below the environment
+    (see :mod:`optlevel.settings_file`)."""
+    from .settings_file import read_project_file, runtime_values
+
+    return runtime_values(read_project_file(), _BY_FIELD,
+                          lambda field, value: _coerce(_BY_FIELD[field], value))
 
 
 class SettingsState:
@@ -220,7 +252,12 @@ class SettingsState:
     def rebuild(self) -> Settings:
         with self.lock:
             if self.env is None:
-                self.env = {v.field: _readenv(v, os.environ) for v in ENV_VARS}
+                self.env = {**_project_values(),
+                            **{v.field: _readenv(v, os.environ) for v in ENV_VARS
+                               if v.env in os.environ}}
+                self.env = {v.field: self.env[v.field] if v.field in self.env
+                            else v.default() for v in ENV_VARS}
+                _warn_unknown_variables(os.environ)
             values = {**self.env, **self.overrides}
             self.current = Settings(**values)
             self.generation += 1
@@ -280,8 +317,10 @@ def _coerce(var: _Var, value: Any) -> Any:
         return "always" if value else "never"
     if var.field == "cache_dir":
         return _parse_path(str(value))
-    if isinstance(value, bool) and var.parse is _parse_bool:
-        return value
+    if var.parse is _parse_bool:  # a Python API takes Python's booleans, not "no"
+        if isinstance(value, bool):
+            return value
+        raise ConfigError(f"bad value {value!r} for option {var.field!r}: use True or False")
     if var.field == "workers" and isinstance(value, int) and not isinstance(value, bool):
         return _parse_workers(str(value))
     if isinstance(value, str):
@@ -290,6 +329,44 @@ def _coerce(var: _Var, value: Any) -> Any:
             (type(value).__module__ or "").startswith("distributed"):
         return value  # a dask.distributed.Client: level 3 runs its pieces there
     raise ConfigError(f"bad value {value!r} for option {var.field!r}")
+
+
+def check_decorator_flags(strict: Any, verify: Any) -> None:
+    """``@optimize(strict=..., verify=...)`` take True or False (and None for
+    ``verify``); anything else — ``strict="no"`` is truthy — is refused."""
+    if type(strict) is not bool:
+        raise ConfigError(f"strict={strict!r} is not valid: use True or False")
+    if verify is not None and type(verify) is not bool:
+        raise ConfigError(f"verify={verify!r} is not valid: use True, False or None "
+                          "(None follows OPTLEVEL_VERIFY)")
+
+
+def usable_cache_dir(path: Path | str) -> Path:
+    """``path`` if optlevel can create files in it, else a private temporary directory
+    (with one warning): a cache that cannot be written must not fail a call."""
+    return _USABLE.get_or_make(str(path), lambda: _probe_cache_dir(Path(path)))
+
+
+def _probe_cache_dir(path: Path) -> Path:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".probe-"):
+            pass
+        return path
+    except OSError as exc:
+        user = os.getuid() if hasattr(os, "getuid") else os.getpid()
+        fallback = Path(tempfile.gettempdir()) / f"optlevel-cache-{user}"
+        fallback.mkdir(mode=0o700, parents=True, exist_ok=True)
+        warn_once(("config", "cache dir", str(path)),
+                  f"the cache directory {path} cannot be written ({type(exc).__name__}: "
+                  f"{exc.strerror or exc}); using {fallback} instead. Set "
+                  "OPTLEVEL_CACHE_DIR to a writable directory to keep compiled code "
+                  "between runs.", OptlevelWarning)
+        return fallback
+
+
+#: cache directory as configured → the one optlevel writes (itself, or a fallback)
+_USABLE = RUNTIME.cache("usable cache directories")
 
 
 def set_level(value: LevelLike) -> None:

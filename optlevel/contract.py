@@ -243,9 +243,18 @@ class BackendBase:
     #: ``OPTLEVEL_VERIFY`` says (a rewrite that must prove itself on real data);
     #: one plan may say otherwise through :attr:`Prepared.verify`
     checks_first_call = False
+    #: its plans may run a first call too large for any check (part of it included):
+    #: the compiler keeps Python's meaning by construction (level 2's catalogue,
+    #: guards and replays); other backends' plans wait for a call they can check
+    trusted_unchecked = False
     #: keyword options of ``@optimize(...)`` this backend reads (name → one-line doc);
     #: they reach it as ``features.options``
     options: dict[str, str] = {}
+
+    def check_option(self, name: str, value: Any) -> str | None:
+        """None when ``value`` is valid for the option ``name`` (one of :attr:`options`),
+        else what a valid value is; ``@optimize`` raises ``ConfigError`` with it."""
+        return None
 
     def available(self, settings: Any) -> Verdict:
         return YES

@@ -6,7 +6,7 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any
 
-from ._table import format_seconds, format_table
+from ._table import Block, Rendered, Table, format_seconds
 from .analysis import ArgSignature, FunctionFeatures
 from .core.plan import State
 from .core.planner import MODE_AUTO, MODE_STRICT, Row
@@ -17,8 +17,9 @@ __all__ = ["Report", "explain"]
 
 
 @dataclasses.dataclass(frozen=True)
-class Report:
-    """What :func:`explain` found. ``str()`` is a readable report; ``to_dict()`` is JSON."""
+class Report(Rendered):
+    """What :func:`explain` found. ``str()`` is a readable report; ``to_dict()`` is JSON;
+    Jupyter shows it as HTML and ``.print()`` draws rich tables on a terminal."""
 
     function: str
     features: FunctionFeatures
@@ -48,7 +49,10 @@ class Report:
             "chosen_reason": self.chosen_reason,
         }
 
-    def __str__(self) -> str:
+    def __str__(self) -> str:  # dataclass would not take the mixin's
+        return Rendered.__str__(self)
+
+    def _blocks(self) -> list[Block]:
         f = self.features
         lines = [f"optlevel.explain: {self.function}"]
         if not f.has_source:
@@ -63,11 +67,12 @@ class Report:
         rows = [(r.level, LEVEL_NAMES[r.level], r.backend or "-",
                  "yes" if r.tried else "no", _cost(r.cost), r.reason or "-")
                 for r in self.rows]
-        lines.append(format_table(["level", "name", "backend", "try", "cost", "why"], rows))
+        blocks: list[Block] = ["\n".join(lines), Table(
+            ("level", "name", "backend", "try", "cost", "why"), tuple(rows))]
         if self.chosen is not None:
-            lines.append(f"→ level {self.chosen} ({LEVEL_NAMES[self.chosen]}): "
-                         f"{self.chosen_reason}")
-        return "\n".join(lines)
+            blocks.append(f"→ level {self.chosen} ({LEVEL_NAMES[self.chosen]}): "
+                          f"{self.chosen_reason}")
+        return blocks
 
 
 def _cost(cost: float | None) -> str:
@@ -96,6 +101,9 @@ def _feature_lines(f: FunctionFeatures) -> list[str]:
                         ("to verify on the first compiled call", f.verify_reasons)):
         if found:
             out.append(f"  {what}: {'; '.join(str(x) for x in found)}")
+    for lb in f.findings.get("bounds", ()):  # level 2's bounds proofs, per loop
+        out.append(f"  bounds, loop line {lb.line}: proven {', '.join(lb.proven) or '-'}; "
+                   f"checked {', '.join(lb.checked) or '-'}")
     from .levels.vectorize.advice import explain_lines  # level 1's own lines, on demand
 
     return out + explain_lines(f)

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
-import sys
 import threading
 import weakref
 from typing import TYPE_CHECKING, Any, TextIO
 
-from ._table import format_seconds, format_table
+from ._table import Block, Rendered, Table, format_seconds
 from .ladder import LEVEL_NAMES
 
 if TYPE_CHECKING:
     from .core.dispatch import Dispatcher
 
-__all__ = ["SignatureStats", "FunctionStats", "function_stats", "stats", "report", "register"]
+__all__ = ["SignatureStats", "FunctionStats", "StatsReport", "function_stats", "stats",
+           "report", "register", "live_dispatchers"]
 
 _registry: weakref.WeakSet[Dispatcher] = weakref.WeakSet()
 _registry_lock = threading.Lock()
@@ -52,8 +52,9 @@ class SignatureStats:
 
 
 @dataclasses.dataclass(frozen=True)
-class FunctionStats:
-    """Everything recorded for one decorated function."""
+class FunctionStats(Rendered):
+    """Everything recorded for one decorated function (a table: ``str()``, HTML in
+    Jupyter, rich on a terminal with ``.print()``)."""
 
     name: str
     signatures: tuple[SignatureStats, ...]
@@ -90,14 +91,17 @@ class FunctionStats:
                 "compile_time": self.compile_time,
                 "signatures": [s.to_dict() for s in self.signatures]}
 
-    def __str__(self) -> str:
+    def __str__(self) -> str:  # dataclass would not take the mixin's
+        return Rendered.__str__(self)
+
+    def _blocks(self) -> list[Block]:
         rows = [(s.signature, f"{s.level} ({LEVEL_NAMES[s.level]})", s.calls,
                  format_seconds(s.time), format_seconds(s.mean),
                  format_seconds(s.compile_time) if s.compile_time else "-",
                  s.note or "; ".join(f"L{lvl} {b}: {r}" for lvl, b, r in s.fallbacks) or "-")
                 for s in self.signatures]
-        return format_table(["signature", "level", "calls", "total", "mean", "compile",
-                             "fallbacks / notes"], rows, title=f"{self.name}")
+        return [Table(("signature", "level", "calls", "total", "mean", "compile",
+                       "fallbacks / notes"), tuple(rows), title=f"{self.name}")]
 
 
 def function_stats(dispatcher: Dispatcher) -> FunctionStats:
@@ -122,13 +126,35 @@ def function_stats(dispatcher: Dispatcher) -> FunctionStats:
     return FunctionStats(dispatcher.qualname, tuple(rows))
 
 
-def stats() -> dict[str, FunctionStats]:
+class StatsReport(dict[str, FunctionStats], Rendered):
+    """:func:`stats`: a dict of ``module.qualname`` → :class:`FunctionStats` that also
+    renders as tables (``str()``, HTML in Jupyter, rich on a terminal)."""
+
+    def _blocks(self) -> list[Block]:
+        if not self:
+            return ["optlevel: no decorated function has been called yet."]
+        out: list[Block] = []
+        for fs in self.values():
+            out += [*fs._blocks(), ""]
+        return out
+
+    def __str__(self) -> str:
+        return Rendered.__str__(self)
+
+    __repr__ = dict.__repr__
+
+
+def live_dispatchers() -> list[Dispatcher]:
+    """The dispatchers of every decorated function still alive."""
+    with _registry_lock:
+        return list(_registry)
+
+
+def stats() -> StatsReport:
     """Statistics of every live decorated function that has been called, keyed by
     ``module.qualname`` so same-named functions of different modules stay apart."""
-    with _registry_lock:
-        dispatchers = list(_registry)
-    out = {}
-    for d in dispatchers:
+    out = StatsReport()
+    for d in live_dispatchers():
         fs = function_stats(d)
         if fs.signatures:
             out[f"{getattr(d.func, '__module__', None) or '?'}.{fs.name}"] = fs
@@ -136,12 +162,7 @@ def stats() -> dict[str, FunctionStats]:
 
 
 def report(file: TextIO | None = None) -> None:
-    """Print :func:`stats` as tables (to ``sys.stdout`` by default)."""
-    out = file or sys.stdout
-    everything = stats()
-    if not everything:
-        print("optlevel: no decorated function has been called yet.", file=out)
-        return
-    for fs in everything.values():
-        print(fs, file=out)
-        print(file=out)
+    """Print :func:`stats` as tables (to ``sys.stdout`` by default): rich tables on a
+    terminal when rich is installed, plain text otherwise. In Jupyter, show
+    ``optlevel.stats()`` instead: it renders as HTML."""
+    stats().print(file)

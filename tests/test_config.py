@@ -185,3 +185,50 @@ def test_context_level_is_per_thread():
     assert seen == {"inside": 10.0, "outside": 10.0}
     assert inside.stats().levels == {0: 1}
     assert outside.stats().levels == {2: 1}
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"strict": "no"}, r"strict='no' is not valid: use True or False"),
+    ({"strict": 1}, r"strict=1 is not valid"),
+    ({"verify": "sometimes"}, r"verify='sometimes' is not valid: use True, False or None"),
+    ({"sum_order": "fastest"}, r"sum_order='fastest' is not valid: use one of 'auto'"),
+    ({"gpu_random": "yes"}, r"gpu_random='yes' is not valid: use True or False"),
+    ({"split": ["x"]}, r"split=\['x'\] is not valid: use a dict of parameter name"),
+])
+def test_nonsense_decorator_values_are_refused_at_decoration(kwargs, match):
+    with pytest.raises(ConfigError, match=match):
+        optimize(**kwargs)
+    with pytest.raises(ConfigError, match=match):
+        optimize(total, **kwargs)
+
+
+@pytest.mark.parametrize("name", ["strict", "disable", "boundscheck"])
+@pytest.mark.parametrize("value", ["no", "yes", 1, None.__class__])
+def test_configure_takes_booleans_only_for_switches(name, value):
+    with pytest.raises(ConfigError, match="use True or False"):
+        optlevel.configure(**{name: value})
+    assert getattr(optlevel.settings(), name) == (name == "boundscheck")
+
+
+def test_a_misspelled_variable_warns_once_with_the_closest_name(monkeypatch):
+    monkeypatch.setenv("OPTLEVEL_LEVLE", "2")
+    with pytest.warns(OptlevelWarning, match="OPTLEVEL_LEVLE is not an optlevel setting "
+                                             "and is ignored: did you mean OPTLEVEL_LEVEL"):
+        optlevel.reload_config()
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        optlevel.reload_config()  # once per process
+    assert optlevel.settings().level == "auto"
+
+
+def test_an_unwritable_cache_dir_warns_once_and_falls_back(tmp_path, ran_at):
+    from optlevel.config import usable_cache_dir
+
+    blocked = tmp_path / "file"
+    blocked.write_text("not a directory")
+    with pytest.warns(OptlevelWarning, match="cannot be written .* using .* instead"):
+        found = usable_cache_dir(blocked / "cache")
+    assert found != blocked / "cache" and found.is_dir()
+    assert usable_cache_dir(blocked / "cache") == found  # no second warning
+    assert usable_cache_dir(tmp_path / "ok") == tmp_path / "ok"

@@ -152,7 +152,19 @@ def test_readme_opens_with_the_two_commands():
 
 def test_mkdocs_build_strict(tmp_path: Path):
     pytest.importorskip("mkdocs")
+    pytest.importorskip("mkdocstrings", reason="docs/api.md needs mkdocstrings: "
+                        "pip install '.[docs]'")
     proc = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path)],
         cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_config_page_lists_every_decorator_option():
+    from optlevel.core.registry import known_options
+
+    text = CONFIG_PAGE.read_text(encoding="utf-8")
+    section = text[text.index("## Decorator options"):]
+    section = section[:section.index("\n## ", 5)]
+    rows = re.findall(r"^\| `([a-z_]+)` \|", section, flags=re.MULTILINE)
+    assert rows == ["level", "strict", "verify", *sorted(known_options())]

@@ -174,8 +174,10 @@ def test_user_exception_surfaces_once(strict):
 
 def test_out_of_bounds_index_raises_index_error():
     f = optimize(read_one_past, level=2, strict=True)
-    with pytest.raises(IndexError):
+    with pytest.raises(IndexError) as fast:
         f(np.ones(3))
-    with pytest.raises(IndexError):
+    with pytest.raises(IndexError) as plain:
         read_one_past(np.ones(3))
-    assert [s.level for s in f.stats().signatures] == [2]
+    # Numba's bounds check replays the call in Python: Python's own message
+    assert str(fast.value) == str(plain.value)
+    assert [s.level for s in f.stats().signatures] == [2, 0]

@@ -201,7 +201,8 @@ def test_failed_types_do_not_compile_again_in_another_size(monkeypatch):
     real, compiled = Dispatcher.compile, []
 
     def spy(self, sig):
-        compiled.append(sig)
+        if self.py_func.__name__ == "late_failure_too":  # not level 2's checked ops
+            compiled.append(sig)
         return real(self, sig)
 
     monkeypatch.setattr(Dispatcher, "compile", spy)

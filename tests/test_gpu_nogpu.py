@@ -126,8 +126,12 @@ def test_the_planner_keeps_small_host_arrays_and_random_draws_off_the_gpu():
     small = _rows(optlevel.optimize(small_loop), np.ones((100, 100)), 100)
     for name in ("cupy", "torch"):
         assert not small[name].tried
+    installed = [name for name in ("cupy", "torch") if _installed(name)]
+    if not installed:
+        pytest.skip("neither cupy nor torch is installed: no GPU backend gets as far as "
+                    "reading the function's random draws")
     rows = _rows(optlevel.optimize(montecarlo_pi, level=4), 1000, 0)
-    for name in ("cupy", "torch"):
+    for name in installed:
         assert "gpu_random=True" in rows[name].reason
         assert rows[name].code == "PL016", rows[name]  # random draws kept in Python
 
@@ -150,6 +154,8 @@ def test_to_device_says_why_and_to_host_passes_numpy_through():
 
 
 def test_gpu_backend_setting_picks_one_library(monkeypatch):
+    if not _installed("cupy"):
+        pytest.skip("cupy is not installed: its row says so before reading the setting")
     monkeypatch.setenv("OPTLEVEL_GPU_BACKEND", "torch")
     optlevel.reload_config()
     rows = _rows(optlevel.optimize(elementwise, level=4), np.ones(2_000_000))
@@ -188,7 +194,7 @@ def test_a_small_host_call_never_probes_the_gpu(monkeypatch):
     x = np.ones(1000)
     np.testing.assert_array_equal(f(x), elementwise(x))
     report = optlevel.explain(f, x)
-    for name in ("cupy", "torch"):
+    for name in [n for n in ("cupy", "torch") if _installed(n)]:  # else: "not installed"
         assert report.row(name).kind == "pays" and "below 1,000,000" in report.row(name).reason
         assert report.row(name).code == "PL008", report.row(name)
     assert "cupy" not in sys.modules and "torch" not in sys.modules

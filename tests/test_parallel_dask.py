@@ -125,3 +125,26 @@ def test_shutdown_closes_the_clients_optlevel_connected(client):
     runtime.shutdown()
     assert mine.status == "closed"
     assert client.status == "running"  # the user's own client stays open
+
+
+OFFSET = 1.0
+
+
+def shifted(x):
+    return x * 2.0 + OFFSET
+
+
+def test_dask_workers_see_the_callers_current_globals(client):
+    global OFFSET
+    f = at_dask(shifted, client)
+    x = np.arange(10_001, dtype=float)
+    try:
+        np.testing.assert_array_equal(f(x), shifted(x))
+        OFFSET = 5.0  # rebound after the first call: the workers must see 5.0
+        np.testing.assert_array_equal(f(x), shifted(x))
+        items = [x[:10], x[:20]]
+        for got, item in zip(f.map(items), items, strict=True):
+            np.testing.assert_array_equal(got, shifted(item))
+    finally:
+        OFFSET = 1.0
+    assert backends(f) == {"dask"}

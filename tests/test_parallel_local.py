@@ -204,8 +204,9 @@ def test_user_exceptions_propagate_unchanged(at_level_3):
 @pytest.mark.numba
 def test_prange_reductions_and_writes(at_level_3):
     x = data(np.float64, 1001) / 7
-    f = at_level_3(W.conditional_accumulate, "threads")
-    # parallel reductions add in another order: equal up to rounding, not bit for bit
+    # float sums run in parallel only when asked: they add in another order, equal up
+    # to rounding here, not bit for bit (test_parallel_hostile: the loop's order by default)
+    f = at_level_3(W.conditional_accumulate, "threads", sum_order="pairwise")
     np.testing.assert_allclose(f(x, 3.0), W.conditional_accumulate(x, 3.0), rtol=1e-12)
     xi = data(np.int64, 1001)
     assert f(xi, 3) == W.conditional_accumulate(xi, 3)  # integers: exact

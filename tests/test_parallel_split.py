@@ -236,7 +236,7 @@ def test_hints_are_checked():
 
     with pytest.raises(optlevel.ConfigError, match="not a parameter"):
         optimize(f, level=3, split={"y": 0})(np.ones(4))
-    with pytest.raises(optlevel.ConfigError, match="must be an integer"):
+    with pytest.raises(optlevel.ConfigError, match="integer axis"):
         optimize(f, level=3, split={"x": "rows"})(np.ones(4))
     with pytest.raises(optlevel.ConfigError, match="dict of parameter name"):
         optimize(f, level=3, split=[0])(np.ones(4))

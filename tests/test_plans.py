@@ -125,14 +125,16 @@ def test_verify_is_on_by_default_for_cheap_calls(fake_backend):
     assert "differs" in optlevel.explain(f, x, calls).row("fake").reason
 
 
-def test_verify_skips_calls_whose_plain_run_would_be_expensive(fake_backend):
+def test_verify_checks_calls_whose_plain_run_would_be_expensive_on_a_smaller_call(
+        fake_backend):
     fake_backend(make=off_by_one)
     f = optimize(small_loop, level=2)
-    x = np.zeros(3_000_000)  # estimated > 0.05 s of plain Python: not checked
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", ResultMismatchWarning)
-        assert f(x) == 1.0  # the (wrong) fast result: verify=True would catch it
-    assert f.stats().levels == {2: 1}
+    x = np.zeros(3_000_000)  # estimated > 0.05 s of plain Python: a smaller call is checked
+    with pytest.warns(ResultMismatchWarning, match="a call of its first"):
+        assert f(x) == 0.0  # the plain result: core/sampling.py caught the wrong one
+    unchecked = optimize(small_loop, level=2, verify=False)
+    assert unchecked(x) == 1.0  # verify=False trusts the plan
+    assert unchecked.stats().levels == {2: 1}
 
 
 def test_verify_never_and_always(fake_backend):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from optlevel.core.verify import TOLERANCES, compare, restore_args, same_result, snapshot_args
+from optlevel.core.verify import TOLERANCES, CannotCopy, compare, same_result, snapshot_args
 
 
 @pytest.mark.parametrize("dtype, off, same", [
@@ -85,11 +85,36 @@ def test_other_objects_by_equality_and_type():
     assert compare(None, 0) is not None
 
 
-def test_restore_args_copies_plain_writes_back():
-    arr, lst, dct = np.zeros(3), [1, 2], {"k": 1}
-    (a2, l2, d2), _ = snapshot_args((arr, lst, dct), {})
-    a2[:] = 7
-    l2.append(3)
-    d2["k"] = 5
-    restore_args((arr, lst, dct), {}, (a2, l2, d2), {})
-    assert arr.tolist() == [7, 7, 7] and lst == [1, 2, 3] and dct == {"k": 5}
+def test_snapshot_keeps_views_of_one_buffer_views_of_one_copy():
+    a = np.arange(8.0)
+    (dst, src), _ = snapshot_args((a[1:], a[:-1]), {})
+    assert np.shares_memory(dst, src) and not np.shares_memory(dst, a)
+    for i in range(len(dst)):  # the aliasing loop behaves on the copies as on the originals
+        dst[i] = src[i] * 2
+    b = np.arange(8.0)
+    for i in range(7):
+        b[1:][i] = b[:-1][i] * 2
+    assert dst.tolist() == b[1:].tolist()
+
+
+def test_snapshot_keeps_transposes_negative_strides_and_read_only_flags():
+    m = np.arange(12.0).reshape(3, 4)
+    ro = np.ones(5)
+    ro.flags.writeable = False
+    (x, xt, rev, r), kw = snapshot_args((m, m.T, m[::-1, ::-2], ro), {"again": m})
+    assert np.shares_memory(x, xt) and np.shares_memory(x, rev) and kw["again"] is x
+    assert (xt == m.T).all() and (rev == m[::-1, ::-2]).all()
+    assert not r.flags.writeable and not np.shares_memory(r, ro)
+
+
+def test_snapshot_of_arrays_inside_containers_keeps_their_aliasing():
+    a = np.zeros(4)
+    (pair,), _ = snapshot_args(([a, a[::2]],), {})
+    pair[1][0] = 5.0
+    assert pair[0][0] == 5.0 and a[0] == 0.0
+
+
+def test_snapshot_refuses_what_it_cannot_copy():
+    with pytest.raises(CannotCopy, match="generator"):
+        snapshot_args(((i for i in range(3)),), {})
+

@@ -11,7 +11,8 @@ One module per subcommand, each with an ``add_parser(sub)`` (``runs`` adds two):
   until the spread is small, with auto against the best level; ``--json``,
   ``--compare OLD.json``, ``--plot FILE.png``, ``--from FILE.json``;
 - ``calibrate``: measure this machine for the planner's cost model.
-- ``check PATH...``: level 1's findings in files and folders, like a linter.
+- ``check PATH...``: level 1's findings in files and folders, like a linter;
+- ``precompile TARGET`` and ``record -o MANIFEST script.py``: compile ahead of time.
 
 Tables go to stdout, progress to stderr. Exit status: 0 on success, 1 when a
 result differs or a variant fails, 2 on a usage error.
@@ -24,8 +25,8 @@ import sys
 from collections.abc import Sequence
 
 from .. import __version__
-from . import bench, calibrate, check, explain, info, runs
-from ._common import CLIError
+from . import bench, calibrate, check, explain, info, precompile, runs
+from ._common import CLIError, add_verbosity, apply_verbosity
 from .explain import load_target
 from .info import collect_info, environment, format_info
 from .runs import QUICK, built_levels
@@ -50,6 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_parser(sub)
     calibrate.add_parser(sub)
     check.add_parser(sub)
+    precompile.add_parsers(sub)
+    add_verbosity(parser, top=True)
     return parser
 
 
@@ -60,6 +63,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    apply_verbosity(args)
     try:
         return int(args.handler(args))
     except CLIError as exc:

@@ -10,7 +10,7 @@ import sys
 from typing import Any
 
 from ..bench import compare, results, runner, workloads
-from ._common import CLIError
+from ._common import CLIError, output_format, quiet
 from .runs import (
     _add_run_options,
     _cases,
@@ -54,10 +54,10 @@ def _run(args: argparse.Namespace) -> results.Results:
     names = args.workload or list(workloads.WORKLOADS)
     levels = args.levels or built_levels()
     return run_cases("bench", _cases(names, args.sizes, args.quick), levels,
-                     _bench_options(args))
+                     _bench_options(args), quiet(args))
 
 
-def _plot(res: results.Results, path: str) -> None:
+def _plot(res: results.Results, path: str, args: argparse.Namespace) -> None:
     try:
         from ..bench import plot
         drawn = plot.plot(res.rows, path, title=_plot_title(res))
@@ -65,8 +65,9 @@ def _plot(res: results.Results, path: str) -> None:
         raise CLIError("--plot needs matplotlib: pip install 'optlevel[plot]'") from None
     except (OSError, ValueError) as exc:
         raise CLIError(f"cannot write {path}: {exc}") from None
-    print(f"optlevel bench: charts of {len(drawn.series)} workload(s) written to {path}",
-          file=sys.stderr)
+    if not quiet(args):
+        print(f"optlevel bench: charts of {len(drawn.series)} workload(s) written to {path}",
+              file=sys.stderr)
 
 
 def _plot_title(res: results.Results) -> str:
@@ -82,13 +83,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
     """``optlevel bench``: run (or load), report, compare, plot; the exit status."""
     old = _load(args.compare) if args.compare else None
     res = _run(args)
-    status = emit(res, args.output_format, args.json)
+    fmt = output_format(args)
+    status = emit(res, fmt, args.json)
     if old is not None:
-        out = sys.stderr if args.output_format == "json" else sys.stdout
+        out = sys.stderr if fmt == "json" else sys.stdout
         print("\n" + compare.format_compare(compare.compare(old.rows, res.rows),
                                             old_name=args.compare), file=out)
     if args.plot:
-        _plot(res, args.plot)
+        _plot(res, args.plot, args)
     return status
 
 
@@ -118,9 +120,6 @@ def add_parser(sub: Any) -> None:
     p = sub.add_parser("bench", help="time chosen workloads, sizes and levels; keep every "
                        "sample, compare runs, draw charts")
     _add_run_options(p)
-    p.add_argument("--output-format", choices=("text", "json"), default="text",
-                   help="text: the tables; json: the results file on stdout (--json - "
-                   "is the same)")
     p.add_argument("--workload", type=_comma_list(_workload_name), metavar="NAME[,NAME]",
                    help=f"workloads to run (default: all): {names}")
     p.add_argument("--sizes", type=_comma_list(workloads.parse_size), metavar="SIZE[,SIZE]",

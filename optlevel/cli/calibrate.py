@@ -16,6 +16,7 @@ from .._table import format_table
 from ..config import settings
 from ..core.calibrate import profile_for
 from ..core.registry import BACKENDS, is_available, requirement_missing
+from ._common import add_output_format, add_verbosity, output_format, quiet
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
@@ -26,10 +27,11 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     for backend in BACKENDS.values():
         if requirement_missing(backend) or not is_available(backend, s):
             continue
-        print(f"calibrating {backend.name} (level {backend.level}) ...", file=sys.stderr,
-              flush=True)
+        if not quiet(args):
+            print(f"calibrating {backend.name} (level {backend.level}) ...",
+                  file=sys.stderr, flush=True)
         backend.calibrate(profile, quick=args.quick)
-    if args.json:
+    if output_format(args) == "json":
         print(json.dumps(profile.to_dict(), indent=2))
     else:
         rows = [(k, _show(v)) for k, v in sorted(profile.values.items())]
@@ -48,5 +50,6 @@ def add_parser(sub: Any) -> None:
     p = sub.add_parser("calibrate", help="measure this machine for the planner")
     p.add_argument("--refresh", action="store_true", help="forget earlier measurements")
     p.add_argument("--quick", action="store_true", help="fewer repetitions")
-    p.add_argument("--json", action="store_true", help="print JSON")
+    add_output_format(p)
+    add_verbosity(p)
     p.set_defaults(handler=cmd_calibrate)

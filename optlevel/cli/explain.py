@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..explain import explain
-from ._common import CLIError
+from ._common import CLIError, add_output_format, add_verbosity, output_format
 
 
 def _import_path(path_text: str) -> Any:
@@ -68,7 +68,10 @@ def load_target(spec: str) -> Any:
 def cmd_explain(args: argparse.Namespace) -> int:
     """``optlevel explain TARGET``."""
     report = explain(load_target(args.target))
-    print(json.dumps(report.to_dict(), indent=2) if args.json else report)
+    if output_format(args) == "json":
+        print(json.dumps(report.to_dict(), indent=2))
+    else:
+        report.print()  # rich tables on a terminal, plain text when piped
     return 0
 
 
@@ -77,5 +80,6 @@ def add_parser(sub: Any) -> None:
                        "levels would apply")
     p.add_argument("target", help="module:function or path/to/file.py:function "
                    "(Class.method works too)")
-    p.add_argument("--json", action="store_true", help="print JSON")
+    add_output_format(p)
+    add_verbosity(p)
     p.set_defaults(handler=cmd_explain)

@@ -22,6 +22,7 @@ from ..config import settings
 from ..core.planner import Row, static_rows
 from ..core.registry import BACKENDS
 from ..ladder import LEVEL_NAMES
+from ._common import add_output_format, add_verbosity, output_format
 
 _GPU_MODULES = ("cupy", "torch")
 
@@ -108,13 +109,14 @@ def format_info(info: dict[str, Any]) -> str:
 def cmd_info(args: argparse.Namespace) -> int:
     """``optlevel info``."""
     info = collect_info(probe=not args.no_probe)
-    print(json.dumps(info, indent=2) if args.json else format_info(info))
+    print(json.dumps(info, indent=2) if output_format(args) == "json" else format_info(info))
     return 0
 
 
 def add_parser(sub: Any) -> None:
     p = sub.add_parser("info", help="versions, cores, backends and levels on this machine")
-    p.add_argument("--json", action="store_true", help="print JSON")
+    add_output_format(p)
+    add_verbosity(p)
     p.add_argument("--no-probe", action="store_true",
                    help="do not ask backends whether a device or cluster is there")
     p.set_defaults(handler=cmd_info)

@@ -14,7 +14,7 @@ import time
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from .._table import format_seconds
 from ..bench import results, runner, workloads
@@ -23,7 +23,8 @@ from ..config import settings
 from ..core.registry import BACKENDS
 from ..errors import ConfigError, OptlevelWarning
 from ..ladder import MAX_LEVEL, Level
-from ._common import CLIError
+from ._common import CLIError, add_output_format, add_verbosity, output_format, quiet
+from ._progress import Progress
 from .info import environment
 
 #: Small sizes and short timings for ``--quick`` (tests and smoke runs).
@@ -88,8 +89,8 @@ def _gpu_name() -> str:
     return ", ".join(line.strip() for line in out.stdout.splitlines() if line.strip())
 
 
-def _progress(row: runner.Row, out: TextIO) -> None:
-    """One line on stderr per measured variant."""
+def _progress(row: runner.Row) -> str:
+    """One line per measured variant."""
     what = "plain Python" if row.requested == runner.PLAIN else f"level {row.requested}"
     if row.error:
         status = row.error.splitlines()[0][:160]
@@ -99,28 +100,30 @@ def _progress(row: runner.Row, out: TextIO) -> None:
         status = (f"ran at {row.realized}, {format_seconds(row.time or 0.0)} "
                   f"({speedup(row.speedup)} plain), "
                   f"{'same result' if row.same else 'RESULT DIFFERS'}")
-    print(f"    {what}: {status}", file=out, flush=True)
+    return f"    {what}: {status}"
 
 
 def run_cases(command: str, cases: list[tuple[workloads.Workload, int]], levels: list[Any],
-              options: runner.Options) -> results.Results:
-    """Run every case with progress on stderr; the results."""
+              options: runner.Options, quiet: bool = False) -> results.Results:
+    """Run every case with progress on stderr (none when ``quiet``); the results."""
     started = time.perf_counter()
     env = {**environment(), "settings": _settings_note(), "gpu": _gpu_name()}
-    print(f"optlevel {command}: {len(cases)} cases, each timed as plain Python and at "
-          f"levels {', '.join(map(str, levels))}, on {env['usable_cores']} cores",
-          file=sys.stderr)
+    if not quiet:
+        print(f"optlevel {command}: {len(cases)} cases, each timed as plain Python and at "
+              f"levels {', '.join(map(str, levels))}, on {env['usable_cores']} cores",
+              file=sys.stderr)
     rows: list[runner.Row] = []
     with warnings.catch_warnings():
         # The table's "why some variants ran below the level asked" says what the
         # fallback warnings and loop advice would, once, instead of mid-progress.
         warnings.simplefilter("ignore", OptlevelWarning)
-        for index, (workload, size) in enumerate(cases, 1):
-            print(f"[{index}/{len(cases)}] {workload.name} {workload.label(size)}",
-                  file=sys.stderr, flush=True)
-            for row in runner.run_case(workload, size, levels, options):
-                rows.append(row)
-                _progress(row, sys.stderr)
+        with Progress(len(cases), f"optlevel {command}", quiet=quiet) as bar:
+            for workload, size in cases:
+                bar.start(f"{workload.name} {workload.label(size)}")
+                for row in runner.run_case(workload, size, levels, options):
+                    rows.append(row)
+                    bar.note(_progress(row))
+                bar.done()
     return results.Results(command, tuple(rows), env, results.options_dict(options),
                            tuple(str(lv) for lv in levels), time.perf_counter() - started)
 
@@ -193,8 +196,9 @@ def _positive(text: str) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     """``optlevel demo``: every workload at its demo sizes, every built level."""
     names = args.only or list(workloads.WORKLOADS)
-    res = run_cases("demo", _cases(names, None, args.quick), built_levels(), _options(args))
-    return emit(res, "text", args.json)
+    res = run_cases("demo", _cases(names, None, args.quick), built_levels(), _options(args),
+                    quiet(args))
+    return emit(res, output_format(args), args.json)
 
 
 def _add_run_options(p: argparse.ArgumentParser) -> None:
@@ -205,6 +209,8 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
                    "every median is known within the target (default 30, or 3 with --quick)")
     p.add_argument("--json", metavar="PATH",
                    help="also write the results as JSON to PATH ('-': JSON on stdout only)")
+    add_output_format(p, aliases=())  # json: the results file on stdout, as --json -
+    add_verbosity(p)
 
 
 def add_parsers(sub: Any) -> None:

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ..config import usable_cache_dir
 from ..errors import OptlevelWarning, warn_once
 from .runtime import RUNTIME
 
@@ -128,7 +129,7 @@ _PROFILES = RUNTIME.cache("core.profiles", maxsize=64)
 
 def profile_for(settings: Any) -> MachineProfile:
     """The profile kept under ``settings.cache_dir`` (one object per directory)."""
-    key = str(settings.cache_dir)
+    key = str(usable_cache_dir(settings.cache_dir))
     found = _PROFILES.get(key)
     if found is None:
         found = _PROFILES.get_or_make(key, lambda: MachineProfile(Path(key) / "profile.json"))

@@ -212,6 +212,18 @@ def known_options() -> dict[str, str]:
     return out
 
 
+def option_problems(options: dict[str, Any]) -> list[str]:
+    """What is wrong with the values of ``@optimize`` keyword options, as each backend
+    that reads an option says (names must already be known)."""
+    problems = []
+    for backend in BACKENDS.values():
+        for name in set(options) & set(getattr(backend, "options", {})):
+            valid = backend.check_option(name, options[name])
+            if valid is not None:
+                problems.append(f"{name}={options[name]!r} is not valid: {valid}")
+    return sorted(set(problems))
+
+
 def close_all() -> None:
     """Release what every loaded backend holds (pools, device memory) now. At exit
     :func:`optlevel.shutdown` does this through the closers each level registers

@@ -2,7 +2,12 @@
 Python on real calls, and the faster keeps the key.
 
 The first call runs plain Python, timed, and builds the candidate (checking it
-on copies of that call where a check is wanted), so a decline shows at once;
+on copies of that call where a check is wanted), so a decline shows at once.
+Under level ``auto`` with ``OPTLEVEL_COMPILE=auto``, a call too small to pay a
+compile back within :data:`~optlevel.core.warmup.PAYBACK_CALLS` calls waits for no
+compile, as outside a trial: plain Python runs, timed, until the signature has
+spent a tenth of a compile's time, and the call that gets there builds it (a
+function without source, whose loops cannot be read, is such a trial);
 short calls are timed :data:`TRIAL_SAMPLES` times a side (the first is often
 cold). The candidate's median must beat plain Python's fastest: a conservative
 test, since a wrong "faster" costs every later call.
@@ -19,7 +24,9 @@ from ..contract import Backend, Code, Decline
 from .builds import Builder
 from .estimates import per_element
 from .plan import Plan, State
+from .planner import MODE_AUTO
 from .verify import snapshot_args
+from .warmup import PAYBACK_CALLS, compile_estimate
 
 __all__ = ["TRIAL_SAMPLES", "TRIAL_QUICK_S", "start_trial"]
 
@@ -41,6 +48,9 @@ def _baseline_step(d: Builder, plan0: Plan, backend: Backend,
                    settings: Any) -> Callable[..., Any]:
     samples: list[float] = []
     built: list[Plan] = []
+    spent = [0.0]  # plain Python's time before the candidate was built
+    warms_up = (backend.compiles and settings.compile == "auto"
+                and plan0.mode == MODE_AUTO)
 
     def baseline(*args: Any, **kwargs: Any) -> Any:
         first = not samples
@@ -49,6 +59,8 @@ def _baseline_step(d: Builder, plan0: Plan, backend: Backend,
         start = time.perf_counter()
         result = d.func(*args, **kwargs)
         elapsed = time.perf_counter() - start
+        if first and warms_up and not _paid(spent, elapsed):
+            return result  # too small to wait for a compile yet
         samples.append(per_element(elapsed, args, kwargs))
         if first:
             candidate = _candidate(d, plan0, backend, settings, copies, result, args, kwargs)
@@ -67,6 +79,14 @@ def _baseline_step(d: Builder, plan0: Plan, backend: Backend,
     return baseline
 
 
+def _paid(spent: list[float], elapsed: float) -> bool:
+    """Whether a compile pays now: this call alone would pay it back within
+    PAYBACK_CALLS calls, or the calls so far have spent a tenth of it."""
+    spent[0] += elapsed
+    compile_s = compile_estimate()
+    return elapsed * PAYBACK_CALLS >= compile_s or spent[0] >= compile_s / PAYBACK_CALLS
+
+
 def _candidate(d: Builder, plan0: Plan, backend: Backend, settings: Any,
                copies: tuple[tuple, dict] | None, result: Any, args: tuple,
                kwargs: dict) -> Plan | None:
@@ -78,8 +98,12 @@ def _candidate(d: Builder, plan0: Plan, backend: Backend, settings: Any,
         d.declined_late(plan0, backend, exc)
         return None
     candidate = Plan(backend, prepared, plan0.signature, plan0.key, list(plan0.fallbacks))
-    if copies is not None and not d.verifier.check_copies(candidate, copies, result,
-                                                          args, kwargs):
+    try:
+        differs = copies is not None and not d.verifier.check_copies(
+            candidate, copies, result, args, kwargs)
+    except candidate.unfit_errors:  # this call does not fit it (level 2: it replays in
+        differs = False  # Python): nothing compiled to compare; the candidate stays
+    if differs:
         with d.table.lock:
             plan0.fallbacks.append((backend.level, backend.name,
                                     d.table.failure(backend.name, plan0.key.sig)

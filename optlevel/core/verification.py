@@ -23,10 +23,11 @@ import numpy as np
 
 from ..arrays import array_kind, host_copy
 from ..contract import Backend, Code, Prepared
-from ..errors import ResultMismatchWarning, warn_once
+from ..errors import ResultMismatchWarning, first_line, warn_once
 from .estimates import plain_seconds
 from .plan import Plan, PlanTable, State
-from .verify import compare, restore_args, snapshot_args
+from .sampling import sampled_first_call
+from .verify import CannotCopy, compare, snapshot_args
 
 __all__ = ["Verifier", "VERIFY_BUDGET_S", "type_key"]
 
@@ -45,6 +46,8 @@ class Verifier:
         # (backend, argument types without size classes) → the result-type repair a
         # verified call learned; later plans of the same types (other sizes) reuse it
         self.converters: dict[tuple, Callable[[Any], Any] | None] = {}
+        # argument types → {type a backend returned: the type plain Python returned}
+        self.retypes: dict[tuple, dict[type, type]] = {}
 
     @property
     def qualname(self) -> str:
@@ -65,8 +68,7 @@ class Verifier:
             return self.verify
         if settings.verify != "auto":
             return settings.verify == "always"
-        budget = VERIFY_BUDGET_S * (10 if self.features.verify_reasons else 1)
-        return plain_seconds(self.features, args, kwargs) <= budget
+        return plain_seconds(self.features, args, kwargs) <= self.budget()
 
     def arm(self, plan: Plan, backend: Backend, args: tuple, kwargs: dict,
             settings: Any) -> None:
@@ -75,39 +77,102 @@ class Verifier:
         if plan.prepared.checkable and self.wants(backend, args, kwargs, settings,
                                                   plan.prepared):
             self.table.enter(plan, State.VERIFYING, self._step(plan))
+        # --- issue 17's hook: a first call too large to check in full is checked on
+        # part of it (core/sampling.py), or its plan is not trusted
+        elif plan.prepared.checkable and self._too_large(backend, plan.prepared, settings):
+            self.table.enter(plan, State.VERIFYING,
+                             sampled_first_call(self, plan,
+                                                getattr(backend, "trusted_unchecked", False)))
+        # --- end of the hook
         self._reuse_converter(plan)
+
+    def _too_large(self, backend: Backend, prepared: Prepared, settings: Any) -> bool:
+        """``wants`` said no only because the call is over the budget."""
+        return backend.level > 0 and prepared.verify is None and self.verify is None \
+            and not getattr(backend, "checks_first_call", False) and settings.verify == "auto"
+
+    def budget(self) -> float:
+        return VERIFY_BUDGET_S * (10 if self.features.verify_reasons else 1)
 
     # --- checking ------------------------------------------------------------------
 
+    def full_check(self, plan: Plan) -> Callable[..., Any]:
+        """The whole-call check of ``plan``'s first call (what :meth:`arm` installs)."""
+        return self._step(plan)
+
     def _step(self, plan: Plan) -> Callable[..., Any]:
-        """The plan's first call also runs the plain function on copies and compares."""
+        """The plan's first call runs on faithful copies of the arguments, plain Python
+        on the caller's own: the caller gets exactly plain Python's result, exception
+        and in-place writes (aliasing and read-only flags included), and the plan is
+        kept only if its run on the copies agreed."""
 
         def first_call(*args: Any, **kwargs: Any) -> Any:
-            plain_args, plain_kwargs = snapshot_args(args, kwargs)
             try:
-                result = plan.prepared.fn(*args, **kwargs)
+                copy_args, copy_kwargs = snapshot_args(args, kwargs)
+            except CannotCopy as exc:  # this call cannot be checked: plain answers it
+                plan.note = f"the first call could not be checked: {exc}; plain Python ran it"
+                return self.func(*args, **kwargs)
+            try:
+                result, raised = plan.prepared.fn(*copy_args, **copy_kwargs), None
             except plan.catch:
-                raise
+                raise  # the dispatcher falls back; the caller's arguments are untouched
             except Exception as exc:
-                return self._raised(plan, exc, args, kwargs, plain_args, plain_kwargs)
+                result, raised = None, exc
             try:
-                expected = self.func(*plain_args, **plain_kwargs)
+                expected = self.func(*args, **kwargs)
             except Exception as plain_exc:
-                self.mismatch(plan, f"plain Python raised {type(plain_exc).__name__} "
-                                    "where it returned")
-                restore_args(args, kwargs, plain_args, plain_kwargs)
+                self._both_raised(plan, raised, plain_exc, copy_args, copy_kwargs, args,
+                                  kwargs)
                 raise
-            diff = self._difference(plan, result, expected, args, kwargs, plain_args,
-                                    plain_kwargs)
+            if raised is not None:
+                self.mismatch(plan, f"it raised {type(raised).__name__}: "
+                                    f"{first_line(raised)} where plain Python returned "
+                                    f"{expected!r:.80}")
+                return expected
+            diff = self._difference(plan, result, expected, copy_args, copy_kwargs, args,
+                                    kwargs)
             if diff is not None and not diff.repairable:
                 self.mismatch(plan, diff.text)
-                restore_args(args, kwargs, plain_args, plain_kwargs)
                 return expected
-            self._learned(plan, diff.converter if diff else None)
+            self._learned(plan, diff.converter if diff else None, result)
             self.table.settle(plan)
-            return expected if plan.converter else result
+            return expected
 
         return first_call
+
+    def raised_alone(self, plan: Plan, exc: Exception, args: tuple, kwargs: dict) -> Any:
+        """The plan raised on a call that wrote no argument: plain Python, run on the
+        same arguments, decides what the call does."""
+        try:
+            expected = self.func(*args, **kwargs)
+        except Exception as plain_exc:
+            if type(plain_exc) is type(exc):
+                self.table.settle(plan)
+            else:
+                self.mismatch(plan, f"it raised {type(exc).__name__} where plain Python "
+                                    f"raised {type(plain_exc).__name__}")
+            raise
+        self.mismatch(plan, f"it raised {type(exc).__name__}: {first_line(exc)} where plain "
+                            f"Python returned {expected!r:.80}")
+        return expected
+
+    def _both_raised(self, plan: Plan, raised: Exception | None, plain_exc: Exception,
+                     copy_args: tuple, copy_kwargs: dict, args: tuple,
+                     kwargs: dict) -> None:
+        """Plain Python raised: the plan is kept only if it raised the same type and
+        left the arguments as plain Python did."""
+        if raised is None:
+            self.mismatch(plan, f"plain Python raised {type(plain_exc).__name__} where it "
+                                "returned")
+        elif type(raised) is not type(plain_exc):
+            self.mismatch(plan, f"it raised {type(raised).__name__} where plain Python "
+                                f"raised {type(plain_exc).__name__}")
+        else:
+            diff = _compare_args(copy_args, copy_kwargs, args, kwargs)
+            if diff is not None:
+                self.mismatch(plan, f"both raised {type(plain_exc).__name__}, but {diff}")
+            else:
+                self.table.settle(plan)
 
     def check_copies(self, candidate: Plan, copies: tuple[tuple, dict], expected: Any,
                      args: tuple, kwargs: dict) -> bool:
@@ -129,26 +194,8 @@ class Verifier:
         if diff is not None and not diff.repairable:
             self.mismatch(candidate, diff.text)
             return False
-        self._learned(candidate, diff.converter if diff else None)
+        self._learned(candidate, diff.converter if diff else None, result)
         return True
-
-    def _raised(self, plan: Plan, exc: Exception, args: tuple, kwargs: dict,
-                plain_args: tuple, plain_kwargs: dict) -> Any:
-        """The fast version raised: plain Python decides what the call does."""
-        try:
-            expected = self.func(*plain_args, **plain_kwargs)
-        except Exception as plain_exc:
-            if type(plain_exc) is type(exc):
-                self.table.settle(plan)
-            else:
-                self.mismatch(plan, f"it raised {type(exc).__name__} where plain Python "
-                                    f"raised {type(plain_exc).__name__}")
-            restore_args(args, kwargs, plain_args, plain_kwargs)
-            raise plain_exc from None
-        self.mismatch(plan, f"it raised {type(exc).__name__}: {exc} where plain Python "
-                            f"returned {expected!r:.80}")
-        restore_args(args, kwargs, plain_args, plain_kwargs)
-        return expected
 
     def _difference(self, plan: Plan, result: Any, expected: Any, args: tuple,
                     kwargs: dict, plain_args: tuple, plain_kwargs: dict) -> Any:
@@ -174,23 +221,50 @@ class Verifier:
 
     # --- result types --------------------------------------------------------------
 
-    def _learned(self, plan: Plan, converter: Callable[[Any], Any] | None) -> None:
+    def _learned(self, plan: Plan, converter: Callable[[Any], Any] | None,
+                 result: Any = None) -> None:
+        types = type_key(plan.key.sig)
+        if isinstance(converter, type):  # a scalar type repair: only from the type seen
+            # the result's type belongs to the function and the argument types, not to
+            # the backend: other backends of these types (a parallel plan chosen for a
+            # larger call) take the same repair, for results of the same wrong type
+            self.retypes.setdefault(types, {})[type(result)] = converter
+            converter = _Retype(self.retypes[types])
         plan.converter = converter
-        self.converters[(plan.backend, type_key(plan.key.sig))] = converter
+        self.converters[(plan.backend, types)] = converter
 
     def _reuse_converter(self, plan: Plan) -> None:
         """A plan that is not verified takes the repair a verified one of the same
-        argument types learned (the result's type does not depend on sizes), or the
-        NumPy scalar type its backend proved every return gives."""
+        argument types learned (the result's type does not depend on sizes, except
+        for empty arrays, which have their own key), or the NumPy scalar type its
+        backend proved every return gives."""
         if plan.state is not State.READY:
             return
-        found = (plan.backend, type_key(plan.key.sig))
-        converter = self.converters.get(found)
-        if converter is None and found not in self.converters:
+        types = type_key(plan.key.sig)
+        if (plan.backend, types) in self.converters:
+            converter = self.converters[(plan.backend, types)]
+        elif types in self.retypes:
+            converter = _Retype(self.retypes[types])
+        else:
             converter = _scalar_converter(plan.prepared.result_type)
         if converter is not None:
             plan.converter = converter
             self.table.settle(plan)
+
+
+class _Retype:
+    """Turns a result of a type a check saw into the type plain Python gave; any other
+    type passes unchanged, so a repair never converts a type plain Python did not
+    produce."""
+
+    __slots__ = ("targets",)
+
+    def __init__(self, targets: dict[type, type]):
+        self.targets = targets  # shared: a later repair of these types joins it
+
+    def __call__(self, value: Any) -> Any:
+        target = self.targets.get(type(value))
+        return value if target is None else target(value)
 
 
 def _compare_args(args: tuple, kwargs: dict, plain_args: tuple, plain_kwargs: dict) -> Any:
@@ -217,6 +291,8 @@ def _scalar_converter(target: type | None) -> Callable[[Any], Any] | None:
 
 
 def type_key(sig: tuple) -> tuple:
-    """A signature key without the arrays' size classes."""
-    return tuple(item[:-1] if type(item) is tuple and len(item) == 4
+    """A signature key without the arrays' size classes, but with whether each array
+    is empty: a loop that never runs often returns another type (``0.0`` where a sum
+    of elements is ``np.float64``)."""
+    return tuple(item[:-1] + (item[-1] == 0,) if type(item) is tuple and len(item) == 4
                  and isinstance(item[0], np.dtype) else item for item in sig)

@@ -29,9 +29,10 @@ from typing import Any
 import numpy as np
 
 from ..arrays import array_kind, host_copy, to_numpy
+from ..errors import first_line
 
 __all__ = ["TOLERANCES", "Difference", "compare", "same_result", "snapshot_args",
-           "restore_args", "array_kind", "to_numpy", "host_copy"]
+           "CannotCopy", "array_kind", "to_numpy", "host_copy"]
 
 #: dtype character → relative and absolute tolerance for floating-point comparisons.
 #: float16 1e-2, float32/complex64 1e-4, float64/complex128 1e-9, longdouble 1e-12.
@@ -187,19 +188,81 @@ def _short(x: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
+class CannotCopy(Exception):
+    """The arguments cannot be copied faithfully for a check (the reason is the text)."""
+
+
 def snapshot_args(args: tuple, kwargs: dict) -> tuple[tuple, dict]:
-    """Deep copies of the arguments, so the plain run sees what the call saw."""
-    return copy.deepcopy(args), copy.deepcopy(kwargs)
+    """Copies of the arguments that behave as the originals do: views of one buffer
+    stay views of one copied buffer (``f(a[1:], a[:-1])``, ``f(a, a.T)``), read-only
+    arrays stay read-only, and an object passed twice is copied once. Raises
+    :class:`CannotCopy` when that is impossible (a generator, a lock, arrays that
+    overlap in a layout that cannot be rebuilt)."""
+    memo: dict[int, Any] = {}
+    arrays: dict[int, np.ndarray] = {}
+    _collect_arrays((args, kwargs), arrays, depth=0)
+    groups: dict[int, list[np.ndarray]] = {}
+    for a in arrays.values():
+        groups.setdefault(id(_root(a)), []).append(a)
+    for members in groups.values():
+        _copy_group(members, memo)
+    _check_disjoint(groups)
+    try:
+        return copy.deepcopy(args, memo), copy.deepcopy(kwargs, memo)
+    except Exception as exc:  # deepcopy raises whatever the object's hooks raise
+        raise CannotCopy(f"an argument cannot be copied ({type(exc).__name__}: "
+                         f"{first_line(exc)})") from None
 
 
-def restore_args(target: tuple, kwargs: dict, source: tuple, source_kwargs: dict) -> None:
-    """Copy the plain run's in-place writes back into the caller's arguments."""
-    for dst, src in zip(list(target) + list(kwargs.values()),
-                        list(source) + list(source_kwargs.values())):
-        if isinstance(dst, np.ndarray) and dst.flags.writeable:
-            np.copyto(dst, src)
-        elif type(dst) is list:
-            dst[:] = src
-        elif type(dst) is dict:
-            dst.clear()
-            dst.update(src)
+def _collect_arrays(value: Any, found: dict[int, np.ndarray], depth: int) -> None:
+    if isinstance(value, np.ndarray):
+        found.setdefault(id(value), value)
+    elif depth < 4 and type(value) in (tuple, list):
+        for item in value:
+            _collect_arrays(item, found, depth + 1)
+    elif depth < 4 and type(value) is dict:
+        for item in value.values():
+            _collect_arrays(item, found, depth + 1)
+
+
+def _root(a: np.ndarray) -> np.ndarray:
+    while isinstance(a.base, np.ndarray):
+        a = a.base
+    return a
+
+
+def _address(a: np.ndarray) -> int:
+    return int(a.__array_interface__["data"][0])
+
+
+def _copy_group(members: list[np.ndarray], memo: dict[int, Any]) -> None:
+    """Copy arrays that share one buffer: once, as the buffer, with each array
+    rebuilt as the same view of the copy."""
+    if len(members) == 1:
+        a = members[0]
+        twin = a.copy(order="K")
+        twin.flags.writeable = a.flags.writeable
+        memo[id(a)] = twin
+        return
+    root = _root(members[0])
+    if not (root.flags.c_contiguous or root.flags.f_contiguous):
+        raise CannotCopy("arguments are views of one buffer whose layout cannot be copied")
+    raw = root.ravel(order="K").view(np.uint8).copy()
+    for a in members:
+        twin = np.ndarray(a.shape, a.dtype, buffer=raw, offset=_address(a) - _address(root),
+                          strides=a.strides)
+        twin.flags.writeable = a.flags.writeable
+        memo[id(a)] = twin
+
+
+def _check_disjoint(groups: dict[int, list[np.ndarray]]) -> None:
+    """Arrays of different buffers that still overlap (two ``np.frombuffer`` of one
+    ``bytes``) cannot be copied apart."""
+    if len(groups) < 2:
+        return
+    firsts = [members[0] for members in groups.values()]
+    for i, a in enumerate(firsts):
+        for b in firsts[i + 1:]:
+            if np.may_share_memory(_root(a), _root(b)) and np.shares_memory(a, b):
+                raise CannotCopy("arguments overlap in memory they do not own")
+

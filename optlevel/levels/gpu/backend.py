@@ -18,7 +18,7 @@ from ...contract import YES, BackendBase, Code, Decline, Estimate, Prepared, Ver
 from ...core.preconditions import function_preconditions
 from ...core.registry import is_available
 from .checks import gpu_findings
-from .cost import too_small_on_host
+from .cost import call_work, too_small_on_host
 
 __all__ = ["applies", "estimate", "prepare", "calibrate", "GPU_OPTIONS", "GpuBackend"]
 
@@ -43,7 +43,8 @@ def applies(backend: Any, features: FunctionFeatures, signature: ArgSignature,
     verdict = _findings(backend, gpu_findings(features))
     if not verdict:
         return verdict
-    small = "" if _gpu_random(features) else too_small_on_host(signature)
+    small = "" if _gpu_random(features) else \
+        too_small_on_host(signature, call_work(features, signature))
     if small:  # decided before any device is probed (importing CuPy, a CUDA context)
         return Verdict(False, small, kind=VerdictKind.PAYS, code=Code.PAYS)
     if not is_available(backend, settings):
@@ -202,6 +203,7 @@ def _native(backend: Any, signature: ArgSignature) -> bool:
 def prepare(backend: Any, func: Callable[..., Any], features: FunctionFeatures) -> Prepared:
     """Rebind the function to the device namespace and fuse it when proven elementwise."""
     from .call import DeviceCall, GpuRunError, GpuUnfit, keeps_on_device
+    from .fusion import faithful_kernel
     from .namespace import rebind
 
     start = time.perf_counter()
@@ -209,8 +211,11 @@ def prepare(backend: Any, func: Callable[..., Any], features: FunctionFeatures) 
     findings = gpu_findings(features, func)
     rebound, codes = rebind(func, features, xp)
     fused = findings.elementwise and not features.has_varargs
-    kernel = lib.fuse(rebound, features.name) if fused else rebound
-    note = "one fused kernel" if fused and lib.name == "cupy" else ""
+    kernel = rebound
+    if fused and not _torch(backend):  # Torch runs eagerly (TorchLib.fuse says why)
+        kernel = faithful_kernel(lib, func, features, rebound) or rebound
+        fused = kernel is not rebound
+    note = "one fused kernel typed as NumPy types it" if fused and lib.name == "cupy" else ""
     call = DeviceCall(lib, func, kernel, fused, findings, features, codes)
     # Device random numbers draw another stream than NumPy's: never compared. Inside
     # optlevel.on_device() results stay on the device on purpose: the check compares
@@ -237,6 +242,10 @@ class GpuBackend(BackendBase):
     uses_device = True
     holds_resources = True
     options = GPU_OPTIONS
+
+    def check_option(self, name: str, value: Any) -> str | None:
+        return "use True or False" if name == "gpu_random" and type(value) is not bool \
+            else None
 
     def applies(self, features: FunctionFeatures, signature: ArgSignature, settings: Any,
                 profile: Any) -> Verdict:

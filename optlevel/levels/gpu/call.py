@@ -86,7 +86,7 @@ class DeviceCall:
         except (GpuRunError, GpuUnfit):
             raise
         except Exception as exc:
-            if _raised_by_user(exc, self.codes):
+            if _raised_by_user(exc, self.codes | getattr(self.kernel, "codes", frozenset())):
                 raise
             raise GpuRunError(f"{type(exc).__name__}: {first_line(exc)}") from exc
 

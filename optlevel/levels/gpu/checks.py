@@ -28,7 +28,7 @@ from ...analysis.source import unwrap_callable
 from ...analysis.tables import COSTLY_ELEMENTWISE, ELEMENTWISE
 from ...core.runtime import RUNTIME
 
-__all__ = ["GpuFindings", "gpu_findings", "FUSABLE_UFUNCS", "COSTLY_UFUNCS"]
+__all__ = ["GpuFindings", "gpu_findings", "module_scope", "FUSABLE_UFUNCS", "COSTLY_UFUNCS"]
 
 #: Elementwise in NumPy (:data:`~optlevel.analysis.tables.ELEMENTWISE`), but kept out
 #: of fused kernels: a body that calls one is not proven elementwise and runs unfused.
@@ -97,7 +97,7 @@ def gpu_findings(features: FunctionFeatures,
     key = id(features)
 
     def analyze() -> GpuFindings:
-        scope = unwrap_callable(func) if func is not None else _module_scope(features)
+        scope = unwrap_callable(func) if func is not None else module_scope(features)
         found = _analyze(scope, features)
         weakref.finalize(features, _FINDINGS.pop, key, None)
         return found
@@ -105,7 +105,7 @@ def gpu_findings(features: FunctionFeatures,
     return _FINDINGS.get_or_make(key, analyze)
 
 
-def _module_scope(features: FunctionFeatures) -> Any:
+def module_scope(features: FunctionFeatures) -> Any:
     """A stand-in with the ``__globals__`` of the module that holds the source file."""
     filename = features.source.filename
     for module in list(sys.modules.values()):

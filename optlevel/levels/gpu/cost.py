@@ -11,12 +11,20 @@ matmul, FFT, sort):
 - CPU (level 0): elements × operations × NumPy's measured cost per element, or the
   flops of a matmul at a measured BLAS rate.
 
+Sizes are the work the function does, not its input's: the argument shapes are
+propagated through the AST (:func:`optlevel.analysis.shapes.propagate`: broadcasting,
+outer products, ``@``, reductions), so an n-body step by broadcasting counts the
+12.6M elements it makes from 6,144, and ``np.tanh(A @ v)`` costs a matrix-vector
+product (reading ``A`` at the CPU's measured BLAS speed, against copying ``A`` to
+the GPU) plus ``tanh`` over one vector. Where the shapes cannot be followed, the
+arguments' sizes stand in, as before.
+
 Data already on the device pays no transfer; a CPU level would have to copy it back,
-so level 4 always pays there. Host arrays below :data:`HOST_MIN_ELEMENTS` stay on the
-CPU (the articles' rule that below about 1M elements GPU overhead dominates, and
-there a first call also pays the GPU's start-up and kernel compiles that a small call
-never earns back). Loops repeating whole-array work have an unknown trip count: the
-first calls measure level 4 against level 0 ("trial").
+so level 4 always pays there. Calls whose work is below :data:`HOST_MIN_ELEMENTS`
+stay on the CPU without probing the GPU (below about 1M elements GPU overhead
+dominates, and a first call also pays the GPU's start-up and kernel compiles that a
+small call never earns back). Loops repeating whole-array work have an unknown trip
+count: the first calls measure level 4 against level 0 ("trial").
 """
 
 from __future__ import annotations
@@ -27,18 +35,38 @@ from typing import Any
 import numpy as np
 
 from ...analysis import ArgSignature, FunctionFeatures
+from ...analysis.scope import Namespace
+from ...analysis.shapes import Work, propagate
 from ...arrays import ArgKind
 from ...contract import Estimate, Pays
+from .checks import module_scope
 
-__all__ = ["predict", "HOST_MIN_ELEMENTS"]
+__all__ = ["predict", "HOST_MIN_ELEMENTS", "call_work", "too_small_on_host"]
 
-#: host arrays with fewer elements than this (all together) stay on the CPU
+#: calls on host arrays doing less work than this many elements stay on the CPU
 HOST_MIN_ELEMENTS = 1_000_000
 
 
-def too_small_on_host(signature: Any) -> str:
-    """Why the call's host arrays are too small for the GPU to pay, or ``""``. Cheap:
-    ``applies`` asks it before any device is probed."""
+def call_work(features: FunctionFeatures, signature: ArgSignature) -> Work:
+    """The work of this call: the argument shapes propagated through the body."""
+    tree = features.source.tree
+    if tree is None or getattr(features, "loops", ()):
+        return Work(known=False, why="no straight-line body to follow")
+    shapes = {a.name: (() if a.kind is ArgKind.SCALAR else a.shape)
+              for a in signature.args}
+    itemsize = max((_itemsize(a.dtype) for a in signature.arrays), default=8)
+    return propagate(tree, Namespace(module_scope(features)), shapes, itemsize)
+
+
+def work_elements(work: Work) -> int:
+    """One number for the size of the work: elements made and reduced, and half the
+    flops of matrix products."""
+    return work.elements + work.reduced + int(work.flops // 2)
+
+
+def too_small_on_host(signature: Any, work: Work | None = None) -> str:
+    """Why the call's work on host arrays is too small for the GPU to pay, or ``""``.
+    Cheap: ``applies`` asks it before any device is probed."""
     arrays = signature.arrays
     host = [a for a in arrays if a.kind is ArgKind.NUMPY]
     if not host or len(host) != len(arrays):
@@ -46,9 +74,18 @@ def too_small_on_host(signature: Any) -> str:
     host_elems = sum(a.size for a in host)
     if host_elems >= HOST_MIN_ELEMENTS:
         return ""
+    if work is not None and work.known:
+        done = work_elements(work)
+        if done >= HOST_MIN_ELEMENTS:
+            return ""
+        return (f"{host_elems:,} elements on the host, {done:,} elements of work: below "
+                f"{HOST_MIN_ELEMENTS:,}, copies and launches cost more than the GPU saves; "
+                "pass device arrays (optlevel.to_device) to use it anyway")
     return (f"{host_elems:,} elements on the host: below {HOST_MIN_ELEMENTS:,}, copies and "
             "launches cost more than the GPU saves; pass device arrays "
             "(optlevel.to_device) to use it anyway")
+
+
 _CALL_OVERHEAD_S = 60e-6  # binding, namespace, synchronisation: measured ~40-80 us
 _PAYS_FACTOR = 1.5  # predicted at least this much faster: "yes"; between 1 and it: trial
 
@@ -74,19 +111,27 @@ def predict(features: FunctionFeatures, findings: Any, signature: ArgSignature,
     host = [a for a in arrays if a.kind is ArgKind.NUMPY]
     n = max(a.size for a in arrays)
     itemsize = max(_itemsize(a.dtype) for a in arrays)
-    gpu = _gpu_compute(features, findings, arrays, n, itemsize, rates, fused)
+    work = call_work(features, signature)
+    if work.known:
+        gpu = _gpu_work(work, arrays, itemsize, rates, fused, findings)
+    else:
+        gpu = _gpu_compute(features, findings, arrays, n, itemsize, rates, fused)
     if not host:
         return Estimate(Pays.YES, f"the data is already on the GPU (kernels ≈ {_ms(gpu)})",
                         gpu)
-    small = too_small_on_host(signature)
+    small = too_small_on_host(signature, work)
     if small:
         return Estimate(Pays.NO, small)
     bytes_in = sum(a.size * _itemsize(a.dtype) for a in host)
-    bytes_out = 0 if _reduces_to_scalar(features, findings) else n * itemsize
+    if work.known:
+        bytes_out = work.result * itemsize
+    else:
+        bytes_out = 0 if _reduces_to_scalar(features, findings) else n * itemsize
     transfer = bytes_in / (rates["h2d_pinned_gbps"] * 1e9) + \
         bytes_out / (rates["d2h_pinned_gbps"] * 1e9)
     total = transfer + gpu + _CALL_OVERHEAD_S
-    cpu = _cpu(features, findings, arrays, n, rates)
+    cpu = _cpu_work(work, rates) if work.known else \
+        _cpu(features, findings, arrays, n, rates)
     why = (f"predicted {_ms(total)} on the GPU ({_ms(transfer)} of it copies) against "
            f"{_ms(cpu)} on the CPU")
     if findings.array_loops:
@@ -98,6 +143,35 @@ def predict(features: FunctionFeatures, findings: Any, signature: ArgSignature,
     if total <= cpu:
         return Estimate(Pays.TRIAL, why + ": close, so the first calls measure it", total)
     return Estimate(Pays.NO, why, total)
+
+
+def _gpu_work(work: Work, arrays: tuple, itemsize: int, rates: dict[str, Any],
+              fused: bool, findings: Any) -> float:
+    """Seconds of kernels for the propagated work: a fused kernel reads its inputs and
+    writes its result once; unfused, every operation reads and writes its output."""
+    bandwidth = rates["memory_gbps"] * 1e9
+    if fused:
+        seconds = (sum(a.size for a in arrays) + work.result) * itemsize / bandwidth
+        seconds += rates["launch_s"]
+    else:
+        seconds = 2 * (work.elements + work.reduced) * itemsize / bandwidth
+        seconds += max(1, work.ops) * rates["launch_s"]
+    seconds += work.flops / rates.get("matmul_flops", 20e12) + work.blas_bytes / bandwidth
+    return seconds
+
+
+def _cpu_work(work: Work, rates: dict[str, Any]) -> float:
+    """Seconds of plain NumPy for the propagated work; matrix products at this
+    machine's measured BLAS speed (a matrix-vector product reads its matrix at the
+    measured matrix-vector rate)."""
+    cheap = rates["cpu_cheap_op_s_per_elem"]
+    costly = rates["cpu_costly_op_s_per_elem"]
+    seconds = (work.elements - work.costly + work.reduced) * cheap + work.costly * costly
+    blas = work.flops / rates.get("cpu_matmul_flops", 50e9)
+    if work.matvec:
+        matvec_bps = rates.get("cpu_matvec_gbps", 4 * rates.get("cpu_copy_gbps", 10.0)) * 1e9
+        blas = max(blas, work.blas_bytes / matvec_bps)
+    return seconds + blas
 
 
 def _reduces_to_scalar(features: FunctionFeatures, findings: Any) -> bool:

@@ -94,6 +94,10 @@ class HostLib:
     def fuse(self, fn: Callable[..., Any], name: str) -> Callable[..., Any]:
         return fn
 
+    def fusion_kinds(self) -> tuple:
+        """The values a fused kernel's operations see: arrays, then traced scalars."""
+        return (np.ndarray,), ()
+
     def stream(self, kernel: Callable[..., Any], args: list[Any], shape: tuple[int, ...],
                elems_per_chunk: int, ctx: Any, fits: bool = True) -> np.ndarray:
         flats = [a.reshape(-1) if is_host_array(a) else a for a in args]
@@ -183,6 +187,13 @@ class CupyLib:
     def fuse(self, fn: Callable[..., Any], name: str) -> Callable[..., Any]:
         kernel_name = "".join(c if c.isalnum() else "_" for c in name) or "optlevel_fused"
         return self.cp.fuse(kernel_name=f"optlevel_{kernel_name}")(fn)
+
+    def fusion_kinds(self) -> tuple:
+        """What ``cupy.fuse`` traces a kernel with: its array and scalar variables
+        (:class:`~.fusion.TypedOp` reads their dtypes and which scalars are weak)."""
+        from cupy._core.fusion import _FusionVarArray, _FusionVarScalar
+
+        return (self.cp.ndarray, _FusionVarArray), (_FusionVarScalar,)
 
     def stream(self, kernel: Callable[..., Any], args: list[Any], shape: tuple[int, ...],
                elems_per_chunk: int, ctx: Any, fits: bool = True) -> np.ndarray:

@@ -149,7 +149,11 @@ def _measure_cpu() -> dict[str, float]:
     copy = median_seconds(lambda: np.copy(x))
     square = np.ones((512, 512))
     matmul = median_seconds(lambda: square @ square)
+    # a matrix-vector product is bound by reading the matrix: BLAS's threads' rate
+    matrix, vector = np.ones((2048, 2048)), np.ones(2048)
+    matvec = median_seconds(lambda: matrix @ vector)
     return {"cpu_matmul_flops": 2 * 512 ** 3 / matmul,
+            "cpu_matvec_gbps": matrix.nbytes / matvec / 1e9,
             "cpu_cheap_op_s_per_elem": cheap / x.size,
             "cpu_costly_op_s_per_elem": costly / x.size,
             "cpu_copy_gbps": 2 * x.nbytes / copy / 1e9}

@@ -9,7 +9,9 @@ importable without importing Numba:
   them up;
 - :func:`trim_numba_error`: a Numba error cut to the line and the first complaint;
 - :func:`result_type`: the NumPy scalar type every ``return`` of a function is
-  proven to give for a call's arguments (or None).
+  proven to give for a call's arguments (or None);
+- :func:`replay_findings`: the catalogue findings level 2 guards by replaying the
+  call in Python, which a build without its checked operations must decline.
 
 The rest of the folder: :mod:`.catalogue` (the table of differences),
 :mod:`.semantics` (its findings, at decoration and per call) with the detectors
@@ -21,8 +23,9 @@ imported only when a function is built (they import Numba), :mod:`.helpers`,
 """
 
 from .arguments import argument_types
-from .jit import NumbaBackend
+from .jit import NumbaBackend, replay_findings
 from .messages import trim_numba_error
 from .returns import result_type
 
-__all__ = ["NumbaBackend", "argument_types", "trim_numba_error", "result_type"]
+__all__ = ["NumbaBackend", "argument_types", "trim_numba_error", "result_type",
+           "replay_findings"]

@@ -64,7 +64,9 @@ def _dtype_verdict(arg: Any) -> Verdict:
                               f"{arg.dtype}; Numba compiles native-order arrays only "
                               "(x.astype(x.dtype.newbyteorder('=')) converts it) [SEM015]",
                        code="SEM015")
-    if dtype.kind not in _GOOD_DTYPE_KINDS or dtype == np.float16:
+    if dtype.kind not in _GOOD_DTYPE_KINDS or dtype == np.float16 or \
+            (dtype.kind == "f" and dtype.itemsize > 8) or \
+            (dtype.kind == "c" and dtype.itemsize > 16):  # longdouble, clongdouble
         return Verdict(False, f"argument {arg.name!r} has dtype {arg.dtype}; Numba "
                               "compiles bool, integer, float (32 and 64 bits) and complex "
                               "arrays [SEM016]", code="SEM016")
@@ -97,7 +99,7 @@ def argument_types(py_func: Callable[..., Any], args: tuple, kwargs: dict) -> tu
             continue
         try:
             out.append(typeof(value))
-        except ValueError:
+        except (ValueError, NotImplementedError):  # NumbaValueError, NumbaNotImplementedError
             raise Decline(f"argument {name!r} has no Numba type", code=Code.DECLINED) \
                 from None
     return tuple(out)

@@ -30,9 +30,9 @@ import dataclasses
 
 from ...analysis.scope import Finding
 
-__all__ = ["Entry", "CATALOGUE", "ENTRIES", "SemanticFinding", "finding", "declines",
-           "guards", "counts", "markdown_table", "kept_in_python", "to_verify",
-           "sourceless_reasons"]
+__all__ = ["Entry", "CATALOGUE", "ENTRIES", "REPLAYED", "SemanticFinding", "finding",
+           "declines", "guards", "replayed", "counts", "markdown_table", "kept_in_python",
+           "to_verify", "sourceless_reasons"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,14 +60,15 @@ CATALOGUE: tuple[Entry, ...] = (
           "numba issues #4758, #8969; measured with numba 0.68"),
     Entry("SEM002", "Python ints beyond 64 bits",
           "int is unbounded: fib(120), factorials, 2 ** n are exact",
-          "integers are 64-bit and wrap silently", "decline",
-          "declines loop-carried Python ints grown by *, **, << or a recurrence of two "
-          "carried variables (unless the loop's while test bounds them), products of two "
-          "varying ints summed in a loop, and 2 ** n",
+          "integers are 64-bit and wrap silently", "guard",
+          "every integer +, -, *, **, <<, >>, unary -, abs, // and % not proven small is "
+          "compiled overflow-checked; an overflow replays the call in plain Python (was: "
+          "declined loop-carried ints grown by *, ** or <<)",
           f"{_DOCS}: Integer width; NBEP 1"),
     Entry("SEM003", "integer powers with negative exponents",
           "2 ** -1 is 0.5 (a NumPy int raises ValueError)", "2 ** -1 is 0 (an int)",
-          "decline", "declines int ** int unless the exponent is provably ≥ 0",
+          "guard", "a negative exponent of int ** int replays the call in plain Python "
+          "(was: declined unless the exponent was provably ≥ 0)",
           "measured with numba 0.68 (h(2000) gives 1.0 instead of 8.18)"),
     Entry("SEM004", "division and modulo by zero of Python numbers",
           "1 // 0, 1 % 0, 1.0 / 0.0 raise ZeroDivisionError; NumPy scalars give inf, nan "
@@ -78,8 +79,10 @@ CATALOGUE: tuple[Entry, ...] = (
           "Numba docs, @jit error_model option; measured with numba 0.68"),
     Entry("SEM005", "division of both Python numbers and NumPy scalars",
           "Python numbers raise ZeroDivisionError, NumPy scalars do not",
-          "one error model for the whole function", "decline",
-          "declines when a function divides both kinds by values that may be zero",
+          "one error model for the whole function", "guard",
+          "every /, // and % by a divisor not proven non-zero checks it; a zero replays "
+          "the call in plain Python, which gives the exception or the NumPy value (was: "
+          "declined)",
           "follows from SEM004"),
     Entry("SEM006", "round() with ndigits",
           "round(2.675, 2) of a Python float is 2.67 (correctly rounded); round(125, -1) "
@@ -90,14 +93,14 @@ CATALOGUE: tuple[Entry, ...] = (
     Entry("SEM007", "float to int of NaN, inf or beyond 64 bits",
           "int(nan) raises ValueError, int(inf) OverflowError, int(1e30) is exact",
           "int(), round(), math.floor/ceil/trunc give -9223372036854775808", "guard",
-          "compiles checked int()/round()/math.floor/ceil/trunc that raise Python's "
-          "errors; beyond 64 bits the call runs at level 0 (or raises OverflowError "
-          "when the function writes into its arguments)",
+          "compiles checked int()/round()/math.floor/ceil/trunc; NaN, inf or a value "
+          "beyond 64 bits replays the call in plain Python (writes undone first)",
           "measured with numba 0.68"),
     Entry("SEM008", "math domain and range errors",
           "math.sqrt(-1), math.log(0), math.acos(2) raise ValueError; math.exp(1000) "
           "raises OverflowError", "nan or inf, silently", "guard",
-          "compiles checked math functions that raise Python's errors",
+          "compiles checked math functions; a domain or range error replays the call in "
+          "plain Python, which raises its own exception",
           "CPython mathmodule rules; measured with numba 0.68"),
     Entry("SEM009", "arithmetic mixing Python numbers and narrow array dtypes (NEP 50)",
           "0 + x[i] keeps x's dtype: uint8/int16 wrap, float32 sums round in float32",
@@ -157,15 +160,19 @@ CATALOGUE: tuple[Entry, ...] = (
           "Numba docs, typed containers"),
     Entry("SEM021", "indices out of bounds", "IndexError",
           "reads or writes memory silently unless boundscheck", "guard",
-          "compiles with boundscheck=True unless OPTLEVEL_BOUNDSCHECK=0",
+          "compiles without bounds checks where every subscript is proven in range (the "
+          "array's own shape, % n, min/max clamps, shrunk ranges); elsewhere with "
+          "boundscheck=True (unless OPTLEVEL_BOUNDSCHECK=0), and an IndexError replays "
+          "the call in plain Python",
           f"{_DOCS}: Bounds Checking"),
     Entry("SEM022", "fractional powers of negative Python floats",
-          "(-8.0) ** (1/3) is a complex number", "nan", "decline",
-          "declines float ** non-integer where the base is a Python float that may be "
-          "negative", "measured with numba 0.68"),
+          "(-8.0) ** (1/3) is a complex number", "nan", "guard",
+          "a negative base to a non-integer power replays the call in plain Python (was: "
+          "declined)", "measured with numba 0.68"),
     Entry("SEM023", "shifts of Python ints by a varying count",
           "1 << 70 is exact; 1 << -1 raises ValueError", "wraps or gives garbage",
-          "decline", "declines << and >> of Python ints by a non-constant count",
+          "guard", "a count below 0 or past 63, or bits shifted out, replays the call in "
+          "plain Python (was: declined)",
           "measured with numba 0.68"),
     Entry("SEM024", "random numbers", "Python's and NumPy's generators, seeded in Python",
           "Numba's own generator state: seeding in Python does not reach it", "decline",
@@ -188,6 +195,16 @@ CATALOGUE: tuple[Entry, ...] = (
 )
 ENTRIES: dict[str, Entry] = {e.id: e for e in CATALOGUE}
 
+#: The entries level 2 guards by replaying the call in plain Python (checked
+#: operations in its compiled code). A build without those checks (level 3's
+#: prange) must still decline them: see :func:`replayed`.
+REPLAYED = frozenset({"SEM002", "SEM003", "SEM005", "SEM022", "SEM023"})
+
+#: The catalogue before guards and replays (optlevel issue 14): entry → action.
+BEFORE_REPLAY: dict[str, str] = {"SEM002": "decline", "SEM003": "decline",
+                                 "SEM005": "decline", "SEM022": "decline",
+                                 "SEM023": "decline"}
+
 
 @dataclasses.dataclass(frozen=True)
 class SemanticFinding(Finding):
@@ -202,7 +219,9 @@ class SemanticFinding(Finding):
 
     def __str__(self) -> str:
         where = f"line {self.line}: " if self.line else ""
-        return f"{where}{self.what} [{self.detail}]"
+        tail = " (guarded: checked in compiled code, replayed in plain Python when met)" \
+            if self.detail in REPLAYED and self.action == "guard" else ""
+        return f"{where}{self.what} [{self.detail}]{tail}"
 
 
 def finding(entry_id: str, line: int, what: str, action: str | None = None) -> SemanticFinding:
@@ -213,6 +232,12 @@ def finding(entry_id: str, line: int, what: str, action: str | None = None) -> S
 def declines(found: tuple[Finding, ...] | list[Finding]) -> list[SemanticFinding]:
     """The findings for which level 2 does not run the call."""
     return [f for f in found if isinstance(f, SemanticFinding) and f.action == "decline"]
+
+
+def replayed(found: tuple[Finding, ...] | list[Finding]) -> list[SemanticFinding]:
+    """The findings level 2 guards by a replay, which code without its checked
+    operations (level 3's prange) must decline."""
+    return [f for f in found if isinstance(f, SemanticFinding) and f.detail in REPLAYED]
 
 
 def guards(found: tuple[Finding, ...] | list[Finding], entry_id: str) -> list[SemanticFinding]:
@@ -239,11 +264,13 @@ def _markdown(text: str) -> str:
     return text
 
 
-def counts() -> dict[str, int]:
-    """How many entries, and how many of each action (for the docs and the report)."""
+def counts(before: bool = False) -> dict[str, int]:
+    """How many entries, and how many of each action (for the docs and the report);
+    ``before``: as they were before replays (optlevel issue 14)."""
     out = {"entries": len(CATALOGUE)}
     for entry in CATALOGUE:
-        out[entry.action] = out.get(entry.action, 0) + 1
+        action = BEFORE_REPLAY.get(entry.id, entry.action) if before else entry.action
+        out[action] = out.get(action, 0) + 1
     return out
 
 

@@ -1,17 +1,15 @@
-"""Compiled replacements that raise what Python raises (catalogue SEM007, SEM008).
+"""Compiled replacements that replay where Python raises (catalogue SEM007, SEM008).
 
 Numba's ``int(x)``, ``round(x)`` and ``math.floor/ceil/trunc(x)`` of NaN or inf
 return -9223372036854775808, and its ``math`` functions return nan or inf where
 CPython raises ``ValueError`` or ``OverflowError``. The Numba backend hands the
 compiled function these replacements under the same names (``int``, ``round``,
 a ``math`` module whose checked functions replace the originals); each computes
-the same value and adds CPython's checks, which cost a compare or two.
-
-A float whose integer value does not fit in 64 bits has no compiled answer: a
-function that writes nothing into its arguments raises :class:`BeyondInt64`,
-which the backend lists in ``Prepared.unfit_errors`` (the call runs again at
-level 0); one that does write raises ``OverflowError`` with that message, since
-running it again would apply its writes twice.
+the same value and adds CPython's checks, which cost a compare or two. Where a
+check fails (NaN, inf, a float whose int value needs more than 64 bits, a math
+domain or range error) the replacement raises :class:`~.guard.Replay`: the call
+runs again in plain Python, which raises its own exception with its own message
+(or, beyond 64 bits, returns its unbounded int).
 
 Imported by the Numba backend when it builds code, never by ``import optlevel``.
 """
@@ -28,17 +26,11 @@ import numba
 from numba.core import types as nbtypes
 from numba.extending import overload
 
-__all__ = ["BeyondInt64", "replacement"]
+from .guard import Replay
+
+__all__ = ["replacement"]
 
 _LIMIT = 9.223372036854775807e18  # 2**63 as a float: the first value int64 cannot hold
-_BIG_TEXT = ("a float converted to int does not fit in 64 bits at level 2 "
-             "(plain Python returns an unbounded int)")
-
-
-class BeyondInt64(OverflowError):
-    """Compiled code met a float whose int value does not fit in 64 bits."""
-
-
 def _stub(name: str) -> Callable[[Any], Any]:
     def stub(x: Any) -> Any:  # only ever called from compiled code
         raise NotImplementedError(name)
@@ -61,26 +53,11 @@ def _register(name: str, pure: bool) -> Callable[[Any], Any]:
             return lambda x: convert(x)
         if not isinstance(x, nbtypes.Float):
             return None
-        if pure:
-            def checked_pure(x: Any) -> Any:
-                if x != x:
-                    raise ValueError("cannot convert float NaN to integer")
-                if x == math.inf or x == -math.inf:
-                    raise OverflowError("cannot convert float infinity to integer")
-                if x >= _LIMIT or x < -_LIMIT:
-                    raise BeyondInt64(_BIG_TEXT)
-                return convert(x)
-            return checked_pure
-
-        def checked_writes(x: Any) -> Any:
-            if x != x:
-                raise ValueError("cannot convert float NaN to integer")
-            if x == math.inf or x == -math.inf:
-                raise OverflowError("cannot convert float infinity to integer")
-            if x >= _LIMIT or x < -_LIMIT:
-                raise OverflowError(_BIG_TEXT)
+        def checked(x: Any) -> Any:
+            if x != x or x >= _LIMIT or x < -_LIMIT:  # NaN, ±inf, beyond 64 bits
+                raise Replay
             return convert(x)
-        return checked_writes
+        return checked
 
     overload(stub)(typed)
     return stub
@@ -94,14 +71,12 @@ def _math1(fn: Callable[[float], float], can_overflow: bool, poles: bool) -> Any
 
     def checked(x: Any) -> Any:
         if poles and x <= 0 and x == math.floor(x):
-            raise ValueError("math domain error")
+            raise Replay
         r = fn(x)
         if r != r and x == x:
-            raise ValueError("math domain error")
+            raise Replay
         if (r == math.inf or r == -math.inf) and x - x == 0:
-            if can_overflow:
-                raise OverflowError("math range error")
-            raise ValueError("math domain error")
+            raise Replay
         return r
 
     return numba.njit(checked)
@@ -113,11 +88,9 @@ def _math2(fn: Callable[[float, float], float], zero_is_domain: bool) -> Any:
     def checked(x: Any, y: Any) -> Any:
         r = fn(x, y)
         if r != r and x == x and y == y:
-            raise ValueError("math domain error")
+            raise Replay
         if (r == math.inf or r == -math.inf) and x - x == 0 and y - y == 0:
-            if zero_is_domain and x == 0:
-                raise ValueError("math domain error")
-            raise OverflowError("math range error")
+            raise Replay
         return r
 
     return numba.njit(checked)

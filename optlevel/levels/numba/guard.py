@@ -1,44 +1,104 @@
-"""The call-time half of level 2's guards (catalogue SEM012, SEM013, SEM017).
+"""The call-time half of level 2's guards: frozen values, int arguments, replays.
 
 Numba froze the globals and closure cells a function read when it compiled. The
 callable :func:`guarded` returns checks, before each call, that each of them
 still holds the object it held then (an identity test per name, a few tens of
-nanoseconds), and rebuilds when one changed. It also checks Python int
-arguments against the 64-bit range where Numba's own unboxing error
-(``OverflowError``) could not be told apart from the user's code raising one.
-Without guards or int checks the Numba dispatcher itself is the callable.
+nanoseconds), and rebuilds when one changed (catalogue SEM012, SEM013). It
+checks Python int arguments against the 64-bit range where Numba's own unboxing
+error (``OverflowError``) could not be told apart from the user's code raising
+one (SEM017).
+
+And it replays. Compiled code raises :class:`Replay` where its meaning may leave
+Python's (an int past 64 bits, a zero divisor, a math error, a float with no
+int, an index out of range when bounds are checked). The callable then undoes
+the call's writes and raises :class:`Replayed`, which the backend lists in
+``Prepared.unfit_errors``: the dispatcher runs the call in plain Python from the
+original arguments and counts it at level 0 (``stats()``), so the user gets
+exactly what plain Python gives: value, exception, warnings, argument contents.
+
+Undoing writes: before each call of a function that writes into its array
+arguments (and whose compiled code can replay), the written arrays are copied;
+a replay copies them back. Views of one buffer stay views of one buffer, since
+the memory itself is restored. The copy is paid only where a guard is left
+after the proofs (:mod:`.proofs`): a kernel whose subscripts and integer
+operations are all proven copies nothing.
+
+A signature that replays often (more than :data:`DEMOTE_REPLAYS` of its last
+:data:`DEMOTE_WINDOW` calls) stops trying compiled code: each later call goes
+straight to plain Python, with one ``PerformanceWarning``.
 """
 
 from __future__ import annotations
 
+import collections
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["ArgumentBeyondInt64", "RebuildDeclined", "guarded"]
+import numpy as np
+
+from ...errors import PerformanceWarning, warn_once
+
+__all__ = ["ArgumentBeyondInt64", "RebuildDeclined", "Replay", "Replayed", "guarded",
+           "DEMOTE_REPLAYS", "DEMOTE_WINDOW"]
 
 _MISSING = object()
 _LOW, _HIGH = -(2 ** 63), 2 ** 63
+DEMOTE_WINDOW = 100  # calls looked back over
+DEMOTE_REPLAYS = 10  # more replays than this in the window: plain Python from then on
 
 
 class ArgumentBeyondInt64(OverflowError):
     """A Python int argument does not fit the compiled int64 parameter."""
 
 
+class Replay(Exception):
+    """Raised by compiled code where its meaning may leave Python's (an int past 64
+    bits, a zero divisor, a math error, a float that has no int): the call runs again
+    in plain Python from its original arguments."""
+
+
+class Replayed(Exception):
+    """The prepared callable's word to the dispatcher: this call's writes are undone,
+    run it in plain Python (one of ``Prepared.unfit_errors``)."""
+
+
 class RebuildDeclined(RuntimeError):
     """A frozen global changed and the function cannot be compiled for its new value."""
 
 
-def guarded(disp: Any, guards: tuple[Any, ...], rebuild: Callable[[], Any],
-            check_ints: bool) -> Callable[..., Any]:
-    """``disp``, or a function that checks ``guards`` (and int arguments) first.
+class ReplayPlan:
+    """What :func:`guarded` needs to replay: the errors that mean "replay", the
+    written parameters to copy first, and names for the warning."""
 
-    ``rebuild()`` returns a new :class:`~.helpers.Built` for the current
-    values, or raises :class:`RebuildDeclined`.
-    """
-    if not guards and not check_ints:
+    def __init__(self, catches: tuple[type[BaseException], ...], written: tuple[int, ...],
+                 written_names: tuple[str, ...], qualname: str, signature: str,
+                 shapes: tuple[tuple[int, int, int, int, str, str], ...] = ()):
+        self.catches = catches
+        #: (position, axis, other position, other axis, name, other name): the bounds
+        #: proof holds when ``shape[axis] >= other.shape[other axis]``
+        self.shapes = shapes
+        self.written = written  # positions of written parameters
+        self.written_names = written_names
+        self.qualname = qualname
+        self.signature = signature
+
+
+def guarded(disp: Any, guards: tuple[Any, ...], rebuild: Callable[[], Any],
+            check_ints: bool, replay: ReplayPlan | None = None) -> Callable[..., Any]:
+    """``disp``, or a function that checks ``guards`` (and int arguments) first and
+    replays what ``replay.catches`` signals; ``rebuild()`` returns a new
+    :class:`~.helpers.Built` for the current values, or raises :class:`RebuildDeclined`."""
+    if not guards and not check_ints and replay is None:
         return disp
     fn = disp
     in_globals, in_cells = _split(guards)
+    catches = replay.catches if replay is not None else ()
+    copies = bool(replay and (replay.written or replay.written_names))
+    shapes = replay.shapes if replay is not None else ()
+    recent: collections.deque[int] = collections.deque(maxlen=DEMOTE_REPLAYS + 1)
+    calls = 0
+    replays = 0
+    demoted = False
 
     def refresh() -> None:
         nonlocal fn, in_globals, in_cells
@@ -46,8 +106,23 @@ def guarded(disp: Any, guards: tuple[Any, ...], rebuild: Callable[[], Any],
         fn = built.disp
         in_globals, in_cells = _split(built.guards)
 
+    def replayed(exc: BaseException) -> Replayed:
+        nonlocal replays, demoted
+        replays += 1
+        recent.append(calls)
+        if len(recent) > DEMOTE_REPLAYS and calls - recent[0] < DEMOTE_WINDOW:
+            demoted = True
+            assert replay is not None
+            warn_once((replay.qualname, "numba", "replays", replay.signature),
+                      _demoted(replay, len(recent), calls - recent[0] + 1, exc),
+                      PerformanceWarning)
+        return Replayed(f"replayed in plain Python: {_why(exc)}")
+
     # Plain loops, not any(...) over generators: this runs before every call.
     def call(*args: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        if demoted:
+            raise Replayed("replays often for these arguments: runs in plain Python")
         try:
             for owner, name, value in in_globals:
                 if owner.get(name, _MISSING) is not value:
@@ -64,11 +139,71 @@ def guarded(disp: Any, guards: tuple[Any, ...], rebuild: Callable[[], Any],
                                               "in 64 bits")
             if kwargs:
                 _check_ints((), kwargs)
-        return fn(*args, **kwargs)
+        calls += 1
+        if shapes and not _shapes_hold(args, kwargs, shapes):
+            raise Replayed("an argument is shorter than the loop that indexes it: "
+                           "the call runs in plain Python, which decides")
+        if not copies:
+            try:
+                return fn(*args, **kwargs)
+            except catches as exc:
+                raise replayed(exc) from None
+        assert replay is not None
+        saved = _snapshot(args, kwargs, replay)
+        try:
+            return fn(*args, **kwargs)
+        except catches as exc:
+            for target, copy in saved:
+                np.copyto(target, copy)
+            raise replayed(exc) from None
 
     call.__wrapped__ = disp  # type: ignore[attr-defined]
     call.py_func = getattr(disp, "py_func", None)  # type: ignore[attr-defined]
+    call.replay_counts = lambda: {"calls": calls, "replays": replays,  # type: ignore
+                                  "demoted": demoted}
     return call
+
+
+def _demoted(replay: ReplayPlan, replays: int, calls: int, exc: BaseException) -> str:
+    return (f"{replay.qualname}: level 2 replayed {replays} of its last {calls} calls in "
+            f"plain Python ({_why(exc)}); calls with ({replay.signature}) now run at level "
+            "0. Python numbers that leave 64 bits, zero divisors or indices out of range are "
+            "common for these arguments: fix them, or call with optlevel=0 to silence this.")
+
+
+def _shapes_hold(args: tuple, kwargs: dict, shapes: tuple) -> bool:
+    """Do the shape conditions of the bounds proof hold for these arguments?"""
+    for pos, axis, other_pos, other_axis, name, other_name in shapes:
+        a = args[pos] if pos < len(args) else kwargs.get(name)
+        b = args[other_pos] if other_pos < len(args) else kwargs.get(other_name)
+        try:
+            if a.shape[axis] < b.shape[other_axis]:
+                return False
+        except (AttributeError, IndexError, TypeError):
+            return False
+    return True
+
+
+def _why(exc: BaseException) -> str:
+    if isinstance(exc, Replay):
+        return "compiled code met an int past 64 bits, a zero divisor, a math error or " \
+               "a float with no int value"
+    if isinstance(exc, IndexError):
+        return "an index out of range"
+    return type(exc).__name__
+
+
+def _snapshot(args: tuple, kwargs: dict, replay: ReplayPlan) -> list[tuple[Any, Any]]:
+    """Copies of the written arrays (``ndarray`` arguments, or arrays in a tuple)."""
+    saved: list[tuple[Any, Any]] = []
+    values = [args[i] for i in replay.written if i < len(args)]
+    values += [kwargs[n] for n in replay.written_names if n in kwargs]
+    for value in values:
+        if isinstance(value, np.ndarray):
+            saved.append((value, value.copy(order="K")))
+        elif isinstance(value, tuple):
+            saved.extend((v, v.copy(order="K")) for v in value if isinstance(v, np.ndarray))
+    return saved
 
 
 class _Changed(Exception):

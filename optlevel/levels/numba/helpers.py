@@ -26,12 +26,12 @@ Imported by the Numba backend when it builds code (it imports Numba), never by
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import dis
 import hashlib
 import types
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numba
@@ -40,12 +40,15 @@ import numpy as np
 from ...analysis import FunctionFeatures, analyze
 from ...analysis.scope import lookup_name, with_names
 from ...analysis.source import unwrap_callable
+from ...config import usable_cache_dir
 from ...contract import Code, Decline
 from ...core.runtime import RUNTIME
 from .cache import attach_cache
 from .catalogue import declines
 from .checked import replacement
 from .kinds import UNKNOWN, value_kind
+from .proofs import Proofs
+from .rewrite import checked_function
 from .shims import CHECKED_MATH, shim_names
 
 __all__ = ["Built", "Guard", "jit_dispatcher"]
@@ -79,9 +82,21 @@ class Built:
 
     disp: Any
     guards: tuple[Guard, ...]
-    #: True when compiled code can raise OverflowError (an explicit raise, or the
-    #: checked int/math replacements), so it cannot mean "an argument did not fit"
+    #: True when compiled code can raise OverflowError (an explicit raise), so it
+    #: cannot mean "an argument did not fit"
     raises_overflow: bool
+    #: True when compiled code can ask for a replay whatever the argument types: a
+    #: checked replacement (int(), math), a helper that can, an index checked at run
+    #: time (``boundscheck``)
+    replays: bool = False
+    #: True when it compiled without bounds checks, every subscript proven in range
+    proven_bounds: bool = False
+    #: the shape conditions the proof needs (``proofs.Proofs.proven_if``), checked
+    #: before each call
+    shape_checks: tuple[tuple[str, int, str, int], ...] = ()
+    #: True when its arithmetic was rewritten into checked ops (whether one of them
+    #: checks anything depends on the types: see ``jit.may_replay``)
+    checked: bool = False
 
 
 def jit_dispatcher(func: Callable[..., Any], features: FunctionFeatures, settings: Any,
@@ -93,7 +108,8 @@ def jit_dispatcher(func: Callable[..., Any], features: FunctionFeatures, setting
 def _build(func: Callable[..., Any], features: FunctionFeatures, settings: Any,
            error_model: str, visiting: tuple) -> Built:
     names = _frozen_names(func, features)
-    values_key = _values_key(func, names)
+    attrs = module_attributes(func, features.source.tree)
+    values_key = _values_key(func, names, attrs)
     key = (func, bool(settings.boundscheck), error_model, values_key)
 
     def make() -> Built | Decline:
@@ -111,17 +127,41 @@ def _build(func: Callable[..., Any], features: FunctionFeatures, settings: Any,
 
 def _make(func: Callable[..., Any], features: FunctionFeatures, settings: Any,
           error_model: str, names: dict[str, str], values_key: str, visiting: tuple) -> Built:
-    target, guards, overflow = _rebind(func, features, settings, names, visiting)
-    disp = numba.njit(boundscheck=settings.boundscheck,  # type: ignore[call-overload]
-                      error_model=error_model, nogil=True)(target)
+    target, guards, overflow, replays = _rebind(func, features, settings, names, visiting)
+    tree = features.source.tree
+    conditions: tuple | None = None
+    rewritten = False
+    if isinstance(tree, ast.FunctionDef):
+        from .intops import OPS
+
+        checked = checked_function(target, tree, OPS, {})
+        if checked is not None:
+            target, rewritten = checked, True
+        conditions = Proofs(tree).proven_if()
+        if conditions and len(visiting) > 1:
+            conditions = None  # a helper: its arguments' shapes are not checked per call
+    options: dict[str, Any] = {}
+    if tree is None:  # no source: the same checks, put in by a pass over Numba's IR
+        from .irpass import CheckedPipeline
+
+        options["pipeline_class"] = CheckedPipeline
+        rewritten = True
+    proven = conditions is not None
+    boundscheck = bool(settings.boundscheck) and not proven
+    disp = numba.njit(boundscheck=boundscheck,  # type: ignore[call-overload]
+                      error_model=error_model, nogil=True, **options)(target)
     # Numba's cache index ignores compile options, so each boundscheck setting and error
     # model gets its own directory; otherwise code built without bounds checks (or
-    # without ZeroDivisionError checks) would load where they are asked for.
-    checks = "boundscheck" if settings.boundscheck else "no-boundscheck"
+    # without ZeroDivisionError checks) would load where they are asked for. The
+    # checked rewrite keeps the file and line, so it has its own directory too.
+    checks = "boundscheck" if boundscheck else "no-boundscheck"
     if error_model == "python":
         checks += "-python-errors"
-    attach_cache(disp, Path(settings.cache_dir) / "numba" / checks, values_key)
-    return Built(disp, guards, overflow or _may_raise_overflow(func))
+    checks += "-checked-1"
+    attach_cache(disp, usable_cache_dir(settings.cache_dir) / "numba" / checks, values_key)
+    return Built(disp, guards, overflow or _may_raise_overflow(func),
+                 replays or boundscheck or (rewritten and len(visiting) > 1), proven,
+                 conditions or (), rewritten)
 
 
 def _frozen_names(func: Callable[..., Any], features: FunctionFeatures) -> dict[str, str]:
@@ -135,10 +175,48 @@ def _frozen_names(func: Callable[..., Any], features: FunctionFeatures) -> dict[
             if ins.opname in ("LOAD_GLOBAL", "LOAD_NAME") and isinstance(ins.argval, str)}
 
 
-def _values_key(func: Callable[..., Any], names: dict[str, str]) -> str:
+def module_attributes(func: Callable[..., Any], tree: Any) -> list[tuple[str, Any, str, Any]]:
+    """``(text, module, attribute, value)`` of each ``mod.attr`` the function reads from a
+    module of the user's (not NumPy, math, Numba…): Numba freezes those values too."""
+    found: dict[str, tuple[str, Any, str, Any]] = {}
+    for owner, attr in _attribute_loads(func, tree):
+        ok, module = lookup_name(func, owner)
+        if not ok or not isinstance(module, types.ModuleType) or \
+                (module.__name__ or "").split(".")[0] in _LIBRARIES:
+            continue
+        value = getattr(module, attr, _MISSING)
+        if value is not _MISSING and (_is_data(value) or isinstance(value, np.ndarray)):
+            text = f"{owner}.{attr}"
+            found[text] = (text, module, attr, value)
+    return [found[k] for k in sorted(found)]
+
+
+def _attribute_loads(func: Callable[..., Any], tree: Any) -> list[tuple[str, str]]:
+    """``(name, attribute)`` of each ``name.attribute`` read: from the AST, or without
+    source from the bytecode (a global load followed by an attribute load)."""
+    if isinstance(tree, ast.FunctionDef):
+        return [(n.value.id, n.attr) for n in ast.walk(tree)
+                if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name)
+                and isinstance(n.ctx, ast.Load)]
+    code = getattr(func, "__code__", None)
+    if code is None:
+        return []
+    ins = list(dis.get_instructions(code))
+    return [(a.argval, b.argval) for a, b in zip(ins, ins[1:])
+            if a.opname in ("LOAD_GLOBAL", "LOAD_NAME", "LOAD_DEREF")
+            and b.opname in ("LOAD_ATTR", "LOAD_METHOD")
+            and isinstance(a.argval, str) and isinstance(b.argval, str)]
+
+
+_LIBRARIES = frozenset({"numpy", "math", "cmath", "numba", "builtins", "operator"})
+
+
+def _values_key(func: Callable[..., Any], names: dict[str, str],
+                attrs: list[tuple[str, Any, str, Any]] = ()) -> str:  # type: ignore[assignment]
     """What the disk cache must also match: the frozen data values and the bytecode of
     the plain Python functions the code calls (Numba's own key covers neither)."""
-    parts = []
+    parts = [f"{text}={type(value).__qualname__}:{value!r}" for text, _, _, value in attrs
+             if not isinstance(value, np.ndarray)]
     for name in sorted(names):
         found, value = lookup_name(func, name)
         if not found:
@@ -163,12 +241,15 @@ def _is_data(value: Any) -> bool:
 
 
 def _rebind(func: Callable[..., Any], features: FunctionFeatures, settings: Any,
-            names: dict[str, str], visiting: tuple) -> tuple[Any, tuple[Guard, ...], bool]:
+            names: dict[str, str], visiting: tuple
+            ) -> tuple[Any, tuple[Guard, ...], bool, bool]:
     """``func``, or a copy naming compiled helpers and checked replacements; the
-    guards of what it froze; whether its compiled code may raise OverflowError."""
+    guards of what it froze; whether its compiled code may raise OverflowError, and
+    whether it may ask for a replay."""
     replacements: dict[str, Any] = {}
     guards: list[Guard] = []
     overflow = False
+    replays = False
     for name, how in sorted(names.items()):
         found, value = lookup_name(func, name)
         if name in func.__code__.co_freevars:
@@ -188,33 +269,45 @@ def _rebind(func: Callable[..., Any], features: FunctionFeatures, settings: Any,
             continue
         callee = _callee(name, how, value, features, settings, visiting)
         if callee is not None:
-            compiled, helper_guards, helper_overflow = callee
+            compiled, helper_guards, helper_overflow, helper_replays = callee
             guards.append(Guard(func.__globals__, name, value))
             guards.extend(helper_guards)
             overflow |= helper_overflow
+            replays |= helper_replays
             replacements[name] = compiled
     shims = _shims(func, features)
     if shims:
-        overflow = True  # the checked replacements raise OverflowError like Python
+        replays = True  # the checked replacements replay where Python raises
         replacements.update(shims)
+    for text, module, attr, value in module_attributes(func, features.source.tree):
+        if isinstance(value, np.ndarray):
+            raise Decline(f"reads the array {text} from a module: Numba would freeze its "
+                          "values at compile time, so later changes to it would be ignored; "
+                          "pass it as an argument [SEM014]", code="SEM014")
+        guards.append(Guard(vars(module), attr, value))  # rebinding cfg.SCALE rebuilds
     for var, cell in zip(func.__code__.co_freevars, func.__closure__ or ()):
         try:
             value = cell.cell_contents
         except ValueError:
             continue
+        if isinstance(value, np.ndarray):
+            raise Decline(f"reads the array {var!r} from its closure: Numba would freeze "
+                          "its values at compile time, so changes made to it in place "
+                          "would be ignored; pass it as an argument [SEM014]", code="SEM014")
         guards.append(Guard(cell, var, value))
         callee = _callee(var, "call", value, features, settings, visiting) \
             if isinstance(value, types.FunctionType) else None
         if callee is not None:
-            replacements[var], helper_guards, helper_overflow = callee
+            replacements[var], helper_guards, helper_overflow, helper_replays = callee
             guards.extend(helper_guards)
             overflow |= helper_overflow
+            replays |= helper_replays
     target = with_names(func, replacements) if replacements else func
-    return target, tuple(guards), overflow
+    return target, tuple(guards), overflow, replays
 
 
 def _callee(name: str, how: str, value: Any, features: FunctionFeatures, settings: Any,
-            visiting: tuple) -> tuple[Any, tuple[Guard, ...], bool] | None:
+            visiting: tuple) -> tuple[Any, tuple[Guard, ...], bool, bool] | None:
     """A compiled helper for a called plain function, or None when Numba takes
     ``value`` as it is (NumPy, math, builtins, ufuncs, Numba functions)."""
     line = features.called_globals.get(name, 0)
@@ -241,7 +334,7 @@ def _callee(name: str, how: str, value: Any, features: FunctionFeatures, setting
             raise Decline(f"line {line}: calls helper {name!r}, which Numba cannot "
                           f"compile as Python means it ({blockers[0]})", code=code)
         built = _build(helper, helper_features, settings, "numpy", visiting)
-        return built.disp, built.guards, built.raises_overflow
+        return built.disp, built.guards, built.raises_overflow, built.replays
     if how == "load" or isinstance(value, (types.BuiltinFunctionType, np.ufunc, type,
                                            types.ModuleType)):
         return None
@@ -257,8 +350,7 @@ def _shims(func: Callable[..., Any], features: FunctionFeatures) -> dict[str, An
     names = shim_names(func, tree, features.params)
     if not names:
         return {}
-    pure = not features.mutated_params
-    return {name: replacement(what, pure, CHECKED_MATH) for name, what in names.items()}
+    return {name: replacement(what, True, CHECKED_MATH) for name, what in names.items()}
 
 
 def _may_raise_overflow(func: Callable[..., Any]) -> bool:

@@ -25,13 +25,13 @@ from ...arrays import ArgKind
 from ...contract import YES, BackendBase, Code, Decline, Estimate, Pays, Prepared, Verdict
 from ...core.runtime import RUNTIME
 from .arguments import arg_verdict, argument_types
-from .catalogue import declines, guards
-from .guard import ArgumentBeyondInt64, RebuildDeclined, guarded
+from .catalogue import SemanticFinding, declines, guards, replayed
+from .guard import ArgumentBeyondInt64, RebuildDeclined, Replay, Replayed, ReplayPlan, guarded
 from .messages import first_line, trim_numba_error
 from .returns import result_type
 from .semantics import call_findings
 
-__all__ = ["NumbaBackend"]
+__all__ = ["NumbaBackend", "replay_findings"]
 
 #: (Numba dispatcher, argument types) → (why they failed to compile, its code);
 #: never retried.
@@ -43,6 +43,7 @@ class NumbaBackend(BackendBase):
     level = 2
     requires: tuple[str, ...] = ("numba",)
     compiles = True
+    trusted_unchecked = True
     install_hint = "pip install numba  (or: pip install optlevel, which depends on it)"
 
     def applies(self, features: FunctionFeatures, signature: ArgSignature, settings: Any,
@@ -107,11 +108,20 @@ class NumbaBackend(BackendBase):
         error_model = "python" if guards(found, "SEM004") else "numpy"
         built = jit_dispatcher(func, features, settings, error_model)
         _compile(built.disp, argument_types(built.disp.py_func, args, kwargs or {}))
+
+        argtypes = argument_types(built.disp.py_func, args, kwargs or {})
         fn, unfit = _callable(built, signature, features,
-                              lambda: _rebuild(func, features, settings, error_model))
+                              lambda: _rebuild(func, features, settings, error_model),
+                              may_replay(built, argtypes))
         return Prepared(fn, time.perf_counter() - start, (NumbaError, RebuildDeclined),
                         unfit_errors=unfit,
                         result_type=result_type(func, features, signature))
+
+
+def replay_findings(features: FunctionFeatures, signature: ArgSignature
+                    ) -> list[SemanticFinding]:
+    """The catalogue's findings for this call that level 2 guards by a replay."""
+    return replayed(_call_findings(features, signature))
 
 
 def _compile(disp: Any, argtypes: tuple) -> None:
@@ -161,23 +171,60 @@ def _rebuild(func: Callable[..., Any], features: FunctionFeatures, settings: Any
         raise RebuildDeclined(f"a global it reads changed, and then: {exc.reason}") from None
 
 
-def _callable(built: Any, signature: ArgSignature, features: FunctionFeatures,
-              rebuild: Callable[[], Any]) -> tuple[Callable[..., Any], tuple]:
-    """The callable to run, and the errors that mean "this call's arguments do not fit"
-    (that call runs at level 0; SEM017). Numba raises OverflowError when a Python int
-    argument does not fit int64; where compiled code can raise OverflowError itself,
-    the callable checks int arguments first and raises its own error instead."""
-    from .checked import BeyondInt64
+def may_replay(built: Any, argtypes: tuple) -> bool:
+    """Can the code compiled for ``argtypes`` ask for a replay? Its checked ops chose
+    their implementations from the types: where every one of them computes plainly
+    (floats, arrays), no ``raise Replay`` is left in Numba's typed IR, and a function
+    that writes into its arguments need not copy them first. Code loaded from the
+    disk cache has no IR to read: it is taken to replay."""
+    if built.replays:
+        return True
+    if not built.checked:
+        return False
+    from numba.core import ir
 
+    from .guard import Replay
+
+    cres = built.disp.overloads.get(argtypes)
+    blocks = getattr(getattr(cres, "type_annotation", None), "blocks", None)
+    if not blocks:
+        return True
+    raising = (ir.StaticRaise, ir.Raise, ir.StaticTryRaise, ir.TryRaise)
+    return any(isinstance(stmt, raising) and getattr(stmt, "exc_class", Replay) is Replay
+               for block in blocks.values() for stmt in block.body)
+
+
+def _callable(built: Any, signature: ArgSignature, features: FunctionFeatures,
+              rebuild: Callable[[], Any], replays: bool) -> tuple[Callable[..., Any], tuple]:
+    """The callable to run, and the errors that mean "this call runs in plain Python"
+    (a replay, or arguments that do not fit: that call runs at level 0; SEM017). Numba
+    raises OverflowError when a Python int argument does not fit int64; where compiled
+    code can raise OverflowError itself, the callable checks int arguments first and
+    raises its own error instead."""
     int_args = any(a.kind in (ArgKind.SCALAR, ArgKind.TUPLE) and a.type_name in ("int", "tuple")
                    for a in signature.args)
     overflow_is_ours = not built.raises_overflow and features.has_source
     check_ints = int_args and not overflow_is_ours
-    unfit: tuple[type[BaseException], ...] = (BeyondInt64,) if not features.mutated_params \
-        else ()
+    unfit: tuple[type[BaseException], ...] = (Replayed,)
     if int_args:
         unfit += (ArgumentBeyondInt64,) if check_ints else (OverflowError,)
-    return guarded(built.disp, built.guards, rebuild, check_ints), unfit
+    catches: tuple[type[BaseException], ...] = ()
+    if replays:
+        catches = (Replay,)
+        if not built.proven_bounds:
+            catches += (IndexError,)  # Numba's bounds check, or Python's own
+    written = tuple(i for i, p in enumerate(features.params)
+                    if p in features.mutated_params) if replays else ()
+    names = tuple(sorted(features.mutated_params)) if replays else ()
+    shapes = tuple((_position(features.params, a), k, _position(features.params, b), m, a, b)
+                   for a, k, b, m in built.shape_checks)
+    replay = ReplayPlan(catches, written, names, features.name, str(signature), shapes) \
+        if catches or shapes else None
+    return guarded(built.disp, built.guards, rebuild, check_ints, replay), unfit
+
+
+def _position(params: tuple[str, ...], name: str) -> int:
+    return params.index(name) if name in params else 1 << 30
 
 
 def _changed_container(rtype: Any) -> str | None:

@@ -2,7 +2,8 @@
 
 :func:`function_findings` is level 2's part of
 :func:`optlevel.analysis.analyze`: what holds for every call (parameters
-unknown), or, without source, what the bytecode shows. :func:`call_findings`
+unknown), or, without source, what the bytecode shows; and, per loop, which
+subscripts :mod:`.proofs` proves in range (``bounds``, shown by ``explain``). :func:`call_findings`
 runs the detectors again with the parameters' kinds taken from one call's
 arguments, once per argument types. The table itself is :mod:`.catalogue`; the
 detectors are :mod:`.detect_arith` and :mod:`.detect_calls` over a
@@ -23,6 +24,7 @@ from .bytecode import bytecode_findings
 from .catalogue import SemanticFinding, kept_in_python, sourceless_reasons, to_verify
 from .context import Context
 from .memo import per_call
+from .proofs import Proofs
 
 __all__ = ["function_findings", "static_findings", "call_findings", "check", "DETECTORS"]
 
@@ -52,9 +54,11 @@ def function_findings(ctx: Any) -> dict[str, Any]:
     that hold for every call, and those of them to verify on a first call."""
     if ctx.tree is None:
         return {"semantic_findings": tuple(bytecode_findings(ctx.function)),
-                "verify_reasons": sourceless_reasons(ctx.source.reason)}
+                "verify_reasons": sourceless_reasons(ctx.source.reason), "bounds": ()}
     found = static_findings(ctx.function, ctx.tree, ctx.params, ctx.kept_in_python)
-    return {"semantic_findings": found, "verify_reasons": to_verify(found)}
+    bounds = tuple(Proofs(ctx.tree).loops()) if isinstance(ctx.tree, ast.FunctionDef) else ()
+    return {"semantic_findings": found, "verify_reasons": to_verify(found),
+            "bounds": bounds}
 
 
 def static_findings(func: Any, tree: Any, params: tuple[str, ...],

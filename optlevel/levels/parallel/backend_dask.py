@@ -10,7 +10,7 @@ from typing import Any
 from ...analysis import ArgSignature, FunctionFeatures
 from ...contract import YES, BackendBase, Code, Estimate, Prepared, Verdict
 from . import runtime
-from .chunks import HINT_DOC
+from .chunks import HINT_DOC, check_split_option
 from .cluster import cluster_applies, cluster_estimate, cluster_prepare, unreachable
 
 
@@ -22,6 +22,7 @@ class DaskBackend(BackendBase):
     uses_processes = True
     holds_resources = True
     options = {"split": HINT_DOC}
+    check_option = staticmethod(check_split_option)
 
     def selected(self, settings: Any) -> Verdict:
         """Only when OPTLEVEL_EXECUTOR (or configure(executor=...)) chooses dask."""

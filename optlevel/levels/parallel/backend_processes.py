@@ -12,7 +12,7 @@ from ...contract import BackendBase, Code, Decline, Estimate, Pays, Prepared, Ve
 from ...core.registry import BACKENDS, requirement_missing
 from ...errors import FallbackWarning, warn_once
 from . import costs, runtime, ship
-from .chunks import HINT_DOC, NotSplit, parse_hint, split_call
+from .chunks import HINT_DOC, NotSplit, check_split_option, parse_hint, split_call
 from .verdicts import chunk_verdict, split_bytes, split_elements
 
 #: A Python loop costs at least this per element it touches (a bound, not a measurement).
@@ -33,6 +33,7 @@ class ProcessesBackend(BackendBase):
     uses_processes = True
     holds_resources = True
     options = {"split": HINT_DOC}
+    check_option = staticmethod(check_split_option)
 
     def applies(self, features: FunctionFeatures, signature: ArgSignature, settings: Any,
                 profile: Any) -> Verdict:
@@ -80,6 +81,8 @@ class ProcessesBackend(BackendBase):
         try:
             call = split_call(func, features, args, kwargs or {}, hint)
             ship.dumps_function(func)
+            ship.check_globals(func, features.source.tree)
+            ship.dumps_values(ship.current_globals(func), "a global it reads")
             for name, value in call.arguments.items():
                 if name not in call.split:
                     ship.dumps_values(value, f"argument {name!r}")

@@ -10,7 +10,7 @@ from typing import Any
 from ...analysis import ArgSignature, FunctionFeatures
 from ...contract import YES, BackendBase, Code, Estimate, Prepared, Verdict
 from . import runtime
-from .chunks import HINT_DOC
+from .chunks import HINT_DOC, check_split_option
 from .cluster import cluster_applies, cluster_estimate, cluster_prepare, unreachable
 
 
@@ -22,6 +22,7 @@ class RayBackend(BackendBase):
     uses_processes = True
     holds_resources = True
     options = {"split": HINT_DOC}
+    check_option = staticmethod(check_split_option)
 
     def selected(self, settings: Any) -> Verdict:
         """Only when OPTLEVEL_EXECUTOR (or configure(executor=...)) chooses ray."""
@@ -39,7 +40,9 @@ class RayBackend(BackendBase):
 
         try:
             ray_ready(target, runtime.worker_count(settings))
-        except (OSError, RuntimeError, TimeoutError) as exc:  # ConnectionError is an OSError
+        # ConnectionError is an OSError; ValueError: Ray Client is not installed (a
+        # ray:// address needs `ray[client]`)
+        except (OSError, RuntimeError, TimeoutError, ValueError) as exc:
             return unreachable("ray", target, exc)
         return YES
 

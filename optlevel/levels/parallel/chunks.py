@@ -22,11 +22,22 @@ from ...analysis import FunctionFeatures
 from ...errors import ConfigError
 
 __all__ = ["SplitCall", "split_call", "parse_hint", "bounds", "block_rows", "combine", "join",
-           "take", "NotSplit", "HINT_DOC"]
+           "take", "NotSplit", "HINT_DOC", "check_split_option"]
 
 HINT_DOC = ("level 3: {param: axis} along which the function is independent, when the "
             "analysis cannot prove it (results are joined along that axis)")
 _PLAIN_KINDS = frozenset("biufc")
+
+
+def check_split_option(name: str, value: Any) -> str | None:
+    """What the split backends' ``check_option`` says of ``split=``: a dict of
+    parameter name → integer axis (the names are checked against the function later)."""
+    if name != "split":
+        return None
+    if not isinstance(value, dict) or not value or not all(
+            type(k) is str and type(v) is int for k, v in value.items()):
+        return "use a dict of parameter name → integer axis, e.g. split={'images': 0}"
+    return None
 
 
 class NotSplit(Exception):
@@ -162,9 +173,25 @@ def split_call(func: Callable[..., Any], features: FunctionFeatures, args: tuple
     if whole_written:
         raise NotSplit(f"it writes {', '.join(whole_written)} in place, which every piece "
                        "would get whole")
+    written = tuple(p for p in split if p in features.mutated_params)
+    _check_no_aliasing(arguments, written)
     return SplitCall(func, arguments, positional, split, n, output, out_axis,
-                     returns if returns in split else None,
-                     tuple(p for p in split if p in features.mutated_params))
+                     returns if returns in split else None, written)
+
+
+def _check_no_aliasing(arguments: dict[str, Any], written: tuple[str, ...]) -> None:
+    """A written array that shares memory with another argument (``f(a[1:], a[:-1])``,
+    ``f(a, a.T)``): the loop reads what earlier iterations wrote, which pieces run
+    apart (and on copies) would not see."""
+    arrays = {k: v for k, v in arguments.items() if isinstance(v, np.ndarray)}
+    for name in written:
+        target = arrays.get(name)
+        if target is None:
+            continue
+        for other, value in arrays.items():
+            if other != name and np.may_share_memory(target, value):
+                raise NotSplit(f"it writes {name}, which shares memory with {other}: "
+                               "the loop's iterations see each other's writes")
 
 
 def _check_array(name: str, value: Any) -> str | None:

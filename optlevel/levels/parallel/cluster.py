@@ -64,6 +64,8 @@ def cluster_prepare(kind: str, func: Callable[..., Any], features: FunctionFeatu
     try:
         split_call(func, features, args, kwargs, hint)
         ship.dumps_function(func)
+        ship.check_globals(func, features.source.tree)
+        ship.dumps_values(ship.current_globals(func), "a global it reads")
     except (NotSplit, ship.ShipError) as exc:
         raise Decline(str(exc), code=Code.DECLINED) from None
     name = getattr(func, "__qualname__", "function")

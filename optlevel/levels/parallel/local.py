@@ -130,6 +130,13 @@ def run_processes(call: SplitCall, workers: int, pieces: int) -> Any:
     for attempt in (1, 2):
         try:
             return _run_processes_once(call, blob, workers, pieces)
+        except worker.ShippedError as shipped:
+            # The user's exception, which plain pickle could not carry: rebuilt as the
+            # caller's own class, or (failing that) raised by running the call here.
+            exc = shipped.unwrap()
+            if exc is None:
+                return call.run_whole()
+            raise exc from None
         except BrokenProcessPool as exc:
             pools.PROCESSES.rebuild()
             if attempt == 1:
@@ -170,9 +177,9 @@ def _run_processes_once(call: SplitCall, blob: bytes, workers: int, pieces: int)
         return _assemble(call, results, ranges, segments)
 
 
-def _layout(call: SplitCall, segments: Segments) -> tuple[dict[str, tuple], bytes]:
+def _layout(call: SplitCall, segments: Segments) -> tuple[dict[str, Any], bytes]:
     """Each argument as a shared segment (split or large arrays) or a pickled value."""
-    layout: dict[str, tuple] = {}
+    layout: dict[str, Any] = {}
     for name, value in call.arguments.items():
         if name in call.split:
             layout[name] = ("shm", segments.put(value), call.split[name], name in call.writes)
@@ -181,7 +188,18 @@ def _layout(call: SplitCall, segments: Segments) -> tuple[dict[str, tuple], byte
             layout[name] = ("shm", segments.put(value), None, False)
         else:
             layout[name] = ("val", value)
-    return layout, ship.dumps_values(layout, "an argument")
+    # The globals the function reads, as they are now (a worker must not see old ones).
+    layout[worker.GLOBALS] = {name: _shared(value, segments)
+                              for name, value in ship.current_globals(call.func).items()}
+    return layout, ship.dumps_values(layout, "an argument or a global it reads")
+
+
+def _shared(value: Any, segments: Segments) -> tuple:
+    """A whole value for every piece: large arrays through shared memory (read-only)."""
+    if type(value) is np.ndarray and value.nbytes >= worker.SHM_MIN_BYTES \
+            and value.dtype.kind in "biufc":
+        return ("shm", segments.put(value), None, False)
+    return ("val", value)
 
 
 def _assemble(call: SplitCall, results: list[tuple], ranges: list[tuple[int, int]],

@@ -136,13 +136,14 @@ def _processes(opt: Any, items: list[tuple], chunks: list[list[tuple]], workers:
     try:
         blob = ship.dumps_function(opt.py_func)
         packed = [ship.dumps_values(chunk, "an item") for chunk in chunks]
+        current = ship.dumps_values(ship.current_globals(opt.py_func), "a global it reads")
     except ship.ShipError as exc:
         warn_once((name, "map", str(exc)), f"{name}.map: {exc}; the calls run one after "
                   "another in this process instead.", FallbackWarning)
         return _sequential(opt, items, bar)
     for attempt in (1, 2):
         executor = pools.PROCESSES.get(workers)
-        futures = [executor.submit(_unpack_and_run, blob, chunk) for chunk in packed]
+        futures = [executor.submit(_unpack_and_run, blob, chunk, current) for chunk in packed]
         try:
             return _gather(futures, [len(c) for c in chunks], bar, pools.PROCESSES.kill)
         except BrokenProcessPool as exc:
@@ -154,10 +155,10 @@ def _processes(opt: Any, items: list[tuple], chunks: list[list[tuple]], workers:
     return _sequential(opt, items, None)
 
 
-def _unpack_and_run(blob: bytes, chunk: bytes) -> list[Any]:
+def _unpack_and_run(blob: bytes, chunk: bytes, current: bytes) -> list[Any]:
     import pickle
 
-    return worker.run_items(blob, pickle.loads(chunk))
+    return worker.run_items(blob, pickle.loads(chunk), pickle.loads(current))
 
 
 def _remote(kind: str, target: Any, opt: Any, chunks: list[list[tuple]], workers: int,

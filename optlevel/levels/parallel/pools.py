@@ -1,8 +1,9 @@
 """The persistent pools of level 3, started on first use and reused.
 
 A thread pool (``concurrent.futures.ThreadPoolExecutor``) for NumPy code that
-releases the GIL, and a process pool (``ProcessPoolExecutor``, forkserver on
-Linux, spawn elsewhere) for Python code that holds it. Only the standard library:
+releases the GIL, and a process pool (``ProcessPoolExecutor``, its processes
+spawned without running the user's ``__main__`` script: :mod:`.start`) for
+Python code that holds it. Only the standard library:
 the pools work wherever Python does. Each worker process caps its BLAS, OpenMP
 and Numba threads at one (threadpoolctl) so a pool of N workers uses N cores,
 and never starts level 3 itself. A pool whose worker died is rebuilt
@@ -17,7 +18,6 @@ The pools belong to optlevel's runtime owner: the first pool started registers
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import threading
 import time
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
@@ -134,8 +134,9 @@ def _kill_workers(executor: ProcessPoolExecutor) -> None:
 
 
 def _context() -> Any:
-    methods = multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    from .start import context
+
+    return context()
 
 
 THREADS = ThreadPool()

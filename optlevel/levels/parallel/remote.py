@@ -6,8 +6,10 @@ whole is broadcast once per call, never once per task. Results come back with
 ``gather`` / ``ray.get`` and are joined like local ones.
 
 Clients are found, not guessed: ``configure(executor=client)`` passes one;
-``dask://host:port`` connects to that scheduler (a short timeout: an unreachable
-scheduler means local execution, with a warning); plain ``dask`` uses the
+``dask://host:port`` connects to that scheduler once it answered a probe within
+:data:`CONNECT_TIMEOUT_S` (:func:`dask_answers`: a refused port, or one that
+accepts and never answers, means local execution with one warning, about a
+second later, and no client left behind to complain at exit); plain ``dask`` uses the
 default client if there is one, else starts a ``LocalCluster`` of worker
 processes that :func:`close_remote` shuts down. ``ray`` joins a running Ray or
 starts a local one; ``ray://host:port`` connects to that cluster.
@@ -26,15 +28,15 @@ from collections.abc import Callable
 from typing import Any
 
 from ...core.runtime import RUNTIME
-from . import worker
+from . import ship, worker
 from .chunks import SplitCall, bounds, take
 from .runtime import is_dask_client
 
-__all__ = ["dask_client", "run_dask", "ray_ready", "run_ray", "close_remote",
+__all__ = ["dask_client", "dask_answers", "run_dask", "ray_ready", "run_ray", "close_remote",
            "CONNECT_TIMEOUT_S", "map_dask", "map_ray", "ray_task"]
 
 #: How long to wait for a Dask scheduler or a Ray cluster before running locally.
-CONNECT_TIMEOUT_S = 5
+CONNECT_TIMEOUT_S = 1.0
 #: Whole arrays at least this large are broadcast once instead of sent with each task.
 _BROADCAST_BYTES = 1 << 16
 
@@ -78,12 +80,56 @@ def dask_client(target: Any, workers: int) -> Any:
         if client is not None and client.status == "running":
             return client
         if target:
+            dask_answers(target, CONNECT_TIMEOUT_S)
             client = Client(target, timeout=CONNECT_TIMEOUT_S, set_as_default=False)
             state.own(client)
         else:
             client = _default_or_local(Client, workers)
         state.clients[key] = client
         return client
+
+
+def dask_answers(address: str, timeout: float) -> None:
+    """Return once the Dask scheduler at ``address`` answered an ``identity`` request;
+    raise ``TimeoutError`` or ``OSError`` after about ``timeout`` seconds otherwise.
+
+    ``distributed.Client(address, timeout=...)`` bounds the TCP connect only: a port
+    that accepts and never answers holds it forever, and a failed client leaves
+    threads that complain at exit. The probe runs in a thread of its own with its
+    own event loop (the caller may be inside one, as in Jupyter) and leaves nothing
+    behind: the thread ends when the probe's deadline does.
+    """
+    import asyncio
+
+    from distributed.core import rpc
+
+    async def probe() -> None:
+        async def ask() -> None:
+            async with rpc(address, timeout=timeout) as scheduler:
+                await scheduler.identity()
+        try:
+            await asyncio.wait_for(ask(), timeout)
+        except asyncio.TimeoutError:
+            raise TimeoutError(f"no answer from {address} within {timeout:g} s") from None
+
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            asyncio.run(probe())
+        except BaseException as exc:  # handed to the caller below
+            failure.append(exc)
+
+    thread = threading.Thread(target=run, name="optlevel-dask-probe", daemon=True)
+    thread.start()
+    thread.join(2 * timeout + 1.0)
+    if thread.is_alive():
+        raise TimeoutError(f"no answer from {address} within {timeout:g} s")
+    if failure:
+        exc = failure[0]
+        if isinstance(exc, (OSError, TimeoutError)):
+            raise exc
+        raise OSError(f"{type(exc).__name__}: {exc}") from None
 
 
 def _default_or_local(client_cls: Any, workers: int) -> Any:
@@ -114,8 +160,10 @@ def run_dask(client: Any, call: SplitCall, pieces: int) -> list[Any]:
         whole[name] = client.scatter(value, broadcast=True, hash=False) if big else value
     scattered = client.scatter([tuple(p.values()) for p in _pieces(call, pieces)], hash=False)
     names = tuple(call.split) + tuple(whole)
+    current = ship.current_globals(call.func)
     futures = [client.submit(worker.remote_piece, call.func, call.positional, names, part,
-                             *whole.values(), pure=False) for part in scattered]
+                             *whole.values(), current=current, pure=False)
+               for part in scattered]
     try:
         return client.gather(futures)
     except BaseException:
@@ -131,6 +179,7 @@ def ray_ready(target: str | None, workers: int) -> Any:
     with state.lock:
         if not ray.is_initialized():
             if target:
+                _tcp_answers(target, CONNECT_TIMEOUT_S)
                 ray.init(address=target, ignore_reinit_error=True, log_to_driver=False)
             else:
                 ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False,
@@ -138,6 +187,19 @@ def ray_ready(target: str | None, workers: int) -> Any:
                 state.ray_started = True
                 _closed_at_shutdown()
     return ray
+
+
+def _tcp_answers(target: str, timeout: float) -> None:
+    """Raise ``OSError`` within ``timeout`` when nothing listens at ``ray://host:port``
+    (Ray Client retries a refused port for many seconds before it gives up)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(target)
+    if parts.hostname is None or parts.port is None:
+        return  # not host:port: Ray reads it
+    with socket.create_connection((parts.hostname, parts.port), timeout=timeout):
+        pass
 
 
 #: Ray remote functions, made once per worker function (by name).
@@ -158,8 +220,9 @@ def run_ray(call: SplitCall, pieces: int) -> list[Any]:
     whole = {name: ray.put(value) if getattr(value, "nbytes", 0) >= _BROADCAST_BYTES else value
              for name, value in call.arguments.items() if name not in call.split}
     names = tuple(call.split) + tuple(whole)
+    current = ship.current_globals(call.func)
     refs = [task.remote(func, call.positional, names, ray.put(tuple(p.values())),
-                        *whole.values()) for p in _pieces(call, pieces)]
+                        *whole.values(), current=current) for p in _pieces(call, pieces)]
     try:
         return ray.get(refs)
     except BaseException:
@@ -170,7 +233,9 @@ def run_ray(call: SplitCall, pieces: int) -> list[Any]:
 
 def map_dask(client: Any, func: Callable[..., Any], chunks: list[list[tuple]]) -> Any:
     """``f.map`` on Dask: one task per chunk of items; futures in order."""
-    return [client.submit(worker.remote_items, func, chunk, pure=False) for chunk in chunks]
+    current = ship.current_globals(func)
+    return [client.submit(worker.remote_items, func, chunk, current=current, pure=False)
+            for chunk in chunks]
 
 
 def map_ray(func: Callable[..., Any], chunks: list[list[tuple]]) -> list[Any]:
@@ -178,7 +243,8 @@ def map_ray(func: Callable[..., Any], chunks: list[list[tuple]]) -> list[Any]:
 
     task = ray_task(ray, worker.remote_items)
     ref = ray.put(func)
-    return [task.remote(ref, chunk) for chunk in chunks]
+    current = ship.current_globals(func)
+    return [task.remote(ref, chunk, current=current) for chunk in chunks]
 
 
 def close_remote() -> None:

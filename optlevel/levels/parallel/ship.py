@@ -3,23 +3,35 @@
 A module-level function is pickled by reference (module and name): the worker
 imports it. A function whose module attribute is its ``@optimize`` wrapper is
 sent as a :class:`FunctionRef` that the worker resolves to the plain function.
-Anything else (a closure, a function defined in another function) is pickled by
-value with cloudpickle when it is installed (it comes with Dask, Ray and loky;
-joblib vendors it). What cannot be sent raises :class:`ShipError` with the reason.
+Anything else (a closure, a function defined in another function, and every
+function of the ``__main__`` script, which workers never run: :mod:`.start`) is
+pickled by value with cloudpickle when it is installed (it comes with Dask, Ray
+and loky; joblib vendors it). What cannot be sent raises :class:`ShipError` with
+the reason.
+
+The function's bytes are made once, but the globals it reads are not frozen in
+them: :func:`current_globals` takes, at every call, the values of the data
+globals the function reads (not modules, functions or classes), and the worker
+sets them before it runs the piece (:func:`optlevel.levels.parallel.worker.use_globals`).
+So a worker sees a global the caller changed, as the plain function would.
 """
 
 from __future__ import annotations
 
+import ast
+import dis
 import importlib
 import pickle
 import threading
+import types
 import weakref
 from collections.abc import Callable
 from typing import Any
 
 from ...core.runtime import RUNTIME
 
-__all__ = ["ShipError", "FunctionRef", "dumps_function", "dumps_values"]
+__all__ = ["ShipError", "FunctionRef", "dumps_function", "dumps_values", "current_globals",
+           "check_globals"]
 
 
 class ShipError(Exception):
@@ -41,7 +53,7 @@ class FunctionRef:
     @classmethod
     def to(cls, func: Callable[..., Any]) -> FunctionRef | None:
         module, qualname = getattr(func, "__module__", None), getattr(func, "__qualname__", "")
-        if not module or "<" in qualname:
+        if not module or module == "__main__" or "<" in qualname:
             return None
         ref = cls(module, qualname)
         try:
@@ -98,10 +110,14 @@ def dumps_function(func: Callable[..., Any]) -> bytes:
 
 
 def _dumps_function(func: Callable[..., Any]) -> bytes:
-    try:
-        return pickle.dumps(func, protocol=pickle.HIGHEST_PROTOCOL)
-    except (pickle.PicklingError, AttributeError, TypeError) as exc:
-        first = exc
+    if getattr(func, "__module__", None) == "__main__":  # workers never import the script
+        first: Exception = ShipError("it is defined in the __main__ script, which worker "
+                                     "processes do not run")
+    else:
+        try:
+            return pickle.dumps(func, protocol=pickle.HIGHEST_PROTOCOL)
+        except (pickle.PicklingError, AttributeError, TypeError) as exc:
+            first = exc
     ref = FunctionRef.to(func)
     if ref is not None:
         return pickle.dumps(ref, protocol=pickle.HIGHEST_PROTOCOL)
@@ -132,3 +148,55 @@ def _cloudpickle() -> Any:
         except ImportError:
             continue
     return None
+
+
+#: The global names a code object (and the code nested in it) loads, by code object.
+_names = RUNTIME.cache("parallel.ship.global_names", maxsize=256)
+
+
+def _global_names(code: types.CodeType) -> tuple[str, ...]:
+    def find() -> tuple[str, ...]:
+        names = {ins.argval for ins in dis.get_instructions(code)
+                 if ins.opname in ("LOAD_GLOBAL", "LOAD_NAME")}
+        for const in code.co_consts:
+            if isinstance(const, types.CodeType):
+                names.update(_global_names(const))
+        return tuple(sorted(names))
+
+    return _names.get_or_make(code, find)
+
+
+def _is_data(value: Any) -> bool:
+    return not isinstance(value, types.ModuleType) and not callable(value)
+
+
+def current_globals(func: Callable[..., Any]) -> dict[str, Any]:
+    """Name → value now, of each data global ``func`` reads (for the workers to set)."""
+    code = getattr(func, "__code__", None)
+    namespace = getattr(func, "__globals__", None)
+    if code is None or namespace is None:
+        return {}
+    return {name: namespace[name] for name in _global_names(code)
+            if name in namespace and _is_data(namespace[name])}
+
+
+def check_globals(func: Callable[..., Any], tree: ast.AST | None) -> None:
+    """Raise :class:`ShipError` when ``func`` writes into a global in place
+    (``G[i] = v``, ``G[i] += v``, ``G.attr = v``): a worker would write its own copy."""
+    namespace = getattr(func, "__globals__", None) or {}
+    if tree is None:
+        return
+    local = {a.arg for a in ast.walk(tree) if isinstance(a, ast.arg)} | \
+        {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    for node in ast.walk(tree):
+        targets = node.targets if isinstance(node, ast.Assign) else \
+            [node.target] if isinstance(node, (ast.AugAssign, ast.AnnAssign)) else []
+        for target in targets:
+            base = target
+            while isinstance(base, (ast.Subscript, ast.Attribute)):
+                base = base.value
+            if base is not target and isinstance(base, ast.Name) and base.id not in local \
+                    and base.id in namespace and _is_data(namespace[base.id]):
+                line = getattr(node, "lineno", "?")
+                raise ShipError(f"it writes into the global {base.id!r} in place (line "
+                                f"{line}); worker processes would write their own copies")

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -53,6 +53,11 @@ class VectorizeBackend(BackendBase):
                             "for float64), 'loop' (always the loop's order, bit for bit "
                             "its result) or 'pairwise' (like np.sum: faster, the last bits "
                             "may differ)"}
+
+    def check_option(self, name: str, value: Any) -> str | None:
+        if name == "sum_order" and (type(value) is not str or value not in SUM_ORDERS):
+            return f"use one of {', '.join(repr(o) for o in SUM_ORDERS)}"
+        return None
 
     def available(self, settings: Any) -> Verdict:
         if int(np.__version__.split(".")[0]) < 2:
@@ -107,6 +112,7 @@ class VectorizeBackend(BackendBase):
         if not rewrite.ok and not plan:
             raise Decline(f"nothing to vectorize: {rewrite.reason}", warn=False,
                           code=Code.DECLINED)
+        _refuse_one_shot(args, kwargs or {})
         if unwrap_callable(func) is not func or not isinstance(func, types.FunctionType):
             raise Decline("it is wrapped by another decorator, which level 1 would skip",
                           code=Code.DECLINED)
@@ -117,6 +123,17 @@ class VectorizeBackend(BackendBase):
 
     def calibrate(self, profile: Any, quick: bool = False) -> None:
         costs.calibrate(profile, quick)
+
+
+def _refuse_one_shot(args: tuple, kwargs: dict) -> None:
+    """Decline a call given a one-shot iterator (a generator, ``map``, ``iter(...)``):
+    the first call's check runs the function twice, and the second run would find the
+    iterator consumed (it cannot be copied either). Without the check a rewrite of a
+    loop over an array the function builds from the iterator would go unproven."""
+    if any(isinstance(v, Iterator) for v in (*args, *kwargs.values())):
+        raise Decline("an argument is a one-shot iterator (a generator, map, iter()): "
+                      "the first call's check against plain Python would consume it twice",
+                      code=Code.DECLINED)
 
 
 # -- applies ---------------------------------------------------------------------------

@@ -212,7 +212,9 @@ class KernelCode:
         indices = sorted({n for info in infos for n in info.index_names})
         accs = list(dict.fromkeys(r.acc for r in self.kernel.reduces))
         pure = sorted({n for info in infos for n in info.pure_inputs})
-        return (f"_ol.fits({self.p}shape, ({', '.join(arrays)},), {tuple(written)!r}, "
+        # every tuple written as "(a, b, )": an empty one must read "()", not "(,)"
+        return (f"_ol.fits({self.p}shape, ({''.join(a + ', ' for a in arrays)}), "
+                f"{tuple(written)!r}, "
                 f"({''.join(s + ', ' for s in scalars)}), "
                 f"({''.join(s + ', ' for s in indices)}), "
                 f"({''.join(s + ', ' for s in accs)}), "

@@ -1,0 +1,203 @@
+"""The checked rewrite: every arithmetic operation not proven safe calls a checked op.
+
+``a + b`` becomes ``__ol_add(a, b)``, ``x += v`` becomes ``x = __ol_iadd(x, v)``
+(in place for arrays, as in Python), ``-a`` ``__ol_neg(a)``, ``abs(a)``
+``__ol_abs(a)``; the ops (:mod:`.intops`) pick their implementation from the
+operands' types when Numba compiles, so floats and arrays pay nothing and
+64-bit ints get overflow checks that replay the call in Python. Operations
+:class:`~.proofs.Proofs` shows small (loop counters ± constants, array sizes)
+stay as written, so the loops LLVM optimizes best are untouched.
+
+The rewritten function keeps the original's file name and line numbers (its
+tracebacks and Numba's cache point at the user's source), its globals (plus the
+ops) and its closure cells.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import types
+from collections.abc import Callable
+from typing import Any
+
+from .proofs import Proofs
+
+__all__ = ["checked_function", "rewrite_tree", "OP_NAMES"]
+
+_BINARY = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "truediv",
+           ast.FloorDiv: "floordiv", ast.Mod: "mod", ast.Pow: "pow", ast.LShift: "lshift",
+           ast.RShift: "rshift"}
+_DIVISIONS = (ast.Div, ast.FloorDiv, ast.Mod)
+#: the names the rewritten code calls (``__ol_add``…), each bound to its op
+OP_NAMES = tuple(f"__ol_{p}{n}" for n in _BINARY.values() for p in ("", "i")) + \
+    ("__ol_neg", "__ol_abs")
+
+
+class _Rewriter(ast.NodeTransformer):
+    def __init__(self, proofs: Proofs, abs_is_builtin: bool):
+        self.proofs = proofs
+        self.abs_is_builtin = abs_is_builtin
+        self.count = 0
+
+    def _call(self, name: str, args: list[ast.expr], like: ast.AST) -> ast.Call:
+        self.count += 1
+        call = ast.Call(ast.Name(f"__ol_{name}", ast.Load()), args, [])
+        return ast.copy_location(call, like)
+
+    def _safe(self, node: ast.BinOp) -> bool:
+        if _text(node.left) or _text(node.right):
+            return True  # string formatting or concatenation: not arithmetic
+        if isinstance(node.left, ast.Constant) and isinstance(node.right, ast.Constant):
+            return False if isinstance(node.op, _DIVISIONS + (ast.Pow, ast.LShift)) \
+                else True
+        if isinstance(node.op, _DIVISIONS):
+            divisor = _number(node.right)
+            if divisor is None or divisor == 0:
+                return False
+            if isinstance(node.op, ast.Div):
+                return True
+            return divisor != -1
+        if isinstance(node.op, (ast.Add, ast.Sub, ast.Mult)):
+            return self.proofs.small(node)
+        return False
+
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.AST:
+        node.body = [self.visit(s) for s in node.body]
+        return node
+
+    def visit_Lambda(self, node: ast.Lambda) -> ast.AST:
+        return node
+
+    def visit_BinOp(self, node: ast.BinOp) -> ast.AST:
+        self.generic_visit(node)
+        name = _BINARY.get(type(node.op))
+        if name is None or self._safe(node):
+            return node
+        return self._call(name, [node.left, node.right], node)
+
+    def visit_UnaryOp(self, node: ast.UnaryOp) -> ast.AST:
+        self.generic_visit(node)
+        if isinstance(node.op, ast.USub) and not isinstance(node.operand, ast.Constant) \
+                and not self.proofs.small(node.operand):
+            return self._call("neg", [node.operand], node)
+        return node
+
+    def visit_Call(self, node: ast.Call) -> ast.AST:
+        self.generic_visit(node)
+        if self.abs_is_builtin and isinstance(node.func, ast.Name) and \
+                node.func.id == "abs" and len(node.args) == 1 and not node.keywords and \
+                not self.proofs.small(node.args[0]):
+            return self._call("abs", [node.args[0]], node)
+        return node
+
+    def visit_AugAssign(self, node: ast.AugAssign) -> ast.AST:
+        self.generic_visit(node)
+        name = _BINARY.get(type(node.op))
+        if name is None:
+            return node
+        target = node.target
+        as_binop = ast.copy_location(ast.BinOp(_load(target), node.op, node.value), node)
+        if self._safe(as_binop):
+            return node
+        if isinstance(target, ast.Name):
+            value = self._call("i" + name, [_load(target), node.value], node)
+            return ast.copy_location(ast.Assign([target], value), node)
+        if isinstance(target, ast.Subscript) and _pure(target):
+            value = self._call(name, [_load(target), node.value], node)
+            return ast.copy_location(ast.Assign([target], value), node)
+        return node
+
+
+def _load(target: ast.expr) -> ast.expr:
+    """``target`` read (a copy with Load context)."""
+    node = copy.deepcopy(target)
+    for sub in ast.walk(node):
+        if hasattr(sub, "ctx"):
+            sub.ctx = ast.Load()  # type: ignore[attr-defined]
+    return node
+
+
+def _pure(target: ast.Subscript) -> bool:
+    """Can ``target`` be evaluated twice without a difference (names, constants,
+    arithmetic and attributes; no calls)?"""
+    return not any(isinstance(n, (ast.Call, ast.Await, ast.NamedExpr, ast.Yield))
+                   for n in ast.walk(target))
+
+
+def _text(node: ast.expr) -> bool:
+    return isinstance(node, (ast.JoinedStr, ast.List, ast.Tuple)) or \
+        (isinstance(node, ast.Constant) and isinstance(node.value, (str, bytes)))
+
+
+def _number(node: ast.expr) -> float | int | complex | None:
+    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float, complex)) \
+            and not isinstance(node.value, bool):
+        return node.value
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        inner = _number(node.operand)
+        return None if inner is None else -inner
+    return None
+
+
+def rewrite_tree(tree: ast.FunctionDef, abs_is_builtin: bool = True
+                 ) -> tuple[ast.FunctionDef, int]:
+    """A copy of ``tree`` with its unproven arithmetic checked, and how many
+    operations were rewritten."""
+    tree = copy.deepcopy(tree)
+    tree.decorator_list = []
+    rewriter = _Rewriter(Proofs(tree), abs_is_builtin)
+    rewriter.visit(tree)
+    return ast.fix_missing_locations(tree), rewriter.count
+
+
+def checked_function(func: Callable[..., Any], tree: ast.FunctionDef,
+                     ops: dict[str, Any], extra: dict[str, Any]) -> Callable[..., Any] | None:
+    """``func`` compiled from its checked rewrite, in its globals plus ``ops`` (op
+    name → compiled op) and ``extra`` (names replaced for compiled code), its closure
+    cells kept; None when no operation needed a check."""
+    abs_builtin = "abs" not in func.__globals__ and "abs" not in func.__code__.co_freevars
+    new_tree, count = rewrite_tree(tree, abs_builtin)
+    if count == 0:
+        return None
+    code = _compile(new_tree, func)
+    namespace = dict(func.__globals__)
+    namespace.update({k: v for k, v in extra.items() if k not in func.__code__.co_freevars})
+    namespace.update({f"__ol_{k}": v for k, v in ops.items()})
+    closure = None
+    if code.co_freevars:
+        cells = dict(zip(func.__code__.co_freevars, func.__closure__ or ()))
+        closure = tuple(types.CellType(extra[v]) if v in extra else cells[v]
+                        for v in code.co_freevars)
+    clone = types.FunctionType(code, namespace, func.__name__, func.__defaults__, closure)
+    clone.__qualname__ = func.__qualname__
+    clone.__kwdefaults__ = func.__kwdefaults__
+    clone.__module__ = func.__module__
+    return clone
+
+
+def _compile(tree: ast.FunctionDef, func: Callable[..., Any]) -> types.CodeType:
+    """The code object of ``tree``, with ``func``'s free variables as free variables."""
+    freevars = func.__code__.co_freevars
+    filename = func.__code__.co_filename
+    if not freevars:
+        module = ast.Module([tree], [])
+        code = compile(module, filename, "exec")
+        return next(c for c in code.co_consts if isinstance(c, types.CodeType)
+                    and c.co_name == tree.name)
+    # Free variables need an enclosing function that defines them.
+    outer = ast.FunctionDef(
+        name="__ol_outer__",
+        args=ast.arguments(posonlyargs=[], args=[], vararg=None, kwonlyargs=[],
+                           kw_defaults=[], kwarg=None, defaults=[]),
+        body=[ast.Assign([ast.Name(v, ast.Store()) for v in freevars], ast.Constant(None)),
+              tree, ast.Return(ast.Name(tree.name, ast.Load()))],
+        decorator_list=[], returns=None)
+    ast.copy_location(outer, tree)
+    for node in (outer.body[0], outer.body[2]):
+        ast.copy_location(node, tree)
+    module = ast.fix_missing_locations(ast.Module([outer], []))
+    code = compile(module, filename, "exec")
+    outer_code = next(c for c in code.co_consts if isinstance(c, types.CodeType))
+    return next(c for c in outer_code.co_consts if isinstance(c, types.CodeType)
+                and c.co_name == tree.name)
