@@ -17,7 +17,7 @@ from optlevel.bench import WORKLOADS, Options, Workload, failures, parse_size, r
 
 ROOT = Path(__file__).resolve().parent.parent
 
-FAST = Options(repeat=2, budget=0.05, single_above=0.5, min_sample=0.0)
+FAST = Options(repeat=2, budget=0.05, single_above=0.5, min_sample=0.0, first_calls=0)
 
 
 def optlevel_cmd(*args, cwd, cache_dir, check=True):

@@ -2,18 +2,29 @@
 
 For one workload and size the runner calls the plain, undecorated function (the
 baseline) and a fresh ``optimize(func, level=...)`` per requested level once each:
-the warm-up, which pays any compile. Then, after one untimed round, it times them
-in interleaved rounds
-(plain, level 0, level 2, ..., plain, level 0, ...), so that a slow spell of a
-shared machine hits every variant alike, and reports each one's median. Realized
-levels and compile times come from ``stats()``; results are compared with the
-plain result by the rule ``verify=True`` uses (:func:`optlevel.core.verify.same_result`).
+the warm-up, which pays any compile. Then it times them in interleaved rounds
+(plain, level 0, level 2, ..., then level 0, level 2, ..., plain: each round
+starts one variant later), so that a slow spell of a shared machine hits every
+variant alike. Rounds go on until every variant's median is
+known within ``target`` (a 95 % interval, :mod:`.spread`) after ``min_rounds``,
+or the case's ``budget`` is spent, or ``repeat`` rounds ran. Every sample is
+kept in the row. A variant's speed-up against plain is the median of its
+per-round ratios, with its interval: where that holds 1.0 the difference is
+inside the noise. Realized levels and compile times come from ``stats()``;
+results are compared with the plain result by the rule ``verify=True`` uses
+(:func:`optlevel.core.verify.same_result`).
 
 Timing is ``time.perf_counter`` with the garbage collector paused. A call that
 takes at least ``single_above`` seconds (plain Python on big inputs) is timed
-once: its warm-up is the measurement. Fast calls are looped so that one sample
-lasts at least ``min_sample`` seconds; slow cases get fewer rounds, within
-``budget``.
+once, after its warm-up. Fast calls are looped so that one sample lasts at least
+``min_sample`` seconds; every sample follows one untimed call of the same
+variant, so none pays for the memory the variant before it left behind, and
+glibc's allocator is pinned (:mod:`.allocator`) so that no variant gains or
+loses page faults by where its arrays happen to sit in the heap.
+
+With ``first_calls`` set, each variant's first calls are also timed in a fresh
+process with an empty cache (:mod:`.first_calls`): what a user's new process pays,
+compile included.
 """
 
 from __future__ import annotations
@@ -29,6 +40,7 @@ from ..api import optimize
 from ..core.verify import same_result
 from ..errors import LevelUnavailable
 from ..ladder import Level, LevelLike
+from . import allocator, first_calls, spread
 from .workloads import Workload
 
 __all__ = ["Options", "Row", "make_variant", "run_case", "failures", "PLAIN"]
@@ -44,28 +56,48 @@ class Options:
     Attributes
     ----------
     repeat : int
-        At most this many samples per measurement; their median is reported.
+        At most this many timed rounds per case; each round times every variant once.
+    min_rounds : int
+        At least this many rounds (within ``budget``) before the spread may stop them.
+    target : float
+        Stop once every variant's median is known within ± this fraction (95 %).
     budget : float
-        Seconds the slowest variant of a case may spend in timed rounds; slow cases
-        get fewer rounds.
+        Seconds of timed rounds per case: past it the rounds stop (after three).
     single_above : float
         A call this long (seconds) is measured once: plain Python on big inputs.
     min_sample : float
         Fast calls are looped so one sample lasts at least this long.
     strict : bool
         Run exactly the requested level (``strict=True``) instead of it as a ceiling.
+    first_calls : int
+        Time the first this-many calls of each variant in a fresh process with an
+        empty cache (compile included); 0 skips it.
+    first_budget : float
+        Seconds one variant's fresh process may spend in its first calls; a slower
+        variant reports fewer calls.
     """
 
-    repeat: int = 5
-    budget: float = 2.0
+    repeat: int = 30
+    min_rounds: int = 5
+    target: float = 0.03
+    budget: float = 5.0
     single_above: float = 1.0
     min_sample: float = 0.005
     strict: bool = False
+    first_calls: int = 10
+    first_budget: float = 10.0
 
 
 @dataclasses.dataclass(frozen=True)
 class Row:
-    """One line of the results table: one workload, size and requested level."""
+    """One line of the results table: one workload, size and requested level.
+
+    ``samples`` are seconds per call, one per timed round (each the mean of
+    ``loops`` calls), in the order of the rounds: the plain row's samples and a
+    variant's come from the same rounds, so they can be compared round by round.
+    ``first_calls`` are the seconds of each of the first calls in a fresh process
+    with an empty cache, compile included.
+    """
 
     workload: str
     size: int
@@ -75,10 +107,16 @@ class Row:
     time: float | None = None  # median seconds per call
     runs: int = 0  # samples behind the median; 1 means a single run
     compile_time: float = 0.0
-    speedup: float | None = None  # plain time / this time
+    speedup: float | None = None  # plain time / this time (median of per-round ratios)
+    speedup_low: float | None = None  # its 95 % interval
+    speedup_high: float | None = None
     same: bool | None = None  # same result as plain; None for the baseline or on error
     note: str = ""  # why it ran below the requested level
     error: str = ""  # the exception a variant raised, or why the level was unavailable
+    samples: tuple[float, ...] = ()
+    loops: int = 1  # calls per sample
+    first_calls: tuple[float, ...] = ()
+    first_error: str = ""  # why the fresh-process calls failed, if they did
 
     @property
     def failed(self) -> bool:
@@ -89,8 +127,25 @@ class Row:
     def unavailable(self) -> bool:
         return self.error.startswith("LevelUnavailable")
 
+    @property
+    def noise(self) -> bool | None:
+        """True when its difference from plain is inside the noise (:mod:`.spread`)."""
+        if self.speedup is None or self.speedup_low is None or self.speedup_high is None \
+                or self.runs < 2:
+            return None
+        return spread.inside_noise(self.speedup, self.speedup_low, self.speedup_high)
+
     def to_dict(self) -> dict[str, Any]:
         return {**dataclasses.asdict(self), "failed": self.failed}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Row:
+        """The row :meth:`to_dict` wrote (unknown keys ignored)."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        kept = {k: v for k, v in data.items() if k in names}
+        for key in ("samples", "first_calls"):
+            kept[key] = tuple(kept.get(key) or ())
+        return cls(**kept)
 
 
 @dataclasses.dataclass
@@ -147,8 +202,30 @@ def _warm_up(requested: str, fn: Callable[..., Any], args: Sequence[Any]) -> _Co
     return c
 
 
+def _sample(c: _Contender, args: Sequence[Any]) -> None:
+    """One sample of ``c``, after one untimed call of its own: the call right after
+    another variant's pays for memory that variant freed or left in the caches,
+    and a variant looped fewer times per sample would carry more of that cost."""
+    c.last = None  # drop the previous result first: big outputs churn memory
+    c.last = c.fn(*args)
+    c.last = None
+    seconds, c.last = _timed(c.fn, args, c.number)
+    c.times.append(seconds)
+
+
+def _settled(timed: list[_Contender], rounds: int, started: float, options: Options) -> bool:
+    """Enough rounds: every median known within the target, or the budget spent."""
+    if rounds >= options.repeat:
+        return True
+    if perf_counter() - started >= options.budget and rounds >= min(3, options.repeat):
+        return True
+    return rounds >= options.min_rounds and all(
+        spread.relative_width(c.times) <= options.target for c in timed)
+
+
 def _time_rounds(contenders: list[_Contender], args: Sequence[Any], options: Options) -> None:
-    """Fill each contender's ``times``: interleaved rounds, or its warm-up when slow."""
+    """Fill each contender's ``times``: interleaved rounds until the spread is small or
+    the budget is spent; a contender slower than ``single_above`` keeps its probe."""
     timed = []
     for c in contenders:
         if c.error:
@@ -160,14 +237,13 @@ def _time_rounds(contenders: list[_Contender], args: Sequence[Any], options: Opt
             timed.append(c)
     if not timed:
         return
-    slowest = max(c.probe * c.number for c in timed)
-    rounds = max(1, min(options.repeat, int(options.budget / slowest)))
-    for round_ in range(rounds + 1):
-        for c in timed:
-            c.last = None  # drop the previous result first: big outputs churn memory
-            seconds, c.last = _timed(c.fn, args, c.number)
-            if round_:  # round 0 is untimed: it settles the allocator for every variant
-                c.times.append(seconds)
+    started = perf_counter()
+    rounds = 0
+    while not _settled(timed, rounds, started, options):
+        shift = rounds % len(timed)  # each round starts with another variant
+        for c in timed[shift:] + timed[:shift]:
+            _sample(c, args)
+        rounds += 1
 
 
 def _realized(stats: Any) -> str:
@@ -186,9 +262,11 @@ def _row(base: Row, c: _Contender, plain: _Contender) -> Row:
     """The finished row of one contender, checked against the plain result."""
     if c.error:
         return dataclasses.replace(base, error=c.error)
-    median = statistics.median(c.times)
-    row = dataclasses.replace(base, time=median, runs=len(c.times),
-                              speedup=statistics.median(plain.times) / median)
+    ratio = spread.ratio(plain.times, c.times)
+    row = dataclasses.replace(base, time=statistics.median(c.times), runs=len(c.times),
+                              speedup=ratio.value, speedup_low=ratio.low,
+                              speedup_high=ratio.high, samples=tuple(c.times),
+                              loops=c.number)
     if c is plain:
         return row
     same = same_result(c.first, plain.first) and (
@@ -197,6 +275,21 @@ def _row(base: Row, c: _Contender, plain: _Contender) -> Row:
     realized = _realized(stats)
     return dataclasses.replace(row, realized=realized, compile_time=stats.compile_time,
                                same=same, note=_below_note(stats, realized))
+
+
+def _with_first_calls(rows: list[Row], workload: Workload, size: int,
+                      options: Options) -> list[Row]:
+    """Each row with its first calls timed in a fresh process (plain included)."""
+    out = []
+    for row in rows:
+        if row.error:
+            out.append(row)
+            continue
+        times, error = first_calls.measure(workload.name, size, row.requested,
+                                           options.first_calls, options.first_budget,
+                                           options.strict)
+        out.append(dataclasses.replace(row, first_calls=times, first_error=error))
+    return out
 
 
 def run_case(workload: Workload, size: int, levels: Iterable[LevelLike],
@@ -225,6 +318,7 @@ def run_case(workload: Workload, size: int, levels: Iterable[LevelLike],
         nothing to compare with.
     """
     variant = variant or make_variant
+    allocator.steady()
     args = workload.build(size)
     plain = _Contender(PLAIN, workload.func)
     plain.probe, plain.first = _timed(workload.func, args)
@@ -236,7 +330,11 @@ def run_case(workload: Workload, size: int, levels: Iterable[LevelLike],
         contenders.append(_warm_up(_requested(level), fn, args))
     _time_rounds(contenders, args, options)
     label = workload.label(size)
-    return [_row(Row(workload.name, size, label, c.requested), c, plain) for c in contenders]
+    rows = [_row(Row(workload.name, size, label, c.requested), c, plain)
+            for c in contenders]
+    if options.first_calls > 0:
+        rows = _with_first_calls(rows, workload, size, options)
+    return rows
 
 
 def failures(rows: Iterable[Row]) -> list[Row]:

@@ -7,7 +7,9 @@ One module per subcommand, each with an ``add_parser(sub)`` (``runs`` adds two):
   analysis finds and which levels would apply;
 - ``demo``: the WORKLOADS.md workloads, plain Python against optlevel at each
   built level, on this machine; exits non-zero if any result differs;
-- ``bench``: the same runner with the workloads, sizes and levels chosen;
+- ``bench``: the same runner with the workloads, sizes and levels chosen, timed
+  until the spread is small, with auto against the best level; ``--json``,
+  ``--compare OLD.json``, ``--plot FILE.png``, ``--from FILE.json``;
 - ``calibrate``: measure this machine for the planner's cost model.
 - ``check PATH...``: level 1's findings in files and folders, like a linter;
 - ``precompile TARGET`` and ``record -o MANIFEST script.py``: compile ahead of time.
@@ -23,7 +25,7 @@ import sys
 from collections.abc import Sequence
 
 from .. import __version__
-from . import calibrate, check, explain, info, precompile, runs
+from . import bench, calibrate, check, explain, info, precompile, runs
 from ._common import CLIError, add_verbosity, apply_verbosity
 from .explain import load_target
 from .info import collect_info, environment, format_info
@@ -46,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_parser(sub)
     explain.add_parser(sub)
     runs.add_parsers(sub)
+    bench.add_parser(sub)
     calibrate.add_parser(sub)
     check.add_parser(sub)
     precompile.add_parsers(sub)

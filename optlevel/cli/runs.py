@@ -1,12 +1,14 @@
-"""``optlevel demo`` and ``optlevel bench``: the WORKLOADS.md workloads, plain
-Python against optlevel at each built level, on this machine; exit 1 if any
-result differs or a variant fails."""
+"""``optlevel demo``, and what it shares with ``optlevel bench`` (``cli/bench.py``):
+the WORKLOADS.md workloads, plain Python against optlevel at each built level, on
+this machine; exit 1 if any result differs or a variant fails."""
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
 import json
+import shutil
+import subprocess
 import sys
 import time
 import warnings
@@ -15,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .._table import format_seconds
-from ..bench import runner, workloads
+from ..bench import results, runner, workloads
 from ..bench.report import format_results, speedup
 from ..config import settings
 from ..core.registry import BACKENDS
@@ -26,7 +28,12 @@ from ._progress import Progress
 from .info import environment
 
 #: Small sizes and short timings for ``--quick`` (tests and smoke runs).
-QUICK = runner.Options(repeat=3, budget=0.2, single_above=0.5, min_sample=0.001)
+QUICK = runner.Options(repeat=3, min_rounds=3, budget=0.2, single_above=0.5, min_sample=0.001,
+                       first_calls=0)
+
+
+#: The demo's timing: every variant's steady state, 2 s of rounds a case, no first calls.
+DEMO = runner.Options(budget=2.0, first_calls=0)
 
 
 def built_levels() -> list[Any]:
@@ -48,8 +55,10 @@ def _cases(names: Sequence[str], sizes: Sequence[int] | None,
 
 
 def _options(args: argparse.Namespace) -> runner.Options:
-    base = QUICK if args.quick else runner.Options()
+    """Timing options from the common flags; bench adds its own on top."""
+    base = QUICK if args.quick else DEMO
     return dataclasses.replace(base, repeat=args.repeat or base.repeat,
+                               min_rounds=min(base.min_rounds, args.repeat or base.repeat),
                                strict=getattr(args, "strict", False))
 
 
@@ -67,6 +76,19 @@ def _settings_note() -> str:
     return "; ".join(notes)
 
 
+def _gpu_name() -> str:
+    """The GPU's name from ``nvidia-smi`` (no GPU library imported); "" without one."""
+    smi = shutil.which("nvidia-smi")
+    if smi is None:
+        return ""
+    try:
+        out = subprocess.run([smi, "--query-gpu=name", "--format=csv,noheader"],
+                             capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    return ", ".join(line.strip() for line in out.stdout.splitlines() if line.strip())
+
+
 def _progress(row: runner.Row) -> str:
     """One line per measured variant."""
     what = "plain Python" if row.requested == runner.PLAIN else f"level {row.requested}"
@@ -81,11 +103,11 @@ def _progress(row: runner.Row) -> str:
     return f"    {what}: {status}"
 
 
-def _execute(command: str, cases: list[tuple[workloads.Workload, int]], levels: list[Any],
-             options: runner.Options, json_path: str | None, quiet: bool = False) -> int:
-    """Run, show progress, print the table and write JSON; the exit status."""
+def run_cases(command: str, cases: list[tuple[workloads.Workload, int]], levels: list[Any],
+              options: runner.Options, quiet: bool = False) -> results.Results:
+    """Run every case with progress on stderr (none when ``quiet``); the results."""
     started = time.perf_counter()
-    env = {**environment(), "settings": _settings_note()}
+    env = {**environment(), "settings": _settings_note(), "gpu": _gpu_name()}
     if not quiet:
         print(f"optlevel {command}: {len(cases)} cases, each timed as plain Python and at "
               f"levels {', '.join(map(str, levels))}, on {env['usable_cores']} cores",
@@ -102,29 +124,32 @@ def _execute(command: str, cases: list[tuple[workloads.Workload, int]], levels: 
                     rows.append(row)
                     bar.note(_progress(row))
                 bar.done()
-    elapsed = time.perf_counter() - started
-    failed = runner.failures(rows)
-    if json_path != "-":
-        print(format_results(command, rows, options, env, elapsed))
+    return results.Results(command, tuple(rows), env, results.options_dict(options),
+                           tuple(str(lv) for lv in levels), time.perf_counter() - started)
+
+
+def emit(res: results.Results, output_format: str, json_path: str | None) -> int:
+    """Print the tables (or JSON on stdout), write ``json_path``; the exit status."""
+    if json_path == "-":
+        output_format, json_path = "json", None
+    data = results.to_json(res)
+    if output_format == "json":
+        print(json.dumps(data, indent=2))
+    else:
+        options = runner.Options(**res.options) if res.options else None
+        print(format_results(res.command, res.rows, options, res.environment, res.seconds))
     if json_path:
-        _write_json(json_path, {"command": command, "environment": env,
-                                "options": dataclasses.asdict(options),
-                                "levels": [str(lv) for lv in levels],
-                                "rows": [r.to_dict() for r in rows],
-                                "ok": not failed, "seconds": elapsed})
+        _write_json(json_path, data)
+    failed = runner.failures(res.rows)
     if failed:
-        _shout(command, failed)
+        _shout(res.command, failed)
         return 1
     return 0
 
 
 def _write_json(path: str, data: dict[str, Any]) -> None:
-    text = json.dumps(data, indent=2)
-    if path == "-":
-        print(text)
-        return
     try:
-        Path(path).write_text(text + "\n", encoding="utf-8")
+        Path(path).write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
     except OSError as exc:
         raise CLIError(f"cannot write {path}: {exc.strerror or exc}") from None
 
@@ -171,32 +196,20 @@ def _positive(text: str) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     """``optlevel demo``: every workload at its demo sizes, every built level."""
     names = args.only or list(workloads.WORKLOADS)
-    return _execute("demo", _cases(names, None, args.quick), built_levels(), _options(args),
-                    _json_path(args), quiet(args))
-
-
-def cmd_bench(args: argparse.Namespace) -> int:
-    """``optlevel bench``: the workloads, sizes and levels asked for."""
-    names = args.workload or list(workloads.WORKLOADS)
-    levels = args.levels or built_levels()
-    return _execute("bench", _cases(names, args.sizes, args.quick), levels, _options(args),
-                    _json_path(args), quiet(args))
-
-
-def _json_path(args: argparse.Namespace) -> str | None:
-    """``--output-format json`` prints the JSON on stdout, like ``--json -``."""
-    return "-" if output_format(args) == "json" else args.json
+    res = run_cases("demo", _cases(names, None, args.quick), built_levels(), _options(args),
+                    quiet(args))
+    return emit(res, output_format(args), args.json)
 
 
 def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quick", action="store_true",
                    help="small sizes and short timings (for tests and smoke runs)")
     p.add_argument("--repeat", type=_positive, metavar="N",
-                   help="timed runs per variant; the median is reported (default 5, or 3 "
-                   "with --quick)")
+                   help="at most N timed rounds per case; the rounds stop earlier once "
+                   "every median is known within the target (default 30, or 3 with --quick)")
     p.add_argument("--json", metavar="PATH",
                    help="also write the results as JSON to PATH ('-': JSON on stdout only)")
-    add_output_format(p, aliases=())  # json: the same as --json -
+    add_output_format(p, aliases=())  # json: the results file on stdout, as --json -
     add_verbosity(p)
 
 
@@ -208,16 +221,3 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--only", type=_comma_list(_workload_name), metavar="NAME[,NAME]",
                    help=f"run only these workloads: {names}")
     p.set_defaults(handler=cmd_demo)
-    p = sub.add_parser("bench", help="time chosen workloads, sizes and levels")
-    _add_run_options(p)
-    p.add_argument("--workload", type=_comma_list(_workload_name), metavar="NAME[,NAME]",
-                   help=f"workloads to run (default: all): {names}")
-    p.add_argument("--sizes", type=_comma_list(workloads.parse_size), metavar="SIZE[,SIZE]",
-                   help="sizes for every chosen workload, e.g. 1M,10M (matrices: the side, "
-                   "e.g. 2048); default: each workload's demo sizes")
-    p.add_argument("--levels", type=_comma_list(_level_arg), metavar="LEVEL[,LEVEL]",
-                   help="levels to request, e.g. 0,2,auto (default: every built level "
-                   "and auto); plain Python is always timed as the baseline")
-    p.add_argument("--strict", action="store_true",
-                   help="run exactly each level (strict=True) instead of it as a ceiling")
-    p.set_defaults(handler=cmd_bench)
