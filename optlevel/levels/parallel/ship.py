@@ -192,8 +192,8 @@ def check_worker_reads(func: Callable[..., Any], tree: ast.AST | None) -> None:
 
     for node in ast.walk(tree):
         line = getattr(node, "lineno", "?")
-        if isinstance(node, ast.Name) and namespace.get(node.id) in (warnings.warn,
-                                                                     warnings.warn_explicit):
+        if isinstance(node, ast.Name) and any(namespace.get(node.id) is w for w in
+                                              (warnings.warn, warnings.warn_explicit)):
             raise ShipError(f"it issues warnings (line {line}); worker processes would "
                             "issue them in their own process, not the caller's")
         if not (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)):
