@@ -17,9 +17,11 @@ call used to go unchecked; it is now checked on a part that costs at most
    before the whole call runs (at most :data:`SAMPLE_SHARE` of plain Python's
    estimated time, and the budget);
 3. **declined** — where neither applies (no array to cut, the smaller call raises
-   in plain Python too), the plan is not trusted: this signature runs at level 0,
-   as the plain function. ``verify=False`` (or ``OPTLEVEL_VERIFY=never``) keeps the
-   unchecked plan; ``verify=True`` checks the whole call.
+   in plain Python too), plain Python answers the call and the plan waits for a
+   call small enough to check in full; only a plan of a ``trusted_unchecked`` backend
+   (level 2) of a function with nothing flagged to prove runs unchecked when no array
+   can be cut. ``verify=False`` (or ``OPTLEVEL_VERIFY=never``) keeps the unchecked
+   plan; ``verify=True`` checks the whole call.
 
 A difference demotes the plan as a full check does (one
 :class:`~optlevel.ResultMismatchWarning`) and the call returns plain Python's result.
@@ -155,7 +157,7 @@ def sampled_first_call(verifier: Any, plan: Any, trusted: bool = False) -> Calla
             return _check_rows(verifier, plan, sample, bound, args, kwargs)
         if sample.kind == "smaller":
             return _check_smaller(verifier, plan, sample, bound, args, kwargs)
-        return _decline(verifier, plan, sample.why, trusted, args, kwargs)
+        return _decline(verifier, plan, sample.why, args, kwargs, trusted)
 
     return first_call
 
@@ -184,8 +186,7 @@ def _check_rows(verifier: Any, plan: Any, sample: Sample, bound: Any, args: tupl
             middle = np.unique(rng.integers(_EDGE_ROWS, n - _EDGE_ROWS, more))
             diff = _rows_differ(verifier, sample, bound, result, middle)
     if diff is _NOT_ROWS:
-        return _decline(verifier, plan, "its result has no rows to compare", False, args,
-                        kwargs)
+        return _decline(verifier, plan, "its result has no rows to compare", args, kwargs)
     if diff is not None:
         verifier.mismatch(plan, f"{diff} (checked on part of its rows)")
         return verifier.func(*args, **kwargs)
@@ -215,7 +216,7 @@ def _check_smaller(verifier: Any, plan: Any, sample: Sample, bound: Any, args: t
     expected = _outcome(verifier.func, plain_args, plain_kwargs, ())
     if isinstance(expected, BaseException):
         why = f"a smaller call raises {type(expected).__name__} in plain Python"
-        return _decline(verifier, plan, why, False, args, kwargs)
+        return _decline(verifier, plan, why, args, kwargs)
     if isinstance(outcome, BaseException):
         verifier.mismatch(plan, f"a smaller call raised {type(outcome).__name__} where "
                                 "plain Python returned")
@@ -242,8 +243,8 @@ def _outcome(fn: Callable[..., Any], args: tuple, kwargs: dict, catch: Any) -> A
         return exc
 
 
-def _decline(verifier: Any, plan: Any, why: str, trusted: bool, args: tuple,
-             kwargs: dict) -> Any:
+def _decline(verifier: Any, plan: Any, why: str, args: tuple, kwargs: dict,
+             trusted: bool = False) -> Any:
     """No part of this call can be checked. A plan of a ``trusted_unchecked`` backend
     (level 2) of a function whose analysis flagged nothing to prove runs, as before
     checks existed; any other plan does not run unchecked: plain Python answers this

@@ -125,17 +125,10 @@ class Verifier:
                                   kwargs)
                 raise
             if raised is not None:
-                self.mismatch(plan, f"it raised {type(raised).__name__}: "
-                                    f"{first_line(raised)} where plain Python returned "
-                                    f"{expected!r:.80}")
-                return expected
-            diff = self._difference(plan, result, expected, copy_args, copy_kwargs, args,
-                                    kwargs)
-            if diff is not None and not diff.repairable:
-                self.mismatch(plan, diff.text)
-                return expected
-            self._learned(plan, diff.converter if diff else None, result)
-            self.table.settle(plan)
+                self._raised_where_returned(plan, raised, expected)
+            elif self._agrees(plan, result, expected, (copy_args, copy_kwargs),
+                              args, kwargs):
+                self.table.settle(plan)
             return expected
 
         return first_call
@@ -146,15 +139,14 @@ class Verifier:
         try:
             expected = self.func(*args, **kwargs)
         except Exception as plain_exc:
-            if type(plain_exc) is type(exc):
-                self.table.settle(plan)
-            else:
-                self.mismatch(plan, f"it raised {type(exc).__name__} where plain Python "
-                                    f"raised {type(plain_exc).__name__}")
+            self._both_raised(plan, exc, plain_exc, args, kwargs, args, kwargs)
             raise
+        self._raised_where_returned(plan, exc, expected)
+        return expected
+
+    def _raised_where_returned(self, plan: Plan, exc: Exception, expected: Any) -> None:
         self.mismatch(plan, f"it raised {type(exc).__name__}: {first_line(exc)} where plain "
                             f"Python returned {expected!r:.80}")
-        return expected
 
     def _both_raised(self, plan: Plan, raised: Exception | None, plain_exc: Exception,
                      copy_args: tuple, copy_kwargs: dict, args: tuple,
@@ -186,15 +178,19 @@ class Verifier:
         except candidate.catch:
             raise
         except Exception as exc:  # the plain run returned: raising here is a difference
-            self.mismatch(candidate, f"it raised {type(exc).__name__}: {exc} where plain "
-                                     "Python returned")
+            self._raised_where_returned(candidate, exc, expected)
             return False
-        diff = self._difference(candidate, result, expected, copy_args, copy_kwargs, args,
-                                kwargs)
+        return self._agrees(candidate, result, expected, copies, args, kwargs)
+
+    def _agrees(self, plan: Plan, result: Any, expected: Any, copies: tuple[tuple, dict],
+                args: tuple, kwargs: dict) -> bool:
+        """Compare a run on ``copies`` with plain Python's on ``args``: False after
+        recording a difference; True after learning any result-type repair."""
+        diff = self._difference(plan, result, expected, *copies, args, kwargs)
         if diff is not None and not diff.repairable:
-            self.mismatch(candidate, diff.text)
+            self.mismatch(plan, diff.text)
             return False
-        self._learned(candidate, diff.converter if diff else None, result)
+        self._learned(plan, diff.converter if diff else None, result)
         return True
 
     def _difference(self, plan: Plan, result: Any, expected: Any, args: tuple,

@@ -9,12 +9,6 @@ from __future__ import annotations
 
 from .harness import Finding
 
-#: cases whose failure shows on some runs only (thread timing; the planner's measured
-#: choices): their marks are not strict, or the suite would fail at random
-#: (empty since the thread-safe trials and the aliasing checks landed: the thread
-#: races and ``copy_transposed:a_and_a`` at S3 pass on every run)
-FLAKY: set[str] = set()
-
 _L2 = "integer/division/index guards and replay (issue 14) — fixed by l2"
 
 

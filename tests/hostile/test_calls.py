@@ -14,7 +14,6 @@ import pytest
 from .catalog import all_cases
 from .harness import MODES, check
 from .known import KNOWN
-from .owners import FLAKY
 
 CASES = all_cases()
 _FAILING = {key[0]: why for key, why in KNOWN.items()}
@@ -42,7 +41,7 @@ def _params():
                     why = why or _FAILING[case.name]
                     marks.append(pytest.mark.xfail(strict=False, reason=why))
                 elif why:
-                    marks.append(pytest.mark.xfail(strict=case.name not in FLAKY, reason=why))
+                    marks.append(pytest.mark.xfail(strict=True, reason=why))
                 out.append(pytest.param(case, mode, size, marks=marks,
                                         id=f"{case.name}-{mode}-{size}"))
     return out

@@ -8,35 +8,32 @@ import pytest
 
 from . import config_cases, process, threads
 from .known import KNOWN
-from .owners import FLAKY
 
 
 def _params(mod, mode):
     out = []
     for case in mod.CASES:
         why = KNOWN.get((case.name, mode, "-"))
-        if case.name in FLAKY:
-            why = why or "issue 12: first calls from several threads — fixed by plan"
-        marks = [pytest.mark.xfail(strict=case.name not in FLAKY, reason=why)] if why else []
+        marks = [pytest.mark.xfail(strict=True, reason=why)] if why else []
         out.append(pytest.param(case, marks=marks, id=case.name))
     return out
 
 
-def _fail(found):
+def assert_no_findings(found):
     assert not found, "\n".join(f"{f.category}: {f.line()}" for f in found)
 
 
 @pytest.mark.parametrize("case", _params(process, "script"))
 def test_script(case):
-    _fail(process.run_case(case))
+    assert_no_findings(process.run_case(case))
 
 
 @pytest.mark.filterwarnings("ignore::optlevel.errors.OptlevelWarning")  # compared by the harness
 @pytest.mark.parametrize("case", _params(threads, "threads"))
 def test_threads(case):
-    _fail(threads.run_case(case))
+    assert_no_findings(threads.run_case(case))
 
 
 @pytest.mark.parametrize("case", _params(config_cases, "config"))
 def test_config(case):
-    _fail(config_cases.run_case(case))
+    assert_no_findings(config_cases.run_case(case))

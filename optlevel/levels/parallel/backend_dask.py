@@ -10,21 +10,19 @@ from typing import Any
 from ...analysis import ArgSignature, FunctionFeatures
 from ...contract import YES, BackendBase, Code, Decline, Estimate, Pays, Prepared, Verdict
 from . import runtime
-from .chunks import HINT_DOC, check_split_option, parse_hint
+from .chunks import SplitOption, parse_hint
 from .cluster import cluster_applies, cluster_estimate, cluster_prepare, unreachable
 from .iterplan import iteration_cluster_estimate, iteration_prepare, iteration_verdict
 from .verdicts import chunk_verdict
 
 
-class DaskBackend(BackendBase):
+class DaskBackend(SplitOption, BackendBase):
     name = "dask"
     level = 3
     requires: tuple[str, ...] = ("distributed",)
     install_hint = "pip install 'optlevel[dask]'"
     uses_processes = True
     holds_resources = True
-    options = {"split": HINT_DOC}
-    check_option = staticmethod(check_split_option)
 
     def selected(self, settings: Any) -> Verdict:
         """Only when OPTLEVEL_EXECUTOR (or configure(executor=...)) chooses dask."""

@@ -13,7 +13,7 @@ from ...contract import BackendBase, Code, Decline, Estimate, Pays, Prepared, Ve
 from ...core.registry import BACKENDS, requirement_missing
 from ...errors import FallbackWarning, warn_once
 from . import costs, runtime, ship
-from .chunks import HINT_DOC, NotSplit, check_split_option, parse_hint, split_call
+from .chunks import NotSplit, SplitOption, parse_hint, split_call
 from .iterplan import iteration_estimate, iteration_prepare, iteration_verdict
 from .verdicts import chunk_verdict, split_bytes, split_elements
 
@@ -29,13 +29,11 @@ _MIN_TASK_S = 1e-3
 _PIECES_PER_WORKER = 8
 
 
-class ProcessesBackend(BackendBase):
+class ProcessesBackend(SplitOption, BackendBase):
     name = "processes"
     level = 3
     uses_processes = True
     holds_resources = True
-    options = {"split": HINT_DOC}
-    check_option = staticmethod(check_split_option)
 
     def applies(self, features: FunctionFeatures, signature: ArgSignature, settings: Any,
                 profile: Any) -> Verdict:

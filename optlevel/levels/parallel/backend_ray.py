@@ -10,19 +10,17 @@ from typing import Any
 from ...analysis import ArgSignature, FunctionFeatures
 from ...contract import YES, BackendBase, Code, Estimate, Prepared, Verdict
 from . import runtime
-from .chunks import HINT_DOC, check_split_option
+from .chunks import SplitOption
 from .cluster import cluster_applies, cluster_estimate, cluster_prepare, unreachable
 
 
-class RayBackend(BackendBase):
+class RayBackend(SplitOption, BackendBase):
     name = "ray"
     level = 3
     requires: tuple[str, ...] = ("ray",)
     install_hint = "pip install 'optlevel[ray]'"
     uses_processes = True
     holds_resources = True
-    options = {"split": HINT_DOC}
-    check_option = staticmethod(check_split_option)
 
     def selected(self, settings: Any) -> Verdict:
         """Only when OPTLEVEL_EXECUTOR (or configure(executor=...)) chooses ray."""

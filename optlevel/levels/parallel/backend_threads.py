@@ -9,20 +9,18 @@ from typing import Any
 from ...analysis import ArgSignature, FunctionFeatures
 from ...contract import YES, BackendBase, Code, Decline, Estimate, Prepared, Verdict
 from . import costs, runtime
-from .chunks import HINT_DOC, NotSplit, block_rows, check_split_option, parse_hint, split_call
+from .chunks import NotSplit, SplitOption, block_rows, parse_hint, split_call
 from .verdicts import chunk_verdict, split_elements
 
 #: Python overhead of running the function once on a block, per NumPy operation.
 _PER_OP_CALL_S = 1.5e-6
 
 
-class ThreadsBackend(BackendBase):
+class ThreadsBackend(SplitOption, BackendBase):
     name = "threads"
     level = 3
     uses_threads = True
     holds_resources = True
-    options = {"split": HINT_DOC}
-    check_option = staticmethod(check_split_option)
 
     def applies(self, features: FunctionFeatures, signature: ArgSignature, settings: Any,
                 profile: Any) -> Verdict:

@@ -22,22 +22,28 @@ from ...analysis import FunctionFeatures
 from ...errors import ConfigError
 
 __all__ = ["SplitCall", "split_call", "parse_hint", "bounds", "block_rows", "combine", "join",
-           "take", "NotSplit", "HINT_DOC", "check_split_option"]
+           "take", "NotSplit", "HINT_DOC", "SplitOption"]
 
 HINT_DOC = ("level 3: {param: axis} along which the function is independent, when the "
             "analysis cannot prove it (results are joined along that axis)")
 _PLAIN_KINDS = frozenset("biufc")
 
 
-def check_split_option(name: str, value: Any) -> str | None:
-    """What the split backends' ``check_option`` says of ``split=``: a dict of
-    parameter name → integer axis (the names are checked against the function later)."""
-    if name != "split":
+class SplitOption:
+    """The ``split=`` option of the backends that cut a call into pieces (a mixin
+    placed before ``BackendBase``)."""
+
+    options = {"split": HINT_DOC}
+
+    def check_option(self, name: str, value: Any) -> str | None:
+        """``split=`` is a dict of parameter name → integer axis (the names are
+        checked against the function when a call is cut)."""
+        if name != "split":
+            return None
+        if not isinstance(value, dict) or not value or not all(
+                type(k) is str and type(v) is int for k, v in value.items()):
+            return "use a dict of parameter name → integer axis, e.g. split={'images': 0}"
         return None
-    if not isinstance(value, dict) or not value or not all(
-            type(k) is str and type(v) is int for k, v in value.items()):
-        return "use a dict of parameter name → integer axis, e.g. split={'images': 0}"
-    return None
 
 
 class NotSplit(Exception):

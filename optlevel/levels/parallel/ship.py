@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import ast
 import dis
+import functools
 import importlib
 import pickle
 import threading
@@ -214,13 +215,17 @@ def check_worker_reads(func: Callable[..., Any], tree: ast.AST | None) -> None:
 def _user_module(module: types.ModuleType) -> bool:
     """A module of the user's (not the standard library's or an installed package's,
     whose data attributes, such as ``np.pi``, nobody changes at run time)."""
+    path = getattr(module, "__file__", None) or ""
+    return bool(path) and not path.startswith(_library_roots())
+
+
+@functools.lru_cache(maxsize=1)
+def _library_roots() -> tuple[str, ...]:
+    """Where the standard library and installed packages live (read once)."""
     import sysconfig
 
-    path = getattr(module, "__file__", None)
-    if not path:
-        return False
-    roots = {sysconfig.get_path(k) for k in ("stdlib", "platstdlib", "purelib", "platlib")}
-    return not any(root and path.startswith(root) for root in roots)
+    return tuple({p for k in ("stdlib", "platstdlib", "purelib", "platlib")
+                  if (p := sysconfig.get_path(k))})
 
 
 def check_globals(func: Callable[..., Any], tree: ast.AST | None) -> None:
