@@ -12,6 +12,7 @@ import pytest
 
 import optlevel
 from optlevel.contract import YES, Estimate
+from optlevel.core.verify import compare
 from optlevel.levels.gpu import call as gpu_call
 from optlevel.levels.gpu.backend_cupy import CupyBackend
 from optlevel.levels.gpu.backend_torch import TorchBackend
@@ -186,6 +187,29 @@ def draws(n):
     return np.random.random(n).sum()
 
 
+def floor_op(x, s):
+    return x // s
+
+
+def mod_op(x, s):
+    return x % s
+
+
+def floor_ufunc(x, s):
+    return np.floor_divide(x, s) + np.remainder(x, s)
+
+
+def floor_builtin(x, s):
+    q, r = divmod(x, s)
+    return q
+
+
+def floor_augmented(x, s):
+    y = x * 1.0
+    y //= s
+    return y
+
+
 # --- tests ---------------------------------------------------------------------------
 
 def test_findings_prove_elementwise_and_classify_loops():
@@ -202,6 +226,23 @@ def test_findings_prove_elementwise_and_classify_loops():
     assert gpu_findings(f5, argsorts).unstable_order
     f6 = optlevel.optimize(stable_argsort).features
     assert not gpu_findings(f6, stable_argsort).unstable_order
+
+
+@pytest.mark.parametrize("func", [floor_op, mod_op, floor_ufunc, floor_builtin,
+                                  floor_augmented])
+def test_floor_division_and_modulo_stay_on_the_cpu_with_the_reason(host_gpu, func):
+    """CuPy floors a / b where NumPy divides by fmod (3.0 // 0.05: 59.0 against 60.0,
+    measured on an H100): level 4 declines every form, before any device is touched."""
+    x = np.full(64, 3.0)
+    fast = optlevel.optimize(func, level=4)
+    rows = {r.backend: r for r in optlevel.explain(fast, x, 0.05).rows}
+    assert "divides by fmod" in rows["gpu-host"].reason, rows["gpu-host"].reason
+    assert rows["gpu-host"].code == "PL007", rows["gpu-host"]
+    with pytest.warns(optlevel.FallbackWarning):  # level 4 was asked for
+        got = fast(x, 0.05)
+    want = func(x, 0.05)
+    assert compare(got, want) is None and float(np.ravel(want)[0]) != 60.0
+    assert 4 not in fast.stats().levels
 
 
 def test_elementwise_chain_matches_plain(host_gpu):

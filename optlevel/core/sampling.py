@@ -40,10 +40,11 @@ from typing import Any
 
 import numpy as np
 
+from ..arrays import host_copy
 from .estimates import plain_seconds
 from .verify import compare, snapshot_args
 
-__all__ = ["SAMPLE_SHARE", "Sample", "choose", "sampled_first_call"]
+__all__ = ["SAMPLE_SHARE", "Sample", "choose", "kept_on_device", "sampled_first_call"]
 
 #: at most this share of a call's rows (or of its plain time, for a smaller call)
 SAMPLE_SHARE = 0.02
@@ -177,14 +178,14 @@ def _check_rows(verifier: Any, plan: Any, sample: Sample, bound: Any, args: tupl
     n = int(sample.rows)
     edges = np.r_[np.arange(_EDGE_ROWS), np.arange(n - _EDGE_ROWS, n)]
     start = time.perf_counter()
-    diff = _rows_differ(verifier, sample, bound, result, edges)
+    diff = _rows_differ(verifier, plan, sample, bound, result, edges)
     if diff is None:
         per_row = (time.perf_counter() - start) / len(edges)
         more = int(min(n * SAMPLE_SHARE, (ROW_SHARE * spent) / max(per_row, 1e-9)))
         if more > 0:
             rng = np.random.default_rng(n)
             middle = np.unique(rng.integers(_EDGE_ROWS, n - _EDGE_ROWS, more))
-            diff = _rows_differ(verifier, sample, bound, result, middle)
+            diff = _rows_differ(verifier, plan, sample, bound, result, middle)
     if diff is _NOT_ROWS:
         return _decline(verifier, plan, "its result has no rows to compare", args, kwargs)
     if diff is not None:
@@ -194,10 +195,17 @@ def _check_rows(verifier: Any, plan: Any, sample: Sample, bound: Any, args: tupl
     return result
 
 
-def _rows_differ(verifier: Any, sample: Sample, bound: Any, result: Any,
+def kept_on_device(plan: Any) -> bool:
+    """Whether ``plan`` keeps its device results on the device on purpose (level 4
+    inside ``optlevel.on_device()``): they are compared as host copies."""
+    on_host = getattr(plan.prepared, "compare_on_host", None)
+    return on_host is not None and bool(on_host())
+
+
+def _rows_differ(verifier: Any, plan: Any, sample: Sample, bound: Any, result: Any,
                  rows: np.ndarray) -> Any:
     """How ``rows`` of ``result`` differ from plain Python's on those rows, or None."""
-    part = _rows_of(result, rows)
+    part = _rows_of(host_copy(result) if kept_on_device(plan) else result, rows)
     if part is _NOT_ROWS:
         return _NOT_ROWS
     cut_args, cut_kwargs = _cut(bound, sample.params, rows)
@@ -221,7 +229,7 @@ def _check_smaller(verifier: Any, plan: Any, sample: Sample, bound: Any, args: t
         verifier.mismatch(plan, f"a smaller call raised {type(outcome).__name__} where "
                                 "plain Python returned")
         return verifier.func(*args, **kwargs)
-    diff = compare(outcome, expected)
+    diff = compare(host_copy(outcome) if kept_on_device(plan) else outcome, expected)
     for i, (a, b) in enumerate(zip(small_args, plain_args)):
         if diff is None and type(a) is np.ndarray:
             diff = compare(a, b, f"argument {i} after the call")

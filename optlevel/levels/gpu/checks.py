@@ -8,6 +8,11 @@
   and splittable into chunks of elements;
 - calls whose GPU result would differ from NumPy's: ``argsort`` without
   ``kind="stable"``, ``partition`` (both leave ties in an unspecified order);
+  floor division and modulo (``//``, ``%``, ``np.floor_divide``, ``np.remainder``,
+  ``divmod``): CuPy floors ``a / b`` for floats where NumPy divides by ``fmod``, so
+  ``3.0 // 0.05`` is 59.0 in NumPy and 60.0 on CuPy, and ``3.0 % 0.05`` is 0.05 in
+  NumPy and -1.7e-16 on CuPy (measured on an H100, CuPy 14.2); integer division by
+  zero gives 0 there without NumPy's warning;
 - array methods called (``x.std()``), which Torch tensors implement differently;
 - whether a 0-d result could be a 0-d *array* in NumPy rather than a scalar.
 """
@@ -28,7 +33,8 @@ from ...analysis.source import unwrap_callable
 from ...analysis.tables import COSTLY_ELEMENTWISE, ELEMENTWISE
 from ...core.runtime import RUNTIME
 
-__all__ = ["GpuFindings", "gpu_findings", "module_scope", "FUSABLE_UFUNCS", "COSTLY_UFUNCS"]
+__all__ = ["GpuFindings", "gpu_findings", "module_scope", "FUSABLE_UFUNCS", "COSTLY_UFUNCS",
+           "FLOOR_UFUNCS"]
 
 #: Elementwise in NumPy (:data:`~optlevel.analysis.tables.ELEMENTWISE`), but kept out
 #: of fused kernels: a body that calls one is not proven elementwise and runs unfused.
@@ -53,6 +59,12 @@ _NUMPY_CONSTANTS = frozenset({"pi", "e", "inf", "nan", "euler_gamma"})
 _FUSABLE_BINOPS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.FloorDiv, ast.Mod, ast.Pow)
 _FUSABLE_CMPOPS = (ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.Eq, ast.NotEq)
 _UNSTABLE_ORDER = frozenset({"argsort", "argpartition", "partition", "lexsort"})
+#: NumPy's floor division and modulo, which the GPU libraries compute otherwise
+FLOOR_UFUNCS = frozenset({"floor_divide", "remainder", "mod", "divmod"})
+_FLOOR_BINOPS = (ast.FloorDiv, ast.Mod)
+_FLOOR_WHY = ("{what} on the GPU is not NumPy's: CuPy floors a / b where NumPy divides "
+              "by fmod (3.0 // 0.05 is 59.0 in NumPy, 60.0 on CuPy; 3.0 % 0.05 is 0.05 and "
+              "-1.7e-16), and an integer division by zero gives 0 without NumPy's warning")
 #: calls after which a 0-d result may be a 0-d array in NumPy (``np.array(3.0)``)
 _ZERO_D_ARRAYS = frozenset(
     "array asarray asanyarray ascontiguousarray copy where zeros ones empty full "
@@ -71,6 +83,7 @@ class GpuFindings:
     costly_ops: int = 0  # of which transcendental ufuncs (sin, exp, ...)
     methods: tuple[str, ...] = ()
     unstable_order: tuple[Finding, ...] = ()
+    floor_mod: tuple[Finding, ...] = ()  # floor division and modulo (see the module doc)
     #: positions of the returned tuple (None: the whole value) that NumPy may return as
     #: a 0-d *array* (made by np.array/asarray/where/... or .reshape/.copy)
     zero_d_arrays: frozenset = frozenset()
@@ -127,7 +140,8 @@ def _analyze(func: Callable[..., Any], features: FunctionFeatures) -> GpuFinding
         elementwise=elementwise and not features.mutated_params,
         element_loops=tuple(walker.element_loops), array_loops=tuple(walker.array_loops),
         ops=walker.ops, costly_ops=walker.costly, methods=tuple(sorted(walker.methods)),
-        unstable_order=tuple(walker.unstable), zero_d_arrays=_zero_d_positions(tree, ns),
+        unstable_order=tuple(walker.unstable), floor_mod=tuple(walker.floor_mod),
+        zero_d_arrays=_zero_d_positions(tree, ns),
         row_split=_row_split(tree, ns, features),
         row_split_ndim=1 if getattr(features, "split", None) is not None
         and features.split.kind == "rows" else 2,
@@ -144,6 +158,7 @@ class _Walker(ast.NodeVisitor):
         self.ops = self.costly = 0
         self.methods: set[str] = set()
         self.unstable: list[Finding] = []
+        self.floor_mod: list[Finding] = []
 
     def visit_body(self, tree: ast.AST) -> None:
         for stmt in getattr(tree, "body", []):
@@ -176,7 +191,18 @@ class _Walker(ast.NodeVisitor):
     def visit_BinOp(self, node: ast.BinOp) -> None:
         self.ops += 1
         self.costly += isinstance(node.op, ast.Pow)
+        self._floor(node, node.op)
         self.generic_visit(node)
+
+    def visit_AugAssign(self, node: ast.AugAssign) -> None:
+        self._floor(node, node.op)
+        self.generic_visit(node)
+
+    def _floor(self, node: ast.AST, op: ast.AST) -> None:
+        if isinstance(op, _FLOOR_BINOPS):
+            symbol = "//" if isinstance(op, ast.FloorDiv) else "%"
+            self.floor_mod.append(Finding(getattr(node, "lineno", 0),
+                                          _FLOOR_WHY.format(what=f"`{symbol}`")))
 
     def visit_UnaryOp(self, node: ast.UnaryOp) -> None:
         self.ops += 1
@@ -198,6 +224,10 @@ class _Walker(ast.NodeVisitor):
             leaf = func.attr
             self.methods.add(leaf)
             self.ops += 1
+        elif isinstance(func, ast.Name) and func.id == "divmod":
+            leaf = "divmod"  # the builtin calls np.divmod on arrays
+        if leaf in FLOOR_UFUNCS:
+            self.floor_mod.append(Finding(node.lineno, _FLOOR_WHY.format(what=f"{leaf}()")))
         if leaf in _UNSTABLE_ORDER and not _stable_kind(node):
             what = f"{leaf}() leaves equal keys in an order that differs between NumPy " \
                    "and the GPU (pass kind='stable')" if "sort" in leaf else \

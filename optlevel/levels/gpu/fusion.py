@@ -73,16 +73,21 @@ class TypedOp:
         variables (CuPy's fusion variables), besides NumPy's own.
     add : callable
         The library's ``add``, which makes a weak scalar argument strong.
+    not_equal : callable
+        The library's ``not_equal``: a complex value becomes a bool by ``!= 0``, as
+        NumPy casts it (CUDA's compiler has no cast from a complex to a bool).
     failures : list
         Where an :class:`Unfaithful` is also recorded: CuPy's fuser catches every
         exception of a trace and tries its other fuser, so the caller looks here.
     """
 
     def __init__(self, name: str, device: Callable[..., Any], kinds: tuple,
-                 failures: list | None = None, add: Callable[..., Any] | None = None):
+                 failures: list | None = None, add: Callable[..., Any] | None = None,
+                 not_equal: Callable[..., Any] | None = None):
         self.name = name
         self.device = device
         self.add = add if add is not None else device
+        self.not_equal = not_equal
         self.ufunc = getattr(np, name) if name != "where" else None
         self.arrays, self.scalars = kinds
         self.failures = failures if failures is not None else []
@@ -155,6 +160,10 @@ class TypedOp:
             described = _DEFAULT[described]
         if described == dtype:
             return o
+        if dtype == np.dtype(bool) and np.dtype(described).kind == "c":
+            if self.not_equal is None:
+                raise Unfaithful(f"np.{self.name} casts a complex operand to bool")
+            return self.not_equal(o, np.dtype(described).type(0))
         return o.astype(dtype)
 
     def _expect(self, value: Any, want: np.dtype) -> None:
@@ -178,6 +187,11 @@ class _Split:
         self.hoisted = hoisted
         self.kernel_fn = kernel_fn
         self.failures = failures  # what TypedOp found unfaithful while tracing
+        #: per array dtypes and ranks: the kernels that have run once. CuPy traces and
+        #: compiles a fused kernel on its first launch for a set of input types; an
+        #: exception there (a CUDA compile error on code the tracer accepted) is the
+        #: fuser's, and that launch runs unfused instead
+        self.launched: set[tuple] = set()
 
 
 class _Builder:
@@ -354,14 +368,17 @@ class FaithfulKernel:
         scalars = [a for a, p in zip(args, self.params) if p not in split.kernel_params]
         values = split.prologue(*scalars)
         arrays = [a for a, p in zip(args, self.params) if p in split.kernel_params]
+        kinds = tuple((getattr(a, "dtype", None), getattr(a, "ndim", None)) for a in arrays)
         try:
-            return split.kernel_fn(*arrays, *values)
+            out = split.kernel_fn(*arrays, *values)
         except Exception:
-            if not split.failures:
-                raise
+            if kinds in split.launched and not split.failures:
+                raise  # this kernel ran before: the error is the call's (the user's)
             with self._lock:
                 self._splits[key] = False
-            return self.unfused(*args)
+            return self.unfused(*args)  # the user's own error, if any, is raised here
+        split.launched.add(kinds)
+        return out
 
     def _make(self, key: tuple) -> Any:
         with self._lock:
@@ -389,7 +406,8 @@ class FaithfulKernel:
         kinds = self.lib.fusion_kinds()
         failures: list[str] = []
         add = self._device_ufunc("add")
-        ops = {f"_optlevel_op_{n}": TypedOp(n, self._device_ufunc(n), kinds, failures, add)
+        ne = self._device_ufunc("not_equal")
+        ops = {f"_optlevel_op_{n}": TypedOp(n, self._device_ufunc(n), kinds, failures, add, ne)
                for n in builder.calls}
         kernel = _compile(ker_src, "_optlevel_kernel", ops, f"<optlevel kernel of {self.name}>")
         return _Split(prologue, arrays, builder.hoisted, self.lib.fuse(kernel, self.name),
