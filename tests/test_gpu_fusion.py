@@ -435,3 +435,31 @@ def test_cupy_floors_a_quotient_where_numpy_divides_by_fmod_so_level_4_declines(
         got = fast(x, 0.05)
     assert compare(got, floors(x, 0.05)) is None
     assert 4 not in fast.stats().levels
+
+
+def test_a_kernel_that_fails_on_its_first_launch_runs_unfused_and_later_errors_are_the_users():
+    """CuPy compiles a fused kernel on its first launch, after the trace accepted it (a
+    complex-to-bool cast once failed there on the H100): that launch runs unfused."""
+    kernel, rebound = kernel_for(black_scholes, get_lib("numpy"))
+    S, K, T = options(100)
+    want = black_scholes(S, K, T, 0.05, 0.2)
+    split = kernel._make((S.dtype, S.dtype, T.dtype, float, float))
+
+    def fails_to_compile(*args):
+        raise RuntimeError("NVRTC_ERROR_COMPILATION")
+
+    split.kernel_fn = fails_to_compile
+    assert np.array_equal(kernel(S, K, T, 0.05, 0.2), want)
+    assert kernel._splits[(S.dtype, S.dtype, T.dtype, float, float)] is False  # unfused now
+    assert np.array_equal(kernel(S, K, T, 0.05, 0.2), want)
+
+    kernel2, _ = kernel_for(black_scholes, get_lib("numpy"))
+    assert np.array_equal(kernel2(S, K, T, 0.05, 0.2), want)  # launched once: fused
+    split2 = kernel2._splits[(S.dtype, S.dtype, T.dtype, float, float)]
+
+    def shape_error(*args):
+        raise ValueError("operands could not be broadcast together")
+
+    split2.kernel_fn = shape_error
+    with pytest.raises(ValueError, match="broadcast"):
+        kernel2(S, K, T, 0.05, 0.2)

@@ -2,10 +2,10 @@
 
 For one workload and size the runner calls the plain, undecorated function (the
 baseline) and a fresh ``optimize(func, level=...)`` per requested level once each:
-the warm-up, which pays any compile. Then it times them in interleaved rounds
-(plain, level 0, level 2, ..., then level 0, level 2, ..., plain: each round
-starts one variant later), so that a slow spell of a shared machine hits every
-variant alike. Rounds go on until every variant's median is
+the warm-up, which pays any compile, then once more, timed (the probe). Then it
+times them in interleaved rounds (plain, level 0, level 2, ..., then level 0,
+level 2, ..., plain: each round starts one variant later), so that a slow spell
+of a shared machine hits every variant alike. Rounds go on until every variant's median is
 known within ``target`` (a 95 % interval, :mod:`.spread`) after ``min_rounds``,
 or the case's ``budget`` is spent, or ``repeat`` rounds ran. Every sample is
 kept in the row. A variant's speed-up against plain is the median of its
@@ -191,10 +191,11 @@ def _warm_up(requested: str, fn: Callable[..., Any], args: Sequence[Any]) -> _Co
     """Call ``fn`` once; an exception becomes the contender's ``error``."""
     c = _Contender(requested, fn)
     try:
-        c.probe, c.first = _timed(fn, args)
-        stats = getattr(fn, "stats", None)
-        if stats is not None and stats().compile_time > 0:
-            c.probe, _ = _timed(fn, args)  # the warm-up paid a build: not a fair sample
+        _, c.first = _timed(fn, args)
+        # the probe is the second call: the first may pay for a build, a plan's trial
+        # or a device's first use (a GPU probe took 2.8 s once, and with a 1 s budget
+        # that one call stood as level 4's only sample at 1M elements)
+        c.probe, _ = _timed(fn, args)
     except LevelUnavailable as exc:
         c.error = f"LevelUnavailable: {exc}"
     except Exception as exc:  # noqa: BLE001 - a harness reports any failure as a row
