@@ -182,3 +182,38 @@ def test_blas_bound_calls_stay_on_the_cpu_under_auto():
     rng = np.random.default_rng(2)
     A, v = rng.standard_normal((8192, 8192)) / 90, rng.standard_normal(8192)
     assert "cupy" not in _backends_under_auto(tanh_mv, A, v)
+
+
+# --- level 3 sizes a call by the same work ---------------------------------------------
+
+class _Profile:
+    """A machine profile whose measurements are fixed numbers (16 cores' orders)."""
+
+    values = {"parallel.numpy_op_s": 1e-9, "threads.task_s": 2e-5}
+
+    def measure(self, key, measure):
+        return self.values.get(key, 12.0 if key.startswith("threads.speedup") else 1e-6)
+
+
+def _threads(func, *args):
+    from optlevel.config import settings
+    from optlevel.levels.parallel.backend_threads import ThreadsBackend
+
+    features = analyze(func)
+    signature = describe_args(args, names=features.params)
+    return ThreadsBackend().estimate(features, signature, settings(), _Profile())
+
+
+def test_level_3_leaves_matrix_products_to_blas():
+    estimate = _threads(tanh_mv, big(8192, 8192), big(8192))
+    assert estimate.pays is Pays.NO and "BLAS" in estimate.reason, estimate.reason
+
+
+def test_level_3_counts_the_work_the_body_makes_not_its_input():
+    """softmax over 4000x1000 makes 12M elements and reduces 8M: 20 ms at 1 ns each,
+    where its 4M input elements would say 4 ms per operation counted."""
+    estimate = _threads(softmax_rows, big(4000, 1000))
+    work = work_of(softmax_rows, x=(4000, 1000))
+    assert (work.elements, work.reduced) == (12_000_000, 8_000_000)
+    serial_ms = float(estimate.reason.split(" vs ")[1].split(" ms")[0])
+    assert serial_ms == pytest.approx((work.elements + work.reduced) * 1e-9 * 1e3, rel=0.05)

@@ -5,13 +5,14 @@ from __future__ import annotations
 import ast
 import builtins
 import dataclasses
+import sys
 import types
 from typing import Any
 
 from .tables import IO_BUILTINS, IO_MODULES, NUMPY_CLASSES, RANDOM_MODULES
 
-__all__ = ["Finding", "Namespace", "Scope", "NUMPY_CLASSES", "IO_BUILTINS", "IO_MODULES",
-           "RANDOM_MODULES"]
+__all__ = ["Finding", "Namespace", "Scope", "module_scope", "NUMPY_CLASSES", "IO_BUILTINS",
+           "IO_MODULES", "RANDOM_MODULES"]
 
 @dataclasses.dataclass(frozen=True)
 class Finding:
@@ -136,3 +137,14 @@ def with_names(func: Any, replacements: dict[str, Any]) -> Any:
     clone.__kwdefaults__ = func.__kwdefaults__
     clone.__module__ = func.__module__
     return clone
+
+
+def module_scope(features: Any) -> Any:
+    """A stand-in with the ``__globals__`` of the module that holds the source file of
+    the function ``features`` describes (closure variables stay unresolved, which only
+    makes an analysis more cautious)."""
+    filename = features.source.filename
+    for module in list(sys.modules.values()):
+        if filename and getattr(module, "__file__", None) == filename:
+            return types.SimpleNamespace(__globals__=vars(module))
+    return types.SimpleNamespace(__globals__={})

@@ -23,10 +23,13 @@ import dataclasses
 import math
 from typing import Any
 
-from .scope import Namespace
+import numpy as np
+
+from ..arrays import ArgKind
+from .scope import Namespace, module_scope
 from .tables import COSTLY_ELEMENTWISE, ELEMENTWISE, REDUCTIONS
 
-__all__ = ["Work", "propagate", "broadcast"]
+__all__ = ["Work", "propagate", "broadcast", "call_work", "itemsize_of"]
 
 Shape = tuple[int, ...]
 _BINOPS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.FloorDiv, ast.Mod, ast.Pow,
@@ -265,3 +268,25 @@ def _int(node: ast.expr, walker: _Walker) -> int:
     if not isinstance(value, int):
         raise Unknown("a slice bound that is not a constant integer")
     return value
+
+
+def call_work(features: Any, signature: Any) -> Work:
+    """The work of one call: its argument shapes propagated through the body (levels 3
+    and 4 size a call by this, not by its inputs)."""
+    tree = features.source.tree
+    if tree is None or getattr(features, "loops", ()):
+        return Work(known=False, why="no straight-line body to follow")
+    shapes = {a.name: (() if a.kind is ArgKind.SCALAR else a.shape)
+              for a in signature.args}
+    itemsize = max((itemsize_of(a.dtype) for a in signature.arrays), default=8)
+    return propagate(tree, Namespace(module_scope(features)), shapes, itemsize)
+
+
+def itemsize_of(dtype: str | None) -> int:
+    """Bytes per element of a signature's dtype name (8 when unknown)."""
+    if not dtype:
+        return 8
+    try:
+        return np.dtype(dtype).itemsize
+    except TypeError:  # a Torch dtype name NumPy does not know (bfloat16)
+        return 2

@@ -21,19 +21,17 @@ from __future__ import annotations
 
 import ast
 import dataclasses
-import sys
-import types
 import weakref
 from collections.abc import Callable
 from typing import Any
 
 from ...analysis import FunctionFeatures
-from ...analysis.scope import Finding, Namespace
+from ...analysis.scope import Finding, Namespace, module_scope
 from ...analysis.source import unwrap_callable
 from ...analysis.tables import COSTLY_ELEMENTWISE, ELEMENTWISE
 from ...core.runtime import RUNTIME
 
-__all__ = ["GpuFindings", "gpu_findings", "module_scope", "FUSABLE_UFUNCS", "COSTLY_UFUNCS",
+__all__ = ["GpuFindings", "gpu_findings", "FUSABLE_UFUNCS", "COSTLY_UFUNCS",
            "FLOOR_UFUNCS"]
 
 #: Elementwise in NumPy (:data:`~optlevel.analysis.tables.ELEMENTWISE`), but kept out
@@ -116,15 +114,6 @@ def gpu_findings(features: FunctionFeatures,
         return found
 
     return _FINDINGS.get_or_make(key, analyze)
-
-
-def module_scope(features: FunctionFeatures) -> Any:
-    """A stand-in with the ``__globals__`` of the module that holds the source file."""
-    filename = features.source.filename
-    for module in list(sys.modules.values()):
-        if filename and getattr(module, "__file__", None) == filename:
-            return types.SimpleNamespace(__globals__=vars(module))
-    return types.SimpleNamespace(__globals__={})
 
 
 def _analyze(func: Callable[..., Any], features: FunctionFeatures) -> GpuFindings:

@@ -32,30 +32,15 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import numpy as np
-
 from ...analysis import ArgSignature, FunctionFeatures
-from ...analysis.scope import Namespace
-from ...analysis.shapes import Work, propagate
+from ...analysis.shapes import Work, call_work, itemsize_of
 from ...arrays import ArgKind
 from ...contract import Estimate, Pays
-from .checks import module_scope
 
 __all__ = ["predict", "HOST_MIN_ELEMENTS", "call_work", "too_small_on_host"]
 
 #: calls on host arrays doing less work than this many elements stay on the CPU
 HOST_MIN_ELEMENTS = 1_000_000
-
-
-def call_work(features: FunctionFeatures, signature: ArgSignature) -> Work:
-    """The work of this call: the argument shapes propagated through the body."""
-    tree = features.source.tree
-    if tree is None or getattr(features, "loops", ()):
-        return Work(known=False, why="no straight-line body to follow")
-    shapes = {a.name: (() if a.kind is ArgKind.SCALAR else a.shape)
-              for a in signature.args}
-    itemsize = max((_itemsize(a.dtype) for a in signature.arrays), default=8)
-    return propagate(tree, Namespace(module_scope(features)), shapes, itemsize)
 
 
 def work_elements(work: Work) -> int:
@@ -90,15 +75,6 @@ _CALL_OVERHEAD_S = 60e-6  # binding, namespace, synchronisation: measured ~40-80
 _PAYS_FACTOR = 1.5  # predicted at least this much faster: "yes"; between 1 and it: trial
 
 
-def _itemsize(dtype: str | None) -> int:
-    if not dtype:
-        return 8
-    try:
-        return np.dtype(dtype).itemsize
-    except TypeError:  # a Torch dtype name NumPy does not know (bfloat16)
-        return 2
-
-
 def predict(features: FunctionFeatures, findings: Any, signature: ArgSignature,
             rates: dict[str, Any], fused: bool, gpu_random: bool) -> Estimate:
     """The :class:`Estimate` for one call signature (``rates``: the profile's values)."""
@@ -110,7 +86,7 @@ def predict(features: FunctionFeatures, findings: Any, signature: ArgSignature,
                                     "first calls measure level 4 against level 0")
     host = [a for a in arrays if a.kind is ArgKind.NUMPY]
     n = max(a.size for a in arrays)
-    itemsize = max(_itemsize(a.dtype) for a in arrays)
+    itemsize = max(itemsize_of(a.dtype) for a in arrays)
     work = call_work(features, signature)
     if work.known:
         gpu = _gpu_work(work, arrays, itemsize, rates, fused, findings)
@@ -122,7 +98,7 @@ def predict(features: FunctionFeatures, findings: Any, signature: ArgSignature,
     small = too_small_on_host(signature, work)
     if small:
         return Estimate(Pays.NO, small)
-    bytes_in = sum(a.size * _itemsize(a.dtype) for a in host)
+    bytes_in = sum(a.size * itemsize_of(a.dtype) for a in host)
     if work.known:
         bytes_out = work.result * itemsize
     else:

@@ -7,7 +7,8 @@ from collections.abc import Callable
 from typing import Any
 
 from ...analysis import ArgSignature, FunctionFeatures
-from ...contract import YES, BackendBase, Code, Decline, Estimate, Prepared, Verdict
+from ...analysis.shapes import call_work
+from ...contract import YES, BackendBase, Code, Decline, Estimate, Pays, Prepared, Verdict
 from . import costs, runtime
 from .chunks import NotSplit, SplitOption, block_rows, parse_hint, split_call
 from .verdicts import chunk_verdict, split_elements
@@ -39,7 +40,14 @@ class ThreadsBackend(SplitOption, BackendBase):
             return refused
         ops = features.split.ops if features.split.ok else 4
         elements = split_elements(features, signature)
-        serial = elements * ops * costs.numpy_op_s(profile)
+        work = call_work(features, signature)
+        if work.known and work.flops:
+            return Estimate(Pays.NO, "its matrix products run in BLAS, which already uses "
+                                     "every core")
+        # the elements the body's operations make and reduce (its work), where the
+        # shapes can be followed through it; else the split arrays' size per operation
+        serial = (max(work.elements + work.reduced, elements) if work.known
+                  else elements * ops) * costs.numpy_op_s(profile)
         blocks = max(workers * costs.MIN_BLOCKS_PER_WORKER, elements * 8 // costs.BLOCK_BYTES)
         parallel = (serial / costs.thread_speedup(profile, workers)
                     + blocks * ops * _PER_OP_CALL_S / workers
