@@ -34,6 +34,10 @@ def cumulative(x):
     return np.cumsum(x) * 2.0
 
 
+def matmul(a, b):
+    return a @ b
+
+
 def from_scalars(n, a):
     return np.full(n, a) * 2.0
 
@@ -95,6 +99,22 @@ def test_without_a_row_proof_a_smaller_call_is_checked_first(small_budget, fake_
     with pytest.warns(ResultMismatchWarning, match="a call of its first"):
         out = f(x)
     assert np.array_equal(out, cumulative(x))
+
+
+def test_a_matrix_product_is_checked_on_rows_of_one_side(small_budget, fake_backend):
+    """Cutting both square matrices makes plain Python raise; the first rows of ``a``
+    with ``b`` whole is a smaller call of the same kind (on the H100 the plan of
+    ``a @ b`` waited for a smaller call forever, and every call ran plain NumPy)."""
+    rng = np.random.default_rng(3)
+    a, b = rng.random((300, 300)), rng.random((300, 300))
+    fake_backend(make=off_by_a_little)
+    f = optlevel.optimize(matmul, level=2)
+    with pytest.warns(ResultMismatchWarning, match="a call of its first"):
+        assert np.array_equal(f(a, b), a @ b)
+    fake_backend()
+    g = optlevel.optimize(matmul, level=2)
+    assert np.array_equal(g(a, b), a @ b) and np.array_equal(g(a, b), a @ b)
+    assert backends_of(g) == {"fake"}  # settled after the check, not waiting
 
 
 def test_a_call_with_nothing_to_cut_runs_plain_unless_verify_false(small_budget, fake_backend,

@@ -15,7 +15,8 @@ call used to go unchecked; it is now checked on a part that costs at most
    along axis 0, the plan and plain Python both run on the first rows of every
    array (same dtypes and dimensions: the same signature class, another size)
    before the whole call runs (at most :data:`SAMPLE_SHARE` of plain Python's
-   estimated time, and the budget);
+   estimated time, and the budget); where plain Python raises on that cut (``a @ b``
+   of two square matrices), on the first rows of one array with the others whole;
 3. **declined** — where neither applies (no array to cut, the smaller call raises
    in plain Python too), plain Python answers the call and the plan waits for a
    call small enough to check in full; only a plan of a ``trusted_unchecked`` backend
@@ -215,16 +216,26 @@ def _rows_differ(verifier: Any, plan: Any, sample: Sample, bound: Any, result: A
 
 def _check_smaller(verifier: Any, plan: Any, sample: Sample, bound: Any, args: tuple,
                    kwargs: dict) -> Any:
-    small_args, small_kwargs = _cut(bound, None, slice(0, int(sample.rows)))
-    # both sides on copies: the rows are views of the caller's arrays, which the
-    # whole call (or plain Python) must still find untouched
-    plain_args, plain_kwargs = snapshot_args(small_args, small_kwargs)
-    small_args, small_kwargs = snapshot_args(small_args, small_kwargs)
-    outcome = _outcome(plan.prepared.fn, small_args, small_kwargs, plan.catch)
-    expected = _outcome(verifier.func, plain_args, plain_kwargs, ())
+    """The plan and plain Python on a smaller call: the first rows of every array, or,
+    where plain Python raises on that (``a @ b`` cut on both sides), the first rows of
+    one array with the others whole."""
+    cuts: list[tuple[str, ...] | None] = [None] + [
+        (name,) for name, value in bound.arguments.items()
+        if type(value) is np.ndarray and value.ndim]
+    expected: Any = None
+    for params in cuts if len(cuts) > 2 else cuts[:1]:
+        small_args, small_kwargs = _cut(bound, params, slice(0, int(sample.rows)))
+        # both sides on copies: the rows are views of the caller's arrays, which the
+        # whole call (or plain Python) must still find untouched
+        plain_args, plain_kwargs = snapshot_args(small_args, small_kwargs)
+        expected = _outcome(verifier.func, plain_args, plain_kwargs, ())
+        if not isinstance(expected, BaseException):
+            break
     if isinstance(expected, BaseException):
         why = f"a smaller call raises {type(expected).__name__} in plain Python"
         return _decline(verifier, plan, why, args, kwargs)
+    small_args, small_kwargs = snapshot_args(small_args, small_kwargs)
+    outcome = _outcome(plan.prepared.fn, small_args, small_kwargs, plan.catch)
     if isinstance(outcome, BaseException):
         verifier.mismatch(plan, f"a smaller call raised {type(outcome).__name__} where "
                                 "plain Python returned")
