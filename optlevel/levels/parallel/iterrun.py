@@ -37,6 +37,7 @@ import numpy as np
 
 from ...errors import FallbackWarning, PerformanceWarning, warn_once
 from . import pools, runtime, ship
+from . import split_scan as scan
 from .chunks import bounds
 from .iterworker import CURRENT_GLOBALS, UNSET, items_of, key_at, run_loop_piece
 from .shm import Segments
@@ -72,7 +73,8 @@ def _piece_tree(tree: ast.FunctionDef, proof: IterProof) -> ast.Module:
     return module
 
 
-def _iter_call(loop: ast.For, proof: IterProof) -> tuple[str, list[ast.expr]]:
+def _iter_call(loop: ast.For, proof: IterProof,
+               zips: bool) -> tuple[str, list[ast.expr]]:
     it = loop.iter
     if proof.iter_kind in ("range", "zip"):
         assert isinstance(it, ast.Call)
@@ -80,7 +82,12 @@ def _iter_call(loop: ast.For, proof: IterProof) -> tuple[str, list[ast.expr]]:
     if proof.iter_kind == "enumerate":
         assert isinstance(it, ast.Call)
         start = next((k.value for k in it.keywords if k.arg == "start"), ast.Constant(0))
-        return "enumerate", [it.args[0], start]
+        inner = it.args[0]
+        if zips and isinstance(inner, ast.Call) and isinstance(inner.func, ast.Name) \
+                and inner.func.id == "zip" and inner.args and not inner.keywords \
+                and not any(isinstance(a, ast.Starred) for a in inner.args):
+            return "enumzip", [start, *inner.args]  # cut like zip, counted like enumerate
+        return "enumerate", [inner, start]
     return "iter", [it]
 
 
@@ -92,7 +99,9 @@ def build_driver(func: Callable[..., Any], tree: ast.FunctionDef, proof: IterPro
     new.decorator_list = []
     loop = new.body[proof.index]
     assert isinstance(loop, ast.For)
-    kind, args = _iter_call(loop, proof)
+    zips = "zip" not in scan.assigned(tree.body) and "zip" not in tree_params(tree) \
+        and func.__globals__.get("zip", zip) is zip
+    kind, args = _iter_call(loop, proof, zips)
     call = ast.Call(ast.Attribute(ast.Name("_ol_loop", ast.Load()), "run", ast.Load()),
                     [ast.Constant(kind), ast.Tuple(args, ast.Load()),
                      ast.Call(ast.Name("_ol_locals", ast.Load()), [], [])], [])
@@ -132,9 +141,15 @@ class LoopRunner:
 
     def __init__(self, func: Callable[..., Any], tree: ast.FunctionDef, proof: IterProof,
                  workers: int, pieces_per_worker: int,
-                 client: Callable[[], Any] | None = None):
+                 client: Callable[[], Any] | None = None, threads: bool = False):
         self.func, self.proof = func, proof
         self.client = client  # a Dask client's getter: the pieces run on that cluster
+        self.threads = threads  # the pieces run on the thread pool, on the real objects
+        self.private: frozenset[str] = frozenset()
+        if threads:
+            from .iterthreads import private_slots
+
+            self.private = private_slots(tree, proof)
         self.workers, self.pieces = workers, workers * pieces_per_worker
         module = _piece_tree(tree, proof)
         compiled = compile(module, func.__code__.co_filename, "exec")
@@ -198,6 +213,10 @@ class LoopRunner:
         proof = self.proof
         ranges = bounds(len(seq), self.pieces)
         descs = [describe(kind, args, seq, lo, hi) for lo, hi in ranges]
+        if self.threads:
+            from .iterthreads import run_threads
+
+            return run_threads(self, kind, args, descs, env)
         own = _stand_ins(proof, env, descs)
         moving = {n for n, _ in proof.reductions} | set(proof.appends) | set(own[0])
         shared = {n: env[n] for n in proof.env if n not in moving}
@@ -224,7 +243,7 @@ class LoopRunner:
         for attempt in (1, 2):
             executor = pools.PROCESSES.get(self.workers)
             futures = [executor.submit(run_loop_piece, func_blob, self.code_blob, token,
-                                       env_sent, {**self._starts(env, k), **own[k]}, desc,
+                                       env_sent, {**self.starts(env, k), **own[k]}, desc,
                                        self.spec)
                        for k, desc in enumerate(descs)]
             try:
@@ -244,7 +263,7 @@ class LoopRunner:
                 self.last = "a piece raised: the loop ran again here, serially"
                 return self.serial(kind, args, env)
             self.last = f"{len(descs)} pieces on {self.workers} processes"
-            return self._merge(env, results)
+            return self.merge(env, results)
         self.last = "worker processes died twice: the loop ran here"
         return self.serial(kind, args, env)
 
@@ -256,7 +275,7 @@ class LoopRunner:
         try:
             shared = client.scatter(env_blob, broadcast=True, hash=False)
             futures = [client.submit(run_loop_piece, func_blob, self.code_blob, token, shared,
-                                     {**self._starts(env, k), **own[k]}, desc, self.spec,
+                                     {**self.starts(env, k), **own[k]}, desc, self.spec,
                                      pure=False) for k, desc in enumerate(descs)]
         except OSError as exc:
             return self._lost(kind, args, env, exc)
@@ -271,7 +290,7 @@ class LoopRunner:
             self.last = "a piece raised: the loop ran again here, serially"
             return self.serial(kind, args, env)
         self.last = f"{len(descs)} pieces on dask"
-        return self._merge(env, results)
+        return self.merge(env, results)
 
     def _lost(self, kind: str, args: tuple, env: dict, exc: BaseException) -> tuple:
         warn_once((self.name, "dask", "lost"), f"{self.name}: the dask cluster failed during "
@@ -280,11 +299,11 @@ class LoopRunner:
         self.last = f"the dask cluster failed: {exc}"
         return self.serial(kind, args, env)
 
-    def _starts(self, env: dict, piece: int) -> dict[str, Any]:
+    def starts(self, env: dict, piece: int) -> dict[str, Any]:
         return {name: env[name] if piece == 0 or op not in ("+", "*") else UNSET
                 for name, op in self.proof.reductions}
 
-    def _merge(self, env: dict, results: list[tuple]) -> tuple:
+    def merge(self, env: dict, results: list[tuple]) -> tuple:
         proof = self.proof
         folded = [env[name] for name, _ in proof.reductions]
         for reduced, changes, appended in results:
@@ -359,9 +378,17 @@ def _put(container: Any, key: Any, value: Any, deep: bool) -> None:
     container[key] = value
 
 
+def tree_params(tree: ast.FunctionDef) -> set[str]:
+    a = tree.args
+    names = [*a.posonlyargs, *a.args, *a.kwonlyargs, a.vararg, a.kwarg]
+    return {n.arg for n in names if n is not None}
+
+
 def _iterable(kind: str, args: tuple) -> Any:
     if kind == "range":
         return range(*args)
+    if kind == "enumzip":
+        return enumerate(zip(*args[1:]), args[0])
     if kind == "enumerate":
         return enumerate(args[0], args[1])
     if kind == "zip":
@@ -381,8 +408,8 @@ def _sequence(kind: str, args: tuple) -> Any:
     """What the pieces cut: a sequence as long as the loop, or None (run it whole)."""
     if kind == "range":
         return range(*args)
-    if kind == "zip":
-        parts = [_cut(a) for a in args]
+    if kind in ("zip", "enumzip"):
+        parts = [_cut(a) for a in (args if kind == "zip" else args[1:])]
         if any(p is None for p in parts):
             return None
         return range(min(len(p) for p in parts))
@@ -395,6 +422,8 @@ def describe(kind: str, args: tuple, seq: Any, lo: int, hi: int) -> tuple:
         return ("enumerate", seq[lo:hi], args[1] + lo)
     if kind == "zip":
         return ("zip", tuple(_cut(a)[lo:hi] for a in args))
+    if kind == "enumzip":
+        return ("enumzip", tuple(_cut(a)[lo:hi] for a in args[1:]), args[0] + lo)
     return ("seq", seq[lo:hi])
 
 

@@ -71,6 +71,8 @@ def items_of(desc: tuple) -> Iterable[Any]:
         return enumerate(desc[1], desc[2])
     if kind == "zip":
         return zip(*desc[1])
+    if kind == "enumzip":
+        return enumerate(zip(*desc[1]), desc[2])
     return desc[1]
 
 
