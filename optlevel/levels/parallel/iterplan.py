@@ -139,9 +139,10 @@ def thread_iteration_estimate(features: FunctionFeatures, signature: ArgSignatur
 
 def iteration_prepare(func: Callable[..., Any], features: FunctionFeatures,
                       workers: int, client: Callable[[], Any] | None = None,
-                      threads: bool = False) -> Prepared:
+                      threads: bool = False, ray: bool = False) -> Prepared:
     """The function with its proven loop run in pieces: on the process pool, as tasks
-    of the Dask cluster ``client()`` returns, or (``threads``) on the thread pool."""
+    of the Dask cluster ``client()`` returns, as Ray tasks (``ray``: Ray is
+    initialized), or (``threads``) on the thread pool."""
     from .iterrun import LoopRunner, build_driver
     from .pools import PROCESSES
 
@@ -155,18 +156,18 @@ def iteration_prepare(func: Callable[..., Any], features: FunctionFeatures,
             ship.check_worker_reads(func, tree)
             ship.dumps_function(func)
         runner = LoopRunner(func, tree, proof, workers, pieces_per_worker(workers), client,
-                            threads)
+                            threads, ray)
         driver = build_driver(func, tree, proof, runner)
     except ship.ShipError as exc:
         raise Decline(str(exc), code=Code.DECLINED) from None
     except (SyntaxError, ValueError, TypeError) as exc:  # a shape the rewrite did not foresee
         raise Decline(f"the loop could not be rebuilt: {type(exc).__name__}: {exc}",
                       code=Code.DECLINED) from None
-    if client is None and not threads and not PROCESSES.running \
+    if client is None and not threads and not ray and not PROCESSES.running \
             and not runtime.inside_worker():
         _warm(workers)  # a measured trial must not time the pool's start
     driver.__optlevel_loop__ = runner  # type: ignore[attr-defined]
-    where = "Dask tasks" if client is not None else \
+    where = "Dask tasks" if client is not None else "Ray tasks" if ray else \
         f"{workers} threads" if threads else f"{workers} worker processes"
     return Prepared(driver, note=f"{proof}; pieces of its iterations on {where}")
 

@@ -137,13 +137,16 @@ def build_driver(func: Callable[..., Any], tree: ast.FunctionDef, proof: IterPro
 
 
 class LoopRunner:
-    """Runs one proven loop: in pieces on the process pool, or here as written."""
+    """Runs one proven loop: in pieces on the process pool, the thread pool, a Dask
+    or Ray cluster, or here as written."""
 
     def __init__(self, func: Callable[..., Any], tree: ast.FunctionDef, proof: IterProof,
                  workers: int, pieces_per_worker: int,
-                 client: Callable[[], Any] | None = None, threads: bool = False):
+                 client: Callable[[], Any] | None = None, threads: bool = False,
+                 ray: bool = False):
         self.func, self.proof = func, proof
         self.client = client  # a Dask client's getter: the pieces run on that cluster
+        self.ray = ray  # the pieces run as Ray tasks (Ray initialized by the backend)
         self.threads = threads  # the pieces run on the thread pool, on the real objects
         self.private: frozenset[str] = frozenset()
         if threads:
@@ -229,6 +232,8 @@ class LoopRunner:
         ship.dumps_values(descs[0], "an item of the loop")
         if self.client is not None:
             return self._on_dask(kind, args, env, descs, own, (func_blob, token, env_blob))
+        if self.ray:
+            return self._on_ray(kind, args, env, descs, own, (func_blob, token, env_blob))
         with Segments() as segments:
             try:
                 sent: Any = segments.put(np.frombuffer(env_blob, np.uint8)) \
@@ -292,11 +297,36 @@ class LoopRunner:
         self.last = f"{len(descs)} pieces on dask"
         return self.merge(env, results)
 
-    def _lost(self, kind: str, args: tuple, env: dict, exc: BaseException) -> tuple:
-        warn_once((self.name, "dask", "lost"), f"{self.name}: the dask cluster failed during "
-                  f"the call ({type(exc).__name__}: {exc}); its loop ran at level 0 here "
-                  "instead.", FallbackWarning)
-        self.last = f"the dask cluster failed: {exc}"
+    def _on_ray(self, kind: str, args: tuple, env: dict, descs: list[tuple],
+                own: list[dict], sent: tuple) -> tuple:
+        """The pieces as Ray tasks: the shared values put in the object store once."""
+        import ray
+        from ray.exceptions import RayError, RayTaskError
+
+        from .remote import ray_task
+
+        func_blob, token, env_blob = sent
+        task = ray_task(ray, run_loop_piece)
+        try:
+            shared = ray.put(env_blob)
+            refs = [task.remote(func_blob, self.code_blob, token, shared,
+                                {**self.starts(env, k), **own[k]}, desc, self.spec)
+                    for k, desc in enumerate(descs)]
+            results = ray.get(refs)
+        except RayTaskError:  # the user's error: the plain loop raises it, as written
+            self.last = "a piece raised: the loop ran again here, serially"
+            return self.serial(kind, args, env)
+        except (OSError, RayError) as exc:  # the cluster went away, a worker died
+            return self._lost(kind, args, env, exc, "ray")
+        self.last = f"{len(descs)} pieces on ray"
+        return self.merge(env, results)
+
+    def _lost(self, kind: str, args: tuple, env: dict, exc: BaseException,
+              cluster: str = "dask") -> tuple:
+        warn_once((self.name, cluster, "lost"), f"{self.name}: the {cluster} cluster failed "
+                  f"during the call ({type(exc).__name__}: {exc}); its loop ran at level 0 "
+                  "here instead.", FallbackWarning)
+        self.last = f"the {cluster} cluster failed: {exc}"
         return self.serial(kind, args, env)
 
     def starts(self, env: dict, piece: int) -> dict[str, Any]:
