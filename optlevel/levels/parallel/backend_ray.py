@@ -13,7 +13,12 @@ from ...contract import YES, BackendBase, Code, Decline, Estimate, Pays, Prepare
 from . import runtime
 from .chunks import SplitOption, parse_hint
 from .cluster import cluster_applies, cluster_estimate, cluster_prepare, unreachable
-from .iterplan import iteration_cluster_estimate, iteration_prepare, iteration_verdict
+from .iterplan import (
+    first_call_check,
+    iteration_cluster_estimate,
+    iteration_prepare,
+    iteration_verdict,
+)
 from .verdicts import chunk_verdict
 
 
@@ -76,7 +81,8 @@ class RayBackend(SplitOption, BackendBase):
             if why:
                 raise Decline(why, warn=False, code=Code.CONFIGURED)
             ray_ready(runtime.executor_kind(settings)[1], runtime.worker_count(settings))
-            return iteration_prepare(func, features, _cpus(settings), ray=True)
+            return iteration_prepare(func, features, _cpus(settings), ray=True,
+                                     verify=first_call_check(features, settings, args, kwargs))
         return cluster_prepare("ray", func, features, settings, args, kwargs or {},
                                lambda call: run_ray(call, 2 * _cpus(settings)))
 

@@ -12,12 +12,14 @@ from typing import Any
 from ...analysis import ArgSignature, FunctionFeatures
 from ...arrays import ArgKind
 from ...contract import YES, Code, Decline, Estimate, Pays, Prepared, Verdict
+from ...core.estimates import plain_seconds
+from ...core.verification import VERIFY_BUDGET_S
 from . import costs, runtime, ship
 from .verdicts import level3_preconditions
 
 __all__ = ["iteration_verdict", "iteration_estimate", "iteration_prepare",
            "iteration_cluster_estimate", "thread_iteration_verdict",
-           "thread_iteration_estimate", "pieces_per_worker"]
+           "thread_iteration_estimate", "pieces_per_worker", "first_call_check"]
 
 #: One step of the innermost Python loop, typically (rowwise_python_matmul's
 #: ``s += A[i][k] * B[k][j]`` measured 60-90 ns on the 2-core machine).
@@ -137,9 +139,23 @@ def thread_iteration_estimate(features: FunctionFeatures, signature: ArgSignatur
     return judged
 
 
+def first_call_check(features: FunctionFeatures, settings: Any, args: tuple,
+                     kwargs: dict | None) -> bool | None:
+    """``Prepared.verify`` for an iteration split across processes or a cluster: left to
+    the core (None) where it checks a first call of this size in full; False where the
+    call is too large for that, because the runner checks the first piece of its first
+    split call itself (:mod:`.itercheck`) — the core's sampled check cuts only arrays,
+    and would have plain Python answer every call of lists or dicts this large."""
+    if settings is None or getattr(settings, "verify", "auto") != "auto":
+        return None
+    budget = VERIFY_BUDGET_S * (10 if features.verify_reasons else 1)
+    return None if plain_seconds(features, args, kwargs or {}) <= budget else False
+
+
 def iteration_prepare(func: Callable[..., Any], features: FunctionFeatures,
                       workers: int, client: Callable[[], Any] | None = None,
-                      threads: bool = False, ray: bool = False) -> Prepared:
+                      threads: bool = False, ray: bool = False,
+                      verify: bool | None = None) -> Prepared:
     """The function with its proven loop run in pieces: on the process pool, as tasks
     of the Dask cluster ``client()`` returns, as Ray tasks (``ray``: Ray is
     initialized), or (``threads``) on the thread pool."""
@@ -169,7 +185,8 @@ def iteration_prepare(func: Callable[..., Any], features: FunctionFeatures,
     driver.__optlevel_loop__ = runner  # type: ignore[attr-defined]
     where = "Dask tasks" if client is not None else "Ray tasks" if ray else \
         f"{workers} threads" if threads else f"{workers} worker processes"
-    return Prepared(driver, note=f"{proof}; pieces of its iterations on {where}")
+    return Prepared(driver, note=f"{proof}; pieces of its iterations on {where}",
+                    verify=None if threads else verify)
 
 
 def _warm(workers: int) -> None:
