@@ -1,11 +1,11 @@
 """An iteration split checks its own first split call on part of it: the first piece
-runs again here, in plain Python, on the copies a worker received, before the call's
-result is returned, and its effects (slots written, items appended, the partial
-reductions) must be the worker's.
+(cut small for that call, an eighth of a usual piece) runs again here, in plain Python,
+on the copies a worker received, before the call's result is returned, and its
+effects (slots written, items appended, the partial reductions) must be the worker's.
 
 A first call too large to check in full against plain Python is checked this way
 instead of running plain Python in its place (the core's sampled check cuts only
-arrays): the cost is one piece's share of the loop, once. A difference means the
+arrays): the cost is that small piece's share of the loop, once. A difference means the
 split is not trusted for this function: one :class:`~optlevel.ResultMismatchWarning`,
 and its loop runs as written from then on.
 """
@@ -33,7 +33,9 @@ def first_piece_differs(runner: Any, env_sent: Any, sent: dict[str, Any], desc: 
     env.pop(CURRENT_GLOBALS, None)  # this process's globals are the current ones
     starts, desc = pickle.loads(pickle.dumps((sent, desc), pickle.HIGHEST_PROTOCOL))
     expected = run_piece_on(runner.piece, env, starts, desc, runner.spec)
-    diff = compare(got, expected, "the first piece's effects")
+    if _equal(got, expected):
+        return False
+    diff = compare(got, expected, "the first piece's effects")  # NaN, float tolerance
     if diff is None:
         return False
     warn_once((runner.name, "iterations", "mismatch"),
@@ -41,3 +43,12 @@ def first_piece_differs(runner: Any, env_sent: Any, sent: dict[str, Any], desc: 
               f"from plain Python's ({diff}); this call and the later ones run the loop as "
               "written.", ResultMismatchWarning)
     return True
+
+
+def _equal(a: Any, b: Any) -> bool:
+    """Python's own equality, when it answers plainly (the usual case, and fast: the
+    core's comparison looks at floats one by one)."""
+    try:
+        return bool(a == b)
+    except (ValueError, TypeError):  # arrays inside: their == is elementwise
+        return False

@@ -160,7 +160,6 @@ def iteration_prepare(func: Callable[..., Any], features: FunctionFeatures,
     of the Dask cluster ``client()`` returns, as Ray tasks (``ray``: Ray is
     initialized), or (``threads``) on the thread pool."""
     from .iterrun import LoopRunner, build_driver
-    from .pools import PROCESSES
 
     proof = features.split.iterations
     tree = features.source.tree
@@ -179,9 +178,9 @@ def iteration_prepare(func: Callable[..., Any], features: FunctionFeatures,
     except (SyntaxError, ValueError, TypeError) as exc:  # a shape the rewrite did not foresee
         raise Decline(f"the loop could not be rebuilt: {type(exc).__name__}: {exc}",
                       code=Code.DECLINED) from None
-    if client is None and not threads and not ray and not PROCESSES.running \
-            and not runtime.inside_worker():
-        _warm(workers)  # a measured trial must not time the pool's start
+    if client is None and not threads and not ray and not runtime.inside_worker():
+        _warm(workers, ship.dumps_function(func))  # a measured trial must not time the
+        # pool's start, nor each worker's first load of the function (its module's import)
     driver.__optlevel_loop__ = runner  # type: ignore[attr-defined]
     where = "Dask tasks" if client is not None else "Ray tasks" if ray else \
         f"{workers} threads" if threads else f"{workers} worker processes"
@@ -189,17 +188,13 @@ def iteration_prepare(func: Callable[..., Any], features: FunctionFeatures,
                     verify=None if threads else verify)
 
 
-def _warm(workers: int) -> None:
-    import pickle
-
-    from . import worker
+def _warm(workers: int, func_blob: bytes) -> None:
+    from .iterworker import preload
     from .pools import PROCESSES
 
     executor = PROCESSES.get(workers)
-    blob = pickle.dumps(len)
     try:
-        for future in [executor.submit(worker.run_items, blob, [((),)])
-                       for _ in range(workers)]:
+        for future in [executor.submit(preload, func_blob) for _ in range(2 * workers)]:
             future.result()
     except (BrokenProcessPool, OSError, RuntimeError):
         PROCESSES.rebuild()  # the calls retry, then run the loop here, with a warning

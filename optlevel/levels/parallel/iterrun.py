@@ -145,6 +145,16 @@ def build_driver(func: Callable[..., Any], tree: ast.FunctionDef, proof: IterPro
     return driver
 
 
+def _head_first(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The first piece cut in two: a head of an eighth of it, which the first split
+    call checks here (:mod:`.itercheck`) at a small cost, and the rest."""
+    lo, hi = ranges[0]
+    head = max(1, (hi - lo) // 8)
+    if hi - lo <= head:
+        return ranges
+    return [(lo, lo + head), (lo + head, hi)] + list(ranges[1:])
+
+
 class LoopRunner:
     """Runs one proven loop: in pieces on the process pool, the thread pool, a Dask
     or Ray cluster, or here as written."""
@@ -228,6 +238,8 @@ class LoopRunner:
     def _parallel(self, kind: str, args: tuple, seq: Any, env: dict) -> tuple:
         proof = self.proof
         ranges = bounds(len(seq), self.pieces)
+        if not self.checked and not self.threads:
+            ranges = _head_first(ranges)
         descs = [describe(kind, args, seq, lo, hi) for lo, hi in ranges]
         if self.threads:
             from .iterthreads import run_threads

@@ -19,7 +19,7 @@ from . import shm
 from .worker import load_function, use_globals
 
 __all__ = ["UNSET", "Unset", "items_of", "key_at", "run_loop_piece", "piece_function",
-           "CURRENT_GLOBALS", "run_piece_on", "load_env"]
+           "CURRENT_GLOBALS", "run_piece_on", "load_env", "preload"]
 
 #: the key of the shared values under which the caller's current globals travel
 CURRENT_GLOBALS = "__optlevel_current_globals__"
@@ -104,6 +104,12 @@ def run_piece_on(piece: Callable[..., Any], env: dict, starts: dict[str, Any], d
     changes = {name: _changes(env[name], deep, keys, before[name])
                for (name, deep, _), keys in zip(slots, _keys(slots, desc))}
     return reduced, changes, {name: env[name] for name in appends}
+
+
+def preload(func_blob: bytes) -> None:
+    """Load the function in this worker ahead of its first piece (a measured trial
+    then times the loop, not the import of the function's module)."""
+    load_function(func_blob)
 
 
 def load_env(sent: Any) -> dict[str, Any]:
