@@ -148,6 +148,11 @@ def first_call_check(features: FunctionFeatures, settings: Any, args: tuple,
     and would have plain Python answer every call of lists or dicts this large."""
     if settings is None or getattr(settings, "verify", "auto") != "auto":
         return None
+    if any(op in ("+", "*") for _, op in features.split.iterations.reductions):
+        # a float sum folded piece by piece is reassociated (1e16 + 1 - 1e16 + 1 ...):
+        # one piece cannot show it; the core checks such a call (a smaller one, for
+        # arrays) or lets plain Python answer it
+        return None
     budget = VERIFY_BUDGET_S * (10 if features.verify_reasons else 1)
     return None if plain_seconds(features, args, kwargs or {}) <= budget else False
 
