@@ -29,6 +29,7 @@ workers, 4 above), to measure what suits a machine.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import platform
@@ -272,6 +273,9 @@ def main() -> None:
     for name in names:
         if name in ("cluster", "ray"):
             kind = "dask" if name == "cluster" else "ray"
+            if importlib.util.find_spec("distributed" if kind == "dask" else kind) is None:
+                print(f"{name:12s} {kind} is not installed here: skipped", flush=True)
+                continue
             found = on_cluster(kind, 128, cores, ns.repeat)
             out["figures"][name] = found
             print(f"{name:12s} rowwise128 plain {found['plain_s'] * 1e3:.1f} ms  local pool "
