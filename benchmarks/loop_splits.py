@@ -3,6 +3,7 @@ function at level 3 and at ``level="auto"``, medians, ratios from the same run.
 
     PYTHONPATH=. python benchmarks/loop_splits.py --out loops.json
     PYTHONPATH=. python benchmarks/loop_splits.py --only rowwise256,words --repeat 3
+    PYTHONPATH=. python benchmarks/loop_splits.py --only cluster,ray --repeat 5
 
 Each figure calls plain Python, level 3 and auto alternately after untimed calls that
 plan, start the pool and settle auto's trial, and reports the medians and ratios.
@@ -15,11 +16,20 @@ figures (targets from the issue):
                            document's top word and its counts (same targets)
   words_dicts              the same, returning every document's dict of counts
   stencil                  4-point stencil on a list-of-lists grid   >=1.6x on 2 cores
+  array_rows               a loop over the rows of a 400x20000 array, if/else and two
+                           outputs per row, NumPy work per row: level 3 on threads
+  cluster                  rowwise128 on a real distributed.LocalCluster (one worker
+                           process per core): correct, its time against the local pool
+  ray                      the same on a local Ray (ray.init(num_cpus=cores))
+
+``--pieces K`` sets the pieces per worker of the iteration splits (default: 2 up to 4
+workers, 4 above), to measure what suits a machine.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import platform
@@ -30,6 +40,8 @@ import time
 import warnings
 from collections.abc import Callable
 from typing import Any
+
+import numpy as np
 
 import optlevel
 from optlevel import optimize
@@ -88,6 +100,20 @@ def stencil(grid, steps):
     return out
 
 
+def array_rows(a):
+    n = len(a)
+    peaks = np.empty(n)
+    levels = np.empty(n)
+    for i in range(n):
+        row = a[i]
+        if row[0] > 0.5:
+            peaks[i] = np.sin(row).max() + np.sqrt(row).sum()
+        else:
+            peaks[i] = np.cos(row).max()
+        levels[i] = np.exp(row).mean()
+    return peaks, levels
+
+
 def _matrix(n: int, seed: int) -> list[list[float]]:
     rnd = random.Random(seed)
     return [[rnd.random() for _ in range(n)] for _ in range(n)]
@@ -107,16 +133,25 @@ def _cases() -> dict[str, tuple[Callable[..., Any], tuple]]:
         "words": (top_words, (_docs(20_000),)),
         "words_dicts": (word_counts, (_docs(20_000),)),
         "stencil": (stencil, (_matrix(600, 4), 4)),
+        "array_rows": (array_rows, (np.random.default_rng(5).random((400, 20_000)),)),
     }
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, tuple):
+        return all(_same(x, y) for x, y in zip(a, b)) and len(a) == len(b)
+    if isinstance(a, np.ndarray):  # prange may compile the NumPy row loop: last bits
+        return a.dtype == b.dtype and bool(np.allclose(a, b, rtol=1e-12, atol=0))
+    return bool(a == b)
 
 
 def measure(func: Callable[..., Any], args: tuple, repeat: int) -> dict[str, Any]:
     level3 = optimize(func, level=3)
     auto = optimize(func, level="auto")
     expected = func(*args)
-    assert level3(*args) == expected
+    assert _same(level3(*args), expected)
     for _ in range(4):  # auto: plan, trial against level 0, settle
-        assert auto(*args) == expected
+        assert _same(auto(*args), expected)
     times: dict[str, list[float]] = {"plain": [], "level3": [], "auto": []}
     for _ in range(repeat):
         for name, f in (("plain", func), ("level3", level3), ("auto", auto)):
@@ -164,19 +199,91 @@ def ceiling(n: int, workers: int, repeat: int) -> dict[str, float]:
     return {"one_s": a, "split_s": b, "x": a / b}
 
 
+def on_cluster(kind: str, n: int, workers: int, repeat: int) -> dict[str, Any]:
+    """rowwise ``n`` on a real cluster of ``workers`` processes (a distributed
+    LocalCluster, or a local Ray) against the local process pool, in one run: the same
+    prepared loop runner on each executor, and the planner's pick under the cluster."""
+    from optlevel.analysis import analyze
+    from optlevel.levels.parallel.iterplan import iteration_prepare
+
+    args = (_matrix(n, 1), _matrix(n, 2))
+    expected = rowwise(*args)
+    features = analyze(rowwise)
+    pool = iteration_prepare(rowwise, features, workers).fn
+    client = cluster = None
+    if kind == "dask":
+        import distributed
+
+        cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1,
+                                           processes=True, dashboard_address=None)
+        client = distributed.Client(cluster, set_as_default=False)
+        remote = iteration_prepare(rowwise, features, workers, lambda: client).fn
+        optlevel.configure(executor=client)
+    else:
+        import ray
+
+        ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
+        remote = iteration_prepare(rowwise, features, workers, ray=True).fn
+        optlevel.configure(executor="ray")
+    try:
+        planned = optimize(rowwise, level=3, strict=True)
+        assert planned(*args) == expected
+        ran = sorted({s.backend for s in planned.stats().signatures})
+        for _ in range(2):  # start, ship the function once
+            assert remote(*args) == expected and pool(*args) == expected
+        times: dict[str, list[float]] = {"plain": [], "pool": [], kind: []}
+        for _ in range(repeat):
+            for name, f in (("plain", rowwise), ("pool", pool), (kind, remote)):
+                start = time.perf_counter()
+                assert f(*args) == expected
+                times[name].append(time.perf_counter() - start)
+        assert remote.__optlevel_loop__.last.endswith(f"pieces on {kind}")
+    finally:
+        optlevel.configure(executor=None)
+        if client is not None:
+            client.close()
+            cluster.close()
+        else:
+            import ray
+
+            ray.shutdown()
+    med = {k: statistics.median(v) for k, v in times.items()}
+    return {"plain_s": med["plain"], "pool_s": med["pool"], "cluster_s": med[kind],
+            "overhead_s": med[kind] - med["pool"], "pool_x": med["plain"] / med["pool"],
+            "cluster_x": med["plain"] / med[kind], "ran_on": ran, "n": n, "repeat": repeat}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", help="write the figures as JSON here")
     parser.add_argument("--only", help="comma-separated figure names")
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--pieces", type=int, help="pieces per worker (default: the rule)")
     ns = parser.parse_args()
     warnings.simplefilter("ignore", optlevel.OptlevelWarning)
+    if ns.pieces:
+        from optlevel.levels.parallel import iterplan
+
+        iterplan.pieces_per_worker = lambda workers: ns.pieces
     cases = _cases()
-    names = ns.only.split(",") if ns.only else list(cases)
+    names = ns.only.split(",") if ns.only else list(cases) + ["cluster"]
     cores = len(os.sched_getaffinity(0))
     out: dict[str, Any] = {"machine": f"{platform.node()} {cores} cores, Python "
                                       f"{sys.version.split()[0]}", "figures": {}}
     for name in names:
+        if name in ("cluster", "ray"):
+            kind = "dask" if name == "cluster" else "ray"
+            if importlib.util.find_spec("distributed" if kind == "dask" else kind) is None:
+                print(f"{name:12s} {kind} is not installed here: skipped", flush=True)
+                continue
+            found = on_cluster(kind, 128, cores, ns.repeat)
+            out["figures"][name] = found
+            print(f"{name:12s} rowwise128 plain {found['plain_s'] * 1e3:.1f} ms  local pool "
+                  f"{found['pool_s'] * 1e3:.1f} ms ({found['pool_x']:.2f}x)  {kind} "
+                  f"{found['cluster_s'] * 1e3:.1f} ms ({found['cluster_x']:.2f}x, ran on "
+                  f"{found['ran_on']}): overhead {found['overhead_s'] * 1e3:+.1f} ms per call",
+                  flush=True)
+            continue
         func, args = cases[name]
         found = measure(func, args, ns.repeat)
         out["figures"][name] = found

@@ -5,6 +5,7 @@ its own reason."""
 
 import copy
 import math
+import os
 import random
 
 import numpy as np
@@ -475,3 +476,40 @@ def test_a_closure_and_keyword_defaults_reach_the_pieces():
     assert driver(xs, offset=2) == scaled(xs, offset=2)
     assert driver(xs) == scaled(xs)
     assert "pieces on 2 processes" in driver.__optlevel_loop__.last
+
+
+def test_a_first_call_too_large_to_check_in_full_runs_split_and_checks_a_piece(ran_at):
+    """plain Python would take longer than the verification budget: the core cannot cut
+    lists to check part of the call, so the runner checks its first piece itself and the
+    plan runs (instead of plain Python answering every call)."""
+    optlevel.configure(workers=2)
+    rnd = random.Random(4)
+    A = [[rnd.random() for _ in range(110)] for _ in range(110)]
+    f = optimize(rowwise, level=3, strict=True)
+    assert ran_at(f, A, A) == 3
+    assert f(A, A) == rowwise(A, A)
+    runner = f.stats().signatures[-1]
+    assert "pieces of its iterations on 2 worker processes" in runner.note
+
+
+def hashes(words):
+    out = []
+    for w in words:
+        out.append(hash(w))
+    return out
+
+
+@pytest.mark.skipif(bool(os.environ.get("PYTHONHASHSEED")), reason="string hashes are the "
+                    "same in every process when PYTHONHASHSEED is set")
+def test_a_piece_that_differs_from_plain_python_untrusts_the_split():
+    """str hashes differ between processes: the first piece's check sees it, warns once,
+    and the loop runs as written from then on (plain Python's values every call)."""
+    from optlevel.levels.parallel.itercheck import UNTRUSTED
+
+    driver = iteration_prepare(hashes, analyze(hashes), 2).fn
+    words = _words(20)
+    with pytest.warns(optlevel.ResultMismatchWarning, match="first piece"):
+        assert driver(words) == hashes(words)
+    assert driver.__optlevel_loop__.last == UNTRUSTED
+    assert driver(words) == hashes(words)
+    assert driver.__optlevel_loop__.last == UNTRUSTED

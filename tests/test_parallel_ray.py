@@ -71,3 +71,44 @@ def test_user_exceptions_come_back_with_their_type():
     f = at_ray(strict_positive, split={"x": 0})
     with pytest.raises(ValueError, match="not positive"):
         f(np.arange(-3.0, 5.0))
+
+
+def test_iteration_splits_on_ray():
+    """A loop's iterations as Ray tasks: lists, dicts, ordered appends, exact int
+    reductions, rows written in place, a stencil's halo; a piece's error is the plain
+    loop's; the planner picks ray for such a loop."""
+    import copy
+
+    from test_parallel_iter_arrays import CASES
+    from test_parallel_iterations import _case, _words, word_counts
+
+    from optlevel.analysis import analyze
+    from optlevel.levels.parallel.iterplan import iteration_prepare
+
+    cases = [_case(name, 7) for name in ("rowwise", "word_counts", "int_reductions",
+                                         "rows_in_place")]
+    func, make = CASES["stencil"]
+    cases.append((func, make(np.random.default_rng(3), 9)))
+    for func, args in cases:
+        driver = iteration_prepare(func, analyze(func), 2, ray=True).fn
+        plain_args, split_args = copy.deepcopy(args), copy.deepcopy(args)
+        result, expected = driver(*split_args), func(*plain_args)
+        if isinstance(expected, np.ndarray):
+            np.testing.assert_array_equal(result, expected)
+        else:
+            assert result == expected and split_args == plain_args
+        assert driver.__optlevel_loop__.last.endswith("pieces on ray"), func.__name__
+
+    def inverse(xs):
+        out = []
+        for x in xs:
+            out.append(1 // x)
+        return out
+
+    with pytest.raises(ZeroDivisionError):
+        iteration_prepare(inverse, analyze(inverse), 2, ray=True).fn([3, 2, 1, 0, 5])
+    optlevel.configure(executor="ray")
+    f = optimize(word_counts, level=3, strict=True)
+    docs = _words(30)
+    assert f(docs) == word_counts(docs)
+    assert {s.backend for s in f.stats().signatures} == {"ray"}

@@ -410,4 +410,4 @@ def test_selection_by_id_and_prefix():
     assert selected("OL103", ("OL1",)) and not selected("OL201", ("OL1",))
     assert not selected("OL103", (), ("OL103",)) and selected("OL104", (), ("OL103",))
     assert list(RULES) == ["OL101", "OL102", "OL103", "OL104", "OL105", "OL106",
-                           "OL201", "OL202", "OL203"]
+                           "OL201", "OL202", "OL203", "OL301", "OL302", "OL303"]

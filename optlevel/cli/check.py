@@ -22,6 +22,7 @@ something is, 2 on a usage error or a file that cannot be read.
 from __future__ import annotations
 
 import argparse
+import ast
 import difflib
 import re
 import sys
@@ -110,8 +111,24 @@ def check_text(text: str, filename: str = "<string>", select: tuple[str, ...] = 
     """The findings in one module's source that ``select``/``ignore`` and its
     ``# noqa`` comments leave."""
     noqa = noqa_lines(text)
-    return [d for d in analyze_source(text, filename)
-            if selected(d.rule, select, ignore) and not _silenced(d, noqa)]
+    found = analyze_source(text, filename)
+    if any(selected(r, select, ignore) for r in RULES if r.startswith("OL3")):
+        found = sorted(found + _unsplittable_loops(text, filename),
+                       key=lambda d: (d.line, d.col, d.rule))
+    return [d for d in found if selected(d.rule, select, ignore) and not _silenced(d, noqa)]
+
+
+def _unsplittable_loops(text: str, filename: str) -> list[Diagnostic]:
+    """Level 3's findings (OL3xx): independent loops no iteration proof holds for, as
+    written, with the rewrite that makes one hold."""
+    from ..levels.parallel.split_iter_advice import loop_advice
+
+    out = []
+    for node in ast.walk(ast.parse(text, filename=filename)):
+        if isinstance(node, ast.FunctionDef):
+            out += [Diagnostic(a.rule, a.line, a.col, a.message, a.suggestion)
+                    for a in loop_advice(node)]
+    return out
 
 
 def _read(file: Path) -> str:

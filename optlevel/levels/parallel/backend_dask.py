@@ -12,7 +12,12 @@ from ...contract import YES, BackendBase, Code, Decline, Estimate, Pays, Prepare
 from . import runtime
 from .chunks import SplitOption, parse_hint
 from .cluster import cluster_applies, cluster_estimate, cluster_prepare, unreachable
-from .iterplan import iteration_cluster_estimate, iteration_prepare, iteration_verdict
+from .iterplan import (
+    first_call_check,
+    iteration_cluster_estimate,
+    iteration_prepare,
+    iteration_verdict,
+)
 from .verdicts import chunk_verdict
 
 
@@ -79,7 +84,8 @@ class DaskBackend(SplitOption, BackendBase):
             if why:
                 raise Decline(why, warn=False, code=Code.CONFIGURED)
             return iteration_prepare(func, features, runtime.worker_count(settings),
-                                     lambda: _client(settings))
+                                     lambda: _client(settings),
+                                     verify=first_call_check(features, settings, args, kwargs))
 
         def run(call: Any) -> list[Any]:
             client = _client(settings)

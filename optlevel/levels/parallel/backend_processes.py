@@ -14,7 +14,12 @@ from ...core.registry import BACKENDS, requirement_missing
 from ...errors import FallbackWarning, warn_once
 from . import costs, runtime, ship
 from .chunks import NotSplit, SplitOption, parse_hint, split_call
-from .iterplan import iteration_estimate, iteration_prepare, iteration_verdict
+from .iterplan import (
+    first_call_check,
+    iteration_estimate,
+    iteration_prepare,
+    iteration_verdict,
+)
 from .verdicts import chunk_verdict, split_bytes, split_elements
 
 #: A Python loop costs at least this per element it touches (a bound, not a measurement).
@@ -89,7 +94,8 @@ class ProcessesBackend(SplitOption, BackendBase):
         hint = parse_hint(features)
         if hint is None and features.split.iterations is not None and \
                 not chunk_verdict(features, signature):
-            return iteration_prepare(func, features, workers)
+            return iteration_prepare(func, features, workers,
+                                     verify=first_call_check(features, settings, args, kwargs))
         try:
             call = split_call(func, features, args, kwargs or {}, hint)
             ship.dumps_function(func)

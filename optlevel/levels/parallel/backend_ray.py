@@ -1,6 +1,7 @@
 """Level 3, ray: pieces of a call as Ray tasks (``OPTLEVEL_EXECUTOR=ray`` joins a
 running Ray or starts a local one; ``ray://host:port`` connects to a cluster).
-Arrays go to the object store once (``ray.put``)."""
+Arrays go to the object store once (``ray.put``). Where no split of the arrays holds,
+a proven loop's iterations run in pieces as Ray tasks (:mod:`.iterrun`), as on Dask."""
 
 from __future__ import annotations
 
@@ -8,10 +9,17 @@ from collections.abc import Callable
 from typing import Any
 
 from ...analysis import ArgSignature, FunctionFeatures
-from ...contract import YES, BackendBase, Code, Estimate, Prepared, Verdict
+from ...contract import YES, BackendBase, Code, Decline, Estimate, Pays, Prepared, Verdict
 from . import runtime
-from .chunks import SplitOption
+from .chunks import SplitOption, parse_hint
 from .cluster import cluster_applies, cluster_estimate, cluster_prepare, unreachable
+from .iterplan import (
+    first_call_check,
+    iteration_cluster_estimate,
+    iteration_prepare,
+    iteration_verdict,
+)
+from .verdicts import chunk_verdict
 
 
 class RayBackend(SplitOption, BackendBase):
@@ -46,18 +54,35 @@ class RayBackend(SplitOption, BackendBase):
 
     def applies(self, features: FunctionFeatures, signature: ArgSignature, settings: Any,
                 profile: Any) -> Verdict:
-        return cluster_applies("ray", features, signature, settings)
+        rows = cluster_applies("ray", features, signature, settings)
+        if rows or rows.code != Code.DECLINED or features.split.iterations is None:
+            return rows
+        return iteration_verdict(features)  # a loop's iterations, in pieces on the cluster
 
     def estimate(self, features: FunctionFeatures, signature: ArgSignature, settings: Any,
                  profile: Any) -> Estimate:
+        if _loop_pieces(features, signature):
+            why = runtime.excluded(settings, "ray")
+            if why or runtime.inside_worker():
+                return Estimate(Pays.NO, why or runtime.INSIDE_WORKER)
+            return iteration_cluster_estimate(
+                "ray", features, signature, float(profile.measure("ray.task_s", _round_trip)),
+                _cpus(settings))
         return cluster_estimate("ray", features, signature, settings, profile, _round_trip,
                                 lambda: _cpus(settings))
 
     def prepare(self, func: Callable[..., Any], features: FunctionFeatures,
                 signature: ArgSignature, settings: Any, args: tuple = (),
                 kwargs: dict | None = None) -> Prepared:
-        from .remote import run_ray
+        from .remote import ray_ready, run_ray
 
+        if _loop_pieces(features, signature):
+            why = runtime.excluded(settings, "ray")
+            if why:
+                raise Decline(why, warn=False, code=Code.CONFIGURED)
+            ray_ready(runtime.executor_kind(settings)[1], runtime.worker_count(settings))
+            return iteration_prepare(func, features, _cpus(settings), ray=True,
+                                     verify=first_call_check(features, settings, args, kwargs))
         return cluster_prepare("ray", func, features, settings, args, kwargs or {},
                                lambda call: run_ray(call, 2 * _cpus(settings)))
 
@@ -65,6 +90,12 @@ class RayBackend(SplitOption, BackendBase):
         from .remote import close_remote
 
         close_remote()
+
+
+def _loop_pieces(features: FunctionFeatures, signature: ArgSignature) -> bool:
+    """The proven loop's iterations go to Ray (no split of the arrays holds)."""
+    return parse_hint(features) is None and features.split.iterations is not None \
+        and not chunk_verdict(features, signature)
 
 
 def _cpus(settings: Any) -> int:

@@ -1,5 +1,7 @@
 """Level 3, threads: NumPy code that releases the GIL, run on blocks of rows by a
-persistent thread pool (see :mod:`optlevel.levels.parallel.local`)."""
+persistent thread pool (see :mod:`optlevel.levels.parallel.local`); or a proven loop
+over the rows of an array whose iterations are NumPy work, its iterations in pieces
+on the same pool (:mod:`.iterthreads`)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from ...analysis.shapes import call_work
 from ...contract import YES, BackendBase, Code, Decline, Estimate, Pays, Prepared, Verdict
 from . import costs, runtime
 from .chunks import NotSplit, SplitOption, block_rows, parse_hint, split_call
+from .iterplan import iteration_prepare, thread_iteration_estimate, thread_iteration_verdict
 from .verdicts import chunk_verdict, split_elements
 
 #: Python overhead of running the function once on a block, per NumPy operation.
@@ -26,18 +29,22 @@ class ThreadsBackend(SplitOption, BackendBase):
     def applies(self, features: FunctionFeatures, signature: ArgSignature, settings: Any,
                 profile: Any) -> Verdict:
         verdict = chunk_verdict(features, signature)
+        if verdict and not features.hot_loops:
+            return YES
+        if features.split.iterations is not None and (verdict or verdict.code == Code.DECLINED):
+            return thread_iteration_verdict(features, signature)
         if not verdict:
             return verdict
-        if features.hot_loops:
-            return Verdict(False, "its Python loops hold the GIL, so threads would take turns "
-                                  "(the processes backend runs such code)", code=Code.DECLINED)
-        return YES
+        return Verdict(False, "its Python loops hold the GIL, so threads would take turns "
+                              "(the processes backend runs such code)", code=Code.DECLINED)
 
     def estimate(self, features: FunctionFeatures, signature: ArgSignature, settings: Any,
                  profile: Any) -> Estimate:
         refused, workers = costs.local_pool_refusal(settings, "threads", features)
         if refused is not None:
             return refused
+        if _loop_pieces(features, signature):
+            return thread_iteration_estimate(features, signature, profile, workers)
         ops = features.split.ops if features.split.ok else 4
         elements = split_elements(features, signature)
         work = call_work(features, signature)
@@ -62,6 +69,9 @@ class ThreadsBackend(SplitOption, BackendBase):
         if why:
             raise Decline(why, warn=False, code=Code.CONFIGURED)
         hint = parse_hint(features)
+        if hint is None and _loop_pieces(features, signature):
+            return iteration_prepare(func, features, runtime.worker_count(settings),
+                                     threads=True)
         try:
             split_call(func, features, args, kwargs or {}, hint)
         except NotSplit as exc:
@@ -84,6 +94,12 @@ class ThreadsBackend(SplitOption, BackendBase):
         from .pools import THREADS
 
         THREADS.close()
+
+
+def _loop_pieces(features: FunctionFeatures, signature: ArgSignature) -> bool:
+    """Threads run the proven loop's iterations in pieces (not the function on blocks)."""
+    return (features.hot_loops or not chunk_verdict(features, signature)) \
+        and bool(thread_iteration_verdict(features, signature))
 
 
 def _threaded(func: Callable[..., Any], features: FunctionFeatures,

@@ -37,16 +37,26 @@ import numpy as np
 
 from ...errors import FallbackWarning, PerformanceWarning, warn_once
 from . import pools, runtime, ship
+from . import split_scan as scan
 from .chunks import bounds
-from .iterworker import CURRENT_GLOBALS, UNSET, items_of, key_at, run_loop_piece
+from .itercheck import UNTRUSTED, first_piece_differs
+from .itercut import (
+    aliased,
+    describe,
+    fold,
+    iterable,
+    put,
+    sequence,
+    slot_problem,
+    stand_ins,
+    tree_params,
+)
+from .iterworker import CURRENT_GLOBALS, UNSET, run_loop_piece
 from .shm import Segments
 from .split_iter import IterProof
 
 __all__ = ["LoopRunner", "build_driver"]
 
-_SEQUENCES = (list, tuple, str, bytes, range, np.ndarray)
-_UNORDERED: tuple[type, ...] = (dict, set, frozenset, type({}.keys()), type({}.values()),
-                                type({}.items()))
 _REDUCIBLE = (int, float, complex, str, bytes, np.number)
 _CALLS = itertools.count()
 #: Shared values at least this large go to the workers once, through shared memory.
@@ -72,7 +82,8 @@ def _piece_tree(tree: ast.FunctionDef, proof: IterProof) -> ast.Module:
     return module
 
 
-def _iter_call(loop: ast.For, proof: IterProof) -> tuple[str, list[ast.expr]]:
+def _iter_call(loop: ast.For, proof: IterProof,
+               zips: bool) -> tuple[str, list[ast.expr]]:
     it = loop.iter
     if proof.iter_kind in ("range", "zip"):
         assert isinstance(it, ast.Call)
@@ -80,7 +91,12 @@ def _iter_call(loop: ast.For, proof: IterProof) -> tuple[str, list[ast.expr]]:
     if proof.iter_kind == "enumerate":
         assert isinstance(it, ast.Call)
         start = next((k.value for k in it.keywords if k.arg == "start"), ast.Constant(0))
-        return "enumerate", [it.args[0], start]
+        inner = it.args[0]
+        if zips and isinstance(inner, ast.Call) and isinstance(inner.func, ast.Name) \
+                and inner.func.id == "zip" and inner.args and not inner.keywords \
+                and not any(isinstance(a, ast.Starred) for a in inner.args):
+            return "enumzip", [start, *inner.args]  # cut like zip, counted like enumerate
+        return "enumerate", [inner, start]
     return "iter", [it]
 
 
@@ -92,7 +108,9 @@ def build_driver(func: Callable[..., Any], tree: ast.FunctionDef, proof: IterPro
     new.decorator_list = []
     loop = new.body[proof.index]
     assert isinstance(loop, ast.For)
-    kind, args = _iter_call(loop, proof)
+    zips = "zip" not in scan.assigned(tree.body) and "zip" not in tree_params(tree) \
+        and func.__globals__.get("zip", zip) is zip
+    kind, args = _iter_call(loop, proof, zips)
     call = ast.Call(ast.Attribute(ast.Name("_ol_loop", ast.Load()), "run", ast.Load()),
                     [ast.Constant(kind), ast.Tuple(args, ast.Load()),
                      ast.Call(ast.Name("_ol_locals", ast.Load()), [], [])], [])
@@ -127,14 +145,35 @@ def build_driver(func: Callable[..., Any], tree: ast.FunctionDef, proof: IterPro
     return driver
 
 
+def _head_first(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The first piece cut in two: a head of an eighth of it, which the first split
+    call checks here (:mod:`.itercheck`) at a small cost, and the rest."""
+    lo, hi = ranges[0]
+    head = max(1, (hi - lo) // 8)
+    if hi - lo <= head:
+        return ranges
+    return [(lo, lo + head), (lo + head, hi)] + list(ranges[1:])
+
+
 class LoopRunner:
-    """Runs one proven loop: in pieces on the process pool, or here as written."""
+    """Runs one proven loop: in pieces on the process pool, the thread pool, a Dask
+    or Ray cluster, or here as written."""
 
     def __init__(self, func: Callable[..., Any], tree: ast.FunctionDef, proof: IterProof,
                  workers: int, pieces_per_worker: int,
-                 client: Callable[[], Any] | None = None):
+                 client: Callable[[], Any] | None = None, threads: bool = False,
+                 ray: bool = False):
         self.func, self.proof = func, proof
         self.client = client  # a Dask client's getter: the pieces run on that cluster
+        self.ray = ray  # the pieces run as Ray tasks (Ray initialized by the backend)
+        self.threads = threads  # the pieces run on the thread pool, on the real objects
+        self.checked = False  # the first split call's first piece was checked here
+        self.untrusted = False  # ... and differed: the loop runs as written
+        self.private: frozenset[str] = frozenset()
+        if threads:
+            from .iterthreads import private_slots
+
+            self.private = private_slots(tree, proof)
         self.workers, self.pieces = workers, workers * pieces_per_worker
         module = _piece_tree(tree, proof)
         compiled = compile(module, func.__code__.co_filename, "exec")
@@ -147,7 +186,7 @@ class LoopRunner:
 
     def serial(self, kind: str, args: tuple, env: dict) -> tuple:
         """The plain loop, here, on the real objects."""
-        return self.piece(env, _iterable(kind, args))
+        return self.piece(env, iterable(kind, args))
 
     def run(self, kind: str, args: tuple, env: dict) -> tuple:
         code, cells = self.func.__code__, self.func.__closure__ or ()
@@ -158,7 +197,7 @@ class LoopRunner:
                 except ValueError:  # an empty cell: unbound, as in the plain loop
                     pass
         why = self._unsplit(env)
-        seq = None if why else _sequence(kind, args)
+        seq = None if why else sequence(kind, args)
         if why or seq is None or len(seq) < 2:
             self.last = why or ("the loop has fewer than 2 iterations" if seq is not None
                                 else "its iterable is not a sequence optlevel can cut")
@@ -178,6 +217,8 @@ class LoopRunner:
         proof = self.proof
         if runtime.inside_worker():
             return runtime.INSIDE_WORKER
+        if self.untrusted:
+            return UNTRUSTED
         missing = [n for n in proof.env if n not in env]
         if missing:
             return f"{missing[0]!r} is not bound"
@@ -188,17 +229,23 @@ class LoopRunner:
             if type(env[name]) is not list:
                 return f"{name!r} is a {type(env[name]).__name__}, not a list"
         for name, deep, _ in proof.slots:
-            why = _slot_problem(name, env[name], deep)
+            why = slot_problem(name, env[name], deep)
             if why:
                 return why
-        return _aliased(proof, env)
+        return aliased(proof, env)
 
     # -- running the pieces ----------------------------------------------------------------
     def _parallel(self, kind: str, args: tuple, seq: Any, env: dict) -> tuple:
         proof = self.proof
         ranges = bounds(len(seq), self.pieces)
+        if not self.checked and not self.threads:
+            ranges = _head_first(ranges)
         descs = [describe(kind, args, seq, lo, hi) for lo, hi in ranges]
-        own = _stand_ins(proof, env, descs)
+        if self.threads:
+            from .iterthreads import run_threads
+
+            return run_threads(self, kind, args, descs, env)
+        own = stand_ins(proof, env, descs)
         moving = {n for n, _ in proof.reductions} | set(proof.appends) | set(own[0])
         shared = {n: env[n] for n in proof.env if n not in moving}
         # the caller's current values of the data globals the function reads: workers
@@ -210,6 +257,8 @@ class LoopRunner:
         ship.dumps_values(descs[0], "an item of the loop")
         if self.client is not None:
             return self._on_dask(kind, args, env, descs, own, (func_blob, token, env_blob))
+        if self.ray:
+            return self._on_ray(kind, args, env, descs, own, (func_blob, token, env_blob))
         with Segments() as segments:
             try:
                 sent: Any = segments.put(np.frombuffer(env_blob, np.uint8)) \
@@ -221,11 +270,11 @@ class LoopRunner:
     def _pieces(self, kind: str, args: tuple, env: dict, descs: list[tuple],
                 own: list[dict], sent: tuple) -> tuple:
         func_blob, token, env_sent = sent
+        sends = [{**self.starts(env, k), **own[k]} for k in range(len(descs))]
         for attempt in (1, 2):
             executor = pools.PROCESSES.get(self.workers)
             futures = [executor.submit(run_loop_piece, func_blob, self.code_blob, token,
-                                       env_sent, {**self._starts(env, k), **own[k]}, desc,
-                                       self.spec)
+                                       env_sent, sends[k], desc, self.spec)
                        for k, desc in enumerate(descs)]
             try:
                 results = pools.wait_all(futures)
@@ -243,8 +292,10 @@ class LoopRunner:
             except Exception:  # the user's error: the plain loop raises it, as written
                 self.last = "a piece raised: the loop ran again here, serially"
                 return self.serial(kind, args, env)
+            if self._differs(env_sent, sends[0], descs[0], results[0]):
+                return self.serial(kind, args, env)
             self.last = f"{len(descs)} pieces on {self.workers} processes"
-            return self._merge(env, results)
+            return self.merge(env, results)
         self.last = "worker processes died twice: the loop ran here"
         return self.serial(kind, args, env)
 
@@ -253,11 +304,12 @@ class LoopRunner:
         """The pieces as Dask tasks: the shared values scattered once to every worker."""
         func_blob, token, env_blob = sent
         client = self.client()  # type: ignore[misc]
+        sends = [{**self.starts(env, k), **own[k]} for k in range(len(descs))]
         try:
             shared = client.scatter(env_blob, broadcast=True, hash=False)
             futures = [client.submit(run_loop_piece, func_blob, self.code_blob, token, shared,
-                                     {**self._starts(env, k), **own[k]}, desc, self.spec,
-                                     pure=False) for k, desc in enumerate(descs)]
+                                     sends[k], desc, self.spec, pure=False)
+                       for k, desc in enumerate(descs)]
         except OSError as exc:
             return self._lost(kind, args, env, exc)
         try:
@@ -270,172 +322,71 @@ class LoopRunner:
         except Exception:  # the user's error: the plain loop raises it, as written
             self.last = "a piece raised: the loop ran again here, serially"
             return self.serial(kind, args, env)
+        if self._differs(env_blob, sends[0], descs[0], results[0]):
+            return self.serial(kind, args, env)
         self.last = f"{len(descs)} pieces on dask"
-        return self._merge(env, results)
+        return self.merge(env, results)
 
-    def _lost(self, kind: str, args: tuple, env: dict, exc: BaseException) -> tuple:
-        warn_once((self.name, "dask", "lost"), f"{self.name}: the dask cluster failed during "
-                  f"the call ({type(exc).__name__}: {exc}); its loop ran at level 0 here "
-                  "instead.", FallbackWarning)
-        self.last = f"the dask cluster failed: {exc}"
+    def _on_ray(self, kind: str, args: tuple, env: dict, descs: list[tuple],
+                own: list[dict], sent: tuple) -> tuple:
+        """The pieces as Ray tasks: the shared values put in the object store once."""
+        import ray
+        from ray.exceptions import RayError, RayTaskError
+
+        from .remote import ray_task
+
+        func_blob, token, env_blob = sent
+        task = ray_task(ray, run_loop_piece)
+        sends = [{**self.starts(env, k), **own[k]} for k in range(len(descs))]
+        try:
+            shared = ray.put(env_blob)
+            refs = [task.remote(func_blob, self.code_blob, token, shared, sends[k], desc,
+                                self.spec) for k, desc in enumerate(descs)]
+            results = ray.get(refs)
+        except RayTaskError:  # the user's error: the plain loop raises it, as written
+            self.last = "a piece raised: the loop ran again here, serially"
+            return self.serial(kind, args, env)
+        except (OSError, RayError) as exc:  # the cluster went away, a worker died
+            return self._lost(kind, args, env, exc, "ray")
+        if self._differs(env_blob, sends[0], descs[0], results[0]):
+            return self.serial(kind, args, env)
+        self.last = f"{len(descs)} pieces on ray"
+        return self.merge(env, results)
+
+    def _differs(self, env_sent: Any, sent: dict, desc: tuple, got: tuple) -> bool:
+        """The first split call: its first piece again here (:mod:`.itercheck`)."""
+        if self.checked:
+            return False
+        self.checked = True
+        if first_piece_differs(self, env_sent, sent, desc, got):
+            self.untrusted = True
+            self.last = UNTRUSTED
+            return True
+        return False
+
+    def _lost(self, kind: str, args: tuple, env: dict, exc: BaseException,
+              cluster: str = "dask") -> tuple:
+        warn_once((self.name, cluster, "lost"), f"{self.name}: the {cluster} cluster failed "
+                  f"during the call ({type(exc).__name__}: {exc}); its loop ran at level 0 "
+                  "here instead.", FallbackWarning)
+        self.last = f"the {cluster} cluster failed: {exc}"
         return self.serial(kind, args, env)
 
-    def _starts(self, env: dict, piece: int) -> dict[str, Any]:
+    def starts(self, env: dict, piece: int) -> dict[str, Any]:
         return {name: env[name] if piece == 0 or op not in ("+", "*") else UNSET
                 for name, op in self.proof.reductions}
 
-    def _merge(self, env: dict, results: list[tuple]) -> tuple:
+    def merge(self, env: dict, results: list[tuple]) -> tuple:
         proof = self.proof
         folded = [env[name] for name, _ in proof.reductions]
         for reduced, changes, appended in results:
             for k, ((_, op), value) in enumerate(zip(proof.reductions, reduced)):
                 if value is not UNSET:
-                    folded[k] = _fold(op, folded[k], value)
+                    folded[k] = fold(op, folded[k], value)
             for name, deep, _ in proof.slots:
                 container = env[name]
                 for key, value in changes[name]:
-                    _put(container, key, value, deep)
+                    put(container, key, value, deep)
             for name, values in appended.items():
                 env[name].extend(values)
         return tuple(folded)
-
-
-def _stand_ins(proof: IterProof, env: dict, descs: list[tuple]) -> list[dict]:
-    """Per piece, the entries of the names the loop uses only at its own key (``A[i]``,
-    ``C[i][j] = ...``) or near it (``grid[i - 1]``: a halo): a dict of those keys
-    instead of the whole container. A name whose keys do not all index it (a negative
-    or too large index, an offset on a dict) goes whole."""
-    out: list[dict] = [{} for _ in descs]
-    for name, path, offsets in proof.by_key:
-        value = env.get(name)
-        if not (type(value) in (list, tuple, dict)
-                or (isinstance(value, np.ndarray) and value.ndim >= 1)):
-            continue
-        if type(value) is dict and offsets != (0,):
-            continue
-        parts = []
-        for desc in descs:
-            try:
-                keys = {key_at(item, path) for item in items_of(desc)}
-                if offsets != (0,):
-                    keys = {k + off for k in keys for off in offsets}
-            except TypeError:  # unhashable keys, or keys that take no offset: whole
-                break
-            if type(value) is dict:
-                part = {k: value[k] for k in keys if k in value}
-            elif all(type(k) is int and 0 <= k < len(value) for k in keys):  # type: ignore[arg-type]
-                part = {k: value[k] for k in sorted(keys)}  # type: ignore[index]
-            else:
-                break
-            parts.append(part)
-        else:
-            for piece, part in zip(out, parts):
-                piece[name] = part
-    return out
-
-
-def _fold(op: str, acc: Any, value: Any) -> Any:
-    if op == "+":
-        return acc + value
-    if op == "*":
-        return acc * value
-    pick = min if op.startswith("min") else max
-    return pick(value, acc) if op.endswith("<") else pick(acc, value)
-
-
-def _put(container: Any, key: Any, value: Any, deep: bool) -> None:
-    if deep and not isinstance(container, np.ndarray):
-        row = container[key]
-        if type(row) is list:
-            row[:] = value
-            return
-        if type(row) is dict:
-            row.clear()
-            row.update(value)
-            return
-        if isinstance(row, np.ndarray):
-            row[...] = value
-            return
-    container[key] = value
-
-
-def _iterable(kind: str, args: tuple) -> Any:
-    if kind == "range":
-        return range(*args)
-    if kind == "enumerate":
-        return enumerate(args[0], args[1])
-    if kind == "zip":
-        return zip(*args)
-    return args[0]
-
-
-def _cut(obj: Any) -> Any:
-    if isinstance(obj, _SEQUENCES) and not (isinstance(obj, np.ndarray) and obj.ndim == 0):
-        return obj
-    if isinstance(obj, _UNORDERED):
-        return list(obj)  # type: ignore[call-overload]
-    return None
-
-
-def _sequence(kind: str, args: tuple) -> Any:
-    """What the pieces cut: a sequence as long as the loop, or None (run it whole)."""
-    if kind == "range":
-        return range(*args)
-    if kind == "zip":
-        parts = [_cut(a) for a in args]
-        if any(p is None for p in parts):
-            return None
-        return range(min(len(p) for p in parts))
-    return _cut(args[0])
-
-
-def describe(kind: str, args: tuple, seq: Any, lo: int, hi: int) -> tuple:
-    """The iterations ``[lo, hi)`` as a piece receives them (see :func:`.iterworker.items_of`)."""
-    if kind == "enumerate":
-        return ("enumerate", seq[lo:hi], args[1] + lo)
-    if kind == "zip":
-        return ("zip", tuple(_cut(a)[lo:hi] for a in args))
-    return ("seq", seq[lo:hi])
-
-
-def _slot_problem(name: str, container: Any, deep: bool) -> str:
-    if isinstance(container, np.ndarray):
-        return "" if container.dtype.kind in "biufcUS" else f"{name!r} has dtype object"
-    if type(container) not in (list, dict):
-        return f"{name!r} is a {type(container).__name__}, not a list, dict or array"
-    if deep:
-        rows = container.values() if type(container) is dict else container
-        ids = [id(r) for r in rows]
-        if len(set(ids)) != len(ids):
-            return f"rows of {name!r} are the same object"
-    return ""
-
-
-def _aliased(proof: IterProof, env: dict) -> str:
-    """A written container or appended list that another value the loop reads is, or
-    holds, would see the pieces' writes late: run those calls whole."""
-    written = [s[0] for s in proof.slots] + list(proof.appends)
-    for name in written:
-        mine = {id(env[name])}
-        if any(s[0] == name and s[1] for s in proof.slots):
-            rows = env[name].values() if type(env[name]) is dict else env[name]
-            if not isinstance(env[name], np.ndarray):
-                mine |= {id(r) for r in rows}
-        for other in proof.env:
-            if other == name:
-                continue
-            value = env[other]
-            ids = {id(value)}
-            if type(value) in (list, tuple):
-                ids |= {id(v) for v in value}
-            elif type(value) is dict:
-                ids |= {id(v) for v in value.values()}
-            if ids & mine:
-                return f"{name!r} shares objects with {other!r}"
-            if isinstance(value, np.ndarray) and isinstance(env[name], np.ndarray) \
-                    and np.shares_memory(value, env[name]):
-                return f"{name!r} shares memory with {other!r}"
-    return ""
-
-
-__all__ += ["describe", "items_of"]

@@ -19,7 +19,7 @@ from . import shm
 from .worker import load_function, use_globals
 
 __all__ = ["UNSET", "Unset", "items_of", "key_at", "run_loop_piece", "piece_function",
-           "CURRENT_GLOBALS"]
+           "CURRENT_GLOBALS", "run_piece_on", "load_env", "preload"]
 
 #: the key of the shared values under which the caller's current globals travel
 CURRENT_GLOBALS = "__optlevel_current_globals__"
@@ -65,12 +65,14 @@ def piece_function(code_blob: bytes, func: Callable[..., Any]) -> Callable[..., 
 
 
 def items_of(desc: tuple) -> Iterable[Any]:
-    """One piece's iterations from its description (see :func:`.iterrun.describe`)."""
+    """One piece's iterations from its description (see :func:`.itercut.describe`)."""
     kind = desc[0]
     if kind == "enumerate":
         return enumerate(desc[1], desc[2])
     if kind == "zip":
         return zip(*desc[1])
+    if kind == "enumzip":
+        return enumerate(zip(*desc[1]), desc[2])
     return desc[1]
 
 
@@ -85,20 +87,32 @@ def run_loop_piece(func_blob: bytes, code_blob: bytes, token: str, env_blob: byt
     """Run the loop over one piece; return ``(reductions, slot changes, appended)``."""
     func = load_function(func_blob)
     piece = piece_function(code_blob, func)
-    env = dict(_envs.get_or_make(token, lambda: _load_env(env_blob)))
+    env = dict(_envs.get_or_make(token, lambda: load_env(env_blob)))
+    with use_globals(func, env.pop(CURRENT_GLOBALS, {})):
+        return run_piece_on(piece, env, starts, desc, spec)
+
+
+def run_piece_on(piece: Callable[..., Any], env: dict, starts: dict[str, Any], desc: tuple,
+                 spec: tuple) -> tuple:
+    """The piece's loop over ``desc`` on ``env`` (changed in place), and its effects."""
     env.update(starts)
     slots, appends = spec
     for name in appends:
         env[name] = []
     before = _snapshot(env, slots, desc)
-    with use_globals(func, env.pop(CURRENT_GLOBALS, {})):
-        reduced = piece(env, items_of(desc))
+    reduced = piece(env, items_of(desc))
     changes = {name: _changes(env[name], deep, keys, before[name])
                for (name, deep, _), keys in zip(slots, _keys(slots, desc))}
     return reduced, changes, {name: env[name] for name in appends}
 
 
-def _load_env(sent: Any) -> dict[str, Any]:
+def preload(func_blob: bytes) -> None:
+    """Load the function in this worker ahead of its first piece (a measured trial
+    then times the loop, not the import of the function's module)."""
+    load_function(func_blob)
+
+
+def load_env(sent: Any) -> dict[str, Any]:
     """The shared values: pickled bytes, or a shared-memory segment holding them."""
     if isinstance(sent, bytes):
         return pickle.loads(sent)

@@ -439,7 +439,12 @@ class _Proof:
                 arg = it.args[-1] if it.func.id == "range" else it.args[0]
                 if it.func.id == "range" and len(it.args) == 3:
                     arg = it.args[1]
-                return length_name(arg, lengths, self.params)
+                if it.func.id == "enumerate" and isinstance(arg, ast.Call) \
+                        and isinstance(arg.func, ast.Name) and arg.func.id == "zip" \
+                        and arg.args:  # enumerate(zip(a, b)): as long as a (or shorter)
+                    arg = arg.args[0]
+                return length_name(arg, lengths, self.params,
+                                   items=it.func.id in ("enumerate", "zip"))
             return length_name(it, lengths, self.params, items=True)
 
         def deepest(loop: ast.For) -> tuple[str | None, ...]:

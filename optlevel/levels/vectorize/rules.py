@@ -1,8 +1,10 @@
 """The level-1 rules: one id, name, title and summary each, in one registry.
 
 Ids follow linters' habit: ``OL1xx`` are loops with a vectorized equivalent,
-``OL2xx`` memory layout. ``docs/rules.md`` documents every rule with a
-before/after example (a test checks that each id here has its section there).
+``OL2xx`` memory layout, ``OL3xx`` independent loops written so that level 3 cannot
+prove it (found by level 3's analysis, ``optlevel check`` only). ``docs/rules.md``
+documents every rule with a before/after example (a test checks that each id here
+has its section there).
 """
 
 from __future__ import annotations
@@ -99,6 +101,18 @@ rule("OL202", "strided-inner-loop", "innermost loop walks an array across its me
 rule("OL203", "non-contiguous-input", "loops over a non-contiguous array argument",
      "A strided view (x[::2], x.T[1:]) walked by loops is slower than a contiguous copy, "
      "and Numba compiles a separate, slower version for it.")
+
+# Level 3's (its analysis: levels/parallel/split_iter_advice.py, run by `optlevel check`)
+rule("OL301", "counter-index", "a counter carried across iterations as an index: enumerate",
+     "`k = 0` before a loop and `k += 1` at the end of each iteration make every iteration "
+     "depend on the one before, so level 3 cannot split the loop; enumerate counts for it.")
+rule("OL302", "while-counter", "a while loop counting an index: a for loop over range()",
+     "`while i < n: ...; i += 1` is a loop level 3 does not split (only `for` loops are "
+     "proved); as `for i in range(n)` its independent iterations can run in pieces.")
+rule("OL303", "shifted-write", "a loop writing out[i + c]: loop over the written index",
+     "When every write lands at `out[i + 1]`, the proof cannot tell that no two "
+     "iterations write the same slot; looping over the written index (and reading "
+     "`x[i - 1]`) makes each iteration write its own slot.")
 
 
 def selected(rule_id: str, select: Iterable[str] = (), ignore: Iterable[str] = ()) -> bool:
