@@ -20,8 +20,9 @@ call used to go unchecked; it is now checked on a part that costs at most
 3. **the whole call** — where neither applies (no array to cut, the smaller call
    raises in plain Python too), the call is checked in full: it costs what plain
    Python costs, once; only a plan of a ``trusted_unchecked`` backend (level 2) of a
-   function with nothing flagged to prove runs unchecked when no array can be cut. ``verify=False`` (or ``OPTLEVEL_VERIFY=never``) keeps the unchecked
-   plan; ``verify=True`` checks the whole call.
+   function with nothing flagged to prove runs unchecked when no array can be cut.
+   ``verify=False`` (or ``OPTLEVEL_VERIFY=never``) keeps the unchecked plan;
+   ``verify=True`` checks the whole call.
 
 A difference demotes the plan as a full check does (one
 :class:`~optlevel.ResultMismatchWarning`) and the call returns plain Python's result.
