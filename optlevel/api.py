@@ -15,12 +15,16 @@ from collections.abc import Callable
 from time import perf_counter
 from typing import Any, Generic, ParamSpec, TypeVar, overload
 
+import numpy as np
+
 from . import stats as _stats
 from .analysis import ArgSignature, FunctionFeatures, signature_key
+from .analysis.signature import SIZE_CLASS, other_key
+from .arrays import FLAG_MASK, SCALAR_TYPES
 from .config import CONTEXT_LEVEL, STATE, check_decorator_flags, settings
 from .contract import RowKind
 from .core.dispatch import Dispatcher
-from .core.plan import Plan, PlanKey, PlanTable
+from .core.plan import TIMED_CALLS, Plan, PlanKey, PlanTable
 from .core.planner import MODE_AUTO, MODE_EXPLICIT, MODE_STRICT, Row
 from .core.registry import known_options, option_problems
 from .errors import ConfigError
@@ -31,6 +35,8 @@ __all__ = ["optimize", "Optimized", "CallPlan"]
 P = ParamSpec("P")
 R = TypeVar("R")
 R_co = TypeVar("R_co", covariant=True)
+_ndarray = np.ndarray
+_UNTIMED = TIMED_CALLS - 1  # a power of two less one: ``n & _UNTIMED`` picks the calls
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,28 +89,56 @@ class Optimized(Generic[P, R_co]):
             _stats.register(self._dispatcher)
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R_co:
-        # The fast path. ``_head`` caches (settings generation, context level, ceiling,
-        # mode): it is recomputed when either of the first two changes (configure(),
-        # an env reload, ``with optlevel.level()``), so only the argument key is built
-        # per call; dtypes, ranks, layouts and size classes are in that key.
-        if kwargs and self._intercept and "optlevel" in kwargs:
-            return self._call_at(args, kwargs)
+        # The fast path. The argument key is built inline for positional calls (the
+        # same items :func:`~optlevel.analysis.signature_key` builds: dtype, rank,
+        # layout flags and size class per array, the type per scalar), so dtypes,
+        # layouts and size classes always reach the key. ``_head`` caches (settings
+        # generation, context level, ceiling, mode): it is recomputed when either of
+        # the first two changes (configure(), an env reload, ``with optlevel.level()``).
+        if kwargs:
+            if self._intercept and "optlevel" in kwargs:
+                return self._call_at(args, kwargs)
+            sig = signature_key(args, kwargs)
+        else:
+            items = []
+            for a in args:
+                t = type(a)
+                if t is _ndarray:
+                    items.append((a.dtype, a.ndim, a.flags.num & FLAG_MASK,
+                                  SIZE_CLASS[a.size.bit_length()]))
+                elif t in SCALAR_TYPES:
+                    items.append(t)
+                else:
+                    items.append(other_key(a, t))
+            sig = tuple(items)
         head = self._head
         context = CONTEXT_LEVEL.get()
         if head[0] != STATE.generation or head[1] != context:
             head = self._refresh(context)
-        key = (head[2], head[3], signature_key(args, kwargs))  # equal to its PlanKey
+        key = (head[2], head[3], sig)  # equal to its PlanKey
         plan = self._table.plans.get(key)
         if plan is None:
             plan = self._dispatcher.plan_for(key, args, kwargs, STATE.current or settings())
+        # The first TIMED_CALLS calls of a plan are timed; after them one call in
+        # TIMED_CALLS is, standing for the calls around it (two clock reads are a fifth
+        # of this path). Warm-ups, scouts and trials time every call themselves.
+        n = plan.calls
+        if n >= TIMED_CALLS and n & _UNTIMED:
+            try:
+                result = plan.fn(*args, **kwargs)
+            except plan.catch as exc:
+                return self._dispatcher.recover(plan, key, exc, args, kwargs,
+                                                STATE.current or settings())
+            plan.calls += 1  # read again: other threads count too
+            return result
         start = perf_counter()
         try:
             result = plan.fn(*args, **kwargs)
         except plan.catch as exc:
             return self._dispatcher.recover(plan, key, exc, args, kwargs,
                                             STATE.current or settings())
-        plan.time += perf_counter() - start
-        plan.calls += 1
+        plan.time += (perf_counter() - start) * (TIMED_CALLS if n >= TIMED_CALLS else 1)
+        plan.calls += 1  # read again: other threads count too
         return result
 
     def _refresh(self, context: int | None) -> tuple:

@@ -18,7 +18,12 @@ from typing import Any, NamedTuple
 from ..analysis import ArgSignature
 from ..contract import Backend, Code, Prepared
 
-__all__ = ["PlanKey", "State", "Plan", "PlanTable", "Failure"]
+__all__ = ["PlanKey", "State", "Plan", "PlanTable", "Failure", "TIMED_CALLS"]
+
+#: The fast path times a plan's first TIMED_CALLS calls, then one call in
+#: TIMED_CALLS (counted TIMED_CALLS times): ``Plan.time`` is exact for the first
+#: calls and an unbiased estimate after them. A power of two.
+TIMED_CALLS = 8
 
 
 class PlanKey(NamedTuple):
