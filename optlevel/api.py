@@ -53,6 +53,9 @@ class CallPlan:
     rows: tuple[Row, ...]
     #: the plan earlier calls of this signature realized, if any
     plan: Plan | None
+    #: measured seconds per call by backend, over every plan earlier calls of this
+    #: key ran (trial entrants and retired plans included)
+    measured: dict[str, float] = dataclasses.field(default_factory=dict)
 
 
 class Optimized(Generic[P, R_co]):
@@ -220,7 +223,7 @@ class Optimized(Generic[P, R_co]):
         signature, ranking = d.ranking(key, args, kwargs, s)
         rows = tuple(_with_failure(r, d.table, key.sig) for r in ranking.rows)
         return CallPlan(d.qualname, d.features, signature, ceiling, mode, rows,
-                        d.plans.get(key))
+                        d.plans.get(key), _measured(d.all_plans(), key))
 
     def precompile(self, *args: P.args, **kwargs: P.kwargs) -> list[Any]:
         """Compile now, for arguments like these, what a call would compile (the
@@ -281,6 +284,17 @@ def _with_failure(row: Row, table: PlanTable, sig_key: tuple) -> Row:
         return row
     return dataclasses.replace(row, tried=False, reason=f"not used: {failed.reason}",
                                kind=RowKind.DECLINED, code=str(failed.code) or row.code)
+
+
+def _measured(plans: list[Plan], key: PlanKey) -> dict[str, float]:
+    """Seconds per call by backend, over the plans of ``key`` that ran."""
+    totals: dict[str, list[float]] = {}
+    for plan in plans:
+        if plan.key == key and plan.calls:
+            found = totals.setdefault(plan.backend, [0.0, 0])
+            found[0] += plan.time
+            found[1] += plan.calls
+    return {name: t / n for name, (t, n) in totals.items()}
 
 
 def _parameters(func: Any) -> set[str]:
