@@ -47,6 +47,7 @@ class State(enum.Enum):
 
     READY = "ready"  # runs its backend's callable
     WARMUP = "warmup"  # runs plain Python, timed, until compiling would pay back
+    SCOUTING = "scouting"  # runs plain Python, timed, until planning would pay back
     TRIAL_BASELINE = "trial: timing level 0"  # next call: plain, timed, then build
     TRIAL_CANDIDATE = "trial: timing a candidate"  # next call: an entrant, timed
     VERIFYING = "verifying"  # next call: both, compared

@@ -1,0 +1,113 @@
+"""Scouting: the first calls of a loop-free function run plain before any planning.
+
+A function with no Python-level loop (no ``for``, ``while`` or comprehension) is
+vectorized NumPy or straight-line code. Whatever a level may gain on it, planning a
+key costs 0.3-1 ms in Python (the ranking, and a trial's builds and checks), which is
+10-100 times a call of a few microseconds: 20 calls of a 6 µs kernel took 6-7 times
+plain in total when the first call planned. So in auto mode a new key of such a
+function starts as plain Python, timed, and nothing else (a *scout*). Once the key
+has spent :data:`SCOUT_FACTOR` times what planning costs (ski rental, as
+:mod:`.warmup` does for compiles: planning then adds at most a tenth of the time
+already spent), the scout settles, the plan is dropped and the next call plans the
+key as usual. A call measured longer than the budget plans on the next call.
+
+Functions with loops are not scouted: their first call may compile at once (as
+``numba.njit`` does), and :mod:`.warmup` already runs them plain until a compile pays.
+"""
+
+from __future__ import annotations
+
+import dis
+import itertools
+import logging
+import threading
+import time
+import types
+from typing import Any, Protocol
+
+from ..analysis import FunctionFeatures
+from .plan import Plan, PlanTable, State
+from .runtime import RUNTIME
+
+__all__ = ["PLANNING_ESTIMATE_S", "SCOUT_FACTOR", "loop_free", "planning_estimate",
+           "record_planning", "start_scout"]
+
+log = logging.getLogger("optlevel")
+
+#: What planning a key is assumed to cost until one has been measured in this process.
+PLANNING_ESTIMATE_S = 1e-3
+#: A scouted key is planned once it has spent this many planning costs in Python.
+SCOUT_FACTOR = 10
+# the latest planning times measured in this process (bounded; reset() forgets them)
+_PLANNINGS = RUNTIME.cache("core.planning_times", maxsize=256)
+_count = itertools.count()
+# opcodes of a loop: an iteration step, or a jump back (by version)
+_LOOP_OPS = frozenset(dis.opmap[name] for name in (
+    "FOR_ITER", "JUMP_BACKWARD", "JUMP_BACKWARD_NO_INTERRUPT", "JUMP_ABSOLUTE",
+    "POP_JUMP_BACKWARD_IF_TRUE", "POP_JUMP_BACKWARD_IF_FALSE",
+    "POP_JUMP_BACKWARD_IF_NONE", "POP_JUMP_BACKWARD_IF_NOT_NONE") if name in dis.opmap)
+
+
+class Scouted(Protocol):
+    """What a scout needs from the dispatcher."""
+
+    func: Any
+    table: PlanTable
+
+    def scouted(self, plan: Plan) -> None: ...
+
+
+def loop_free(features: FunctionFeatures) -> bool:
+    """Does the function's own code hold no Python-level loop (comprehensions and
+    nested functions included)? Read from the bytecode: no instruction that iterates
+    or jumps back. False without source: what the function is stays unknown."""
+    if features.source.tree is None or features.loops or features.is_generator \
+            or features.is_async:
+        return False
+    code = getattr(features.function, "__code__", None)
+    return code is not None and not _loops_in(code)
+
+
+def _loops_in(code: types.CodeType) -> bool:
+    if not _LOOP_OPS.isdisjoint(code.co_code[::2]):
+        return True
+    return any(_loops_in(c) for c in code.co_consts if isinstance(c, types.CodeType))
+
+
+def record_planning(seconds: float) -> None:
+    _PLANNINGS[next(_count)] = seconds
+
+
+def planning_estimate() -> float:
+    """The lower median of the planning times measured in this process and the
+    default (the first planning of a process also loads backends: one outlier must
+    not make every later scout wait ten times longer)."""
+    times = sorted([PLANNING_ESTIMATE_S, *_PLANNINGS.values()])
+    return times[(len(times) - 1) // 2]
+
+
+def start_scout(d: Scouted, plan: Plan) -> None:
+    """``plan`` (level 0) runs plain Python, timed, until planning its key would
+    cost at most a tenth of the time spent; then :meth:`Scouted.scouted` hands the
+    key back to the planner."""
+    budget = SCOUT_FACTOR * planning_estimate()
+    lock = threading.Lock()
+    spent = [0.0]
+    func = d.func
+
+    def scout(*args: Any, **kwargs: Any) -> Any:
+        start = time.perf_counter()
+        result = func(*args, **kwargs)
+        elapsed = time.perf_counter() - start
+        with lock:
+            spent[0] += elapsed
+            done = spent[0] >= budget
+        if done and plan.state is State.SCOUTING:
+            log.debug("%s: scouted %.3fs in Python; the next call plans",
+                      getattr(d, "qualname", "?"), spent[0])
+            d.scouted(plan)
+        return result
+
+    d.table.enter(plan, State.SCOUTING, scout,
+                  "scouting: no Python-level loop, so plain Python runs, timed, until "
+                  "planning would cost under a tenth of the time spent")
