@@ -9,7 +9,8 @@ function starts as plain Python, timed, and nothing else (a *scout*). Once the k
 has spent :data:`SCOUT_FACTOR` times what planning costs (ski rental, as
 :mod:`.warmup` does for compiles: planning then adds at most a tenth of the time
 already spent), the scout settles, the plan is dropped and the next call plans the
-key as usual. A call measured longer than the budget plans on the next call.
+key as usual. The scout reads the time the fast path counts (``Plan.time``), so
+the key is planned two calls after the call that crossed the budget.
 
 Functions with loops are not scouted: their first call may compile at once (as
 ``numba.njit`` does), and :mod:`.warmup` already runs them plain until a compile pays.
@@ -20,8 +21,6 @@ from __future__ import annotations
 import dis
 import itertools
 import logging
-import threading
-import time
 import types
 from typing import Any, Protocol
 
@@ -79,11 +78,14 @@ def record_planning(seconds: float) -> None:
 
 
 def planning_estimate() -> float:
-    """The lower median of the planning times measured in this process and the
-    default (the first planning of a process also loads backends: one outlier must
-    not make every later scout wait ten times longer)."""
-    times = sorted([PLANNING_ESTIMATE_S, *_PLANNINGS.values()])
-    return times[(len(times) - 1) // 2]
+    """What planning a key costs: the lower median of the planning times measured in
+    this process, at most :data:`PLANNING_ESTIMATE_S`. The first plannings of a
+    process also load backends and probe devices (importing CuPy to find no GPU took
+    60 ms here, measuring the machine profile 0.4 s): once-per-process costs that must
+    not make every later scout wait a hundred times longer."""
+    times = sorted(_PLANNINGS.values())
+    return min(PLANNING_ESTIMATE_S, times[(len(times) - 1) // 2]) if times \
+        else PLANNING_ESTIMATE_S
 
 
 def start_scout(d: Scouted, plan: Plan) -> None:
@@ -91,20 +93,14 @@ def start_scout(d: Scouted, plan: Plan) -> None:
     cost at most a tenth of the time spent; then :meth:`Scouted.scouted` hands the
     key back to the planner."""
     budget = SCOUT_FACTOR * planning_estimate()
-    lock = threading.Lock()
-    spent = [0.0]
     func = d.func
 
     def scout(*args: Any, **kwargs: Any) -> Any:
-        start = time.perf_counter()
+        # the fast path times the plan's calls (Plan.time): read it, do not time again
         result = func(*args, **kwargs)
-        elapsed = time.perf_counter() - start
-        with lock:
-            spent[0] += elapsed
-            done = spent[0] >= budget
-        if done and plan.state is State.SCOUTING:
+        if plan.time >= budget and plan.state is State.SCOUTING:
             log.debug("%s: scouted %.3fs in Python; the next call plans",
-                      getattr(d, "qualname", "?"), spent[0])
+                      getattr(d, "qualname", "?"), plan.time)
             d.scouted(plan)
         return result
 
