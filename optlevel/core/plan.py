@@ -173,7 +173,8 @@ class PlanTable:
         """``plan`` is done with its trial or check: the fast path runs its backend."""
         with self.lock:
             plan.state = State.READY
-            plan.fn = plan.prepared.fn if plan.converter is None else plan.run_settled
+            plan.fn = plan.prepared.fn if plan.converter is None \
+                else _converting(plan.prepared.fn, plan.converter)
             if note is not None:
                 plan.note = note
 
@@ -215,3 +216,22 @@ class PlanTable:
         if plan.state is not State.RETIRED:
             plan.state = State.RETIRED
             self.retired.append(plan)
+
+
+def _converting(fn: Callable[..., Any], convert: Callable[[Any], Any]) -> Callable[..., Any]:
+    """``fn`` with its result converted, in one Python frame: a settled plan runs this
+    on every call (through ``Plan.run_settled`` and a converter object it took three
+    frames, 0.3 µs, about what Numba's own dispatch costs). A converter that maps
+    result types (``targets``, a dict read at call time, so later repairs join) is
+    inlined."""
+    targets = getattr(convert, "targets", None)
+    if isinstance(targets, dict):
+        def run_retyped(*args: Any, **kwargs: Any) -> Any:
+            result = fn(*args, **kwargs)
+            target = targets.get(type(result))
+            return result if target is None else target(result)
+        return run_retyped
+
+    def run_converted(*args: Any, **kwargs: Any) -> Any:
+        return convert(fn(*args, **kwargs))
+    return run_converted
