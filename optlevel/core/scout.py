@@ -9,8 +9,8 @@ function starts as plain Python, timed, and nothing else (a *scout*). Once the k
 has spent :data:`SCOUT_FACTOR` times what planning costs (ski rental, as
 :mod:`.warmup` does for compiles: planning then adds at most a tenth of the time
 already spent), the scout settles, the plan is dropped and the next call plans the
-key as usual. The scout reads the time the fast path counts (``Plan.time``), so
-the key is planned two calls after the call that crossed the budget.
+key as usual (after the first call the scout reads the time the fast path counts,
+``Plan.time``, up to the previous call).
 
 Functions with loops are not scouted: their first call may compile at once (as
 ``numba.njit`` does), and :mod:`.warmup` already runs them plain until a compile pays.
@@ -21,6 +21,7 @@ from __future__ import annotations
 import dis
 import itertools
 import logging
+import time
 import types
 from typing import Any, Protocol
 
@@ -96,11 +97,19 @@ def start_scout(d: Scouted, plan: Plan) -> None:
     func = d.func
 
     def scout(*args: Any, **kwargs: Any) -> Any:
-        # the fast path times the plan's calls (Plan.time): read it, do not time again
-        result = func(*args, **kwargs)
-        if plan.time >= budget and plan.state is State.SCOUTING:
+        # after the first call, read the fast path's clock (Plan.time, up to the
+        # previous call) rather than time again; the first is timed here, so a call
+        # longer than the budget plans on the next
+        if plan.calls:
+            result = func(*args, **kwargs)
+            spent = plan.time
+        else:
+            start = time.perf_counter()
+            result = func(*args, **kwargs)
+            spent = time.perf_counter() - start
+        if spent >= budget and plan.state is State.SCOUTING:
             log.debug("%s: scouted %.3fs in Python; the next call plans",
-                      getattr(d, "qualname", "?"), plan.time)
+                      getattr(d, "qualname", "?"), spent)
             d.scouted(plan)
         return result
 
