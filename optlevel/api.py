@@ -24,7 +24,7 @@ from .arrays import FLAG_MASK, SCALAR_TYPES
 from .config import CONTEXT_LEVEL, STATE, check_decorator_flags, settings
 from .contract import RowKind
 from .core.dispatch import Dispatcher
-from .core.plan import TIMED_CALLS, Plan, PlanKey, PlanTable
+from .core.plan import Plan, PlanKey, PlanTable
 from .core.planner import MODE_AUTO, MODE_EXPLICIT, MODE_STRICT, Row
 from .core.registry import known_options, option_problems
 from .errors import ConfigError
@@ -36,7 +36,6 @@ P = ParamSpec("P")
 R = TypeVar("R")
 R_co = TypeVar("R_co", covariant=True)
 _ndarray = np.ndarray
-_UNTIMED = TIMED_CALLS - 1  # a power of two less one: ``n & _UNTIMED`` picks the calls
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,7 +84,8 @@ class Optimized(Generic[P, R_co]):
         self._kind = _kind
         self._options = dict(options or {})
         self._dispatcher = _dispatcher or Dispatcher(func, verify, self._options)
-        self._table = self._dispatcher.table  # the fast path reads the plans directly
+        self._table = self._dispatcher.table
+        self._plans = self._table.plans  # the fast path reads the plans directly
         self._intercept = "optlevel" not in _parameters(func)
         self._head: tuple = (-1, None, 0, 0)  # see __call__
         if _dispatcher is None:
@@ -119,14 +119,15 @@ class Optimized(Generic[P, R_co]):
         if head[0] != STATE.generation or head[1] != context:
             head = self._refresh(context)
         key = (head[2], head[3], sig)  # equal to its PlanKey
-        plan = self._table.plans.get(key)
+        plan = self._plans.get(key)
         if plan is None:
             plan = self._dispatcher.plan_for(key, args, kwargs, STATE.current or settings())
-        # The first TIMED_CALLS calls of a plan are timed; after them one call in
-        # TIMED_CALLS is, standing for the calls around it (two clock reads are a fifth
-        # of this path). Warm-ups, scouts and trials time every call themselves.
+        # The first TIMED_CALLS (8) calls of a plan are timed; after them one call in 8
+        # is, standing for the calls around it (two clock reads are a fifth of this
+        # path). Literals, not plan.TIMED_CALLS: a global lookup costs here
+        # (test_plans holds the two equal).
         n = plan.calls
-        if n >= TIMED_CALLS and n & _UNTIMED:
+        if n > 7 and n & 7:
             try:
                 result = plan.fn(*args, **kwargs)
             except plan.catch as exc:
@@ -140,7 +141,7 @@ class Optimized(Generic[P, R_co]):
         except plan.catch as exc:
             return self._dispatcher.recover(plan, key, exc, args, kwargs,
                                             STATE.current or settings())
-        plan.time += (perf_counter() - start) * (TIMED_CALLS if n >= TIMED_CALLS else 1)
+        plan.time += (perf_counter() - start) * (8 if n > 7 else 1)
         plan.calls += 1  # read again: other threads count too
         return result
 

@@ -120,6 +120,7 @@ class PlanTable:
 
     def __init__(self) -> None:
         self.lock = threading.RLock()
+        #: key → plan; one dict for the table's life (the fast path keeps a reference)
         self.plans: dict[tuple, Plan] = {}
         self.retired: list[Plan] = []
         # (backend name, signature key) → why it cannot serve, and its code; never retried
@@ -145,7 +146,7 @@ class PlanTable:
             if self.generation != generation:
                 for plan in self.plans.values():
                     self._retire(plan)
-                self.plans = {}
+                self.plans.clear()  # in place: the fast path holds this dict
                 self.generation = generation
 
     def install(self, key: PlanKey, plan: Plan) -> None:
