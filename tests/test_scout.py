@@ -13,7 +13,7 @@ import optlevel
 from optlevel import optimize
 from optlevel.analysis import analyze
 from optlevel.core.plan import State
-from optlevel.core.scout import SCOUT_FACTOR, loop_free, planning_estimate
+from optlevel.core.scout import SCOUT_FACTOR, TRIAL_CALLS, loop_free
 
 X = np.arange(50.0)
 
@@ -23,7 +23,7 @@ def scaled(x):
 
 
 def slow_scaled(x):
-    time.sleep(SCOUT_FACTOR * planning_estimate() * 1.5)
+    time.sleep(0.002)
     return x * 2.0
 
 
@@ -76,11 +76,20 @@ def test_a_loop_free_function_runs_plain_and_asks_no_backend(fake_backend):
 
 
 def test_a_scout_that_spent_the_budget_plans_the_next_call(fake_backend):
+    # planning (1 ms) and a trial (TRIAL_CALLS calls) must cost at most a tenth of
+    # the time spent: calls of 2 ms run plain until more than SCOUT_FACTOR *
+    # TRIAL_CALLS of them have run (35 here), then the scout hands the key back
     fake = fake_backend(level=1)
-    f = optimize(slow_scaled)  # one call spends more than the budget
+    f = optimize(slow_scaled)
     f(X)
-    assert not f._dispatcher.plans  # scouted: the key is planned on the next call
-    np.testing.assert_array_equal(f(X), scaled(X))
+    calls = 1
+    while f._dispatcher.plans:  # the scout's plan, until it hands the key back
+        f(X)
+        calls += 1
+        assert calls < 100
+    assert fake.prepared == 0
+    assert SCOUT_FACTOR * TRIAL_CALLS < calls <= 2 * SCOUT_FACTOR * TRIAL_CALLS
+    np.testing.assert_array_equal(f(X), scaled(X))  # this call plans: the fake serves
     assert fake.prepared == 1
     levels = sorted(p.level for p in f._dispatcher.all_plans())
     assert levels == [0, 1]  # the scout (retired) and the fake's plan

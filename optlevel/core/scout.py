@@ -2,15 +2,17 @@
 
 A function with no Python-level loop (no ``for``, ``while`` or comprehension) is
 vectorized NumPy or straight-line code. Whatever a level may gain on it, planning a
-key costs 0.3-1 ms in Python (the ranking, and a trial's builds and checks), which is
-10-100 times a call of a few microseconds: 20 calls of a 6 µs kernel took 6-7 times
-plain in total when the first call planned. So in auto mode a new key of such a
-function starts as plain Python, timed, and nothing else (a *scout*). Once the key
-has spent :data:`SCOUT_FACTOR` times what planning costs (ski rental, as
-:mod:`.warmup` does for compiles: planning then adds at most a tenth of the time
-already spent), the scout settles, the plan is dropped and the next call plans the
-key as usual (after the first call the scout reads the time the fast path counts,
-``Plan.time``, up to the previous call).
+key costs 0.3-1 ms in Python (the ranking), which is 10-100 times a call of a few
+microseconds: 20 calls of a 6 µs kernel took 6-7 times plain in total when the first
+call planned. Where a level may pay, planning also starts a trial, whose first call
+runs plain Python and each entrant on copies of the arguments (about
+:data:`TRIAL_CALLS` calls' time). So in auto mode a new key of such a function starts
+as plain Python, timed, and nothing else (a *scout*). Once the key has spent
+:data:`SCOUT_FACTOR` times what planning and a trial would cost (ski rental, as
+:mod:`.warmup` does for compiles: they then add at most a tenth of the time already
+spent, so at least 31 calls run plain), the scout settles, the plan is dropped and
+the next call plans the key as usual (after the first call the scout reads the time
+the fast path counts, ``Plan.time``, up to the previous call).
 
 Functions with loops are not scouted: their first call may compile at once (as
 ``numba.njit`` does), and :mod:`.warmup` already runs them plain until a compile pays.
@@ -29,15 +31,19 @@ from ..analysis import FunctionFeatures
 from .plan import Plan, PlanTable, State
 from .runtime import RUNTIME
 
-__all__ = ["PLANNING_ESTIMATE_S", "SCOUT_FACTOR", "loop_free", "planning_estimate",
+__all__ = ["PLANNING_ESTIMATE_S", "SCOUT_FACTOR", "TRIAL_CALLS", "loop_free", "planning_estimate",
            "record_planning", "start_scout"]
 
 log = logging.getLogger("optlevel")
 
 #: What planning a key is assumed to cost until one has been measured in this process.
 PLANNING_ESTIMATE_S = 1e-3
-#: A scouted key is planned once it has spent this many planning costs in Python.
+#: A scouted key is planned once it has spent this many times what planning it (and
+#: a trial) would cost, in Python.
 SCOUT_FACTOR = 10
+#: What a trial is assumed to cost, in calls of the plain function (measured on the
+#: vectorized kernels of ``benchmarks/planner_figures.py vector``: 2-8).
+TRIAL_CALLS = 3
 # the latest planning times measured in this process (bounded; reset() forgets them)
 _PLANNINGS = RUNTIME.cache("core.planning_times", maxsize=256)
 _count = itertools.count()
@@ -93,23 +99,24 @@ def start_scout(d: Scouted, plan: Plan) -> None:
     """``plan`` (level 0) runs plain Python, timed, until planning its key would
     cost at most a tenth of the time spent; then :meth:`Scouted.scouted` hands the
     key back to the planner."""
-    budget = SCOUT_FACTOR * planning_estimate()
+    planning = planning_estimate()
     func = d.func
 
     def scout(*args: Any, **kwargs: Any) -> Any:
-        # after the first call, read the fast path's clock (Plan.time, up to the
-        # previous call) rather than time again; the first is timed here, so a call
-        # longer than the budget plans on the next
-        if plan.calls:
+        # after the first call, read the fast path's clock (Plan.time and Plan.calls,
+        # up to the previous call) rather than time again; the first is timed here
+        calls = plan.calls
+        if calls:
             result = func(*args, **kwargs)
             spent = plan.time
         else:
             start = time.perf_counter()
             result = func(*args, **kwargs)
-            spent = time.perf_counter() - start
-        if spent >= budget and plan.state is State.SCOUTING:
-            log.debug("%s: scouted %.3fs in Python; the next call plans",
-                      getattr(d, "qualname", "?"), spent)
+            spent, calls = time.perf_counter() - start, 1
+        if spent >= SCOUT_FACTOR * (planning + TRIAL_CALLS * spent / calls) \
+                and plan.state is State.SCOUTING:
+            log.debug("%s: scouted %.3fs in Python over %d calls; the next call plans",
+                      getattr(d, "qualname", "?"), spent, calls)
             d.scouted(plan)
         return result
 
