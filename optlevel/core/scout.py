@@ -96,9 +96,9 @@ def planning_estimate() -> float:
 
 
 def start_scout(d: Scouted, plan: Plan) -> None:
-    """``plan`` (level 0) runs plain Python, timed, until planning its key would
-    cost at most a tenth of the time spent; then :meth:`Scouted.scouted` hands the
-    key back to the planner."""
+    """``plan`` (level 0) runs plain Python, timed, until planning its key (and a
+    trial) would cost at most a tenth of the time spent; then
+    :meth:`Scouted.scouted` hands the key back to the planner."""
     planning = planning_estimate()
     func = d.func
 
@@ -122,4 +122,4 @@ def start_scout(d: Scouted, plan: Plan) -> None:
 
     d.table.enter(plan, State.SCOUTING, scout,
                   "scouting: no Python-level loop, so plain Python runs, timed, until "
-                  "planning would cost under a tenth of the time spent")
+                  "planning and a trial would cost under a tenth of the time spent")
