@@ -15,8 +15,12 @@ from collections.abc import Callable
 from time import perf_counter
 from typing import Any, Generic, ParamSpec, TypeVar, overload
 
+import numpy as np
+
 from . import stats as _stats
 from .analysis import ArgSignature, FunctionFeatures, signature_key
+from .analysis.signature import SIZE_CLASS, other_key
+from .arrays import FLAG_MASK, SCALAR_TYPES
 from .config import CONTEXT_LEVEL, STATE, check_decorator_flags, settings
 from .contract import RowKind
 from .core.dispatch import Dispatcher
@@ -31,6 +35,7 @@ __all__ = ["optimize", "Optimized", "CallPlan"]
 P = ParamSpec("P")
 R = TypeVar("R")
 R_co = TypeVar("R_co", covariant=True)
+_ndarray = np.ndarray
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,6 +52,9 @@ class CallPlan:
     rows: tuple[Row, ...]
     #: the plan earlier calls of this signature realized, if any
     plan: Plan | None
+    #: measured seconds per call by backend, over every plan earlier calls of this
+    #: key ran (trial entrants and retired plans included)
+    measured: dict[str, float] = dataclasses.field(default_factory=dict)
 
 
 class Optimized(Generic[P, R_co]):
@@ -76,35 +84,65 @@ class Optimized(Generic[P, R_co]):
         self._kind = _kind
         self._options = dict(options or {})
         self._dispatcher = _dispatcher or Dispatcher(func, verify, self._options)
-        self._table = self._dispatcher.table  # the fast path reads the plans directly
+        self._table = self._dispatcher.table
+        self._plans = self._table.plans  # the fast path reads the plans directly
         self._intercept = "optlevel" not in _parameters(func)
         self._head: tuple = (-1, None, 0, 0)  # see __call__
         if _dispatcher is None:
             _stats.register(self._dispatcher)
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R_co:
-        # The fast path. ``_head`` caches (settings generation, context level, ceiling,
-        # mode): it is recomputed when either of the first two changes (configure(),
-        # an env reload, ``with optlevel.level()``), so only the argument key is built
-        # per call; dtypes, ranks, layouts and size classes are in that key.
-        if kwargs and self._intercept and "optlevel" in kwargs:
-            return self._call_at(args, kwargs)
+        # The fast path. The argument key is built inline for positional calls (the
+        # same items :func:`~optlevel.analysis.signature_key` builds: dtype, rank,
+        # layout flags and size class per array, the type per scalar), so dtypes,
+        # layouts and size classes always reach the key. ``_head`` caches (settings
+        # generation, context level, ceiling, mode): it is recomputed when either of
+        # the first two changes (configure(), an env reload, ``with optlevel.level()``).
+        if kwargs:
+            if self._intercept and "optlevel" in kwargs:
+                return self._call_at(args, kwargs)
+            sig = signature_key(args, kwargs)
+        else:
+            items = []
+            for a in args:
+                t = type(a)
+                if t is _ndarray:
+                    items.append((a.dtype, a.ndim, a.flags.num & FLAG_MASK,
+                                  SIZE_CLASS[a.size.bit_length()]))
+                elif t in SCALAR_TYPES:
+                    items.append(t)
+                else:
+                    items.append(other_key(a, t))
+            sig = tuple(items)
         head = self._head
         context = CONTEXT_LEVEL.get()
         if head[0] != STATE.generation or head[1] != context:
             head = self._refresh(context)
-        key = (head[2], head[3], signature_key(args, kwargs))  # equal to its PlanKey
-        plan = self._table.plans.get(key)
+        key = (head[2], head[3], sig)  # equal to its PlanKey
+        plan = self._plans.get(key)
         if plan is None:
             plan = self._dispatcher.plan_for(key, args, kwargs, STATE.current or settings())
+        # The first TIMED_CALLS (8) calls of a plan are timed; after them one call in 8
+        # is, standing for the calls around it (two clock reads are a fifth of this
+        # path). Literals, not plan.TIMED_CALLS: a global lookup costs here
+        # (test_plans holds the two equal).
+        n = plan.calls
+        if n > 7 and n & 7:
+            try:
+                result = plan.fn(*args, **kwargs)
+            except plan.catch as exc:
+                return self._dispatcher.recover(plan, key, exc, args, kwargs,
+                                                STATE.current or settings())
+            plan.calls += 1  # read again: other threads count too
+            return result
         start = perf_counter()
         try:
             result = plan.fn(*args, **kwargs)
         except plan.catch as exc:
             return self._dispatcher.recover(plan, key, exc, args, kwargs,
                                             STATE.current or settings())
-        plan.time += perf_counter() - start
-        plan.calls += 1
+        plan.time += (perf_counter() - start) * (8 if n > 7 else 1)
+        plan.calls += 1  # read again: other threads count too
         return result
 
     def _refresh(self, context: int | None) -> tuple:
@@ -186,7 +224,7 @@ class Optimized(Generic[P, R_co]):
         signature, ranking = d.ranking(key, args, kwargs, s)
         rows = tuple(_with_failure(r, d.table, key.sig) for r in ranking.rows)
         return CallPlan(d.qualname, d.features, signature, ceiling, mode, rows,
-                        d.plans.get(key))
+                        d.plans.get(key), _measured(d.all_plans(), key))
 
     def precompile(self, *args: P.args, **kwargs: P.kwargs) -> list[Any]:
         """Compile now, for arguments like these, what a call would compile (the
@@ -247,6 +285,17 @@ def _with_failure(row: Row, table: PlanTable, sig_key: tuple) -> Row:
         return row
     return dataclasses.replace(row, tried=False, reason=f"not used: {failed.reason}",
                                kind=RowKind.DECLINED, code=str(failed.code) or row.code)
+
+
+def _measured(plans: list[Plan], key: PlanKey) -> dict[str, float]:
+    """Seconds per call by backend, over the plans of ``key`` that ran."""
+    totals: dict[str, list[float]] = {}
+    for plan in plans:
+        if plan.key == key and plan.calls:
+            found = totals.setdefault(plan.backend, [0.0, 0])
+            found[0] += plan.time
+            found[1] += plan.calls
+    return {name: t / n for name, (t, n) in totals.items()}
 
 
 def _parameters(func: Any) -> set[str]:

@@ -8,6 +8,7 @@ from typing import Any
 
 from ._table import Block, Rendered, Table, format_seconds
 from .analysis import ArgSignature, FunctionFeatures
+from .core.estimates import plain_seconds
 from .core.plan import State
 from .core.planner import MODE_AUTO, MODE_STRICT, Row
 from .errors import muted
@@ -34,6 +35,11 @@ class Report(Rendered):
     predicted: float | None = None
     measured: float | None = None
     origin: str | None = None
+    #: measured seconds per call by backend, for this key (every plan that ran it)
+    measured_by_backend: dict[str, float] = dataclasses.field(default_factory=dict)
+    #: the estimate of a plain call (the level-0 row's prediction), None without
+    #: arguments
+    plain_estimate: float | None = None
 
     def row(self, which: str | int) -> Row:
         """The row of backend ``which`` (a name), or the first row of level ``which``."""
@@ -55,6 +61,8 @@ class Report(Rendered):
             "predicted": self.predicted,
             "measured": self.measured,
             "origin": self.origin,
+            "measured_by_backend": dict(self.measured_by_backend),
+            "plain_estimate": self.plain_estimate,
         }
 
     def __str__(self) -> str:  # dataclass would not take the mixin's
@@ -72,11 +80,16 @@ class Report(Rendered):
             lines.append(f"  arguments: {self.signature}")
         lines.append(f"  ceiling: level {self.ceiling} ({LEVEL_NAMES[self.ceiling]}), "
                      f"{self.mode}")
+        measured = self.measured_by_backend
         rows = [(r.level, LEVEL_NAMES[r.level], r.backend or "-",
-                 "yes" if r.tried else "no", _cost(r.cost), r.reason or "-")
+                 "yes" if r.tried else "no",
+                 _cost(self._predicted(r)) if r.tried or r.cost is not None else "-",
+                 _cost(measured[r.backend]) if r.backend in measured else "-",
+                 r.reason or "-")
                 for r in self.rows]
         blocks: list[Block] = ["\n".join(lines), Table(
-            ("level", "name", "backend", "try", "cost (predicted)", "why"), tuple(rows))]
+            ("level", "name", "backend", "try", "cost (predicted)", "measured", "why"),
+            tuple(rows))]
         if self.chosen is not None:
             blocks.append(f"→ level {self.chosen} ({LEVEL_NAMES[self.chosen]}): "
                           f"{self.chosen_reason}")
@@ -84,6 +97,20 @@ class Report(Rendered):
             blocks.append(f"  per call: predicted {_cost(self.predicted)}, measured "
                           f"{_cost(self.measured)} (chosen by: {self.origin})")
         return blocks
+
+
+    def _predicted(self, row: Row) -> float | None:
+        """The row's predicted cost; plain Python's is the estimate of a plain call
+        (the planner ranks level 0 without a cost: it is every candidate's fallback)."""
+        if row.cost is None and row.level == 0 and row.tried:
+            return self.plain_estimate
+        return row.cost
+
+
+def _plain_estimate(features: FunctionFeatures, args: tuple, kwargs: dict) -> float | None:
+    if not (args or kwargs):
+        return None
+    return plain_seconds(features, args, {k: v for k, v in kwargs.items() if k != "optlevel"})
 
 
 def _cost(cost: float | None) -> str:
@@ -155,4 +182,5 @@ def explain(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Report:
     return Report(call.function, call.features, call.signature if (args or kwargs) else None,
                   call.ceiling, mode_name, rows, chosen, why,
                   plan.predicted if plan else None, plan.measured if plan else None,
-                  plan.origin if plan else None)
+                  plan.origin if plan else None, dict(call.measured),
+                  _plain_estimate(call.features, args, kwargs))

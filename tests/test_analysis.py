@@ -188,6 +188,30 @@ def test_signature_key_distinguishes(a, b):
     assert key(a) != key(b)
 
 
+@pytest.mark.parametrize("a, b", [
+    pytest.param(C, C.astype(np.float32), id="dtype"),
+    pytest.param(C, C.ravel(), id="ndim"),
+    pytest.param(C, np.asfortranarray(C), id="C-vs-F"),
+    pytest.param(C, C[:, ::2], id="C-vs-A"),
+    pytest.param(np.zeros(10), np.zeros(100), id="size-class"),
+    pytest.param(np.zeros(10), np.zeros(0), id="empty"),
+    pytest.param(1, 1.0, id="scalar-type"),
+    pytest.param(np.float32(1), np.float64(1), id="numpy-scalar"),
+    pytest.param((1, 2.0), (1.0, 2), id="tuple"),
+    pytest.param([1] * 3, [1] * 300, id="list-size"),
+    pytest.param(object(), "text", id="other"),
+])
+def test_the_fast_path_keys_calls_as_signature_key_does(a, b):
+    # Optimized.__call__ builds positional keys inline: its plans must sit under
+    # exactly the keys signature_key gives, so the two stay one definition.
+    f = optimize(lambda x, y=None: x, level=0)
+    for args in ((a,), (b,), (a,)):
+        assert f(*args) is args[0]
+    f(a, y=b)  # keyword calls take signature_key itself
+    sigs = {k.sig for k in f._dispatcher.plans}
+    assert sigs == {key(a), key(b), signature_key((a,), {"y": b})}
+
+
 def test_signature_key_distinguishes_read_only():
     ro = C.copy()
     ro.flags.writeable = False

@@ -134,7 +134,7 @@ def test_explain_says_vectorized_numpy_stays_at_level_0():
 
 
 def test_debug_log_names_the_chosen_level(caplog):
-    f = optimize(vectorized)
+    f = optimize(vectorized, level=2)  # auto would scout first (test_scout's subject)
     with caplog.at_level(logging.DEBUG, logger="optlevel"):
         f(X)
     messages = [r.getMessage() for r in caplog.records if r.name == "optlevel"]

@@ -24,9 +24,12 @@ from ..arrays import (
     size_class,
 )
 
-__all__ = ["ArgInfo", "ArgSignature", "signature_key", "describe_args", "size_class"]
+__all__ = ["ArgInfo", "ArgSignature", "signature_key", "describe_args", "size_class",
+           "other_key", "SIZE_CLASS"]
 
 _ndarray = np.ndarray
+#: :func:`size_class` by ``size.bit_length()``: a tuple index is cheaper than the sum
+SIZE_CLASS = tuple(size_class((1 << n) - 1) for n in range(129))
 _SIZE_NAMES = ("empty", "< 16", "< 256", "< 4K", "< 64K", "< 1M", "< 16M", "< 256M")
 
 
@@ -36,17 +39,18 @@ def signature_key(args: tuple[Any, ...], kwargs: dict[str, Any] | None = None) -
     for a in args:
         t = type(a)
         if t is _ndarray:
-            key.append((a.dtype, a.ndim, a.flags.num & FLAG_MASK, (a.size.bit_length() + 3) >> 2))
+            key.append((a.dtype, a.ndim, a.flags.num & FLAG_MASK, SIZE_CLASS[a.size.bit_length()]))
         elif t in SCALAR_TYPES:
             key.append(t)
         else:
-            key.append(_other_key(a, t))
+            key.append(other_key(a, t))
     if kwargs:
         key.extend((name, signature_key((kwargs[name],))) for name in sorted(kwargs))
     return tuple(key)
 
 
-def _other_key(a: Any, t: type) -> Any:
+def other_key(a: Any, t: type) -> Any:
+    """The key item of an argument that is neither a NumPy array nor a scalar."""
     kind = kind_of(t)
     lib = library(kind)
     if lib is not None:

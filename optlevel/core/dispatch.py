@@ -49,6 +49,7 @@ from .estimates import plain_seconds
 from .notices import warn_fallback, warn_fallbacks
 from .plan import Plan, PlanKey, PlanTable, State
 from .registry import BACKENDS
+from .scout import loop_free, record_planning, start_scout
 from .store import entry_key, function_id, store_for
 from .trials import start_trial
 from .verification import Verifier, type_key
@@ -86,6 +87,8 @@ class Dispatcher:
         # a new size class of the same types reuses the decision and its compiled code
         self.decided: dict[tuple, str] = {}
         self._fid: str | None | bool = False  # the plan store's id, computed once
+        self._loop_free: bool | None = None  # no Python-level loop: scouted (.scout)
+        self.scout_done: set[PlanKey] = set()  # keys whose scout has paid for planning
 
     # --- the table, by the names the fast path and stats use ----------------------
 
@@ -112,9 +115,38 @@ class Dispatcher:
             plan = self.table.plans.get(key)
             if plan is None:
                 pkey = PlanKey(*key)
-                plan = self._build(pkey, args, kwargs, settings)
+                if self._scouts(pkey, settings):
+                    plan = self.plain_plan(pkey, describe_args(args, kwargs,
+                                                               self.features.params), [])
+                    start_scout(self, plan)
+                    log.debug("%s: %s → level 0 (python), scouting before planning",
+                              self.qualname, plan.signature)
+                else:
+                    start = time.perf_counter()
+                    plan = self._build(pkey, args, kwargs, settings)
+                    if pkey in self.scout_done:  # what planning costs, for the next scouts
+                        record_planning(time.perf_counter() - start)
                 self.table.install(pkey, plan)
             return plan
+
+    def _scouts(self, key: PlanKey, settings: Settings) -> bool:
+        """Should plain Python serve ``key``, timed, before it is planned
+        (:mod:`.scout`)?"""
+        if key.mode != planner.MODE_AUTO or key.ceiling == 0 or key in self.scout_done \
+                or settings.compile == "eager":
+            return False
+        if self._loop_free is None:
+            self._loop_free = loop_free(self.features)
+        return self._loop_free
+
+    def scouted(self, plan: Plan) -> None:
+        """``plan``'s scout has spent enough in Python: the next call plans its key."""
+        with self.table.lock:
+            if plan.state is not State.SCOUTING:
+                return
+            self.scout_done.add(plan.key)
+            self.table.settle(plan, note="ran plain Python, timed, until planning paid")
+            self.table.drop(plan.key, plan)
 
     def ranking(self, key: tuple, args: tuple, kwargs: dict,
                 settings: Settings) -> tuple[ArgSignature, planner.Ranking]:
