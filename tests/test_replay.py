@@ -606,3 +606,64 @@ def test_hypothesis_narrow_ints_follow_numpy2(da, db, values):
     assert outcome(_NARROW, (a, b)) == outcome(narrow_ops, (a, b))
     plan = _NARROW._dispatcher.plans.get(next(iter(_NARROW._dispatcher.plans)))
     assert compiled(_NARROW), plan  # level 2 compiled these dtypes (no SEM009 decline)
+
+
+# --- checks hoisted out of an if's arms (Collatz at numba.njit's speed) ----------------
+
+
+def collatz_steps(n):
+    steps = 0
+    while n != 1:
+        if n % 2 == 0:
+            n = n // 2
+        else:
+            n = 3 * n + 1
+        steps += 1
+    return steps
+
+
+def narrow_arms(a, b):
+    out = np.zeros(a.shape[0], np.int64)
+    for i in range(a.shape[0]):
+        v = a[i]
+        w = b[i]
+        if v % 2 == 0:
+            v = v * w
+        else:
+            v = v + w
+        out[i] = v
+    return out
+
+
+def guarded_by_order(n, k):
+    s = 0
+    for _ in range(k):
+        if n < 2 ** 61:
+            s = n * 4
+        else:
+            s = n - 1
+    return s
+
+
+def test_checks_are_hoisted_out_of_the_arms_of_an_if():
+    from optlevel.analysis.source import get_source
+    from optlevel.levels.numba.rewrite import rewrite_tree
+
+    text = __import__("ast").unparse(rewrite_tree(get_source(collatz_steps).tree)[0])
+    assert "__ol_cadd(__ol_cmul(3, n), 1)\n        if n % 2 == 0" in text
+    assert "n = __ol_hadd(__ol_hmul(3, n), 1)" in text
+    # an order test may guard the range: its arms keep their own checks
+    text = __import__("ast").unparse(rewrite_tree(get_source(guarded_by_order).tree)[0])
+    assert "__ol_c" not in text and "__ol_mul(n, 4)" in text
+
+
+def test_hoisted_checks_replay_exactly():
+    # 2**62 + 1 is odd: 3 * n + 1 passes 2**63 (Python keeps going); 2**63 - 2 is even:
+    # the hoisted check of the odd arm fires for an arm not taken (replayed, exact)
+    fast = agree(collatz_steps, (27,), (2 ** 62 + 1,), (2 ** 63 - 2,), (27,))
+    assert compiled(fast) and replays(fast) == 4
+    u8 = np.array([2, 3, 84, 85], np.uint8)  # 84 * 3 and 85 + 200 wrap in NumPy
+    fast = agree(narrow_arms, (u8, np.full(4, 3, np.uint8)), (u8, np.full(4, 200, np.uint8)),
+                 (np.arange(6, dtype=np.int16), np.arange(6, dtype=np.int16)))
+    assert compiled(fast)
+    agree(guarded_by_order, (5, 3), (2 ** 62, 3))
