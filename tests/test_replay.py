@@ -637,11 +637,12 @@ def narrow_arms(a, b):
 
 def guarded_by_order(n, k):
     s = 0
-    for _ in range(k):
+    while k > 0:
         if n < 2 ** 61:
             s = n * 4
         else:
             s = n - 1
+        k -= 1
     return s
 
 
@@ -667,3 +668,96 @@ def test_hoisted_checks_replay_exactly():
                  (np.arange(6, dtype=np.int16), np.arange(6, dtype=np.int16)))
     assert compiled(fast)
     agree(guarded_by_order, (5, 3), (2 ** 62, 3))
+
+
+# --- checks deferred to the end of a loop (vectorizable) ---------------------------------
+
+
+def add_into(a, b, out):
+    for i in range(a.shape[0]):
+        out[i] = a[i] + b[i]
+    return out
+
+
+def second_difference_into(u, out):
+    for i in range(1, u.shape[0] - 1):
+        out[i] = u[i - 1] + u[i + 1] - 2.0 * u[i]
+    return out
+
+
+def test_loop_checks_are_deferred_to_a_flag_tested_after_the_loop():
+    from optlevel.analysis.source import get_source
+    from optlevel.levels.numba.rewrite import rewrite_tree
+
+    text = __import__("ast").unparse(rewrite_tree(get_source(add_into).tree)[0])
+    assert "__ol_bad0 = __ol_bad0 | __ol_fadd(__ol_t0, __ol_t1)" in text
+    assert "out[i] = __ol_t2" in text and text.index("__ol_settle(__ol_bad0)") > \
+        text.index("out[i] = __ol_t2")
+    # an accumulator's own op and the arms of an if keep their checks where they stand
+    text = __import__("ast").unparse(rewrite_tree(get_source(poly_hash).tree)[0])
+    assert "h = __ol_mod(__ol_add(__ol_mul(h, 1000003), i)" in text
+    # a loop that could run long on a wrapped value keeps its checks where they stand
+    text = __import__("ast").unparse(rewrite_tree(get_source(collatz).tree)[0])
+    assert "__ol_bad" not in text
+
+
+def test_deferred_checks_replay_exactly_with_writes_undone():
+    small = np.array([1, 2, 3], np.uint8)
+    wraps = np.array([1, 2, 200], np.uint8)  # 200 + 100 wraps in NumPy: the last write
+    fast = agree(add_into, (small, small, np.zeros(3, np.uint8)),
+                 (wraps, np.full(3, 100, np.uint8), np.zeros(3, np.uint8)),
+                 (np.array([2 ** 62, 1]), np.array([2 ** 62, 1]), np.zeros(2, np.int64)),
+                 (np.ones(2), np.ones(2), np.zeros(2)))
+    assert compiled(fast) and replays(fast) == 4
+    out = np.full(3, 7, np.uint8)
+    with pytest.warns(RuntimeWarning, match="overflow"):
+        fast(wraps, np.full(3, 100, np.uint8), out)
+    assert out.tolist() == [101, 102, 44]  # plain Python's writes, not a wrapped copy's
+
+
+def test_float_loops_with_a_deferred_flag_copy_nothing():
+    from optlevel.levels.numba.jit import may_replay
+
+    fast = optimize(second_difference_into, level=2)
+    u = np.arange(5.0)
+    assert outcome(fast, (u, np.zeros(5))) == outcome(second_difference_into, (u, np.zeros(5)))
+    plan = next(p for p in fast._dispatcher.all_plans() if p.level == 2)
+    disp = plan.prepared.fn.__wrapped__
+    built = type("Built", (), {"replays": False, "checked": True, "disp": disp})
+    assert not may_replay(built, next(iter(disp.overloads)))  # LLVM folded the flag away
+
+
+def test_deferred_narrow_flags_at_the_edges():
+    """The flag and wrapped value of every narrow + and - (carry and sign rules)
+    against NumPy 2 on all pairs of edge values (the ops themselves: called one
+    by one through level 2, frequent replays would demote the signature)."""
+    import itertools
+
+    import numba
+
+    from optlevel.levels.numba.intops import OPS
+
+    fadd, fsub, wadd, wsub = OPS["fadd"], OPS["fsub"], OPS["wadd"], OPS["wsub"]
+
+    @numba.njit
+    def run(a, b):
+        flags = np.zeros((2, a.shape[0]), np.bool_)
+        wrapped = np.empty((2, a.shape[0]), a.dtype)
+        for i in range(a.shape[0]):
+            flags[0, i] = fadd(a[i], b[i])
+            flags[1, i] = fsub(a[i], b[i])
+            wrapped[0, i] = wadd(a[i], b[i])
+            wrapped[1, i] = wsub(a[i], b[i])
+        return flags, wrapped
+
+    for dtype in ("int8", "uint8", "int16", "uint16", "int32", "uint32"):
+        info = np.iinfo(dtype)
+        edges = [int(info.min), int(info.min) + 1, -1, 0, 1, int(info.max) - 1, int(info.max)]
+        edges = [v for v in edges if info.min <= v <= info.max]
+        a, b = (np.array(v, dtype) for v in zip(*itertools.product(edges, edges)))
+        flags, wrapped = run(a, b)
+        wide_a, wide_b = a.astype(np.int64), b.astype(np.int64)
+        for k, exact in enumerate((wide_a + wide_b, wide_a - wide_b)):
+            assert (flags[k] == ((exact < info.min) | (exact > info.max))).all(), dtype
+        with np.errstate(over="ignore"):
+            assert (wrapped[0] == a + b).all() and (wrapped[1] == a - b).all(), dtype

@@ -122,6 +122,8 @@ def _binary(name: str, wide: Callable[..., Any], narrow: Callable[..., Any],
     op = name[1:] if inplace else name
 
     def typed(a: Any, b: Any) -> Any:
+        if mode == "f":
+            return _flag(op, a, b)
         if isinstance(a, types.Array) or isinstance(b, types.Array):
             if mode == "c":
                 return _first if isinstance(a, types.Array) else _second
@@ -131,14 +133,87 @@ def _binary(name: str, wide: Callable[..., Any], narrow: Callable[..., Any],
         if _wide(a, b) or _mixed64(a, b):
             if mode == "c":
                 return _check_only(_OVF[op], plain)(a, b)
-            return plain if mode == "h" else wide(a, b)
+            return plain if mode in ("h", "w") else wide(a, b)
         rt = _narrow_type(a, b)
         if rt is not None:
-            return narrow(rt)
+            return _wrapping(op, rt) if mode == "w" else narrow(rt)
         return plain
 
     overload(stub, prefer_literal=True, inline="always")(typed)
     return stub
+
+
+def _flag(op: str, a: Any, b: Any) -> Callable[..., Any] | None:
+    """``f`` mode: does ``a op b`` leave the checked meaning (an int past 64 bits, a
+    narrow int where NumPy 2 wraps)? Branch-free, for a flag tested after the loop."""
+    if isinstance(a, types.Array) or isinstance(b, types.Array):
+        return _never
+    if _wide(a, b) or _mixed64(a, b):
+        t = _as64(a, b)
+        ovf = _OVF[op]
+
+        def wide_flag(a: Any, b: Any) -> Any:
+            return ovf(t(a), t(b))[1]
+        return wide_flag
+    rt = _narrow_type(a, b)
+    if rt is not None and op in ("add", "sub") and a == rt and b == rt:
+        return _carry_flag(op, rt)
+    if rt is not None:
+        lo, hi = _fits(rt)
+        compute = _COMPUTE[op]
+
+        def narrow_flag(a: Any, b: Any) -> Any:
+            r = compute(np.int64(a), np.int64(b))
+            return (r < lo) | (r > hi)
+        return narrow_flag
+    if isinstance(a, (types.Number, types.Boolean)) and \
+            isinstance(b, (types.Number, types.Boolean)):
+        return _never
+    return None
+
+
+def _carry_flag(op: str, rt: Any) -> Callable[..., Any]:
+    """The flag of ``+``/``-`` of two values of one narrow type, from the wrapped
+    result (carry or sign rule): LLVM then checks in the type's own lanes (a uint8
+    sum: 64 per vector, not 8 as in int64)."""
+    compute = _COMPUTE[op]
+    add = op == "add"
+    if not rt.signed:
+        if add:
+            def carry(a: Any, b: Any) -> Any:
+                return rt(compute(np.int64(a), np.int64(b))) < a
+            return carry
+
+        def borrow(a: Any, b: Any) -> Any:
+            return a < b
+        return borrow
+
+    def sign(a: Any, b: Any) -> Any:
+        w = rt(compute(np.int64(a), np.int64(b)))
+        if add:
+            return rt((a ^ w) & (b ^ w)) < 0
+        return rt((a ^ b) & (a ^ w)) < 0
+    return sign
+
+
+def _wrapping(op: str, rt: Any) -> Callable[..., Any]:
+    """``w`` mode on narrow ints: NumPy 2's result type, wrapped (the flag says if)."""
+    compute = _COMPUTE[op]
+
+    def wrapped(a: Any, b: Any) -> Any:
+        return rt(compute(np.int64(a), np.int64(b)))
+    return wrapped
+
+
+def _never(a: Any, b: Any) -> Any:
+    return False
+
+
+def _settle_impl(flag: Any) -> Any:
+    def settle(flag: Any) -> Any:
+        if flag:
+            raise Replay
+    return settle
 
 
 def _first(a: Any, b: Any) -> Any:
@@ -490,6 +565,16 @@ def _compute_mul(a: Any, b: Any) -> Any:
     return a * b
 
 
+def _njit_computes() -> dict[str, Any]:
+    import numba
+
+    return {op: numba.njit(inline="always")(f) for op, f in
+            (("add", _compute_add), ("sub", _compute_sub), ("mul", _compute_mul))}
+
+
+_COMPUTE = _njit_computes()
+
+
 def _build() -> dict[str, Callable[..., Any]]:
     ops: dict[str, Callable[..., Any]] = {}
     for name, ovf, compute, plain in (("add", _add_ovf, _compute_add, _add_plain),
@@ -501,11 +586,17 @@ def _build() -> dict[str, Callable[..., Any]]:
             ops["h" + prefix + name] = _binary(prefix + name, _wide_op(ovf),
                                                _narrow_op(compute), plain,
                                                inplace=bool(prefix), mode="h")
-        ops["c" + name] = _binary(name, _wide_op(ovf), _narrow_op(compute), plain,
-                                  inplace=False, mode="c")
+        for mode in ("c", "f", "w"):
+            ops[mode + name] = _binary(name, _wide_op(ovf), _narrow_op(compute), plain,
+                                       inplace=False, mode=mode)
+        ops["wi" + name] = _binary("i" + name, _wide_op(ovf), _narrow_op(compute), plain,
+                                   inplace=True, mode="w")
     for name in ("truediv", "floordiv", "mod"):
         for prefix in ("", "i"):
             ops[prefix + name] = _zero_checked(prefix + name)
+    settle = _stub("settle")
+    overload(settle, inline="always")(_settle_impl)
+    ops["settle"] = settle
     ops["pow"] = _pow_stub("pow")
     ops["ipow"] = _pow_stub("ipow")
     ops["lshift"] = _shift_stub("lshift", True)

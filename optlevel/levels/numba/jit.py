@@ -190,8 +190,23 @@ def may_replay(built: Any, argtypes: tuple) -> bool:
     if not blocks:
         return True
     raising = (ir.StaticRaise, ir.Raise, ir.StaticTryRaise, ir.TryRaise)
-    return any(isinstance(stmt, raising) and getattr(stmt, "exc_class", Replay) is Replay
-               for block in blocks.values() for stmt in block.body)
+    if not any(isinstance(stmt, raising) and getattr(stmt, "exc_class", Replay) is Replay
+               for block in blocks.values() for stmt in block.body):
+        return False
+    return _replay_in_llvm(cres)
+
+
+def _replay_in_llvm(cres: Any) -> bool:
+    """Does the optimized machine code still raise :class:`~.guard.Replay`? A loop's
+    deferred flag (:func:`.rewrite._defer_loops`) is a raise in the typed IR even
+    where every op computes plainly (floats): LLVM folds it away, and then nothing
+    needs copying. The raised class is pickled into a constant that names it."""
+    try:
+        text = cres.library.get_llvm_str()
+    except Exception:  # no module kept: assume it can
+        return True
+    return any(line.startswith("@.const.pickledata.") and "Replay" in line
+               for line in text.splitlines())
 
 
 def _callable(built: Any, signature: ArgSignature, features: FunctionFeatures,
