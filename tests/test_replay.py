@@ -229,6 +229,25 @@ def test_the_adversarial_call_replays_and_the_plan_stays():
     assert fast.stats().levels.get(2) == 2
 
 
+def test_stats_count_replays_per_signature():
+    fast = optimize(cubes, level=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optlevel.VectorizationAdvice)  # cubes' loop: OL103
+        for n in (10, 100_000, 10, 100_000, 100_000):
+            assert fast(n) == cubes(n)
+        assert fast(np.int64(10)) == cubes(10)  # another signature: compiled, no replay
+        quiet = optimize(cubes, level=2)
+        quiet(10)
+    stats = fast.stats()
+    rows = {(s.signature, s.level): s.replays for s in stats.signatures}
+    assert rows == {("n: int", 2): 3, ("n: int", 0): 0, ("n: int64", 2): 0}, rows
+    assert stats.replays == 3 and stats.to_dict()["replays"] == 3
+    assert sorted(s["replays"] for s in stats.to_dict()["signatures"]) == [0, 0, 3]
+    header = str(stats).splitlines()[1]
+    assert header.split()[:4] == ["signature", "level", "calls", "replays"], header
+    assert "replays" not in str(quiet.stats())  # the column shows where a replay happened
+
+
 def write_then_divide(x, out, d):
     for i in range(out.shape[0]):
         out[i] = out[i] + x[i]
