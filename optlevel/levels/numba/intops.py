@@ -114,14 +114,19 @@ def _fits(t: Any) -> tuple[int, int]:
 
 
 def _binary(name: str, wide: Callable[..., Any], narrow: Callable[..., Any],
-            plain: Callable[..., Any], inplace: bool, mode: str = "") -> Callable[..., Any]:
+            plain: Callable[..., Any], inplace: bool, mode: str = "",
+            weak: bool = False) -> Callable[..., Any]:
     """The checked op ``name``; ``mode`` "c" is its check alone, hoisted before an
     ``if`` (an array operand is passed through: array arithmetic never replays),
     "h" its use in the arm after that check (64-bit ints wrap: they cannot)."""
-    stub = _stub(mode + name)
+    stub = _stub(mode + ("k" if weak else "") + name)
     op = name[1:] if inplace else name
 
     def typed(a: Any, b: Any) -> Any:
+        if weak:
+            found = _weak(op, a, b, mode)
+            if found is not None:
+                return found
         if mode == "f":
             return _flag(op, a, b)
         if isinstance(a, types.Array) or isinstance(b, types.Array):
@@ -170,6 +175,49 @@ def _flag(op: str, a: Any, b: Any) -> Callable[..., Any] | None:
             isinstance(b, (types.Number, types.Boolean)):
         return _never
     return None
+
+
+def _weak(op: str, a: Any, b: Any, mode: str) -> Callable[..., Any] | None:
+    """The ``k`` ops: one operand is a Python int on every call (the rewrite proved
+    it; Numba types it int64) and the other a narrow NumPy int: NumPy 2 computes in
+    the narrow type (NEP 50). A Python int outside that type raises OverflowError in
+    NumPy, a result outside it wraps with a warning: both replay (``f`` mode: both
+    set the loop's flag; ``w``: the wrapped value). None for other types."""
+    def narrow(t: Any) -> bool:
+        return isinstance(t, types.Integer) and t.bitwidth < 64 and \
+            not isinstance(t, types.IntegerLiteral)
+
+    def python(t: Any) -> bool:
+        return isinstance(t, types.Integer) and t.bitwidth == 64 and t.signed
+
+    if narrow(a) and python(b):
+        rt, weak_first = a, False
+    elif narrow(b) and python(a):
+        rt, weak_first = b, True
+    else:
+        return None
+    lo, hi = _fits(rt)
+    compute = _COMPUTE[op]
+    if mode == "w":
+        def weak_wrapped(a: Any, b: Any) -> Any:
+            return rt(compute(np.int64(a), np.int64(b)))
+        return weak_wrapped
+    if mode == "f":
+        def weak_flag(a: Any, b: Any) -> Any:
+            k = a if weak_first else b
+            r = compute(np.int64(a), np.int64(b))
+            return (k < lo) | (k > hi) | (r < lo) | (r > hi)
+        return weak_flag
+
+    def weak_checked(a: Any, b: Any) -> Any:
+        k = a if weak_first else b
+        if k < lo or k > hi:
+            raise Replay
+        r = compute(np.int64(a), np.int64(b))
+        if r < lo or r > hi:
+            raise Replay
+        return rt(r)
+    return weak_checked
 
 
 def _carry_flag(op: str, rt: Any) -> Callable[..., Any]:
@@ -583,14 +631,21 @@ def _build() -> dict[str, Callable[..., Any]]:
         for prefix in ("", "i"):
             ops[prefix + name] = _binary(prefix + name, _wide_op(ovf), _narrow_op(compute),
                                          plain, inplace=bool(prefix))
-            ops["h" + prefix + name] = _binary(prefix + name, _wide_op(ovf),
+            for weak in ("", "k"):
+                ops["h" + weak + prefix + name] = _binary(
+                    prefix + name, _wide_op(ovf), _narrow_op(compute), plain,
+                    inplace=bool(prefix), mode="h", weak=bool(weak))
+                ops["w" + weak + prefix + name] = _binary(
+                    prefix + name, _wide_op(ovf), _narrow_op(compute), plain,
+                    inplace=bool(prefix), mode="w", weak=bool(weak))
+            ops["k" + prefix + name] = _binary(prefix + name, _wide_op(ovf),
                                                _narrow_op(compute), plain,
-                                               inplace=bool(prefix), mode="h")
-        for mode in ("c", "f", "w"):
-            ops[mode + name] = _binary(name, _wide_op(ovf), _narrow_op(compute), plain,
-                                       inplace=False, mode=mode)
-        ops["wi" + name] = _binary("i" + name, _wide_op(ovf), _narrow_op(compute), plain,
-                                   inplace=True, mode="w")
+                                               inplace=bool(prefix), weak=True)
+        for weak in ("", "k"):
+            for mode in ("c", "f"):
+                ops[mode + weak + name] = _binary(name, _wide_op(ovf), _narrow_op(compute),
+                                                  plain, inplace=False, mode=mode,
+                                                  weak=bool(weak))
     for name in ("truediv", "floordiv", "mod"):
         for prefix in ("", "i"):
             ops[prefix + name] = _zero_checked(prefix + name)

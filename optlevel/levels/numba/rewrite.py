@@ -31,10 +31,13 @@ _BINARY = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "truediv",
 _DIVISIONS = (ast.Div, ast.FloorDiv, ast.Mod)
 #: the names the rewritten code calls (``__ol_add``…), each bound to its op
 OP_NAMES = tuple(f"__ol_{p}{n}" for n in _BINARY.values() for p in ("", "i")) + \
-    ("__ol_neg", "__ol_abs") + \
-    tuple(f"__ol_{p}{n}" for n in ("add", "sub", "mul")
-          for p in ("c", "h", "hi", "f", "w", "wi")) + ("__ol_settle",)
-_HOISTABLE = frozenset({"add", "sub", "mul", "iadd", "isub", "imul"})
+    ("__ol_neg", "__ol_abs", "__ol_settle") + \
+    tuple(f"__ol_{m}{k}{i}{n}" for n in ("add", "sub", "mul") for k in ("", "k")
+          for m, i in (("", "i"), ("h", ""), ("h", "i"), ("w", ""), ("w", "i"), ("c", ""),
+                       ("f", ""))) + ("__ol_kadd", "__ol_ksub", "__ol_kmul")
+#: the checked ops a check can be hoisted or deferred for (``k``: a Python int operand)
+_HOISTABLE = frozenset(f"{k}{i}{n}" for n in ("add", "sub", "mul") for k in ("", "k")
+                       for i in ("", "i"))
 _ORDERING = (ast.Lt, ast.LtE, ast.Gt, ast.GtE)
 
 
@@ -47,6 +50,7 @@ class _Rewriter(ast.NodeTransformer):
         #: id of an ``if`` inside a loop → the names surely bound when it starts
         self.bound = bound or {}
         self.hoisted = 0
+        self.stored: ast.AST | None = None  # the value of ``array[...] = value``
 
     def _call(self, name: str, args: list[ast.expr], like: ast.AST) -> ast.Call:
         self.count += 1
@@ -88,12 +92,29 @@ class _Rewriter(ast.NodeTransformer):
         self.hoisted += 1
         return [*checks, node]
 
+    def visit_Assign(self, node: ast.Assign) -> ast.AST:
+        if len(node.targets) == 1 and isinstance(node.targets[0], ast.Subscript):
+            self.stored = node.value
+        return self.generic_visit(node)
+
+    def _weak(self, left: ast.expr, right: ast.expr, op: ast.operator,
+              node: ast.AST | None = None) -> str:
+        """"k" where exactly one operand of ``+ - *`` is a Python int on every call
+        (NumPy 2: weak against a narrow int, :func:`.intops._weak`), else "". Not for
+        a value stored straight into an array element (``out[i] = img[i] + 100``):
+        the catalogue lets that compile as before (both wrap; SEM009's note)."""
+        if not isinstance(op, (ast.Add, ast.Sub, ast.Mult)) or \
+                (node is not None and node is self.stored):
+            return ""
+        return "k" if self.proofs.python_int(left) != self.proofs.python_int(right) else ""
+
     def visit_BinOp(self, node: ast.BinOp) -> ast.AST:
         self.generic_visit(node)
         name = _BINARY.get(type(node.op))
         if name is None or self._safe(node):
             return node
-        return self._call(name, [node.left, node.right], node)
+        return self._call(self._weak(node.left, node.right, node.op, node) + name,
+                          [node.left, node.right], node)
 
     def visit_UnaryOp(self, node: ast.UnaryOp) -> ast.AST:
         self.generic_visit(node)
@@ -119,11 +140,12 @@ class _Rewriter(ast.NodeTransformer):
         as_binop = ast.copy_location(ast.BinOp(_load(target), node.op, node.value), node)
         if self._safe(as_binop):
             return node
+        weak = self._weak(target, node.value, node.op)
         if isinstance(target, ast.Name):
-            value = self._call("i" + name, [_load(target), node.value], node)
+            value = self._call(weak + "i" + name, [_load(target), node.value], node)
             return ast.copy_location(ast.Assign([target], value), node)
         if isinstance(target, ast.Subscript) and _pure(target):
-            value = self._call(name, [_load(target), node.value], node)
+            value = self._call(weak + name, [_load(target), node.value], node)
             return ast.copy_location(ast.Assign([target], value), node)
         return node
 
@@ -176,6 +198,13 @@ def _hoist(node: ast.If, bound: frozenset[str]) -> list[ast.stmt]:
     return checks
 
 
+def _not_inplace(op: str) -> str:
+    """``iadd`` → ``add``, ``kiadd`` → ``kadd`` (a check writes nothing)."""
+    weak = "k" if op.startswith("k") else ""
+    op = op[len(weak):]
+    return weak + (op[1:] if op.startswith("i") else op)
+
+
 def _checked_tops(value: ast.expr) -> list[ast.Call] | None:
     """The outermost checked-op calls in ``value``; None where ``value`` calls
     anything else or a checked op of a kind not hoisted or with other operands."""
@@ -202,7 +231,7 @@ def _as_check(call: ast.Call) -> ast.Call:
     for c in ast.walk(new):
         if isinstance(c, ast.Call):
             op = c.func.id[len("__ol_"):]  # type: ignore[attr-defined]
-            c.func = ast.Name("__ol_c" + op.lstrip("i"), ast.Load())
+            c.func = ast.Name("__ol_c" + _not_inplace(op), ast.Load())
     return new
 
 
@@ -363,7 +392,7 @@ class _Lifter(ast.NodeTransformer):
             arg = self.visit(arg)
             args.append(arg if _simple(arg) else self._temp(arg))
         op = node.func.id[len("__ol_"):]  # type: ignore[attr-defined]
-        check = ast.Call(ast.Name("__ol_f" + op.lstrip("i"), ast.Load()), args, [])
+        check = ast.Call(ast.Name("__ol_f" + _not_inplace(op), ast.Load()), args, [])
         update = ast.BinOp(ast.Name(self.flag, ast.Load()), ast.BitOr(), check)
         self.emitted.append(ast.copy_location(
             ast.Assign([ast.Name(self.flag, ast.Store())], update), self.where))
