@@ -198,7 +198,7 @@ def may_replay(built: Any, argtypes: tuple) -> bool:
 
 def _replay_in_llvm(cres: Any) -> bool:
     """Does the optimized machine code still raise :class:`~.guard.Replay`? A loop's
-    deferred flag (:func:`.rewrite._defer_loops`) is a raise in the typed IR even
+    deferred flag (:func:`.placement.defer_loops`) is a raise in the typed IR even
     where every op computes plainly (floats): LLVM folds it away, and then nothing
     needs copying. The raised class is pickled into a constant that names it."""
     try:
