@@ -828,3 +828,35 @@ def test_a_python_int_argument_with_a_narrow_int_still_declines():
     fast = agree(times_argument, (np.array([1, 200], np.uint8), 3),
                  (np.array([1, 200], np.uint8), np.int64(3)))
     assert optlevel.explain(fast, np.array([1], np.uint8), 3).row("numba").code == "SEM009"
+
+
+_PROBE = """
+import warnings, numpy as np, optlevel
+from optlevel.levels.numba.jit import may_replay
+from tests.test_replay import add_into, second_difference_into
+warnings.simplefilter("ignore")
+u, small = np.arange(6.0), np.array([1, 2], np.uint8)
+for func, args in ((second_difference_into, (u, np.zeros(6))),
+                   (add_into, (small, small, np.zeros(2, np.uint8)))):
+    fast = optlevel.optimize(func, level=2)
+    fast(*args)
+    plan = next(p for p in fast._dispatcher.all_plans() if p.level == 2)
+    disp = plan.prepared.fn.__wrapped__
+    built = type("Built", (), {"replays": False, "checked": True, "disp": disp})
+    sig, cres = next(iter(disp.overloads.items()))
+    print(func.__name__, getattr(cres.library, "ol_replays", None), may_replay(built, sig))
+"""
+
+
+@pytest.mark.slow
+def test_code_from_the_disk_cache_knows_whether_it_replays(tmp_path):
+    import os
+    import subprocess
+
+    env = dict(os.environ, OPTLEVEL_CACHE_DIR=str(tmp_path),
+               PYTHONPATH=str(__import__("pathlib").Path(__file__).parents[1]))
+    runs = [subprocess.run([sys.executable, "-c", _PROBE], env=env, capture_output=True,
+                           text=True, check=True).stdout.split() for _ in range(2)]
+    # first process: compiled (IR read); second: loaded from disk (object code read)
+    assert runs[0] == ["second_difference_into", "None", "False", "add_into", "None", "True"]
+    assert runs[1] == ["second_difference_into", "False", "False", "add_into", "True", "True"]

@@ -176,7 +176,9 @@ def may_replay(built: Any, argtypes: tuple) -> bool:
     their implementations from the types: where every one of them computes plainly
     (floats, arrays), no ``raise Replay`` is left in Numba's typed IR, and a function
     that writes into its arguments need not copy them first. Code loaded from the
-    disk cache has no IR to read: it is taken to replay."""
+    disk cache has no IR to read: its object code is searched for the raised class
+    (:func:`.cache._raises_replay`), and where that cannot be read it is taken to
+    replay."""
     if built.replays:
         return True
     if not built.checked:
@@ -186,6 +188,9 @@ def may_replay(built: Any, argtypes: tuple) -> bool:
     from .guard import Replay
 
     cres = built.disp.overloads.get(argtypes)
+    cached = getattr(getattr(cres, "library", None), "ol_replays", None)
+    if cached is not None:  # loaded from the disk cache: read from its object code
+        return bool(cached)
     blocks = getattr(getattr(cres, "type_annotation", None), "blocks", None)
     if not blocks:
         return True
