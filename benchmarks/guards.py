@@ -122,6 +122,14 @@ def mean_u8(a, b):
     return out
 
 
+def offset_u8(a):
+    out = np.empty(a.shape[0], np.int64)
+    for i in range(a.shape[0]):  # noqa: OL101 - the loop is the workload measured
+        v = a[i] + 3  # NumPy 2: uint8 (NEP 50), wraps past 255
+        out[i] = v
+    return out
+
+
 def kernels():
     rng = np.random.default_rng(0)
     x = rng.random(1_000_000)
@@ -143,6 +151,7 @@ def kernels():
         ("conditional_acc", conditional_accumulate, (x, 0.5), (np.array([np.nan]), 0.5)),
         ("int_prefix", int_prefix, (ints,), (np.array([2 ** 62, 2 ** 62, 2 ** 62]),)),
         ("mean_u8", mean_u8, (a8, b8), (np.array([200], np.uint8), np.array([100], np.uint8))),
+        ("offset_u8", offset_u8, (a8,), (np.array([1, 254], np.uint8),)),
     ]
 
 

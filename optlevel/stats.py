@@ -38,6 +38,9 @@ class SignatureStats:
     compile_time: float
     fallbacks: tuple[tuple[int, str, str], ...]
     note: str = ""
+    #: calls that this plan's compiled code handed back to plain Python (level 2's
+    #: replays: they ran, exactly, in the level-0 row of the same signature)
+    replays: int = 0
 
     @property
     def mean(self) -> float:
@@ -86,22 +89,29 @@ class FunctionStats(Rendered):
             seen.update(dict.fromkeys(s.fallbacks))
         return list(seen)
 
+    @property
+    def replays(self) -> int:
+        return sum(s.replays for s in self.signatures)
+
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "calls": self.calls, "time": self.time,
-                "compile_time": self.compile_time,
+                "compile_time": self.compile_time, "replays": self.replays,
                 "signatures": [s.to_dict() for s in self.signatures]}
 
     def __str__(self) -> str:  # dataclass would not take the mixin's
         return Rendered.__str__(self)
 
     def _blocks(self) -> list[Block]:
+        replays = any(s.replays for s in self.signatures)  # a column only where any
         rows = [(s.signature, f"{s.level} ({LEVEL_NAMES[s.level]})", s.calls,
+                 *((s.replays or "-",) if replays else ()),
                  format_seconds(s.time), format_seconds(s.mean),
                  format_seconds(s.compile_time) if s.compile_time else "-",
                  s.note or "; ".join(f"L{lvl} {b}: {r}" for lvl, b, r in s.fallbacks) or "-")
                 for s in self.signatures]
-        return [Table(("signature", "level", "calls", "total", "mean", "compile",
-                       "fallbacks / notes"), tuple(rows), title=f"{self.name}")]
+        return [Table(("signature", "level", "calls", *(("replays",) if replays else ()),
+                       "total", "mean", "compile", "fallbacks / notes"), tuple(rows),
+                      title=f"{self.name}")]
 
 
 def function_stats(dispatcher: Dispatcher) -> FunctionStats:
@@ -112,7 +122,11 @@ def function_stats(dispatcher: Dispatcher) -> FunctionStats:
         entry = merged.setdefault((sig, plan.ceiling, plan.level), {
             "signature": sig, "ceiling": plan.ceiling, "level": plan.level,
             "backend": plan.backend, "calls": 0, "time": 0.0, "compile_time": 0.0,
-            "fallbacks": {}, "note": {}})
+            "fallbacks": {}, "note": {}, "replays": {}})
+        fn = getattr(getattr(plan, "prepared", None), "fn", None)
+        counts = getattr(fn, "replay_counts", None)
+        if counts is not None:  # level 2's guard (one per prepared callable)
+            entry["replays"][id(fn)] = counts()["replays"]
         entry["calls"] += plan.calls
         entry["time"] += plan.time
         entry["compile_time"] += plan.compile_time
@@ -122,6 +136,7 @@ def function_stats(dispatcher: Dispatcher) -> FunctionStats:
     rows = []
     for e in merged.values():
         e["fallbacks"], e["note"] = tuple(e["fallbacks"]), "; ".join(e["note"])
+        e["replays"] = sum(e["replays"].values())
         rows.append(SignatureStats(**e))
     return FunctionStats(dispatcher.qualname, tuple(rows))
 

@@ -229,6 +229,25 @@ def test_the_adversarial_call_replays_and_the_plan_stays():
     assert fast.stats().levels.get(2) == 2
 
 
+def test_stats_count_replays_per_signature():
+    fast = optimize(cubes, level=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optlevel.VectorizationAdvice)  # cubes' loop: OL103
+        for n in (10, 100_000, 10, 100_000, 100_000):
+            assert fast(n) == cubes(n)
+        assert fast(np.int64(10)) == cubes(10)  # another signature: compiled, no replay
+        quiet = optimize(cubes, level=2)
+        quiet(10)
+    stats = fast.stats()
+    rows = {(s.signature, s.level): s.replays for s in stats.signatures}
+    assert rows == {("n: int", 2): 3, ("n: int", 0): 0, ("n: int64", 2): 0}, rows
+    assert stats.replays == 3 and stats.to_dict()["replays"] == 3
+    assert sorted(s["replays"] for s in stats.to_dict()["signatures"]) == [0, 0, 3]
+    header = str(stats).splitlines()[1]
+    assert header.split()[:4] == ["signature", "level", "calls", "replays"], header
+    assert "replays" not in str(quiet.stats())  # the column shows where a replay happened
+
+
 def write_then_divide(x, out, d):
     for i in range(out.shape[0]):
         out[i] = out[i] + x[i]
@@ -567,7 +586,7 @@ def test_counters_stepped_by_one_are_small_but_a_large_start_is_not():
     assert "steps" in Proofs(get_source(collatz).tree).counters
     assert "c" not in Proofs(get_source(count_from).tree).counters  # c = start
     text = __import__("ast").unparse(rewrite_tree(get_source(count_from).tree)[0])
-    assert "__ol_iadd(c, 1)" in text
+    assert "__ol_kiadd(c, 1)" in text
 
 
 def test_module_attribute_in_a_function_without_source():
@@ -606,3 +625,238 @@ def test_hypothesis_narrow_ints_follow_numpy2(da, db, values):
     assert outcome(_NARROW, (a, b)) == outcome(narrow_ops, (a, b))
     plan = _NARROW._dispatcher.plans.get(next(iter(_NARROW._dispatcher.plans)))
     assert compiled(_NARROW), plan  # level 2 compiled these dtypes (no SEM009 decline)
+
+
+# --- checks hoisted out of an if's arms (Collatz at numba.njit's speed) ----------------
+
+
+def collatz_steps(n):
+    steps = 0
+    while n != 1:
+        if n % 2 == 0:
+            n = n // 2
+        else:
+            n = 3 * n + 1
+        steps += 1
+    return steps
+
+
+def narrow_arms(a, b):
+    out = np.zeros(a.shape[0], np.int64)
+    for i in range(a.shape[0]):
+        v = a[i]
+        w = b[i]
+        if v % 2 == 0:
+            v = v * w
+        else:
+            v = v + w
+        out[i] = v
+    return out
+
+
+def guarded_by_order(n, k):
+    s = 0
+    while k > 0:
+        if n < 2 ** 61:
+            s = n * 4
+        else:
+            s = n - 1
+        k -= 1
+    return s
+
+
+def test_checks_are_hoisted_out_of_the_arms_of_an_if():
+    from optlevel.analysis.source import get_source
+    from optlevel.levels.numba.rewrite import rewrite_tree
+
+    text = __import__("ast").unparse(rewrite_tree(get_source(collatz_steps).tree)[0])
+    assert "__ol_ckadd(__ol_ckmul(3, n), 1)\n        if n % 2 == 0" in text
+    assert "n = __ol_hkadd(__ol_hkmul(3, n), 1)" in text
+    # an order test may guard the range: its arms keep their own checks
+    text = __import__("ast").unparse(rewrite_tree(get_source(guarded_by_order).tree)[0])
+    assert "__ol_c" not in text and "__ol_kmul(n, 4)" in text
+
+
+def test_hoisted_checks_replay_exactly():
+    # 2**62 + 1 is odd: 3 * n + 1 passes 2**63 (Python keeps going); 2**63 - 2 is even:
+    # the hoisted check of the odd arm fires for an arm not taken (replayed, exact)
+    fast = agree(collatz_steps, (27,), (2 ** 62 + 1,), (2 ** 63 - 2,), (27,))
+    assert compiled(fast) and replays(fast) == 4
+    u8 = np.array([2, 3, 84, 85], np.uint8)  # 84 * 3 and 85 + 200 wrap in NumPy
+    fast = agree(narrow_arms, (u8, np.full(4, 3, np.uint8)), (u8, np.full(4, 200, np.uint8)),
+                 (np.arange(6, dtype=np.int16), np.arange(6, dtype=np.int16)))
+    assert compiled(fast)
+    agree(guarded_by_order, (5, 3), (2 ** 62, 3))
+
+
+# --- checks deferred to the end of a loop (vectorizable) ---------------------------------
+
+
+def add_into(a, b, out):
+    for i in range(a.shape[0]):
+        out[i] = a[i] + b[i]
+    return out
+
+
+def second_difference_into(u, out):
+    for i in range(1, u.shape[0] - 1):
+        out[i] = u[i - 1] + u[i + 1] - 2.0 * u[i]
+    return out
+
+
+def test_loop_checks_are_deferred_to_a_flag_tested_after_the_loop():
+    from optlevel.analysis.source import get_source
+    from optlevel.levels.numba.rewrite import rewrite_tree
+
+    text = __import__("ast").unparse(rewrite_tree(get_source(add_into).tree)[0])
+    assert "__ol_bad0 = __ol_bad0 | __ol_fadd(__ol_t0, __ol_t1)" in text
+    assert "out[i] = __ol_t2" in text and text.index("__ol_settle(__ol_bad0)") > \
+        text.index("out[i] = __ol_t2")
+    # an accumulator's own op and the arms of an if keep their checks where they stand
+    text = __import__("ast").unparse(rewrite_tree(get_source(poly_hash).tree)[0])
+    assert "h = __ol_mod(__ol_kadd(__ol_kmul(h, 1000003), i)" in text
+    # a loop that could run long on a wrapped value keeps its checks where they stand
+    text = __import__("ast").unparse(rewrite_tree(get_source(collatz).tree)[0])
+    assert "__ol_bad" not in text
+
+
+def test_deferred_checks_replay_exactly_with_writes_undone():
+    small = np.array([1, 2, 3], np.uint8)
+    wraps = np.array([1, 2, 200], np.uint8)  # 200 + 100 wraps in NumPy: the last write
+    fast = agree(add_into, (small, small, np.zeros(3, np.uint8)),
+                 (wraps, np.full(3, 100, np.uint8), np.zeros(3, np.uint8)),
+                 (np.array([2 ** 62, 1]), np.array([2 ** 62, 1]), np.zeros(2, np.int64)),
+                 (np.ones(2), np.ones(2), np.zeros(2)))
+    assert compiled(fast) and replays(fast) == 4
+    out = np.full(3, 7, np.uint8)
+    with pytest.warns(RuntimeWarning, match="overflow"):
+        fast(wraps, np.full(3, 100, np.uint8), out)
+    assert out.tolist() == [101, 102, 44]  # plain Python's writes, not a wrapped copy's
+
+
+def test_float_loops_with_a_deferred_flag_copy_nothing():
+    from optlevel.levels.numba.jit import may_replay
+
+    fast = optimize(second_difference_into, level=2)
+    u = np.arange(5.0)
+    assert outcome(fast, (u, np.zeros(5))) == outcome(second_difference_into, (u, np.zeros(5)))
+    plan = next(p for p in fast._dispatcher.all_plans() if p.level == 2)
+    disp = plan.prepared.fn.__wrapped__
+    built = type("Built", (), {"replays": False, "checked": True, "disp": disp})
+    assert not may_replay(built, next(iter(disp.overloads)))  # LLVM folded the flag away
+
+
+def test_deferred_narrow_flags_at_the_edges():
+    """The flag and wrapped value of every narrow + and - (carry and sign rules)
+    against NumPy 2 on all pairs of edge values (the ops themselves: called one
+    by one through level 2, frequent replays would demote the signature)."""
+    import itertools
+
+    import numba
+
+    from optlevel.levels.numba.intops import OPS
+
+    fadd, fsub, wadd, wsub = OPS["fadd"], OPS["fsub"], OPS["wadd"], OPS["wsub"]
+
+    @numba.njit
+    def run(a, b):
+        flags = np.zeros((2, a.shape[0]), np.bool_)
+        wrapped = np.empty((2, a.shape[0]), a.dtype)
+        for i in range(a.shape[0]):
+            flags[0, i] = fadd(a[i], b[i])
+            flags[1, i] = fsub(a[i], b[i])
+            wrapped[0, i] = wadd(a[i], b[i])
+            wrapped[1, i] = wsub(a[i], b[i])
+        return flags, wrapped
+
+    for dtype in ("int8", "uint8", "int16", "uint16", "int32", "uint32"):
+        info = np.iinfo(dtype)
+        edges = [int(info.min), int(info.min) + 1, -1, 0, 1, int(info.max) - 1, int(info.max)]
+        edges = [v for v in edges if info.min <= v <= info.max]
+        a, b = (np.array(v, dtype) for v in zip(*itertools.product(edges, edges)))
+        flags, wrapped = run(a, b)
+        wide_a, wide_b = a.astype(np.int64), b.astype(np.int64)
+        for k, exact in enumerate((wide_a + wide_b, wide_a - wide_b)):
+            assert (flags[k] == ((exact < info.min) | (exact > info.max))).all(), dtype
+        with np.errstate(over="ignore"):
+            assert (wrapped[0] == a + b).all() and (wrapped[1] == a - b).all(), dtype
+
+
+# --- SEM009: a Python int that is one on every call, with a narrow int --------------------
+
+
+def times_constant(a):
+    out = np.zeros(a.shape[0], np.int64)
+    for i in range(a.shape[0]):
+        v = a[i]
+        if v % 2 == 0:
+            v = v * 3
+        else:
+            v = v + 100
+        out[i] = v
+    return out
+
+
+def plus_counter(a):
+    out = np.zeros(a.shape[0], np.int64)
+    for i in range(a.shape[0]):
+        v = a[i] + i
+        out[i] = v
+    return out
+
+
+def times_argument(a, k):
+    out = np.zeros(a.shape[0], np.int64)
+    for i in range(a.shape[0]):
+        out[i] = a[i] * k
+    return out
+
+
+def test_python_ints_that_are_always_python_ints_follow_nep50_compiled():
+    u8 = np.array([2, 3, 84, 85], np.uint8)  # 84 * 3 and 85 + 100 wrap in uint8
+    fast = agree(times_constant, (u8[:2],), (u8,), (np.arange(5, dtype=np.int8),))
+    assert compiled(fast)
+    fast = agree(plus_counter, (np.array([1, 2, 3], np.uint8),),
+                 (np.full(300, 250, np.uint8),),  # i = 6 passes 255; i > 255 leaves uint8
+                 (np.arange(4, dtype=np.int16),))
+    assert compiled(fast)
+
+
+def test_a_python_int_argument_with_a_narrow_int_still_declines():
+    # Numba compiles one code for a Python int and an np.int64 argument; NumPy 2 treats
+    # them differently (uint8 * 3 is uint8, uint8 * np.int64(3) is int64)
+    fast = agree(times_argument, (np.array([1, 200], np.uint8), 3),
+                 (np.array([1, 200], np.uint8), np.int64(3)))
+    assert optlevel.explain(fast, np.array([1], np.uint8), 3).row("numba").code == "SEM009"
+
+
+_PROBE = """
+import warnings, numpy as np, optlevel
+from optlevel.levels.numba.jit import may_replay
+from tests.test_replay import add_into, second_difference_into
+warnings.simplefilter("ignore")
+u, small = np.arange(6.0), np.array([1, 2], np.uint8)
+for func, args in ((second_difference_into, (u, np.zeros(6))),
+                   (add_into, (small, small, np.zeros(2, np.uint8)))):
+    fast = optlevel.optimize(func, level=2)
+    fast(*args)
+    plan = next(p for p in fast._dispatcher.all_plans() if p.level == 2)
+    disp = plan.prepared.fn.__wrapped__
+    built = type("Built", (), {"replays": False, "checked": True, "disp": disp})
+    sig, cres = next(iter(disp.overloads.items()))
+    print(func.__name__, getattr(cres.library, "ol_replays", None), may_replay(built, sig))
+"""
+
+
+@pytest.mark.slow
+def test_code_from_the_disk_cache_knows_whether_it_replays(tmp_path):
+    import os
+    import subprocess
+
+    env = dict(os.environ, OPTLEVEL_CACHE_DIR=str(tmp_path),
+               PYTHONPATH=str(__import__("pathlib").Path(__file__).parents[1]))
+    runs = [subprocess.run([sys.executable, "-c", _PROBE], env=env, capture_output=True,
+                           text=True, check=True).stdout.split() for _ in range(2)]
+    # first process: compiled (IR read); second: loaded from disk (object code read)
+    assert runs[0] == ["second_difference_into", "None", "False", "add_into", "None", "True"]
+    assert runs[1] == ["second_difference_into", "False", "False", "add_into", "True", "True"]

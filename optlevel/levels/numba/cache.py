@@ -108,7 +108,20 @@ class _CheckedFile(caching.IndexDataCacheFile):  # type: ignore[misc]
         digest, payload = blob[len(_MAGIC):start], blob[start:]
         if hashlib.sha256(payload).digest() != digest:
             raise CorruptCacheFile("its checksum does not match its contents")
-        return pickle.loads(payload)  # Numba's own payload, checksum verified
+        data = pickle.loads(payload)  # Numba's own payload, checksum verified
+        self.replays = _raises_replay(data)
+        return data
+
+
+def _raises_replay(data: Any) -> bool | None:
+    """Does the cached machine code raise level 2's ``Replay``? Its pickled class is
+    a constant of the object code (:func:`.jit.may_replay` has no IR to read for
+    loaded code); None where the payload is not a compiled function's."""
+    try:
+        kind, parts = data[0][1], data[0][2]
+        return b"Replay" in parts[0] if kind == "object" else None
+    except (IndexError, TypeError, KeyError):
+        return None
 
 
 class _Cache(caching.FunctionCache):  # type: ignore[misc]
@@ -139,7 +152,11 @@ class _Cache(caching.FunctionCache):  # type: ignore[misc]
                       type(exc).__name__, exc)
             return None
         try:
-            return super().load_overload(sig, target_context)
+            self._cache_file.replays = None
+            cres = super().load_overload(sig, target_context)
+            if cres is not None and self._cache_file.replays is not None:
+                cres.library.ol_replays = self._cache_file.replays  # see jit.may_replay
+            return cres
         except _Stale:
             return None  # an older optlevel's file: compiled over, no warning
         except Exception as exc:  # a bad cache file must not stop the compile

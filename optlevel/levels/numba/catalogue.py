@@ -105,8 +105,11 @@ CATALOGUE: tuple[Entry, ...] = (
     Entry("SEM009", "arithmetic mixing Python numbers and narrow array dtypes (NEP 50)",
           "0 + x[i] keeps x's dtype: uint8/int16 wrap, float32 sums round in float32",
           "Python numbers are 64-bit: sums and products in int64/float64", "decline",
-          "declines, per dtype, accumulators of float32/complex64 elements and any such "
-          "arithmetic on narrow integers that is not stored straight into an array",
+          "declines, per dtype, accumulators of float32/complex64 elements and such "
+          "arithmetic on narrow integers with a Python int argument (compiled code has one "
+          "int64 for it and np.int64); + - * with a constant, a range counter or a size "
+          "compile in NumPy 2's narrow type and replay where NumPy raises or wraps; a "
+          "value stored straight into an array compiles (both wrap)",
           f"{_NUMPY_NEP50}; Numba docs, Floating-point pitfalls"),
     Entry("SEM010", "arithmetic on NumPy bools",
           "np.True_ + np.True_ is np.True_ (logical or); - raises TypeError",

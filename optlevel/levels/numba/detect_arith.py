@@ -154,9 +154,24 @@ def division(ctx: Context) -> Iterator[SemanticFinding]:
 
 
 def narrow(ctx: Context) -> Iterator[SemanticFinding]:
-    """SEM009: a Python number mixed with a narrower NumPy scalar (NEP 50)."""
+    """SEM009: a Python number mixed with a narrower NumPy scalar (NEP 50).
+
+    Not where level 2's rewrite computes NumPy 2's rule itself: ``+ - *`` of a narrow
+    int and a value that is a Python int on every call (a constant, a ``range``
+    counter, a size: :meth:`.proofs.Proofs.python_int`) become ``k`` ops
+    (:func:`.intops._weak`), which replay where NumPy raises or wraps. A Python int
+    *argument* still declines: Numba types it int64 like an ``np.int64`` argument
+    and compiles one code for both, while NumPy 2 treats the two differently."""
+    from .proofs import Proofs
+
+    proofs = Proofs(ctx.tree)
     for node in _binops(ctx, *_ARITH):
         op: Any = type(node.op)
+        if isinstance(node.op, (ast.Add, ast.Sub, ast.Mult)) and not _stored(node, ctx) and \
+                proofs.python_int(node.left) != proofs.python_int(node.right) and \
+                not ({"int"} - ctx.of(node.left) - ctx.of(node.right)) and \
+                not _narrow_float(ctx.of(node.left) | ctx.of(node.right)):
+            continue  # compiled with NumPy 2's rule (the k ops), replays where it raises
         for py, np_kind in _mixes(ctx.of(node.left), ctx.of(node.right)):
             python = numpy_result(py, np_kind, op)
             compiled = numba_result(py, np_kind, op)
@@ -173,6 +188,19 @@ def narrow(ctx: Context) -> Iterator[SemanticFinding]:
             yield finding("SEM009", node.lineno, f"`{ast.unparse(node)}` mixes a Python "
                           f"{py} with {dt.name} values: NumPy 2 computes in "
                           f"{python[3:]} (NEP 50), compiled code in {compiled[3:]}")
+
+
+def _stored(node: ast.BinOp, ctx: Context) -> bool:
+    """Is ``node`` the value of ``array[...] = node`` (the rewrite keeps its op plain)?"""
+    parent = ctx.parents.get(node)
+    return isinstance(parent, ast.Assign) and parent.value is node and \
+        len(parent.targets) == 1 and isinstance(parent.targets[0], ast.Subscript)
+
+
+def _narrow_float(kinds: set[str]) -> bool:
+    """A NumPy float kind among ``kinds`` (the k ops cover ints only)."""
+    return any(is_numpy(k) and (dtype_of(k) is None or dtype_of(k).kind in "fc")  # type: ignore
+               for k in kinds)
 
 
 _ARITH = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.FloorDiv, ast.Mod, ast.Pow, ast.LShift,

@@ -157,7 +157,7 @@ def _make(func: Callable[..., Any], features: FunctionFeatures, settings: Any,
     checks = "boundscheck" if boundscheck else "no-boundscheck"
     if error_model == "python":
         checks += "-python-errors"
-    checks += "-checked-1"
+    checks += "-checked-2"  # bumped with each change of the rewrite
     attach_cache(disp, usable_cache_dir(settings.cache_dir) / "numba" / checks, values_key)
     return Built(disp, guards, overflow or _may_raise_overflow(func),
                  replays or boundscheck or (rewritten and len(visiting) > 1), proven,

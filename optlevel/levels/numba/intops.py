@@ -15,6 +15,9 @@ operation on floats or arrays costs nothing extra:
   ``np.promote_types`` of the two dtypes (NEP 50: a Python int constant takes
   the array's dtype) and wraps with a ``RuntimeWarning``; the compiled result
   is that dtype when it fits, a replay otherwise;
+- the ``+ - *`` family and the forms its checks take where they move (hoisted
+  before an ``if``, deferred to a loop's end, a Python int against a narrow int)
+  live in :mod:`.intarith`;
 - floats and complex numbers: a zero divisor of ``/``, ``//`` or ``%`` replays
   (Python numbers raise ``ZeroDivisionError``, NumPy scalars give inf or nan
   with a warning; the replay gives whichever the plain function meets).
@@ -30,159 +33,32 @@ from typing import Any
 
 import numpy as np
 from numba import types
-from numba.core import cgutils
-from numba.extending import intrinsic, overload
-from numba.np.numpy_support import as_dtype, from_dtype
+from numba.extending import overload
 
 from .guard import Replay
 from .inplace import INPLACE as _INPLACE
 from .inplace import ipow as _ipow
+from .intarith import (
+    _MIN,
+    _add_ovf,
+    _add_plain,
+    _binary,
+    _compute_add,
+    _compute_mul,
+    _compute_sub,
+    _fits,
+    _mul_ovf,
+    _mul_plain,
+    _narrow_op,
+    _narrow_type,
+    _settle_impl,
+    _stub,
+    _sub_ovf,
+    _sub_plain,
+    _wide_op,
+)
 
 __all__ = ["OPS"]
-
-_MIN = -(2 ** 63)
-
-
-def _intrinsic(kind: str) -> Any:
-    """``(result, overflowed)`` of LLVM's ``{kind}.with.overflow`` on two 64-bit ints."""
-
-    @intrinsic
-    def op(typingctx: Any, a: Any, b: Any) -> Any:
-        if not (isinstance(a, types.Integer) and a.bitwidth == 64 and a == b):
-            return None
-        sig = types.Tuple((a, types.boolean))(a, b)
-
-        def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
-            signed = signature.args[0].signed
-            method = getattr(builder, ("s" if signed else "u") + kind + "_with_overflow")
-            pair = method(args[0], args[1])
-            value = builder.extract_value(pair, 0)
-            flag = builder.extract_value(pair, 1)
-            return cgutils.make_anonymous_struct(builder, [value, flag])
-
-        return sig, codegen
-
-    return op
-
-
-_add_ovf = _intrinsic("add")
-_sub_ovf = _intrinsic("sub")
-_mul_ovf = _intrinsic("mul")
-
-
-def _stub(name: str) -> Callable[..., Any]:
-    def stub(*args: Any) -> Any:  # only ever called from compiled code
-        raise NotImplementedError(name)
-
-    stub.__name__ = stub.__qualname__ = f"__ol_{name}"
-    return stub
-
-
-def _wide(a: Any, b: Any) -> bool:
-    """Both 64-bit ints of one signedness: Numba's result wraps where Python's grows."""
-    return isinstance(a, types.Integer) and isinstance(b, types.Integer) and \
-        a.bitwidth == 64 and b.bitwidth == 64 and a.signed == b.signed
-
-
-def _mixed64(a: Any, b: Any) -> bool:
-    """A signed 64-bit int with a narrower int: Numba and NumPy compute in int64."""
-    if not (isinstance(a, types.Integer) and isinstance(b, types.Integer)):
-        return False
-    return (a.bitwidth == 64 and a.signed and b.bitwidth < 64) or \
-        (b.bitwidth == 64 and b.signed and a.bitwidth < 64)
-
-
-def _narrow_type(a: Any, b: Any) -> Any:
-    """NumPy 2's result type of two narrow ints (a Python int constant is weak), or None."""
-    ints = (isinstance(a, types.Integer) and isinstance(b, types.Integer))
-    if not ints:
-        return None
-    a_lit, b_lit = isinstance(a, types.IntegerLiteral), isinstance(b, types.IntegerLiteral)
-    if a.bitwidth < 64 and not a_lit and b_lit:
-        return a
-    if b.bitwidth < 64 and not b_lit and a_lit:
-        return b
-    if a.bitwidth < 64 and b.bitwidth < 64 and not a_lit and not b_lit:
-        return from_dtype(np.promote_types(as_dtype(a), as_dtype(b)))
-    return None
-
-
-def _fits(t: Any) -> tuple[int, int]:
-    info = np.iinfo(as_dtype(t))
-    return int(info.min), int(info.max)
-
-
-def _binary(name: str, wide: Callable[..., Any], narrow: Callable[..., Any],
-            plain: Callable[..., Any], inplace: bool) -> Callable[..., Any]:
-    stub = _stub(name)
-
-    def typed(a: Any, b: Any) -> Any:
-        if isinstance(a, types.Array):
-            if inplace:
-                return _inplace_impl(name)
-            return plain
-        if _wide(a, b) or _mixed64(a, b):
-            return wide(a, b)
-        rt = _narrow_type(a, b)
-        if rt is not None:
-            return narrow(rt)
-        return plain
-
-    overload(stub, prefer_literal=True, inline="always")(typed)
-    return stub
-
-
-def _inplace_impl(name: str) -> Callable[..., Any]:
-    """``a op= b`` on an array is in place in Python: the same here."""
-    return _INPLACE[name]
-
-
-def _as64(a: Any, b: Any) -> Any:
-    """The one type both operands are cast to (literal types included)."""
-    return types.int64 if _mixed64(a, b) or a.signed else types.uint64
-
-
-def _wide_op(ovf: Any) -> Callable[..., Any]:
-    def make(a: Any, b: Any) -> Any:
-        t = _as64(a, b)
-
-        def impl(a: Any, b: Any) -> Any:
-            r, bad = ovf(t(a), t(b))
-            if bad:
-                raise Replay
-            return r
-        return impl
-    return make
-
-
-def _narrow_op(compute: Callable[[int, int], int]) -> Callable[..., Any]:
-    import numba
-
-    njit_compute = numba.njit(inline="always")(compute)
-
-    def make(rt: Any) -> Any:
-        lo, hi = _fits(rt)
-
-        def impl(a: Any, b: Any) -> Any:
-            r = njit_compute(np.int64(a), np.int64(b))
-            if r < lo or r > hi:
-                raise Replay
-            return rt(r)
-        return impl
-    return make
-
-
-def _add_plain(a: Any, b: Any) -> Any:
-    return a + b
-
-
-def _sub_plain(a: Any, b: Any) -> Any:
-    return a - b
-
-
-def _mul_plain(a: Any, b: Any) -> Any:
-    return a * b
-
 
 def _zero_checked(name: str) -> Callable[..., Any]:
     """``/``, ``//``, ``%``: a zero divisor replays; 64-bit ``MIN // -1`` too."""
@@ -440,18 +316,6 @@ def _neg_plain(a: Any) -> Any:
     return -a
 
 
-def _compute_add(a: Any, b: Any) -> Any:
-    return a + b
-
-
-def _compute_sub(a: Any, b: Any) -> Any:
-    return a - b
-
-
-def _compute_mul(a: Any, b: Any) -> Any:
-    return a * b
-
-
 def _build() -> dict[str, Callable[..., Any]]:
     ops: dict[str, Callable[..., Any]] = {}
     for name, ovf, compute, plain in (("add", _add_ovf, _compute_add, _add_plain),
@@ -460,9 +324,27 @@ def _build() -> dict[str, Callable[..., Any]]:
         for prefix in ("", "i"):
             ops[prefix + name] = _binary(prefix + name, _wide_op(ovf), _narrow_op(compute),
                                          plain, inplace=bool(prefix))
+            for weak in ("", "k"):
+                ops["h" + weak + prefix + name] = _binary(
+                    prefix + name, _wide_op(ovf), _narrow_op(compute), plain,
+                    inplace=bool(prefix), mode="h", weak=bool(weak))
+                ops["w" + weak + prefix + name] = _binary(
+                    prefix + name, _wide_op(ovf), _narrow_op(compute), plain,
+                    inplace=bool(prefix), mode="w", weak=bool(weak))
+            ops["k" + prefix + name] = _binary(prefix + name, _wide_op(ovf),
+                                               _narrow_op(compute), plain,
+                                               inplace=bool(prefix), weak=True)
+        for weak in ("", "k"):
+            for mode in ("c", "f"):
+                ops[mode + weak + name] = _binary(name, _wide_op(ovf), _narrow_op(compute),
+                                                  plain, inplace=False, mode=mode,
+                                                  weak=bool(weak))
     for name in ("truediv", "floordiv", "mod"):
         for prefix in ("", "i"):
             ops[prefix + name] = _zero_checked(prefix + name)
+    settle = _stub("settle")
+    overload(settle, inline="always")(_settle_impl)
+    ops["settle"] = settle
     ops["pow"] = _pow_stub("pow")
     ops["ipow"] = _pow_stub("ipow")
     ops["lshift"] = _shift_stub("lshift", True)

@@ -176,7 +176,9 @@ def may_replay(built: Any, argtypes: tuple) -> bool:
     their implementations from the types: where every one of them computes plainly
     (floats, arrays), no ``raise Replay`` is left in Numba's typed IR, and a function
     that writes into its arguments need not copy them first. Code loaded from the
-    disk cache has no IR to read: it is taken to replay."""
+    disk cache has no IR to read: its object code is searched for the raised class
+    (:func:`.cache._raises_replay`), and where that cannot be read it is taken to
+    replay."""
     if built.replays:
         return True
     if not built.checked:
@@ -186,12 +188,30 @@ def may_replay(built: Any, argtypes: tuple) -> bool:
     from .guard import Replay
 
     cres = built.disp.overloads.get(argtypes)
+    cached = getattr(getattr(cres, "library", None), "ol_replays", None)
+    if cached is not None:  # loaded from the disk cache: read from its object code
+        return bool(cached)
     blocks = getattr(getattr(cres, "type_annotation", None), "blocks", None)
     if not blocks:
         return True
     raising = (ir.StaticRaise, ir.Raise, ir.StaticTryRaise, ir.TryRaise)
-    return any(isinstance(stmt, raising) and getattr(stmt, "exc_class", Replay) is Replay
-               for block in blocks.values() for stmt in block.body)
+    if not any(isinstance(stmt, raising) and getattr(stmt, "exc_class", Replay) is Replay
+               for block in blocks.values() for stmt in block.body):
+        return False
+    return _replay_in_llvm(cres)
+
+
+def _replay_in_llvm(cres: Any) -> bool:
+    """Does the optimized machine code still raise :class:`~.guard.Replay`? A loop's
+    deferred flag (:func:`.placement.defer_loops`) is a raise in the typed IR even
+    where every op computes plainly (floats): LLVM folds it away, and then nothing
+    needs copying. The raised class is pickled into a constant that names it."""
+    try:
+        text = cres.library.get_llvm_str()
+    except Exception:  # no module kept: assume it can
+        return True
+    return any(line.startswith("@.const.pickledata.") and "Replay" in line
+               for line in text.splitlines())
 
 
 def _callable(built: Any, signature: ArgSignature, features: FunctionFeatures,

@@ -85,6 +85,7 @@ class Proofs:
         #: (array, axis) → a length the axis has at least, where the subscript being
         #: proven sits (inside ``for i in range(x.shape[0])`` the length is ≥ 1)
         self._min_len: dict[tuple[str, int], int] = {}
+        self.loop_targets: set[str] = set()  # counters of range loops stored once
         self._collect()
 
     # --- facts ----------------------------------------------------------------
@@ -97,6 +98,10 @@ class Proofs:
             if isinstance(node, ast.For) and isinstance(node.target, ast.Name) and \
                     self.stores.get(node.target.id) == 1:
                 self._loop(node.target.id, node.iter)
+                it = node.iter
+                if isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and \
+                        it.func.id == "range":
+                    self.loop_targets.add(node.target.id)  # a Python int, always
 
     def _assign(self, target: ast.expr, value: ast.expr) -> None:
         if isinstance(target, ast.Name) and self.stores.get(target.id) == 1:
@@ -234,6 +239,32 @@ class Proofs:
                 divisor > 0:
             return left
         return None
+
+    def python_int(self, node: ast.expr, depth: int = 0) -> bool:
+        """Is ``node`` a Python int on every call, whatever the arguments (an int
+        constant, a ``range`` counter, ``len()``, an array's size or shape entry, a
+        name assigned once from these, ``+ - * // %`` of them)? NumPy 2 treats such a
+        value as weak against a narrow NumPy int (NEP 50)."""
+        if depth > 20:
+            return False
+        c = _const(node)
+        if isinstance(c, int) and not isinstance(c, bool):
+            return True
+        if isinstance(node, ast.Name):
+            if node.id in self.loop_targets:
+                return True
+            value = self.assigned.get(node.id)
+            return value is not None and self.python_int(value, depth + 1)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and \
+                node.func.id == "len" and len(node.args) == 1:
+            return True
+        if isinstance(node, ast.Subscript) and _is_shape(node.value) or _is_size(node):
+            return True
+        if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub, ast.Mult,
+                                                                 ast.FloorDiv, ast.Mod)):
+            return self.python_int(node.left, depth + 1) and \
+                self.python_int(node.right, depth + 1)
+        return False
 
     def small(self, node: ast.expr) -> bool:
         """Proven to stay below 2**62 in magnitude."""
