@@ -12,6 +12,7 @@ import pytest
 import optlevel
 from optlevel import optimize
 from optlevel.analysis import analyze
+from optlevel.core import scout
 from optlevel.core.plan import State
 from optlevel.core.scout import SCOUT_FACTOR, TRIAL_CALLS, loop_free
 
@@ -75,7 +76,8 @@ def test_a_loop_free_function_runs_plain_and_asks_no_backend(fake_backend):
     assert "scouting" in f.stats().signatures[0].note
 
 
-def test_a_scout_that_spent_the_budget_plans_the_next_call(fake_backend):
+def test_a_scout_that_spent_the_budget_plans_the_next_call(fake_backend, monkeypatch):
+    monkeypatch.setattr(scout, "LONG_CALL_PLANNINGS", 10**9)  # no call counts as long
     # planning (1 ms) and a trial (TRIAL_CALLS calls) must cost at most a tenth of
     # the time spent: calls of 2 ms run plain until more than SCOUT_FACTOR *
     # TRIAL_CALLS of them have run (35 here), then the scout hands the key back
@@ -93,6 +95,18 @@ def test_a_scout_that_spent_the_budget_plans_the_next_call(fake_backend):
     assert fake.prepared == 1
     levels = sorted(p.level for p in f._dispatcher.all_plans())
     assert levels == [0, 1]  # the scout (retired) and the fake's plan
+
+
+def test_a_long_call_is_planned_from_the_second_call(fake_backend, monkeypatch):
+    """A call long next to planning (20 planning costs: 20 ms when planning takes 1 ms)
+    is not scouted 31 times: a 1.6 s GPU-sized call would run plain for 50 s."""
+    monkeypatch.setattr(scout, "LONG_CALL_PLANNINGS", 0)  # every call counts as long
+    fake = fake_backend(level=1)
+    f = optimize(slow_scaled)
+    f(X)
+    assert not f._dispatcher.plans  # the scout handed the key back after one call
+    np.testing.assert_array_equal(f(X), scaled(X))
+    assert fake.prepared == 1
 
 
 @pytest.mark.parametrize("how", ["explicit", "loop"])

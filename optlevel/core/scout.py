@@ -31,8 +31,8 @@ from ..analysis import FunctionFeatures
 from .plan import Plan, PlanTable, State
 from .runtime import RUNTIME
 
-__all__ = ["PLANNING_ESTIMATE_S", "SCOUT_FACTOR", "TRIAL_CALLS", "loop_free", "planning_estimate",
-           "record_planning", "start_scout"]
+__all__ = ["LONG_CALL_PLANNINGS", "PLANNING_ESTIMATE_S", "SCOUT_FACTOR", "TRIAL_CALLS",
+           "loop_free", "planning_estimate", "record_planning", "start_scout"]
 
 log = logging.getLogger("optlevel")
 
@@ -41,6 +41,12 @@ PLANNING_ESTIMATE_S = 1e-3
 #: A scouted key is planned once it has spent this many times what planning it (and
 #: a trial) would cost, in Python.
 SCOUT_FACTOR = 10
+#: A call that takes this many times what planning costs is planned at once (from
+#: the second call): planning adds at most 5% to one such call, and what a level
+#: gains on it is worth measuring now (a 1.6 s pricer would otherwise run 31 times in
+#: plain NumPy before its first GPU plan; its trial, if the planner wants one, is the
+#: planner's to decide).
+LONG_CALL_PLANNINGS = 20
 #: What a trial is assumed to cost, in calls of the plain function (measured on the
 #: vectorized kernels of ``benchmarks/planner_figures.py vector``: 2-8).
 TRIAL_CALLS = 3
@@ -113,7 +119,8 @@ def start_scout(d: Scouted, plan: Plan) -> None:
             start = time.perf_counter()
             result = func(*args, **kwargs)
             spent, calls = time.perf_counter() - start, 1
-        if spent >= SCOUT_FACTOR * (planning + TRIAL_CALLS * spent / calls) \
+        long_call = spent / calls >= LONG_CALL_PLANNINGS * planning
+        if (long_call or spent >= SCOUT_FACTOR * (planning + TRIAL_CALLS * spent / calls)) \
                 and plan.state is State.SCOUTING:
             log.debug("%s: scouted %.3fs in Python over %d calls; the next call plans",
                       getattr(d, "qualname", "?"), spent, calls)
