@@ -148,6 +148,13 @@ def wrap_index(x, k):
     return t
 
 
+def u32_products(a, b):
+    s = np.uint32(0)
+    for i in range(a.shape[0]):
+        s = s + a[i] * b[i]  # uint32 * uint32: NumPy 2 wraps at 2**32, with a warning
+    return s
+
+
 def outcome(func, args):
     """(value or exception type and message, warnings, argument contents after)."""
     args = tuple(a.copy() if isinstance(a, np.ndarray) else a for a in args)
@@ -209,6 +216,11 @@ EXAMPLES = [
                  (np.array([1.0, math.inf]),), (np.array([1e30, 1.0]),)]),
     (scale_into, [(np.ones(4), np.full(4, 3.0), 2.0), (np.ones(4), np.full(4, 3.0), 0.0)]),
     (wrap_index, [(np.arange(4.0), 1), (np.arange(4.0), 9)]),
+    # a product of two uint32 values past 2**63, which int64 cannot hold: NumPy wraps
+    # it at 2**32 with a warning, the compiled code replays
+    (u32_products, [(np.array([3, 7], np.uint32), np.array([5, 9], np.uint32)),
+                    (np.array([4_000_000_000], np.uint32),
+                     np.array([4_000_000_011], np.uint32))]),
 ]
 
 
