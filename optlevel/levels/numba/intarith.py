@@ -149,12 +149,6 @@ def _flag(op: str, a: Any, b: Any) -> Callable[..., Any] | None:
         lo, hi = _fits(rt)
         compute = _COMPUTE[op]
 
-        if op == "mul" and _product_passes_64(rt):
-            def narrow_mul_flag(a: Any, b: Any) -> Any:
-                r, over = _mul_ovf(np.int64(a), np.int64(b))
-                return over | (r < lo) | (r > hi)
-            return narrow_mul_flag
-
         def narrow_flag(a: Any, b: Any) -> Any:
             r = compute(np.int64(a), np.int64(b))
             return (r < lo) | (r > hi)
@@ -190,22 +184,6 @@ def _weak(op: str, a: Any, b: Any, mode: str) -> Callable[..., Any] | None:
         def weak_wrapped(a: Any, b: Any) -> Any:
             return rt(compute(np.int64(a), np.int64(b)))
         return weak_wrapped
-    if op == "mul" and _product_passes_64(rt):
-        # both operands in rt's range, the int64 product may still overflow
-        def weak_mul_flag(a: Any, b: Any) -> Any:
-            k = a if weak_first else b
-            r, over = _mul_ovf(np.int64(a), np.int64(b))
-            return (k < lo) | (k > hi) | over | (r < lo) | (r > hi)
-
-        def weak_mul_checked(a: Any, b: Any) -> Any:
-            k = a if weak_first else b
-            if k < lo or k > hi:
-                raise Replay
-            r, over = _mul_ovf(np.int64(a), np.int64(b))
-            if over or r < lo or r > hi:
-                raise Replay
-            return rt(r)
-        return weak_mul_flag if mode == "f" else weak_mul_checked
     if mode == "f":
         def weak_flag(a: Any, b: Any) -> Any:
             k = a if weak_first else b
@@ -327,29 +305,16 @@ def _narrow_op(compute: Callable[[int, int], int]) -> Callable[..., Any]:
 
     def make(rt: Any) -> Any:
         lo, hi = _fits(rt)
-        if compute is _compute_mul and _product_passes_64(rt):
-            def impl_mul(a: Any, b: Any) -> Any:
-                r, over = _mul_ovf(np.int64(a), np.int64(b))
-                if over or r < lo or r > hi:
-                    raise Replay
-                return rt(r)
-            return impl_mul
 
         def impl(a: Any, b: Any) -> Any:
+            # in int64: a narrow sum or product fits, except uint32 * uint32 past
+            # 2**63, which wraps to a negative int64 and so fails the range check too
             r = njit_compute(np.int64(a), np.int64(b))
             if r < lo or r > hi:
                 raise Replay
             return rt(r)
         return impl
     return make
-
-
-def _product_passes_64(rt: Any) -> bool:
-    """Whether a product of two values of ``rt`` can leave int64, where the check is
-    computed (uint32: 4.29e9 squared is past 2**63). Such a product wraps to a negative
-    int64, which the range check catches too; the overflow flag says so directly."""
-    lo, hi = _fits(rt)
-    return max(-lo, hi) ** 2 >= 2**63
 
 
 def _add_plain(a: Any, b: Any) -> Any:
