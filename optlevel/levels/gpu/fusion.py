@@ -187,11 +187,11 @@ class _Split:
         self.hoisted = hoisted
         self.kernel_fn = kernel_fn
         self.failures = failures  # what TypedOp found unfaithful while tracing
-        #: per array dtypes and ranks: the kernels that have run once. CuPy traces and
-        #: compiles a fused kernel on its first launch for a set of input types; an
-        #: exception there (a CUDA compile error on code the tracer accepted) is the
-        #: fuser's, and that launch runs unfused instead
-        self.launched: set[tuple] = set()
+        #: whether the kernel has run once. CuPy traces and compiles a fused kernel on
+        #: its first launch (the split's key holds the arrays' dtypes); an exception
+        #: there (a CUDA compile error on code the tracer accepted) is the fuser's,
+        #: and that launch runs unfused instead
+        self.launched = False
 
 
 class _Builder:
@@ -368,16 +368,15 @@ class FaithfulKernel:
         scalars = [a for a, p in zip(args, self.params) if p not in split.kernel_params]
         values = split.prologue(*scalars)
         arrays = [a for a, p in zip(args, self.params) if p in split.kernel_params]
-        kinds = tuple((getattr(a, "dtype", None), getattr(a, "ndim", None)) for a in arrays)
         try:
             out = split.kernel_fn(*arrays, *values)
         except Exception:
-            if kinds in split.launched and not split.failures:
+            if split.launched and not split.failures:
                 raise  # this kernel ran before: the error is the call's (the user's)
             with self._lock:
                 self._splits[key] = False
             return self.unfused(*args)  # the user's own error, if any, is raised here
-        split.launched.add(kinds)
+        split.launched = True
         return out
 
     def _make(self, key: tuple) -> Any:
