@@ -219,11 +219,14 @@ def _check_smaller(verifier: Any, plan: Any, sample: Sample, bound: Any, args: t
     """The plan and plain Python on a smaller call: the first rows of every array, or,
     where plain Python raises on that (``a @ b`` cut on both sides), the first rows of
     one array with the others whole."""
-    cuts: list[tuple[str, ...] | None] = [None] + [
-        (name,) for name, value in bound.arguments.items()
-        if type(value) is np.ndarray and value.ndim]
+    arrays = [name for name, value in bound.arguments.items()
+              if type(value) is np.ndarray and value.ndim]
+    # every array cut, then (with two or more) each one alone
+    cuts: list[tuple[str, ...] | None] = [None]
+    if len(arrays) > 1:
+        cuts += [(name,) for name in arrays]
     expected: Any = None
-    for params in cuts if len(cuts) > 2 else cuts[:1]:
+    for params in cuts:
         small_args, small_kwargs = _cut(bound, params, slice(0, int(sample.rows)))
         # both sides on copies: the rows are views of the caller's arrays, which the
         # whole call (or plain Python) must still find untouched
