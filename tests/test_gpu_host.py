@@ -519,3 +519,36 @@ def test_missing_operation_is_named(torch_cpu_gpu):
     report = optlevel.explain(optlevel.optimize(uses_polyfit, level=4), np.ones(5))
     assert "np.polyval has no" in report.row("gpu-torch-cpu").reason
     assert report.row("gpu-torch-cpu").code == "PL007", report.row("gpu-torch-cpu")
+
+
+def torch_scans(x):
+    return np.cumsum(x), np.cumprod(x[:4], axis=1), np.cumsum(x, axis=0) * 0.5
+
+
+def test_torch_scans_follow_numpy(torch_cpu_gpu):
+    """Torch's cumsum needs dim=; NumPy's scans the flattened array without an axis (a
+    10M-element np.cumsum once failed on Torch on the H100 and ran plain forever)."""
+    x = np.random.default_rng(11).random((50, 6))
+    result, plain = _level4(torch_scans, x)
+    for a, b in zip(result, plain):
+        _same(a, b)
+
+
+def torch_median(x):
+    return np.median(x) + 1.0
+
+
+def test_a_torch_function_with_another_meaning_is_declined_by_name(torch_cpu_gpu):
+    """torch.median of an even count is the lower middle value (2.0 for [1, 2, 3, 4],
+    NumPy 2.5): a wrong answer if it ran, so level 4 on Torch declines np.median."""
+    import torch
+
+    assert float(torch.median(torch.tensor([1.0, 2.0, 3.0, 4.0]))) == 2.0
+    x = np.arange(1.0, 5.0)
+    fast = optlevel.optimize(torch_median, level=4)
+    row = optlevel.explain(fast, x).row("gpu-torch-cpu")
+    assert "np.median means something else on torch" in row.reason, row.reason
+    assert row.code == "PL007", row
+    with pytest.warns(optlevel.FallbackWarning):  # level 4 was asked for
+        assert fast(x) == 3.5
+    assert 4 not in fast.stats().levels

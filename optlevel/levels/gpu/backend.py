@@ -169,7 +169,7 @@ def _open(backend: Any, features: FunctionFeatures) -> tuple[Any, Any]:
     xp = lib.namespace(_gpu_random(features))
     missing = missing_ops(features, xp)
     if missing:
-        raise Decline(f"{missing[0]} has no {backend.name} version", code=Code.DECLINED)
+        raise Decline(missing[0], code=Code.DECLINED)
     return lib, xp
 
 

@@ -48,22 +48,28 @@ class DeviceNamespace:
         ``"fft"``, ``"linalg"``, ``"random"`` → their own :class:`DeviceNamespace`.
     path : str
         The NumPy name of this namespace (``"numpy"``, ``"numpy.fft"``).
+    differs : dict
+        NumPy names the library has under the same name with another meaning
+        (``torch.median`` takes the lower of the two middle values) → why; they count
+        as missing, so level 4 declines them by name.
     """
 
     def __init__(self, label: str, base: Any, overrides: dict[str, Any] | None = None,
-                 submodules: dict[str, Any] | None = None, path: str = "numpy"):
+                 submodules: dict[str, Any] | None = None, path: str = "numpy",
+                 differs: dict[str, str] | None = None):
         self._label = label
         self._base = base
         self._overrides = dict(overrides or {})
         self._submodules = dict(submodules or {})
         self._path = path
+        self._differs = dict(differs or {})
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):
             raise AttributeError(name)
         found = self.find(name)
         if found is _MISSING:
-            raise MissingOnDevice(f"{self._path}.{name} has no {self._label} version")
+            raise MissingOnDevice(self.why_missing(name))
         return found
 
     def find(self, name: str) -> Any:
@@ -72,7 +78,17 @@ class DeviceNamespace:
             return self._submodules[name]
         if name in self._overrides:
             return self._overrides[name]
+        if name in self._differs:
+            return _MISSING
         return getattr(self._base, name, _MISSING)
+
+    def why_missing(self, name: str) -> str:
+        """Why ``name`` has no device version here (for messages)."""
+        shown = "np" + self._path[len("numpy"):]
+        if name in self._differs:
+            return (f"{shown}.{name} means something else on {self._label}: "
+                    f"{self._differs[name]}")
+        return f"{shown}.{name} has no {self._label} version"
 
     def __repr__(self) -> str:
         return f"<{self._path} on {self._label}>"
@@ -104,8 +120,18 @@ def missing_ops(features: FunctionFeatures, xp: DeviceNamespace) -> list[str]:
             if not dotted.startswith("numpy."):
                 continue  # a method call: checked when it runs
             if lookup_dotted(xp, dotted) is _MISSING:
-                out.append(f"line {finding.line}: np.{dotted[6:]}")
+                out.append(f"line {finding.line}: {_why_missing(xp, dotted)}")
     return out
+
+
+def _why_missing(xp: DeviceNamespace, dotted: str) -> str:
+    *parents, name = dotted.split(".")[1:]
+    owner: Any = xp
+    for part in parents:
+        owner = owner.find(part) if isinstance(owner, DeviceNamespace) else _MISSING
+    if isinstance(owner, DeviceNamespace):
+        return owner.why_missing(name)
+    return f"np.{dotted[6:]} has no {xp._label} version"
 
 
 def _numpy_value_on_device(value: Any, xp: DeviceNamespace) -> Any:
@@ -178,7 +204,7 @@ def _device_value(name: str, value: Any, xp: DeviceNamespace,
                           code=Code.DECLINED)
         missing = missing_ops(helper, xp)
         if missing:
-            raise Decline(f"helper {name!r}: {missing[0]} has no GPU version",
+            raise Decline(f"helper {name!r}: {missing[0]}",
                           code=Code.DECLINED)
         return rebind(value, helper, xp, visiting)
     new = _numpy_value_on_device(value, xp)

@@ -19,7 +19,13 @@ the standard part ways, and why each entry is there:
 - ``random`` (only with ``gpu_random=True``): ``random``, ``rand``, ``uniform``,
   ``normal``, ``standard_normal``, ``randn`` in float64 on the device.
 
-Everything else resolves to array-api-compat, or is missing (level 4 declines).
+- ``cumsum``/``cumprod`` follow NumPy (no axis: over the flattened array), where
+  Torch's require ``dim``.
+
+Everything else resolves to array-api-compat, which also re-exports Torch's own
+functions. Some of those share a NumPy name and mean something else; they are listed
+in :data:`DIFFERS` and level 4 declines a function that calls one (each was compared
+with NumPy on Torch 2.13).
 """
 
 from __future__ import annotations
@@ -36,6 +42,28 @@ _RENAMED = {"absolute": "abs", "fabs": "abs", "power": "pow", "arcsin": "asin",
             "arccosh": "acosh", "arctanh": "atanh", "concatenate": "concat", "amax": "max",
             "amin": "min", "true_divide": "divide", "mod": "remainder", "around": "round"}
 _FLOAT_CREATION = ("zeros", "ones", "empty", "linspace", "eye")
+#: Torch functions under a NumPy name with another meaning: a different value, type or
+#: argument order. A call to one would be a wrong answer or an error, never NumPy's.
+DIFFERS = {
+    "median": "an even count gives the lower middle value, not the mean of the two",
+    "nanmedian": "an even count gives the lower middle value, not the mean of the two",
+    "histogram": "counts come back as floats, and bins= means something else",
+    "histogramdd": "counts come back as floats",
+    "gradient": "returns a tuple even for one axis, and spacing= replaces varargs",
+    "cov": "the second argument is the correction, not a second variable",
+    "corrcoef": "takes one matrix; NumPy's second variable would be dropped",
+    "split": "an integer is the size of each piece, where NumPy's is their count",
+    "cross": "without dim= it crosses along the first axis of size 3, NumPy along the last",
+    "put": "returns a new tensor, where NumPy's writes into its first argument",
+    "select": "takes (dim, index), not NumPy's (condlist, choicelist)",
+    "tril_indices": "the second argument is the column count, NumPy's is the offset k",
+    "triu_indices": "the second argument is the column count, NumPy's is the offset k",
+    "logspace": "defaults to float32 and needs the point count",
+    "vdot": "takes only vectors, where NumPy's flattens",
+    "tile": "takes a tuple of repeats only",
+    "frombuffer": "reads a buffer into a CPU tensor",
+    "load": "reads Torch's format", "save": "writes Torch's format",
+}
 
 
 def torch_namespace(device: str, gpu_random: bool) -> DeviceNamespace:
@@ -56,6 +84,8 @@ def torch_namespace(device: str, gpu_random: bool) -> DeviceNamespace:
         x, tuple(axes) if axes is not None else tuple(range(x.ndim))[::-1])
     table["copy"] = lambda x: xp.asarray(x, copy=True)
     table["dot"] = lambda a, b: xp.vecdot(a, b) if a.ndim == b.ndim == 1 else xp.matmul(a, b)
+    table["cumsum"] = _cumulative(torch.cumsum)
+    table["cumprod"] = _cumulative(torch.cumprod)
     table["ndarray"] = torch.Tensor
     table["newaxis"] = None
     api: Any = xp  # the submodules exist at run time; the stubs do not list them
@@ -67,7 +97,18 @@ def torch_namespace(device: str, gpu_random: bool) -> DeviceNamespace:
     else:
         subs["random"] = DeviceNamespace("torch", types.SimpleNamespace(),
                                          path="numpy.random")
-    return DeviceNamespace("torch", xp, table, subs)
+    return DeviceNamespace("torch", xp, table, subs, differs=DIFFERS)
+
+
+def _cumulative(fn: Any) -> Any:
+    """NumPy's ``cumsum``/``cumprod``: over the flattened array when no axis is given."""
+    def scan(x: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Any:
+        if out is not None:
+            raise TypeError("out= is not supported on Torch")
+        if axis is None:
+            x, axis = x.reshape(-1), 0
+        return fn(x, dim=axis, dtype=_dtype(dtype))
+    return scan
 
 
 def _creation(fn: Any, device: str, default: Any) -> Any:
