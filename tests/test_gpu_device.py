@@ -111,7 +111,11 @@ def nan_rules(x):
 
 
 def int_rules(a, b):
-    return a // b, a % b, a / b, a * 3 - 7, np.abs(a)
+    return a / b, a * 3 - 7, np.abs(a), a * b
+
+
+def int_floor(a, b):
+    return a // b, a % b
 
 
 def outer_sum(x):
@@ -197,6 +201,11 @@ def test_integer_division_and_overflow_follow_numpy(gpu):
     check(int_rules, a, b)
     big = np.array([2**62, -(2**62)] * 1000, dtype=np.int64)
     check(int_rules, big, np.full(2000, 3, dtype=np.int64))
+    # integer floor division and modulo stay on the CPU too: one rule for every dtype,
+    # since a float can reach `//` from integer arguments (`(a / b) // 1`)
+    f = optlevel.optimize(int_floor, level=4, strict=True)
+    with pytest.raises(optlevel.LevelUnavailable, match="not NumPy.s"):
+        f(a, b)
 
 
 def test_linear_algebra(gpu):
