@@ -149,6 +149,8 @@ class Prepared:
     runs, when one call's arguments do not fit what was built (a Python int beyond
     64 bits for a compiled int64 parameter): that call runs at level 0 and the plan
     is kept. A backend lists a type here only where the user's code cannot raise it.
+    Under an explicit level such a call warns once (a :class:`FallbackWarning`)
+    unless the error's class sets ``quiet = True`` (Numba's replays of edge values).
 
     ``checkable`` is False when the results are not meant to equal the plain
     function's (device random numbers draw another stream): such a plan is never

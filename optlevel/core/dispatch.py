@@ -382,6 +382,11 @@ class Dispatcher:
                 side = self.unfit[plan.key] = self.plain_plan(
                     plan.key, plan.signature, [(plan.level, plan.backend, reason)])
                 side.note = reason
+                if plan.mode == planner.MODE_EXPLICIT and plan.backend in BACKENDS \
+                        and not getattr(exc, "quiet", False):
+                    # the level asked for did not run this call: say so, once
+                    warn_fallback(self.qualname, BACKENDS[plan.backend], plan.ceiling, 0,
+                                  reason)
         log.debug("%s: %s", self.qualname, reason)
         start = time.perf_counter()
         result = self.func(*args, **kwargs)

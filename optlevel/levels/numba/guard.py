@@ -61,6 +61,10 @@ class Replayed(Exception):
     """The prepared callable's word to the dispatcher: this call's writes are undone,
     run it in plain Python (one of ``Prepared.unfit_errors``)."""
 
+    #: an edge value met while the compiled code ran, handled as Python would: part of
+    #: level 2's meaning, not a fallback an explicit level warns about
+    quiet = True
+
 
 class RebuildDeclined(RuntimeError):
     """A frozen global changed and the function cannot be compiled for its new value."""
