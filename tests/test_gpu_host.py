@@ -553,3 +553,43 @@ def test_a_torch_function_with_another_meaning_is_declined_by_name(torch_cpu_gpu
     with pytest.warns(optlevel.FallbackWarning):  # level 4 was asked for
         assert fast(x) == 3.5
     assert 4 not in fast.stats().levels
+
+
+def int_power(x, k):
+    return x ** k + 1
+
+
+def float_power_of(x, k):
+    return np.power(x, k) * 0.5
+
+
+def squares_of_indices(x, k):
+    return np.arange(x.shape[0]) ** k + x
+
+
+def test_a_power_that_may_raise_in_numpy_is_declined_for_integer_arrays(host_gpu):
+    """NumPy raises ValueError for an integer array to a negative integer power; CuPy's
+    integral_power returns 0, 1 or -1 (its source: "not officially documented"). So
+    level 4 declines a non-literal exponent wherever an integer array may meet it."""
+    ints = np.arange(1, 6)
+    fast = optlevel.optimize(int_power, level=4)
+    row = optlevel.explain(fast, ints, 2).row("gpu-host")
+    assert "may be a negative integer" in row.reason and row.code == "PL007", row
+    with pytest.warns(optlevel.FallbackWarning):  # level 4 was asked for
+        assert np.array_equal(fast(ints, 2), int_power(ints, 2))
+    with pytest.raises(ValueError, match="negative integer powers"):
+        fast(ints, -1)  # as plain NumPy does
+    assert 4 not in fast.stats().levels
+    # integers the body makes count too, whatever the arguments' dtypes
+    body = optlevel.optimize(squares_of_indices, level=4)
+    row = optlevel.explain(body, np.ones(5), 2).row("gpu-host")
+    assert "may be a negative integer" in row.reason, row
+
+
+def test_float_powers_with_any_exponent_still_run_on_the_gpu(host_gpu):
+    x = np.random.default_rng(12).random(1000)
+    for k in (2, -1, 2.5, np.float64(-0.5)):
+        result, plain = _level4(float_power_of, x, k)
+        _same(result, plain)
+    result, plain = _level4(int_power, x, -3)  # a float base: NumPy computes floats
+    _same(result, plain)

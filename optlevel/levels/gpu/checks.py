@@ -13,6 +13,11 @@
   ``3.0 // 0.05`` is 59.0 in NumPy and 60.0 on CuPy, and ``3.0 % 0.05`` is 0.05 in
   NumPy and -1.7e-16 on CuPy (measured on an H100, CuPy 14.2); integer division by
   zero gives 0 there without NumPy's warning;
+- a power whose exponent may be a negative integer (``x ** k``, ``np.power(x, k)``
+  with ``k`` not a literal ``2``/``0.5``...): NumPy raises ``ValueError`` for an
+  integer base, CuPy's ``integral_power`` returns 0, 1 or -1 instead (its source
+  says so, "not officially documented"); level 4 declines such a power where the
+  call has an integer argument or the body makes integers (:func:`int_power_risk`);
 - array methods called (``x.std()``), which Torch tensors implement differently;
 - whether a 0-d result could be a 0-d *array* in NumPy rather than a scalar.
 """
@@ -32,7 +37,7 @@ from ...analysis.tables import COSTLY_ELEMENTWISE, ELEMENTWISE
 from ...core.runtime import RUNTIME
 
 __all__ = ["GpuFindings", "gpu_findings", "FUSABLE_UFUNCS", "COSTLY_UFUNCS",
-           "FLOOR_UFUNCS"]
+           "FLOOR_UFUNCS", "int_power_risk"]
 
 #: Elementwise in NumPy (:data:`~optlevel.analysis.tables.ELEMENTWISE`), but kept out
 #: of fused kernels: a body that calls one is not proven elementwise and runs unfused.
@@ -63,6 +68,15 @@ _FLOOR_BINOPS = (ast.FloorDiv, ast.Mod)
 _FLOOR_WHY = ("{what} on the GPU is not NumPy's: CuPy floors a / b where NumPy divides "
               "by fmod (3.0 // 0.05 is 59.0 in NumPy, 60.0 on CuPy; 3.0 % 0.05 is 0.05 and "
               "-1.7e-16), and an integer division by zero gives 0 without NumPy's warning")
+#: NumPy's powers (``float_power`` always computes in floats: not listed)
+_POWER_UFUNCS = frozenset({"power", "pow"})
+#: names and attributes that give integers inside a body whose arguments are floats
+#: (integer dtypes named, index-valued functions, sizes)
+_INT_MAKERS = frozenset(
+    "astype view arange full full_like len int bool shape size ndim argmax argmin "
+    "argsort argwhere nonzero flatnonzero count_nonzero searchsorted digitize "
+    "bincount indices unravel_index ravel_multi_index int8 int16 int32 int64 uint8 "
+    "uint16 uint32 uint64 intp uintp intc uintc bool_ integer signedinteger".split())
 #: calls after which a 0-d result may be a 0-d array in NumPy (``np.array(3.0)``)
 _ZERO_D_ARRAYS = frozenset(
     "array asarray asanyarray ascontiguousarray copy where zeros ones empty full "
@@ -82,6 +96,9 @@ class GpuFindings:
     methods: tuple[str, ...] = ()
     unstable_order: tuple[Finding, ...] = ()
     floor_mod: tuple[Finding, ...] = ()  # floor division and modulo (see the module doc)
+    #: powers whose exponent may be a negative integer (see the module doc)
+    powers: tuple[Finding, ...] = ()
+    makes_ints: bool = False  # the body calls something that gives integers
     #: positions of the returned tuple (None: the whole value) that NumPy may return as
     #: a 0-d *array* (made by np.array/asarray/where/... or .reshape/.copy)
     zero_d_arrays: frozenset = frozenset()
@@ -130,6 +147,7 @@ def _analyze(func: Callable[..., Any], features: FunctionFeatures) -> GpuFinding
         element_loops=tuple(walker.element_loops), array_loops=tuple(walker.array_loops),
         ops=walker.ops, costly_ops=walker.costly, methods=tuple(sorted(walker.methods)),
         unstable_order=tuple(walker.unstable), floor_mod=tuple(walker.floor_mod),
+        powers=tuple(walker.powers), makes_ints=walker.makes_ints,
         zero_d_arrays=_zero_d_positions(tree, ns),
         row_split=_row_split(tree, ns, features),
         row_split_ndim=1 if getattr(features, "split", None) is not None
@@ -148,6 +166,8 @@ class _Walker(ast.NodeVisitor):
         self.methods: set[str] = set()
         self.unstable: list[Finding] = []
         self.floor_mod: list[Finding] = []
+        self.powers: list[Finding] = []
+        self.makes_ints = False
 
     def visit_body(self, tree: ast.AST) -> None:
         for stmt in getattr(tree, "body", []):
@@ -181,11 +201,44 @@ class _Walker(ast.NodeVisitor):
         self.ops += 1
         self.costly += isinstance(node.op, ast.Pow)
         self._floor(node, node.op)
+        if isinstance(node.op, ast.Pow):
+            self._power(node, node.right, "`**`")
         self.generic_visit(node)
 
     def visit_AugAssign(self, node: ast.AugAssign) -> None:
         self._floor(node, node.op)
+        if isinstance(node.op, ast.Pow):
+            self._power(node, node.value, "`**=`")
         self.generic_visit(node)
+
+    def _power(self, node: ast.AST, exponent: ast.expr | None, what: str) -> None:
+        if exponent is not None and _safe_exponent(exponent):
+            return
+        self.powers.append(Finding(getattr(node, "lineno", 0), f"{what} with an exponent "
+                                   "that may be a negative integer: NumPy raises ValueError "
+                                   "for an integer base, CuPy returns 0, 1 or -1"))
+
+    def visit_Attribute(self, node: ast.Attribute) -> None:
+        if node.attr in _INT_MAKERS:
+            self.makes_ints = True
+        self.generic_visit(node)
+
+    def visit_Name(self, node: ast.Name) -> None:
+        if node.id in _INT_MAKERS:
+            self.makes_ints = True
+
+    def visit_keyword(self, node: ast.keyword) -> None:
+        if node.arg == "dtype":  # any dtype named in the body may be an integer one
+            self.makes_ints = True
+        self.generic_visit(node)
+
+    def _literal(self, node: ast.List | ast.Tuple | ast.Set) -> None:
+        if any(isinstance(e, ast.Constant) and type(e.value) in (int, bool)
+               for e in node.elts):  # np.array([1, 2, 3])
+            self.makes_ints = True
+        self.generic_visit(node)
+
+    visit_List = visit_Tuple = visit_Set = _literal  # type: ignore[assignment]
 
     def _floor(self, node: ast.AST, op: ast.AST) -> None:
         if isinstance(op, _FLOOR_BINOPS):
@@ -217,12 +270,43 @@ class _Walker(ast.NodeVisitor):
             leaf = "divmod"  # the builtin calls np.divmod on arrays
         if leaf in FLOOR_UFUNCS:
             self.floor_mod.append(Finding(node.lineno, _FLOOR_WHY.format(what=f"{leaf}()")))
+        if leaf in _POWER_UFUNCS or (isinstance(func, ast.Name) and func.id == "pow"):
+            exponent = node.args[1] if len(node.args) > 1 else None
+            self._power(node, exponent, f"{leaf or 'pow'}()")
         if leaf in _UNSTABLE_ORDER and not _stable_kind(node):
             what = f"{leaf}() leaves equal keys in an order that differs between NumPy " \
                    "and the GPU (pass kind='stable')" if "sort" in leaf else \
                    f"{leaf}() leaves the elements around the pivot in an unspecified order"
             self.unstable.append(Finding(node.lineno, what))
         self.generic_visit(node)
+
+
+def _safe_exponent(node: ast.expr) -> bool:
+    """A literal exponent that no base can make NumPy raise for: an int >= 0, or a
+    float (``x ** -0.5`` computes in floats)."""
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        inner = node.operand
+        return isinstance(inner, ast.Constant) and type(inner.value) is float
+    return isinstance(node, ast.Constant) and (
+        type(node.value) is float or (type(node.value) is int and node.value >= 0))
+
+
+def int_power_risk(findings: GpuFindings, signature: Any) -> Finding | None:
+    """The first power that may raise in NumPy and not on the GPU for this call: a
+    power with a non-literal (or negative) exponent, where an integer array may meet
+    it: an integer or bool array argument, a list or tuple argument (the GPU makes an
+    array of it), or a body that makes integers (``astype``, ``arange``, ``len``,
+    ``argmax``, ``dtype=``, ``[1, 2]``...). Scalars alone never do: two scalars are
+    powered by NumPy on the host, as in plain Python, and a scalar with a float array
+    gives floats."""
+    if not findings.powers:
+        return None
+    if findings.makes_ints:
+        return findings.powers[0]
+    for arg in signature.args:
+        if arg.dtype_kind in ("b", "i", "u") or arg.type_name in ("list", "tuple"):
+            return findings.powers[0]
+    return None
 
 
 def _zero_d_positions(tree: ast.AST, ns: Namespace) -> frozenset:
