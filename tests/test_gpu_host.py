@@ -593,3 +593,42 @@ def test_float_powers_with_any_exponent_still_run_on_the_gpu(host_gpu):
         _same(result, plain)
     result, plain = _level4(int_power, x, -3)  # a float base: NumPy computes floats
     _same(result, plain)
+
+
+def gather(x, idx):
+    return x[idx] * 2.0
+
+
+def scatter(x, order):
+    out = np.zeros_like(x)
+    out[order] = x
+    return out
+
+
+def safe_indexes(x, mask, k):
+    last = x.shape[0] - 1
+    return x[x > 0.5].sum() + x[last] + x[k] + x[mask].sum() + x[1:-1].mean()
+
+
+def test_an_integer_array_index_is_declined_since_cupy_wraps_it_around(host_gpu):
+    """NumPy raises IndexError for an index out of bounds; CuPy wraps it around
+    (CuPy's own "Differences between CuPy and NumPy"): a value where plain raises."""
+    x = np.arange(3.0)
+    for func, args in ((gather, (x, np.array([0, 2]))), (scatter, (x, np.array([2, 0, 1])))):
+        fast = optlevel.optimize(func, level=4)
+        row = optlevel.explain(fast, *args).row("gpu-host")
+        assert "may be an integer array" in row.reason and row.code == "PL007", row
+        with pytest.warns(optlevel.FallbackWarning):  # level 4 was asked for
+            _same(fast(*args), func(*args))
+        assert 4 not in fast.stats().levels
+    with pytest.raises(IndexError):
+        optlevel.optimize(gather, level=4)(x, np.array([1, 3]))  # as plain NumPy does
+
+
+def test_slices_masks_and_scalar_indexes_still_run_on_the_gpu(host_gpu):
+    x = np.random.default_rng(13).random(1000)
+    result, plain = _level4(safe_indexes, x, x < 0.3, 7)
+    _same(result, plain)
+    # a float array as an index raises in both libraries: nothing to decline
+    row = optlevel.explain(optlevel.optimize(gather, level=4), x, x).row("gpu-host")
+    assert "integer array" not in row.reason, row

@@ -10,7 +10,8 @@ these modules:
 - :mod:`.namespace` and :mod:`.torch_ns`: running a function with its NumPy names
   bound to the GPU library, helpers included;
 - :mod:`.checks`: what the AST says about running on a GPU (element loops, random
-  numbers, purely elementwise bodies that fuse into one kernel);
+  numbers, purely elementwise bodies that fuse into one kernel); :mod:`.risks`: the
+  integer powers and array indexes where CuPy gives a value and NumPy raises;
 - :mod:`.transfer`, :mod:`.memory`, :mod:`.cost`: pinned and streamed transfers,
   fitting in device memory, and the cost model;
 - :mod:`.call`: the callable a level-4 plan runs; :mod:`.backend`: what both

@@ -17,8 +17,9 @@ from ...arrays import ArgKind
 from ...contract import YES, BackendBase, Code, Decline, Estimate, Prepared, Verdict, VerdictKind
 from ...core.preconditions import function_preconditions
 from ...core.registry import is_available
-from .checks import gpu_findings, int_power_risk
+from .checks import gpu_findings
 from .cost import call_work, too_small_on_host
+from .risks import index_risk, int_power_risk
 
 __all__ = ["applies", "estimate", "prepare", "calibrate", "GPU_OPTIONS", "GpuBackend"]
 
@@ -43,7 +44,8 @@ def applies(backend: Any, features: FunctionFeatures, signature: ArgSignature,
     verdict = _findings(backend, gpu_findings(features))
     if not verdict:
         return verdict
-    risk = int_power_risk(gpu_findings(features), signature)
+    found = gpu_findings(features)
+    risk = int_power_risk(found, signature) or index_risk(found, signature)
     if risk is not None:
         return Verdict(False, f"{risk}; it runs on the CPU", code=Code.DECLINED)
     small = "" if _gpu_random(features) else \

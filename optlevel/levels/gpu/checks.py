@@ -17,7 +17,12 @@
   with ``k`` not a literal ``2``/``0.5``...): NumPy raises ``ValueError`` for an
   integer base, CuPy's ``integral_power`` returns 0, 1 or -1 instead (its source
   says so, "not officially documented"); level 4 declines such a power where the
-  call has an integer argument or the body makes integers (:func:`int_power_risk`);
+  call has an integer argument or the body makes integers (:mod:`.risks`);
+- an index that may be an integer array (``x[idx]``, ``x[order] = v``): NumPy raises
+  ``IndexError`` for an index out of bounds, CuPy wraps it around (documented in
+  CuPy's "Differences between CuPy and NumPy"); level 4 declines such an index unless
+  it is a slice, a constant, a scalar (``len(x) - 1``, a scalar argument) or a mask
+  (``x[x > 0]``) (:mod:`.risks`);
 - array methods called (``x.std()``), which Torch tensors implement differently;
 - whether a 0-d result could be a 0-d *array* in NumPy rather than a scalar.
 """
@@ -35,9 +40,10 @@ from ...analysis.scope import Finding, Namespace, module_scope
 from ...analysis.source import unwrap_callable
 from ...analysis.tables import COSTLY_ELEMENTWISE, ELEMENTWISE
 from ...core.runtime import RUNTIME
+from .risks import indexes, safe_exponent
 
 __all__ = ["GpuFindings", "gpu_findings", "FUSABLE_UFUNCS", "COSTLY_UFUNCS",
-           "FLOOR_UFUNCS", "int_power_risk"]
+           "FLOOR_UFUNCS"]
 
 #: Elementwise in NumPy (:data:`~optlevel.analysis.tables.ELEMENTWISE`), but kept out
 #: of fused kernels: a body that calls one is not proven elementwise and runs unfused.
@@ -99,6 +105,10 @@ class GpuFindings:
     #: powers whose exponent may be a negative integer (see the module doc)
     powers: tuple[Finding, ...] = ()
     makes_ints: bool = False  # the body calls something that gives integers
+    #: indexes that may be integer arrays whatever the arguments (see the module doc)
+    index_arrays: tuple[Finding, ...] = ()
+    #: (parameter, finding): indexes by a parameter, integer arrays for some calls
+    index_params: tuple[tuple[str, Finding], ...] = ()
     #: positions of the returned tuple (None: the whole value) that NumPy may return as
     #: a 0-d *array* (made by np.array/asarray/where/... or .reshape/.copy)
     zero_d_arrays: frozenset = frozenset()
@@ -148,6 +158,7 @@ def _analyze(func: Callable[..., Any], features: FunctionFeatures) -> GpuFinding
         ops=walker.ops, costly_ops=walker.costly, methods=tuple(sorted(walker.methods)),
         unstable_order=tuple(walker.unstable), floor_mod=tuple(walker.floor_mod),
         powers=tuple(walker.powers), makes_ints=walker.makes_ints,
+        **indexes(tree, set(features.params)),
         zero_d_arrays=_zero_d_positions(tree, ns),
         row_split=_row_split(tree, ns, features),
         row_split_ndim=1 if getattr(features, "split", None) is not None
@@ -212,7 +223,7 @@ class _Walker(ast.NodeVisitor):
         self.generic_visit(node)
 
     def _power(self, node: ast.AST, exponent: ast.expr | None, what: str) -> None:
-        if exponent is not None and _safe_exponent(exponent):
+        if exponent is not None and safe_exponent(exponent):
             return
         self.powers.append(Finding(getattr(node, "lineno", 0), f"{what} with an exponent "
                                    "that may be a negative integer: NumPy raises ValueError "
@@ -279,34 +290,6 @@ class _Walker(ast.NodeVisitor):
                    f"{leaf}() leaves the elements around the pivot in an unspecified order"
             self.unstable.append(Finding(node.lineno, what))
         self.generic_visit(node)
-
-
-def _safe_exponent(node: ast.expr) -> bool:
-    """A literal exponent that no base can make NumPy raise for: an int >= 0, or a
-    float (``x ** -0.5`` computes in floats)."""
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-        inner = node.operand
-        return isinstance(inner, ast.Constant) and type(inner.value) is float
-    return isinstance(node, ast.Constant) and (
-        type(node.value) is float or (type(node.value) is int and node.value >= 0))
-
-
-def int_power_risk(findings: GpuFindings, signature: Any) -> Finding | None:
-    """The first power that may raise in NumPy and not on the GPU for this call: a
-    power with a non-literal (or negative) exponent, where an integer array may meet
-    it: an integer or bool array argument, a list or tuple argument (the GPU makes an
-    array of it), or a body that makes integers (``astype``, ``arange``, ``len``,
-    ``argmax``, ``dtype=``, ``[1, 2]``...). Scalars alone never do: two scalars are
-    powered by NumPy on the host, as in plain Python, and a scalar with a float array
-    gives floats."""
-    if not findings.powers:
-        return None
-    if findings.makes_ints:
-        return findings.powers[0]
-    for arg in signature.args:
-        if arg.dtype_kind in ("b", "i", "u") or arg.type_name in ("list", "tuple"):
-            return findings.powers[0]
-    return None
 
 
 def _zero_d_positions(tree: ast.AST, ns: Namespace) -> frozenset:
