@@ -632,3 +632,27 @@ def test_slices_masks_and_scalar_indexes_still_run_on_the_gpu(host_gpu):
     # a float array as an index raises in both libraries: nothing to decline
     row = optlevel.explain(optlevel.optimize(gather, level=4), x, x).row("gpu-host")
     assert "integer array" not in row.reason, row
+
+
+def to_bins(x, n):
+    return (x * n).astype(np.int64)
+
+
+def to_float32(x):
+    return x.astype(np.float32) + np.zeros(x.shape, dtype=np.int64)
+
+
+def test_a_cast_to_an_integer_type_is_declined(host_gpu):
+    """NaN to int64 is -2**63 in NumPy on x86 (with a warning), what CUDA's conversion
+    gives on the GPU (CuPy's "Differences between CuPy and NumPy"): level 4 declines
+    casts that may go to an integer type; float casts and integer zeros still run."""
+    x = np.array([0.25, np.nan, 0.75])
+    fast = optlevel.optimize(to_bins, level=4)
+    row = optlevel.explain(fast, x, 4).row("gpu-host")
+    assert "a cast to `np.int64`" in row.reason and row.code == "PL007", row
+    with pytest.warns((optlevel.FallbackWarning, RuntimeWarning)):
+        _same(fast(x, 4), to_bins(x, 4))
+    assert 4 not in fast.stats().levels
+    y = np.random.default_rng(14).random(100)
+    result, plain = _level4(to_float32, y)
+    _same(result, plain)

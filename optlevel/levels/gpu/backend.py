@@ -94,9 +94,9 @@ def _findings(backend: Any, findings: Any) -> Verdict:
                               "than the CPU (level 2 compiles such loops)", code=Code.DECLINED)
     if findings.unstable_order:
         return Verdict(False, str(findings.unstable_order[0]), code=Code.DECLINED)
-    if findings.floor_mod:
-        return Verdict(False, f"{findings.floor_mod[0]}; it runs on the CPU",
-                       code=Code.DECLINED)
+    for kept in (findings.floor_mod, findings.int_casts):
+        if kept:
+            return Verdict(False, f"{kept[0]}; it runs on the CPU", code=Code.DECLINED)
     if _torch(backend) and findings.methods:
         names = ", ".join(f".{m}()" for m in findings.methods[:4])
         return Verdict(False, f"calls array methods ({names}), which Torch tensors define "

@@ -23,6 +23,8 @@
   CuPy's "Differences between CuPy and NumPy"); level 4 declines such an index unless
   it is a slice, a constant, a scalar (``len(x) - 1``, a scalar argument) or a mask
   (``x[x > 0]``) (:mod:`.risks`);
+- a cast of floats to a type that may be an integer one (``x.astype(int)``): NaN,
+  infinities and values out of range cast otherwise on the GPU (:mod:`.risks`);
 - array methods called (``x.std()``), which Torch tensors implement differently;
 - whether a 0-d result could be a 0-d *array* in NumPy rather than a scalar.
 """
@@ -40,7 +42,7 @@ from ...analysis.scope import Finding, Namespace, module_scope
 from ...analysis.source import unwrap_callable
 from ...analysis.tables import COSTLY_ELEMENTWISE, ELEMENTWISE
 from ...core.runtime import RUNTIME
-from .risks import indexes, safe_exponent
+from .risks import indexes, int_casts, safe_exponent
 
 __all__ = ["GpuFindings", "gpu_findings", "FUSABLE_UFUNCS", "COSTLY_UFUNCS",
            "FLOOR_UFUNCS"]
@@ -105,6 +107,8 @@ class GpuFindings:
     #: powers whose exponent may be a negative integer (see the module doc)
     powers: tuple[Finding, ...] = ()
     makes_ints: bool = False  # the body calls something that gives integers
+    #: casts to types that may be integer ones (:mod:`.risks`)
+    int_casts: tuple[Finding, ...] = ()
     #: indexes that may be integer arrays whatever the arguments (see the module doc)
     index_arrays: tuple[Finding, ...] = ()
     #: (parameter, finding): indexes by a parameter, integer arrays for some calls
@@ -158,7 +162,7 @@ def _analyze(func: Callable[..., Any], features: FunctionFeatures) -> GpuFinding
         ops=walker.ops, costly_ops=walker.costly, methods=tuple(sorted(walker.methods)),
         unstable_order=tuple(walker.unstable), floor_mod=tuple(walker.floor_mod),
         powers=tuple(walker.powers), makes_ints=walker.makes_ints,
-        **indexes(tree, set(features.params)),
+        **indexes(tree, set(features.params)), int_casts=int_casts(tree),
         zero_d_arrays=_zero_d_positions(tree, ns),
         row_split=_row_split(tree, ns, features),
         row_split_ndim=1 if getattr(features, "split", None) is not None

@@ -9,9 +9,16 @@ no comparison of results catches on a call that does not meet them:
   ``np.take``...): NumPy raises ``IndexError``, CuPy wraps the index around
   ("Differences between CuPy and NumPy"); Torch on CUDA stops the device instead.
 
+A third departure turns one undefined value into another: a float cast to an
+integer type (``x.astype(int)``, ``dtype=np.int32``) of NaN, an infinity, a value out
+of range or a negative value to an unsigned type. NumPy warns and gives what the CPU
+gives (``-2**63`` for NaN to int64 on x86), CuPy what CUDA's conversion gives
+(saturated: 0, the type's bounds), so level 4 declines casts to integer types it
+cannot rule out (:func:`int_casts`).
+
 The walker of :mod:`.checks` records the powers and whether the body makes integers;
-this module finds the indexes, and decides, for one call's argument types, whether
-level 4 must decline (:func:`int_power_risk`, :func:`index_risk`).
+this module finds the indexes and casts, and decides, for one call's argument types,
+whether level 4 must decline (:func:`int_power_risk`, :func:`index_risk`).
 """
 
 from __future__ import annotations
@@ -22,7 +29,7 @@ from typing import Any
 
 from ...analysis.scope import Finding
 
-__all__ = ["safe_exponent", "int_power_risk", "indexes", "index_risk"]
+__all__ = ["safe_exponent", "int_power_risk", "indexes", "index_risk", "int_casts"]
 
 _MASK_CALLS = frozenset(
     "isnan isfinite isinf isneginf isposinf logical_and logical_or logical_not "
@@ -105,6 +112,46 @@ def indexes(tree: ast.AST, params: set[str]) -> dict[str, tuple]:
             else:
                 fixed.append(finding)
     return {"index_arrays": tuple(fixed), "index_params": tuple(by_param)}
+
+
+_FLOAT_NAMES = frozenset("float float16 float32 float64 half single double longdouble "
+                         "complex complex64 complex128 cdouble csingle bool bool_".split())
+_FLOAT_CODES = frozenset("f f2 f4 f8 e d g c c8 c16 F D ? b1".split())
+_FILLS = frozenset("zeros ones empty zeros_like ones_like empty_like eye identity".split())
+
+
+def int_casts(tree: ast.AST) -> tuple[Finding, ...]:
+    """Casts in the body whose target type may be an integer one: ``.astype(T)`` and
+    ``dtype=T`` where ``T`` is not a float, complex or bool type written out."""
+    found = []
+    for node in _body_nodes(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        leaf = node.func.attr if isinstance(node.func, ast.Attribute) else \
+            node.func.id if isinstance(node.func, ast.Name) else ""
+        # creation functions with a dtype make their values in it: nothing is cast
+        targets = [] if leaf in _FILLS else \
+            [k.value for k in node.keywords if k.arg == "dtype"]
+        if isinstance(node.func, ast.Attribute) and node.func.attr == "astype" \
+                and node.args:
+            targets.append(node.args[0])
+        for target in targets:
+            if not _float_type(target):
+                found.append(Finding(node.lineno, f"a cast to `{ast.unparse(target)}`, "
+                                     "which may be an integer type: NaN, infinities and "
+                                     "values out of range cast otherwise on the GPU"))
+    return tuple(found)
+
+
+def _float_type(node: ast.expr) -> bool:
+    if isinstance(node, ast.Constant):
+        return isinstance(node.value, str) and node.value.lstrip("<>=|") in _FLOAT_CODES \
+            | _FLOAT_NAMES
+    if isinstance(node, ast.Name):
+        return node.id in _FLOAT_NAMES
+    if isinstance(node, ast.Attribute):
+        return node.attr in _FLOAT_NAMES
+    return False
 
 
 def _shape_of(node: ast.expr) -> bool:
