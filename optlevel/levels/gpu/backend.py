@@ -41,10 +41,10 @@ def applies(backend: Any, features: FunctionFeatures, signature: ArgSignature,
     for verdict in (_body(features), _args(backend, signature, features)):
         if not verdict:
             return verdict
-    verdict = _findings(backend, gpu_findings(features))
+    found = gpu_findings(features)
+    verdict = _findings(backend, found)
     if not verdict:
         return verdict
-    found = gpu_findings(features)
     risk = int_power_risk(found, signature) or index_risk(found, signature)
     if risk is not None:
         return Verdict(False, f"{risk}; it runs on the CPU", code=Code.DECLINED)
