@@ -656,3 +656,14 @@ def test_a_cast_to_an_integer_type_is_declined(host_gpu):
     y = np.random.default_rng(14).random(100)
     result, plain = _level4(to_float32, y)
     _same(result, plain)
+
+
+def mean_power(x, p):
+    n = x.shape[0]
+    return (x ** p).sum() / n + len(x)
+
+
+def test_sizes_in_the_body_do_not_count_as_integer_arrays(host_gpu):
+    x = np.random.default_rng(15).random(500)
+    result, plain = _level4(mean_power, x, -2)
+    _same(result, plain)

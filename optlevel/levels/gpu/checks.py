@@ -78,10 +78,11 @@ _FLOOR_WHY = ("{what} on the GPU is not NumPy's: CuPy floors a / b where NumPy d
               "-1.7e-16), and an integer division by zero gives 0 without NumPy's warning")
 #: NumPy's powers (``float_power`` always computes in floats: not listed)
 _POWER_UFUNCS = frozenset({"power", "pow"})
-#: names and attributes that give integers inside a body whose arguments are floats
-#: (integer dtypes named, index-valued functions, sizes)
+#: names and attributes that give integer arrays inside a body whose arguments are
+#: floats (integer dtypes named, index-valued functions); sizes (``len``, ``.shape``)
+#: are Python ints, powered on the host as in plain Python
 _INT_MAKERS = frozenset(
-    "astype view arange full full_like len int bool shape size ndim argmax argmin "
+    "astype view arange full full_like int bool argmax argmin "
     "argsort argwhere nonzero flatnonzero count_nonzero searchsorted digitize "
     "bincount indices unravel_index ravel_multi_index int8 int16 int32 int64 uint8 "
     "uint16 uint32 uint64 intp uintp intc uintc bool_ integer signedinteger".split())
