@@ -607,7 +607,10 @@ def scatter(x, order):
 
 def safe_indexes(x, mask, k):
     last = x.shape[0] - 1
-    return x[x > 0.5].sum() + x[last] + x[k] + x[mask].sum() + x[1:-1].mean()
+    inner = slice(1, -1)
+    outer = x[inner, np.newaxis] * x[np.newaxis, ...] + x[None, :]
+    return x[x > 0.5].sum() + x[last] + x[k] + x[mask].sum() + x[1:-1].mean() + \
+        outer[..., 0].sum()
 
 
 def test_an_integer_array_index_is_declined_since_cupy_wraps_it_around(host_gpu):

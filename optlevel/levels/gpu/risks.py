@@ -35,7 +35,7 @@ _MASK_CALLS = frozenset(
     "isnan isfinite isinf isneginf isposinf logical_and logical_or logical_not "
     "logical_xor less less_equal greater greater_equal equal not_equal isclose "
     "signbit".split())
-_SCALAR_CALLS = frozenset({"len", "int", "min", "max", "abs", "round"})
+_SCALAR_CALLS = frozenset({"len", "int", "min", "max", "abs", "round", "slice"})
 #: calls that index by integer arrays (CuPy's wrap out-of-bounds indices too)
 _GATHERS = frozenset({"take", "take_along_axis", "put", "put_along_axis", "choose"})
 _INDEX_WHY = ("index {what} may be an integer array: NumPy raises IndexError for an "
@@ -191,7 +191,7 @@ class _IndexKinds:
         if isinstance(node, ast.BinOp):
             return _both(self.harmless(node.left, seen), self.harmless(node.right, seen))
         if isinstance(node, ast.Attribute):
-            return node.attr in ("size", "ndim")
+            return node.attr in ("size", "ndim", "newaxis")
         if isinstance(node, ast.Subscript):  # x.shape[0]
             return _shape_of(node.value)
         if isinstance(node, ast.Call):
@@ -201,6 +201,8 @@ class _IndexKinds:
         return False
 
     def _name(self, name: str, seen: frozenset) -> str | bool:
+        if name in ("newaxis", "Ellipsis"):
+            return True
         if name in self.loop_names:
             return True  # a loop counter: element loops are declined apart
         if name in seen:
