@@ -56,7 +56,7 @@ def int_power_risk(findings: Any, signature: Any) -> Finding | None:
     """The first power that may raise in NumPy and not on the GPU for this call: a
     power with a non-literal (or negative) exponent, where an integer array may meet
     it: an integer or bool array argument, a list or tuple argument (the GPU makes an
-    array of it), or a body that makes integers (``astype``, ``arange``, ``len``,
+    array of it), or a body that makes integer arrays (``astype``, ``arange``,
     ``argmax``, ``dtype=``, ``[1, 2]``...). Scalars alone never do: two scalars are
     powered by NumPy on the host, as in plain Python, and a scalar with a float array
     gives floats."""
