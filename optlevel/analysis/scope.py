@@ -7,12 +7,13 @@ import builtins
 import dataclasses
 import sys
 import types
+from collections.abc import Iterator
 from typing import Any
 
 from .tables import IO_BUILTINS, IO_MODULES, NUMPY_CLASSES, RANDOM_MODULES
 
-__all__ = ["Finding", "Namespace", "Scope", "module_scope", "NUMPY_CLASSES", "IO_BUILTINS",
-           "IO_MODULES", "RANDOM_MODULES"]
+__all__ = ["Finding", "Namespace", "Scope", "module_scope", "own_nodes", "NUMPY_CLASSES",
+           "IO_BUILTINS", "IO_MODULES", "RANDOM_MODULES"]
 
 @dataclasses.dataclass(frozen=True)
 class Finding:
@@ -148,3 +149,28 @@ def module_scope(features: Any) -> Any:
         if filename and getattr(module, "__file__", None) == filename:
             return types.SimpleNamespace(__globals__=vars(module))
     return types.SimpleNamespace(__globals__={})
+
+
+def own_nodes(tree: ast.AST, annotations: bool = True) -> Iterator[ast.AST]:
+    """The nodes of ``tree``'s own body, not of functions or classes nested in it;
+    without ``annotations``, not the type annotations either (``tuple[str, int]`` is a
+    subscript that indexes nothing at run time)."""
+    stack = list(_children(tree, annotations))
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            continue
+        yield node
+        stack.extend(_children(node, annotations))
+
+
+def _children(node: ast.AST, annotations: bool) -> Iterator[ast.AST]:
+    if annotations:
+        yield from ast.iter_child_nodes(node)
+        return
+    for field, value in ast.iter_fields(node):
+        if field in ("annotation", "returns"):
+            continue
+        for child in value if isinstance(value, list) else [value]:
+            if isinstance(child, ast.AST):
+                yield child

@@ -24,10 +24,9 @@ whether level 4 must decline (:func:`int_power_risk`, :func:`index_risk`).
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
 from typing import Any
 
-from ...analysis.scope import Finding
+from ...analysis.scope import Finding, own_nodes
 
 __all__ = ["safe_exponent", "int_power_risk", "indexes", "index_risk", "int_casts"]
 
@@ -89,7 +88,7 @@ def indexes(tree: ast.AST, params: set[str]) -> dict[str, tuple]:
     """The indexes of the body that may be integer arrays: ``index_arrays`` (whatever
     the arguments) and ``index_params`` (``(parameter, finding)``: when that
     parameter is an integer array), as :class:`~.checks.GpuFindings` fields."""
-    nodes = list(_body_nodes(tree))
+    nodes = list(own_nodes(tree, annotations=False))
     kinds = _IndexKinds(nodes, params)
     fixed: list[Finding] = []
     by_param: list[tuple[str, Finding]] = []
@@ -124,7 +123,7 @@ def int_casts(tree: ast.AST) -> tuple[Finding, ...]:
     """Casts in the body whose target type may be an integer one: ``.astype(T)`` and
     ``dtype=T`` where ``T`` is not a float, complex or bool type written out."""
     found = []
-    for node in _body_nodes(tree):
+    for node in own_nodes(tree, annotations=False):
         if not isinstance(node, ast.Call):
             continue
         leaf = node.func.attr if isinstance(node.func, ast.Attribute) else \
@@ -226,19 +225,3 @@ def _harmless_call(func: ast.expr) -> bool:
     if isinstance(func, ast.Attribute):
         return func.attr in _MASK_CALLS
     return isinstance(func, ast.Name) and (func.id in _MASK_CALLS or func.id in _SCALAR_CALLS)
-
-
-def _body_nodes(tree: ast.AST) -> Iterator[ast.AST]:
-    """The nodes of the function's body: not its annotations, not inner functions."""
-    todo = list(getattr(tree, "body", []))
-    while todo:
-        node = todo.pop()
-        yield node
-        for field, value in ast.iter_fields(node):
-            if field in ("annotation", "returns"):
-                continue
-            for child in value if isinstance(value, list) else [value]:
-                if isinstance(child, ast.AST) and not isinstance(
-                        child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda,
-                                ast.ClassDef)):
-                    todo.append(child)

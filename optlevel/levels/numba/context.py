@@ -13,7 +13,7 @@ import ast
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from ...analysis.scope import Namespace
+from ...analysis.scope import Namespace, own_nodes
 from .kinds import Kinds, dtype_of, param_kinds
 
 __all__ = ["Context", "own_nodes", "names_in", "updates", "const", "nonneg", "dtype_kind",
@@ -57,17 +57,6 @@ class Context:
         if isinstance(node, (ast.Name, ast.Attribute)):
             return self.ns.dotted(node)
         return None
-
-
-def own_nodes(tree: ast.AST) -> Iterator[ast.AST]:
-    """The nodes of ``tree``'s own body, not of functions or classes nested in it."""
-    stack = list(ast.iter_child_nodes(tree))
-    while stack:
-        node = stack.pop()
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
-            continue
-        yield node
-        stack.extend(ast.iter_child_nodes(node))
 
 
 def names_in(node: ast.AST) -> set[str]:
