@@ -317,18 +317,8 @@ def _narrow_op(compute: Callable[[int, int], int]) -> Callable[..., Any]:
     return make
 
 
-def _add_plain(a: Any, b: Any) -> Any:
-    return a + b
-
-
-def _sub_plain(a: Any, b: Any) -> Any:
-    return a - b
-
-
-def _mul_plain(a: Any, b: Any) -> Any:
-    return a * b
-
-
+# the operators themselves: compiled inline for the checked integer paths, and the
+# overloads' implementation for every other operand type
 def _compute_add(a: Any, b: Any) -> Any:
     return a + b
 

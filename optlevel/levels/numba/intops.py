@@ -41,20 +41,17 @@ from .inplace import ipow as _ipow
 from .intarith import (
     _MIN,
     _add_ovf,
-    _add_plain,
     _binary,
     _compute_add,
     _compute_mul,
     _compute_sub,
     _fits,
     _mul_ovf,
-    _mul_plain,
     _narrow_op,
     _narrow_type,
     _settle_impl,
     _stub,
     _sub_ovf,
-    _sub_plain,
     _wide_op,
 )
 
@@ -318,9 +315,10 @@ def _neg_plain(a: Any) -> Any:
 
 def _build() -> dict[str, Callable[..., Any]]:
     ops: dict[str, Callable[..., Any]] = {}
-    for name, ovf, compute, plain in (("add", _add_ovf, _compute_add, _add_plain),
-                                      ("sub", _sub_ovf, _compute_sub, _sub_plain),
-                                      ("mul", _mul_ovf, _compute_mul, _mul_plain)):
+    for name, ovf, compute in (("add", _add_ovf, _compute_add),
+                               ("sub", _sub_ovf, _compute_sub),
+                               ("mul", _mul_ovf, _compute_mul)):
+        plain = compute  # other operand types: the operator itself
         for prefix in ("", "i"):
             ops[prefix + name] = _binary(prefix + name, _wide_op(ovf), _narrow_op(compute),
                                          plain, inplace=bool(prefix))
