@@ -125,10 +125,8 @@ def missing_ops(features: FunctionFeatures, xp: DeviceNamespace) -> list[str]:
 
 
 def _why_missing(xp: DeviceNamespace, dotted: str) -> str:
-    *parents, name = dotted.split(".")[1:]
-    owner: Any = xp
-    for part in parents:
-        owner = owner.find(part) if isinstance(owner, DeviceNamespace) else _MISSING
+    parent, _, name = dotted.rpartition(".")
+    owner = lookup_dotted(xp, parent)  # "numpy" → xp itself
     if isinstance(owner, DeviceNamespace):
         return owner.why_missing(name)
     return f"np.{dotted[6:]} has no {xp._label} version"
