@@ -7,8 +7,8 @@ function at level 3 and at ``level="auto"``, medians, ratios from the same run.
 
 Each figure calls plain Python, level 3 and auto alternately after untimed calls that
 plan, start the pool and settle auto's trial, and reports the medians and ratios.
-With rowwise256, the machine's own ceiling is measured too: the rows cut by hand over
-every core's forked process, nothing shipped.
+With rowwise128 and rowwise256, the machine's own ceiling is measured too: the rows
+cut by hand over every core's forked process, nothing shipped.
 
 figures (targets from the issue):
   rowwise128, rowwise256   list-of-lists product            >=1.6x on 2 cores, >=10x on 16
@@ -295,10 +295,12 @@ def main() -> None:
               f"{found['level3_s'] * 1e3:8.1f} ms ({found['level3_x']:.2f}x, ran at "
               f"{found['level3_ran']})  auto {found['auto_s'] * 1e3:8.1f} ms "
               f"({found['auto_x']:.2f}x, ran at {found['auto_ran']})", flush=True)
-    if "rowwise256" in names:
-        found = ceiling(256, cores, ns.repeat)
-        out["ceiling_rowwise256"] = found
-        print(f"ceiling      rowwise256 cut by hand over {cores} forked processes: "
+    for n in (128, 256):
+        if f"rowwise{n}" not in names:
+            continue
+        found = ceiling(n, cores, ns.repeat)
+        out[f"ceiling_rowwise{n}"] = found
+        print(f"ceiling      rowwise{n} cut by hand over {cores} forked processes: "
               f"{found['one_s'] * 1e3:.1f} ms -> {found['split_s'] * 1e3:.1f} ms "
               f"({found['x']:.2f}x)", flush=True)
     if ns.out:

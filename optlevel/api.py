@@ -13,11 +13,12 @@ import inspect
 import types
 from collections.abc import Callable
 from time import perf_counter
-from typing import Any, Generic, ParamSpec, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar, overload
 
 import numpy as np
 
 from . import stats as _stats
+from ._fastpath import COMPILED, CallBase
 from .analysis import ArgSignature, FunctionFeatures, signature_key
 from .analysis.signature import SIZE_CLASS, other_key
 from .arrays import FLAG_MASK, SCALAR_TYPES
@@ -57,7 +58,7 @@ class CallPlan:
     measured: dict[str, float] = dataclasses.field(default_factory=dict)
 
 
-class Optimized(Generic[P, R_co]):
+class Optimized(CallBase, Generic[P, R_co]):
     """A function run through the fastest level that applies; see :func:`optimize`.
 
     Typed as ``Optimized[P, R]``: calling it takes the decorated function's
@@ -91,13 +92,15 @@ class Optimized(Generic[P, R_co]):
         if _dispatcher is None:
             _stats.register(self._dispatcher)
 
-    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R_co:
-        # The fast path. The argument key is built inline for positional calls (the
-        # same items :func:`~optlevel.analysis.signature_key` builds: dtype, rank,
-        # layout flags and size class per array, the type per scalar), so dtypes,
-        # layouts and size classes always reach the key. ``_head`` caches (settings
-        # generation, context level, ceiling, mode): it is recomputed when either of
-        # the first two changes (configure(), an env reload, ``with optlevel.level()``).
+    def _python_call(self, *args: P.args, **kwargs: P.kwargs) -> R_co:
+        # The fast path, in Python (``_fastcall.c`` does the same in C where it was
+        # built, and hands calls with keyword arguments to this method). The argument
+        # key is built inline for positional calls (the same items
+        # :func:`~optlevel.analysis.signature_key` builds: dtype, rank, layout flags and
+        # size class per array, the type per scalar), so dtypes, layouts and size
+        # classes always reach the key. ``_head`` caches (settings generation, context
+        # level, ceiling, mode): it is recomputed when either of the first two changes
+        # (configure(), an env reload, ``with optlevel.level()``).
         if kwargs:
             if self._intercept and "optlevel" in kwargs:
                 return self._call_at(args, kwargs)
@@ -125,7 +128,7 @@ class Optimized(Generic[P, R_co]):
         # The first TIMED_CALLS (8) calls of a plan are timed; after them one call in 8
         # is, standing for the calls around it (two clock reads are a fifth of this
         # path). Literals, not plan.TIMED_CALLS: a global lookup costs here
-        # (test_plans holds the two equal).
+        # (test_fastcall holds the two equal).
         n = plan.calls
         if n > 7 and n & 7:
             try:
@@ -144,6 +147,18 @@ class Optimized(Generic[P, R_co]):
         plan.time += (perf_counter() - start) * (8 if n > 7 else 1)
         plan.calls += 1  # read again: other threads count too
         return result
+
+    if TYPE_CHECKING or not COMPILED:
+        __call__ = _python_call
+
+    def _plan_miss(self, key: tuple, args: tuple) -> Plan:
+        """No plan for ``key`` yet (the compiled path's way into the dispatcher)."""
+        return self._dispatcher.plan_for(key, args, {}, STATE.current or settings())
+
+    def _recover(self, plan: Plan, key: tuple, exc: BaseException, args: tuple) -> Any:
+        """``plan`` raised an error its backend declared (the compiled path's way)."""
+        return self._dispatcher.recover(plan, key, exc, args, {},
+                                        STATE.current or settings())
 
     def _refresh(self, context: int | None) -> tuple:
         """The settings or the context level changed: the ceiling again, and plans made

@@ -174,8 +174,9 @@ ENV_VARS: tuple[_Var, ...] = (
     _Var("workers", "OPTLEVEL_WORKERS", _parse_workers, lambda: 0),
 )
 _BY_FIELD = {v.field: v for v in ENV_VARS}
-#: variables read elsewhere (the test suite's switches), never reported as misspelled
-_OTHER_VARIABLES = ("OPTLEVEL_TEST_NONUMBA",)
+#: variables read elsewhere (the test suite's switches; the import-time choice of the
+#: pure-Python call path, ``_fastpath.py``), never reported as misspelled
+_OTHER_VARIABLES = ("OPTLEVEL_TEST_NONUMBA", "OPTLEVEL_PURE_PYTHON")
 
 
 @dataclasses.dataclass(frozen=True)

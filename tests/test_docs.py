@@ -32,6 +32,10 @@ def _env_names() -> list[str]:
     return [var.env for var in config.ENV_VARS]
 
 
+#: read outside the settings, at import (``optlevel/_fastpath.py``)
+IMPORT_SWITCHES = {"OPTLEVEL_PURE_PYTHON"}
+
+
 @pytest.fixture
 def clean_home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     """A home directory and no XDG_CACHE_HOME, so the default cache dir is predictable."""
@@ -95,7 +99,7 @@ def test_config_page_defaults_match_code(clean_home: Path):
 
 
 def test_every_mentioned_variable_exists():
-    known = set(_env_names())
+    known = set(_env_names()) | IMPORT_SWITCHES
     pages = [ROOT / "README.md", *sorted(DOCS.rglob("*.md")), *sorted(
         (ROOT / "examples").glob("*.py"))]
     unknown = {}
@@ -145,9 +149,11 @@ def test_readme_opens_with_the_two_commands():
     assert fence <= 2, "the commands come right after the title and one sentence"
     assert lines[fence + 1:fence + 4] == [
         "pip install . && optlevel demo",
-        'pip install ".[test]" && python -m pytest',
+        'pip install -e ".[test]" && python -m pytest',
         "```",
     ]
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8").strip().splitlines()
+    assert ci[-1] == lines[fence + 2], "CI runs exactly the README's test command"
 
 
 def test_mkdocs_build_strict(tmp_path: Path):

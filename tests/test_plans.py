@@ -267,29 +267,3 @@ def test_a_proven_numpy_scalar_result_keeps_its_type_without_verification(fake_b
     x = np.ones(3_000_000, dtype=np.float32)
     result = f(x)
     assert type(result) is np.float32 and result == first_element_sum(x)
-
-
-def test_the_fast_path_times_the_first_calls_then_one_in_eight(monkeypatch):
-    # A fake clock that advances one second per read: each timed call measures 1 s.
-    # Calls 0-7 are timed and counted once; after them call 8, 16, ... are timed and
-    # stand for eight calls each, so Plan.time estimates the total without two clock
-    # reads on every call.
-    import optlevel.api
-    from optlevel.core.plan import TIMED_CALLS
-
-    reads = [0.0]
-
-    def clock():
-        reads[0] += 1.0
-        return reads[0]
-    f = optimize(lambda x: x + 1, level=0)
-    f(1)
-    monkeypatch.setattr(optlevel.api, "perf_counter", clock)
-    for i in range(99):
-        assert f(i) == i + 1
-    (plan,) = f._dispatcher.plans.values()
-    assert plan.calls == 100
-    sampled = [n for n in range(1, 100) if n < TIMED_CALLS or n % TIMED_CALLS == 0]
-    assert reads[0] == 2 * len(sampled)
-    assert plan.time - plan.time // 1 < 1 and plan.time // 1 == \
-        sum(TIMED_CALLS if n >= TIMED_CALLS else 1 for n in sampled)

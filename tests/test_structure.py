@@ -26,6 +26,9 @@ def _modules() -> dict[str, tuple[pathlib.Path, bool]]:
 
 
 MODULES = _modules()
+#: compiled extensions (a C source each): leaves, they import nothing of optlevel
+EXTENSIONS = {".".join(p.relative_to(PACKAGE.parent).with_suffix("").parts)
+              for p in PACKAGE.rglob("*.c")}
 
 
 def _target(module: str, is_pkg: bool, node: ast.ImportFrom) -> str:
@@ -56,12 +59,13 @@ def _imports(module: str) -> list[tuple[str, str | None, int]]:
 
 
 def _owner(target: str) -> str:
-    while target not in MODULES and "." in target:
+    while target not in MODULES and target not in EXTENSIONS and "." in target:
         target = target.rsplit(".", 1)[0]
     return target
 
 
 GRAPH = {m: {_owner(t) for t, _, _ in _imports(m)} - {m} for m in MODULES}
+GRAPH.update({e: set() for e in EXTENSIONS})
 
 
 def _layer(module: str) -> str:

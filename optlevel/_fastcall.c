@@ -1,0 +1,474 @@
+/* The compiled call fast path of optlevel.Optimized (optional; pure Python serves
+ * where this is not built: optlevel/api.py, Optimized._python_call).
+ *
+ * It does what Optimized._python_call does on its common path, in C: build the
+ * argument key (the items optlevel.analysis.signature_key builds), look the plan
+ * up, call plan.fn, count (and time the first 8 calls, then one in 8). Anything
+ * else -- keyword arguments, a plan not built yet, settings or a context level that
+ * changed, an error the plan declared -- goes to the Python methods that handle it
+ * today (_python_call, _plan_miss, _refresh, _recover), so there is one meaning
+ * and this file only makes the common case cheaper.
+ *
+ * Nothing is cached across calls beyond what the Python path caches: the key is
+ * built on every call from the arguments' type, dtype, rank, flags and size class,
+ * and ``_head`` (settings generation, context level, ceiling, mode) is compared
+ * with STATE.generation and the context level on every call.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+/* what configure() hands over: optlevel's own objects, read on every call */
+static PyObject *ndarray_type, *scalar_types, *size_class, *other_key, *state,
+                *context_level, *perf_counter;
+static long flag_mask;
+
+static PyObject *s_head, *s_plans, *s_refresh, *s_plan_miss, *s_recover,
+                *s_python_call, *s_calls, *s_fn, *s_catch, *s_time, *s_generation,
+                *s_dtype, *s_ndim, *s_flags, *s_num, *s_size;
+
+static int
+bit_length(Py_ssize_t v)
+{
+    int n = 0;
+    while (v > 0) {
+        n++;
+        v >>= 1;
+    }
+    return n;
+}
+
+/* The head of NumPy's array object (PyArrayObject_fields in ndarraytypes.h, the
+ * same from NumPy 1.7 through 2.x). Read only where configure() found it to agree
+ * with the attributes on probe arrays; the attributes serve otherwise. */
+typedef struct {
+    PyObject_HEAD
+    char *data;
+    int nd;
+    Py_ssize_t *dimensions;
+    Py_ssize_t *strides;
+    PyObject *base;
+    PyObject *descr;
+    int flags;
+} ArrayHead;
+
+static int read_heads;  /* the layout above agreed with every probe */
+
+static PyObject *
+head_item(PyObject *a)
+{
+    ArrayHead *h = (ArrayHead *)a;
+    Py_ssize_t size = 1;
+    PyObject *ndim, *masked, *item;
+    int i;
+    for (i = 0; i < h->nd; i++) {
+        size *= h->dimensions[i];
+    }
+    ndim = PyLong_FromLong(h->nd);
+    masked = PyLong_FromLong(h->flags & flag_mask);
+    if (ndim == NULL || masked == NULL) {
+        Py_XDECREF(ndim);
+        Py_XDECREF(masked);
+        return NULL;
+    }
+    item = PyTuple_Pack(4, h->descr, ndim, masked,
+                        PyTuple_GET_ITEM(size_class, bit_length(size)));
+    Py_DECREF(ndim);
+    Py_DECREF(masked);
+    return item;
+}
+
+/* (a.dtype, a.ndim, a.flags.num & FLAG_MASK, SIZE_CLASS[a.size.bit_length()]) */
+static PyObject *
+attribute_item(PyObject *a)
+{
+    PyObject *dtype = NULL, *ndim = NULL, *flags = NULL, *num = NULL, *size = NULL;
+    PyObject *masked = NULL, *item = NULL;
+    Py_ssize_t n;
+    long bits;
+
+    dtype = PyObject_GetAttr(a, s_dtype);
+    if (dtype == NULL) goto done;
+    ndim = PyObject_GetAttr(a, s_ndim);
+    if (ndim == NULL) goto done;
+    flags = PyObject_GetAttr(a, s_flags);
+    if (flags == NULL) goto done;
+    num = PyObject_GetAttr(flags, s_num);
+    if (num == NULL) goto done;
+    bits = PyLong_AsLong(num);
+    if (bits == -1 && PyErr_Occurred()) goto done;
+    masked = PyLong_FromLong(bits & flag_mask);
+    if (masked == NULL) goto done;
+    size = PyObject_GetAttr(a, s_size);
+    if (size == NULL) goto done;
+    n = PyLong_AsSsize_t(size);
+    if (n == -1 && PyErr_Occurred()) goto done;
+    n = bit_length(n);
+    if (n >= PyTuple_GET_SIZE(size_class)) {
+        PyErr_SetString(PyExc_OverflowError, "optlevel: array size beyond its classes");
+        goto done;
+    }
+    item = PyTuple_Pack(4, dtype, ndim, masked, PyTuple_GET_ITEM(size_class, n));
+done:
+    Py_XDECREF(dtype);
+    Py_XDECREF(ndim);
+    Py_XDECREF(flags);
+    Py_XDECREF(num);
+    Py_XDECREF(masked);
+    Py_XDECREF(size);
+    return item;
+}
+
+static PyObject *
+signature_of(PyObject *args)
+{
+    Py_ssize_t i, n = PyTuple_GET_SIZE(args);
+    PyObject *sig = PyTuple_New(n);
+    if (sig == NULL) return NULL;
+    for (i = 0; i < n; i++) {
+        PyObject *a = PyTuple_GET_ITEM(args, i);
+        PyObject *t = (PyObject *)Py_TYPE(a);
+        PyObject *item;
+        if (t == ndarray_type) {
+            item = read_heads ? head_item(a) : attribute_item(a);
+        }
+        else {
+            int known = PySet_Contains(scalar_types, t);
+            if (known < 0) {
+                item = NULL;
+            }
+            else if (known) {
+                Py_INCREF(t);
+                item = t;
+            }
+            else {
+                item = PyObject_CallFunctionObjArgs(other_key, a, t, NULL);
+            }
+        }
+        if (item == NULL) {
+            Py_DECREF(sig);
+            return NULL;
+        }
+        PyTuple_SET_ITEM(sig, i, item);
+    }
+    return sig;
+}
+
+/* head, refreshed where the settings generation or the context level changed */
+static PyObject *
+current_head(PyObject *self)
+{
+    PyObject *head, *context = NULL, *generation;
+    int stale;
+
+    head = PyObject_GetAttr(self, s_head);
+    if (head == NULL) return NULL;
+    if (!PyTuple_Check(head) || PyTuple_GET_SIZE(head) != 4) {
+        PyErr_SetString(PyExc_TypeError, "optlevel: _head is not a 4-tuple");
+        goto fail;
+    }
+    if (PyContextVar_Get(context_level, NULL, &context) < 0) goto fail;
+    generation = PyObject_GetAttr(state, s_generation);
+    if (generation == NULL) goto fail;
+    stale = PyObject_RichCompareBool(PyTuple_GET_ITEM(head, 0), generation, Py_NE);
+    Py_DECREF(generation);
+    if (stale == 0) {
+        stale = PyObject_RichCompareBool(PyTuple_GET_ITEM(head, 1), context, Py_NE);
+    }
+    if (stale < 0) goto fail;
+    if (stale) {
+        Py_SETREF(head, PyObject_CallMethodOneArg(self, s_refresh, context));
+    }
+    Py_DECREF(context);
+    return head;
+fail:
+    Py_XDECREF(context);
+    Py_DECREF(head);
+    return NULL;
+}
+
+/* the plan raised: one it declared goes to _recover, anything else is the user's */
+static PyObject *
+raised(PyObject *self, PyObject *plan, PyObject *key, PyObject *args)
+{
+    PyObject *catch, *type, *value, *tb, *result;
+    int ours;
+
+    PyErr_Fetch(&type, &value, &tb);
+    PyErr_NormalizeException(&type, &value, &tb);
+    catch = PyObject_GetAttr(plan, s_catch);
+    if (catch == NULL) {  /* optlevel's bug: say so, with the user's error as context */
+        Py_XDECREF(type);
+        Py_XDECREF(value);
+        Py_XDECREF(tb);
+        return NULL;
+    }
+    ours = PyErr_GivenExceptionMatches(type, catch);
+    Py_DECREF(catch);
+    if (!ours) {
+        PyErr_Restore(type, value, tb);
+        return NULL;
+    }
+    if (tb != NULL) PyException_SetTraceback(value, tb);
+    result = PyObject_CallMethodObjArgs(self, s_recover, plan, key, value, args, NULL);
+    Py_XDECREF(type);
+    Py_XDECREF(value);
+    Py_XDECREF(tb);
+    return result;
+}
+
+static int
+add_to(PyObject *plan, PyObject *name, PyObject *amount)
+{
+    PyObject *now = PyObject_GetAttr(plan, name), *sum;
+    int rc;
+    if (now == NULL) return -1;
+    sum = PyNumber_Add(now, amount);
+    Py_DECREF(now);
+    if (sum == NULL) return -1;
+    rc = PyObject_SetAttr(plan, name, sum);
+    Py_DECREF(sum);
+    return rc;
+}
+
+static PyObject *
+seconds(void)
+{
+    return PyObject_CallNoArgs(perf_counter);
+}
+
+/* run plan.fn, count the call and, where it is timed, its time */
+static PyObject *
+run(PyObject *self, PyObject *plan, PyObject *key, PyObject *args)
+{
+    PyObject *calls_obj, *fn, *result, *start = NULL, *one;
+    long calls;
+    int timed;
+
+    calls_obj = PyObject_GetAttr(plan, s_calls);
+    if (calls_obj == NULL) return NULL;
+    calls = PyLong_AsLong(calls_obj);
+    Py_DECREF(calls_obj);
+    if (calls == -1 && PyErr_Occurred()) return NULL;
+    timed = !(calls > 7 && (calls & 7));
+    fn = PyObject_GetAttr(plan, s_fn);
+    if (fn == NULL) return NULL;
+    if (timed && (start = seconds()) == NULL) {
+        Py_DECREF(fn);
+        return NULL;
+    }
+    result = PyObject_Call(fn, args, NULL);
+    Py_DECREF(fn);
+    if (result == NULL) {
+        Py_XDECREF(start);
+        return raised(self, plan, key, args);
+    }
+    if (timed) {
+        PyObject *end = seconds(), *spent = NULL, *weighted = NULL;
+        int rc = -1;
+        if (end != NULL) spent = PyNumber_Subtract(end, start);
+        if (spent != NULL) {
+            PyObject *weight = PyLong_FromLong(calls > 7 ? 8 : 1);
+            if (weight != NULL) weighted = PyNumber_Multiply(spent, weight);
+            Py_XDECREF(weight);
+        }
+        if (weighted != NULL) rc = add_to(plan, s_time, weighted);
+        Py_XDECREF(end);
+        Py_XDECREF(spent);
+        Py_XDECREF(weighted);
+        Py_DECREF(start);
+        if (rc < 0) {
+            Py_DECREF(result);
+            return NULL;
+        }
+    }
+    one = PyLong_FromLong(1);
+    if (one == NULL || add_to(plan, s_calls, one) < 0) {  /* read again: threads count too */
+        Py_XDECREF(one);
+        Py_DECREF(result);
+        return NULL;
+    }
+    Py_DECREF(one);
+    return result;
+}
+
+static PyObject *
+fast_call(PyObject *self, PyObject *args, PyObject *kwargs)
+{
+    PyObject *sig, *head, *key, *plans, *plan, *result;
+
+    if ((kwargs != NULL && PyDict_GET_SIZE(kwargs)) || state == NULL) {
+        PyObject *method = PyObject_GetAttr(self, s_python_call);
+        if (method == NULL) return NULL;
+        result = PyObject_Call(method, args, kwargs);
+        Py_DECREF(method);
+        return result;
+    }
+    sig = signature_of(args);
+    if (sig == NULL) return NULL;
+    head = current_head(self);
+    if (head == NULL) {
+        Py_DECREF(sig);
+        return NULL;
+    }
+    if (!PyTuple_Check(head) || PyTuple_GET_SIZE(head) != 4) {
+        PyErr_SetString(PyExc_TypeError, "optlevel: _refresh did not return a 4-tuple");
+        Py_DECREF(head);
+        Py_DECREF(sig);
+        return NULL;
+    }
+    key = PyTuple_Pack(3, PyTuple_GET_ITEM(head, 2), PyTuple_GET_ITEM(head, 3), sig);
+    Py_DECREF(head);
+    Py_DECREF(sig);
+    if (key == NULL) return NULL;
+    plans = PyObject_GetAttr(self, s_plans);
+    if (plans == NULL || !PyDict_Check(plans)) {
+        if (plans != NULL) PyErr_SetString(PyExc_TypeError, "optlevel: _plans is not a dict");
+        Py_XDECREF(plans);
+        Py_DECREF(key);
+        return NULL;
+    }
+    plan = PyDict_GetItemWithError(plans, key);
+    Py_XINCREF(plan);  /* the table may drop it while it runs */
+    Py_DECREF(plans);
+    if (plan == NULL) {
+        if (PyErr_Occurred()) {
+            Py_DECREF(key);
+            return NULL;
+        }
+        plan = PyObject_CallMethodObjArgs(self, s_plan_miss, key, args, NULL);
+        if (plan == NULL) {
+            Py_DECREF(key);
+            return NULL;
+        }
+    }
+    result = run(self, plan, key, args);
+    Py_DECREF(plan);
+    Py_DECREF(key);
+    return result;
+}
+
+static PyObject *
+configure(PyObject *module, PyObject *args)
+{
+    PyObject *arr, *scalars, *classes, *other, *st, *ctx, *clock, *probes;
+    long mask;
+    Py_ssize_t i;
+    if (!PyArg_ParseTuple(args, "OO!O!lOOOOO!:configure", &arr, &PyFrozenSet_Type,
+                          &scalars, &PyTuple_Type, &classes, &mask, &other, &st, &ctx,
+                          &clock, &PyTuple_Type, &probes)) {
+        return NULL;
+    }
+    if (PyTuple_GET_SIZE(classes) < 65) {
+        PyErr_SetString(PyExc_ValueError, "configure: SIZE_CLASS covers fewer than 64 bits");
+        return NULL;
+    }
+    if (!PyContextVar_CheckExact(ctx)) {
+        PyErr_SetString(PyExc_TypeError, "configure: the context level is not a ContextVar");
+        return NULL;
+    }
+    Py_INCREF(arr);
+    Py_XSETREF(ndarray_type, arr);
+    Py_INCREF(scalars);
+    Py_XSETREF(scalar_types, scalars);
+    Py_INCREF(classes);
+    Py_XSETREF(size_class, classes);
+    Py_INCREF(other);
+    Py_XSETREF(other_key, other);
+    Py_INCREF(ctx);
+    Py_XSETREF(context_level, ctx);
+    Py_INCREF(clock);
+    Py_XSETREF(perf_counter, clock);
+    flag_mask = mask;
+    /* the array head is read only where it gives every probe's attribute key */
+    read_heads = 0;
+    for (i = 0; i < PyTuple_GET_SIZE(probes); i++) {
+        PyObject *probe = PyTuple_GET_ITEM(probes, i), *want, *got;
+        int same;
+        if (Py_TYPE(probe) != (PyTypeObject *)arr) break;
+        if (Py_TYPE(probe)->tp_basicsize < (Py_ssize_t)sizeof(ArrayHead)) break;
+        want = attribute_item(probe);
+        if (want == NULL) return NULL;
+        got = head_item(probe);
+        if (got == NULL) {
+            Py_DECREF(want);
+            return NULL;
+        }
+        same = PyObject_RichCompareBool(want, got, Py_EQ);
+        if (same > 0) same = PyTuple_GET_ITEM(want, 0) == PyTuple_GET_ITEM(got, 0);
+        Py_DECREF(want);
+        Py_DECREF(got);
+        if (same < 0) return NULL;
+        if (!same) break;
+    }
+    read_heads = PyTuple_GET_SIZE(probes) > 0 && i == PyTuple_GET_SIZE(probes);
+    Py_INCREF(st);
+    Py_XSETREF(state, st);  /* last: a call before configure() runs in Python */
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+reads_array_heads(PyObject *module, PyObject *unused)
+{
+    return PyBool_FromLong(read_heads);
+}
+
+static PyMethodDef module_methods[] = {
+    {"configure", configure, METH_VARARGS,
+     "configure(ndarray, SCALAR_TYPES, SIZE_CLASS, FLAG_MASK, other_key, STATE, "
+     "CONTEXT_LEVEL, perf_counter, probes): the objects the fast path reads; the "
+     "array head is read directly where it agrees with the attributes on every probe "
+     "array."},
+    {"reads_array_heads", reads_array_heads, METH_NOARGS,
+     "Does the key read NumPy's array head directly (else its attributes)?"},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject CallBase = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "optlevel._fastcall.CallBase",
+    .tp_basicsize = sizeof(PyObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
+    .tp_doc = "Base of optlevel.Optimized: its call, in C.",
+    .tp_call = fast_call,
+    .tp_new = PyType_GenericNew,
+};
+
+static struct PyModuleDef module_def = {
+    PyModuleDef_HEAD_INIT, "optlevel._fastcall",
+    "The compiled call fast path of optlevel.Optimized.", -1, module_methods,
+};
+
+#define INTERN(var, text) \
+    if ((var = PyUnicode_InternFromString(text)) == NULL) return NULL
+
+PyMODINIT_FUNC
+PyInit__fastcall(void)
+{
+    PyObject *m;
+    INTERN(s_head, "_head");
+    INTERN(s_plans, "_plans");
+    INTERN(s_refresh, "_refresh");
+    INTERN(s_plan_miss, "_plan_miss");
+    INTERN(s_recover, "_recover");
+    INTERN(s_python_call, "_python_call");
+    INTERN(s_calls, "calls");
+    INTERN(s_fn, "fn");
+    INTERN(s_catch, "catch");
+    INTERN(s_time, "time");
+    INTERN(s_generation, "generation");
+    INTERN(s_dtype, "dtype");
+    INTERN(s_ndim, "ndim");
+    INTERN(s_flags, "flags");
+    INTERN(s_num, "num");
+    INTERN(s_size, "size");
+    if (PyType_Ready(&CallBase) < 0) return NULL;
+    m = PyModule_Create(&module_def);
+    if (m == NULL) return NULL;
+    Py_INCREF(&CallBase);
+    if (PyModule_AddObject(m, "CallBase", (PyObject *)&CallBase) < 0) {
+        Py_DECREF(&CallBase);
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}

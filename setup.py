@@ -1,0 +1,9 @@
+"""The one build step pyproject.toml cannot say: the optional compiled call fast path.
+
+``optional=True``: where no C compiler is found the build goes on without it, and
+``optlevel/_fastpath.py`` falls back to the pure-Python path, which means the same.
+"""
+
+from setuptools import Extension, setup
+
+setup(ext_modules=[Extension("optlevel._fastcall", ["optlevel/_fastcall.c"], optional=True)])

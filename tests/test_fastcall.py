@@ -1,0 +1,214 @@
+"""The compiled call fast path (``optlevel/_fastcall.c``) means what the Python one
+(``Optimized._python_call``) means: the same keys, results, errors, counts and
+re-planning when settings or the context level change."""
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+import optlevel
+from optlevel import _fastpath, optimize
+from optlevel.analysis import signature_key
+from optlevel.core.plan import TIMED_CALLS
+
+compiled = pytest.mark.skipif(not _fastpath.COMPILED,
+                              reason="the compiled fast path was not built here (no C "
+                              "compiler at install); the Python path serves")
+
+
+class Sub(np.ndarray):
+    pass
+
+
+def _arguments():
+    a = np.arange(12.0)
+    return [
+        (a,), (a.reshape(3, 4),), (a.reshape(3, 4).T,), (a[::2],), (a.astype(np.int8),),
+        (np.empty(0),), (np.ones(15), np.ones(16)), (np.ones(4096, dtype=np.complex64),),
+        (np.frombuffer(b"\0" * 16),),  # read-only
+        (np.frombuffer(b"\0" * 33, dtype=np.uint8)[1:].view(np.float64),),  # unaligned
+        (np.array(2.0),), (np.zeros((0, 3)),), (np.zeros(2, dtype=[("a", "f4")]),),
+        (np.zeros((70_000, 2), dtype=bool, order="F"),),
+        (1,), (1.5,), (True,), (None,), ("s",), (np.float32(2),), (2 ** 70,),
+        ([1, 2],), ((1, 2.0),), ({"k": 1},), (a.view(Sub),), (object(),), (),
+    ]
+
+
+def first(*args):
+    return args[0] if args else None
+
+
+@pytest.mark.parametrize("args", _arguments(), ids=lambda a: "-".join(
+    type(x).__name__ for x in a) or "none")
+def test_both_paths_key_a_call_as_signature_key_does(args):
+    for path in ("compiled", "python"):
+        f = optimize(first, level=0)
+        call = f if path == "compiled" else f._python_call
+        assert call(*args) is first(*args)
+        (key,) = f._dispatcher.plans
+        assert key.sig == signature_key(args, {}), path
+
+
+@compiled
+def test_array_heads_are_read_only_where_they_agree_with_the_attributes():
+    from optlevel import _fastcall
+    assert _fastcall.reads_array_heads()  # this NumPy's layout agrees on every probe
+    args = [a for a in _arguments() if len(a) == 1 and type(a[0]) is np.ndarray]
+    try:
+        # a probe that is not an ndarray proves nothing: the attributes serve
+        _fastpath.use_clock(time.perf_counter)
+        _fastcall.configure(*_configuration(probes=(np.arange(3.0).view(Sub),)))
+        assert not _fastcall.reads_array_heads()
+        for (a,) in args:
+            f = optimize(first, level=0)
+            assert f(a) is a
+            assert next(iter(f._dispatcher.plans)).sig == signature_key((a,), {})
+    finally:
+        _fastpath.use_clock(time.perf_counter)
+    assert _fastcall.reads_array_heads()
+
+
+def _configuration(probes):
+    from optlevel.analysis.signature import SIZE_CLASS, other_key
+    from optlevel.arrays import FLAG_MASK, SCALAR_TYPES
+    from optlevel.config import CONTEXT_LEVEL, STATE
+    return (np.ndarray, SCALAR_TYPES, SIZE_CLASS, FLAG_MASK, other_key, STATE,
+            CONTEXT_LEVEL, time.perf_counter, probes)
+
+
+@compiled
+def test_the_compiled_path_serves_where_it_was_built():
+    assert _fastpath.CallBase.__module__ == "optlevel._fastcall"
+    assert optlevel.Optimized.__call__ is _fastpath.CallBase.__call__
+
+
+def test_pure_python_is_chosen_by_the_environment(run_python):
+    out = run_python("""
+        import json, warnings
+        warnings.simplefilter("error")  # the switch is known: no "misspelled" warning
+        import numpy as np, optlevel
+        from optlevel import _fastpath
+        f = optlevel.optimize(lambda x, y=1: x * y, level=0)
+        print(json.dumps([_fastpath.COMPILED, f(np.arange(3.0)).tolist(), f(2, y=3),
+                          optlevel.Optimized.__call__ is optlevel.Optimized._python_call]))
+    """, OPTLEVEL_PURE_PYTHON="1")
+    assert out == [False, [0.0, 1.0, 2.0], 6, True]
+
+
+class Boom(ValueError):
+    pass
+
+
+def raises(x):
+    if x < 0:
+        raise Boom(f"negative: {x}")
+    return x
+
+
+@pytest.mark.parametrize("path", ["compiled", "python"])
+def test_the_users_error_passes_through_unchanged(path):
+    f = optimize(raises, level=0)
+    call = f if path == "compiled" else f._python_call
+    for _ in range(20):  # past the timed calls too
+        assert call(3) == 3
+    with pytest.raises(Boom, match="negative: -1") as info:
+        call(-1)
+    assert any(entry.name == "raises" for entry in info.traceback)
+    (plan,) = f._dispatcher.plans.values()
+    assert plan.calls == 20  # the call that raised is not counted
+
+
+def kw(x, scale=2.0):
+    return x * scale
+
+
+def test_keyword_arguments_and_optlevel_go_through_python():
+    f = optimize(kw, level=0)
+    assert f(3.0, scale=4.0) == 12.0
+    assert f(3.0, optlevel=0) == 6.0
+    assert f(np.ones(2), scale=0.5).tolist() == [0.5, 0.5]
+
+
+def test_a_context_level_or_a_settings_change_plans_again():
+    f = optimize(first)
+    f(1)
+    with optlevel.level(0):
+        f(1)
+    keys = {(k.ceiling, k.mode) for k in f._dispatcher.plans}
+    assert len(keys) == 2 and any(c == 0 for c, _ in keys)
+    generation = optlevel.config.STATE.generation
+    try:
+        optlevel.configure(level=0)
+        f(1)
+        assert f._head[0] != generation and f._head[2] == 0
+        assert {(k.ceiling, k.mode) for k in f._dispatcher.plans} == {(0, f._head[3])}
+    finally:
+        optlevel.configure(level=None)
+
+
+@pytest.mark.parametrize("path", ["compiled", "python"])
+def test_the_first_calls_are_timed_then_one_in_eight(path):
+    # A fake clock that advances one second per read: each timed call measures 1 s.
+    reads = [0.0]
+
+    def clock():
+        reads[0] += 1.0
+        return reads[0]
+    f = optimize(lambda x: x + 1, level=0)
+    call = f if path == "compiled" else f._python_call
+    call(1)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(optlevel.api, "perf_counter", clock)
+        _fastpath.use_clock(clock)
+        try:
+            for i in range(99):
+                assert call(i) == i + 1
+        finally:
+            _fastpath.use_clock(time.perf_counter)
+    (plan,) = f._dispatcher.plans.values()
+    assert plan.calls == 100
+    sampled = [n for n in range(1, 100) if n < TIMED_CALLS or n % TIMED_CALLS == 0]
+    assert reads[0] == 2 * len(sampled)
+    assert plan.time - plan.time // 1 < 1 and plan.time // 1 == \
+        sum(TIMED_CALLS if n >= TIMED_CALLS else 1 for n in sampled)
+
+
+@compiled
+def test_threads_count_every_call():
+    # The compiled path counts with the GIL held from read to write: no call is lost
+    # (the Python path's ``plan.calls += 1`` may lose one between two threads).
+    f = optimize(lambda x: x, level=0)
+    f(0)
+
+    def work():
+        for i in range(2000):
+            assert f(i) == i
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    (plan,) = f._dispatcher.plans.values()
+    assert plan.calls == 8001
+
+
+def methodic():
+    class K:
+        @optimize(level=0)
+        def m(self, x):
+            return (self, x)
+
+        @optimize(level=0)
+        @staticmethod
+        def s(x):
+            return x * 2
+    return K
+
+
+def test_methods_bind_through_the_compiled_call():
+    K = methodic()
+    k = K()
+    assert k.m(3) == (k, 3)
+    assert K.s(4) == 8 and k.s(5) == 10
