@@ -19,12 +19,12 @@
 
 /* what configure() hands over: optlevel's own objects, read on every call */
 static PyObject *ndarray_type, *scalar_types, *size_class, *other_key, *state,
-                *context_level, *perf_counter;
+                *context_level, *perf_counter, *retyped_type;
 static long flag_mask;
 
 static PyObject *s_head, *s_plans, *s_refresh, *s_plan_miss, *s_recover,
                 *s_python_call, *s_calls, *s_fn, *s_catch, *s_time, *s_generation,
-                *s_dtype, *s_ndim, *s_flags, *s_num, *s_size;
+                *s_dtype, *s_ndim, *s_flags, *s_num, *s_size, *s_targets;
 
 static int
 bit_length(Py_ssize_t v)
@@ -230,6 +230,43 @@ add_to(PyObject *plan, PyObject *name, PyObject *amount)
     return rc;
 }
 
+/* fn(*args); a core.plan.Retyped runs here as its __call__ would: the wrapped
+ * function, then its result's type mapped by ``targets`` (read at call time) */
+static PyObject *
+call_plan_fn(PyObject *fn, PyObject *args)
+{
+    PyObject *inner, *targets, *result, *target, *mapped;
+
+    if ((PyObject *)Py_TYPE(fn) != retyped_type) return PyObject_Call(fn, args, NULL);
+    inner = PyObject_GetAttr(fn, s_fn);
+    if (inner == NULL) return NULL;
+    result = PyObject_Call(inner, args, NULL);
+    Py_DECREF(inner);
+    if (result == NULL) return NULL;
+    targets = PyObject_GetAttr(fn, s_targets);
+    if (targets == NULL || !PyDict_Check(targets)) {
+        if (targets != NULL) PyErr_SetString(PyExc_TypeError, "optlevel: targets is not a dict");
+        Py_XDECREF(targets);
+        Py_DECREF(result);
+        return NULL;
+    }
+    target = PyDict_GetItemWithError(targets, (PyObject *)Py_TYPE(result));
+    if (target == NULL) {
+        Py_DECREF(targets);
+        if (PyErr_Occurred()) {
+            Py_DECREF(result);
+            return NULL;
+        }
+        return result;
+    }
+    Py_INCREF(target);
+    Py_DECREF(targets);
+    mapped = PyObject_CallOneArg(target, result);
+    Py_DECREF(target);
+    Py_DECREF(result);
+    return mapped;
+}
+
 static PyObject *
 seconds(void)
 {
@@ -256,7 +293,7 @@ run(PyObject *self, PyObject *plan, PyObject *key, PyObject *args)
         Py_DECREF(fn);
         return NULL;
     }
-    result = PyObject_Call(fn, args, NULL);
+    result = call_plan_fn(fn, args);
     Py_DECREF(fn);
     if (result == NULL) {
         Py_XDECREF(start);
@@ -350,12 +387,12 @@ fast_call(PyObject *self, PyObject *args, PyObject *kwargs)
 static PyObject *
 configure(PyObject *module, PyObject *args)
 {
-    PyObject *arr, *scalars, *classes, *other, *st, *ctx, *clock, *probes;
+    PyObject *arr, *scalars, *classes, *other, *st, *ctx, *clock, *probes, *retyped;
     long mask;
     Py_ssize_t i;
-    if (!PyArg_ParseTuple(args, "OO!O!lOOOOO!:configure", &arr, &PyFrozenSet_Type,
+    if (!PyArg_ParseTuple(args, "OO!O!lOOOOO!O!:configure", &arr, &PyFrozenSet_Type,
                           &scalars, &PyTuple_Type, &classes, &mask, &other, &st, &ctx,
-                          &clock, &PyTuple_Type, &probes)) {
+                          &clock, &PyTuple_Type, &probes, &PyType_Type, &retyped)) {
         return NULL;
     }
     if (PyTuple_GET_SIZE(classes) < 65) {
@@ -378,6 +415,8 @@ configure(PyObject *module, PyObject *args)
     Py_XSETREF(context_level, ctx);
     Py_INCREF(clock);
     Py_XSETREF(perf_counter, clock);
+    Py_INCREF(retyped);
+    Py_XSETREF(retyped_type, retyped);
     flag_mask = mask;
     /* the array head is read only where it gives every probe's attribute key */
     read_heads = 0;
@@ -415,7 +454,7 @@ reads_array_heads(PyObject *module, PyObject *unused)
 static PyMethodDef module_methods[] = {
     {"configure", configure, METH_VARARGS,
      "configure(ndarray, SCALAR_TYPES, SIZE_CLASS, FLAG_MASK, other_key, STATE, "
-     "CONTEXT_LEVEL, perf_counter, probes): the objects the fast path reads; the "
+     "CONTEXT_LEVEL, perf_counter, probes, Retyped): the objects the fast path reads; the "
      "array head is read directly where it agrees with the attributes on every probe "
      "array."},
     {"reads_array_heads", reads_array_heads, METH_NOARGS,
@@ -461,6 +500,7 @@ PyInit__fastcall(void)
     INTERN(s_flags, "flags");
     INTERN(s_num, "num");
     INTERN(s_size, "size");
+    INTERN(s_targets, "targets");
     if (PyType_Ready(&CallBase) < 0) return NULL;
     m = PyModule_Create(&module_def);
     if (m == NULL) return NULL;

@@ -19,6 +19,7 @@ import numpy as np
 from .analysis.signature import SIZE_CLASS, other_key
 from .arrays import FLAG_MASK, SCALAR_TYPES
 from .config import CONTEXT_LEVEL, STATE
+from .core.plan import Retyped
 
 __all__ = ["CallBase", "COMPILED", "probe_arrays", "use_clock"]
 
@@ -54,7 +55,7 @@ def use_clock(clock: Callable[[], float]) -> None:
     fake clock reaches it only through here)."""
     if _compiled is not None:
         _compiled[1](np.ndarray, SCALAR_TYPES, SIZE_CLASS, FLAG_MASK, other_key, STATE,
-                     CONTEXT_LEVEL, clock, probe_arrays())
+                     CONTEXT_LEVEL, clock, probe_arrays(), Retyped)
 
 
 class _PythonCallBase:

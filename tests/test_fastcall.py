@@ -74,8 +74,9 @@ def _configuration(probes):
     from optlevel.analysis.signature import SIZE_CLASS, other_key
     from optlevel.arrays import FLAG_MASK, SCALAR_TYPES
     from optlevel.config import CONTEXT_LEVEL, STATE
+    from optlevel.core.plan import Retyped
     return (np.ndarray, SCALAR_TYPES, SIZE_CLASS, FLAG_MASK, other_key, STATE,
-            CONTEXT_LEVEL, time.perf_counter, probes)
+            CONTEXT_LEVEL, time.perf_counter, probes, Retyped)
 
 
 @compiled
@@ -212,3 +213,42 @@ def test_methods_bind_through_the_compiled_call():
     k = K()
     assert k.m(3) == (k, 3)
     assert K.s(4) == 8 and k.s(5) == 10
+
+
+def float_sum(x):
+    s = 0.0
+    for i in range(x.shape[0]):
+        s += x[i]
+    return s
+
+
+@pytest.mark.filterwarnings("ignore::optlevel.VectorizationAdvice")  # the loop is the point
+@pytest.mark.parametrize("path", ["compiled", "python"])
+def test_a_compiled_result_gets_the_plain_functions_type_on_both_paths(path):
+    pytest.importorskip("numba")
+    from optlevel.core.plan import Retyped
+    x = np.arange(5.0)
+    f = optimize(float_sum, level=2)
+    call = f if path == "compiled" else f._python_call
+    results = [call(x) for _ in range(12)]
+    assert all(type(r) is np.float64 and r == float_sum(x) for r in results)
+    (plan,) = f._dispatcher.plans.values()
+    assert plan.level == 2 and isinstance(plan.fn, Retyped)  # Numba returns a float
+
+
+@pytest.mark.parametrize("path", ["compiled", "python"])
+def test_retyped_reads_its_targets_at_call_time(path):
+    from optlevel.core.plan import Retyped
+    f = optimize(lambda v: v, level=0)
+    call = f if path == "compiled" else f._python_call
+    call(1.0)
+    (plan,) = f._dispatcher.plans.values()
+    targets: dict = {}
+    plan.fn = Retyped(plan.fn, targets)
+    assert type(call(1.0)) is float
+    targets[float] = np.float32  # a repair that joins later
+    result = call(2.0)
+    assert type(result) is np.float32 and result == 2.0
+    with pytest.raises(Boom):  # an error of the wrapped function is the user's
+        plan.fn = Retyped(raises, targets)
+        call(-1.0)

@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 from ..analysis import ArgSignature
 from ..contract import Backend, Code, Prepared
 
-__all__ = ["PlanKey", "State", "Plan", "PlanTable", "Failure", "TIMED_CALLS"]
+__all__ = ["PlanKey", "State", "Plan", "PlanTable", "Failure", "Retyped", "TIMED_CALLS"]
 
 #: The fast path times a plan's first TIMED_CALLS calls, then one call in
 #: TIMED_CALLS (counted TIMED_CALLS times): ``Plan.time`` is exact for the first
@@ -219,19 +219,32 @@ class PlanTable:
             self.retired.append(plan)
 
 
+class Retyped:
+    """``fn`` with its result's type mapped by ``targets`` (a dict read at call time,
+    so later repairs join): what a settled plan runs on every call where its compiled
+    code returns another scalar type than plain Python. The compiled fast path
+    (``_fastcall.c``) runs these two steps itself, without this frame."""
+
+    __slots__ = ("fn", "targets")
+
+    def __init__(self, fn: Callable[..., Any], targets: dict[type, Callable[[Any], Any]]):
+        self.fn = fn
+        self.targets = targets
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        result = self.fn(*args, **kwargs)
+        target = self.targets.get(type(result))
+        return result if target is None else target(result)
+
+
 def _converting(fn: Callable[..., Any], convert: Callable[[Any], Any]) -> Callable[..., Any]:
     """``fn`` with its result converted, in one Python frame: a settled plan runs this
     on every call (through ``Plan.run_settled`` and a converter object it took three
     frames, 0.3 µs, about what Numba's own dispatch costs). A converter that maps
-    result types (``targets``, a dict read at call time, so later repairs join) is
-    inlined."""
+    result types (``targets``) becomes a :class:`Retyped`."""
     targets = getattr(convert, "targets", None)
     if isinstance(targets, dict):
-        def run_retyped(*args: Any, **kwargs: Any) -> Any:
-            result = fn(*args, **kwargs)
-            target = targets.get(type(result))
-            return result if target is None else target(result)
-        return run_retyped
+        return Retyped(fn, targets)
 
     def run_converted(*args: Any, **kwargs: Any) -> Any:
         return convert(fn(*args, **kwargs))
