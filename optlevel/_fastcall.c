@@ -3,7 +3,8 @@
  *
  * It does what Optimized._python_call does on its common path, in C: build the
  * argument key (the items optlevel.analysis.signature_key builds), look the plan
- * up, call plan.fn, count (and time the first 8 calls, then one in 8). Anything
+ * up, call plan.fn, count (and time the first 8 calls, then one in 8, calling
+ * plan.watch after a timed call where the plan has one). Anything
  * else -- keyword arguments, a plan not built yet, settings or a context level that
  * changed, an error the plan declared -- goes to the Python methods that handle it
  * today (_python_call, _plan_miss, _refresh, _recover), so there is one meaning
@@ -24,7 +25,7 @@ static long flag_mask;
 
 static PyObject *s_head, *s_plans, *s_refresh, *s_plan_miss, *s_recover,
                 *s_python_call, *s_calls, *s_fn, *s_catch, *s_time, *s_generation,
-                *s_dtype, *s_ndim, *s_flags, *s_num, *s_size, *s_targets;
+                *s_dtype, *s_ndim, *s_flags, *s_num, *s_size, *s_targets, *s_watch;
 
 static int
 bit_length(Py_ssize_t v)
@@ -273,6 +274,23 @@ seconds(void)
     return PyObject_CallNoArgs(perf_counter);
 }
 
+/* plan.watch(), where the plan has one (after a timed call) */
+static int
+watched(PyObject *plan)
+{
+    PyObject *watch = PyObject_GetAttr(plan, s_watch), *done;
+    if (watch == NULL) return -1;
+    if (watch == Py_None) {
+        Py_DECREF(watch);
+        return 0;
+    }
+    done = PyObject_CallNoArgs(watch);
+    Py_DECREF(watch);
+    if (done == NULL) return -1;
+    Py_DECREF(done);
+    return 0;
+}
+
 /* run plan.fn, count the call and, where it is timed, its time */
 static PyObject *
 run(PyObject *self, PyObject *plan, PyObject *key, PyObject *args)
@@ -325,6 +343,10 @@ run(PyObject *self, PyObject *plan, PyObject *key, PyObject *args)
         return NULL;
     }
     Py_DECREF(one);
+    if (timed && watched(plan) < 0) {
+        Py_DECREF(result);
+        return NULL;
+    }
     return result;
 }
 
@@ -501,6 +523,7 @@ PyInit__fastcall(void)
     INTERN(s_num, "num");
     INTERN(s_size, "size");
     INTERN(s_targets, "targets");
+    INTERN(s_watch, "watch");
     if (PyType_Ready(&CallBase) < 0) return NULL;
     m = PyModule_Create(&module_def);
     if (m == NULL) return NULL;

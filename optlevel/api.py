@@ -146,6 +146,8 @@ class Optimized(CallBase, Generic[P, R_co]):
                                             STATE.current or settings())
         plan.time += (perf_counter() - start) * (8 if n > 7 else 1)
         plan.calls += 1  # read again: other threads count too
+        if plan.watch is not None:
+            plan.watch()
         return result
 
     if TYPE_CHECKING or not COMPILED:

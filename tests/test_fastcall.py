@@ -252,3 +252,25 @@ def test_retyped_reads_its_targets_at_call_time(path):
     with pytest.raises(Boom):  # an error of the wrapped function is the user's
         plan.fn = Retyped(raises, targets)
         call(-1.0)
+
+
+def loop_free(x):
+    return x * 2.0 + 1.0
+
+
+@pytest.mark.parametrize("path", ["compiled", "python"])
+def test_a_scout_wraps_no_call_and_its_check_runs_after_each_timed_call(path):
+    from optlevel.core.plan import State
+    x = np.arange(4.0)
+    f = optimize(loop_free)  # auto: a loop-free function is scouted first
+    call = f if path == "compiled" else f._python_call
+    np.testing.assert_array_equal(call(x), loop_free(x))
+    (plan,) = f._dispatcher.plans.values()
+    assert plan.state is State.SCOUTING and plan.fn is loop_free
+    seen, check = [], plan.watch
+    plan.watch = lambda: (seen.append(plan.calls), check())
+    for _ in range(30):
+        np.testing.assert_array_equal(call(x), loop_free(x))
+    # calls 2-8 are timed, then every eighth (9, 17, 25): the check follows each
+    assert seen == [2, 3, 4, 5, 6, 7, 8, 9, 17, 25]
+    assert plan.state is State.SCOUTING  # 31 calls of 4 elements do not pay planning

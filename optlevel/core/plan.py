@@ -59,7 +59,7 @@ class Plan:
 
     __slots__ = ("fn", "level", "backend", "catch", "internal_errors", "unfit_errors",
                  "calls", "time", "compile_time", "fallbacks", "signature", "key", "note",
-                 "state", "prepared", "converter", "predicted", "origin")
+                 "state", "prepared", "converter", "predicted", "origin", "watch")
 
     def __init__(self, backend: Backend, prepared: Prepared, signature: ArgSignature,
                  key: PlanKey, fallbacks: list[tuple[int, str, str]]):
@@ -87,6 +87,10 @@ class Plan:
         #: how the plan was chosen: "planned" (the estimate), "trial" (measured),
         #: "store" (the plan store on disk: measured by an earlier process)
         self.origin = "planned"
+        #: called by the fast path after each timed call (the first 8, then one in 8),
+        #: for a state that follows the calls' time without wrapping every call (a
+        #: scout); every change of state clears it
+        self.watch: Callable[[], None] | None = None
 
     @property
     def measured(self) -> float | None:
@@ -153,10 +157,12 @@ class PlanTable:
         with self.lock:
             self.plans[key] = plan
 
-    def enter(self, plan: Plan, state: State, step: Callable[..., Any], note: str = "") -> None:
-        """Put ``plan`` in ``state``: its next calls run ``step``."""
+    def enter(self, plan: Plan, state: State, step: Callable[..., Any], note: str = "",
+              watch: Callable[[], None] | None = None) -> None:
+        """Put ``plan`` in ``state``: its next calls run ``step``, and the fast path
+        calls ``watch`` (if any) after each timed call."""
         with self.lock:
-            plan.state, plan.fn = state, step
+            plan.state, plan.fn, plan.watch = state, step, watch
             if note:
                 plan.note = note
 
@@ -173,7 +179,7 @@ class PlanTable:
     def settle(self, plan: Plan, note: str | None = None) -> None:
         """``plan`` is done with its trial or check: the fast path runs its backend."""
         with self.lock:
-            plan.state = State.READY
+            plan.state, plan.watch = State.READY, None
             plan.fn = plan.prepared.fn if plan.converter is None \
                 else _converting(plan.prepared.fn, plan.converter)
             if note is not None:
@@ -198,7 +204,7 @@ class PlanTable:
             plan.converter = None
             plan.compile_time = 0.0
             plan.note = reason
-            plan.state, plan.fn = State.READY, plain.fn
+            plan.state, plan.fn, plan.watch = State.READY, plain.fn, None
 
     def fail(self, backend: str, sig: tuple, reason: str,
              code: Code | str = Code.BUILD_FAILED) -> None:
@@ -215,7 +221,7 @@ class PlanTable:
 
     def _retire(self, plan: Plan) -> None:
         if plan.state is not State.RETIRED:
-            plan.state = State.RETIRED
+            plan.state, plan.watch = State.RETIRED, None
             self.retired.append(plan)
 
 

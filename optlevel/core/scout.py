@@ -11,8 +11,10 @@ as plain Python, timed, and nothing else (a *scout*). Once the key has spent
 :data:`SCOUT_FACTOR` times what planning and a trial would cost (ski rental, as
 :mod:`.warmup` does for compiles: they then add at most a tenth of the time already
 spent, so at least 31 calls run plain), the scout settles, the plan is dropped and
-the next call plans the key as usual (after the first call the scout reads the time
-the fast path counts, ``Plan.time``, up to the previous call).
+the next call plans the key as usual. The scout wraps no call: the plain function
+runs as the plan's callable, and the fast path calls the scout's check
+(``Plan.watch``) after each call it times (the first 8, then one in 8), reading the
+time it counts (``Plan.time``).
 
 Functions with loops are not scouted: their first call may compile at once (as
 ``numba.njit`` does), and :mod:`.warmup` already runs them plain until a compile pays.
@@ -23,7 +25,6 @@ from __future__ import annotations
 import dis
 import itertools
 import logging
-import time
 import types
 from typing import Any, Protocol
 
@@ -102,31 +103,24 @@ def planning_estimate() -> float:
 
 
 def start_scout(d: Scouted, plan: Plan) -> None:
-    """``plan`` (level 0) runs plain Python, timed, until planning its key (and a
-    trial) would cost at most a tenth of the time spent; then
+    """``plan`` (level 0) runs plain Python until planning its key (and a trial)
+    would cost at most a tenth of the time the fast path counted; then
     :meth:`Scouted.scouted` hands the key back to the planner."""
     planning = planning_estimate()
-    func = d.func
 
-    def scout(*args: Any, **kwargs: Any) -> Any:
-        # after the first call, read the fast path's clock (Plan.time and Plan.calls,
-        # up to the previous call) rather than time again; the first is timed here
-        calls = plan.calls
-        if calls:
-            result = func(*args, **kwargs)
-            spent = plan.time
-        else:
-            start = time.perf_counter()
-            result = func(*args, **kwargs)
-            spent, calls = time.perf_counter() - start, 1
+    def watch() -> None:
+        # after a timed call (the fast path's clock: Plan.time and Plan.calls)
+        calls, spent = plan.calls, plan.time
+        if not calls:
+            return
         long_call = spent / calls >= LONG_CALL_PLANNINGS * planning
         if (long_call or spent >= SCOUT_FACTOR * (planning + TRIAL_CALLS * spent / calls)) \
                 and plan.state is State.SCOUTING:
             log.debug("%s: scouted %.3fs in Python over %d calls; the next call plans",
                       getattr(d, "qualname", "?"), spent, calls)
             d.scouted(plan)
-        return result
 
-    d.table.enter(plan, State.SCOUTING, scout,
+    d.table.enter(plan, State.SCOUTING, d.func,
                   "scouting: no Python-level loop, so plain Python runs, timed, until "
-                  "planning and a trial would cost under a tenth of the time spent")
+                  "planning and a trial would cost under a tenth of the time spent",
+                  watch=watch)
