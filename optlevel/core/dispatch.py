@@ -66,6 +66,10 @@ def _current() -> Settings:
     return STATE.current or _settings()
 
 
+def _level(backend: Backend) -> int:
+    return backend.level
+
+
 class Dispatcher:
     """Plans, failures and features for one decorated function."""
 
@@ -86,6 +90,9 @@ class Dispatcher:
         # (ceiling, mode, argument types) → the backend a trial or the store chose, so
         # a new size class of the same types reuses the decision and its compiled code
         self.decided: dict[tuple, str] = {}
+        # (ceiling, mode, argument types) whose deferred trial entrants have paid for
+        # their compile (ski rental, :mod:`.trials`): the next trial builds them all
+        self.due: set[tuple] = set()
         self._fid: str | None | bool = False  # the plan store's id, computed once
         self._loop_free: bool | None = None  # no Python-level loop: scouted (.scout)
         self.scout_done: set[PlanKey] = set()  # keys whose scout has paid for planning
@@ -207,7 +214,8 @@ class Dispatcher:
             plan = self.plain_plan(key, signature, skipped)
             rows = {b.name: ranking.row(b.name) for b in entrants}
             start_trial(self, plan, entrants, settings,
-                        {n: (r.cost, r.raw_cost) for n, r in rows.items()})
+                        {n: (r.cost, r.raw_cost) for n, r in rows.items()},
+                        self._deferred(entrants, key, settings))
             return plan
         plan = self._prepared_plan(backend, key, signature, skipped, declined, args,
                                    kwargs, settings)
@@ -251,9 +259,40 @@ class Dispatcher:
         if key.mode != planner.MODE_AUTO and settings.compile != "background":
             return False
         types_ = type_key(key.sig)
-        if (backend.name, types_) in self.built or (key.ceiling, key.mode, types_) in self.paid:
+        if (backend.name, types_) in self.built or (key.ceiling, key.mode, types_) in self.paid \
+                or (key.ceiling, key.mode, types_) in self.due:
             return False
         return not pays_now(plain_seconds(self.features, args, kwargs))
+
+    def _deferred(self, entrants: list[Backend], key: PlanKey,
+                  settings: Settings) -> list[Backend]:
+        """The entrants of a trial whose compile waits until it can pay back.
+
+        In auto mode one compile is paid up front (as for any compiling backend); a
+        second one (prange's beside Numba's) can save at most the measured time of
+        the code already compiled, so it waits for :mod:`.trials` to measure that.
+        The compile paid up front is the lowest level's (the cheaper one); one built
+        already (another size class, or a compile that waited its turn) costs
+        nothing and takes that place."""
+        if key.mode != planner.MODE_AUTO or settings.compile == "eager":
+            return []
+        types_ = type_key(key.sig)
+        if (key.ceiling, key.mode, types_) in self.due:
+            return []
+        compiling = [b for b in entrants if b.compiles]
+        built = [b for b in compiling if (b.name, types_) in self.built]
+        first = built[0] if built else min(compiling, key=_level, default=None)
+        return [b for b in compiling if b is not first and b not in built]
+
+    def deferred_due(self, plan: Plan) -> None:
+        """``plan`` (a trial's provisional winner) has run long enough that the
+        entrants whose compile waited may pay back: the next call plans its key again,
+        and that trial builds them."""
+        with self.table.lock:
+            if self.table.plans.get(plan.key) is not plan:
+                return
+            self.due.add((plan.key.ceiling, plan.key.mode, type_key(plan.key.sig)))
+            self.table.drop(plan.key, plan)
 
     def warmed(self, plan: Plan) -> None:
         """``plan``'s warm-up showed a compile pays: the next call plans its key again
