@@ -11,6 +11,7 @@ import pytest
 
 import optlevel
 from optlevel import optimize
+from optlevel.contract import Estimate, Pays
 from optlevel.core.plan import State
 from optlevel.core.registry import BACKENDS
 
@@ -68,11 +69,12 @@ def test_the_second_compile_waits_for_its_payback_then_races(racers):
     jit, par = racers(0.001)
     f = optimize(total)
     x = np.arange(20_000.0)
-    _run_until(f, x, lambda: jit.prepared)  # warm-up, then the trial's first call
+    _run_until(f, x, lambda: jit.prepared)  # warm-up, then level 2 built
     assert par.prepared == 0  # only the lower level compiled up front
+    plan = _plan(f)  # no trial: level 2 pays by its estimate, the doubt was par's
+    assert (plan.backend, plan.origin) == ("jit", "planned")
     _run_until(f, x, lambda: _plan(f).state is State.READY)
-    plan = _plan(f)
-    assert plan.backend == "jit" and "level 3 (par) is measured against it" in plan.note
+    assert "level 3 (par) is measured against it" in plan.note
     assert not f._dispatcher.decided  # provisional: not remembered, not stored
     # ski rental: par builds once the key has spent a compile's worth (0.03 s) in jit
     spent = _run_until(f, x, lambda: par.prepared)
@@ -81,6 +83,22 @@ def test_the_second_compile_waits_for_its_payback_then_races(racers):
     assert _plan(f).origin == "trial"
     assert f._dispatcher.decided  # now decided for good
     assert "measured slower than level 3 (par)" in optlevel.explain(f, x).row("jit").reason
+
+
+def test_a_level_2_in_doubt_races_plain_python_while_the_second_compile_waits(racers):
+    jit, par = racers(0.001)
+    jit.estimate = lambda *a: Estimate(Pays.TRIAL, "measured first", None)
+    f = optimize(total)
+    x = np.arange(20_000.0)
+    _run_until(f, x, lambda: jit.prepared)
+    assert par.prepared == 0 and _plan(f).state is not State.READY  # a trial: jit, plain
+    _run_until(f, x, lambda: _plan(f).state is State.READY)
+    plan = _plan(f)
+    assert (plan.backend, plan.origin) == ("jit", "trial")
+    assert "level 3 (par) is measured against it" in plan.note
+    assert not f._dispatcher.decided
+    _run_until(f, x, lambda: par.prepared)
+    _run_until(f, x, lambda: _plan(f).state is State.READY and _plan(f).backend == "par")
 
 
 def test_a_winner_whose_calls_would_pay_back_races_on_the_next_call(racers):

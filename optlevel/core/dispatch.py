@@ -51,7 +51,7 @@ from .plan import Plan, PlanKey, PlanTable, State
 from .registry import BACKENDS
 from .scout import loop_free, record_planning, start_scout
 from .store import entry_key, function_id, store_for
-from .trials import start_trial
+from .trials import start_trial, watch_deferred
 from .verification import Verifier, type_key
 from .warmup import pays_now, record_compile, start_warmup
 
@@ -205,23 +205,33 @@ class Dispatcher:
             return self.plain_plan(key, signature, skipped)
         failed = {name for name, sig in self.table.failures if sig == key.sig}
         entrants = ranking.entrants(backend, failed)
-        compiles = [b for b in entrants or [backend] if b.compiles]
+        deferred = self._deferred(entrants, key, settings)
+        entrants = [b for b in entrants if b not in deferred]
+        lone = entrants[0] if len(entrants) == 1 else None
+        if lone is not None and ranking.row(lone.name).kind is RowKind.OK:
+            entrants = []  # the doubt was about the deferred entrants alone
+        first = lone if lone is not None and not entrants else backend
+        compiles = [b for b in entrants or [first] if b.compiles]
         if compiles and self._compile_later(compiles[-1], key, args, kwargs, settings):
             plan = self.plain_plan(key, signature, skipped)
             start_warmup(self, plan, compiles[-1])
             return plan
         if entrants:
             plan = self.plain_plan(key, signature, skipped)
-            rows = {b.name: ranking.row(b.name) for b in entrants}
+            rows = {b.name: ranking.row(b.name) for b in entrants + deferred}
             start_trial(self, plan, entrants, settings,
-                        {n: (r.cost, r.raw_cost) for n, r in rows.items()},
-                        self._deferred(entrants, key, settings))
+                        {n: (r.cost, r.raw_cost) for n, r in rows.items()}, deferred)
             return plan
-        plan = self._prepared_plan(backend, key, signature, skipped, declined, args,
+        plan = self._prepared_plan(first, key, signature, skipped, declined, args,
                                    kwargs, settings)
+        if plan is None and first is not backend:  # declined: nothing to wait for now
+            return self._start(backend, key, signature, ranking, skipped, declined, args,
+                               kwargs, settings)
         if plan is not None:
-            plan.predicted = ranking.row(backend.name).cost
-            if backend.compiles and key.mode != planner.MODE_STRICT:
+            plan.predicted = ranking.row(first.name).cost
+            if deferred:  # provisional: remembered once the deferred entrants raced
+                watch_deferred(self, plan, deferred)
+            elif first.compiles and key.mode != planner.MODE_STRICT:
                 self.winner(plan, None)  # the compile was paid: a new process loads it
         return plan
 

@@ -17,6 +17,7 @@ Python meanwhile; every hand-over happens once, through the plan table.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import statistics
 import threading
@@ -31,7 +32,7 @@ from .plan import Plan, State
 from .verify import CannotCopy, snapshot_args
 from .warmup import PAYBACK_CALLS, compile_estimate
 
-__all__ = ["TRIAL_SAMPLES", "TRIAL_QUICK_S", "start_trial"]
+__all__ = ["TRIAL_SAMPLES", "TRIAL_QUICK_S", "start_trial", "watch_deferred"]
 
 log = logging.getLogger("optlevel")
 
@@ -231,29 +232,49 @@ class _Trial:
 def _provisional(d: Builder, plan: Plan, seconds: float, spent: float,
                  deferred: list[Backend]) -> None:
     """``plan`` won a trial whose ``deferred`` entrants were not built: a call of
-    theirs can save at most ``seconds`` (the winner's measured call), so their compile
-    waits until it can pay back, as :mod:`.warmup` waits for a first compile: on the
-    next call when :data:`PAYBACK_CALLS` calls of ``seconds`` would, else once the key
-    has spent a compile's worth of time in ``plan`` (ski rental: never more than twice
-    the best choice in hindsight). Then the key is planned again, and that trial
-    builds them (:meth:`Builder.deferred_due`)."""
-    compile_s = compile_estimate()
-    if seconds * PAYBACK_CALLS >= compile_s:
+    theirs can save at most ``seconds`` (the winner's measured call), so they race on
+    the next call when :data:`PAYBACK_CALLS` such calls outweigh a compile, else
+    :func:`watch_deferred` waits."""
+    if seconds * PAYBACK_CALLS >= compile_estimate():
         d.deferred_due(plan)
         return
-    run = plan.fn
-    names = " and ".join(f"level {b.level} ({b.name})" for b in deferred)
+    watch_deferred(d, plan, deferred, spent)
+
+
+def watch_deferred(d: Builder, plan: Plan, deferred: list[Backend],
+                   spent: float = 0.0) -> None:
+    """``plan`` serves its key while the compile of ``deferred`` waits, as
+    :mod:`.warmup` waits for a first compile: a call of theirs can save at most a call
+    of ``plan``, so once :data:`PAYBACK_CALLS` of its calls would outweigh a compile,
+    or the key has spent a compile's worth in it (``spent``: before this plan; ski
+    rental, never more than twice the best choice in hindsight), the key is planned
+    again and that trial builds them (:meth:`Builder.deferred_due`). The check wraps
+    the plan's callable, so a first-call check that settles the plan keeps it."""
+    compile_s = compile_estimate()
+    inner = plan.prepared.fn
+
+    first: list[float] = []  # the first call's time: it may hold a check's plain run
 
     def watched(*args: Any, **kwargs: Any) -> Any:
-        result = run(*args, **kwargs)
-        if plan.time + spent >= compile_s:
+        result = inner(*args, **kwargs)
+        calls, time_ = plan.calls, plan.time  # up to the previous call (fast path)
+        if calls == 1 and not first:
+            first.append(time_)
+        rate = (time_ - first[0]) / (calls - 1) if calls > 1 and first else 0.0
+        if time_ + spent >= compile_s or rate * PAYBACK_CALLS >= compile_s:
             d.deferred_due(plan)
         return result
 
-    d.table.enter(plan, State.READY, watched,
-                  f"{plan.note}; {names} is measured against it once this key has run "
-                  f"{compile_s:.2g} s (a compile's worth), since its compile could not pay "
-                  "back sooner")
+    names = " and ".join(f"level {b.level} ({b.name})" for b in deferred)
+    note = (f"{plan.note + '; ' if plan.note else ''}{names} is measured against it once "
+            f"this key has run {compile_s:.2g} s (a compile's worth), or sooner when ten "
+            "calls would, since its compile could not pay back before")
+    with d.table.lock:
+        plan.prepared = dataclasses.replace(plan.prepared, fn=watched)
+        if plan.state is State.READY:
+            d.table.settle(plan, note)
+        else:
+            plan.note = note
 
 
 def _name(backend: str, trial: _Trial) -> str:
