@@ -38,7 +38,21 @@ def float32_lane(x):
     return s
 
 
+def distances(x, z):
+    best = 1e300
+    total = 0.0
+    m = 0
+    for i in range(x.shape[0]):
+        d = abs(x[i] - 0.5) + abs(z[i]) - (-x[i])  # float and complex abs, negation
+        total = total + (-d)
+        m = m + abs(i - 40) + (-i)  # ints: the checked ops
+        if d < best:
+            best = d
+    return best, total, m
+
+
 @pytest.mark.parametrize(("func", "args"), [
+    (distances, (np.linspace(-1.0, 1.0, 30), np.arange(30) * (1 - 1j))),
     (mixed, (np.linspace(0.0, 3.0, 50), 3)),
     (complex_sum, (np.arange(20) * (1 + 2j), 0.5 - 1j)),
     (float32_lane, (np.linspace(0.0, 1.0, 40, dtype=np.float32),)),
@@ -63,18 +77,25 @@ def test_float_and_complex_operands_compile_no_implementation_of_their_own():
 
     from optlevel.levels.numba.intops import OPS
 
-    add, mul = OPS["add"], OPS["mul"]
+    add, mul, absolute, neg = OPS["add"], OPS["mul"], OPS["abs"], OPS["neg"]
 
     @numba.njit
     def g(a, b):
-        return mul(add(a, b), b)
+        return neg(absolute(mul(add(a, b), b)))
 
-    assert g(1.5, 2) == (1.5 + 2) * 2
-    assert g(1 + 2j, 0.5) == (1 + 2j + 0.5) * 0.5
-    assert g(3, 4) == 28  # ints: the checked overload
-    for stub in (add, mul):
+    assert g(1.5, 2) == -abs((1.5 + 2) * 2)
+    assert g(1 + 2j, 0.5) == -abs((1 + 2j + 0.5) * 0.5)
+    assert g(3, -4) == -4  # ints: the checked overloads
+    for stub in (add, mul, absolute, neg):
         overloads = [t for t in cpu_target.typing_context.resolve_value_type(stub).templates
                      if hasattr(t, "_impl_cache")]
         keys = [key[1] for t in overloads for key in t._impl_cache]
-        assert keys and all(not isinstance(a, (numba.types.Float, numba.types.Complex))
-                            for args in keys for a in args), keys
+        assert keys and not [args for args in keys if _numbers_with_a_float(args)], keys
+
+
+def _numbers_with_a_float(args):
+    """Numbers only (no bool, no array), a float or complex among them: the operand
+    types Numba's own operator serves."""
+    t = numba.types
+    return all(isinstance(a, (t.Integer, t.Float, t.Complex)) for a in args) and \
+        any(isinstance(a, (t.Float, t.Complex)) for a in args)

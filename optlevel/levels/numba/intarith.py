@@ -176,6 +176,25 @@ def _as_numba_op(stub: Callable[..., Any], op: str, mode: str) -> None:
         lower_builtin(stub, *pair)(lower)
 
 
+def as_numba_unary(stub: Callable[..., Any], fn: Callable[[Any], Any]) -> None:
+    """Type and lower the one-operand ``stub`` on a float or complex number as Numba's
+    own ``fn`` (``abs``, ``operator.neg``), as :func:`_as_numba_op` does: neither can
+    leave Python's meaning there, so no implementation is compiled for it."""
+
+    @type_callable(stub)
+    def typer(context: Any) -> Any:
+        def typed(a: Any) -> Any:
+            return context.resolve_function_type(fn, (a,), {}) \
+                if isinstance(a, _INEXACT) else None
+        return typed
+
+    def lower(context: Any, builder: Any, sig: Any, args: Any) -> Any:
+        return context.get_function(fn, sig)(builder, args)
+
+    for kind in _INEXACT:
+        lower_builtin(stub, kind)(lower)
+
+
 def _flag(op: str, a: Any, b: Any) -> Callable[..., Any] | None:
     """``f`` mode: does ``a op b`` leave the checked meaning (an int past 64 bits, a
     narrow int where NumPy 2 wraps)? Branch-free, for a flag tested after the loop."""
