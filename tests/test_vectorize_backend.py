@@ -283,3 +283,18 @@ def test_a_vectorized_loop_inside_another_loop_is_measured(ran_at, advised):
     levels = [ran_at(f, a, b) for _ in range(3)]
     assert levels[0] == 0 and levels[1] == 1  # plain timed, then level 1 timed
     np.testing.assert_allclose(f(a, b), rowwise_python_matmul(a, b), rtol=1e-12)
+
+
+def test_calibration_builds_its_reference_rewrite_once():
+    """Two of level 1's measures time the same rewrite of a reference loop: it is
+    analysed and compiled once per process, and gives the reference's values."""
+    from optlevel.levels.vectorize import costs
+
+    optlevel.reset("vectorize.reference_rewrite")
+    first = costs._reference_rewrite()
+    assert costs._reference_rewrite() is first
+    x = np.linspace(0.0, 1.0, 101)
+    assert first(x, 0.5) == pytest.approx(costs._reference(x, 0.5))
+    for key in ("vectorize.vector_ns", "vectorize.overhead_s"):
+        assert costs.MEASURES[key](True) > 0
+    assert costs._reference_rewrite() is first

@@ -51,7 +51,7 @@ from .plan import Plan, PlanKey, PlanTable, State
 from .registry import BACKENDS
 from .scout import loop_free, record_planning, start_scout
 from .store import entry_key, function_id, store_for
-from .trials import start_trial
+from .trials import start_trial, watch_deferred
 from .verification import Verifier, type_key
 from .warmup import pays_now, record_compile, start_warmup
 
@@ -64,6 +64,10 @@ _REFUSED = (RowKind.DECLINED, RowKind.MISSING, RowKind.UNAVAILABLE)
 
 def _current() -> Settings:
     return STATE.current or _settings()
+
+
+def _level(backend: Backend) -> int:
+    return backend.level
 
 
 class Dispatcher:
@@ -86,6 +90,9 @@ class Dispatcher:
         # (ceiling, mode, argument types) → the backend a trial or the store chose, so
         # a new size class of the same types reuses the decision and its compiled code
         self.decided: dict[tuple, str] = {}
+        # (ceiling, mode, argument types) whose deferred trial entrants have paid for
+        # their compile (ski rental, :mod:`.trials`): the next trial builds them all
+        self.due: set[tuple] = set()
         self._fid: str | None | bool = False  # the plan store's id, computed once
         self._loop_free: bool | None = None  # no Python-level loop: scouted (.scout)
         self.scout_done: set[PlanKey] = set()  # keys whose scout has paid for planning
@@ -198,22 +205,33 @@ class Dispatcher:
             return self.plain_plan(key, signature, skipped)
         failed = {name for name, sig in self.table.failures if sig == key.sig}
         entrants = ranking.entrants(backend, failed)
-        compiles = [b for b in entrants or [backend] if b.compiles]
+        deferred = self._deferred(entrants, key, settings)
+        entrants = [b for b in entrants if b not in deferred]
+        lone = entrants[0] if len(entrants) == 1 else None
+        if lone is not None and ranking.row(lone.name).kind is RowKind.OK:
+            entrants = []  # the doubt was about the deferred entrants alone
+        first = lone if lone is not None and not entrants else backend
+        compiles = [b for b in entrants or [first] if b.compiles]
         if compiles and self._compile_later(compiles[-1], key, args, kwargs, settings):
             plan = self.plain_plan(key, signature, skipped)
             start_warmup(self, plan, compiles[-1])
             return plan
         if entrants:
             plan = self.plain_plan(key, signature, skipped)
-            rows = {b.name: ranking.row(b.name) for b in entrants}
+            rows = {b.name: ranking.row(b.name) for b in entrants + deferred}
             start_trial(self, plan, entrants, settings,
-                        {n: (r.cost, r.raw_cost) for n, r in rows.items()})
+                        {n: (r.cost, r.raw_cost) for n, r in rows.items()}, deferred)
             return plan
-        plan = self._prepared_plan(backend, key, signature, skipped, declined, args,
+        plan = self._prepared_plan(first, key, signature, skipped, declined, args,
                                    kwargs, settings)
+        if plan is None and first is not backend:  # declined: nothing to wait for now
+            return self._start(backend, key, signature, ranking, skipped, declined, args,
+                               kwargs, settings)
         if plan is not None:
-            plan.predicted = ranking.row(backend.name).cost
-            if backend.compiles and key.mode != planner.MODE_STRICT:
+            plan.predicted = ranking.row(first.name).cost
+            if deferred:  # provisional: remembered once the deferred entrants raced
+                watch_deferred(self, plan, deferred)
+            elif first.compiles and key.mode != planner.MODE_STRICT:
                 self.winner(plan, None)  # the compile was paid: a new process loads it
         return plan
 
@@ -251,9 +269,40 @@ class Dispatcher:
         if key.mode != planner.MODE_AUTO and settings.compile != "background":
             return False
         types_ = type_key(key.sig)
-        if (backend.name, types_) in self.built or (key.ceiling, key.mode, types_) in self.paid:
+        if (backend.name, types_) in self.built or (key.ceiling, key.mode, types_) in self.paid \
+                or (key.ceiling, key.mode, types_) in self.due:
             return False
         return not pays_now(plain_seconds(self.features, args, kwargs))
+
+    def _deferred(self, entrants: list[Backend], key: PlanKey,
+                  settings: Settings) -> list[Backend]:
+        """The entrants of a trial whose compile waits until it can pay back.
+
+        In auto mode one compile is paid up front (as for any compiling backend); a
+        second one (prange's beside Numba's) can save at most the measured time of
+        the code already compiled, so it waits for :mod:`.trials` to measure that.
+        The compile paid up front is the lowest level's (the cheaper one); one built
+        already (another size class, or a compile that waited its turn) costs
+        nothing and takes that place."""
+        if key.mode != planner.MODE_AUTO or settings.compile == "eager":
+            return []
+        types_ = type_key(key.sig)
+        if (key.ceiling, key.mode, types_) in self.due:
+            return []
+        compiling = [b for b in entrants if b.compiles]
+        built = [b for b in compiling if (b.name, types_) in self.built]
+        first = built[0] if built else min(compiling, key=_level, default=None)
+        return [b for b in compiling if b is not first and b not in built]
+
+    def deferred_due(self, plan: Plan) -> None:
+        """``plan`` (a trial's provisional winner) has run long enough that the
+        entrants whose compile waited may pay back: the next call plans its key again,
+        and that trial builds them."""
+        with self.table.lock:
+            if self.table.plans.get(plan.key) is not plan:
+                return
+            self.due.add((plan.key.ceiling, plan.key.mode, type_key(plan.key.sig)))
+            self.table.drop(plan.key, plan)
 
     def warmed(self, plan: Plan) -> None:
         """``plan``'s warm-up showed a compile pays: the next call plans its key again

@@ -17,6 +17,7 @@ Python meanwhile; every hand-over happens once, through the plan table.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import statistics
 import threading
@@ -29,8 +30,9 @@ from .builds import Builder
 from .estimates import per_element
 from .plan import Plan, State
 from .verify import CannotCopy, snapshot_args
+from .warmup import PAYBACK_CALLS, compile_estimate
 
-__all__ = ["TRIAL_SAMPLES", "TRIAL_QUICK_S", "start_trial"]
+__all__ = ["TRIAL_SAMPLES", "TRIAL_QUICK_S", "start_trial", "watch_deferred"]
 
 log = logging.getLogger("optlevel")
 
@@ -42,12 +44,17 @@ _PLAIN = "python"
 
 
 def start_trial(d: Builder, plan0: Plan, entrants: list[Backend], settings: Any,
-                predicted: dict[str, tuple[float | None, float | None]] | None = None) -> None:
+                predicted: dict[str, tuple[float | None, float | None]] | None = None,
+                deferred: list[Backend] | None = None) -> None:
     """``plan0`` (level 0) times plain Python and builds ``entrants``; then each takes
     the key for its samples, and the fastest keeps it. ``predicted``: each entrant's
-    (corrected, raw) predicted seconds, recorded against what it measured."""
-    trial = _Trial(d, plan0, entrants, settings, predicted or {})
-    names = " and ".join(f"level {b.level} ({b.name})" for b in entrants)
+    (corrected, raw) predicted seconds, recorded against what it measured.
+    ``deferred``: entrants whose compile waits until it can pay back (see
+    :func:`_provisional`); they are built at once only if no other entrant builds."""
+    later = list(deferred or ())
+    now = [b for b in entrants if b not in later]
+    trial = _Trial(d, plan0, now, settings, predicted or {}, later)
+    names = " and ".join(f"level {b.level} ({b.name})" for b in now)
     d.table.enter(plan0, State.TRIAL_BASELINE, trial.baseline,
                   f"first calls of a trial: {names} measured against each other and "
                   "level 0")
@@ -55,9 +62,11 @@ def start_trial(d: Builder, plan0: Plan, entrants: list[Backend], settings: Any,
 
 class _Trial:
     def __init__(self, d: Builder, plan0: Plan, entrants: list[Backend], settings: Any,
-                 predicted: dict[str, tuple[float | None, float | None]]):
+                 predicted: dict[str, tuple[float | None, float | None]],
+                 deferred: list[Backend]):
         self.d, self.plan0, self.entrants, self.settings = d, plan0, entrants, settings
         self.predicted = predicted
+        self.deferred = deferred
         self.lock = threading.Lock()
         self.started = False  # the first call has begun (it builds)
         self.ready = False  # the entrants are built: later plain calls are samples
@@ -75,10 +84,10 @@ class _Trial:
         copies = None
         if builder:
             wanted = sum(self.d.verifier.wants(b, args, kwargs, self.settings)
-                         for b in self.entrants)
+                         for b in self.entrants + self.deferred)
             try:
                 copies = [snapshot_args(args, kwargs)
-                          for _ in range(wanted and len(self.entrants))]
+                          for _ in range(wanted and len(self.entrants + self.deferred))]
             except CannotCopy:  # this call cannot check the entrants: a later one builds
                 with self.lock:
                     self.started = False
@@ -102,7 +111,21 @@ class _Trial:
     def _build(self, copies: list | None, result: Any, args: tuple, kwargs: dict) -> None:
         """Build each entrant; one that declines or differs leaves the trial."""
         d, plan0 = self.d, self.plan0
-        for i, backend in enumerate(self.entrants):
+        first = len(self.entrants)
+        self._build_each(self.entrants, copies and copies[:first], result, args, kwargs)
+        if not self.built and self.deferred:  # nothing else to race: no reason to wait
+            later, self.deferred = self.deferred, []
+            self.entrants = self.entrants + later
+            self._build_each(later, copies and copies[first:], result, args, kwargs)
+        with self.lock:
+            self.ready = True
+        if not self.built:
+            d.table.settle(plan0)  # nothing to race: plain Python keeps the key
+
+    def _build_each(self, entrants: list[Backend], copies: list | None, result: Any,
+                    args: tuple, kwargs: dict) -> None:
+        d, plan0 = self.d, self.plan0
+        for i, backend in enumerate(entrants):
             try:
                 prepared = d.prepare(backend, plan0.signature, args, kwargs, self.settings)
             except Decline as exc:
@@ -124,10 +147,6 @@ class _Trial:
             self.built.append(plan)
             self.samples[backend.name] = []
             self.seconds[backend.name] = []
-        with self.lock:
-            self.ready = True
-        if not self.built:
-            d.table.settle(plan0)  # nothing to race: plain Python keeps the key
 
     # --- the entrants, one after another --------------------------------------------
 
@@ -202,7 +221,60 @@ class _Trial:
         new.origin = "trial"
         d.table.settle(holder)
         if d.table.replace(holder.key, holder, new):
-            d.winner(new, statistics.median(self.seconds.get(winner) or [0.0]))
+            seconds = statistics.median(self.seconds.get(winner) or [0.0])
+            if self.deferred:  # not decided yet: neither remembered nor stored
+                _provisional(d, new, seconds, sum(self.seconds.get(winner) or ()),
+                             self.deferred)
+            else:
+                d.winner(new, seconds)
+
+
+def _provisional(d: Builder, plan: Plan, seconds: float, spent: float,
+                 deferred: list[Backend]) -> None:
+    """``plan`` won a trial whose ``deferred`` entrants were not built: a call of
+    theirs can save at most ``seconds`` (the winner's measured call), so they race on
+    the next call when :data:`PAYBACK_CALLS` such calls outweigh a compile, else
+    :func:`watch_deferred` waits."""
+    if seconds * PAYBACK_CALLS >= compile_estimate():
+        d.deferred_due(plan)
+        return
+    watch_deferred(d, plan, deferred, spent)
+
+
+def watch_deferred(d: Builder, plan: Plan, deferred: list[Backend],
+                   spent: float = 0.0) -> None:
+    """``plan`` serves its key while the compile of ``deferred`` waits, as
+    :mod:`.warmup` waits for a first compile: a call of theirs can save at most a call
+    of ``plan``, so once :data:`PAYBACK_CALLS` of its calls would outweigh a compile,
+    or the key has spent a compile's worth in it (``spent``: before this plan; ski
+    rental, never more than twice the best choice in hindsight), the key is planned
+    again and that trial builds them (:meth:`Builder.deferred_due`). The check wraps
+    the plan's callable, so a first-call check that settles the plan keeps it."""
+    compile_s = compile_estimate()
+    inner = plan.prepared.fn
+
+    first: list[float] = []  # the first call's time: it may hold a check's plain run
+
+    def watched(*args: Any, **kwargs: Any) -> Any:
+        result = inner(*args, **kwargs)
+        calls, time_ = plan.calls, plan.time  # up to the previous call (fast path)
+        if calls == 1 and not first:
+            first.append(time_)
+        rate = (time_ - first[0]) / (calls - 1) if calls > 1 and first else 0.0
+        if time_ + spent >= compile_s or rate * PAYBACK_CALLS >= compile_s:
+            d.deferred_due(plan)
+        return result
+
+    names = " and ".join(f"level {b.level} ({b.name})" for b in deferred)
+    note = (f"{plan.note + '; ' if plan.note else ''}{names} is measured against it once "
+            f"this key has run {compile_s:.2g} s (a compile's worth), or sooner when ten "
+            "calls would, since its compile could not pay back before")
+    with d.table.lock:
+        plan.prepared = dataclasses.replace(plan.prepared, fn=watched)
+        if plan.state is State.READY:
+            d.table.settle(plan, note)
+        else:
+            plan.note = note
 
 
 def _name(backend: str, trial: _Trial) -> str:

@@ -28,6 +28,7 @@ Imported by the Numba backend when it builds code (it imports Numba), never by
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable
 from typing import Any
 
@@ -53,6 +54,7 @@ from .intarith import (
     _stub,
     _sub_ovf,
     _wide_op,
+    as_numba_unary,
 )
 
 __all__ = ["OPS"]
@@ -267,8 +269,11 @@ def _unary_stub(name: str) -> Callable[..., Any]:
     """Unary ``-`` and ``abs`` of ``-2**63`` replay (Python: 2**63)."""
     stub = _stub(name)
     is_abs = name == "abs"
+    as_numba_unary(stub, abs if is_abs else operator.neg)  # floats, complex numbers
 
     def typed(a: Any) -> Any:
+        if isinstance(a, (types.Float, types.Complex)):
+            return None  # typed and lowered by as_numba_unary
         if isinstance(a, types.Integer) and a.bitwidth == 64 and a.signed:
             if is_abs:
                 def checked_abs(a: Any) -> Any:

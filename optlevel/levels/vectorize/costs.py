@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from ...analysis import analyze
+from ...core.runtime import RUNTIME
 from ...core.timing import median_seconds
 from .rewrite import compile_rewrite, rewrite_for
 
@@ -50,8 +51,14 @@ def _reference(x: Any, t: Any) -> Any:
     return s
 
 
+_rewrites = RUNTIME.cache("vectorize.reference_rewrite")
+
+
 def _reference_rewrite() -> Callable[..., Any]:
-    return compile_rewrite(rewrite_for(analyze(_reference)), _reference)
+    """Level 1's rewrite of :func:`_reference`, built once (analysing and compiling
+    it is 6-7 ms; two of the measures time it)."""
+    return _rewrites.get_or_make(
+        "reference", lambda: compile_rewrite(rewrite_for(analyze(_reference)), _reference))
 
 
 def _loop_ns(quick: bool) -> float:
