@@ -128,3 +128,47 @@ def test_an_explicit_ceiling_builds_every_entrant_at_once(racers):
     x = np.arange(20_000.0)
     f(x)
     assert (jit.prepared, par.prepared) == (1, 1)
+
+
+def _levels_1_and_2_only(monkeypatch):
+    for name, backend in list(BACKENDS.items()):
+        if backend.level >= 3:
+            monkeypatch.delitem(BACKENDS, name)
+
+
+def test_a_warm_up_races_what_needs_no_compile_while_the_compile_waits(fake_backend,
+                                                                       monkeypatch):
+    # The compile cannot pay back yet (a 5 s estimate against ~2 ms calls): instead of
+    # plain Python alone, the first calls race the entrant that builds without one
+    # (level 1 here), and the compile waits for its payback against that winner.
+    monkeypatch.setattr("optlevel.core.warmup.COMPILE_ESTIMATE_S", 5.0)
+    _levels_1_and_2_only(monkeypatch)
+    fast = fake_backend(name="rewrite", level=1, cost=None, make=summed(0))
+    jit = fake_backend(name="jit", level=2, cost=None, make=summed(0))
+    jit.estimate = lambda *a: Estimate(Pays.TRIAL, "measured first", None)
+    fast.compiles, jit.compiles = False, True
+    f = optimize(total)
+    x = np.arange(20_000.0)
+    n = _run_until(f, x, lambda: _plan(f).state is State.READY, limit=50)
+    plan = _plan(f)
+    assert (plan.backend, plan.origin) == ("rewrite", "trial") and n <= 6
+    assert jit.prepared == 0  # no compile paid
+    assert "level 2 (jit) is measured against it" in plan.note
+    assert not f._dispatcher.decided  # provisional until the compile has raced
+
+
+def test_a_warm_up_whose_uncompiled_entrant_declines_keeps_waiting_in_python(fake_backend,
+                                                                            monkeypatch):
+    monkeypatch.setattr("optlevel.core.warmup.COMPILE_ESTIMATE_S", 5.0)
+    _levels_1_and_2_only(monkeypatch)
+    fast = fake_backend(name="rewrite", level=1, cost=None, make=summed(0),
+                        decline="not this loop")
+    jit = fake_backend(name="jit", level=2, cost=None, make=summed(0))
+    jit.estimate = lambda *a: Estimate(Pays.TRIAL, "measured first", None)
+    fast.compiles, jit.compiles = False, True
+    f = optimize(total)
+    x = np.arange(20_000.0)
+    _run_until(f, x, lambda: _plan(f).state is State.READY, limit=50)
+    plan = _plan(f)
+    assert plan.backend == "python" and jit.prepared == 0  # the compile still waits
+    assert "level 2 (jit) is measured against it" in plan.note

@@ -212,15 +212,20 @@ class Dispatcher:
             entrants = []  # the doubt was about the deferred entrants alone
         first = lone if lone is not None and not entrants else backend
         compiles = [b for b in entrants or [first] if b.compiles]
+        rows = {b.name: ranking.row(b.name) for b in entrants + deferred}
+        predicted = {n: (r.cost, r.raw_cost) for n, r in rows.items()}
         if compiles and self._compile_later(compiles[-1], key, args, kwargs, settings):
             plan = self.plain_plan(key, signature, skipped)
-            start_warmup(self, plan, compiles[-1])
+            ready = [b for b in entrants if not b.compiles]
+            if ready:  # race what needs no compile now; the compiles wait against it
+                start_trial(self, plan, ready, settings, predicted,
+                            deferred + [b for b in entrants if b.compiles], wait=True)
+            else:
+                start_warmup(self, plan, compiles[-1])
             return plan
         if entrants:
             plan = self.plain_plan(key, signature, skipped)
-            rows = {b.name: ranking.row(b.name) for b in entrants + deferred}
-            start_trial(self, plan, entrants, settings,
-                        {n: (r.cost, r.raw_cost) for n, r in rows.items()}, deferred)
+            start_trial(self, plan, entrants, settings, predicted, deferred)
             return plan
         plan = self._prepared_plan(first, key, signature, skipped, declined, args,
                                    kwargs, settings)

@@ -45,15 +45,18 @@ _PLAIN = "python"
 
 def start_trial(d: Builder, plan0: Plan, entrants: list[Backend], settings: Any,
                 predicted: dict[str, tuple[float | None, float | None]] | None = None,
-                deferred: list[Backend] | None = None) -> None:
+                deferred: list[Backend] | None = None, wait: bool = False) -> None:
     """``plan0`` (level 0) times plain Python and builds ``entrants``; then each takes
     the key for its samples, and the fastest keeps it. ``predicted``: each entrant's
     (corrected, raw) predicted seconds, recorded against what it measured.
     ``deferred``: entrants whose compile waits until it can pay back (see
-    :func:`_provisional`); they are built at once only if no other entrant builds."""
+    :func:`_provisional`); they are built at once only if no other entrant builds,
+    unless ``wait``: their compile does not pay yet even against plain Python (a
+    warm-up), so plain Python then serves the key while they wait."""
     later = list(deferred or ())
     now = [b for b in entrants if b not in later]
     trial = _Trial(d, plan0, now, settings, predicted or {}, later)
+    trial.wait = wait
     names = " and ".join(f"level {b.level} ({b.name})" for b in now)
     d.table.enter(plan0, State.TRIAL_BASELINE, trial.baseline,
                   f"first calls of a trial: {names} measured against each other and "
@@ -67,6 +70,7 @@ class _Trial:
         self.d, self.plan0, self.entrants, self.settings = d, plan0, entrants, settings
         self.predicted = predicted
         self.deferred = deferred
+        self.wait = False  # see start_trial
         self.lock = threading.Lock()
         self.started = False  # the first call has begun (it builds)
         self.ready = False  # the entrants are built: later plain calls are samples
@@ -113,14 +117,16 @@ class _Trial:
         d, plan0 = self.d, self.plan0
         first = len(self.entrants)
         self._build_each(self.entrants, copies and copies[:first], result, args, kwargs)
-        if not self.built and self.deferred:  # nothing else to race: no reason to wait
-            later, self.deferred = self.deferred, []
+        if not self.built and self.deferred and not self.wait:  # nothing else to race:
+            later, self.deferred = self.deferred, []               # no reason to wait
             self.entrants = self.entrants + later
             self._build_each(later, copies and copies[first:], result, args, kwargs)
         with self.lock:
             self.ready = True
         if not self.built:
             d.table.settle(plan0)  # nothing to race: plain Python keeps the key
+            if self.deferred:  # while the compiles wait for their payback
+                watch_deferred(d, plan0, self.deferred, plan0.time)
 
     def _build_each(self, entrants: list[Backend], copies: list | None, result: Any,
                     args: tuple, kwargs: dict) -> None:
