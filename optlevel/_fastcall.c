@@ -231,6 +231,18 @@ add_to(PyObject *plan, PyObject *name, PyObject *amount)
     return rc;
 }
 
+/* obj.name, which must be a dict (a new reference; NULL with an error if not) */
+static PyObject *
+dict_attribute(PyObject *obj, PyObject *name)
+{
+    PyObject *value = PyObject_GetAttr(obj, name);
+    if (value != NULL && !PyDict_Check(value)) {
+        PyErr_Format(PyExc_TypeError, "optlevel: %U is not a dict", name);
+        Py_CLEAR(value);
+    }
+    return value;
+}
+
 /* fn(*args); a core.plan.Retyped runs here as its __call__ would: the wrapped
  * function, then its result's type mapped by ``targets`` (read at call time) */
 static PyObject *
@@ -244,10 +256,8 @@ call_plan_fn(PyObject *fn, PyObject *args)
     result = PyObject_Call(inner, args, NULL);
     Py_DECREF(inner);
     if (result == NULL) return NULL;
-    targets = PyObject_GetAttr(fn, s_targets);
-    if (targets == NULL || !PyDict_Check(targets)) {
-        if (targets != NULL) PyErr_SetString(PyExc_TypeError, "optlevel: targets is not a dict");
-        Py_XDECREF(targets);
+    targets = dict_attribute(fn, s_targets);
+    if (targets == NULL) {
         Py_DECREF(result);
         return NULL;
     }
@@ -379,10 +389,8 @@ fast_call(PyObject *self, PyObject *args, PyObject *kwargs)
     Py_DECREF(head);
     Py_DECREF(sig);
     if (key == NULL) return NULL;
-    plans = PyObject_GetAttr(self, s_plans);
-    if (plans == NULL || !PyDict_Check(plans)) {
-        if (plans != NULL) PyErr_SetString(PyExc_TypeError, "optlevel: _plans is not a dict");
-        Py_XDECREF(plans);
+    plans = dict_attribute(self, s_plans);
+    if (plans == NULL) {
         Py_DECREF(key);
         return NULL;
     }
