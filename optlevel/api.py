@@ -1,8 +1,11 @@
 """``optimize`` and the ``Optimized`` callable it returns.
 
-The per-call fast path is :meth:`Optimized.__call__`: resolve the ceiling from
-the precedence chain, compute the argument key, look the plan up, run it, and
-count. Everything slower lives in :mod:`optlevel.core.dispatch`.
+The per-call fast path is ``Optimized.__call__``: resolve the ceiling from the
+precedence chain, compute the argument key, look the plan up, run it, and count.
+It runs in C where the optional extension was built (``_fastcall.c``, the base
+class chosen by :mod:`optlevel._fastpath`) and as :meth:`Optimized._python_call`
+otherwise; the two mean the same. Everything slower lives in
+:mod:`optlevel.core.dispatch`.
 """
 
 from __future__ import annotations
