@@ -21,7 +21,7 @@ from .arrays import FLAG_MASK, SCALAR_TYPES
 from .config import CONTEXT_LEVEL, STATE
 from .core.plan import Retyped
 
-__all__ = ["CallBase", "COMPILED", "probe_arrays", "use_clock"]
+__all__ = ["CallBase", "COMPILED", "configure", "probe_arrays"]
 
 
 def _load() -> tuple[type, Callable[..., None]] | None:
@@ -50,12 +50,15 @@ def probe_arrays() -> tuple[np.ndarray, ...]:
             np.zeros(3, dtype=[("a", "f4"), ("b", "i8")]), unaligned)
 
 
-def use_clock(clock: Callable[[], float]) -> None:
-    """The clock the compiled path times calls with (``time.perf_counter``; a test's
-    fake clock reaches it only through here)."""
+def configure(clock: Callable[[], float] = perf_counter,
+              probes: tuple[np.ndarray, ...] | None = None) -> None:
+    """Hand the compiled path the objects it reads: the clock it times calls with
+    (a test's fake clock reaches it only through here) and the probe arrays its
+    array-head check runs on (:func:`probe_arrays` unless given)."""
     if _compiled is not None:
         _compiled[1](np.ndarray, SCALAR_TYPES, SIZE_CLASS, FLAG_MASK, other_key, STATE,
-                     CONTEXT_LEVEL, clock, probe_arrays(), Retyped)
+                     CONTEXT_LEVEL, clock, probe_arrays() if probes is None else probes,
+                     Retyped)
 
 
 class _PythonCallBase:
@@ -66,7 +69,7 @@ class _PythonCallBase:
 
 
 _compiled = _load()
-use_clock(perf_counter)
+configure()
 #: True where calls run through the compiled fast path
 COMPILED: bool = _compiled is not None
 CallBase: type = _compiled[0] if _compiled is not None else _PythonCallBase

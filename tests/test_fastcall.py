@@ -3,7 +3,6 @@
 re-planning when settings or the context level change."""
 
 import threading
-import time
 
 import numpy as np
 import pytest
@@ -58,25 +57,15 @@ def test_array_heads_are_read_only_where_they_agree_with_the_attributes():
     args = [a for a in _arguments() if len(a) == 1 and type(a[0]) is np.ndarray]
     try:
         # a probe that is not an ndarray proves nothing: the attributes serve
-        _fastpath.use_clock(time.perf_counter)
-        _fastcall.configure(*_configuration(probes=(np.arange(3.0).view(Sub),)))
+        _fastpath.configure(probes=(np.arange(3.0).view(Sub),))
         assert not _fastcall.reads_array_heads()
         for (a,) in args:
             f = optimize(first, level=0)
             assert f(a) is a
             assert next(iter(f._dispatcher.plans)).sig == signature_key((a,), {})
     finally:
-        _fastpath.use_clock(time.perf_counter)
+        _fastpath.configure()
     assert _fastcall.reads_array_heads()
-
-
-def _configuration(probes):
-    from optlevel.analysis.signature import SIZE_CLASS, other_key
-    from optlevel.arrays import FLAG_MASK, SCALAR_TYPES
-    from optlevel.config import CONTEXT_LEVEL, STATE
-    from optlevel.core.plan import Retyped
-    return (np.ndarray, SCALAR_TYPES, SIZE_CLASS, FLAG_MASK, other_key, STATE,
-            CONTEXT_LEVEL, time.perf_counter, probes, Retyped)
 
 
 @compiled
@@ -162,12 +151,12 @@ def test_the_first_calls_are_timed_then_one_in_eight(path):
     call(1)
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(optlevel.api, "perf_counter", clock)
-        _fastpath.use_clock(clock)
+        _fastpath.configure(clock)
         try:
             for i in range(99):
                 assert call(i) == i + 1
         finally:
-            _fastpath.use_clock(time.perf_counter)
+            _fastpath.configure()
     (plan,) = f._dispatcher.plans.values()
     assert plan.calls == 100
     sampled = [n for n in range(1, 100) if n < TIMED_CALLS or n % TIMED_CALLS == 0]
