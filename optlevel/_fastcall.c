@@ -154,6 +154,18 @@ signature_of(PyObject *args)
     return sig;
 }
 
+/* (generation, context level, ceiling, mode), as _head and _refresh() give it;
+ * anything else is optlevel's bug, said as one (a new reference, or NULL) */
+static PyObject *
+checked_head(PyObject *head)
+{
+    if (head != NULL && (!PyTuple_Check(head) || PyTuple_GET_SIZE(head) != 4)) {
+        PyErr_SetString(PyExc_TypeError, "optlevel: _head is not a 4-tuple");
+        Py_CLEAR(head);
+    }
+    return head;
+}
+
 /* head, refreshed where the settings generation or the context level changed */
 static PyObject *
 current_head(PyObject *self)
@@ -161,12 +173,8 @@ current_head(PyObject *self)
     PyObject *head, *context = NULL, *generation;
     int stale;
 
-    head = PyObject_GetAttr(self, s_head);
+    head = checked_head(PyObject_GetAttr(self, s_head));
     if (head == NULL) return NULL;
-    if (!PyTuple_Check(head) || PyTuple_GET_SIZE(head) != 4) {
-        PyErr_SetString(PyExc_TypeError, "optlevel: _head is not a 4-tuple");
-        goto fail;
-    }
     if (PyContextVar_Get(context_level, NULL, &context) < 0) goto fail;
     generation = PyObject_GetAttr(state, s_generation);
     if (generation == NULL) goto fail;
@@ -177,7 +185,7 @@ current_head(PyObject *self)
     }
     if (stale < 0) goto fail;
     if (stale) {
-        Py_SETREF(head, PyObject_CallMethodOneArg(self, s_refresh, context));
+        Py_SETREF(head, checked_head(PyObject_CallMethodOneArg(self, s_refresh, context)));
     }
     Py_DECREF(context);
     return head;
@@ -376,12 +384,6 @@ fast_call(PyObject *self, PyObject *args, PyObject *kwargs)
     if (sig == NULL) return NULL;
     head = current_head(self);
     if (head == NULL) {
-        Py_DECREF(sig);
-        return NULL;
-    }
-    if (!PyTuple_Check(head) || PyTuple_GET_SIZE(head) != 4) {
-        PyErr_SetString(PyExc_TypeError, "optlevel: _refresh did not return a 4-tuple");
-        Py_DECREF(head);
         Py_DECREF(sig);
         return NULL;
     }
