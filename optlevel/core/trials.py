@@ -55,8 +55,7 @@ def start_trial(d: Builder, plan0: Plan, entrants: list[Backend], settings: Any,
     warm-up), so plain Python then serves the key while they wait."""
     later = list(deferred or ())
     now = [b for b in entrants if b not in later]
-    trial = _Trial(d, plan0, now, settings, predicted or {}, later)
-    trial.wait = wait
+    trial = _Trial(d, plan0, now, settings, predicted or {}, later, wait)
     names = " and ".join(f"level {b.level} ({b.name})" for b in now)
     d.table.enter(plan0, State.TRIAL_BASELINE, trial.baseline,
                   f"first calls of a trial: {names} measured against each other and "
@@ -66,11 +65,11 @@ def start_trial(d: Builder, plan0: Plan, entrants: list[Backend], settings: Any,
 class _Trial:
     def __init__(self, d: Builder, plan0: Plan, entrants: list[Backend], settings: Any,
                  predicted: dict[str, tuple[float | None, float | None]],
-                 deferred: list[Backend]):
+                 deferred: list[Backend], wait: bool):
         self.d, self.plan0, self.entrants, self.settings = d, plan0, entrants, settings
         self.predicted = predicted
         self.deferred = deferred
-        self.wait = False  # see start_trial
+        self.wait = wait  # see start_trial
         self.lock = threading.Lock()
         self.started = False  # the first call has begun (it builds)
         self.ready = False  # the entrants are built: later plain calls are samples
