@@ -64,13 +64,16 @@ class Loop:
     """A Python-level loop: ``kind`` is range_len, range_shape, range, array_iter,
     iter, or while; ``hot`` when it likely runs over many elements; ``array_work``
     when its body calls NumPy on whole arrays (``x.mean()``, ``np.sum(x)``), whose
-    time compiled code does not shrink and may even grow."""
+    time compiled code does not shrink and may even grow; ``ops``: the operations
+    (subscripts, arithmetic, calls, compares, assignments) its body runs per
+    iteration, nested loops' bodies not counted: what one plain iteration costs."""
 
     line: int
     kind: str
     depth: int
     hot: bool
     array_work: bool = False
+    ops: int = 0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -243,6 +246,25 @@ def _range_kind(call: ast.Call, params: tuple[str, ...]) -> tuple[str, bool]:
     return "range", True
 
 
+_OPS = (ast.Subscript, ast.BinOp, ast.Call, ast.Compare, ast.UnaryOp, ast.AugAssign,
+        ast.BoolOp, ast.Attribute, ast.Assign)
+
+
+def _own_ops(loop: ast.For | ast.While) -> int:
+    """The operations one iteration of ``loop`` runs outside its nested loops."""
+    count = 0
+    todo: list[ast.AST] = [*loop.body, *loop.orelse]
+    if isinstance(loop, ast.While):
+        todo.append(loop.test)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, (ast.For, ast.While, ast.FunctionDef, ast.Lambda)):
+            continue
+        count += isinstance(node, _OPS)
+        todo.extend(ast.iter_child_nodes(node))
+    return count
+
+
 class _LoopFinder(ast.NodeVisitor):
     """Python-level loops with their depth, and whether each is likely hot."""
 
@@ -273,7 +295,7 @@ class _LoopFinder(ast.NodeVisitor):
     def _enter(self, node: ast.For | ast.While, kind: str, hot: bool) -> None:
         self.depth += 1
         self.loops.append(Loop(node.lineno, kind, self.depth, hot or self.depth > 1,
-                               self._array_work(node)))
+                               self._array_work(node), _own_ops(node)))
         self.generic_visit(node)
         self.depth -= 1
 
