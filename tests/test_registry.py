@@ -92,3 +92,21 @@ def test_register_backend_replaces_by_name(monkeypatch, name):
     original = BACKENDS[name]
     monkeypatch.setitem(BACKENDS, name, original)
     assert BACKENDS[name] is original
+
+
+def test_the_entry_point_search_reads_metadata_only_where_a_file_names_the_group(
+        tmp_path, monkeypatch):
+    from optlevel.core.registry import ENTRY_POINT_GROUP, _may_declare
+
+    info = tmp_path / "some_plugin-0.1.dist-info"
+    info.mkdir()
+    (info / "entry_points.txt").write_text("[console_scripts]\nsome = some.cli:main\n")
+    monkeypatch.setattr(sys, "path", [str(tmp_path), str(tmp_path / "missing")])
+    assert not _may_declare(ENTRY_POINT_GROUP)  # no file names the group
+    (info / "entry_points.txt").write_text(f"[{ENTRY_POINT_GROUP}]\nx = some.b:B\n")
+    assert _may_declare(ENTRY_POINT_GROUP)
+    archive = tmp_path / "eggs.zip"
+    archive.write_bytes(b"")
+    (info / "entry_points.txt").unlink()
+    monkeypatch.setattr(sys, "path", [str(tmp_path), str(archive)])
+    assert _may_declare(ENTRY_POINT_GROUP)  # a zip on the path: metadata decides
