@@ -440,6 +440,31 @@ def test_sem008_math_errors_raise_like_python(func, bad, error):
         func(x)
 
 
+def never_raising_math(x, out):
+    for i in range(x.shape[0]):
+        out[i, 0] = math.erf(x[i])
+        out[i, 1] = math.erfc(x[i])
+        out[i, 2] = math.atan(x[i])
+        out[i, 3] = math.asinh(x[i])
+        out[i, 4] = math.tanh(x[i])
+        out[i, 5] = math.fabs(x[i])
+    return out
+
+
+@pytest.mark.numba
+def test_sem008_leaves_unchecked_only_the_math_functions_python_never_raises_in():
+    from optlevel.levels.numba.shims import CHECKED_MATH
+
+    assert not {"erf", "erfc", "atan", "asinh", "tanh", "fabs"} & set(CHECKED_MATH)
+    x = np.array([0.0, -0.0, 1e-310, -1e-310, 0.5, -3.0, 30.0, 1e300, -1e300, np.inf,
+                  -np.inf, np.nan, 2.0 ** 1023])
+    fast = ran_at_2(never_raising_math, np.linspace(-2, 2, 5), np.empty((5, 6)))
+    got = fast(x, np.zeros((x.size, 6)))
+    want = raw(never_raising_math)(x, np.zeros((x.size, 6)))
+    np.testing.assert_array_equal(got, want)  # nan where Python gives nan, bit for bit
+    assert np.array_equal(np.signbit(got), np.signbit(want))
+
+
 # --- SEM009: NEP 50 ----------------------------------------------------------------------
 
 
