@@ -50,10 +50,12 @@ from .intarith import (
     _mul_ovf,
     _narrow_op,
     _narrow_type,
+    _real_scalars,
     _settle_impl,
     _stub,
     _sub_ovf,
     _wide_op,
+    as_checked_division,
     as_numba_unary,
 )
 
@@ -65,8 +67,11 @@ def _zero_checked(name: str) -> Callable[..., Any]:
     is_div = name.endswith("truediv")
     is_floor = name.endswith("floordiv")
     inplace = name.startswith("i") and name[1:] in ("truediv", "floordiv", "mod")
+    as_checked_division(stub, name[1:] if inplace else name)  # floats: typed first
 
     def typed(a: Any, b: Any) -> Any:
+        if _real_scalars(a, b):
+            return None  # typed and lowered by as_checked_division
         if isinstance(a, types.Array):
             return _INPLACE[name] if inplace else _PLAIN_DIV[name.lstrip("i")]
         if isinstance(b, types.Array):

@@ -175,7 +175,9 @@ def may_replay(built: Any, argtypes: tuple) -> bool:
     """Can the code compiled for ``argtypes`` ask for a replay? Its checked ops chose
     their implementations from the types: where every one of them computes plainly
     (floats, arrays), no ``raise Replay`` is left in Numba's typed IR, and a function
-    that writes into its arguments need not copy them first. Code loaded from the
+    that writes into its arguments need not copy them first (a float division's
+    zero test is lowered with no IR: :data:`.intarith.LOWERED_REPLAYS` names the
+    functions that hold one). Code loaded from the
     disk cache has no IR to read: its object code is searched for the raised class
     (:func:`.cache._raises_replay`), and where that cannot be read it is taken to
     replay."""
@@ -194,9 +196,13 @@ def may_replay(built: Any, argtypes: tuple) -> bool:
     blocks = getattr(getattr(cres, "type_annotation", None), "blocks", None)
     if not blocks:
         return True
+    from .intarith import LOWERED_REPLAYS
+
     raising = (ir.StaticRaise, ir.Raise, ir.StaticTryRaise, ir.TryRaise)
-    if not any(isinstance(stmt, raising) and getattr(stmt, "exc_class", Replay) is Replay
-               for block in blocks.values() for stmt in block.body):
+    lowered = getattr(getattr(cres, "fndesc", None), "mangled_name", None) in LOWERED_REPLAYS
+    if not lowered and not any(
+            isinstance(stmt, raising) and getattr(stmt, "exc_class", Replay) is Replay
+            for block in blocks.values() for stmt in block.body):
         return False
     return _replay_in_llvm(cres)
 
