@@ -1,8 +1,12 @@
 """Level 2's checked ``+ - *`` on floats and complex numbers are Numba's own operators,
 typed and lowered in the caller (no implementation compiled per op and type pair),
-with Python's results, and integers still checked."""
+with Python's results, and integers still checked; ``/ // %`` of floats and the checked
+math functions keep their zero test and CPython's error rule there too."""
 
 from __future__ import annotations
+
+import math
+import re
 
 import numpy as np
 import pytest
@@ -99,3 +103,130 @@ def _numbers_with_a_float(args):
     t = numba.types
     return all(isinstance(a, (t.Integer, t.Float, t.Complex)) for a in args) and \
         any(isinstance(a, (t.Float, t.Complex)) for a in args)
+
+
+# --- / // % on floats: a zero test lowered in the caller, a replay where it meets zero --
+
+
+def ratios(x, y, out):
+    for i in range(x.shape[0]):
+        out[i, 0] = x[i] / y[i]
+        out[i, 1] = x[i] // y[i]
+        out[i, 2] = x[i] % y[i]
+        out[i, 3] = 7 / y[i] + 7 // y[i] + 7 % y[i]  # an int over a float
+    return out
+
+
+def scalar_ratio(a, b):
+    return a / b + a // b + a % b
+
+
+def halve_in_place(x):
+    for i in range(x.shape[0]):
+        x[i] = 2.0 / x[i]
+    return x
+
+
+SIGNED = np.array([5.5, -5.5, 5.5, -5.5, 0.0, -0.0, 1e300, 3.0, np.inf, -np.inf, np.nan, 7.0])
+DIVISORS = np.array([2.0, 2.0, -2.0, -2.0, 3.0, 3.0, 1e-300, np.inf, 2.0, -3.0, 1.0, np.nan])
+
+
+def test_float_division_floor_and_remainder_are_pythons_bit_for_bit():
+    f = optimize(ratios, level=2, strict=True)
+    for _ in range(2):  # the checked first call, then the compiled code alone
+        with np.errstate(all="ignore"):
+            got = f(SIGNED, DIVISORS, np.zeros((12, 4)))
+            want = ratios(SIGNED, DIVISORS, np.zeros((12, 4)))
+        np.testing.assert_array_equal(got, want)
+        assert np.array_equal(np.signbit(got), np.signbit(want))  # -0.0 where Python's
+    assert f.stats().levels == {2: 2}
+
+
+def test_a_zero_divisor_replays_with_numpys_warning_and_pythons_error():
+    f = optimize(ratios, level=2, strict=True, verify=False)
+    f(SIGNED, DIVISORS, np.zeros((12, 4)))
+    y = DIVISORS.copy()
+    y[5] = 0.0
+    with np.errstate(divide="warn", invalid="ignore", over="ignore"), \
+            pytest.warns(RuntimeWarning, match="divide by zero"):  # NumPy scalars: inf
+        got = f(SIGNED, y, np.zeros((12, 4)))
+    with np.errstate(all="ignore"):
+        np.testing.assert_array_equal(got, ratios(SIGNED, y, np.zeros((12, 4))))
+    g = optimize(scalar_ratio, level=2, strict=True, verify=False)
+    assert g(7.5, 2.0) == scalar_ratio(7.5, 2.0)
+    with pytest.raises(ZeroDivisionError, match="^float division by zero$"):
+        g(7.5, 0.0)  # Python floats: the replay raises Python's error (Numba's message
+        # would be "division by zero")
+
+
+def test_a_replayed_division_starts_again_from_the_callers_untouched_array():
+    from optlevel.levels.numba.intarith import LOWERED_REPLAYS
+
+    f = optimize(halve_in_place, level=2, strict=True, verify=False)
+    f(np.array([1.0, 4.0]))
+    assert any("halve_in_place" in name for name in LOWERED_REPLAYS)
+    x = np.array([1.0, 2.0, 4.0, 0.0])  # compiled code writes three slots, then meets 0
+    with pytest.warns(RuntimeWarning, match="divide by zero"):
+        got = f(x)
+    assert got is x
+    np.testing.assert_array_equal(x, [2.0, 1.0, 0.5, np.inf])  # each slot divided once
+
+
+def test_float_divisions_compile_no_implementation_of_their_own():
+    from numba.core.registry import cpu_target
+
+    from optlevel.levels.numba.intops import OPS
+
+    div, floor, mod = OPS["truediv"], OPS["floordiv"], OPS["mod"]
+
+    @numba.njit
+    def g(a, b):
+        return div(a, b) + floor(a, b) + mod(a, b)
+
+    assert g(7.5, 2) == 7.5 / 2 + 7.5 // 2 + 7.5 % 2
+    assert g(7, 2) == 7 / 2 + 7 // 2 + 7 % 2  # ints: the checked overloads
+    for stub in (div, floor, mod):
+        overloads = [t for t in cpu_target.typing_context.resolve_value_type(stub).templates
+                     if hasattr(t, "_impl_cache")]
+        keys = [key[1] for t in overloads for key in t._impl_cache]
+        assert keys and not [args for args in keys if _numbers_with_a_float(args)], keys
+
+
+# --- math functions: CPython's domain and range errors, checked in the caller ----------
+
+
+def math_mix(x, y):
+    out = 0.0
+    for i in range(x.shape[0]):
+        out += math.pow(x[i], y[i]) + math.hypot(x[i], y[i]) + math.atan2(x[i], y[i])
+        out += math.log1p(x[i]) + math.sqrt(x[i]) + math.ldexp(x[i], 3) + math.cosh(y[i])
+    return out
+
+
+def test_checked_math_gives_pythons_values_and_errors():
+    f = optimize(math_mix, level=2, strict=True, verify=False)
+    x, y = np.linspace(0.5, 4.0, 9), np.linspace(-2.0, 2.0, 9)
+    assert f(x, y) == math_mix(x, y)
+    assert f.stats().levels == {2: 1}
+    for bad_x, bad_y in [(-8.0, 1 / 3), (10.0, 400.0), (1e308, 1e308), (-2.0, 0.5),
+                         (0.0, -1.0), (1.0, 800.0)]:
+        x2, y2 = np.array([1.0, bad_x]), np.array([1.0, bad_y])
+        try:
+            want = math_mix(x2, y2)
+        except (ValueError, OverflowError, ZeroDivisionError) as exc:
+            with pytest.raises(type(exc), match=f"^{re.escape(str(exc))}$"):
+                f(x2, y2)
+        else:
+            assert f(x2, y2) == want
+
+
+def test_checked_math_compiles_no_function_of_its_own():
+    from optlevel.levels.numba.checked import replacement
+    from optlevel.levels.numba.shims import CHECKED_MATH
+
+    checked = replacement("math", True, CHECKED_MATH)
+    for name in ("log", "sqrt", "exp", "pow", "hypot", "atan2", "cosh"):
+        stub = getattr(checked, name)
+        assert not isinstance(stub, numba.core.dispatcher.Dispatcher), name
+        assert stub(2.0, 3.0) == getattr(math, name)(2.0, 3.0) if name in (
+            "pow", "hypot", "atan2") else stub(2.0) == getattr(math, name)(2.0)

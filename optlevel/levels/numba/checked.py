@@ -9,7 +9,9 @@ the same value and adds CPython's checks, which cost a compare or two. Where a
 check fails (NaN, inf, a float whose int value needs more than 64 bits, a math
 domain or range error) the replacement raises :class:`~.guard.Replay`: the call
 runs again in plain Python, which raises its own exception with its own message
-(or, beyond 64 bits, returns its unbounded int).
+(or, beyond 64 bits, returns its unbounded int). The math functions' checks are
+lowered into the caller after Numba's own function (:func:`_lowered`); only
+gamma and lgamma, with their poles, are compiled functions of their own.
 
 Imported by the Numba backend when it builds code, never by ``import optlevel``.
 """
@@ -23,8 +25,9 @@ from collections.abc import Callable
 from typing import Any
 
 import numba
+from numba.core import cgutils
 from numba.core import types as nbtypes
-from numba.extending import overload
+from numba.extending import lower_builtin, overload, type_callable
 
 from .guard import Replay
 
@@ -63,14 +66,12 @@ def _register(name: str, pure: bool) -> Callable[[Any], Any]:
     return stub
 
 
-def _math1(fn: Callable[[float], float], can_overflow: bool, poles: bool) -> Any:
-    """CPython's rule for one-argument math functions: nan from a non-nan argument is a
-    domain error; inf from a finite one a range error (or a domain error where the
-    function has no overflow, like log(0)). ``poles``: gamma and lgamma are undefined
-    at 0 and the negative integers."""
+def _math1(fn: Callable[[float], float]) -> Any:
+    """CPython's rule for gamma and lgamma: a pole (0 and the negative integers) is a
+    domain error, then :func:`_lowered`'s rule."""
 
     def checked(x: Any) -> Any:
-        if poles and x <= 0 and x == math.floor(x):
+        if x <= 0 and x == math.floor(x):
             raise Replay
         r = fn(x)
         if r != r and x == x:
@@ -82,21 +83,59 @@ def _math1(fn: Callable[[float], float], can_overflow: bool, poles: bool) -> Any
     return numba.njit(checked)
 
 
-def _math2(fn: Callable[[float, float], float], zero_is_domain: bool) -> Any:
-    """The same rule for two arguments (pow, hypot, ldexp, fmod, atan2…)."""
+def _lowered(fn: Callable[..., float], arity: int) -> Callable[..., Any]:
+    """CPython's rule for the math functions (math_1, math_2 in mathmodule.c): nan
+    from arguments that are not nan is a domain error; inf from finite arguments a
+    range error (or a domain error, like log(0)). Where it applies, the call replays.
 
-    def checked(x: Any, y: Any) -> Any:
-        r = fn(x, y)
-        if r != r and x == x and y == y:
-            raise Replay
-        if (r == math.inf or r == -math.inf) and x - x == 0 and y - y == 0:
-            raise Replay
+    The check is lowered straight into the caller after Numba's own function, with
+    no function of its own to compile (a checked ``math.log`` compiled as a function
+    took 45-50 ms of Black-Scholes' first compile). Called from Python, the stub is
+    the math function itself."""
+
+    def one(x: Any) -> Any:
+        return fn(x)
+
+    def two(x: Any, y: Any) -> Any:
+        return fn(x, y)
+
+    stub = one if arity == 1 else two  # fixed arity: Numba folds the call's arguments
+    stub.__name__ = stub.__qualname__ = f"checked_{fn.__name__}"
+
+    @type_callable(stub)
+    def typer(context: Any) -> Any:
+        def typed(args: tuple) -> Any:
+            if not all(isinstance(a, _REALS) for a in args):
+                return None
+            return context.resolve_function_type(fn, args, {})
+
+        def typed1(x: Any) -> Any:
+            return typed((x,))
+
+        def typed2(x: Any, y: Any) -> Any:
+            return typed((x, y))
+        return typed1 if arity == 1 else typed2  # named, fixed parameters, as the stub's
+
+    def lower(context: Any, builder: Any, sig: Any, args: Any) -> Any:
+        r = context.get_function(fn, sig)(builder, args)
+        numbers = [(v, t) for v, t in zip(args, sig.args) if isinstance(t, nbtypes.Float)]
+        nan = builder.fcmp_unordered("uno", r, r)
+        inf = builder.or_(builder.fcmp_ordered("==", r, r.type(math.inf)),
+                          builder.fcmp_ordered("==", r, r.type(-math.inf)))
+        for v, _ in numbers:
+            nan = builder.and_(nan, builder.fcmp_ordered("ord", v, v))
+            step = builder.fsub(v, v)  # 0.0 exactly where v is finite
+            inf = builder.and_(inf, builder.fcmp_ordered("==", step, step.type(0.0)))
+        with cgutils.if_unlikely(builder, builder.or_(nan, inf)):
+            context.call_conv.return_user_exc(builder, Replay, ())
         return r
 
-    return numba.njit(checked)
+    lower_builtin(stub, *([nbtypes.Number] * arity))(lower)
+    return stub
 
 
-_TWO_ARGS = {"pow": True, "hypot": False, "ldexp": False, "fmod": False, "atan2": False}
+_TWO_ARGS = ("pow", "hypot", "ldexp", "fmod", "atan2")
+_REALS = (nbtypes.Integer, nbtypes.Float, nbtypes.Boolean)
 # The replacements made, one per (name, purity): a fixed set of compiled constants
 # (the names of _CONVERT and CHECKED_MATH, twice at most), not state to forget. It
 # stays out of the runtime's reset on purpose: Numba keeps every ``overload`` it is
@@ -135,6 +174,6 @@ def _make(what: str, pure: bool, overflows: dict[str, bool]) -> Any:
     if leaf in _CONVERT:
         return _register(leaf, pure)
     fn = getattr(math, leaf)
-    if leaf in _TWO_ARGS:
-        return _math2(fn, _TWO_ARGS[leaf])
-    return _math1(fn, overflows.get(leaf, False), leaf in ("gamma", "lgamma"))
+    if leaf in ("gamma", "lgamma"):
+        return _math1(fn)
+    return _lowered(fn, 2 if leaf in _TWO_ARGS else 1)
