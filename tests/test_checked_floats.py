@@ -230,3 +230,23 @@ def test_checked_math_compiles_no_function_of_its_own():
         assert not isinstance(stub, numba.core.dispatcher.Dispatcher), name
         assert stub(2.0, 3.0) == getattr(math, name)(2.0, 3.0) if name in (
             "pow", "hypot", "atan2") else stub(2.0) == getattr(math, name)(2.0)
+
+
+def test_a_loops_deferred_flag_is_settled_in_the_callers_code():
+    from numba.core.registry import cpu_target
+
+    from optlevel.levels.numba.guard import Replay
+    from optlevel.levels.numba.intops import OPS
+
+    settle = OPS["settle"]
+
+    @numba.njit
+    def g(flag):
+        settle(flag)
+        return 1
+
+    assert g(False) == 1
+    with pytest.raises(Replay):
+        g(True)
+    templates = cpu_target.typing_context.resolve_value_type(settle).templates
+    assert not [t for t in templates if getattr(t, "_impl_cache", None)]

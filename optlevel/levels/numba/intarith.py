@@ -180,9 +180,10 @@ def _as_numba_op(stub: Callable[..., Any], op: str, mode: str) -> None:
         lower_builtin(stub, *pair)(lower)
 
 
-#: LLVM names of the functions into which :func:`as_checked_division` lowered a
-#: replay: :func:`.jit.may_replay` reads raises from the typed IR, where these
-#: are not (a set of names that only grows, like Numba's own registries)
+#: LLVM names of the functions into which :func:`as_checked_division` or
+#: :func:`settle_stub` lowered a replay: :func:`.jit.may_replay` reads raises from
+#: the typed IR, where these are not (a set of names that only grows, like Numba's
+#: own registries)
 LOWERED_REPLAYS: set[str] = set()
 _DIVISIONS = {"truediv": operator.truediv, "floordiv": operator.floordiv,
               "mod": operator.mod}
@@ -356,10 +357,35 @@ def _never(a: Any, b: Any) -> Any:
     return False
 
 
-def _settle_impl(flag: Any) -> Any:
-    def settle(flag: Any) -> Any:
-        if flag:
-            raise Replay
+def settle_stub() -> Callable[..., Any]:
+    """``__ol_settle(flag)`` after a loop whose checks were deferred to its end
+    (:mod:`.placement`): a replay where the flag is set. Lowered in the caller (an
+    overload compiled ``if flag: raise Replay`` as a function of its own, about
+    20 ms of every first compile with a deferred check); where every op of the loop
+    computes plainly the flag is the constant False, and LLVM folds the test away
+    (:func:`.jit._replay_in_llvm` reads what is left)."""
+
+    def settle(flag: Any) -> None:  # only ever called from compiled code
+        raise NotImplementedError("settle")
+
+    settle.__name__ = settle.__qualname__ = "__ol_settle"
+
+    @type_callable(settle)
+    def typer(context: Any) -> Any:
+        def typed(flag: Any) -> Any:
+            return types.none(flag) if isinstance(flag, (types.Boolean, types.Integer)) \
+                else None
+        return typed
+
+    def lower(context: Any, builder: Any, sig: Any, args: Any) -> Any:
+        bad = context.is_true(builder, sig.args[0], args[0])
+        with cgutils.if_unlikely(builder, bad):
+            context.call_conv.return_user_exc(builder, Replay, ())
+        LOWERED_REPLAYS.add(builder.function.name)
+        return context.get_dummy_value()
+
+    lower_builtin(settle, types.Boolean)(lower)
+    lower_builtin(settle, types.Integer)(lower)
     return settle
 
 

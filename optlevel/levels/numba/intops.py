@@ -51,12 +51,12 @@ from .intarith import (
     _narrow_op,
     _narrow_type,
     _real_scalars,
-    _settle_impl,
     _stub,
     _sub_ovf,
     _wide_op,
     as_checked_division,
     as_numba_unary,
+    settle_stub,
 )
 
 __all__ = ["OPS"]
@@ -350,9 +350,7 @@ def _build() -> dict[str, Callable[..., Any]]:
     for name in ("truediv", "floordiv", "mod"):
         for prefix in ("", "i"):
             ops[prefix + name] = _zero_checked(prefix + name)
-    settle = _stub("settle")
-    overload(settle, inline="always")(_settle_impl)
-    ops["settle"] = settle
+    ops["settle"] = settle_stub()
     ops["pow"] = _pow_stub("pow")
     ops["ipow"] = _pow_stub("ipow")
     ops["lshift"] = _shift_stub("lshift", True)

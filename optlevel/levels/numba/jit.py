@@ -176,11 +176,11 @@ def may_replay(built: Any, argtypes: tuple) -> bool:
     their implementations from the types: where every one of them computes plainly
     (floats, arrays), no ``raise Replay`` is left in Numba's typed IR, and a function
     that writes into its arguments need not copy them first (a float division's
-    zero test is lowered with no IR: :data:`.intarith.LOWERED_REPLAYS` names the
-    functions that hold one). Code loaded from the
-    disk cache has no IR to read: its object code is searched for the raised class
-    (:func:`.cache._raises_replay`), and where that cannot be read it is taken to
-    replay."""
+    zero test and a loop's deferred flag are lowered with no IR:
+    :data:`.intarith.LOWERED_REPLAYS` names the functions that hold one). Code loaded
+    from the disk cache has no IR to read: its object code is searched for the raised
+    class (:func:`.cache._raises_replay`), and where that cannot be read it is taken
+    to replay."""
     if built.replays:
         return True
     if not built.checked:
