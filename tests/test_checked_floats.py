@@ -250,3 +250,32 @@ def test_a_loops_deferred_flag_is_settled_in_the_callers_code():
         g(True)
     templates = cpu_target.typing_context.resolve_value_type(settle).templates
     assert not [t for t in templates if getattr(t, "_impl_cache", None)]
+
+
+# --- int(), round(), math.floor/ceil/trunc: floats tested in the caller, ints exact -----
+
+
+def conversions(x, k):
+    s = 0
+    for i in range(x.shape[0]):
+        s += int(x[i]) + round(x[i]) + math.floor(x[i]) + math.ceil(x[i]) + math.trunc(x[i])
+        s += round(k[i]) + int(k[i]) + math.floor(k[i])
+    return s
+
+
+def test_conversions_give_pythons_ints_and_replay_where_python_raises():
+    f = optimize(conversions, level=2, strict=True, verify=False)
+    x = np.array([2.5, -2.5, 3.5, -0.5, 0.5, -2.7, 1e15, -9.2e14])
+    k = np.array([2 ** 53 + 1, -(2 ** 55) - 1, 7, 0, -1, 1, 2, 3], dtype=np.int64)
+    assert f(x, k) == conversions(x, k)  # round() of an int past 2**53 stays exact
+    assert f.stats().levels == {2: 1}
+    for bad in (np.nan, np.inf, -np.inf, 1e19):
+        x2 = x.copy()
+        x2[3] = bad
+        try:
+            conversions(x2, k)
+        except (ValueError, OverflowError) as exc:
+            with pytest.raises(type(exc), match=f"^{re.escape(str(exc))}$"):
+                f(x2, k)
+        else:  # 1e19 fits a Python int: the replay returns it
+            assert f(x2, k) == conversions(x2, k)
