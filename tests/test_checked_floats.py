@@ -279,3 +279,37 @@ def test_conversions_give_pythons_ints_and_replay_where_python_raises():
                 f(x2, k)
         else:  # 1e19 fits a Python int: the replay returns it
             assert f(x2, k) == conversions(x2, k)
+
+
+# --- ** of floats: C's pow, as Python's; Python's errors replay -------------------------
+
+
+def power_sum(x, n):
+    s = 0.0
+    for i in range(x.shape[0]):
+        s += x[i] ** n + x[i] ** 7 + x[i] ** 2
+    return s
+
+
+def power(a, b):
+    return a ** b
+
+
+def test_a_float_to_an_int_power_is_cs_pow_bit_for_bit():
+    x = np.random.default_rng(3).uniform(0.5, 2.0, 2000)
+    f = optimize(power_sum, level=2, strict=True)
+    for n in (7, -13, 30, 2.5, -0.75):
+        assert f(x, n) == power_sum(x, n), n  # Numba's own float ** int multiplies
+    assert set(f.stats().levels) == {2}
+
+
+def test_a_float_power_replays_where_python_raises_or_turns_complex():
+    f = optimize(power, level=2, strict=True, verify=False)
+    assert f(1.5, 2.5) == 1.5 ** 2.5
+    assert f(-8.0, 1 / 3) == (-8.0) ** (1 / 3)  # Python: a complex number
+    assert type(f(-8.0, 1 / 3)) is complex
+    with pytest.raises(ZeroDivisionError):
+        f(0.0, -1.0)
+    with pytest.raises(OverflowError, match=re.escape("(34, 'Numerical result out of range')")):
+        f(10.0, 400.0)
+    assert f(2, 0.5) == 2 ** 0.5  # an int base

@@ -229,6 +229,44 @@ def as_checked_division(stub: Callable[..., Any], op: str) -> None:
         lower_builtin(stub, *pair)(lower)
 
 
+def as_checked_pow(stub: Callable[..., Any]) -> None:
+    """Type and lower ``stub`` on a float exponent (the base an int or a float) as
+    Numba's own ``**`` (C's ``pow``, as Python's) behind Python's checks, straight into
+    the caller's code: a negative base to a fractional power (Python gives a complex
+    number), a zero base to a negative power (ZeroDivisionError) and an overflow
+    (OverflowError) replay. NumPy scalars give nan or inf with a warning there, which
+    the replay gives too. The overload it replaces compiled the checks as a function
+    of its own (40 ms of nbody's first compile, for ``** 1.5``)."""
+
+    @type_callable(stub)
+    def typer(context: Any) -> Any:
+        def typed(a: Any, b: Any) -> Any:
+            if isinstance(a, (types.Integer, types.Float)) and isinstance(b, types.Float):
+                return context.resolve_function_type(operator.pow, (a, b), {})
+            return None
+        return typed
+
+    def lower(context: Any, builder: Any, sig: Any, args: Any) -> Any:
+        r = context.get_function(operator.pow, sig)(builder, args)
+        a, b = args
+        floor = builder.module.declare_intrinsic("llvm.floor", [b.type])
+        fractional = builder.and_(builder.fcmp_ordered("<", a, a.type(0.0)),
+                                  builder.fcmp_unordered("une", b, builder.call(floor, [b])))
+        zero = builder.and_(builder.fcmp_ordered("==", a, a.type(0.0)),
+                            builder.fcmp_ordered("<", b, b.type(0.0)))
+        inf = builder.or_(builder.fcmp_ordered("==", r, r.type(float("inf"))),
+                          builder.fcmp_ordered("==", r, r.type(float("-inf"))))
+        for v in (a, b):  # v - v is 0.0 exactly where v is finite
+            step = builder.fsub(v, v)
+            inf = builder.and_(inf, builder.fcmp_ordered("==", step, step.type(0.0)))
+        with cgutils.if_unlikely(builder, builder.or_(builder.or_(fractional, zero), inf)):
+            context.call_conv.return_user_exc(builder, Replay, ())
+        LOWERED_REPLAYS.add(builder.function.name)
+        return r
+
+    lower_builtin(stub, types.Float, types.Float)(lower)
+
+
 def as_numba_unary(stub: Callable[..., Any], fn: Callable[[Any], Any]) -> None:
     """Type and lower the one-operand ``stub`` on a float or complex number as Numba's
     own ``fn`` (``abs``, ``operator.neg``), as :func:`_as_numba_op` does: neither can
