@@ -89,12 +89,14 @@ def test_float_and_complex_operands_compile_no_implementation_of_their_own():
 
     assert g(1.5, 2) == -abs((1.5 + 2) * 2)
     assert g(1 + 2j, 0.5) == -abs((1 + 2j + 0.5) * 0.5)
-    assert g(3, -4) == -4  # ints: the checked overloads
+    assert g(3, -4) == -4  # ints: + and * lowered with LLVM's overflow intrinsics
+    assert g(np.int8(3), np.int8(-4)) == -4  # narrow ints: the checked overloads
     for stub in (add, mul, absolute, neg):
         overloads = [t for t in cpu_target.typing_context.resolve_value_type(stub).templates
                      if hasattr(t, "_impl_cache")]
         keys = [key[1] for t in overloads for key in t._impl_cache]
         assert keys and not [args for args in keys if _numbers_with_a_float(args)], keys
+        assert not [args for args in keys if args == (numba.int64, numba.int64)], keys
 
 
 def _numbers_with_a_float(args):
@@ -160,7 +162,7 @@ def test_a_zero_divisor_replays_with_numpys_warning_and_pythons_error():
 
 
 def test_a_replayed_division_starts_again_from_the_callers_untouched_array():
-    from optlevel.levels.numba.intarith import LOWERED_REPLAYS
+    from optlevel.levels.numba.lowered import LOWERED_REPLAYS
 
     f = optimize(halve_in_place, level=2, strict=True, verify=False)
     f(np.array([1.0, 4.0]))
@@ -184,12 +186,15 @@ def test_float_divisions_compile_no_implementation_of_their_own():
         return div(a, b) + floor(a, b) + mod(a, b)
 
     assert g(7.5, 2) == 7.5 / 2 + 7.5 // 2 + 7.5 % 2
-    assert g(7, 2) == 7 / 2 + 7 // 2 + 7 % 2  # ints: the checked overloads
+    assert g(7, 2) == 7 / 2 + 7 // 2 + 7 % 2  # ints: the checked overloads (zero, MIN // -1)
+    complex_ = numba.types.Complex
     for stub in (div, floor, mod):
         overloads = [t for t in cpu_target.typing_context.resolve_value_type(stub).templates
                      if hasattr(t, "_impl_cache")]
         keys = [key[1] for t in overloads for key in t._impl_cache]
-        assert keys and not [args for args in keys if _numbers_with_a_float(args)], keys
+        reals = [args for args in keys if _numbers_with_a_float(args)
+                 and not any(isinstance(a, complex_) for a in args)]
+        assert keys and not reals, keys  # complex numbers keep the overload
 
 
 # --- math functions: CPython's domain and range errors, checked in the caller ----------
@@ -313,3 +318,20 @@ def test_a_float_power_replays_where_python_raises_or_turns_complex():
     with pytest.raises(OverflowError, match=re.escape("(34, 'Numerical result out of range')")):
         f(10.0, 400.0)
     assert f(2, 0.5) == 2 ** 0.5  # an int base
+
+
+def int_steps(n, k):
+    t = 0
+    for i in range(n):
+        t = t * 3 + i - k
+    return t
+
+
+def test_64_bit_int_ops_replay_past_64_bits_from_code_lowered_in_the_caller():
+    from optlevel.levels.numba.lowered import LOWERED_REPLAYS
+
+    f = optimize(int_steps, level=2, strict=True, verify=False)
+    assert f(5, 2) == int_steps(5, 2)
+    assert any("int_steps" in name for name in LOWERED_REPLAYS)
+    assert f(39, -(2 ** 62)) == int_steps(39, -(2 ** 62))  # Python ints: they grow
+    assert type(f(60, 1)) is int and f(60, 1) == int_steps(60, 1) < -(2 ** 64)

@@ -8,24 +8,28 @@ call, computed against a narrow NumPy int in the narrow type, as NumPy 2 does
 (NEP 50).
 
 Floats take Numba's own operators, typed and lowered straight into the caller
-(:func:`_as_numba_op`, :func:`as_numba_unary`); ``/ // %`` of real numbers keep a
-zero test of the divisor there too (:func:`as_checked_division`).
+(:func:`.lowered.as_numba_op`, :func:`.lowered.as_numba_unary`); ``/ // %`` of real numbers keep a
+zero test of the divisor there too (:func:`.lowered.as_checked_division`).
 """
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 from numba import types
 from numba.core import cgutils
-from numba.extending import intrinsic, lower_builtin, overload, type_callable
+from numba.extending import intrinsic, overload
 from numba.np.numpy_support import as_dtype, from_dtype
 
 from .guard import Replay
 from .inplace import INPLACE as _INPLACE
+from .lowered import as64 as _as64
+from .lowered import as_checked_wide, as_numba_op
+from .lowered import mixed64 as _mixed64
+from .lowered import plain_scalars as _plain_scalars
+from .lowered import wide as _wide
 
 _MIN = -(2 ** 63)
 
@@ -66,20 +70,6 @@ def _stub(name: str) -> Callable[..., Any]:
     return stub
 
 
-def _wide(a: Any, b: Any) -> bool:
-    """Both 64-bit ints of one signedness: Numba's result wraps where Python's grows."""
-    return isinstance(a, types.Integer) and isinstance(b, types.Integer) and \
-        a.bitwidth == 64 and b.bitwidth == 64 and a.signed == b.signed
-
-
-def _mixed64(a: Any, b: Any) -> bool:
-    """A signed 64-bit int with a narrower int: Numba and NumPy compute in int64."""
-    if not (isinstance(a, types.Integer) and isinstance(b, types.Integer)):
-        return False
-    return (a.bitwidth == 64 and a.signed and b.bitwidth < 64) or \
-        (b.bitwidth == 64 and b.signed and a.bitwidth < 64)
-
-
 def _narrow_type(a: Any, b: Any) -> Any:
     """NumPy 2's result type of two narrow ints (a Python int constant is weak), or None."""
     ints = (isinstance(a, types.Integer) and isinstance(b, types.Integer))
@@ -108,11 +98,16 @@ def _binary(name: str, wide: Callable[..., Any], narrow: Callable[..., Any],
     "h" its use in the arm after that check (64-bit ints wrap: they cannot)."""
     stub = _stub(mode + ("k" if weak else "") + name)
     op = name[1:] if inplace else name
-    _as_numba_op(stub, op, mode)  # floats and complex numbers: typed first, no check
+    as_numba_op(stub, op, mode)  # floats and complex numbers: typed first, no check
+    lowered = mode == "" and not weak
+    if lowered:
+        as_checked_wide(stub, op)  # 64-bit ints: typed first, checked in the caller
 
     def typed(a: Any, b: Any) -> Any:
         if _plain_scalars(a, b):
-            return None  # typed and lowered by _as_numba_op
+            return None  # typed and lowered by as_numba_op
+        if lowered and (_wide(a, b) or _mixed64(a, b)):
+            return None  # typed and lowered by as_checked_wide
         if weak:
             found = _weak(op, a, b, mode)
             if found is not None:
@@ -136,154 +131,6 @@ def _binary(name: str, wide: Callable[..., Any], narrow: Callable[..., Any],
 
     overload(stub, prefer_literal=True, inline="always")(typed)
     return stub
-
-
-_OPERATORS = {"add": operator.add, "sub": operator.sub, "mul": operator.mul}
-_NUMBERS = (types.Integer, types.Float, types.Complex)
-_INEXACT = (types.Float, types.Complex)
-
-
-def _plain_scalars(a: Any, b: Any) -> bool:
-    """Two numbers, a float or complex among them: ``a op b`` means in compiled code
-    what it means in Python (no int past 64 bits, no narrow int that wraps), so the
-    op is Numba's own, unchecked (and a loop's ``f`` flag is never raised)."""
-    return isinstance(a, _NUMBERS) and isinstance(b, _NUMBERS) and \
-        (isinstance(a, _INEXACT) or isinstance(b, _INEXACT))
-
-
-def _as_numba_op(stub: Callable[..., Any], op: str, mode: str) -> None:
-    """Type and lower ``stub`` on :func:`_plain_scalars` as Numba's ``a op b`` (for
-    mode "f": the constant False), straight into the caller's code. An ``overload``
-    returning the same ``a op b`` compiles that implementation as a function of its
-    own, once per op and type pair: 20-40 ms each at a first compile (Black-Scholes'
-    loop: 160 ms plain against 360 ms checked). No ``raise`` is involved, so
-    :func:`.jit.may_replay`, which reads the typed IR for raises, sees the same."""
-    pyop = _OPERATORS[op]
-
-    @type_callable(stub)
-    def typer(context: Any) -> Any:
-        def typed(a: Any, b: Any) -> Any:
-            if not _plain_scalars(a, b):
-                return None
-            if mode == "f":
-                return types.boolean(a, b)
-            return context.resolve_function_type(pyop, (a, b), {})
-        return typed
-
-    def lower(context: Any, builder: Any, sig: Any, args: Any) -> Any:
-        if mode == "f":
-            return context.get_constant(types.boolean, False)
-        return context.get_function(pyop, sig)(builder, args)
-
-    for pair in ((types.Float, types.Number), (types.Complex, types.Number),
-                 (types.Integer, types.Float), (types.Integer, types.Complex)):
-        lower_builtin(stub, *pair)(lower)
-
-
-#: LLVM names of the functions into which :func:`as_checked_division` or
-#: :func:`settle_stub` lowered a replay: :func:`.jit.may_replay` reads raises from
-#: the typed IR, where these are not (a set of names that only grows, like Numba's
-#: own registries)
-LOWERED_REPLAYS: set[str] = set()
-_DIVISIONS = {"truediv": operator.truediv, "floordiv": operator.floordiv,
-              "mod": operator.mod}
-
-
-def _real_scalars(a: Any, b: Any) -> bool:
-    """Two real numbers, one of them a float: no complex, no bool, no array."""
-    reals = (types.Integer, types.Float)
-    return isinstance(a, reals) and isinstance(b, reals) and \
-        (isinstance(a, types.Float) or isinstance(b, types.Float))
-
-
-def as_checked_division(stub: Callable[..., Any], op: str) -> None:
-    """Type and lower ``stub`` on :func:`_real_scalars` as Numba's own ``/``, ``//``
-    or ``%`` behind a zero test of the divisor that raises :class:`~.guard.Replay`,
-    straight into the caller's code. The ``overload`` it replaces compiled its
-    ``if b == 0: raise Replay`` as a function of its own per type pair, 20-25 ms
-    of a first compile (Black-Scholes' four divisions). Where the divisor is not
-    zero, Numba's float division, floor division and remainder are CPython's."""
-    pyop = _DIVISIONS[op]
-
-    @type_callable(stub)
-    def typer(context: Any) -> Any:
-        def typed(a: Any, b: Any) -> Any:
-            if not _real_scalars(a, b):
-                return None
-            return context.resolve_function_type(pyop, (a, b), {})
-        return typed
-
-    def lower(context: Any, builder: Any, sig: Any, args: Any) -> Any:
-        divisor, kind = args[1], sig.args[1]
-        if isinstance(kind, types.Float):
-            zero = builder.fcmp_ordered("==", divisor, divisor.type(0.0))
-        else:
-            zero = builder.icmp_signed("==", divisor, divisor.type(0))
-        with cgutils.if_unlikely(builder, zero):
-            context.call_conv.return_user_exc(builder, Replay, ())
-        LOWERED_REPLAYS.add(builder.function.name)
-        return context.get_function(pyop, sig)(builder, args)
-
-    for pair in ((types.Float, types.Float), (types.Float, types.Integer),
-                 (types.Integer, types.Float)):
-        lower_builtin(stub, *pair)(lower)
-
-
-def as_checked_pow(stub: Callable[..., Any]) -> None:
-    """Type and lower ``stub`` on a float exponent (the base an int or a float) as
-    Numba's own ``**`` (C's ``pow``, as Python's) behind Python's checks, straight into
-    the caller's code: a negative base to a fractional power (Python gives a complex
-    number), a zero base to a negative power (ZeroDivisionError) and an overflow
-    (OverflowError) replay. NumPy scalars give nan or inf with a warning there, which
-    the replay gives too. The overload it replaces compiled the checks as a function
-    of its own (40 ms of nbody's first compile, for ``** 1.5``)."""
-
-    @type_callable(stub)
-    def typer(context: Any) -> Any:
-        def typed(a: Any, b: Any) -> Any:
-            if isinstance(a, (types.Integer, types.Float)) and isinstance(b, types.Float):
-                return context.resolve_function_type(operator.pow, (a, b), {})
-            return None
-        return typed
-
-    def lower(context: Any, builder: Any, sig: Any, args: Any) -> Any:
-        r = context.get_function(operator.pow, sig)(builder, args)
-        a, b = args
-        floor = builder.module.declare_intrinsic("llvm.floor", [b.type])
-        fractional = builder.and_(builder.fcmp_ordered("<", a, a.type(0.0)),
-                                  builder.fcmp_unordered("une", b, builder.call(floor, [b])))
-        zero = builder.and_(builder.fcmp_ordered("==", a, a.type(0.0)),
-                            builder.fcmp_ordered("<", b, b.type(0.0)))
-        inf = builder.or_(builder.fcmp_ordered("==", r, r.type(float("inf"))),
-                          builder.fcmp_ordered("==", r, r.type(float("-inf"))))
-        for v in (a, b):  # v - v is 0.0 exactly where v is finite
-            step = builder.fsub(v, v)
-            inf = builder.and_(inf, builder.fcmp_ordered("==", step, step.type(0.0)))
-        with cgutils.if_unlikely(builder, builder.or_(builder.or_(fractional, zero), inf)):
-            context.call_conv.return_user_exc(builder, Replay, ())
-        LOWERED_REPLAYS.add(builder.function.name)
-        return r
-
-    lower_builtin(stub, types.Float, types.Float)(lower)
-
-
-def as_numba_unary(stub: Callable[..., Any], fn: Callable[[Any], Any]) -> None:
-    """Type and lower the one-operand ``stub`` on a float or complex number as Numba's
-    own ``fn`` (``abs``, ``operator.neg``), as :func:`_as_numba_op` does: neither can
-    leave Python's meaning there, so no implementation is compiled for it."""
-
-    @type_callable(stub)
-    def typer(context: Any) -> Any:
-        def typed(a: Any) -> Any:
-            return context.resolve_function_type(fn, (a,), {}) \
-                if isinstance(a, _INEXACT) else None
-        return typed
-
-    def lower(context: Any, builder: Any, sig: Any, args: Any) -> Any:
-        return context.get_function(fn, sig)(builder, args)
-
-    for kind in _INEXACT:
-        lower_builtin(stub, kind)(lower)
 
 
 def _flag(op: str, a: Any, b: Any) -> Callable[..., Any] | None:
@@ -395,38 +242,6 @@ def _never(a: Any, b: Any) -> Any:
     return False
 
 
-def settle_stub() -> Callable[..., Any]:
-    """``__ol_settle(flag)`` after a loop whose checks were deferred to its end
-    (:mod:`.placement`): a replay where the flag is set. Lowered in the caller (an
-    overload compiled ``if flag: raise Replay`` as a function of its own, about
-    20 ms of every first compile with a deferred check); where every op of the loop
-    computes plainly the flag is the constant False, and LLVM folds the test away
-    (:func:`.jit._replay_in_llvm` reads what is left)."""
-
-    def settle(flag: Any) -> None:  # only ever called from compiled code
-        raise NotImplementedError("settle")
-
-    settle.__name__ = settle.__qualname__ = "__ol_settle"
-
-    @type_callable(settle)
-    def typer(context: Any) -> Any:
-        def typed(flag: Any) -> Any:
-            return types.none(flag) if isinstance(flag, (types.Boolean, types.Integer)) \
-                else None
-        return typed
-
-    def lower(context: Any, builder: Any, sig: Any, args: Any) -> Any:
-        bad = context.is_true(builder, sig.args[0], args[0])
-        with cgutils.if_unlikely(builder, bad):
-            context.call_conv.return_user_exc(builder, Replay, ())
-        LOWERED_REPLAYS.add(builder.function.name)
-        return context.get_dummy_value()
-
-    lower_builtin(settle, types.Boolean)(lower)
-    lower_builtin(settle, types.Integer)(lower)
-    return settle
-
-
 def _first(a: Any, b: Any) -> Any:
     return a
 
@@ -438,11 +253,6 @@ def _second(a: Any, b: Any) -> Any:
 def _inplace_impl(name: str) -> Callable[..., Any]:
     """``a op= b`` on an array is in place in Python: the same here."""
     return _INPLACE[name]
-
-
-def _as64(a: Any, b: Any) -> Any:
-    """The one type both operands are cast to (literal types included)."""
-    return types.int64 if _mixed64(a, b) or a.signed else types.uint64
 
 
 def _wide_op(ovf: Any) -> Callable[..., Any]:

@@ -50,13 +50,15 @@ from .intarith import (
     _mul_ovf,
     _narrow_op,
     _narrow_type,
-    _real_scalars,
     _stub,
     _sub_ovf,
     _wide_op,
+)
+from .lowered import (
     as_checked_division,
     as_checked_pow,
     as_numba_unary,
+    real_scalars,
     settle_stub,
 )
 
@@ -71,7 +73,7 @@ def _zero_checked(name: str) -> Callable[..., Any]:
     as_checked_division(stub, name[1:] if inplace else name)  # floats: typed first
 
     def typed(a: Any, b: Any) -> Any:
-        if _real_scalars(a, b):
+        if real_scalars(a, b):
             return None  # typed and lowered by as_checked_division
         if isinstance(a, types.Array):
             return _INPLACE[name] if inplace else _PLAIN_DIV[name.lstrip("i")]
@@ -192,7 +194,7 @@ def _float_pow_int(ft: Any) -> Callable[..., Any]:
     """A float to an int power, as Python and NumPy compute it: C's ``pow`` with the
     exponent as a float (Numba's own ``float ** int`` multiplies by squaring, and
     differed from Python's in the last bit for 3 of 4 random cases). A zero base to a
-    negative power and an overflow replay, as :func:`.intarith.as_checked_pow`'s."""
+    negative power and an overflow replay, as :func:`.lowered.as_checked_pow`'s."""
 
     def float_pow_int(a: Any, b: Any) -> Any:
         e = ft(b)

@@ -177,7 +177,7 @@ def may_replay(built: Any, argtypes: tuple) -> bool:
     (floats, arrays), no ``raise Replay`` is left in Numba's typed IR, and a function
     that writes into its arguments need not copy them first (a float division's
     zero test and a loop's deferred flag are lowered with no IR:
-    :data:`.intarith.LOWERED_REPLAYS` names the functions that hold one). Code loaded
+    :data:`.lowered.LOWERED_REPLAYS` names the functions that hold one). Code loaded
     from the disk cache has no IR to read: its object code is searched for the raised
     class (:func:`.cache._raises_replay`), and where that cannot be read it is taken
     to replay."""
@@ -196,7 +196,7 @@ def may_replay(built: Any, argtypes: tuple) -> bool:
     blocks = getattr(getattr(cres, "type_annotation", None), "blocks", None)
     if not blocks:
         return True
-    from .intarith import LOWERED_REPLAYS
+    from .lowered import LOWERED_REPLAYS
 
     raising = (ir.StaticRaise, ir.Raise, ir.StaticTryRaise, ir.TryRaise)
     lowered = getattr(getattr(cres, "fndesc", None), "mangled_name", None) in LOWERED_REPLAYS
