@@ -10,11 +10,12 @@ detector reads.
 from __future__ import annotations
 
 import ast
+import functools
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 from ...analysis.scope import Namespace, own_nodes
-from .kinds import Kinds, dtype_of, param_kinds
+from .kinds import dtype_of, kinds_of, param_kinds
 
 __all__ = ["Context", "own_nodes", "names_in", "updates", "const", "nonneg", "dtype_kind",
            "NARROW_FLOATS"]
@@ -32,15 +33,20 @@ class Context:
                  params: tuple[str, ...], signature: Any):
         self.tree = tree
         self.ns = Namespace(func)
-        self.kinds = Kinds(tree, self.ns, param_kinds(signature, params))
+        self.kinds = kinds_of(tree, self.ns, param_kinds(signature, params))
         self.resolved = signature is not None
-        self.loops = [n for n in own_nodes(tree) if isinstance(n, (ast.For, ast.While))]
+        #: the function's own nodes, walked once for every detector
+        self.nodes = list(own_nodes(tree))
+        self.loops = [n for n in self.nodes if isinstance(n, (ast.For, ast.While))]
         self.carried = _carried(self.loops)
         self.loop_targets = {t.id for loop in self.loops if isinstance(loop, ast.For)
                              for t in ast.walk(loop.target) if isinstance(t, ast.Name)}
         self.nonneg = _nonneg_names(tree, self)
-        self.parents = {child: node for node in own_nodes(tree)
-                        for child in ast.iter_child_nodes(node)}
+
+    @functools.cached_property
+    def parents(self) -> dict[ast.AST, ast.AST]:
+        """Each own node's parent (two detectors ask; most calls need none)."""
+        return {child: node for node in self.nodes for child in ast.iter_child_nodes(node)}
 
     def of(self, node: ast.expr) -> set[str]:
         return self.kinds.of(node)

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from .catalogue import SemanticFinding, finding
-from .context import NARROW_FLOATS, Context, dtype_kind, own_nodes
+from .context import NARROW_FLOATS, Context, dtype_kind
 from .kinds import ARG, UNKNOWN, is_numpy, value_kind
 from .shims import CHECKED_MATH, MATH_TO_INT, shim_plan
 
@@ -28,7 +28,7 @@ _PAIRWISE = frozenset("sum mean var std nansum nanmean nanvar nanstd average".sp
 def text(ctx: Context) -> Iterator[SemanticFinding]:
     """SEM001: str() of anything but a str, an int or a bool."""
     fine = {"str", "int", "bool", "np:bool"}
-    for node in own_nodes(ctx.tree):
+    for node in ctx.nodes:
         if isinstance(node, ast.Call) and ctx.builtin(node.func, "str") and node.args:
             kinds = ctx.of(node.args[0])
             if ARG in kinds:
@@ -43,7 +43,7 @@ def text(ctx: Context) -> Iterator[SemanticFinding]:
 
 def round_ndigits(ctx: Context) -> Iterator[SemanticFinding]:
     """SEM006: round(x, ndigits) of Python numbers."""
-    for node in own_nodes(ctx.tree):
+    for node in ctx.nodes:
         if isinstance(node, ast.Call) and ctx.builtin(node.func, "round") and node.args and \
                 (len(node.args) == 2 or any(k.arg == "ndigits" for k in node.keywords)):
             kinds = ctx.of(node.args[0])
@@ -59,7 +59,7 @@ def round_ndigits(ctx: Context) -> Iterator[SemanticFinding]:
 def to_int(ctx: Context) -> Iterator[SemanticFinding]:
     """SEM007: float → int conversions, checked by compiled replacements."""
     plan = shim_plan(ctx)
-    for node in own_nodes(ctx.tree):
+    for node in ctx.nodes:
         if not isinstance(node, ast.Call) or len(node.args) != 1:
             continue
         name = _conversion(node, ctx)
@@ -89,7 +89,7 @@ def _conversion(node: ast.Call, ctx: Context) -> str | None:
 
 def math_errors(ctx: Context) -> Iterator[SemanticFinding]:
     """SEM008: math functions that raise in Python and give nan/inf compiled."""
-    for node in own_nodes(ctx.tree):
+    for node in ctx.nodes:
         if isinstance(node, ast.Call):
             dotted = ctx.dotted(node.func)
             if dotted and dotted.startswith("math.") and dotted[5:] in CHECKED_MATH:
@@ -100,10 +100,10 @@ def math_errors(ctx: Context) -> Iterator[SemanticFinding]:
 def globals_read(ctx: Context) -> Iterator[SemanticFinding]:
     """SEM012 (global scalars: guarded) and SEM014 (global arrays: declined)."""
     scope_locals = ctx.kinds.local_names | set(ctx.kinds.params)
-    loads = sorted({n.id for n in own_nodes(ctx.tree) if isinstance(n, ast.Name)
+    loads = sorted({n.id for n in ctx.nodes if isinstance(n, ast.Name)
                     and isinstance(n.ctx, ast.Load) and n.id not in scope_locals})
     lines: dict[str, int] = {}
-    for n in sorted((n for n in own_nodes(ctx.tree) if isinstance(n, ast.Name)),
+    for n in sorted((n for n in ctx.nodes if isinstance(n, ast.Name)),
                     key=lambda n: n.lineno):
         lines.setdefault(n.id, n.lineno)
     for name in loads:
@@ -117,7 +117,7 @@ def globals_read(ctx: Context) -> Iterator[SemanticFinding]:
         elif value_kind(value) != UNKNOWN or isinstance(value, tuple):
             yield finding("SEM012", lines[name], f"reads the global {name!r}: its value is "
                           "checked before each call and the code rebuilt when it changes")
-    for name in sorted(set(ctx.ns.closure) & {n.id for n in own_nodes(ctx.tree)
+    for name in sorted(set(ctx.ns.closure) & {n.id for n in ctx.nodes
                                               if isinstance(n, ast.Name)}):
         yield finding("SEM013", lines.get(name, ctx.tree.lineno), f"reads the closure "
                       f"variable {name!r}: checked before each call, rebuilt when rebound")
@@ -127,7 +127,7 @@ def reductions(ctx: Context) -> Iterator[SemanticFinding]:
     """SEM018: NumPy's pairwise sums of float32/complex64 arrays (verified). Only inside
     loops: a function without loops is not compiled by Numba (it would not pay)."""
     in_loops = {id(n) for loop in ctx.loops for n in ast.walk(loop)}
-    for node in own_nodes(ctx.tree):
+    for node in ctx.nodes:
         if not isinstance(node, ast.Call) or id(node) not in in_loops:
             continue
         dotted = ctx.dotted(node.func)

@@ -33,8 +33,8 @@ import numpy as np
 from ...analysis.scope import Namespace
 from ...core.runtime import RUNTIME
 
-__all__ = ["Kinds", "param_kinds", "PY_NUMBERS", "UNKNOWN", "ARG", "is_python", "is_numpy",
-           "dtype_of", "numba_result", "numpy_result", "combine", "value_kind"]
+__all__ = ["Kinds", "kinds_of", "param_kinds", "PY_NUMBERS", "UNKNOWN", "ARG", "is_python",
+           "is_numpy", "dtype_of", "numba_result", "numpy_result", "combine", "value_kind"]
 
 UNKNOWN = "?"
 ARG = "arg"
@@ -174,6 +174,22 @@ def combine(left: str, right: str, op: type) -> str:
     if is_python(left) and is_python(right):
         return _python_result(left, right, op)
     return numpy_result(left, right, op)
+
+
+_solved = RUNTIME.cache("numba.kinds.solved", maxsize=64)
+
+
+def kinds_of(tree: ast.FunctionDef | ast.AsyncFunctionDef, ns: Namespace,
+             params: dict[str, frozenset[str]]) -> Kinds:
+    """:class:`Kinds` for ``tree`` in ``ns`` with these parameter kinds, solved once:
+    the catalogue's detectors (:class:`.context.Context`) and the result type
+    (:mod:`.returns`) ask for the same ones while a signature is planned."""
+    key = (id(tree), id(ns.globals), tuple((k, id(v)) for k, v in ns.closure.items()),
+           tuple(sorted(params.items())))
+    found = _solved.get(key)
+    if found is None or found[0] is not tree or found[1] is not ns.globals:
+        found = _solved[key] = (tree, ns.globals, Kinds(tree, ns, params))
+    return found[2]
 
 
 class Kinds:

@@ -17,7 +17,7 @@ from ...analysis.scope import Namespace
 from ...analysis.source import unwrap_callable
 from ...core.runtime import RUNTIME
 from .context import own_nodes
-from .kinds import Kinds, dtype_of, is_numpy, param_kinds
+from .kinds import dtype_of, is_numpy, kinds_of, param_kinds
 from .memo import per_call
 
 __all__ = ["result_type"]
@@ -40,7 +40,7 @@ def _proven_type(tree: Any, func: Any, features: Any, signature: Any) -> type | 
     returns = [node for node in own_nodes(tree) if isinstance(node, ast.Return)]
     if not returns or any(r.value is None for r in returns):
         return None
-    kinds = Kinds(tree, Namespace(unwrap_callable(func)),
+    kinds = kinds_of(tree, Namespace(unwrap_callable(func)),
                   param_kinds(signature, features.params))
     found: set[str] = set()
     for node in returns:

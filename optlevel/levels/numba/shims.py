@@ -13,7 +13,7 @@ from __future__ import annotations
 import ast
 from typing import Any
 
-from .context import Context, own_nodes
+from .context import Context
 
 __all__ = ["CHECKED_MATH", "MATH_TO_INT", "ShimPlan", "shim_plan", "shim_names"]
 
@@ -44,10 +44,10 @@ class ShimPlan:
 
 def shim_plan(ctx: Context) -> ShimPlan:
     plan = ShimPlan()
-    calls = {id(n.func) for n in own_nodes(ctx.tree) if isinstance(n, ast.Call)
+    calls = {id(n.func) for n in ctx.nodes if isinstance(n, ast.Call)
              and len(n.args) == 1 and not n.keywords}
     uses: dict[str, list[bool]] = {}
-    for node in own_nodes(ctx.tree):
+    for node in ctx.nodes:
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
             uses.setdefault(node.id, []).append(id(node) in calls)
     for name in ("int", "round"):
