@@ -9,15 +9,18 @@ Two functions are made from the AST once per function:
   before and after the loop runs in the caller's process as written.
 * the *piece*: ``(env, items) -> reductions``: binds the names the loop reads from
   ``env`` and runs the loop's body over ``items``. In the caller's process it runs the
-  whole loop on the real objects (the plain loop, exactly); in a worker it runs one
-  piece on copies (:mod:`.iterworker`).
+  whole loop, or its first iterations, on the real objects (the plain loop, exactly);
+  in a worker it runs one piece on copies (:mod:`.iterworker`).
 
-The parent merges in piece order: the slots each piece wrote, the lists it appended,
-its partial reductions folded onto the start value. A piece that raises means the
-whole loop runs again here, serially, on the untouched objects: the same exception,
-with the same partial writes, as the plain call (the proof leaves the loop no other
-effects). Calls the runner cannot split safely (an argument of a kind it cannot cut,
-aliased containers, a reduction of an unknown type) run the plain loop here.
+On the process pool with up to 4 workers the caller runs the first piece itself while
+the pool's workers run the rest (:mod:`.iterhelp`, which also says what a raising
+piece does there). Otherwise (more workers, threads, Dask, Ray) the caller waits, and
+merges in piece order: the slots each piece wrote, the lists it appended, its partial
+reductions folded onto the start value. A piece that raises means the whole loop runs
+again here, serially, on the untouched objects: the same exception, with the same
+partial writes, as the plain call (the proof leaves the loop no other effects). Calls
+the runner cannot split safely (an argument of a kind it cannot cut, aliased
+containers, a reduction of an unknown type) run the plain loop here.
 """
 
 from __future__ import annotations
