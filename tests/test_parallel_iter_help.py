@@ -197,16 +197,20 @@ def test_the_callers_piece_runs_marked_as_a_level_3_worker():
     assert runner.last.endswith("the first here") and not runtime.inside_worker()
 
 
-def test_the_share_moves_toward_the_slower_side():
+def test_the_share_follows_the_median_rates():
     share = iterhelp.Share(2)
-    share.learn((50, 0.010), [50], [0.020])  # the worker twice as slow per iteration
-    assert 0.5 < share.fraction < 2 / 3
-    for _ in range(20):
-        share.learn((50, 0.010), [50], [0.020])
-    assert share.fraction == pytest.approx(2 / 3, abs=0.01)
+    assert share.fraction == 0.5
+    for _ in range(3):
+        share.learn((50, 0.010), [50], [0.020])  # the worker twice as slow per iteration
+    assert share.fraction == pytest.approx(2 / 3)
+    share.learn((50, 0.010), [50], [0.200])  # one slow call (a cold worker, a busy core)
+    assert share.fraction == pytest.approx(2 / 3)
     share.learn((50, 0.0001), [50], [0.020])  # too short to teach anything
-    assert share.fraction == pytest.approx(2 / 3, abs=0.01)
-    assert share.iterations(3) in (1, 2) and share.iterations(2) == 1
+    assert len(share.rates) == 4
+    for _ in range(5):
+        share.learn((50, 0.030), [50], [0.010])  # now the caller is the slower
+    assert share.fraction == pytest.approx(0.25)
+    assert share.iterations(3) == 1 and share.iterations(2) == 1 and share.iterations(100) == 25
     assert not iterhelp.helps(1) and iterhelp.helps(4) and not iterhelp.helps(5)
 
 

@@ -32,9 +32,9 @@ Three things decide whether it pays:
   rowwise N=128 without the wait: its worker started 10-22 ms late, and the call ran no
   faster than plain Python (0.94x).
 * The caller's share is learned (:class:`Share`): a worker also unpickles its inputs
-  and pickles its effects, the caller does neither, so after each call the share moves
-  halfway to the one that would have ended the caller's piece and the slowest
-  worker's together.
+  and pickles its effects, the caller does neither, so after each call the share is
+  set to the one that would end the caller's piece and the slowest worker's together,
+  at their seconds per iteration over the latest calls (medians).
 * What the caller's process does around its piece stays small: it pickles the
   workers' inputs itself (the pool's feeder thread then only copies bytes), large
   inputs and effects go through shared memory (its process reads no pipe while it
@@ -49,10 +49,12 @@ flowing) even out slow cores: there the caller waits, as on Dask and Ray.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import gc
 import itertools
 import pickle
+import statistics
 import time
 from collections.abc import Iterator
 from concurrent.futures import Future
@@ -79,6 +81,8 @@ _POLL_S = 50e-6
 _LEAST, _MOST = 0.02, 0.9
 #: Pieces shorter than this teach the share nothing (timer noise, start-up).
 _MIN_S = 2e-3
+#: How many of the latest calls' rates the share is set from (their medians).
+_KEPT = 5
 
 
 def helps(workers: int) -> bool:
@@ -87,11 +91,16 @@ def helps(workers: int) -> bool:
 
 
 class Share:
-    """The fraction of a loop's iterations its caller runs, learned call by call."""
+    """The fraction of a loop's iterations its caller runs, learned call by call: from
+    the seconds per iteration of the caller's piece and of the slowest worker's, each
+    the median of the latest calls (one call's timings vary by 5-10% on a shared
+    machine, and a worker's first large piece runs slower: a share set from one call
+    swung the stencil's next calls by as much)."""
 
     def __init__(self, workers: int):
         self.helpers = workers - 1
         self.fraction = 1.0 / workers
+        self.rates: collections.deque[tuple[float, float]] = collections.deque(maxlen=_KEPT)
 
     def iterations(self, n: int) -> int:
         """The caller's iterations (the first ones) of a loop of ``n``: at least one,
@@ -106,9 +115,11 @@ class Share:
         count, spent = here
         if spent < _MIN_S or len(sizes) != self.helpers or min(seconds) <= 0:
             return
-        slowest = max(s / k for s, k in zip(seconds, sizes))
-        ideal = slowest / (self.helpers * spent / count + slowest)
-        self.fraction = min(_MOST, max(_LEAST, (self.fraction + ideal) / 2))
+        self.rates.append((spent / count, max(s / k for s, k in zip(seconds, sizes))))
+        here_rate = statistics.median(r[0] for r in self.rates)
+        slowest = statistics.median(r[1] for r in self.rates)
+        ideal = slowest / (self.helpers * here_rate + slowest)
+        self.fraction = min(_MOST, max(_LEAST, ideal))
 
 
 class Board:
