@@ -23,7 +23,10 @@ figures (targets from the issue):
   ray                      the same on a local Ray (ray.init(num_cpus=cores))
 
 ``--pieces K`` sets the pieces per worker of the iteration splits (default: 2 up to 4
-workers, 4 above), to measure what suits a machine.
+workers, 4 above), to measure what suits a machine. Up to 4 workers the calling process
+runs the first piece of a loop itself and each worker one piece (``--pieces`` then
+applies to threads, Dask and Ray only); ``--helps-up-to N`` moves that bound (0: the caller only
+waits, as above 4 workers), to measure where it pays.
 """
 
 from __future__ import annotations
@@ -263,12 +266,18 @@ def main() -> None:
     parser.add_argument("--only", help="comma-separated figure names")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--pieces", type=int, help="pieces per worker (default: the rule)")
+    parser.add_argument("--helps-up-to", type=int, help="the caller runs a share of the "
+                        "loop on at most this many workers (default 4; 0: never)")
     ns = parser.parse_args()
     warnings.simplefilter("ignore", optlevel.OptlevelWarning)
     if ns.pieces:
         from optlevel.levels.parallel import iterplan
 
         iterplan.pieces_per_worker = lambda workers: ns.pieces
+    if ns.helps_up_to is not None:
+        from optlevel.levels.parallel import iterhelp
+
+        iterhelp.HELPS_UP_TO = ns.helps_up_to
     cases = _cases()
     names = ns.only.split(",") if ns.only else list(cases) + ["cluster"]
     cores = len(os.sched_getaffinity(0))

@@ -18,7 +18,8 @@ what is specific to optlevel:
 - :mod:`.pools`, :mod:`.worker`, :mod:`.ship`: the persistent pools, what runs in a
   worker, and how the function gets there;
 - :mod:`.local`, :mod:`.remote`, :mod:`.cluster`: running one call on threads,
-  processes, Dask or Ray;
+  processes, Dask or Ray; an iteration split's loop in :mod:`.iterrun` (its caller's
+  own share of the pieces in :mod:`.iterhelp`);
 - :mod:`.prange`: the Numba ``parallel=True`` rewrite of independent loops;
 - :mod:`.mapping`: ``f.map(iterable)``;
 - :mod:`.costs`: measured pool costs for the planner; :mod:`.runtime`: worker

@@ -69,11 +69,18 @@ def iteration_estimate(features: FunctionFeatures, signature: ArgSignature, prof
                        workers: int, asked: bool) -> Estimate:
     steps = _steps(features, signature)
     serial = steps * _STEP_S
+    from .iterhelp import helps
+
     _, task = costs.process_costs(profile, workers)
-    pieces = workers * pieces_per_worker(workers)
     shipped = sum(a.size for a in signature.args) * 8 * max(1, int(math.sqrt(steps)) // 64)
+    if helps(workers):  # the caller runs a share itself: one piece per worker, the
+        # caller's share of the data not shipped (:mod:`.iterhelp`)
+        pieces, shipped = workers - 1, shipped * (workers - 1) / workers
+        how = f"loop of ~{steps:.3g} steps on {pieces} processes and this one"
+    else:
+        pieces = workers * pieces_per_worker(workers)
+        how = f"loop of ~{steps:.3g} steps in {pieces} pieces on {workers} processes"
     parallel = serial / workers + pieces * task + 2 * shipped * costs.copy_s(profile)
-    how = f"loop of ~{steps:.3g} steps in {pieces} pieces on {workers} processes"
     judged = costs.judge(serial, parallel, how)
     if judged.pays is Pays.YES and None in features.split.iterations.trips:
         # a loop whose trip count is a guess (and whose items' shipping is unknown):

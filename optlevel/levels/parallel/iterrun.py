@@ -9,15 +9,18 @@ Two functions are made from the AST once per function:
   before and after the loop runs in the caller's process as written.
 * the *piece*: ``(env, items) -> reductions``: binds the names the loop reads from
   ``env`` and runs the loop's body over ``items``. In the caller's process it runs the
-  whole loop on the real objects (the plain loop, exactly); in a worker it runs one
-  piece on copies (:mod:`.iterworker`).
+  whole loop, or its first iterations, on the real objects (the plain loop, exactly);
+  in a worker it runs one piece on copies (:mod:`.iterworker`).
 
-The parent merges in piece order: the slots each piece wrote, the lists it appended,
-its partial reductions folded onto the start value. A piece that raises means the
-whole loop runs again here, serially, on the untouched objects: the same exception,
-with the same partial writes, as the plain call (the proof leaves the loop no other
-effects). Calls the runner cannot split safely (an argument of a kind it cannot cut,
-aliased containers, a reduction of an unknown type) run the plain loop here.
+On the process pool with up to 4 workers the caller runs the first piece itself while
+the pool's workers run the rest (:mod:`.iterhelp`, which also says what a raising
+piece does there). Otherwise (more workers, threads, Dask, Ray) the caller waits, and
+merges in piece order: the slots each piece wrote, the lists it appended, its partial
+reductions folded onto the start value. A piece that raises means the whole loop runs
+again here, serially, on the untouched objects: the same exception, with the same
+partial writes, as the plain call (the proof leaves the loop no other effects). Calls
+the runner cannot split safely (an argument of a kind it cannot cut, aliased
+containers, a reduction of an unknown type) run the plain loop here.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ import os
 import types
 from collections.abc import Callable
 from concurrent.futures.process import BrokenProcessPool
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -51,7 +54,8 @@ from .itercut import (
     stand_ins,
     tree_params,
 )
-from .iterworker import CURRENT_GLOBALS, UNSET, run_loop_piece
+from .iterhelp import Share, helps, run_helped
+from .iterworker import CURRENT_GLOBALS, SHM_BYTES, UNSET, run_loop_piece
 from .shm import Segments
 from .split_iter import IterProof
 
@@ -59,8 +63,6 @@ __all__ = ["LoopRunner", "build_driver"]
 
 _REDUCIBLE = (int, float, complex, str, bytes, np.number)
 _CALLS = itertools.count()
-#: Shared values at least this large go to the workers once, through shared memory.
-_SHM_BYTES = 1 << 18
 
 
 def _piece_tree(tree: ast.FunctionDef, proof: IterProof) -> ast.Module:
@@ -145,14 +147,27 @@ def build_driver(func: Callable[..., Any], tree: ast.FunctionDef, proof: IterPro
     return driver
 
 
-def _head_first(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """The first piece cut in two: a head of an eighth of it, which the first split
-    call checks here (:mod:`.itercheck`) at a small cost, and the rest."""
-    lo, hi = ranges[0]
+class _Cut(NamedTuple):
+    """One helped call's pieces (:mod:`.iterhelp`): their descriptions, stand-ins and
+    sizes; whether its timings teach the caller's share (not a first split call, whose
+    checked piece is cut in two); its shared-memory segments."""
+
+    descs: list[tuple]
+    own: list[dict]
+    sizes: list[int]
+    learn: bool
+    segments: Segments
+
+
+def _head_first(ranges: list[tuple[int, int]], at: int) -> list[tuple[int, int]]:
+    """Piece ``at`` (the first a worker runs) cut in two: a head of an eighth of it,
+    which the first split call checks here (:mod:`.itercheck`) at a small cost, and the
+    rest."""
+    lo, hi = ranges[at]
     head = max(1, (hi - lo) // 8)
     if hi - lo <= head:
         return ranges
-    return [(lo, lo + head), (lo + head, hi)] + list(ranges[1:])
+    return list(ranges[:at]) + [(lo, lo + head), (lo + head, hi)] + list(ranges[at + 1:])
 
 
 class LoopRunner:
@@ -175,6 +190,9 @@ class LoopRunner:
 
             self.private = private_slots(tree, proof)
         self.workers, self.pieces = workers, workers * pieces_per_worker
+        # on a few cores the caller runs a share of the loop itself (:mod:`.iterhelp`)
+        self.share = Share(workers) if helps(workers) and client is None and not threads \
+            and not ray else None
         module = _piece_tree(tree, proof)
         compiled = compile(module, func.__code__.co_filename, "exec")
         code = next(c for c in compiled.co_consts if isinstance(c, types.CodeType))
@@ -237,16 +255,23 @@ class LoopRunner:
     # -- running the pieces ----------------------------------------------------------------
     def _parallel(self, kind: str, args: tuple, seq: Any, env: dict) -> tuple:
         proof = self.proof
-        ranges = bounds(len(seq), self.pieces)
-        if not self.checked and not self.threads:
-            ranges = _head_first(ranges)
+        n = len(seq)
+        here = self.share.iterations(n) if self.share is not None else 0
+        # a helping caller runs the first iterations itself, the workers one piece each
+        ranges = [(0, here)] + [(lo + here, hi + here)
+                                for lo, hi in bounds(n - here, self.workers - 1)] \
+            if here else bounds(n, self.pieces)
+        first = not self.checked and not self.threads
+        if first:
+            ranges = _head_first(ranges, 1 if here else 0)
         descs = [describe(kind, args, seq, lo, hi) for lo, hi in ranges]
         if self.threads:
             from .iterthreads import run_threads
 
             return run_threads(self, kind, args, descs, env)
-        own = stand_ins(proof, env, descs)
-        moving = {n for n, _ in proof.reductions} | set(proof.appends) | set(own[0])
+        # the caller's own piece reads its own objects: no stand-ins for it
+        own = [{}] + stand_ins(proof, env, descs[1:]) if here else stand_ins(proof, env, descs)
+        moving = {n for n, _ in proof.reductions} | set(proof.appends) | set(own[-1])
         shared = {n: env[n] for n in proof.env if n not in moving}
         # the caller's current values of the data globals the function reads: workers
         # loaded the function once, with the globals of that moment
@@ -254,7 +279,7 @@ class LoopRunner:
         func_blob = ship.dumps_function(self.func)
         env_blob = ship.dumps_values(shared, "a value the loop reads")
         token = f"{os.getpid()}:{next(_CALLS)}"
-        ship.dumps_values(descs[0], "an item of the loop")
+        ship.dumps_values(descs[-1], "an item of the loop")
         if self.client is not None:
             return self._on_dask(kind, args, env, descs, own, (func_blob, token, env_blob))
         if self.ray:
@@ -262,9 +287,12 @@ class LoopRunner:
         with Segments() as segments:
             try:
                 sent: Any = segments.put(np.frombuffer(env_blob, np.uint8)) \
-                    if len(env_blob) >= _SHM_BYTES else env_blob
+                    if len(env_blob) >= SHM_BYTES else env_blob
             except OSError:  # /dev/shm too small: through the pipe with each piece
                 sent = env_blob
+            if here:
+                cut = _Cut(descs, own, [hi - lo for lo, hi in ranges], not first, segments)
+                return run_helped(self, env, cut, (func_blob, token, sent))
             return self._pieces(kind, args, env, descs, own, (func_blob, token, sent))
 
     def _pieces(self, kind: str, args: tuple, env: dict, descs: list[tuple],
@@ -292,7 +320,7 @@ class LoopRunner:
             except Exception:  # the user's error: the plain loop raises it, as written
                 self.last = "a piece raised: the loop ran again here, serially"
                 return self.serial(kind, args, env)
-            if self._differs(env_sent, sends[0], descs[0], results[0]):
+            if self.differs(env_sent, sends[0], descs[0], results[0]):
                 return self.serial(kind, args, env)
             self.last = f"{len(descs)} pieces on {self.workers} processes"
             return self.merge(env, results)
@@ -322,7 +350,7 @@ class LoopRunner:
         except Exception:  # the user's error: the plain loop raises it, as written
             self.last = "a piece raised: the loop ran again here, serially"
             return self.serial(kind, args, env)
-        if self._differs(env_blob, sends[0], descs[0], results[0]):
+        if self.differs(env_blob, sends[0], descs[0], results[0]):
             return self.serial(kind, args, env)
         self.last = f"{len(descs)} pieces on dask"
         return self.merge(env, results)
@@ -348,12 +376,12 @@ class LoopRunner:
             return self.serial(kind, args, env)
         except (OSError, RayError) as exc:  # the cluster went away, a worker died
             return self._lost(kind, args, env, exc, "ray")
-        if self._differs(env_blob, sends[0], descs[0], results[0]):
+        if self.differs(env_blob, sends[0], descs[0], results[0]):
             return self.serial(kind, args, env)
         self.last = f"{len(descs)} pieces on ray"
         return self.merge(env, results)
 
-    def _differs(self, env_sent: Any, sent: dict, desc: tuple, got: tuple) -> bool:
+    def differs(self, env_sent: Any, sent: dict, desc: tuple, got: tuple) -> bool:
         """The first split call: its first piece again here (:mod:`.itercheck`)."""
         if self.checked:
             return False

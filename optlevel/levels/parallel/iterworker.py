@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import marshal
 import pickle
+import time
 import types
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -18,11 +19,14 @@ from ...core.runtime import RUNTIME
 from . import shm
 from .worker import load_function, use_globals
 
-__all__ = ["UNSET", "Unset", "items_of", "key_at", "run_loop_piece", "piece_function",
-           "CURRENT_GLOBALS", "run_piece_on", "load_env", "preload"]
+__all__ = ["UNSET", "Unset", "items_of", "key_at", "run_loop_piece", "run_shipped_piece",
+           "piece_function", "CURRENT_GLOBALS", "run_piece_on", "load_env", "preload", "SHM_BYTES"]
 
 #: the key of the shared values under which the caller's current globals travel
 CURRENT_GLOBALS = "__optlevel_current_globals__"
+
+#: Pickled values at least this large go through shared memory rather than a pipe.
+SHM_BYTES = 1 << 18
 
 #: The loop's compiled pieces, by their marshalled code (a pool serves a few).
 _pieces = RUNTIME.cache("parallel.iterworker.pieces", maxsize=32)
@@ -90,6 +94,36 @@ def run_loop_piece(func_blob: bytes, code_blob: bytes, token: str, env_blob: byt
     env = dict(_envs.get_or_make(token, lambda: load_env(env_blob)))
     with use_globals(func, env.pop(CURRENT_GLOBALS, {})):
         return run_piece_on(piece, env, starts, desc, spec)
+
+
+def run_shipped_piece(func_blob: bytes, code_blob: bytes, token: str, env_blob: bytes,
+                      blob: Any, spec: tuple, board: tuple | None, out_name: str) -> Any:
+    """:func:`run_loop_piece` for a caller that runs a share of the loop itself
+    (:mod:`.iterhelp`). ``blob``: the piece's ``(starts, desc)`` pickled by the caller
+    (bytes, or a shared-memory segment holding them). The piece marks its slot of the
+    caller's ``board`` (``(segment, piece)``, or None) as soon as it arrives, then
+    unpickles its inputs, runs, pickles its effects, and writes there the seconds all
+    that took. Its effects come back pickled: in the segment ``out_name`` when large
+    (the caller's process then reads no pipe while it computes), else as bytes."""
+    begin = time.perf_counter()
+    attached = shm.attach()
+    slots = attached.array(board[0], True) if board is not None else np.zeros(2)
+    at = 2 * board[1] if board is not None else 0
+    try:
+        slots[at] = 1.0
+        starts, desc = load_env(blob)
+        effects = run_loop_piece(func_blob, code_blob, token, env_blob, starts, desc, spec)
+        out: Any = pickle.dumps(effects, pickle.HIGHEST_PROTOCOL)
+        if len(out) >= SHM_BYTES:
+            try:
+                out = shm.write_result(out_name, np.frombuffer(out, np.uint8))
+            except OSError:  # no room (or a retried call's segment): through the pipe
+                pass
+        slots[at + 1] = time.perf_counter() - begin
+        return out
+    finally:
+        del slots
+        attached.close()
 
 
 def run_piece_on(piece: Callable[..., Any], env: dict, starts: dict[str, Any], desc: tuple,

@@ -20,13 +20,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from typing import Any
 
 from ...core.runtime import RUNTIME
 from . import runtime, worker
 
-__all__ = ["ThreadPool", "ProcessPool", "THREADS", "PROCESSES", "close_pools"]
+__all__ = ["ThreadPool", "ProcessPool", "THREADS", "PROCESSES", "close_pools", "wait_all",
+           "settle"]
 
 log = logging.getLogger("optlevel")
 
@@ -169,3 +170,11 @@ def wait_all(futures: list[Future]) -> list[Any]:
     if errors:
         raise errors[0]
     return results
+
+
+def settle(futures: list[Future]) -> None:
+    """Cancel the pieces not started yet and wait for the running ones (a call that
+    gave up on them leaves none running behind it)."""
+    for future in futures:
+        future.cancel()
+    wait(futures)
