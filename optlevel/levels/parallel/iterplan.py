@@ -6,7 +6,6 @@ from __future__ import annotations
 import ast
 import math
 from collections.abc import Callable
-from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from ...analysis import ArgSignature, FunctionFeatures
@@ -201,6 +200,8 @@ def iteration_prepare(func: Callable[..., Any], features: FunctionFeatures,
 
 
 def _warm(workers: int, func_blob: bytes) -> None:
+    from concurrent.futures.process import BrokenProcessPool  # 7 ms: not at planning
+
     from .iterworker import preload
     from .pools import PROCESSES
 
