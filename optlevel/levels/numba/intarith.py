@@ -99,14 +99,15 @@ def _binary(name: str, wide: Callable[..., Any], narrow: Callable[..., Any],
     stub = _stub(mode + ("k" if weak else "") + name)
     op = name[1:] if inplace else name
     as_numba_op(stub, op, mode)  # floats and complex numbers: typed first, no check
-    lowered = mode == "" and not weak
-    if lowered:
-        as_checked_wide(stub, op)  # 64-bit ints: typed first, checked in the caller
+    lowered = mode == ""
+    if lowered:  # 64-bit ints: typed first, checked in the caller (a narrow int beside
+        # a Python int that always is one keeps its k op: NumPy 2's narrow type)
+        as_checked_wide(stub, op, mixed=not weak)
 
     def typed(a: Any, b: Any) -> Any:
         if _plain_scalars(a, b):
             return None  # typed and lowered by as_numba_op
-        if lowered and (_wide(a, b) or _mixed64(a, b)):
+        if lowered and (_wide(a, b) or not weak and _mixed64(a, b)):
             return None  # typed and lowered by as_checked_wide
         if weak:
             found = _weak(op, a, b, mode)

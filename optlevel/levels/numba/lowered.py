@@ -177,17 +177,18 @@ def as_checked_pow(stub: Callable[..., Any]) -> None:
     lower_builtin(stub, types.Float, types.Float)(lower)
 
 
-def as_checked_wide(stub: Callable[..., Any], op: str) -> None:
+def as_checked_wide(stub: Callable[..., Any], op: str, mixed: bool = True) -> None:
     """Type and lower ``stub`` on two 64-bit ints (or int64 with a narrower int) as
     LLVM's ``{op}.with.overflow``: the value, or a replay where it leaves 64 bits,
     straight into the caller's code. The overload it replaces (:func:`.intarith._wide_op`)
     compiled that as a function of its own per op and type pair (about 20 ms of a
-    first compile: histogram's ``out[b] += 1``)."""
+    first compile: histogram's ``out[b] += 1``). ``mixed``: int64 with a narrower int
+    too (not for a ``k`` op, whose narrow int keeps NumPy 2's type)."""
 
     @type_callable(stub)
     def typer(context: Any) -> Any:
         def typed(a: Any, b: Any) -> Any:
-            if not (wide(a, b) or mixed64(a, b)):
+            if not (wide(a, b) or mixed and mixed64(a, b)):
                 return None
             t = as64(a, b)
             return t(t, t)  # the call casts both operands, as ``t(a), t(b)`` did
