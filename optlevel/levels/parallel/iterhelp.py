@@ -63,7 +63,6 @@ from typing import Any
 
 import numpy as np
 
-from ...errors import PerformanceWarning, warn_once
 from . import pools, runtime, ship
 from .iterworker import SHM_BYTES, items_of, run_shipped_piece
 from .shm import Segments, attach
@@ -194,12 +193,7 @@ def _helped(runner: Any, env: dict, cut: Any, sent: tuple, shipped: tuple) -> tu
             pools.PROCESSES.kill()
             raise
         if isinstance(failed, BrokenProcessPool):
-            pools.PROCESSES.rebuild()
-            if attempt == 1:
-                warn_once((runner.name, "iterations", "worker died"),
-                          f"{runner.name}: a level-3 worker process died during the call "
-                          f"({failed}); the process pool was restarted and its pieces run "
-                          "again.", PerformanceWarning)
+            pools.rebuild_after_death(runner.name, failed, attempt == 1, "its pieces run")
             continue
         env.update(zip(names, done))  # the others fold onto what piece 0 reduced
         if failed is not None:  # the user's error: the loop goes on here from that piece

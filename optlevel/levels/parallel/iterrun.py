@@ -38,7 +38,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ...errors import FallbackWarning, PerformanceWarning, warn_once
+from ...errors import FallbackWarning, warn_once
 from . import pools, runtime, ship
 from . import split_scan as scan
 from .chunks import bounds
@@ -310,12 +310,7 @@ class LoopRunner:
                 pools.PROCESSES.kill()
                 raise
             except BrokenProcessPool as exc:
-                pools.PROCESSES.rebuild()
-                if attempt == 1:
-                    warn_once((self.name, "iterations", "worker died"),
-                              f"{self.name}: a level-3 worker process died during the call "
-                              f"({exc}); the process pool was restarted and the call run "
-                              "again.", PerformanceWarning)
+                pools.rebuild_after_death(self.name, exc, attempt == 1, "the call run")
                 continue
             except Exception:  # the user's error: the plain loop raises it, as written
                 self.last = "a piece raised: the loop ran again here, serially"

@@ -24,6 +24,7 @@ from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor, 
 from typing import Any
 
 from ...core.runtime import RUNTIME
+from ...errors import PerformanceWarning, warn_once
 from . import runtime, worker
 
 __all__ = ["ThreadPool", "ProcessPool", "THREADS", "PROCESSES", "close_pools", "wait_all",
@@ -155,6 +156,16 @@ def _closed_at_shutdown() -> None:
     """Register :func:`close_pools` with the runtime owner (once: the name is the key),
     when a pool is first started rather than at import."""
     RUNTIME.closer("parallel.pools", close_pools)
+
+
+def rebuild_after_death(name: str, exc: BaseException, first: bool, again: str) -> None:
+    """A worker died during ``name``'s call: the process pool is rebuilt, and on the
+    call's first attempt a warning says so and what runs ``again``."""
+    PROCESSES.rebuild()
+    if first:
+        warn_once((name, "iterations", "worker died"),
+                  f"{name}: a level-3 worker process died during the call ({exc}); the "
+                  f"process pool was restarted and {again} again.", PerformanceWarning)
 
 
 def wait_all(futures: list[Future]) -> list[Any]:
