@@ -6,6 +6,8 @@ steady state, the slowest warm-up call against plain, and a warm plan store.
     python benchmarks/planner_figures.py store
     python benchmarks/planner_figures.py vector --calls 20 [--sizes 20000,400000]
     python benchmarks/planner_figures.py small [--n 1000000]
+    python benchmarks/planner_figures.py warmup [--calls 40]
+    python benchmarks/planner_figures.py planning
 
 Each (kernel, mode) runs in its own fresh interpreter with its own empty
 ``OPTLEVEL_CACHE_DIR`` / ``NUMBA_CACHE_DIR``; the modes are ``plain``, ``auto``
@@ -138,7 +140,12 @@ KERNELS = textwrap.dedent('''
         "histogram": lambda: (rng.random(1_000_000),),
         "cond_accumulate": lambda: (rng.random(1_200_000),),
         "pairwise_min": lambda: (rng.random(1200),),
+        # sizes where no compile pays back within ten calls: the key warms up in Python
+        "stencil_100": lambda: (rng.random((100, 100)),),
+        "nbody_60": lambda: (rng.random((60, 2)),),
+        "prefix_sum_50k": lambda: (rng.random(50_000),),
     }
+    stencil_100, nbody_60, prefix_sum_50k = stencil, nbody, prefix_sum
 ''')
 
 RUN = textwrap.dedent('''
@@ -389,15 +396,92 @@ def small(opts: argparse.Namespace) -> None:
               f"auto/plain {d['auto'] / d['plain']:.2f}; levels {d['levels']}")
 
 
+def warmup(opts: argparse.Namespace) -> None:
+    """Kernels at sizes where a compile cannot pay back within ten calls: each call of
+    auto over plain's median, the first (which plans, in a fresh process) apart from
+    the warm-up calls after it (plain Python, timed)."""
+    with tempfile.TemporaryDirectory() as kdir:
+        Path(kdir, "kernels.py").write_text(KERNELS)
+        for name in ["stencil_100", "nbody_60", "prefix_sum_50k"]:
+            p = sorted(run_one(kdir, name, "plain", 5)["times"])[2]
+            auto = run_one(kdir, name, "auto", opts.calls)
+            plain_calls = [t for t, lv in zip(auto["times"], auto["levels"]) if lv == 0]
+            later = sorted(plain_calls[1:])
+            print(f"{name:16s} plain {p * 1e3:6.2f} ms; first call {auto['times'][0] / p:5.2f}x; "
+                  f"warm-up calls 2-{len(plain_calls)}: median {later[len(later) // 2] / p:.2f}x, "
+                  f"max {later[-1] / p:.2f}x; levels {sorted(set(auto['levels']))}")
+
+
+SCALED_SUM = textwrap.dedent('''
+    def scaled_sum(x):
+        s = 0.0
+        for i in range(x.shape[0]):
+            if x[i] > 0:
+                s += x[i] * 2.0
+            else:
+                s -= x[i]
+        return s
+''')
+
+PLANNING = textwrap.dedent('''
+    import json, statistics, sys, time
+    sys.path.insert(0, {kdir!r})
+    import numpy as np, optlevel
+    from optlevel.levels.numba import jit
+    from scaled import scaled_sum
+
+    compiling = [0.0]
+    compile_ = jit._compile
+    def timed(*a):
+        s = time.perf_counter()
+        try:
+            return compile_(*a)
+        finally:
+            compiling[0] += time.perf_counter() - s
+    jit._compile = timed
+    x = np.random.default_rng(0).random(2000) - 0.3
+    rows = []
+    for _ in range(5):
+        f = optlevel.optimize(scaled_sum, level=2, strict=True, verify=False)
+        f(x)
+        f(x)
+        row = []
+        for dt in (np.int64, np.int32, np.int16):
+            y = (x * 100).astype(dt)
+            compiling[0] = 0.0
+            s = time.perf_counter(); f(y); first = time.perf_counter() - s
+            s = time.perf_counter(); f(y); run = time.perf_counter() - s
+            row.append(first - compiling[0] - run)
+        rows.append(row)
+    print(json.dumps([statistics.median(r[i] for r in rows) for i in range(3)]))
+''')
+
+
+def planning(opts: argparse.Namespace) -> None:
+    """Planning a new signature of a function level 2 compiled already: the first call
+    of each new argument type, less its compile and its run (medians of 5 rounds)."""
+    with tempfile.TemporaryDirectory() as kdir:
+        Path(kdir, "scaled.py").write_text(SCALED_SUM)  # a file: its source is read
+        out = subprocess.run([sys.executable, "-c", PLANNING.format(kdir=kdir)],
+                             env=_env(kdir), capture_output=True, text=True, timeout=600)
+    if out.returncode:
+        raise RuntimeError(out.stderr[-2000:])
+    found = json.loads(out.stdout.strip().splitlines()[-1])
+    print("planning a new signature (int64, int32, int16 after float64), ms: " +
+          ", ".join(f"{t * 1e3:.2f}" for t in found))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("figure", choices=["loops", "store", "vector", "small"])
+    parser.add_argument("figure",
+                        choices=["loops", "store", "vector", "small", "warmup", "planning"])
     parser.add_argument("--kernels", default="")
     parser.add_argument("--calls", type=int, default=10)
     parser.add_argument("--sizes", default="20000,400000")
     parser.add_argument("--n", type=int, default=1_000_000)
     opts = parser.parse_args()
-    {"loops": loops, "store": store, "vector": vector, "small": small}[opts.figure](opts)
+    {"loops": loops, "store": store, "vector": vector, "small": small,
+     "warmup": warmup, "planning": planning}[opts.figure](opts)
 
 
 if __name__ == "__main__":
