@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 import fnmatch
+import re
 import warnings
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -86,6 +87,11 @@ def find_project_file(start: Path | None = None) -> Path | None:
     return None
 
 
+#: "optlevel" as a TOML key: bare or quoted, then a dot, "]" or "=" (a dependency
+#: "optlevel>=0.1" or the project's own name is not one)
+_OUR_KEY = re.compile(rb"optlevel[\"']?\s*[.\]=]")
+
+
 def _toml() -> Any:
     try:
         import tomllib  # Python 3.11+
@@ -101,13 +107,19 @@ def _toml() -> Any:
 def read_project_file(start: Path | None = None) -> ProjectFile:
     """Read ``[tool.optlevel]``; a file that cannot be read warns and counts as empty."""
     path = find_project_file(start)
-    toml = _toml()
-    if path is None or toml is None:
+    if path is None:
         return ProjectFile()
     try:
         with open(path, "rb") as handle:
-            data = toml.load(handle)
-    except (OSError, ValueError) as exc:  # tomllib.TOMLDecodeError is a ValueError
+            raw = handle.read()
+        # a file with no key "optlevel" (as in [tool.optlevel], tool.optlevel.x = or
+        # optlevel = {...}) holds no table of ours: it is not parsed (the TOML parser's
+        # import took 3 ms of a fresh process's first call)
+        toml = _toml() if _OUR_KEY.search(raw) else None
+        if toml is None:
+            return ProjectFile()
+        data = toml.loads(raw.decode("utf-8"))
+    except (OSError, ValueError) as exc:  # TOMLDecodeError, UnicodeDecodeError: ValueErrors
         _warn(f"{path}: cannot read it ({type(exc).__name__}: {exc}); [tool.optlevel] "
               "ignored")
         return ProjectFile()

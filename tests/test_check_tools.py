@@ -352,3 +352,30 @@ def test_progress_draws_a_rich_bar_on_a_terminal():
         assert bar._rich is not None
     text = out.getvalue()
     assert "c measured" in text and "[1/3]" not in text
+
+
+def test_a_project_file_with_no_optlevel_key_is_not_parsed(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from optlevel.settings_file import read_project_file
+
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "x"\ndependencies = ["optlevel>=0.1"]\n[tool.other]\nbad = \n')
+    assert read_project_file(tmp_path).table == {}  # broken, but none of ours: no warning
+    (tmp_path / "pyproject.toml").write_text("[tool]\noptlevel = { workers = 2 }\n")
+    assert read_project_file(tmp_path).table == {"workers": 2}
+    (tmp_path / "pyproject.toml").write_text('[tool.optlevel]\nworkers = 3\n')
+    assert read_project_file(tmp_path).table == {"workers": 3}
+    (tmp_path / "pyproject.toml").write_text('[tool.optlevel]\nworkers = \n')
+    with pytest.warns(optlevel.OptlevelWarning, match="cannot read it"):
+        assert read_project_file(tmp_path).table == {}
+    (tmp_path / "pyproject.toml").write_text('[project]\ndependencies = ["optlevel>=0.1"]\n')
+    code = ("import sys, numpy as np, optlevel\n"
+            "optlevel.optimize(lambda x: x + 1)(np.ones(3))\n"
+            "print('tomllib' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
+                         text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "False"
