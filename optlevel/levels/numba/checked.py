@@ -30,6 +30,7 @@ from numba.core import types as nbtypes
 from numba.extending import lower_builtin, overload, type_callable
 
 from .guard import Replay
+from .shims import CHECKED_MATH
 
 __all__ = ["replacement"]
 
@@ -58,7 +59,7 @@ def _exact_int(x: Any) -> Any:
 _ROUNDING = {"round": "llvm.rint", "floor": "llvm.floor", "ceil": "llvm.ceil"}
 
 
-def _register(name: str, pure: bool) -> Callable[[Any], Any]:
+def _register(name: str) -> Callable[[Any], Any]:
     """``int``, ``round``, ``math.floor/ceil/trunc``: of a float, NaN, ±inf and values
     beyond 64 bits replay, tested in the caller's code before Numba's own conversion
     (an overload compiled the test as a function of its own: 40-45 ms of a first
@@ -166,45 +167,38 @@ def _lowered(fn: Callable[..., float], arity: int) -> Callable[..., Any]:
     return stub
 
 
-_TWO_ARGS = ("pow", "hypot", "ldexp", "fmod", "atan2")
+_TWO_ARGS = ("pow", "hypot", "ldexp", "fmod")
 _REALS = (nbtypes.Integer, nbtypes.Float, nbtypes.Boolean)
-# The replacements made, one per (name, purity): a fixed set of compiled constants
-# (the names of _CONVERT and CHECKED_MATH, twice at most), not state to forget. It
-# stays out of the runtime's reset on purpose: Numba keeps every ``overload`` it is
-# given for the life of the process, so making them again would only register
-# duplicates and compile the checked math functions again.
+# The replacements made, one per name: a fixed set of compiled constants (the names
+# of _CONVERT and CHECKED_MATH), not state to forget. It stays out of the runtime's
+# reset on purpose: Numba keeps every ``overload`` it is given for the life of the
+# process, so making them again would only register duplicates and compile the
+# checked math functions again.
 _lock = threading.RLock()  # reentrant: a math module is made of its checked functions
-_made: dict[tuple[str, bool], Any] = {}
+_made: dict[str, Any] = {}
 
 
-def replacement(what: str, pure: bool, overflows: dict[str, bool]) -> Any:
+def replacement(what: str) -> Any:
     """The compiled replacement for ``what`` (``builtins.int``, ``math``,
-    ``math.floor`` …). ``pure``: the function writes nothing into its arguments.
-    ``overflows``: math function name → whether inf from finite is an OverflowError."""
-    key = (what, pure)
+    ``math.floor`` …)."""
     with _lock:
-        found = _made.get(key)
+        found = _made.get(what)
         if found is None:
-            found = _made[key] = _make(what, pure, overflows)
+            found = _made[what] = _make(what)
     return found
 
 
-def _make(what: str, pure: bool, overflows: dict[str, bool]) -> Any:
+def _make(what: str) -> Any:
     root, _, leaf = what.partition(".")
-    if root == "builtins":
-        return _register(leaf, pure)
+    if root == "builtins" or leaf in _CONVERT:
+        return _register(leaf)
     if what == "math":
         module = types.ModuleType("math", "math, with CPython's checks compiled in")
         module.__dict__.update({k: v for k, v in vars(math).items() if not k.startswith("__")})
-        for name in _CONVERT:
+        for name in (*_CONVERT, *CHECKED_MATH):
             if name in vars(math):
-                setattr(module, name, replacement(f"math.{name}", pure, overflows))
-        for name in overflows:
-            if name in vars(math):
-                setattr(module, name, replacement(f"math.{name}", pure, overflows))
+                setattr(module, name, replacement(f"math.{name}"))
         return module
-    if leaf in _CONVERT:
-        return _register(leaf, pure)
     fn = getattr(math, leaf)
     if leaf in ("gamma", "lgamma"):
         return _math1(fn)

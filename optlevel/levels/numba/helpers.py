@@ -49,7 +49,7 @@ from .checked import replacement
 from .kinds import UNKNOWN, value_kind
 from .proofs import Proofs
 from .rewrite import checked_function
-from .shims import CHECKED_MATH, shim_names
+from .shims import shim_names
 
 __all__ = ["Built", "Guard", "jit_dispatcher"]
 
@@ -350,7 +350,7 @@ def _shims(func: Callable[..., Any], features: FunctionFeatures) -> dict[str, An
     names = shim_names(func, tree, features.params)
     if not names:
         return {}
-    return {name: replacement(what, True, CHECKED_MATH) for name, what in names.items()}
+    return {name: replacement(what) for name, what in names.items()}
 
 
 def _may_raise_overflow(func: Callable[..., Any]) -> bool:

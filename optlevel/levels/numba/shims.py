@@ -17,18 +17,14 @@ from .context import Context
 
 __all__ = ["CHECKED_MATH", "MATH_TO_INT", "ShimPlan", "shim_plan", "shim_names"]
 
-#: math functions compiled with Python's error checks (SEM008), and whether an
-#: infinite result from a finite argument is an OverflowError (else ValueError).
-#: ``erf erfc atan asinh tanh fabs`` are not here: CPython raises only for nan from a
-#: non-nan argument or inf from a finite one, which none of them can give, so
-#: Numba's own serve them (each checked one is compiled as a function of its own:
-#: 40-50 ms of Black-Scholes' first call went to a checked erf).
-CHECKED_MATH: dict[str, bool] = {
-    **dict.fromkeys("sqrt log log2 log10 log1p acos asin acosh atanh cos sin tan "
-                    "gamma lgamma".split(), False),
-    **dict.fromkeys("exp expm1 cosh sinh pow hypot ldexp".split(), True),
-    "fmod": False,
-}
+#: math functions compiled with Python's error checks (SEM008): where one leaves
+#: CPython's rule, the call replays, and plain Python raises its own ValueError or
+#: OverflowError. ``erf erfc atan asinh tanh fabs`` are not here: CPython raises only
+#: for nan from a non-nan argument or inf from a finite one, which none of them can
+#: give, so Numba's own serve them (each checked one was compiled as a function of its
+#: own: 40-50 ms of Black-Scholes' first call went to a checked erf).
+CHECKED_MATH = frozenset("sqrt log log2 log10 log1p acos asin acosh atanh cos sin tan "
+                         "gamma lgamma exp expm1 cosh sinh pow hypot ldexp fmod".split())
 MATH_TO_INT = frozenset({"floor", "ceil", "trunc"})
 
 
