@@ -285,9 +285,9 @@ class LoopRunner:
         if self.ray:
             return self._on_ray(kind, args, env, descs, own, (func_blob, token, env_blob))
         with Segments() as segments:
-            try:
+            try:  # every piece through the pipe would carry its own copy of the bytes
                 sent: Any = segments.put(np.frombuffer(env_blob, np.uint8)) \
-                    if len(env_blob) >= SHM_BYTES else env_blob
+                    if len(env_blob) * (len(descs) - bool(here)) >= SHM_BYTES else env_blob
             except OSError:  # /dev/shm too small: through the pipe with each piece
                 sent = env_blob
             if here:
