@@ -541,3 +541,23 @@ def test_what_every_piece_reads_goes_once_through_shared_memory(monkeypatch):
         assert runner.last.endswith(" pieces on 5 processes"), runner.last
         assert put_sizes and 18_000 < max(put_sizes) < 262_144, put_sizes
     assert shm.live_segments() == []
+
+
+def test_short_pieces_are_merged_into_fewer_round_trips(monkeypatch):
+    """Each piece is a round trip through the pool's threads in the caller's process:
+    a call whose 20 pieces held under 10 ms of work each is cut into fewer next time,
+    never fewer than one per worker; with long pieces the count stays."""
+    from optlevel.levels.parallel import iterrun
+
+    rnd = random.Random(6)
+    A = [[rnd.random() for _ in range(24)] for _ in range(24)]
+    driver = iteration_prepare(rowwise, analyze(rowwise), 5).fn
+    runner = driver.__optlevel_loop__
+    assert runner.pieces == 20
+    for _ in range(3):
+        assert driver(A, A) == rowwise(A, A)
+    assert runner.pieces == 5 and runner.last == "5 pieces on 5 processes"
+    monkeypatch.setattr(iterrun, "MIN_PIECE_S", 1e-9)  # any piece is long enough
+    for _ in range(2):
+        assert driver(A, A) == rowwise(A, A)
+    assert runner.pieces == 20 and runner.last == "20 pieces on 5 processes"

@@ -31,6 +31,7 @@ import copy
 import itertools
 import marshal
 import os
+import time
 import types
 from collections.abc import Callable
 from concurrent.futures.process import BrokenProcessPool
@@ -147,6 +148,10 @@ def build_driver(func: Callable[..., Any], tree: ast.FunctionDef, proof: IterPro
     return driver
 
 
+#: The least work a piece of a split on the process pool should hold (see _retune).
+MIN_PIECE_S = 0.01
+
+
 class _Cut(NamedTuple):
     """One helped call's pieces (:mod:`.iterhelp`): their descriptions, stand-ins and
     sizes; whether its timings teach the caller's share (not a first split call, whose
@@ -190,6 +195,7 @@ class LoopRunner:
 
             self.private = private_slots(tree, proof)
         self.workers, self.pieces = workers, workers * pieces_per_worker
+        self.most_pieces = self.pieces  # see _retune
         # on a few cores the caller runs a share of the loop itself (:mod:`.iterhelp`)
         self.share = Share(workers) if helps(workers) and client is None and not threads \
             and not ray else None
@@ -299,6 +305,7 @@ class LoopRunner:
                 own: list[dict], sent: tuple) -> tuple:
         func_blob, token, env_sent = sent
         sends = [{**self.starts(env, k), **own[k]} for k in range(len(descs))]
+        began, checked = time.perf_counter(), self.checked
         for attempt in (1, 2):
             executor = pools.PROCESSES.get(self.workers)
             futures = [executor.submit(run_loop_piece, func_blob, self.code_blob, token,
@@ -318,9 +325,21 @@ class LoopRunner:
             if self.differs(env_sent, sends[0], descs[0], results[0]):
                 return self.serial(kind, args, env)
             self.last = f"{len(descs)} pieces on {self.workers} processes"
+            if attempt == 1 and checked:  # the first call also checked a piece here
+                self._retune(time.perf_counter() - began)
             return self.merge(env, results)
         self.last = "worker processes died twice: the loop ran here"
         return self.serial(kind, args, env)
+
+    def _retune(self, seconds: float) -> None:
+        """The next call's pieces, from this call's ``seconds`` on the pool: as many as
+        keep each piece :data:`MIN_PIECE_S` of work or more, between one and
+        :func:`.iterplan.pieces_per_worker` per worker. Each piece is a round trip
+        through the pool's threads in this process, one at a time: rowwise N=128 on 16
+        workers (about 2 ms a piece in 64 pieces) kept this process busy for 12 ms a
+        call on that alone."""
+        work = seconds * self.workers
+        self.pieces = max(self.workers, min(self.most_pieces, int(work / MIN_PIECE_S)))
 
     def _on_dask(self, kind: str, args: tuple, env: dict, descs: list[tuple],
                  own: list[dict], sent: tuple) -> tuple:
