@@ -158,7 +158,9 @@ def test_an_explicit_ceiling_never_keeps_a_slower_higher_level(fake_backend, mon
         f(x)
     (plan,) = f._dispatcher.plans.values()
     assert (plan.level, plan.backend) == (2, "jit")
-    assert f.stats().levels[2] >= 2 and f.stats().levels[4] == 1  # gpu: one timed call
+    # gpu: its first call lost, so it was timed once more (a first call can carry
+    # one-time work), and lost again
+    assert f.stats().levels[2] >= 2 and f.stats().levels[4] == 2
 
 
 # --- item 2: predictions corrected by measurements ----------------------------------
