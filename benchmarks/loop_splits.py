@@ -22,8 +22,9 @@ figures (targets from the issue):
                            process per core): correct, its time against the local pool
   ray                      the same on a local Ray (ray.init(num_cpus=cores))
 
-``--pieces K`` sets the pieces per worker of the iteration splits (default: 2 up to 4
-workers, 4 above), to measure what suits a machine. Up to 4 workers the calling process
+``--pieces K`` sets the pieces per worker of the iteration splits, on every call
+(default: 2 up to 4 workers, up to 4 above, fewer after a call whose pieces held under
+``iterrun.MIN_PIECE_S`` of work each), to measure what suits a machine. Up to 4 workers the calling process
 runs the first piece of a loop itself and each worker one piece (``--pieces`` then
 applies to threads, Dask and Ray only); ``--helps-up-to N`` moves that bound (0: the caller only
 waits, as above 4 workers), to measure where it pays.
@@ -271,9 +272,10 @@ def main() -> None:
     ns = parser.parse_args()
     warnings.simplefilter("ignore", optlevel.OptlevelWarning)
     if ns.pieces:
-        from optlevel.levels.parallel import iterplan
+        from optlevel.levels.parallel import iterplan, iterrun
 
         iterplan.pieces_per_worker = lambda workers: ns.pieces
+        iterrun.MIN_PIECE_S = 1e-9  # that count on every call: no fewer after short ones
     if ns.helps_up_to is not None:
         from optlevel.levels.parallel import iterhelp
 
