@@ -7,8 +7,8 @@ function at level 3 and at ``level="auto"``, medians, ratios from the same run.
 
 Each figure calls plain Python, level 3 and auto alternately after untimed calls that
 plan, start the pool and settle auto's trial, and reports the medians and ratios.
-With rowwise128 and rowwise256, the machine's own ceiling is measured too: the rows
-cut by hand over every core's forked process, nothing shipped.
+With rowwise128, rowwise256 and words, the machine's own ceiling is measured too: the
+rows (documents) cut by hand over every core's forked process, nothing shipped.
 
 figures (targets from the issue):
   rowwise128, rowwise256   list-of-lists product            >=1.6x on 2 cores, >=10x on 16
@@ -24,10 +24,11 @@ figures (targets from the issue):
 
 ``--pieces K`` sets the pieces per worker of the iteration splits, on every call
 (default: 2 up to 4 workers, up to 4 above, fewer after a call whose pieces held under
-``iterrun.MIN_PIECE_S`` of work each), to measure what suits a machine. Up to 4 workers the calling process
-runs the first piece of a loop itself and each worker one piece (``--pieces`` then
-applies to threads, Dask and Ray only); ``--helps-up-to N`` moves that bound (0: the caller only
-waits, as above 4 workers), to measure where it pays.
+``iterrun.MIN_PIECE_S`` of work each), to measure what suits a machine. Up to 4
+workers the calling process runs the first piece of a loop itself and each worker one
+piece (``--pieces`` then applies to threads, Dask and Ray only); ``--helps-up-to N``
+moves that bound (0: the caller only waits, as above 4 workers), to measure where it
+pays.
 """
 
 from __future__ import annotations
@@ -188,20 +189,32 @@ def _rows(lo: int, hi: int) -> float:
     return time.perf_counter() - start
 
 
-def ceiling(n: int, workers: int, repeat: int) -> dict[str, float]:
-    """The machine's own ceiling for rowwise N: the rows cut by hand over ``workers``
-    forked processes (no shipping: the matrices are inherited), against one process."""
+def _words(lo: int, hi: int) -> float:
+    start = time.perf_counter()
+    top_words(_SHARED["docs"][lo:hi])
+    return time.perf_counter() - start
+
+
+def ceiling(name: str, workers: int, repeat: int) -> dict[str, float]:
+    """The machine's own ceiling for rowwise N or words: the rows (documents) cut by
+    hand over ``workers`` forked processes (no shipping: the inputs are inherited, only
+    a time comes back), against one process."""
     import multiprocessing as mp
 
-    _SHARED["A"], _SHARED["B"] = _matrix(n, 1), _matrix(n, 2)
+    if name == "words":
+        _SHARED["docs"] = _docs(20_000)
+        n, part = len(_SHARED["docs"]), _words
+    else:
+        n, part = int(name.removeprefix("rowwise")), _rows
+        _SHARED["A"], _SHARED["B"] = _matrix(n, 1), _matrix(n, 2)
     cuts = [(n * k // workers, n * (k + 1) // workers) for k in range(workers)]
     one, many = [], []
     with mp.get_context("fork").Pool(workers) as pool:
-        pool.starmap(_rows, cuts)
+        pool.starmap(part, cuts)
         for _ in range(repeat):
-            one.append(_rows(0, n))
+            one.append(part(0, n))
             start = time.perf_counter()
-            pool.starmap(_rows, cuts)
+            pool.starmap(part, cuts)
             many.append(time.perf_counter() - start)
     a, b = statistics.median(one), statistics.median(many)
     return {"one_s": a, "split_s": b, "x": a / b}
@@ -306,12 +319,12 @@ def main() -> None:
               f"{found['level3_s'] * 1e3:8.1f} ms ({found['level3_x']:.2f}x, ran at "
               f"{found['level3_ran']})  auto {found['auto_s'] * 1e3:8.1f} ms "
               f"({found['auto_x']:.2f}x, ran at {found['auto_ran']})", flush=True)
-    for n in (128, 256):
-        if f"rowwise{n}" not in names:
+    for name in ("rowwise128", "rowwise256", "words"):
+        if name not in names:
             continue
-        found = ceiling(n, cores, ns.repeat)
-        out[f"ceiling_rowwise{n}"] = found
-        print(f"ceiling      rowwise{n} cut by hand over {cores} forked processes: "
+        found = ceiling(name, cores, ns.repeat)
+        out[f"ceiling_{name}"] = found
+        print(f"ceiling      {name} cut by hand over {cores} forked processes: "
               f"{found['one_s'] * 1e3:.1f} ms -> {found['split_s'] * 1e3:.1f} ms "
               f"({found['x']:.2f}x)", flush=True)
     if ns.out:
