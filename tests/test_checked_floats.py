@@ -285,6 +285,31 @@ def test_conversions_give_pythons_ints_and_replay_where_python_raises():
             assert f(x2, k) == conversions(x2, k)
 
 
+def truncated(x):
+    out = np.empty(x.shape[0], dtype=np.int64)
+    for i in range(x.shape[0]):
+        out[i] = int(x[i])
+    return out
+
+
+def test_int_of_a_float_at_the_edges_of_64_bits():
+    """The compiled test is one compare, |x| >= 2**63 or NaN: the largest floats
+    inside convert compiled, -2**63 itself (which fits) replays to the same ints."""
+    f = optimize(truncated, level=2, strict=True, verify=False)
+    inside = np.array([2.0 ** 63 - 1024, -(2.0 ** 63 - 1024), 3.7, -3.7, -0.0])
+    got = f(inside)
+    assert got.dtype == np.int64 and got.tolist() == truncated(inside).tolist()
+    assert f.stats().levels == {2: 1}
+    edge = np.append(inside, -(2.0 ** 63))
+    assert f(edge).tolist() == truncated(edge).tolist() == inside.astype(int).tolist() + \
+        [-(2 ** 63)]
+    for bad in (2.0 ** 63, np.nan, -np.inf, -1e19):
+        with pytest.raises((OverflowError, ValueError)):
+            truncated(np.array([1.5, bad]))
+        with pytest.raises((OverflowError, ValueError)):
+            f(np.array([1.5, bad]))
+
+
 # --- ** of floats: C's pow, as Python's; Python's errors replay -------------------------
 
 

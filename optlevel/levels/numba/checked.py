@@ -76,9 +76,11 @@ def _register(name: str) -> Callable[[Any], Any]:
 
     def lower(context: Any, builder: Any, sig: Any, args: Any) -> Any:
         x = args[0]
-        bad = builder.or_(builder.fcmp_unordered("uno", x, x),  # NaN
-                          builder.or_(builder.fcmp_ordered(">=", x, x.type(_LIMIT)),
-                                      builder.fcmp_ordered("<", x, x.type(-_LIMIT))))
+        # one test, one branch: |x| >= 2**63 or NaN (three tests made three branches
+        # in the loop, and a 1M-element histogram ran 2.6x slower than Numba's own int();
+        # -2**63 itself now replays too, which gives the same int)
+        fabs = builder.module.declare_intrinsic("llvm.fabs", [x.type])
+        bad = builder.fcmp_unordered(">=", builder.call(fabs, [x]), x.type(_LIMIT))
         with cgutils.if_unlikely(builder, bad):
             context.call_conv.return_user_exc(builder, Replay, ())
         if name in _ROUNDING:  # to an integral float first; round: half to even, as Python
