@@ -335,10 +335,10 @@ class LoopRunner:
         """The next call's pieces, from this call's ``seconds`` on the pool: as many as
         keep each piece :data:`MIN_PIECE_S` of work or more, between one and
         :func:`.iterplan.pieces_per_worker` per worker. Each piece is a round trip
-        through the pool's threads in this process, one at a time: the word count of
-        ``benchmarks/loop_splits.py`` on 16 workers kept this process busy 15.3 ms a
-        call in 16 pieces, 25.3 ms in 32 and 30.3 ms in 64 (its CPU time, measured on
-        2 cores)."""
+        through the pool's threads in this process, one at a time (the word count of
+        ``benchmarks/loop_splits.py`` on 16 workers, this process's CPU time measured on
+        2 cores: 15.3 ms a call in 16 pieces, 25.3 ms in 32, 15-30 ms in 64 over five
+        runs; on 16 cores the counts measured alike within the host's noise)."""
         work = seconds * self.workers
         self.pieces = max(self.workers, min(self.most_pieces, int(work / MIN_PIECE_S)))
 
