@@ -561,3 +561,26 @@ def test_short_pieces_are_merged_into_fewer_round_trips(monkeypatch):
     for _ in range(2):
         assert driver(A, A) == rowwise(A, A)
     assert runner.pieces == 20 and runner.last == "20 pieces on 5 processes"
+
+
+def locked_names(items, out):
+    for i, item in enumerate(items):
+        out[i] = item[0] * 2
+    return out
+
+
+def test_an_item_that_cannot_travel_runs_the_loop_here():
+    """Locks among the loop's last items (they do not pickle): the caller helping (3
+    workers) and waiting (5) alike run the plain loop here, warn (once a process), and
+    say why."""
+    import threading
+
+    items = [("b", None)] * 30 + [("a", threading.Lock()) for _ in range(30)]
+    with pytest.warns(optlevel.FallbackWarning, match="could not split its loop"):
+        for workers in (3, 5):
+            driver = iteration_prepare(locked_names, analyze(locked_names), workers).fn
+            out = [None] * len(items)
+            assert driver(items, out) is out
+            assert out == locked_names(items, [None] * len(items))
+            assert "an item of the loop cannot be sent to worker processes" in \
+                driver.__optlevel_loop__.last, workers
