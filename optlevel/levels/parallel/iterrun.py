@@ -285,7 +285,8 @@ class LoopRunner:
         func_blob = ship.dumps_function(self.func)
         env_blob = ship.dumps_values(shared, "a value the loop reads")
         token = f"{os.getpid()}:{next(_CALLS)}"
-        ship.dumps_values(descs[-1], "an item of the loop")
+        if not here:  # an item that cannot travel says so here (a helped call pickles
+            ship.dumps_values(descs[-1], "an item of the loop")  # its pieces itself)
         if self.client is not None:
             return self._on_dask(kind, args, env, descs, own, (func_blob, token, env_blob))
         if self.ray:
