@@ -25,11 +25,11 @@ from collections.abc import Callable
 from typing import Any
 
 import numba
-from numba.core import cgutils
 from numba.core import types as nbtypes
 from numba.extending import lower_builtin, overload, type_callable
 
 from .guard import Replay
+from .lowered import replay_where
 from .shims import CHECKED_MATH
 
 __all__ = ["replacement"]
@@ -81,8 +81,7 @@ def _register(name: str) -> Callable[[Any], Any]:
         # -2**63 itself now replays too, which gives the same int)
         fabs = builder.module.declare_intrinsic("llvm.fabs", [x.type])
         bad = builder.fcmp_unordered(">=", builder.call(fabs, [x]), x.type(_LIMIT))
-        with cgutils.if_unlikely(builder, bad):
-            context.call_conv.return_user_exc(builder, Replay, ())
+        replay_where(context, builder, bad)
         if name in _ROUNDING:  # to an integral float first; round: half to even, as Python
             step = builder.module.declare_intrinsic(_ROUNDING[name], [x.type])
             x = builder.call(step, [x])
@@ -161,8 +160,7 @@ def _lowered(fn: Callable[..., float], arity: int) -> Callable[..., Any]:
             nan = builder.and_(nan, builder.fcmp_ordered("ord", v, v))
             step = builder.fsub(v, v)  # 0.0 exactly where v is finite
             inf = builder.and_(inf, builder.fcmp_ordered("==", step, step.type(0.0)))
-        with cgutils.if_unlikely(builder, builder.or_(nan, inf)):
-            context.call_conv.return_user_exc(builder, Replay, ())
+        replay_where(context, builder, builder.or_(nan, inf))
         return r
 
     lower_builtin(stub, *([nbtypes.Number] * arity))(lower)

@@ -26,7 +26,7 @@ from .guard import Replay
 
 __all__ = ["LOWERED_REPLAYS", "as_numba_op", "as_numba_unary", "as_checked_division",
            "as_checked_pow", "as_checked_wide", "settle_stub", "plain_scalars",
-           "real_scalars", "wide", "mixed64", "as64"]
+           "real_scalars", "replay_where", "wide", "mixed64", "as64"]
 
 
 def wide(a: Any, b: Any) -> bool:
@@ -95,6 +95,15 @@ def as_numba_op(stub: Callable[..., Any], op: str, mode: str) -> None:
 #: :func:`.jit.may_replay` reads raises from the typed IR, where these are not (a set
 #: of names that only grows, like Numba's own registries)
 LOWERED_REPLAYS: set[str] = set()
+
+
+def replay_where(context: Any, builder: Any, bad: Any) -> None:
+    """Where ``bad`` (an i1) holds, the compiled function raises
+    :class:`~.guard.Replay` (the call runs again in plain Python); the function is
+    named in :data:`LOWERED_REPLAYS`."""
+    with cgutils.if_unlikely(builder, bad):
+        context.call_conv.return_user_exc(builder, Replay, ())
+    LOWERED_REPLAYS.add(builder.function.name)
 _DIVISIONS = {"truediv": operator.truediv, "floordiv": operator.floordiv,
               "mod": operator.mod}
 
@@ -107,7 +116,7 @@ def real_scalars(a: Any, b: Any) -> bool:
 
 
 def as_checked_division(stub: Callable[..., Any], op: str) -> None:
-    """Type and lower ``stub`` on :func:`_real_scalars` as Numba's own ``/``, ``//``
+    """Type and lower ``stub`` on :func:`real_scalars` as Numba's own ``/``, ``//``
     or ``%`` behind a zero test of the divisor that raises :class:`~.guard.Replay`,
     straight into the caller's code. The ``overload`` it replaces compiled its
     ``if b == 0: raise Replay`` as a function of its own per type pair, 20-25 ms
@@ -129,9 +138,7 @@ def as_checked_division(stub: Callable[..., Any], op: str) -> None:
             zero = builder.fcmp_ordered("==", divisor, divisor.type(0.0))
         else:
             zero = builder.icmp_signed("==", divisor, divisor.type(0))
-        with cgutils.if_unlikely(builder, zero):
-            context.call_conv.return_user_exc(builder, Replay, ())
-        LOWERED_REPLAYS.add(builder.function.name)
+        replay_where(context, builder, zero)
         return context.get_function(pyop, sig)(builder, args)
 
     for pair in ((types.Float, types.Float), (types.Float, types.Integer),
@@ -169,9 +176,7 @@ def as_checked_pow(stub: Callable[..., Any]) -> None:
         for v in (a, b):  # v - v is 0.0 exactly where v is finite
             step = builder.fsub(v, v)
             inf = builder.and_(inf, builder.fcmp_ordered("==", step, step.type(0.0)))
-        with cgutils.if_unlikely(builder, builder.or_(builder.or_(fractional, zero), inf)):
-            context.call_conv.return_user_exc(builder, Replay, ())
-        LOWERED_REPLAYS.add(builder.function.name)
+        replay_where(context, builder, builder.or_(builder.or_(fractional, zero), inf))
         return r
 
     lower_builtin(stub, types.Float, types.Float)(lower)
@@ -197,9 +202,7 @@ def as_checked_wide(stub: Callable[..., Any], op: str, mixed: bool = True) -> No
     def lower(context: Any, builder: Any, sig: Any, args: Any) -> Any:
         signed = sig.return_type.signed
         pair = getattr(builder, ("s" if signed else "u") + op + "_with_overflow")(*args)
-        with cgutils.if_unlikely(builder, builder.extract_value(pair, 1)):
-            context.call_conv.return_user_exc(builder, Replay, ())
-        LOWERED_REPLAYS.add(builder.function.name)
+        replay_where(context, builder, builder.extract_value(pair, 1))
         return builder.extract_value(pair, 0)
 
     lower_builtin(stub, types.int64, types.int64)(lower)
@@ -247,9 +250,7 @@ def settle_stub() -> Callable[..., Any]:
 
     def lower(context: Any, builder: Any, sig: Any, args: Any) -> Any:
         bad = context.is_true(builder, sig.args[0], args[0])
-        with cgutils.if_unlikely(builder, bad):
-            context.call_conv.return_user_exc(builder, Replay, ())
-        LOWERED_REPLAYS.add(builder.function.name)
+        replay_where(context, builder, bad)
         return context.get_dummy_value()
 
     lower_builtin(settle, types.Boolean)(lower)
