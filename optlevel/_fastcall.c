@@ -10,22 +10,31 @@
  * today (_python_call, _plan_miss, _refresh, _recover), so there is one meaning
  * and this file only makes the common case cheaper.
  *
- * Nothing is cached across calls beyond what the Python path caches: the key is
- * built on every call from the arguments' type, dtype, rank, flags and size class,
- * and ``_head`` (settings generation, context level, ceiling, mode) is compared
- * with STATE.generation and the context level on every call.
+ * One thing is cached across calls beyond what the Python path caches: each
+ * instance remembers its last positional call (an inline cache). For up to
+ * IC_ARGS arguments, each an exact ndarray whose head is read or a type of
+ * SCALAR_TYPES, it keeps the raw items of the key (the dtype object, rank, masked
+ * flags and size-class index of each array; the type of each scalar), the settings
+ * generation and context level objects the key was built under, the key itself and
+ * its plan. A call whose items, generation and context level are the same objects
+ * and numbers builds no key: it looks the cached key up in ``_plans`` (the same
+ * dict the Python path reads, so a plan dropped, replaced or cleared is seen at
+ * once) and runs what it finds there. The cache holds references to every object
+ * it compares by identity, so none can be freed and its address reused.
+ * Anything else builds the key as the Python path does and refills the cache.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <structmember.h>
 
 /* what configure() hands over: optlevel's own objects, read on every call */
 static PyObject *ndarray_type, *scalar_types, *size_class, *other_key, *state,
                 *context_level, *perf_counter, *retyped_type;
 static long flag_mask;
 
-static PyObject *s_head, *s_plans, *s_refresh, *s_plan_miss, *s_recover,
+static PyObject *s_head, *s_refresh, *s_plan_miss, *s_recover,
                 *s_python_call, *s_calls, *s_fn, *s_catch, *s_time, *s_generation,
-                *s_dtype, *s_ndim, *s_flags, *s_num, *s_size, *s_targets, *s_watch;
+                *s_dtype, *s_ndim, *s_flags, *s_num, *s_size, *s_targets, *s_watch, *s_key;
 
 static int
 bit_length(Py_ssize_t v)
@@ -53,6 +62,35 @@ typedef struct {
 } ArrayHead;
 
 static int read_heads;  /* the layout above agreed with every probe */
+
+/* The inline cache: one argument's raw key items (see the comment at the top). */
+#define IC_ARGS 6
+typedef struct {
+    PyObject *type;   /* its type (a strong reference) */
+    PyObject *descr;  /* an array's dtype object (a strong reference), else NULL */
+    int nd, flags, size_class;
+} CachedArg;
+
+/* A count of the changes to one plans dict (core.plan.PlanTable bumps it with each):
+ * an inline cache filled at the same count finds the same plan under its key. */
+typedef struct {
+    PyObject_HEAD
+    unsigned long long n;
+} TallyObject;
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *plans;   /* the plans dict (_bind), read as _plans */
+    TallyObject *tally;  /* its changes (_bind) */
+    /* the inline cache */
+    Py_ssize_t nargs;  /* -1: nothing cached */
+    long epoch;        /* config_epoch when it was filled */
+    unsigned long long changes;  /* tally->n when it was filled */
+    PyObject *generation, *context, *key, *plan;
+    CachedArg arg[IC_ARGS];
+} CallObject;
+
+static Py_ssize_t cache_hits;  /* calls served by the inline cache (read by tests) */
 
 static PyObject *
 head_item(PyObject *a)
@@ -166,33 +204,139 @@ checked_head(PyObject *head)
     return head;
 }
 
-/* head, refreshed where the settings generation or the context level changed */
+/* head, refreshed where the settings generation or the context level changed;
+ * *generation and *context get the objects it was checked against (new references,
+ * for the inline cache) */
 static PyObject *
-current_head(PyObject *self)
+current_head(PyObject *self, PyObject **generation, PyObject **context)
 {
-    PyObject *head, *context = NULL, *generation;
+    PyObject *head;
     int stale;
 
+    *generation = *context = NULL;
     head = checked_head(PyObject_GetAttr(self, s_head));
     if (head == NULL) return NULL;
-    if (PyContextVar_Get(context_level, NULL, &context) < 0) goto fail;
-    generation = PyObject_GetAttr(state, s_generation);
-    if (generation == NULL) goto fail;
-    stale = PyObject_RichCompareBool(PyTuple_GET_ITEM(head, 0), generation, Py_NE);
-    Py_DECREF(generation);
+    if (PyContextVar_Get(context_level, NULL, context) < 0) goto fail;
+    *generation = PyObject_GetAttr(state, s_generation);
+    if (*generation == NULL) goto fail;
+    stale = PyObject_RichCompareBool(PyTuple_GET_ITEM(head, 0), *generation, Py_NE);
     if (stale == 0) {
-        stale = PyObject_RichCompareBool(PyTuple_GET_ITEM(head, 1), context, Py_NE);
+        stale = PyObject_RichCompareBool(PyTuple_GET_ITEM(head, 1), *context, Py_NE);
     }
     if (stale < 0) goto fail;
     if (stale) {
-        Py_SETREF(head, checked_head(PyObject_CallMethodOneArg(self, s_refresh, context)));
+        Py_SETREF(head, checked_head(PyObject_CallMethodOneArg(self, s_refresh, *context)));
+        if (head == NULL) goto fail;
     }
-    Py_DECREF(context);
     return head;
 fail:
-    Py_XDECREF(context);
-    Py_DECREF(head);
+    Py_CLEAR(*generation);
+    Py_CLEAR(*context);
+    Py_XDECREF(head);
     return NULL;
+}
+
+/* --- the inline cache ---------------------------------------------------------- */
+
+static long config_epoch;  /* configure() calls so far: a cache from before is stale */
+
+static void
+cache_forget(CallObject *self)
+{
+    Py_ssize_t i;
+    for (i = 0; i < IC_ARGS; i++) {
+        Py_CLEAR(self->arg[i].type);
+        Py_CLEAR(self->arg[i].descr);
+    }
+    Py_CLEAR(self->generation);
+    Py_CLEAR(self->context);
+    Py_CLEAR(self->key);
+    Py_CLEAR(self->plan);
+    self->nargs = -1;
+}
+
+static int
+array_size_class(ArrayHead *h)
+{
+    Py_ssize_t size = 1;
+    int i;
+    for (i = 0; i < h->nd; i++) {
+        size *= h->dimensions[i];
+    }
+    return bit_length(size);
+}
+
+/* Do args give the cached key's items? (no error can happen here) */
+static int
+cache_matches(CallObject *self, PyObject *args)
+{
+    Py_ssize_t i, n = PyTuple_GET_SIZE(args);
+    if (n != self->nargs || self->epoch != config_epoch) return 0;
+    for (i = 0; i < n; i++) {
+        PyObject *a = PyTuple_GET_ITEM(args, i);
+        CachedArg *c = &self->arg[i];
+        ArrayHead *h;
+        if ((PyObject *)Py_TYPE(a) != c->type) return 0;
+        if (c->descr == NULL) continue;  /* a scalar of SCALAR_TYPES: its type is its item */
+        h = (ArrayHead *)a;
+        if (h->descr != c->descr || h->nd != c->nd || (h->flags & flag_mask) != c->flags
+                || array_size_class(h) != c->size_class) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Remember this call's key and plan where every argument's item can be compared raw
+ * (else forget what was cached); errors are cleared: the cache is only a shortcut. */
+static void
+cache_fill(CallObject *self, PyObject *args, PyObject *generation, PyObject *context,
+           PyObject *key, PyObject *plan, unsigned long long changes)
+{
+    Py_ssize_t i, n = PyTuple_GET_SIZE(args);
+    PyObject *stored;
+    cache_forget(self);
+    if (n > IC_ARGS) return;
+    for (i = 0; i < n; i++) {
+        PyObject *a = PyTuple_GET_ITEM(args, i), *t = (PyObject *)Py_TYPE(a);
+        CachedArg *c = &self->arg[i];
+        if (t == ndarray_type && read_heads) {
+            ArrayHead *h = (ArrayHead *)a;
+            Py_INCREF(h->descr);
+            c->descr = h->descr;
+            c->nd = h->nd;
+            c->flags = (int)(h->flags & flag_mask);
+            c->size_class = array_size_class(h);
+        }
+        else if (t == ndarray_type || PySet_Contains(scalar_types, t) != 1) {
+            PyErr_Clear();
+            cache_forget(self);
+            return;
+        }
+        Py_INCREF(t);
+        c->type = t;
+    }
+    Py_INCREF(generation);
+    self->generation = generation;
+    Py_INCREF(context);
+    self->context = context;
+    /* the plan's own key where it equals ours: the object the table stores it
+     * under, so the cached lookup finds it by identity, comparing no items */
+    stored = PyObject_GetAttr(plan, s_key);
+    if (stored != NULL && PyObject_RichCompareBool(stored, key, Py_EQ) == 1) {
+        self->key = stored;
+    }
+    else {
+        PyErr_Clear();
+        Py_XDECREF(stored);
+        Py_INCREF(key);
+        self->key = key;
+    }
+    Py_INCREF(plan);
+    self->plan = plan;
+    self->epoch = config_epoch;
+    self->changes = changes;
+    self->nargs = n;
 }
 
 /* the plan raised: one it declared goes to _recover, anything else is the user's */
@@ -368,21 +512,67 @@ run(PyObject *self, PyObject *plan, PyObject *key, PyObject *args)
     return result;
 }
 
+/* The inline cache's way: the cached plan run, or NULL with *missed set where the
+ * generation, the context level or the plans dict changed since it was cached. */
 static PyObject *
-fast_call(PyObject *self, PyObject *args, PyObject *kwargs)
+cached_call(CallObject *self, PyObject *args, int *missed)
 {
-    PyObject *sig, *head, *key, *plans, *plan, *result;
+    PyObject *context = NULL, *generation, *key, *plan, *result;
+    int same;
+
+    *missed = 1;
+    if (self->tally->n != self->changes) return NULL;
+    if (PyContextVar_Get(context_level, NULL, &context) < 0) goto error;
+    generation = PyObject_GetAttr(state, s_generation);
+    if (generation == NULL) {
+        Py_DECREF(context);
+        goto error;
+    }
+    same = generation == self->generation && context == self->context;
+    Py_DECREF(generation);
+    Py_DECREF(context);
+    if (!same) return NULL;
+    *missed = 0;
+    key = self->key;
+    plan = self->plan;
+    Py_INCREF(key);  /* the plan's call may refill the cache */
+    Py_INCREF(plan);
+    cache_hits++;
+    result = run((PyObject *)self, plan, key, args);
+    Py_DECREF(plan);
+    Py_DECREF(key);
+    return result;
+error:
+    *missed = 0;
+    return NULL;
+}
+
+static PyObject *
+fast_call(PyObject *op, PyObject *args, PyObject *kwargs)
+{
+    CallObject *self = (CallObject *)op;
+    PyObject *sig, *head, *key, *plans, *plan, *result, *generation, *context;
+    unsigned long long changes;
 
     if ((kwargs != NULL && PyDict_GET_SIZE(kwargs)) || state == NULL) {
-        PyObject *method = PyObject_GetAttr(self, s_python_call);
+        PyObject *method = PyObject_GetAttr(op, s_python_call);
         if (method == NULL) return NULL;
         result = PyObject_Call(method, args, kwargs);
         Py_DECREF(method);
         return result;
     }
+    if (self->plans == NULL) {
+        PyErr_SetString(PyExc_TypeError, "optlevel: the call's plans were never bound");
+        return NULL;
+    }
+    if (self->nargs >= 0 && cache_matches(self, args)) {
+        int missed;
+        result = cached_call(self, args, &missed);
+        if (!missed) return result;
+    }
     sig = signature_of(args);
     if (sig == NULL) return NULL;
-    head = current_head(self);
+    head = current_head(op, &generation, &context);
     if (head == NULL) {
         Py_DECREF(sig);
         return NULL;
@@ -390,30 +580,133 @@ fast_call(PyObject *self, PyObject *args, PyObject *kwargs)
     key = PyTuple_Pack(3, PyTuple_GET_ITEM(head, 2), PyTuple_GET_ITEM(head, 3), sig);
     Py_DECREF(head);
     Py_DECREF(sig);
-    if (key == NULL) return NULL;
-    plans = dict_attribute(self, s_plans);
-    if (plans == NULL) {
-        Py_DECREF(key);
-        return NULL;
-    }
+    if (key == NULL) goto done;
+    changes = self->tally->n;  /* before the lookup: a change during _plan_miss shows */
+    plans = self->plans;
+    Py_INCREF(plans);
     plan = PyDict_GetItemWithError(plans, key);
     Py_XINCREF(plan);  /* the table may drop it while it runs */
     Py_DECREF(plans);
     if (plan == NULL) {
-        if (PyErr_Occurred()) {
-            Py_DECREF(key);
-            return NULL;
-        }
-        plan = PyObject_CallMethodObjArgs(self, s_plan_miss, key, args, NULL);
-        if (plan == NULL) {
-            Py_DECREF(key);
-            return NULL;
-        }
+        if (PyErr_Occurred()) goto done;
+        plan = PyObject_CallMethodObjArgs(op, s_plan_miss, key, args, NULL);
+        if (plan == NULL) goto done;
+        /* planning installed it (a change counted): cached at today's count where
+         * the table holds it under this key now, else at the old count (a miss) */
+        if (PyDict_GetItemWithError(self->plans, key) == plan) changes = self->tally->n;
+        PyErr_Clear();
     }
-    result = run(self, plan, key, args);
+    cache_fill(self, args, generation, context, key, plan, changes);
+    result = run(op, plan, key, args);
     Py_DECREF(plan);
     Py_DECREF(key);
+    Py_DECREF(generation);
+    Py_DECREF(context);
     return result;
+done:
+    Py_XDECREF(key);
+    Py_DECREF(generation);
+    Py_DECREF(context);
+    return NULL;
+}
+
+static int
+call_traverse(CallObject *self, visitproc visit, void *arg)
+{
+    Py_ssize_t i;
+    for (i = 0; i < IC_ARGS; i++) {
+        Py_VISIT(self->arg[i].type);
+        Py_VISIT(self->arg[i].descr);
+    }
+    Py_VISIT(self->generation);
+    Py_VISIT(self->context);
+    Py_VISIT(self->key);
+    Py_VISIT(self->plan);
+    Py_VISIT(self->plans);
+    Py_VISIT(self->tally);
+    return 0;
+}
+
+static int
+call_clear(CallObject *self)
+{
+    cache_forget(self);
+    Py_CLEAR(self->plans);
+    Py_CLEAR(self->tally);
+    return 0;
+}
+
+static void
+call_dealloc(CallObject *self)
+{
+    PyObject_GC_UnTrack(self);
+    call_clear(self);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyTypeObject Tally;
+
+static PyObject *
+call_bind(CallObject *self, PyObject *args)
+{
+    PyObject *plans, *tally;
+    if (!PyArg_ParseTuple(args, "O!O!:_bind", &PyDict_Type, &plans, &Tally, &tally)) {
+        return NULL;
+    }
+    cache_forget(self);
+    Py_INCREF(plans);
+    Py_XSETREF(self->plans, plans);
+    Py_INCREF(tally);
+    Py_XSETREF(self->tally, (TallyObject *)tally);
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef call_methods[] = {
+    {"_bind", (PyCFunction)call_bind, METH_VARARGS,
+     "_bind(plans, tally): the plans dict this call reads and the Tally of its changes."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyMemberDef call_members[] = {
+    {"_plans", T_OBJECT_EX, offsetof(CallObject, plans), READONLY,
+     "the plans dict this call reads (bound by _bind)"},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyObject *
+tally_bump(TallyObject *self, PyObject *unused)
+{
+    self->n++;
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef tally_methods[] = {
+    {"bump", (PyCFunction)tally_bump, METH_NOARGS, "Count one change."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyMemberDef tally_members[] = {
+    {"n", T_ULONGLONG, offsetof(TallyObject, n), READONLY, "the changes counted"},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyTypeObject Tally = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "optlevel._fastcall.Tally",
+    .tp_basicsize = sizeof(TallyObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "A count of the changes to a plans dict.",
+    .tp_new = PyType_GenericNew,
+    .tp_methods = tally_methods,
+    .tp_members = tally_members,
+};
+
+static PyObject *
+call_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+{
+    CallObject *self = (CallObject *)type->tp_alloc(type, 0);
+    if (self != NULL) self->nargs = -1;  /* tp_alloc zeroed the rest */
+    return (PyObject *)self;
 }
 
 static PyObject *
@@ -472,6 +765,7 @@ configure(PyObject *module, PyObject *args)
         if (!same) break;
     }
     read_heads = PyTuple_GET_SIZE(probes) > 0 && i == PyTuple_GET_SIZE(probes);
+    config_epoch++;  /* every instance's inline cache was filled under the old objects */
     Py_INCREF(st);
     Py_XSETREF(state, st);  /* last: a call before configure() runs in Python */
     Py_RETURN_NONE;
@@ -483,6 +777,12 @@ reads_array_heads(PyObject *module, PyObject *unused)
     return PyBool_FromLong(read_heads);
 }
 
+static PyObject *
+inline_cache_hits(PyObject *module, PyObject *unused)
+{
+    return PyLong_FromSsize_t(cache_hits);
+}
+
 static PyMethodDef module_methods[] = {
     {"configure", configure, METH_VARARGS,
      "configure(ndarray, SCALAR_TYPES, SIZE_CLASS, FLAG_MASK, other_key, STATE, "
@@ -491,17 +791,24 @@ static PyMethodDef module_methods[] = {
      "array."},
     {"reads_array_heads", reads_array_heads, METH_NOARGS,
      "Does the key read NumPy's array head directly (else its attributes)?"},
+    {"inline_cache_hits", inline_cache_hits, METH_NOARGS,
+     "Calls served by an instance's inline cache so far (no key built)."},
     {NULL, NULL, 0, NULL},
 };
 
 static PyTypeObject CallBase = {
     PyVarObject_HEAD_INIT(NULL, 0)
     .tp_name = "optlevel._fastcall.CallBase",
-    .tp_basicsize = sizeof(PyObject),
-    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
+    .tp_basicsize = sizeof(CallObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
     .tp_doc = "Base of optlevel.Optimized: its call, in C.",
     .tp_call = fast_call,
-    .tp_new = PyType_GenericNew,
+    .tp_new = call_new,
+    .tp_traverse = (traverseproc)call_traverse,
+    .tp_clear = (inquiry)call_clear,
+    .tp_dealloc = (destructor)call_dealloc,
+    .tp_methods = call_methods,
+    .tp_members = call_members,
 };
 
 static struct PyModuleDef module_def = {
@@ -517,7 +824,6 @@ PyInit__fastcall(void)
 {
     PyObject *m;
     INTERN(s_head, "_head");
-    INTERN(s_plans, "_plans");
     INTERN(s_refresh, "_refresh");
     INTERN(s_plan_miss, "_plan_miss");
     INTERN(s_recover, "_recover");
@@ -534,12 +840,19 @@ PyInit__fastcall(void)
     INTERN(s_size, "size");
     INTERN(s_targets, "targets");
     INTERN(s_watch, "watch");
-    if (PyType_Ready(&CallBase) < 0) return NULL;
+    INTERN(s_key, "key");
+    if (PyType_Ready(&CallBase) < 0 || PyType_Ready(&Tally) < 0) return NULL;
     m = PyModule_Create(&module_def);
     if (m == NULL) return NULL;
     Py_INCREF(&CallBase);
     if (PyModule_AddObject(m, "CallBase", (PyObject *)&CallBase) < 0) {
         Py_DECREF(&CallBase);
+        Py_DECREF(m);
+        return NULL;
+    }
+    Py_INCREF(&Tally);
+    if (PyModule_AddObject(m, "Tally", (PyObject *)&Tally) < 0) {
+        Py_DECREF(&Tally);
         Py_DECREF(m);
         return NULL;
     }

@@ -67,6 +67,11 @@ class _PythonCallBase:
 
     __slots__ = ()
 
+    def _bind(self, plans: dict, tally: object) -> None:
+        """The plans dict the call reads (the compiled base also keeps ``tally``, the
+        count of its changes, for its inline cache)."""
+        self._plans = plans
+
 
 _compiled = _load()
 configure()

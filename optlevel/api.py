@@ -89,11 +89,19 @@ class Optimized(CallBase, Generic[P, R_co]):
         self._options = dict(options or {})
         self._dispatcher = _dispatcher or Dispatcher(func, verify, self._options)
         self._table = self._dispatcher.table
-        self._plans = self._table.plans  # the fast path reads the plans directly
+        self._bind(self._table.plans, self._table.tally)  # the fast path reads them
         self._intercept = "optlevel" not in _parameters(func)
         self._head: tuple = (-1, None, 0, 0)  # see __call__
         if _dispatcher is None:
             _stats.register(self._dispatcher)
+
+    def __copy__(self) -> Optimized[P, R_co]:
+        """A shallow copy shares the plans (the compiled base's bound fields are not
+        in ``__dict__``, so they are bound again here)."""
+        new = type(self).__new__(type(self))
+        new.__dict__.update(self.__dict__)
+        new._bind(self._table.plans, self._table.tally)
+        return new
 
     def _python_call(self, *args: P.args, **kwargs: P.kwargs) -> R_co:
         # The fast path, in Python (``_fastcall.c`` does the same in C where it was

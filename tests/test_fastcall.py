@@ -263,3 +263,117 @@ def test_a_scout_wraps_no_call_and_its_check_runs_after_each_timed_call(path):
     # calls 2-8 are timed, then every eighth (9, 17, 25): the check follows each
     assert seen == [2, 3, 4, 5, 6, 7, 8, 9, 17, 25]
     assert plan.state is State.SCOUTING  # 31 calls of 4 elements do not pay planning
+
+
+# --- the inline cache: a repeated positional call builds no key ---------------------
+
+def _hits():
+    from optlevel import _fastcall
+    return _fastcall.inline_cache_hits()
+
+
+def _kinds(x):
+    return type(x).__name__ if not isinstance(x, np.ndarray) else (x.dtype.name, x.ndim)
+
+
+@compiled
+def test_a_repeated_call_is_served_by_the_inline_cache_under_its_own_key():
+    f = optimize(_kinds, level=0)
+    a, b = np.arange(8.0), np.arange(8)
+    calls = [a, a, b, b, a.reshape(2, 4), a.reshape(2, 4), np.arange(4096.0), 1.5, 1.5,
+             np.arange(8.0)[::2], a]
+    before = _hits()
+    for x in calls:
+        assert f(x) == _kinds(x)
+    # every call whose key items repeat the previous call's was served from the cache
+    # (a, b, the 2-d view, 1.5; the last a follows a strided view: a new rank-1 key)
+    assert _hits() - before == 4
+    counts = {key.sig: plan.calls for key, plan in f._dispatcher.plans.items()}
+    assert counts == {signature_key((x,), {}): n for x, n in
+                      [(a, 3), (b, 2), (a.reshape(2, 4), 2), (np.arange(4096.0), 1),
+                       (1.5, 2), (np.arange(8.0)[::2], 1)]}
+
+
+@compiled
+def test_the_inline_cache_never_runs_a_plan_the_table_dropped_or_replaced():
+    f = optimize(lambda x: x + 1, level=0)
+    x = np.arange(3.0)
+    f(x)
+    f(x)
+    table = f._dispatcher.table
+    (key, plan), = table.plans.items()
+    table.drop(key, plan)  # the next call plans again, whatever the cache holds
+    before = _hits()
+    assert f(x).tolist() == [1.0, 2.0, 3.0]
+    assert _hits() == before
+    (key, second), = table.plans.items()
+    assert second is not plan and second.calls == 1 and plan.calls == 2
+    # a plan swapped in under the same key runs from the next call on
+    third = type(second).__new__(type(second))
+    for name in type(second).__slots__:
+        setattr(third, name, getattr(second, name))
+    third.fn, third.calls = (lambda y: y * 10), 0
+    assert table.replace(key, second, third)
+    assert f(x).tolist() == [0.0, 10.0, 20.0]
+    assert f(x).tolist() == [0.0, 10.0, 20.0]
+    assert third.calls == 2 and second.calls == 1
+
+
+@compiled
+def test_the_inline_cache_sees_settings_context_levels_and_a_new_configure():
+    f = optimize(first)
+    f(1)
+    f(1)
+    with optlevel.level(0):
+        before = _hits()
+        f(1)  # the context level changed: the key is built again (ceiling 0)
+        assert _hits() == before
+        f(1)
+        assert _hits() == before + 1
+    f(1)
+    assert {k.ceiling for k in f._dispatcher.plans} == {0, f._head[2]}
+    try:
+        optlevel.configure(level=0)
+        before = _hits()
+        f(1)
+        assert _hits() == before and f._head[2] == 0
+    finally:
+        optlevel.configure(level=None)
+    f(1)
+    _fastpath.configure()  # new objects to compare with: every cache is stale
+    before = _hits()
+    f(1)
+    assert _hits() == before
+
+
+@compiled
+def test_what_the_inline_cache_holds_is_freed_with_the_function():
+    import gc
+    import weakref
+
+    class Box:
+        g = None
+
+    box = Box()
+
+    def recursive(x, n, box=box):
+        return x if n == 0 else box.g(x, n - 1)  # the plan reaches g: a cycle
+    g = box.g = optimize(recursive, level=0)
+    x = np.arange(4.0)
+    assert g(x, 3) is x and g(x, 2) is x
+    refs = [weakref.ref(g), weakref.ref(g._dispatcher)]
+    del g, box, recursive
+    gc.collect()
+    assert [r() for r in refs] == [None, None]
+
+
+@pytest.mark.parametrize("path", ["compiled", "python"])
+def test_a_shallow_copy_shares_the_plans(path):
+    import copy
+    f = optimize(lambda x: x + 1, level=0)
+    call = f if path == "compiled" else f._python_call
+    assert call(1) == 2
+    g = copy.copy(f)
+    assert (g(2) if path == "compiled" else g._python_call(2)) == 3
+    (plan,) = f._dispatcher.plans.values()
+    assert g._plans is f._plans and plan.calls == 2

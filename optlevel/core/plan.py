@@ -25,6 +25,20 @@ __all__ = ["PlanKey", "State", "Plan", "PlanTable", "Failure", "Retyped", "TIMED
 #: calls and an unbiased estimate after them. A power of two.
 TIMED_CALLS = 8
 
+try:  # the compiled fast path's inline cache reads this count from C
+    from .._fastcall import Tally  # type: ignore[import-not-found]
+except ImportError:  # not built: the Python path reads no count
+    class Tally:  # type: ignore[no-redef]
+        """A count of the changes to a plans dict."""
+
+        __slots__ = ("n",)
+
+        def __init__(self) -> None:
+            self.n = 0
+
+        def bump(self) -> None:
+            self.n += 1
+
 
 class PlanKey(NamedTuple):
     """Indexes the plan cache. The fast path looks plans up with a plain tuple of the
@@ -124,8 +138,11 @@ class PlanTable:
 
     def __init__(self) -> None:
         self.lock = threading.RLock()
-        #: key → plan; one dict for the table's life (the fast path keeps a reference)
+        #: key → plan; one dict for the table's life (the fast path keeps a reference).
+        #: Changed only here, each change counted in ``tally``: the compiled fast
+        #: path's inline cache runs its cached plan only while the count is unchanged.
         self.plans: dict[tuple, Plan] = {}
+        self.tally = Tally()
         self.retired: list[Plan] = []
         # (backend name, signature key) → why it cannot serve, and its code; never retried
         self.failures: dict[tuple[str, tuple], Failure] = {}
@@ -151,11 +168,13 @@ class PlanTable:
                 for plan in self.plans.values():
                     self._retire(plan)
                 self.plans.clear()  # in place: the fast path holds this dict
+                self.tally.bump()
                 self.generation = generation
 
     def install(self, key: PlanKey, plan: Plan) -> None:
         with self.lock:
             self.plans[key] = plan
+            self.tally.bump()
 
     def enter(self, plan: Plan, state: State, step: Callable[..., Any], note: str = "",
               watch: Callable[[], None] | None = None) -> None:
@@ -191,6 +210,7 @@ class PlanTable:
             if self.plans.get(key) is not old:
                 return False
             self.plans[key] = new
+            self.tally.bump()
             self._retire(old)
             return True
 
@@ -217,6 +237,7 @@ class PlanTable:
         with self.lock:
             if self.plans.get(key) is plan:
                 del self.plans[key]
+                self.tally.bump()
             self._retire(plan)
 
     def _retire(self, plan: Plan) -> None:
