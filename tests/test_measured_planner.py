@@ -80,6 +80,27 @@ def test_warm_up_runs_plain_only_then_the_caller_compiles(fake_backend, monkeypa
     assert any("until a compile paid" in p.note for p in plans if p.level == 0)
 
 
+def test_a_warm_up_call_runs_the_plain_function_itself(fake_backend, monkeypatch):
+    """No wrapper frame: the check runs as the plan's watch after timed calls."""
+    fake = fake_backend(name="numba")
+    fake.compiles = True
+    f = optimize(total)
+    x = np.arange(200.0)
+    for _ in range(3):
+        assert f(x) == total(x)
+    (plan,) = f._dispatcher.plans.values()
+    assert plan.state is State.WARMUP and plan.level == 0
+    assert plan.fn is plan.prepared.fn and plan.watch is not None
+    # the check reads the fast path's clock: a long enough time spent compiles next
+    plan.time = 10.0
+    plan.watch()
+    assert f._dispatcher.paid and fake.prepared == 0
+    assert f(x) == total(x)
+    assert fake.prepared == 1
+    plans = f._dispatcher.all_plans()
+    assert any("until a compile paid" in p.note for p in plans if p.level == 0)
+
+
 def test_a_call_measured_long_compiles_on_the_next_call(fake_backend, monkeypatch):
     """The static estimate says small (warm-up); the first measured call says a
     compile pays within a few calls: the second call compiles."""
