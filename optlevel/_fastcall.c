@@ -22,6 +22,10 @@
  * once) and runs what it finds there. The cache holds references to every object
  * it compares by identity, so none can be freed and its address reused.
  * Anything else builds the key as the Python path does and refills the cache.
+ *
+ * A Plan's calls, fn, time and watch and STATE's generation are read and written at
+ * their __slots__ offsets (found from the classes' member descriptors at
+ * configure()), where the object is of that exact class; getattr serves otherwise.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -45,6 +49,67 @@ bit_length(Py_ssize_t v)
         v >>= 1;
     }
     return n;
+}
+
+/* Slots read and written at their offsets: a Plan's calls, fn, time and watch, and
+ * STATE's generation. configure() finds each offset from the class's member
+ * descriptor (a __slots__ entry holding an object); an object of another type, or
+ * an empty slot, goes through getattr/setattr, which say what is wrong. */
+typedef struct {
+    PyTypeObject *type;  /* the exact type the offset belongs to, or NULL */
+    Py_ssize_t offset;
+    PyObject *name;
+} Slot;
+
+static Slot slot_calls, slot_fn, slot_time, slot_watch, slot_generation;
+
+/* obj.name (a new reference, or NULL with an error) */
+static PyObject *
+slot_get(PyObject *obj, Slot *slot)
+{
+    if (Py_TYPE(obj) == slot->type) {
+        PyObject *value = *(PyObject **)((char *)obj + slot->offset);
+        if (value != NULL) {
+            Py_INCREF(value);
+            return value;
+        }
+    }
+    return PyObject_GetAttr(obj, slot->name);
+}
+
+/* obj.name = value (0, or -1 with an error) */
+static int
+slot_set(PyObject *obj, Slot *slot, PyObject *value)
+{
+    if (Py_TYPE(obj) == slot->type) {
+        PyObject **where = (PyObject **)((char *)obj + slot->offset);
+        Py_INCREF(value);
+        Py_XSETREF(*where, value);
+        return 0;
+    }
+    return PyObject_SetAttr(obj, slot->name, value);
+}
+
+/* Find name's slot in type (a member descriptor of an object slot); where there is
+ * none the slot stays on getattr/setattr (type NULL). */
+static int
+find_slot(Slot *slot, PyObject *type, PyObject *name)
+{
+    PyObject *descr;
+    slot->type = NULL;
+    Py_INCREF(name);
+    Py_XSETREF(slot->name, name);
+    descr = PyObject_GetAttr(type, name);
+    if (descr == NULL) return -1;
+    if (Py_IS_TYPE(descr, &PyMemberDescr_Type)) {
+        PyMemberDef *member = ((PyMemberDescrObject *)descr)->d_member;
+        if (member->type == T_OBJECT_EX && !(member->flags & READONLY)) {
+            slot->type = (PyTypeObject *)type;
+            slot->offset = member->offset;
+        }
+    }
+    Py_DECREF(descr);
+    return 0;
 }
 
 /* The head of NumPy's array object (PyArrayObject_fields in ndarraytypes.h, the
@@ -217,7 +282,7 @@ current_head(PyObject *self, PyObject **generation, PyObject **context)
     head = checked_head(PyObject_GetAttr(self, s_head));
     if (head == NULL) return NULL;
     if (PyContextVar_Get(context_level, NULL, context) < 0) goto fail;
-    *generation = PyObject_GetAttr(state, s_generation);
+    *generation = slot_get(state, &slot_generation);
     if (*generation == NULL) goto fail;
     stale = PyObject_RichCompareBool(PyTuple_GET_ITEM(head, 0), *generation, Py_NE);
     if (stale == 0) {
@@ -370,15 +435,15 @@ raised(PyObject *self, PyObject *plan, PyObject *key, PyObject *args)
 }
 
 static int
-add_to(PyObject *plan, PyObject *name, PyObject *amount)
+add_to(PyObject *plan, Slot *slot, PyObject *amount)
 {
-    PyObject *now = PyObject_GetAttr(plan, name), *sum;
+    PyObject *now = slot_get(plan, slot), *sum;
     int rc;
     if (now == NULL) return -1;
     sum = PyNumber_Add(now, amount);
     Py_DECREF(now);
     if (sum == NULL) return -1;
-    rc = PyObject_SetAttr(plan, name, sum);
+    rc = slot_set(plan, slot, sum);
     Py_DECREF(sum);
     return rc;
 }
@@ -440,7 +505,7 @@ seconds(void)
 static int
 watched(PyObject *plan)
 {
-    PyObject *watch = PyObject_GetAttr(plan, s_watch), *done;
+    PyObject *watch = slot_get(plan, &slot_watch), *done;
     if (watch == NULL) return -1;
     if (watch == Py_None) {
         Py_DECREF(watch);
@@ -461,13 +526,13 @@ run(PyObject *self, PyObject *plan, PyObject *key, PyObject *args)
     long calls;
     int timed;
 
-    calls_obj = PyObject_GetAttr(plan, s_calls);
+    calls_obj = slot_get(plan, &slot_calls);
     if (calls_obj == NULL) return NULL;
     calls = PyLong_AsLong(calls_obj);
     Py_DECREF(calls_obj);
     if (calls == -1 && PyErr_Occurred()) return NULL;
     timed = !(calls > 7 && (calls & 7));
-    fn = PyObject_GetAttr(plan, s_fn);
+    fn = slot_get(plan, &slot_fn);
     if (fn == NULL) return NULL;
     if (timed && (start = seconds()) == NULL) {
         Py_DECREF(fn);
@@ -488,7 +553,7 @@ run(PyObject *self, PyObject *plan, PyObject *key, PyObject *args)
             if (weight != NULL) weighted = PyNumber_Multiply(spent, weight);
             Py_XDECREF(weight);
         }
-        if (weighted != NULL) rc = add_to(plan, s_time, weighted);
+        if (weighted != NULL) rc = add_to(plan, &slot_time, weighted);
         Py_XDECREF(end);
         Py_XDECREF(spent);
         Py_XDECREF(weighted);
@@ -499,7 +564,7 @@ run(PyObject *self, PyObject *plan, PyObject *key, PyObject *args)
         }
     }
     one = PyLong_FromLong(1);
-    if (one == NULL || add_to(plan, s_calls, one) < 0) {  /* read again: threads count too */
+    if (one == NULL || add_to(plan, &slot_calls, one) < 0) {  /* read again: threads count too */
         Py_XDECREF(one);
         Py_DECREF(result);
         return NULL;
@@ -523,7 +588,7 @@ cached_call(CallObject *self, PyObject *args, int *missed)
     *missed = 1;
     if (self->tally->n != self->changes) return NULL;
     if (PyContextVar_Get(context_level, NULL, &context) < 0) goto error;
-    generation = PyObject_GetAttr(state, s_generation);
+    generation = slot_get(state, &slot_generation);
     if (generation == NULL) {
         Py_DECREF(context);
         goto error;
@@ -712,12 +777,19 @@ call_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 static PyObject *
 configure(PyObject *module, PyObject *args)
 {
-    PyObject *arr, *scalars, *classes, *other, *st, *ctx, *clock, *probes, *retyped;
+    PyObject *arr, *scalars, *classes, *other, *st, *ctx, *clock, *probes, *retyped, *plan;
     long mask;
     Py_ssize_t i;
-    if (!PyArg_ParseTuple(args, "OO!O!lOOOOO!O!:configure", &arr, &PyFrozenSet_Type,
+    if (!PyArg_ParseTuple(args, "OO!O!lOOOOO!O!O!:configure", &arr, &PyFrozenSet_Type,
                           &scalars, &PyTuple_Type, &classes, &mask, &other, &st, &ctx,
-                          &clock, &PyTuple_Type, &probes, &PyType_Type, &retyped)) {
+                          &clock, &PyTuple_Type, &probes, &PyType_Type, &retyped,
+                          &PyType_Type, &plan)) {
+        return NULL;
+    }
+    if (find_slot(&slot_calls, plan, s_calls) < 0 || find_slot(&slot_fn, plan, s_fn) < 0
+            || find_slot(&slot_time, plan, s_time) < 0
+            || find_slot(&slot_watch, plan, s_watch) < 0
+            || find_slot(&slot_generation, (PyObject *)Py_TYPE(st), s_generation) < 0) {
         return NULL;
     }
     if (PyTuple_GET_SIZE(classes) < 65) {
@@ -778,6 +850,14 @@ reads_array_heads(PyObject *module, PyObject *unused)
 }
 
 static PyObject *
+reads_slots(PyObject *module, PyObject *unused)
+{
+    return PyBool_FromLong(slot_calls.type != NULL && slot_fn.type != NULL
+                           && slot_time.type != NULL && slot_watch.type != NULL
+                           && slot_generation.type != NULL);
+}
+
+static PyObject *
 inline_cache_hits(PyObject *module, PyObject *unused)
 {
     return PyLong_FromSsize_t(cache_hits);
@@ -786,9 +866,11 @@ inline_cache_hits(PyObject *module, PyObject *unused)
 static PyMethodDef module_methods[] = {
     {"configure", configure, METH_VARARGS,
      "configure(ndarray, SCALAR_TYPES, SIZE_CLASS, FLAG_MASK, other_key, STATE, "
-     "CONTEXT_LEVEL, perf_counter, probes, Retyped): the objects the fast path reads; the "
-     "array head is read directly where it agrees with the attributes on every probe "
-     "array."},
+     "CONTEXT_LEVEL, perf_counter, probes, Retyped, Plan): the objects the fast path reads; "
+     "the array head is read directly where it agrees with the attributes on every probe "
+     "array, and Plan's and STATE's slots at their offsets."},
+    {"reads_slots", reads_slots, METH_NOARGS,
+     "Are Plan's calls, fn, time, watch and STATE's generation read at their offsets?"},
     {"reads_array_heads", reads_array_heads, METH_NOARGS,
      "Does the key read NumPy's array head directly (else its attributes)?"},
     {"inline_cache_hits", inline_cache_hits, METH_NOARGS,

@@ -19,7 +19,7 @@ import numpy as np
 from .analysis.signature import SIZE_CLASS, other_key
 from .arrays import FLAG_MASK, SCALAR_TYPES
 from .config import CONTEXT_LEVEL, STATE
-from .core.plan import Retyped
+from .core.plan import Plan, Retyped
 
 __all__ = ["CallBase", "COMPILED", "configure", "probe_arrays"]
 
@@ -58,7 +58,7 @@ def configure(clock: Callable[[], float] = perf_counter,
     if _compiled is not None:
         _compiled[1](np.ndarray, SCALAR_TYPES, SIZE_CLASS, FLAG_MASK, other_key, STATE,
                      CONTEXT_LEVEL, clock, probe_arrays() if probes is None else probes,
-                     Retyped)
+                     Retyped, Plan)
 
 
 class _PythonCallBase:

@@ -241,7 +241,10 @@ def _project_values() -> dict[str, Any]:
 
 class SettingsState:
     """Holds the current :class:`Settings` (:data:`STATE`). The per-call fast path
-    reads ``current`` and ``generation`` directly; only this module writes them."""
+    reads ``current`` and ``generation`` directly (the compiled one at the slot's
+    offset); only this module writes them."""
+
+    __slots__ = ("lock", "overrides", "env", "current", "generation")
 
     def __init__(self) -> None:
         self.lock = threading.RLock()

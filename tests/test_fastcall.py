@@ -277,6 +277,26 @@ def _kinds(x):
 
 
 @compiled
+def test_plans_and_settings_are_read_at_their_slots():
+    from optlevel import _fastcall
+    from optlevel.config import STATE
+    assert _fastcall.reads_slots()  # Plan and SettingsState keep __slots__
+    f = optimize(lambda x: x * 2, level=0)
+    assert f(3) == 6 and f(4) == 8
+    (plan,) = f._dispatcher.plans.values()
+    assert plan.calls == 2 and plan.time > 0
+    plan.fn = lambda x: x * 3  # what the fast path reads is the slot's value now
+    assert f(5) == 15 and plan.calls == 3
+    before = STATE.generation
+    try:
+        optlevel.configure(level=1)
+        assert f(5) == 10  # a new generation read: planned again, plain
+        assert STATE.generation == before + 1
+    finally:
+        optlevel.configure(level=None)
+
+
+@compiled
 def test_a_repeated_call_is_served_by_the_inline_cache_under_its_own_key():
     f = optimize(_kinds, level=0)
     a, b = np.arange(8.0), np.arange(8)
