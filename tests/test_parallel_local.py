@@ -272,6 +272,26 @@ def test_small_work_stays_on_one_core():
     assert 3 not in f.stats().levels
 
 
+def test_tiny_work_is_refused_before_the_machine_is_measured():
+    """16 elements cannot pay for a thread pool on any machine: the estimate says so
+    without calibrating (a fresh cache's first such call paid 0.5 s measuring it)."""
+    from optlevel.config import settings
+    from optlevel.core.calibrate import profile_for
+    from optlevel.levels.parallel import runtime
+
+    profile = profile_for(settings())
+    keys = ("parallel.numpy_op_s", "threads.task_s",
+            f"threads.speedup.{runtime.worker_count(settings())}")
+    for key in keys:
+        profile.forget(key)
+    f = optimize(W.elementwise, verify=False)
+    x = np.random.default_rng(0).random(16)
+    row = optlevel.explain(f, x).row("threads")
+    assert row.kind == "pays" and "too small to pay: at most" in row.reason, row
+    assert np.array_equal(f(x), W.elementwise(x)) and 3 not in f.stats().levels
+    assert [key for key in keys if key in profile] == []
+
+
 def test_a_single_blas_call_is_left_alone():
     a = np.ones((64, 64))
     report = optlevel.explain(optimize(W.matmul), a, a)

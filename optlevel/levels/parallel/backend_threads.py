@@ -51,6 +51,10 @@ class ThreadsBackend(SplitOption, BackendBase):
         if work.known and work.flops:
             return Estimate(Pays.NO, "its matrix products run in BLAS, which already uses "
                                      "every core")
+        floor = costs.below_threads_floor(max(work.elements + work.reduced, elements)
+                                          if work.known else elements * max(ops, 1))
+        if floor is not None:
+            return floor
         # the elements the body's operations make and reduce (its work), where the
         # shapes can be followed through it; else the split arrays' size per operation
         serial = (max(work.elements + work.reduced, elements) if work.known

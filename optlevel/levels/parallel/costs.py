@@ -150,6 +150,26 @@ def judge(serial: float, parallel: float, how: str, *, sure: float = 1.3,
     return Estimate(Pays.TRIAL, f"{said}: the first calls measure it against level 0", parallel)
 
 
+#: A generous bound on NumPy's time per element per operation (transcendental ufuncs
+#: included), and the least a call on the thread pool costs beyond its work (waking
+#: the threads and joining them; ``threads.task_s`` measured 20-60 µs a task on the
+#: 2-core machine): below this the thread pool cannot pay, whatever the machine
+#: profile says, so nothing is calibrated to find out.
+GENEROUS_ELEMENT_OP_S = 20e-9
+THREADS_FLOOR_S = 50e-6
+
+
+def below_threads_floor(element_ops: float) -> Estimate | None:
+    """A "no" for work of ``element_ops`` (elements × operations) too small for any
+    thread pool, told before the machine profile is measured; else None."""
+    most = element_ops * GENEROUS_ELEMENT_OP_S
+    if most >= THREADS_FLOOR_S:
+        return None
+    return Estimate(Pays.NO, f"too small to pay: at most {format_seconds(most)} of NumPy "
+                             f"work, under the {format_seconds(THREADS_FLOOR_S)} a thread "
+                             "pool's call costs beyond it")
+
+
 def local_pool_refusal(settings: Any, pool: str,
                        features: Any) -> tuple[Estimate | None, int]:
     """The reason a local pool (``threads`` or ``processes``) does not pay for any call
