@@ -165,12 +165,15 @@ RUN = textwrap.dedent('''
     else:
         f = func
     times, levels = [], []
+    seen = {{}}
     for _ in range(calls):
         s = time.perf_counter()
         f(*args)
         times.append(time.perf_counter() - s)
-        if mode == "auto":
-            levels.append(max(f.stats().levels, key=lambda lv: (f.stats().levels[lv], lv)))
+        if mode == "auto":  # the level this call ran at: the one whose count grew
+            now = dict(f.stats().levels)
+            levels.append(max(now, key=lambda lv: (now[lv] - seen.get(lv, 0), lv)))
+            seen = now
     print(json.dumps({{"times": times, "setup": time.perf_counter() - t0 - sum(times),
                       "levels": levels}}))
 ''')
@@ -403,17 +406,20 @@ def small(opts: argparse.Namespace) -> None:
 def warmup(opts: argparse.Namespace) -> None:
     """Kernels at sizes where a compile cannot pay back within ten calls: each call of
     auto over plain's median, the first (which plans, in a fresh process) apart from
-    the warm-up calls after it (plain Python, timed)."""
+    the warm-up calls after it (plain Python, timed); beside them, the slowest of as
+    many calls of the plain function in its own process (the machine's noise)."""
     with tempfile.TemporaryDirectory() as kdir:
         Path(kdir, "kernels.py").write_text(KERNELS)
         for name in ["stencil_100", "nbody_60", "prefix_sum_50k"]:
-            p = sorted(run_one(kdir, name, "plain", 5)["times"])[2]
+            own = sorted(run_one(kdir, name, "plain", opts.calls)["times"][1:])
+            p = own[len(own) // 2]
             auto = run_one(kdir, name, "auto", opts.calls)
             plain_calls = [t for t, lv in zip(auto["times"], auto["levels"]) if lv == 0]
             later = sorted(plain_calls[1:])
             print(f"{name:16s} plain {p * 1e3:6.2f} ms; first call {auto['times'][0] / p:5.2f}x; "
                   f"warm-up calls 2-{len(plain_calls)}: median {later[len(later) // 2] / p:.2f}x, "
-                  f"max {later[-1] / p:.2f}x; levels {sorted(set(auto['levels']))}")
+                  f"max {later[-1] / p:.2f}x (plain's own calls 2-{len(own) + 1}: max "
+                  f"{own[-1] / p:.2f}x); levels {sorted(set(auto['levels']))}")
 
 
 SCALED_SUM = textwrap.dedent('''
