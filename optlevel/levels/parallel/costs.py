@@ -151,10 +151,10 @@ def judge(serial: float, parallel: float, how: str, *, sure: float = 1.3,
 
 
 #: A generous bound on NumPy's time per element per operation (transcendental ufuncs
-#: included), and the least a call on the thread pool costs beyond its work (waking
-#: the threads and joining them; ``threads.task_s`` measured 20-60 µs a task on the
-#: 2-core machine): below this the thread pool cannot pay, whatever the machine
-#: profile says, so nothing is calibrated to find out.
+#: included), and a floor of work under which the thread pool cannot pay: with two
+#: workers it could save at most half of 50 µs, and one task's round trip on the pool
+#: (``threads.task_s``) measured 20-24 µs on the 2-core machine. Below it nothing is
+#: calibrated to find out.
 GENEROUS_ELEMENT_OP_S = 20e-9
 THREADS_FLOOR_S = 50e-6
 
