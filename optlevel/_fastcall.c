@@ -15,13 +15,14 @@
  * IC_ARGS arguments, each an exact ndarray whose head is read or a type of
  * SCALAR_TYPES, it keeps the raw items of the key (the dtype object, rank, masked
  * flags and size-class index of each array; the type of each scalar), the settings
- * generation and context level objects the key was built under, the key itself and
- * its plan. A call whose items, generation and context level are the same objects
- * and numbers builds no key: it looks the cached key up in ``_plans`` (the same
- * dict the Python path reads, so a plan dropped, replaced or cleared is seen at
- * once) and runs what it finds there. The cache holds references to every object
- * it compares by identity, so none can be freed and its address reused.
- * Anything else builds the key as the Python path does and refills the cache.
+ * generation and context level objects the key was built under, the key itself,
+ * its plan, and the count of changes to the plans dict at that moment (its Tally,
+ * which core.plan.PlanTable bumps with every change). A call whose items,
+ * generation and context level are the same objects and numbers, while the plans
+ * dict has not changed, builds no key and runs the cached plan. The cache holds
+ * references to every object it compares by identity, so none can be freed and
+ * its address reused. Anything else builds the key as the Python path does and
+ * refills the cache.
  *
  * A Plan's calls, fn, time and watch and STATE's generation are read and written at
  * their __slots__ offsets (found from the classes' member descriptors at
@@ -38,7 +39,7 @@ static long flag_mask;
 
 static PyObject *s_head, *s_refresh, *s_plan_miss, *s_recover,
                 *s_python_call, *s_calls, *s_fn, *s_catch, *s_time, *s_generation,
-                *s_dtype, *s_ndim, *s_flags, *s_num, *s_size, *s_targets, *s_watch, *s_key;
+                *s_dtype, *s_ndim, *s_flags, *s_num, *s_size, *s_targets, *s_watch;
 
 static int
 bit_length(Py_ssize_t v)
@@ -331,12 +332,18 @@ array_size_class(ArrayHead *h)
     return bit_length(size);
 }
 
-/* Do args give the cached key's items? (no error can happen here) */
+/* Is the cached plan this call's: the same key items, the plans dict unchanged, the
+ * same generation and context level? 1 or 0, or -1 with an error. */
 static int
-cache_matches(CallObject *self, PyObject *args)
+cache_current(CallObject *self, PyObject *args)
 {
     Py_ssize_t i, n = PyTuple_GET_SIZE(args);
-    if (n != self->nargs || self->epoch != config_epoch) return 0;
+    PyObject *context = NULL, *generation;
+    int same;
+
+    if (n != self->nargs || self->epoch != config_epoch || self->tally->n != self->changes) {
+        return 0;
+    }
     for (i = 0; i < n; i++) {
         PyObject *a = PyTuple_GET_ITEM(args, i);
         CachedArg *c = &self->arg[i];
@@ -349,7 +356,16 @@ cache_matches(CallObject *self, PyObject *args)
             return 0;
         }
     }
-    return 1;
+    if (PyContextVar_Get(context_level, NULL, &context) < 0) return -1;
+    generation = slot_get(state, &slot_generation);
+    if (generation == NULL) {
+        Py_DECREF(context);
+        return -1;
+    }
+    same = generation == self->generation && context == self->context;
+    Py_DECREF(generation);
+    Py_DECREF(context);
+    return same;
 }
 
 /* Remember this call's key and plan where every argument's item can be compared raw
@@ -359,7 +375,6 @@ cache_fill(CallObject *self, PyObject *args, PyObject *generation, PyObject *con
            PyObject *key, PyObject *plan, unsigned long long changes)
 {
     Py_ssize_t i, n = PyTuple_GET_SIZE(args);
-    PyObject *stored;
     cache_forget(self);
     if (n > IC_ARGS) return;
     for (i = 0; i < n; i++) {
@@ -385,18 +400,8 @@ cache_fill(CallObject *self, PyObject *args, PyObject *generation, PyObject *con
     self->generation = generation;
     Py_INCREF(context);
     self->context = context;
-    /* the plan's own key where it equals ours: the object the table stores it
-     * under, so the cached lookup finds it by identity, comparing no items */
-    stored = PyObject_GetAttr(plan, s_key);
-    if (stored != NULL && PyObject_RichCompareBool(stored, key, Py_EQ) == 1) {
-        self->key = stored;
-    }
-    else {
-        PyErr_Clear();
-        Py_XDECREF(stored);
-        Py_INCREF(key);
-        self->key = key;
-    }
+    Py_INCREF(key);
+    self->key = key;
     Py_INCREF(plan);
     self->plan = plan;
     self->epoch = config_epoch;
@@ -577,47 +582,13 @@ run(PyObject *self, PyObject *plan, PyObject *key, PyObject *args)
     return result;
 }
 
-/* The inline cache's way: the cached plan run, or NULL with *missed set where the
- * generation, the context level or the plans dict changed since it was cached. */
-static PyObject *
-cached_call(CallObject *self, PyObject *args, int *missed)
-{
-    PyObject *context = NULL, *generation, *key, *plan, *result;
-    int same;
-
-    *missed = 1;
-    if (self->tally->n != self->changes) return NULL;
-    if (PyContextVar_Get(context_level, NULL, &context) < 0) goto error;
-    generation = slot_get(state, &slot_generation);
-    if (generation == NULL) {
-        Py_DECREF(context);
-        goto error;
-    }
-    same = generation == self->generation && context == self->context;
-    Py_DECREF(generation);
-    Py_DECREF(context);
-    if (!same) return NULL;
-    *missed = 0;
-    key = self->key;
-    plan = self->plan;
-    Py_INCREF(key);  /* the plan's call may refill the cache */
-    Py_INCREF(plan);
-    cache_hits++;
-    result = run((PyObject *)self, plan, key, args);
-    Py_DECREF(plan);
-    Py_DECREF(key);
-    return result;
-error:
-    *missed = 0;
-    return NULL;
-}
-
 static PyObject *
 fast_call(PyObject *op, PyObject *args, PyObject *kwargs)
 {
     CallObject *self = (CallObject *)op;
-    PyObject *sig, *head, *key, *plans, *plan, *result, *generation, *context;
+    PyObject *sig, *head, *key, *plan, *result, *generation, *context;
     unsigned long long changes;
+    int hit;
 
     if ((kwargs != NULL && PyDict_GET_SIZE(kwargs)) || state == NULL) {
         PyObject *method = PyObject_GetAttr(op, s_python_call);
@@ -630,10 +601,18 @@ fast_call(PyObject *op, PyObject *args, PyObject *kwargs)
         PyErr_SetString(PyExc_TypeError, "optlevel: the call's plans were never bound");
         return NULL;
     }
-    if (self->nargs >= 0 && cache_matches(self, args)) {
-        int missed;
-        result = cached_call(self, args, &missed);
-        if (!missed) return result;
+    hit = cache_current(self, args);  /* nargs is -1 while nothing is cached */
+    if (hit < 0) return NULL;
+    if (hit) {
+        key = self->key;
+        plan = self->plan;
+        Py_INCREF(key);  /* the plan's call may refill the cache */
+        Py_INCREF(plan);
+        cache_hits++;
+        result = run(op, plan, key, args);
+        Py_DECREF(plan);
+        Py_DECREF(key);
+        return result;
     }
     sig = signature_of(args);
     if (sig == NULL) return NULL;
@@ -647,11 +626,8 @@ fast_call(PyObject *op, PyObject *args, PyObject *kwargs)
     Py_DECREF(sig);
     if (key == NULL) goto done;
     changes = self->tally->n;  /* before the lookup: a change during _plan_miss shows */
-    plans = self->plans;
-    Py_INCREF(plans);
-    plan = PyDict_GetItemWithError(plans, key);
+    plan = PyDict_GetItemWithError(self->plans, key);
     Py_XINCREF(plan);  /* the table may drop it while it runs */
-    Py_DECREF(plans);
     if (plan == NULL) {
         if (PyErr_Occurred()) goto done;
         plan = PyObject_CallMethodObjArgs(op, s_plan_miss, key, args, NULL);
@@ -922,7 +898,6 @@ PyInit__fastcall(void)
     INTERN(s_size, "size");
     INTERN(s_targets, "targets");
     INTERN(s_watch, "watch");
-    INTERN(s_key, "key");
     if (PyType_Ready(&CallBase) < 0 || PyType_Ready(&Tally) < 0) return NULL;
     m = PyModule_Create(&module_def);
     if (m == NULL) return NULL;
