@@ -11,7 +11,8 @@ domain or range error) the replacement raises :class:`~.guard.Replay`: the call
 runs again in plain Python, which raises its own exception with its own message
 (or, beyond 64 bits, returns its unbounded int). The math functions' checks are
 lowered into the caller after Numba's own function (:func:`_lowered`); only
-gamma and lgamma, with their poles, are compiled functions of their own.
+gamma and lgamma, with their poles, are compiled functions of their own, and they are
+CPython's algorithm rather than Numba's (:mod:`.pymath`).
 
 Imported by the Numba backend when it builds code, never by ``import optlevel``.
 """
@@ -101,16 +102,19 @@ def _register(name: str) -> Callable[[Any], Any]:
 
 
 def _math1(fn: Callable[[float], float]) -> Any:
-    """CPython's rule for gamma and lgamma: a pole (0 and the negative integers) is a
-    domain error, then :func:`_lowered`'s rule."""
+    """gamma and lgamma as CPython computes them (:mod:`.pymath`: Numba's are the C
+    library's, which differ in the last bits, catalogue SEM028), in double precision
+    whatever the argument's type (as Python converts it), with CPython's rule: a pole
+    (0 and the negative integers) is a domain error, then :func:`_lowered`'s rule."""
 
     def checked(x: Any) -> Any:
-        if x <= 0 and x == math.floor(x):
+        v = float(x)
+        if v <= 0 and v == math.floor(v):
             raise Replay
-        r = fn(x)
-        if r != r and x == x:
+        r = fn(v)
+        if r != r and v == v:
             raise Replay
-        if (r == math.inf or r == -math.inf) and x - x == 0:
+        if (r == math.inf or r == -math.inf) and v - v == 0:
             raise Replay
         return r
 
@@ -201,5 +205,7 @@ def _make(what: str) -> Any:
         return module
     fn = getattr(math, leaf)
     if leaf in ("gamma", "lgamma"):
-        return _math1(fn)
+        from . import pymath
+
+        return _math1(pymath.tgamma if leaf == "gamma" else pymath.lgamma)
     return _lowered(fn, 2 if leaf in _TWO_ARGS else 1)
