@@ -31,9 +31,11 @@ def main():
     result = capped(x)
 
     np.testing.assert_array_equal(result, elementwise.py_func(x))
-    # with Numba: it would not pay for vectorized NumPy; without it, it is not installed
-    numba_kind = "pays" if importlib.util.find_spec("numba") else "missing"
-    assert report.row("numba").kind == numba_kind and report.chosen == 0
+    # with Numba: np.sin and np.cos are NumPy's own loops, which compiled code would
+    # not reproduce bit for bit (catalogue SEM030), and it would not pay for vectorized
+    # NumPy anyway; without Numba, it is not installed
+    numba_kinds = ("declined", "pays") if importlib.util.find_spec("numba") else ("missing",)
+    assert report.row("numba").kind in numba_kinds and report.chosen == 0
     assert elementwise.stats().levels == {0: 1}
     print()
     print("ran at level 0, result identical to the plain function")

@@ -195,6 +195,31 @@ CATALOGUE: tuple[Entry, ...] = (
           "verification of the first compiled call learns the plain result's type and "
           "converts later results to it (optlevel.core.verify)",
           "measured with numba 0.68"),
+    Entry("SEM028", "math.gamma and math.lgamma",
+          "CPython computes both with its own Lanczos approximation (mathmodule.c)",
+          "the C library's tgamma and lgamma: 74% and 66% of 8,000 random results in "
+          "(-20, 20) differ in their last bits", "guard",
+          "compiles CPython's own algorithm (optlevel.levels.numba.pymath), equal bit for "
+          "bit (tests/test_pymath.py: about 200,000 arguments each)",
+          "CPython Modules/mathmodule.c (m_tgamma, m_lgamma); measured with numba 0.68"),
+    Entry("SEM029", "math.hypot",
+          "CPython computes it with its own algorithm (a scaled, corrected sum of "
+          "squares, changed in Python 3.10 and 3.12)",
+          "the C library's hypot: 28 of 8,000 random pairs differ in the last bit",
+          "decline", "level 2 (and prange) do not run a function that calls math.hypot",
+          "CPython Modules/mathmodule.c (vector_norm); measured with numba 0.68"),
+    Entry("SEM030", "NumPy's math functions (exp, log, tanh, power…)",
+          "np.exp(x[i]) and np.exp(x) run NumPy's own loops, vectorized per CPU (AVX-512 "
+          "on the 2-core machine)",
+          "the C library's exp, log…, as math.exp: 958 of 20,000 np.exp results differ "
+          "in the last bit, 201 of 1M np.log results in threshold_activation", "decline",
+          "level 2 (and prange) do not run a function that calls a NumPy ufunc whose "
+          "result is not exactly rounded (only +, -, *, /, sqrt, abs, floor, ceil, "
+          "rint, minimum, maximum, copysign, fmod and the tests and conversions are); "
+          "level 1's vectorized form runs NumPy's own loops; math.exp(x[i]) compiles "
+          "(the C library's exp, in Python too)",
+          "NumPy's SIMD loops (numpy/_core/src/umath); measured with numba 0.68, "
+          "NumPy 2.4"),
 )
 ENTRIES: dict[str, Entry] = {e.id: e for e in CATALOGUE}
 

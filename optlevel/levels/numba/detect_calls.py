@@ -19,7 +19,21 @@ from .context import NARROW_FLOATS, Context, dtype_kind
 from .kinds import ARG, UNKNOWN, is_numpy, value_kind
 from .shims import CHECKED_MATH, MATH_TO_INT, shim_plan
 
-__all__ = ["text", "round_ndigits", "to_int", "math_errors", "globals_read", "reductions"]
+__all__ = ["text", "round_ndigits", "to_int", "math_errors", "own_algorithms",
+           "numpy_math", "globals_read", "reductions", "INEXACT_UFUNCS"]
+
+#: NumPy ufuncs whose results are not fixed by IEEE 754 (or differ at their edges):
+#: NumPy runs its own loops for them, vectorized per CPU, and compiled code the C
+#: library's functions (SEM030). The rest (+ - * /, sqrt, abs, floor, ceil, trunc,
+#: rint, minimum, maximum, fmin, fmax, copysign, fmod, nextafter, comparisons, tests,
+#: bit operations) are exactly rounded or exact, alike in both.
+INEXACT_UFUNCS = frozenset(
+    "sin cos tan arcsin arccos arctan arctan2 asin acos atan atan2 sinh cosh tanh "
+    "arcsinh arccosh arctanh asinh acosh atanh exp exp2 expm1 log log2 log10 log1p "
+    "logaddexp logaddexp2 cbrt power pow float_power hypot sign spacing floor_divide "
+    "remainder mod divmod heaviside ldexp frexp".split())
+#: ... of which these are exact on integers (the call is found only for floats)
+_EXACT_ON_INTS = frozenset("power pow sign floor_divide remainder mod divmod".split())
 
 #: NumPy reductions that sum pairwise (compiled code sums sequentially)
 _PAIRWISE = frozenset("sum mean var std nansum nanmean nanvar nanstd average".split())
@@ -95,6 +109,57 @@ def math_errors(ctx: Context) -> Iterator[SemanticFinding]:
             if dotted and dotted.startswith("math.") and dotted[5:] in CHECKED_MATH:
                 yield finding("SEM008", node.lineno, f"`{dotted}()`: compiled with Python's "
                               "domain and range checks (ValueError, OverflowError)")
+
+
+def own_algorithms(ctx: Context) -> Iterator[SemanticFinding]:
+    """SEM028, SEM029: math functions CPython computes by its own algorithm (gamma
+    and lgamma compiled as CPython's; hypot declined)."""
+    for node in ctx.nodes:
+        if not isinstance(node, ast.Call):
+            continue
+        dotted = ctx.dotted(node.func)
+        if dotted in ("math.gamma", "math.lgamma"):
+            yield finding("SEM028", node.lineno, f"`{dotted}()`: compiled as CPython's own "
+                          "algorithm, not the C library's (equal bit for bit)")
+        elif dotted == "math.hypot":
+            yield finding("SEM029", node.lineno, "`math.hypot()`: CPython computes it with "
+                          "its own algorithm, compiled code with the C library's hypot, "
+                          "and they differ in the last bit")
+
+
+def numpy_math(ctx: Context) -> Iterator[SemanticFinding]:
+    """SEM030: NumPy ufuncs that NumPy computes with its own vectorized loops."""
+    for node in ctx.nodes:
+        if not isinstance(node, ast.Call):
+            continue
+        dotted = ctx.dotted(node.func)
+        if not dotted or not dotted.startswith("numpy.") or dotted[6:] not in INEXACT_UFUNCS:
+            continue
+        name = dotted[6:]
+        if name in _EXACT_ON_INTS and node.args and all(
+                _integral(ctx.of(a)) for a in node.args):
+            continue
+        same = _MATH.get(name, name)
+        hint = f" (math.{same}() of a number compiles: the C library's in Python too)" \
+            if same in _MATH_COMPILED else ""
+        yield finding("SEM030", node.lineno, f"`{ast.unparse(node.func)}()`: NumPy computes "
+                      f"{name} with its own vectorized loops, compiled code with the C "
+                      f"library's, and their last bits differ{hint}")
+
+
+#: the math module's name of a NumPy ufunc, where it differs
+_MATH = {"arcsin": "asin", "arccos": "acos", "arctan": "atan", "arctan2": "atan2",
+         "arcsinh": "asinh", "arccosh": "acosh", "arctanh": "atanh", "power": "pow",
+         "float_power": "pow"}
+#: math functions that are the C library's both in CPython and compiled
+_MATH_COMPILED = frozenset("sin cos tan asin acos atan atan2 sinh cosh tanh asinh acosh "
+                           "atanh exp exp2 expm1 log log2 log10 log1p pow".split())
+
+
+def _integral(kinds: set[str]) -> bool:
+    """Are these kinds all known integers or bools (Python's or NumPy's, arrays too)?"""
+    return bool(kinds) and all(k in ("int", "bool") or dtype_kind(k) in ("i", "u", "b")
+                               for k in kinds)
 
 
 def globals_read(ctx: Context) -> Iterator[SemanticFinding]:
