@@ -108,6 +108,17 @@ class Ranking:
         if not doubt:
             return []
         racers = [b for b in (rest[0] if rest else None, unknown) if b is not None]
+        # a runner-up that is itself in doubt brings its own runner-up: the trial
+        # measures down the chain (prange and level 2 both asked to be measured, and
+        # level 1 under them)
+        chain = [b for b in racers if self.is_trial(b)]
+        while chain:
+            lowest = max(chain, key=rest.index)
+            below = next((b for b in rest[rest.index(lowest) + 1:] if b not in racers), None)
+            if below is None:
+                break
+            racers.insert(0, below)
+            chain = [below] if self.is_trial(below) else []
         return list(dict.fromkeys(racers[::-1])) + [backend]
 
     def row(self, backend: str) -> Row:
