@@ -17,7 +17,7 @@ import numpy as np
 from ...analysis.scope import Namespace
 from ...analysis.tables import IO_MODULES, RANDOM_MODULES
 from .catalogue import SemanticFinding, finding
-from .detect_calls import INEXACT_UFUNCS
+from .shims import INEXACT_UFUNCS
 
 __all__ = ["bytecode_findings"]
 
@@ -71,5 +71,7 @@ def _own_math(line: int, value: object) -> list[SemanticFinding]:
                         "library's hypot that compiled code calls")]
     if isinstance(value, np.ufunc) and value.__name__ in INEXACT_UFUNCS:
         return [finding("SEM030", line, f"numpy.{value.__name__}(): NumPy's own vectorized "
-                        "loops, not the C library's function that compiled code calls")]
+                        "loops, not the C library's function that compiled code calls (a "
+                        "function without source gets no replacement calling them)",
+                        "decline")]
     return []

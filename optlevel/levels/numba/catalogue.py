@@ -212,12 +212,10 @@ CATALOGUE: tuple[Entry, ...] = (
           "np.exp(x[i]) and np.exp(x) run NumPy's own loops, vectorized per CPU (AVX-512 "
           "on the 2-core machine)",
           "the C library's exp, log…, as math.exp: 958 of 20,000 np.exp results differ "
-          "in the last bit, 201 of 1M np.log results in threshold_activation", "decline",
-          "level 2 (and prange) do not run a function that calls a NumPy ufunc whose "
-          "result is not exactly rounded (only +, -, *, /, sqrt, abs, floor, ceil, "
-          "rint, minimum, maximum, copysign, fmod and the tests and conversions are); "
-          "level 1's vectorized form runs NumPy's own loops; math.exp(x[i]) compiles "
-          "(the C library's exp, in Python too)",
+          "in the last bit, 201 of 1M np.log results in threshold_activation", "guard",
+          "compiles np.exp(v) of a float64 (or a 32/64-bit integer) as a call of NumPy's "
+          "own float64 loop on that one value, equal bit for bit; a nan or inf NumPy would "
+          "warn about replays the call; other arguments (arrays, float32, bools) decline",
           "NumPy's SIMD loops (numpy/_core/src/umath); measured with numba 0.68, "
           "NumPy 2.4"),
 )

@@ -184,7 +184,7 @@ _made: dict[str, Any] = {}
 
 def replacement(what: str) -> Any:
     """The compiled replacement for ``what`` (``builtins.int``, ``math``,
-    ``math.floor`` …)."""
+    ``math.floor``, ``numpy``, ``numpy.exp`` …)."""
     with _lock:
         found = _made.get(what)
         if found is None:
@@ -194,6 +194,10 @@ def replacement(what: str) -> Any:
 
 def _make(what: str) -> Any:
     root, _, leaf = what.partition(".")
+    if root == "numpy":
+        from . import npcalls
+
+        return npcalls.numpy_module() if not leaf else npcalls.ufunc(leaf)
     if root == "builtins" or leaf in _CONVERT:
         return _register(leaf)
     if what == "math":

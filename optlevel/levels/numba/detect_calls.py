@@ -17,23 +17,10 @@ import numpy as np
 from .catalogue import SemanticFinding, finding
 from .context import NARROW_FLOATS, Context, dtype_kind
 from .kinds import ARG, UNKNOWN, is_numpy, value_kind
-from .shims import CHECKED_MATH, MATH_TO_INT, shim_plan
+from .shims import CHECKED_MATH, EXACT_ON_INTS, INEXACT_UFUNCS, MATH_TO_INT, shim_plan
 
 __all__ = ["text", "round_ndigits", "to_int", "math_errors", "own_algorithms",
-           "numpy_math", "globals_read", "reductions", "INEXACT_UFUNCS"]
-
-#: NumPy ufuncs whose results are not fixed by IEEE 754 (or differ at their edges):
-#: NumPy runs its own loops for them, vectorized per CPU, and compiled code the C
-#: library's functions (SEM030). The rest (+ - * /, sqrt, abs, floor, ceil, trunc,
-#: rint, minimum, maximum, fmin, fmax, copysign, fmod, nextafter, comparisons, tests,
-#: bit operations) are exactly rounded or exact, alike in both.
-INEXACT_UFUNCS = frozenset(
-    "sin cos tan arcsin arccos arctan arctan2 asin acos atan atan2 sinh cosh tanh "
-    "arcsinh arccosh arctanh asinh acosh atanh exp exp2 expm1 log log2 log10 log1p "
-    "logaddexp logaddexp2 cbrt power pow float_power hypot sign spacing floor_divide "
-    "remainder mod divmod heaviside ldexp frexp".split())
-#: ... of which these are exact on integers (the call is found only for floats)
-_EXACT_ON_INTS = frozenset("power pow sign floor_divide remainder mod divmod".split())
+           "numpy_math", "globals_read", "reductions"]
 
 #: NumPy reductions that sum pairwise (compiled code sums sequentially)
 _PAIRWISE = frozenset("sum mean var std nansum nanmean nanvar nanstd average".split())
@@ -128,7 +115,11 @@ def own_algorithms(ctx: Context) -> Iterator[SemanticFinding]:
 
 
 def numpy_math(ctx: Context) -> Iterator[SemanticFinding]:
-    """SEM030: NumPy ufuncs that NumPy computes with its own vectorized loops."""
+    """SEM030: NumPy ufuncs that NumPy computes with its own vectorized loops. Compiled
+    code calls that loop (guarded) where NumPy would pick its float64 loop for the
+    arguments; any other call is declined."""
+    from .ufunc_loops import float64_loop
+
     for node in ctx.nodes:
         if not isinstance(node, ast.Call):
             continue
@@ -136,15 +127,29 @@ def numpy_math(ctx: Context) -> Iterator[SemanticFinding]:
         if not dotted or not dotted.startswith("numpy.") or dotted[6:] not in INEXACT_UFUNCS:
             continue
         name = dotted[6:]
-        if name in _EXACT_ON_INTS and node.args and all(
-                _integral(ctx.of(a)) for a in node.args):
+        kinds = [ctx.of(a) for a in node.args]
+        if name in EXACT_ON_INTS and kinds and all(_integral(k) for k in kinds):
+            continue
+        loop = float64_loop(name)
+        if loop is not None and len(kinds) == loop.nin and not node.keywords and all(
+                k and k <= _FLOAT64_LOOP for k in kinds):
+            yield finding("SEM030", node.lineno, f"`{ast.unparse(node.func)}()`: compiled as a "
+                          f"call of NumPy's own {name} loop (equal bit for bit)", "guard")
             continue
         same = _MATH.get(name, name)
         hint = f" (math.{same}() of a number compiles: the C library's in Python too)" \
             if same in _MATH_COMPILED else ""
-        yield finding("SEM030", node.lineno, f"`{ast.unparse(node.func)}()`: NumPy computes "
-                      f"{name} with its own vectorized loops, compiled code with the C "
-                      f"library's, and their last bits differ{hint}")
+        yield finding("SEM030", node.lineno, f"`{ast.unparse(node)}`: NumPy computes "
+                      f"{name} with its own vectorized loops, and compiled code calls them "
+                      "only for float64 numbers and 32- or 64-bit integers, one at a time; "
+                      f"for these arguments it would call the C library's{hint}",
+                      "decline")
+
+
+#: the kinds of a value NumPy's float64 loop takes as it is (ARG: not known before a
+#: call; each call checks again with its own)
+_FLOAT64_LOOP = frozenset({"float", "int", "np:float64", "np:int64", "np:int32",
+                           "np:uint64", "np:uint32", ARG})
 
 
 #: the math module's name of a NumPy ufunc, where it differs

@@ -87,6 +87,15 @@ class NumbaBackend(BackendBase):
             return Estimate(Pays.NO, "no Python-level loops: vectorized NumPy already runs "
                                      "compiled code, and njit would not pay")
         lines = ", ".join(str(loop.line) for loop in hot[:4])
+        loops_call_numpy = guards(_call_findings(features, signature), "SEM030")
+        if features.scalar_hot_loops and loops_call_numpy:
+            # each element pays a call of NumPy's own loop (about 20 ns), which NumPy
+            # itself pays once per array: level 1's vectorized form may be faster
+            return Estimate(Pays.TRIAL, f"the loops (line {lines}) compile, but "
+                                        f"{loops_call_numpy[0].what.split('`')[1]} calls "
+                                        "NumPy's own loop once per element (SEM030), which "
+                                        "vectorized NumPy may beat: the first calls measure "
+                                        "level 2 against the next best")
         if features.scalar_hot_loops:
             return Estimate(Pays.YES, f"Python-level loops (line {lines}) compile to "
                                       "machine code")

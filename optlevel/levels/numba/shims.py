@@ -13,9 +13,12 @@ from __future__ import annotations
 import ast
 from typing import Any
 
+import numpy as np
+
 from .context import Context
 
-__all__ = ["CHECKED_MATH", "MATH_TO_INT", "ShimPlan", "shim_plan", "shim_names"]
+__all__ = ["CHECKED_MATH", "MATH_TO_INT", "INEXACT_UFUNCS", "EXACT_ON_INTS", "ShimPlan",
+           "shim_plan", "shim_names"]
 
 #: math functions compiled with Python's error checks (SEM008): where one leaves
 #: CPython's rule, the call replays, and plain Python raises its own ValueError or
@@ -26,6 +29,19 @@ __all__ = ["CHECKED_MATH", "MATH_TO_INT", "ShimPlan", "shim_plan", "shim_names"]
 CHECKED_MATH = frozenset("sqrt log log2 log10 log1p acos asin acosh atanh cos sin tan "
                          "gamma lgamma exp expm1 cosh sinh pow hypot ldexp fmod".split())
 MATH_TO_INT = frozenset({"floor", "ceil", "trunc"})
+#: NumPy ufuncs whose results are not fixed by IEEE 754 (or differ at their edges):
+#: NumPy runs its own loops for them, vectorized per CPU, and compiled code the C
+#: library's functions (SEM030). The rest (+ - * /, sqrt, abs, floor, ceil, trunc,
+#: rint, minimum, maximum, fmin, fmax, copysign, fmod, nextafter, comparisons, tests,
+#: bit operations) are exactly rounded or exact, alike in both.
+INEXACT_UFUNCS = frozenset(
+    "sin cos tan arcsin arccos arctan arctan2 asin acos atan atan2 sinh cosh tanh "
+    "arcsinh arccosh arctanh asinh acosh atanh exp exp2 expm1 log log2 log10 log1p "
+    "logaddexp logaddexp2 cbrt power pow float_power hypot sign spacing floor_divide "
+    "remainder mod divmod heaviside ldexp frexp".split())
+#: ... of which these are exact on integers (the call is found only for floats)
+EXACT_ON_INTS = frozenset("power pow sign floor_divide remainder mod divmod".split())
+
 
 
 class ShimPlan:
@@ -46,6 +62,8 @@ def shim_plan(ctx: Context) -> ShimPlan:
     for node in ctx.nodes:
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
             uses.setdefault(node.id, []).append(id(node) in calls)
+    inexact_owners = {n.value.id for n in ctx.nodes if isinstance(n, ast.Attribute)
+                      and isinstance(n.value, ast.Name) and n.attr in INEXACT_UFUNCS}
     for name in ("int", "round"):
         if name in uses and not ctx.kinds.shadowed(name):
             if all(uses[name]):
@@ -58,6 +76,10 @@ def shim_plan(ctx: Context) -> ShimPlan:
             continue
         if getattr(value, "__name__", None) == "math" and type(value).__name__ == "module":
             plan.names[name] = "math"
+        elif value is np and name in inexact_owners:
+            plan.names[name] = "numpy"  # SEM030: NumPy's own loops for those calls
+        elif isinstance(value, np.ufunc) and value.__name__ in INEXACT_UFUNCS:
+            plan.names[name] = f"numpy.{value.__name__}"
         elif getattr(value, "__module__", None) == "math" and callable(value):
             leaf = value.__name__
             if leaf in CHECKED_MATH or leaf in MATH_TO_INT:
