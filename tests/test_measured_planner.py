@@ -365,3 +365,33 @@ def test_eight_threads_make_the_first_call_of_a_cold_auto_function(tmp_path):
     np.testing.assert_allclose(results, expected, rtol=1e-9)
     assert f.stats().calls == 48
     assert not list(tmp_path.rglob("*.tmp"))  # every temporary file renamed into place
+
+
+def test_a_runner_up_in_doubt_brings_the_candidate_under_it_into_the_trial():
+    """prange predicted (a trial), processes known, level 2 asking to be measured: the
+    trial also measures level 1 under it, so a ceiling never keeps level 2 or 3 where
+    vectorized NumPy is faster without having timed it."""
+    from optlevel.contract import RowKind
+    from optlevel.core.planner import Ranking, Row
+
+    class Named:
+        def __init__(self, name, level):
+            self.name, self.level = name, level
+
+    par, proc, jit, vec, py = (Named("par", 3), Named("proc", 3), Named("jit", 2),
+                               Named("vec", 1), Named("python", 0))
+
+    def rows(jit_kind):
+        return (Row(3, "par", True, "", RowKind.TRIAL, 1e-3),
+                Row(3, "proc", True, "", RowKind.OK, 3e-2),
+                Row(2, "jit", True, "", jit_kind, None),
+                Row(1, "vec", True, "", RowKind.OK, None),
+                Row(0, "python", True, "", RowKind.OK, None))
+
+    order = (par, proc, jit, vec, py)
+    in_doubt = Ranking(order, rows(RowKind.TRIAL))
+    assert [b.name for b in in_doubt.entrants(par)] == ["jit", "proc", "vec", "par"]
+    assert [b.name for b in in_doubt.entrants(jit)] == ["vec", "jit"]
+    settled = Ranking(order, rows(RowKind.OK))  # level 2 trusted: no chain below it
+    assert [b.name for b in settled.entrants(par)] == ["jit", "proc", "par"]
+    assert settled.entrants(jit) == []

@@ -315,3 +315,19 @@ def _tree(func):
     import textwrap
 
     return ast.parse(textwrap.dedent(inspect.getsource(func))).body[0]
+
+
+def test_a_loop_calling_numpys_loops_is_raced_against_vectorized_numpy():
+    """Each compiled np.log call runs NumPy's loop on one element (about 20 ns):
+    level 2 asks for a trial, and auto also times level 1's vectorized form."""
+    from optlevel.bench.workloads import threshold_activation
+
+    x = np.random.default_rng(4).uniform(0.0, 100.0, 200_000)
+    f = optlevel.optimize(threshold_activation)
+    want = threshold_activation(x, 0.5, 1.5)
+    for _ in range(12):
+        assert np.array_equal(f(x, 0.5, 1.5), want)
+    levels = dict(f.stats().levels)
+    assert levels.get(1, 0) >= 1 and levels.get(2, 0) >= 1, levels
+    row = optlevel.explain(f, x, 0.5, 1.5).row("numba")
+    assert "SEM030" in row.reason or "measured" in row.reason, row.reason
