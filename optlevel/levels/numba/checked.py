@@ -31,6 +31,7 @@ from numba.extending import lower_builtin, overload, type_callable
 
 from .guard import Replay
 from .lowered import replay_where
+from .npcalls import raises_in_python
 from .shims import CHECKED_MATH
 
 __all__ = ["replacement"]
@@ -112,9 +113,7 @@ def _math1(fn: Callable[[float], float]) -> Any:
         if v <= 0 and v == math.floor(v):
             raise Replay
         r = fn(v)
-        if r != r and v == v:
-            raise Replay
-        if (r == math.inf or r == -math.inf) and v - v == 0:
+        if raises_in_python(r, v):
             raise Replay
         return r
 

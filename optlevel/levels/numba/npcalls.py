@@ -34,6 +34,7 @@ import types
 from typing import Any
 
 import llvmlite.binding as llvm
+import numba
 import numpy as np
 from llvmlite import ir
 from numba.core import cgutils
@@ -44,7 +45,7 @@ from .guard import Replay
 from .shims import EXACT_ON_INTS, INEXACT_UFUNCS
 from .ufunc_loops import Loop, float64_loop
 
-__all__ = ["numpy_module", "ufunc"]
+__all__ = ["numpy_module", "ufunc", "raises_in_python"]
 
 
 def numpy_module() -> types.ModuleType:
@@ -127,14 +128,19 @@ def _numba_own(original: Any, nin: int) -> Any:
     return two
 
 
+@numba.njit(nogil=True)
+def raises_in_python(r: float, v: float) -> bool:
+    """CPython's rule for a math function's result ``r`` from an argument ``v`` (and
+    NumPy's for a warning): nan from a number, or an infinity from a finite one."""
+    return (r != r and v == v) or ((r == math.inf or r == -math.inf) and v - v == 0)
+
+
 def _checked(call: Any, nin: int) -> Any:
     if nin == 1:
         def one(x: Any) -> Any:
             v = float(x)
             r = call(v)
-            if r != r and v == v:
-                raise Replay
-            if (r == math.inf or r == -math.inf) and v - v == 0:
+            if raises_in_python(r, v):
                 raise Replay
             return r
         return one
@@ -143,9 +149,7 @@ def _checked(call: Any, nin: int) -> Any:
         v = float(x)
         w = float(y)
         r = call(v, w)
-        if r != r and v == v and w == w:
-            raise Replay
-        if (r == math.inf or r == -math.inf) and v - v == 0 and w - w == 0:
+        if raises_in_python(r, v) and raises_in_python(r, w):
             raise Replay
         return r
     return two
