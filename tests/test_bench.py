@@ -253,3 +253,19 @@ def test_bench_quick_json_on_stdout(capsys):
     assert status == 0 and data["ok"] is True
     assert [r["requested"] for r in data["rows"]] == ["plain", "0", "auto"]
     assert all(len(r["samples"]) == r["runs"] >= 1 for r in data["rows"])
+
+
+def test_the_verdict_says_when_results_are_equal_only_within_the_tolerance():
+    rows = _case("w", 1000, plain=1.0, levels={2: 0.1}, auto=0.1, auto_ran="2")
+    exact = [dataclasses.replace(r, identical=None if r.requested == "plain" else True)
+             for r in rows]
+    env = {"optlevel": "0", "python": "3", "numpy": "2", "numba": "numba", "usable_cores": 2,
+           "machine": "x86_64"}
+    text = report.format_results("optlevel bench", exact, None, env, 1.0)
+    assert "every optimized result equals the plain result bit for bit" in text
+    close = [dataclasses.replace(r, identical=False) if r.requested == "2" else r
+             for r in exact]
+    text = report.format_results("optlevel bench", close, None, env, 1.0)
+    assert "1 of them within a relative 1e-9 rather than bit for bit (w 1000 level 2)" \
+        in text
+    assert "≈ (within 1e-9)" in text

@@ -118,3 +118,21 @@ def test_snapshot_refuses_what_it_cannot_copy():
     with pytest.raises(CannotCopy, match="generator"):
         snapshot_args(((i for i in range(3)),), {})
 
+
+
+def test_identical_is_bit_for_bit_where_same_result_allows_1e_9():
+    from optlevel.core.verify import identical
+
+    x = np.linspace(0.0, 1.0, 7)
+    nudged = x.copy()
+    nudged[3] = np.nextafter(nudged[3], 2.0)  # one ulp: inside same_result's tolerance
+    assert same_result(nudged, x) and not identical(nudged, x)
+    assert identical(x.copy(), x)
+    assert identical(np.array([np.nan, -0.0, 1.0]), np.array([np.nan, -0.0, 1.0]))
+    assert not identical(np.array([0.0]), np.array([-0.0]))  # the sign of a zero counts
+    assert not identical(x.astype(np.float32), x)  # dtypes too
+    assert identical((1.5, [2, np.float64(3.0)]), (1.5, [2, np.float64(3.0)]))
+    assert not identical(1.5, np.float64(1.5))  # and the result's type
+    assert not identical({"a": 0.1 + 0.2}, {"a": 0.3})
+    z = np.array([1 + 2j, complex(np.nan, -0.0)])
+    assert identical(z.copy(), z) and not identical(z + 1e-15, z)

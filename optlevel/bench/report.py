@@ -59,7 +59,9 @@ def _same_cell(row: runner.Row) -> str:
         return "reference"
     if row.error:
         return "unavailable" if row.unavailable else "ERROR"
-    return "yes" if row.same else "NO  <-- differs"
+    if not row.same:
+        return "NO  <-- differs"
+    return "yes" if row.identical is not False else "≈ (within 1e-9)"
 
 
 def _first_cells(row: runner.Row, plain: runner.Row | None) -> list[str]:
@@ -201,7 +203,15 @@ def format_results(command: str, rows: Sequence[runner.Row],
     if notes:
         lines += ["", "Why some variants ran below the level asked for:", *notes]
     failed = runner.failures(rows)
-    verdict = (f"FAILED: {len(failed)} variant(s) differ from plain Python or raised"
-               if failed else "every optimized result equals the plain result")
+    close = [r for r in rows if r.same and r.identical is False]
+    if failed:
+        verdict = f"FAILED: {len(failed)} variant(s) differ from plain Python or raised"
+    elif close:
+        names = ", ".join(sorted({f"{r.workload} {r.size_label} level {r.requested}"
+                                  for r in close})[:6])
+        verdict = (f"every optimized result equals the plain result, {len(close)} of them "
+                   f"within a relative 1e-9 rather than bit for bit ({names})")
+    else:
+        verdict = "every optimized result equals the plain result bit for bit"
     lines += ["", f"{verdict}; {len(rows)} rows in {elapsed:.1f} s."]
     return "\n".join(lines)

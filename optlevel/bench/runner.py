@@ -37,7 +37,7 @@ from time import perf_counter
 from typing import Any
 
 from ..api import optimize
-from ..core.verify import same_result
+from ..core.verify import identical, same_result
 from ..errors import LevelUnavailable
 from ..ladder import Level, LevelLike
 from . import allocator, first_calls, spread
@@ -111,6 +111,8 @@ class Row:
     speedup_low: float | None = None  # its 95 % interval
     speedup_high: float | None = None
     same: bool | None = None  # same result as plain; None for the baseline or on error
+    #: the plain result bit for bit (``same`` allows floats a relative 1e-9)
+    identical: bool | None = None
     note: str = ""  # why it ran below the requested level
     error: str = ""  # the exception a variant raised, or why the level was unavailable
     samples: tuple[float, ...] = ()
@@ -272,10 +274,12 @@ def _row(base: Row, c: _Contender, plain: _Contender) -> Row:
         return row
     same = same_result(c.first, plain.first) and (
         c.last is None or same_result(c.last, plain.first))
+    exact = same and identical(c.first, plain.first) and (
+        c.last is None or identical(c.last, plain.first))
     stats = c.fn.stats()
     realized = _realized(stats)
     return dataclasses.replace(row, realized=realized, compile_time=stats.compile_time,
-                               same=same, note=_below_note(stats, realized))
+                               same=same, identical=exact, note=_below_note(stats, realized))
 
 
 def _with_first_calls(rows: list[Row], workload: Workload, size: int,

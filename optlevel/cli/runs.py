@@ -99,7 +99,7 @@ def _progress(row: runner.Row) -> str:
     else:
         status = (f"ran at {row.realized}, {format_seconds(row.time or 0.0)} "
                   f"({speedup(row.speedup)} plain), "
-                  f"{'same result' if row.same else 'RESULT DIFFERS'}")
+                  f"{_result_words(row)}")
     return f"    {what}: {status}"
 
 
@@ -221,3 +221,10 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--only", type=_comma_list(_workload_name), metavar="NAME[,NAME]",
                    help=f"run only these workloads: {names}")
     p.set_defaults(handler=cmd_demo)
+
+
+def _result_words(row: runner.Row) -> str:
+    if not row.same:
+        return "RESULT DIFFERS"
+    return "same result" if row.identical is not False else \
+        "same result within a relative 1e-9, not bit for bit"

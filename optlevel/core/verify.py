@@ -88,6 +88,40 @@ def same_result(a: Any, b: Any) -> bool:
     return diff is None or diff.repairable
 
 
+def identical(a: Any, b: Any) -> bool:
+    """Is ``a`` the plain result ``b`` bit for bit: the same types, shapes and dtypes,
+    every number equal, nan where ``b`` has nan, and the sign of every zero kept?
+    (:func:`same_result` allows floats a relative 1e-9; this allows nothing.)"""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(identical(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(identical(a[k], b[k]) for k in a)
+    if isinstance(a, (np.ndarray, np.generic, float, complex)):
+        x, y = np.asarray(a), np.asarray(b)
+        if x.shape != y.shape or x.dtype != y.dtype:
+            return False
+        if x.dtype.kind not in "fc":
+            return bool(np.array_equal(x, y))
+        pairs = [(x.real, y.real), (x.imag, y.imag)] if x.dtype.kind == "c" else [(x, y)]
+        return all(_same_floats(p, q) for p, q in pairs)
+    if hasattr(a, "__array__") and not isinstance(a, (str, bytes)):  # a device array
+        return identical(to_numpy(a), to_numpy(b))
+    try:
+        return bool(a == b)
+    except Exception:  # an object that cannot say
+        return False
+
+
+def _same_floats(p: np.ndarray, q: np.ndarray) -> bool:
+    """Equal values, nan at the same places, zeros of the same sign (a nan's sign and
+    payload are not compared: no operation promises them)."""
+    if not np.array_equal(p, q, equal_nan=True):
+        return False
+    return bool(np.all((np.signbit(p) == np.signbit(q)) | np.isnan(p)))
+
+
 def _is_number(x: Any) -> bool:
     return isinstance(x, (numbers.Number, np.bool_, bool)) and not isinstance(x, np.ndarray)
 
