@@ -198,10 +198,26 @@ def test_the_sum_order_option(advised):
     exact = optimize(squares, level=1, sum_order="loop")(x)
     auto = optimize(squares, level=1)(x)
     pairwise = optimize(squares, level=1, sum_order="pairwise")(x)
-    assert exact == squares(x)  # to the bit: the loop's order
-    assert auto == pairwise == pytest.approx(squares(x), rel=1e-12)
+    assert exact == auto == squares(x)  # to the bit: the loop's order, by default too
+    assert pairwise == pytest.approx(squares(x), rel=1e-12)
     with pytest.raises(ConfigError, match="sum_order"):
         optimize(squares, level=1, sum_order="fast")(x)
+
+
+@pytest.mark.filterwarnings("ignore::optlevel.VectorizationAdvice")
+def test_a_float64_sum_keeps_the_loops_order_by_default(ran_at):
+    """conditional_accumulate over 1M float64: NumPy's pairwise sum differs from the
+    loop's in the last bits, and level 1 keeps the loop's unless asked otherwise."""
+    x = np.random.default_rng(5).random(200_000)
+    plain = conditional_accumulate(x, 0.5)
+    default = optimize(conditional_accumulate, level=1)
+    pairwise = optimize(conditional_accumulate, level=1, sum_order="pairwise")
+    for f in (default, pairwise):
+        f(x, 0.5)  # the first call is checked against the plain function
+        assert ran_at(f, x, 0.5) == 1
+    assert default(x, 0.5) == plain
+    assert pairwise(x, 0.5) != plain  # the order shows: the default's equality is earned
+    assert pairwise(x, 0.5) == pytest.approx(plain, rel=1e-12)
 
 
 def test_strict_level_1(advised):

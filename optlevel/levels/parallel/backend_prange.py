@@ -40,8 +40,7 @@ class PrangeBackend(BackendBase):
     compiles = True
     uses_threads = True
     options = {"sum_order": "levels 1 and 3: how reductions add their terms. Level 1: "
-                            "'auto' (default: the loop's order for float32 and narrower, "
-                            "pairwise for float64), 'loop' (always the loop's order) or "
+                            "'auto' (default) and 'loop' (the loop's order, bit for bit) or "
                             "'pairwise' (like np.sum). Level 3 (prange): a float sum or "
                             "product keeps the loop's order (it stays at level 2) unless "
                             "'pairwise', which lets threads add in another order (first "

@@ -49,9 +49,8 @@ class VectorizeBackend(BackendBase):
     #: against plain Python on copies of the arguments, whatever OPTLEVEL_VERIFY says
     checks_first_call = True
     options = {"sum_order": "level 1: how rewritten reductions add their terms: 'auto' "
-                            "(default: the loop's order for float32 and narrower, pairwise "
-                            "for float64), 'loop' (always the loop's order, bit for bit "
-                            "its result) or 'pairwise' (like np.sum: faster, the last bits "
+                            "(default) and 'loop' (the loop's order, bit for bit its "
+                            "result) or 'pairwise' (like np.sum: faster, the last bits "
                             "may differ)"}
 
     def check_option(self, name: str, value: Any) -> str | None:

@@ -20,10 +20,9 @@ from .names import Names
 
 __all__ = ["Rewrite", "build_rewrite", "compile_rewrite", "rewrite_for", "SUM_ORDERS"]
 
-#: How a rewritten reduction adds its terms: "auto" (the loop's order for float16,
-#: float32 and complex64 accumulators, pairwise for wider ones), "loop" (always the
-#: loop's order: bit for bit its result) or "pairwise" (like np.sum: faster, the
-#: last bits may differ).
+#: How a rewritten reduction adds its terms: "auto" and "loop" (the loop's order:
+#: bit for bit its result) or "pairwise" (like np.sum: faster, the last bits may
+#: differ).
 SUM_ORDERS = ("auto", "loop", "pairwise")
 #: (the function's SourceInfo, sum order) → its Rewrite; a SourceInfo hashes by its
 #: tree's identity, and is held only while it is among the newest few hundred
