@@ -331,3 +331,14 @@ def test_a_loop_calling_numpys_loops_is_raced_against_vectorized_numpy():
     assert levels.get(1, 0) >= 1 and levels.get(2, 0) >= 1, levels
     row = optlevel.explain(f, x, 0.5, 1.5).row("numba")
     assert "SEM030" in row.reason or "measured" in row.reason, row.reason
+
+
+def test_a_numpy_whose_ufunc_layout_is_unknown_declines_instead_of_guessing(monkeypatch):
+    from optlevel.levels.numba import ufunc_loops
+
+    assert ufunc_loops._read("exp") is not None
+    monkeypatch.setattr(ufunc_loops.np, "__version__", "3.0.0")
+    assert ufunc_loops._read("exp") is None
+    monkeypatch.setattr(ufunc_loops, "_HEAD", ufunc_loops._HEAD + 4)  # a layout misread
+    monkeypatch.setattr(ufunc_loops.np, "__version__", "2.4.0")
+    assert ufunc_loops._read("exp") is None  # nin/nout/ntypes no longer agree

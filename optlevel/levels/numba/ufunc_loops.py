@@ -34,6 +34,8 @@ _DOUBLE = np.dtype(np.float64).num
 _PTR = ctypes.sizeof(ctypes.c_void_p)
 _INT = ctypes.sizeof(ctypes.c_int)
 _HEAD = object.__basicsize__  # PyObject_HEAD: refcount and type
+#: NumPy major versions whose ``ufuncobject.h`` declares the layout read below
+_LAYOUT_KNOWN = (1, 2)
 
 
 class Loop:
@@ -61,6 +63,8 @@ def float64_loop(name: str) -> Loop | None:
 
 
 def _read(name: str) -> Loop | None:
+    if int(np.__version__.split(".")[0]) not in _LAYOUT_KNOWN:
+        return None  # a NumPy whose ufunc layout was not read here: decline, never guess
     ufunc = getattr(np, name, None)
     if not isinstance(ufunc, np.ufunc) or ufunc.nout != 1 or ufunc.nin not in (1, 2):
         return None
