@@ -201,6 +201,54 @@ def test_user_exceptions_propagate_unchanged(at_level_3):
     assert shm.live_segments() == []
 
 
+def log_rows_in_place(x):
+    for i in range(x.shape[0]):
+        x[i] = math.log(x[i])
+    return x
+
+
+def log_rows_numpy(x):
+    out = np.empty_like(x)
+    for i in range(x.shape[0]):
+        out[i] = np.log(x[i]) * 2.0
+    return out
+
+
+def test_a_piece_that_raises_leaves_the_plain_loops_partial_writes(at_level_3):
+    """Processes write into shared memory: when a piece raises, nothing has reached the
+    caller's array, and the plain call runs here from the start: the exception and the
+    array are the plain call's (rows before the error written, rows after untouched)."""
+    x = np.arange(1.0, 31.0)
+    x[17] = -1.0
+    f = at_level_3(log_rows_in_place, "processes")
+    assert f(x[x > 0].copy()) is not None  # a clean call splits
+    assert backends(f) == {"processes": 1}
+    got, want = x.copy(), x.copy()
+    with pytest.raises(ValueError, match="math domain error"):
+        log_rows_in_place(want)
+    with pytest.raises(ValueError, match="math domain error"):
+        f(got)
+    np.testing.assert_array_equal(got, want)  # rows 0-16 logged, 17 on as they were
+    assert np.isnan(got).sum() == 0 and (got[:17] != x[:17]).all() and \
+        (got[18:] == x[18:]).all()
+    assert shm.live_segments() == []
+
+
+def test_warnings_a_worker_process_raises_reach_the_caller(at_level_3):
+    x = np.arange(1.0, 31.0)
+    x[4], x[25] = 0.0, -2.0  # divide by zero in the first piece, invalid in the last
+    f = at_level_3(log_rows_numpy, "processes")
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        got = f(x)
+    assert backends(f) == {"processes": 1}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        np.testing.assert_array_equal(got, log_rows_numpy(x))
+    said = [str(w.message) for w in seen if w.category is RuntimeWarning]
+    assert said == ["divide by zero encountered in log", "invalid value encountered in log"]
+
+
 @pytest.mark.slow  # three prange compiles, over a second
 @pytest.mark.numba
 def test_prange_reductions_and_writes(at_level_3):

@@ -129,14 +129,9 @@ def run_processes(call: SplitCall, workers: int, pieces: int) -> Any:
     name = getattr(call.func, "__qualname__", "function")
     for attempt in (1, 2):
         try:
+            # a piece's exception (one plain pickle could not carry included) is met
+            # again by the plain call, here (:func:`_run_processes_once`)
             return _run_processes_once(call, blob, workers, pieces)
-        except worker.ShippedError as shipped:
-            # The user's exception, which plain pickle could not carry: rebuilt as the
-            # caller's own class, or (failing that) raised by running the call here.
-            exc = shipped.unwrap()
-            if exc is None:
-                return call.run_whole()
-            raise exc from None
         except BrokenProcessPool as exc:
             pools.PROCESSES.rebuild()
             if attempt == 1:
@@ -164,7 +159,7 @@ def _run_processes_once(call: SplitCall, blob: bytes, workers: int, pieces: int)
         try:
             futures = [executor.submit(worker.run_piece, blob, call.positional, packed,
                                        lo, hi, out) for (lo, hi), out in zip(ranges, outs)]
-            results = pools.wait_all(futures)
+            done, failed = _gather(futures)
         except KeyboardInterrupt:
             pools.PROCESSES.kill()  # the workers stop now; the segments go with `with`
             raise
@@ -172,9 +167,38 @@ def _run_processes_once(call: SplitCall, blob: bytes, workers: int, pieces: int)
             for future in futures:
                 future.cancel()
             raise
+        if isinstance(failed, BrokenProcessPool):
+            raise failed
+        if failed is not None:
+            # The user's error. Nothing has reached the caller's arrays yet, so the
+            # plain call runs here from the start and meets it as plain Python does:
+            # the same exception and message (a piece sees its rows from 0), the same
+            # partial writes, the same warnings. Only a call that raises pays this.
+            return call.run_whole()
+        for _, _, said in done:  # the pieces' warnings, in the loop's order
+            worker.reissue(said, call.func)
+        results = [(kind, value) for kind, value, _ in done]
         for name in call.writes:  # every piece succeeded: now the caller's arrays change
             segments.read_into(layout[name][1][0], call.arguments[name])
         return _assemble(call, results, ranges, segments)
+
+
+def _gather(futures: list[Future]) -> tuple[list[tuple], BaseException | None]:
+    """What the pieces returned, in order, up to the first that raised (by position),
+    and that piece's exception (a dead pool's, if any piece saw one); every piece has
+    finished when it returns."""
+    done: list[tuple] = []
+    failed: BaseException | None = None
+    for future in futures:
+        try:
+            got = future.result()
+        except Exception as exc:
+            if failed is None or isinstance(exc, BrokenProcessPool):
+                failed = exc
+            continue
+        if failed is None:
+            done.append(got)
+    return done, failed
 
 
 def _layout(call: SplitCall, segments: Segments) -> tuple[dict[str, Any], bytes]:

@@ -11,6 +11,7 @@ import os
 import pickle
 import signal
 import sys
+import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -21,7 +22,7 @@ from . import runtime, shm
 
 __all__ = ["init_process", "run_piece", "run_items", "load_function", "SHM_MIN_BYTES",
            "remote_piece", "remote_items", "GLOBALS", "use_globals", "ShippedError",
-           "portable"]
+           "portable", "reissue"]
 
 #: Arrays at least this large travel through shared memory; smaller ones are pickled.
 SHM_MIN_BYTES = 1 << 16
@@ -116,24 +117,40 @@ def run_piece(blob: bytes, positional: tuple[str, ...], layout: bytes, lo: int, 
         current = {name: _value(spec, lo, hi, attached)
                    for name, spec in specs.get(GLOBALS, {}).items()}
         del values
-        with use_globals(func, current):
+        with use_globals(func, current), warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")  # the caller's filters decide what shows
             try:
                 result = func(*args, **kwargs)
             except Exception as exc:  # the user's error, made able to travel back
                 raise portable(exc) from None
         del args, kwargs, current
+        said = tuple(_said(w) for w in caught)
         if type(result) is np.ndarray and result.nbytes >= SHM_MIN_BYTES \
                 and result.dtype.kind in "biufc":
             try:
-                return "shm", shm.write_result(out_name, result)
+                return "shm", shm.write_result(out_name, result), said
             except OSError:  # no room in /dev/shm: send it through the pipe instead
                 pass
         if isinstance(result, np.ndarray):
             result = np.array(result)  # a copy: it may be a view of a shared segment
-        return "val", result
+        return "val", result, said
     finally:
         result = None
         attached.close()
+
+
+def _said(w: warnings.WarningMessage) -> tuple:
+    """A warning a piece raised, as the caller re-issues it (:func:`reissue`)."""
+    return (str(w.message), w.category, w.filename, w.lineno)
+
+
+def reissue(said: tuple, func: Any) -> None:
+    """Issue in the caller the warnings a worker's piece raised, in order, under the
+    caller's filters and the function's module registry (a warning shown once per
+    line in plain Python is shown once here too)."""
+    registry = getattr(func, "__globals__", {}).setdefault("__warningregistry__", {})
+    for message, category, filename, lineno in said:
+        warnings.warn_explicit(message, category, filename, lineno, registry=registry)
 
 
 class ShippedError(Exception):
