@@ -188,7 +188,7 @@ def _helped(runner: Any, env: dict, cut: Any, sent: tuple, shipped: tuple) -> tu
         try:
             if done is None:
                 done, spent = _first_piece(runner, env, descs[0], futures, board)
-            returned, failed = _gather(futures)
+            returned, failed = pools.gather(futures)
         except KeyboardInterrupt:
             pools.PROCESSES.kill()
             raise
@@ -231,23 +231,6 @@ def _first_piece(runner: Any, env: dict, desc: tuple, futures: list[Future],
         runner.last = "the first piece, run here, raised: the plain loop's error"
         raise
     return reduced, time.perf_counter() - begin
-
-
-def _gather(futures: list[Future]) -> tuple[list[Any], BaseException | None]:
-    """What the workers returned, in order, up to the first piece that raised; and
-    that piece's exception (a broken pool's, if any piece saw one), or None."""
-    returned: list[Any] = []
-    failed: BaseException | None = None
-    for future in futures:
-        try:
-            got = future.result()
-        except Exception as exc:  # every piece still ends before the call goes on
-            if failed is None or isinstance(exc, BrokenProcessPool):
-                failed = exc
-            continue
-        if failed is None:
-            returned.append(got)
-    return returned, failed
 
 
 def _put(segments: Segments, blob: bytes) -> Any:

@@ -159,7 +159,7 @@ def _run_processes_once(call: SplitCall, blob: bytes, workers: int, pieces: int)
         try:
             futures = [executor.submit(worker.run_piece, blob, call.positional, packed,
                                        lo, hi, out) for (lo, hi), out in zip(ranges, outs)]
-            done, failed = _gather(futures)
+            done, failed = pools.gather(futures)
         except KeyboardInterrupt:
             pools.PROCESSES.kill()  # the workers stop now; the segments go with `with`
             raise
@@ -181,24 +181,6 @@ def _run_processes_once(call: SplitCall, blob: bytes, workers: int, pieces: int)
         for name in call.writes:  # every piece succeeded: now the caller's arrays change
             segments.read_into(layout[name][1][0], call.arguments[name])
         return _assemble(call, results, ranges, segments)
-
-
-def _gather(futures: list[Future]) -> tuple[list[tuple], BaseException | None]:
-    """What the pieces returned, in order, up to the first that raised (by position),
-    and that piece's exception (a dead pool's, if any piece saw one); every piece has
-    finished when it returns."""
-    done: list[tuple] = []
-    failed: BaseException | None = None
-    for future in futures:
-        try:
-            got = future.result()
-        except Exception as exc:
-            if failed is None or isinstance(exc, BrokenProcessPool):
-                failed = exc
-            continue
-        if failed is None:
-            done.append(got)
-    return done, failed
 
 
 def _layout(call: SplitCall, segments: Segments) -> tuple[dict[str, Any], bytes]:

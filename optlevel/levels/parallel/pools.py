@@ -21,13 +21,14 @@ import logging
 import threading
 import time
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from ...core.runtime import RUNTIME
 from ...errors import PerformanceWarning, warn_once
 from . import runtime, worker
 
-__all__ = ["ThreadPool", "ProcessPool", "THREADS", "PROCESSES", "close_pools", "wait_all",
+__all__ = ["ThreadPool", "ProcessPool", "THREADS", "PROCESSES", "close_pools", "wait_all", "gather",
            "settle"]
 
 log = logging.getLogger("optlevel")
@@ -181,6 +182,24 @@ def wait_all(futures: list[Future]) -> list[Any]:
     if errors:
         raise errors[0]
     return results
+
+
+def gather(futures: list[Future]) -> tuple[list[Any], BaseException | None]:
+    """What the pieces returned, in order, up to the first that raised (by position),
+    and that piece's exception (a dead pool's, if any piece saw one), or None; every
+    piece has ended when it returns."""
+    returned: list[Any] = []
+    failed: BaseException | None = None
+    for future in futures:
+        try:
+            got = future.result()
+        except Exception as exc:  # every piece still ends before the call goes on
+            if failed is None or isinstance(exc, BrokenProcessPool):
+                failed = exc
+            continue
+        if failed is None:
+            returned.append(got)
+    return returned, failed
 
 
 def settle(futures: list[Future]) -> None:
