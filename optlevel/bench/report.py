@@ -61,7 +61,7 @@ def _same_cell(row: runner.Row) -> str:
         return "unavailable" if row.unavailable else "ERROR"
     if not row.same:
         return "NO  <-- differs"
-    return "yes" if row.identical is not False else "≈ (within 1e-9)"
+    return "≈ (within 1e-9)" if row.inexact else "yes"
 
 
 def _first_cells(row: runner.Row, plain: runner.Row | None) -> list[str]:
@@ -203,7 +203,7 @@ def format_results(command: str, rows: Sequence[runner.Row],
     if notes:
         lines += ["", "Why some variants ran below the level asked for:", *notes]
     failed = runner.failures(rows)
-    close = [r for r in rows if r.same and r.identical is False]
+    close = [r for r in rows if r.inexact]
     if failed:
         verdict = f"FAILED: {len(failed)} variant(s) differ from plain Python or raised"
     elif close:

@@ -126,6 +126,11 @@ class Row:
         return self.same is False or (bool(self.error) and not self.unavailable)
 
     @property
+    def inexact(self) -> bool:
+        """Equal to the plain result only within ``same``'s tolerance, not bit for bit."""
+        return bool(self.same) and self.identical is False
+
+    @property
     def unavailable(self) -> bool:
         return self.error.startswith("LevelUnavailable")
 

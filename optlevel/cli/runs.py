@@ -226,5 +226,5 @@ def add_parsers(sub: Any) -> None:
 def _result_words(row: runner.Row) -> str:
     if not row.same:
         return "RESULT DIFFERS"
-    return "same result" if row.identical is not False else \
-        "same result within a relative 1e-9, not bit for bit"
+    return "same result within a relative 1e-9, not bit for bit" if row.inexact \
+        else "same result"

@@ -18,6 +18,7 @@ from .catalogue import SemanticFinding, finding
 from .context import NARROW_FLOATS, Context, dtype_kind
 from .kinds import ARG, UNKNOWN, is_numpy, value_kind
 from .shims import CHECKED_MATH, EXACT_ON_INTS, INEXACT_UFUNCS, MATH_TO_INT, shim_plan
+from .ufunc_loops import float64_loop
 
 __all__ = ["text", "round_ndigits", "to_int", "math_errors", "own_algorithms",
            "numpy_math", "globals_read", "reductions"]
@@ -118,8 +119,6 @@ def numpy_math(ctx: Context) -> Iterator[SemanticFinding]:
     """SEM030: NumPy ufuncs that NumPy computes with its own vectorized loops. Compiled
     code calls that loop (guarded) where NumPy would pick its float64 loop for the
     arguments; any other call is declined."""
-    from .ufunc_loops import float64_loop
-
     for node in ctx.nodes:
         if not isinstance(node, ast.Call):
             continue

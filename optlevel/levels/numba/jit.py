@@ -91,9 +91,9 @@ class NumbaBackend(BackendBase):
         if features.scalar_hot_loops and loops_call_numpy:
             # each element pays a call of NumPy's own loop (about 20 ns), which NumPy
             # itself pays once per array: level 1's vectorized form may be faster
-            return Estimate(Pays.TRIAL, f"the loops (line {lines}) compile, but "
-                                        f"{loops_call_numpy[0].what.split('`')[1]} calls "
-                                        "NumPy's own loop once per element (SEM030), which "
+            return Estimate(Pays.TRIAL, f"the loops (line {lines}) compile, but line "
+                                        f"{loops_call_numpy[0].line} calls NumPy's own "
+                                        "loop once per element (SEM030), which "
                                         "vectorized NumPy may beat: the first calls measure "
                                         "level 2 against the next best")
         if features.scalar_hot_loops:

@@ -82,18 +82,12 @@ def _make(name: str) -> Any:
         return original
     call = _loop_call(loop)
     ints_as_numba = name in EXACT_ON_INTS
-
-    if loop.nin == 1:
-        def stub(x: Any) -> Any:  # from Python: NumPy itself
-            return original(x)
-    else:
-        def stub(x: Any, y: Any) -> Any:  # type: ignore[misc]
-            return original(x, y)
+    stub = _forward(original, loop.nin)  # called from Python: NumPy itself
     stub.__name__ = stub.__qualname__ = f"numpy_{name}"
 
     def typed(args: tuple) -> Any:
         if ints_as_numba and all(isinstance(a, nbtypes.Integer) for a in args):
-            return _numba_own(original, len(args))  # exact on integers: Numba's own
+            return _forward(original, len(args))  # exact on integers: Numba's own
         if not all(_float64_loop_takes(a) for a in args):
             return None
         return _checked(call, len(args))
@@ -115,9 +109,10 @@ def _float64_loop_takes(t: Any) -> bool:
     return isinstance(t, nbtypes.Integer) and t.bitwidth >= 32
 
 
-def _numba_own(original: Any, nin: int) -> Any:
-    # (the implementations' parameters are annotated as the typing functions' are:
-    # Numba compares the two signatures, annotations included)
+def _forward(original: Any, nin: int) -> Any:
+    """A function of ``nin`` named parameters that calls ``original`` with them (the
+    parameters are annotated as the typing functions' are: Numba compares the two
+    signatures, annotations included)."""
     if nin == 1:
         def one(x: Any) -> Any:
             return original(x)

@@ -43,7 +43,6 @@ INEXACT_UFUNCS = frozenset(
 EXACT_ON_INTS = frozenset("power pow sign floor_divide remainder mod divmod".split())
 
 
-
 class ShimPlan:
     """Which global names the Numba backend replaces with checked versions: the
     builtins ``int``/``round`` where they are only called, the math module, and

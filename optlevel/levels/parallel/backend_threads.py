@@ -51,14 +51,14 @@ class ThreadsBackend(SplitOption, BackendBase):
         if work.known and work.flops:
             return Estimate(Pays.NO, "its matrix products run in BLAS, which already uses "
                                      "every core")
-        floor = costs.below_threads_floor(max(work.elements + work.reduced, elements)
-                                          if work.known else elements * max(ops, 1))
-        if floor is not None:
-            return floor
         # the elements the body's operations make and reduce (its work), where the
         # shapes can be followed through it; else the split arrays' size per operation
-        serial = (max(work.elements + work.reduced, elements) if work.known
-                  else elements * ops) * costs.numpy_op_s(profile)
+        element_ops = max(work.elements + work.reduced, elements) if work.known \
+            else elements * ops
+        floor = costs.below_threads_floor(max(element_ops, elements))
+        if floor is not None:
+            return floor
+        serial = element_ops * costs.numpy_op_s(profile)
         blocks = max(workers * costs.MIN_BLOCKS_PER_WORKER, elements * 8 // costs.BLOCK_BYTES)
         parallel = (serial / costs.thread_speedup(profile, workers)
                     + blocks * ops * _PER_OP_CALL_S / workers

@@ -28,8 +28,8 @@ from ...core.runtime import RUNTIME
 from ...errors import PerformanceWarning, warn_once
 from . import runtime, worker
 
-__all__ = ["ThreadPool", "ProcessPool", "THREADS", "PROCESSES", "close_pools", "wait_all", "gather",
-           "settle"]
+__all__ = ["ThreadPool", "ProcessPool", "THREADS", "PROCESSES", "close_pools", "wait_all",
+           "gather", "settle"]
 
 log = logging.getLogger("optlevel")
 

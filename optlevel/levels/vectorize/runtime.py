@@ -243,16 +243,12 @@ def reduce(op: str, init: Any, parts: tuple, shape: tuple[int, ...], cover: str,
     seq = _sequence(parts, shape, acc, cover)
     seq[0] = first
     ufunc = _UFUNCS[op]
-    if acc.kind in "iu" or not _loop_order(acc, order):  # integers wrap: any order is exact
+    # integers wrap: any order is exact; floats keep the loop's order unless "pairwise"
+    # (which "auto" also was for float64 once: its last bits differed from the loop's)
+    if acc.kind in "iu" or order == "pairwise":
         return ufunc.reduce(seq, dtype=acc)
     ufunc.accumulate(seq, out=seq)
     return seq[-1]
-
-
-def _loop_order(acc: np.dtype, order: str) -> bool:
-    # "auto" is the loop's order for every dtype: a pairwise float64 sum differed from
-    # the loop's in its last bits (conditional_accumulate 10M, the demo's level 1 row)
-    return order != "pairwise"
 
 
 def _python_reduce(op: str, init: Any, first: Any, parts: tuple, touched: list,
