@@ -95,6 +95,39 @@ def test_user_exceptions_come_back_unchanged(client):
         f(np.ones((4, 2)))
 
 
+def first_negative(x):
+    if (x < 0).any():
+        raise ValueError(f"negative at {int(np.argmax(x < 0))}")
+    return np.log(x)
+
+
+def test_a_piece_that_raises_is_met_by_the_plain_call(client):
+    """The exception is the plain call's: its own type, and a message computed on the
+    whole array (a piece would say where in the piece)."""
+    f = at_dask(first_negative, client, split={"x": 0})
+    x = np.arange(1.0, 41.0)
+    np.testing.assert_array_equal(f(x), first_negative(x))
+    assert backends(f) == {"dask"}
+    x[29] = -1.0
+    with pytest.raises(ValueError) as raised:
+        f(x)
+    assert type(raised.value) is ValueError and str(raised.value) == "negative at 29"
+
+
+def test_warnings_a_dask_piece_raises_reach_the_caller(client):
+    f = at_dask(first_negative, client, split={"x": 0})
+    x = np.arange(40.0)  # log(0) in the first piece only
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        got = f(x)
+    assert backends(f) == {"dask"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        np.testing.assert_array_equal(got, first_negative(x))
+    said = [str(w.message) for w in seen if w.category is RuntimeWarning]
+    assert said == ["divide by zero encountered in log"]
+
+
 def test_map_on_dask(client):
     optlevel.configure(executor=client)
     f = optimize(W.rowwise_python_matmul)

@@ -1,6 +1,7 @@
 """Level 3 on a real local Ray (``ray.init(num_cpus=2)``, started once for this module)."""
 
 import os
+import warnings
 
 import numpy as np
 import pytest
@@ -69,8 +70,38 @@ def test_user_exceptions_come_back_with_their_type():
         return np.log(x)
 
     f = at_ray(strict_positive, split={"x": 0})
-    with pytest.raises(ValueError, match="not positive"):
+    with pytest.raises(ValueError, match="not positive") as raised:
         f(np.arange(-3.0, 5.0))
+    assert type(raised.value) is ValueError  # the plain call's, not Ray's wrapper
+
+
+def first_negative(x):
+    if (x < 0).any():
+        raise ValueError(f"negative at {int(np.argmax(x < 0))}")
+    return np.log(x)
+
+
+def test_a_piece_that_raises_is_met_by_the_plain_call_and_ray_lives_on():
+    """The plain call meets the error here (the message is computed on the whole array);
+    the other pieces finish rather than being force-cancelled, which crashed Ray's
+    driver once in CI; the next call still runs on Ray. Warnings come back too."""
+    f = at_ray(first_negative, split={"x": 0})
+    for _ in range(5):
+        x = np.arange(1.0, 41.0)
+        x[29] = -1.0
+        with pytest.raises(ValueError) as raised:
+            f(x)
+        assert type(raised.value) is ValueError and str(raised.value) == "negative at 29"
+    x = np.arange(40.0)  # log(0) in the first piece only
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        got = f(x)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        np.testing.assert_array_equal(got, first_negative(x))
+    assert [str(w.message) for w in seen if w.category is RuntimeWarning] == \
+        ["divide by zero encountered in log"]
+    assert {s.backend for s in f.stats().signatures} == {"ray"}
 
 
 def test_iteration_splits_on_ray():

@@ -9,8 +9,9 @@ from typing import Any
 from ...analysis import ArgSignature, FunctionFeatures
 from ...contract import YES, Code, Decline, Estimate, Pays, Prepared, Verdict
 from ...errors import FallbackWarning, warn_once
-from . import costs, runtime, ship
+from . import costs, runtime, ship, worker
 from .chunks import NotSplit, combine, parse_hint, split_call
+from .remote import PieceRaised
 from .verdicts import chunk_verdict, split_elements
 
 __all__ = ["cluster_applies", "cluster_estimate", "cluster_prepare", "unreachable"]
@@ -82,12 +83,16 @@ def cluster_prepare(kind: str, func: Callable[..., Any], features: FunctionFeatu
             return call.run_whole()
         try:
             results = run(call)
+        except PieceRaised:  # the plain call meets the same error here, as written
+            return call.run_whole()
         except OSError as exc:  # the cluster went away since planning (CommClosedError, ...)
             warn_once((name, kind, "lost"), f"{name}: the {kind} cluster failed during the "
                       f"call ({type(exc).__name__}: {exc}); it ran at level 0 here instead.",
                       FallbackWarning)
             return func(*a, **kw)
-        return combine(call, results)
+        for _, said in results:
+            worker.reissue(said, func)
+        return combine(call, [result for result, _ in results])
 
     return Prepared(on_cluster, note=f"pieces on {kind}")
 

@@ -33,7 +33,12 @@ from .chunks import SplitCall, bounds, take
 from .runtime import is_dask_client
 
 __all__ = ["dask_client", "dask_answers", "run_dask", "ray_ready", "run_ray", "close_remote",
-           "CONNECT_TIMEOUT_S", "map_dask", "map_ray", "ray_task"]
+           "CONNECT_TIMEOUT_S", "map_dask", "map_ray", "ray_task", "PieceRaised"]
+
+class PieceRaised(Exception):
+    """A piece raised the user's error on the cluster: the caller runs the plain call
+    itself, so the exception (its type, message and traceback) is plain Python's."""
+
 
 #: How long to wait for a Dask scheduler or a Ray cluster before running locally.
 CONNECT_TIMEOUT_S = 1.0
@@ -166,6 +171,12 @@ def run_dask(client: Any, call: SplitCall, pieces: int) -> list[Any]:
                for part in scattered]
     try:
         return client.gather(futures)
+    except OSError:  # the cluster went away (CommClosedError, ...): the caller's fallback
+        client.cancel(futures)
+        raise
+    except Exception as exc:  # the user's error: the plain call meets it in the caller
+        client.cancel(futures)
+        raise PieceRaised(exc) from exc
     except BaseException:
         client.cancel(futures)
         raise
@@ -214,6 +225,7 @@ def ray_task(ray: Any, fn: Callable[..., Any]) -> Any:
 def run_ray(call: SplitCall, pieces: int) -> list[Any]:
     """Run ``call``'s pieces as Ray tasks; the pieces' results in order."""
     import ray
+    from ray.exceptions import RayError, RayTaskError
 
     task = ray_task(ray, worker.remote_piece)
     func = ray.put(call.func)
@@ -225,9 +237,18 @@ def run_ray(call: SplitCall, pieces: int) -> list[Any]:
                         *whole.values(), current=current) for p in _pieces(call, pieces)]
     try:
         return ray.get(refs)
-    except BaseException:
+    except RayTaskError as exc:  # the user's error
+        # The other pieces finish rather than being cancelled: Ray 2.60 aborts the
+        # driver's process when a force-cancelled task's reply is already on its way
+        # ("Tried to complete task that was not pending", seen in CI).
+        ray.wait(refs, num_returns=len(refs))
+        raise PieceRaised(exc) from exc
+    except RayError as exc:  # a worker or the cluster died
+        ray.wait(refs, num_returns=len(refs))
+        raise ConnectionError(f"{type(exc).__name__}: {exc}") from exc
+    except BaseException:  # Ctrl-C: stop what has not run (without force, as above)
         for ref in refs:
-            ray.cancel(ref, force=True)
+            ray.cancel(ref)
         raise
 
 

@@ -205,12 +205,15 @@ def remote_piece(func: Callable[..., Any], positional: tuple[str, ...],
                  current: dict[str, Any] | None = None) -> Any:
     """A piece on a Dask or Ray worker: ``names`` are the split arrays in ``piece``, then
     the arguments every piece gets whole (shipped once, passed as the last arguments);
-    ``current``: the caller's globals the function reads, as they are now."""
+    ``current``: the caller's globals the function reads, as they are now. Returns the
+    piece's result and the warnings it raised (:func:`reissue`)."""
     values = dict(zip(names, tuple(piece) + whole))
     args = tuple(values[p] for p in positional)
     kwargs = {k: v for k, v in values.items() if k not in positional}
-    with use_globals(func, current or {}):
-        return func(*args, **kwargs)
+    with use_globals(func, current or {}), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")  # the caller's filters decide what shows
+        result = func(*args, **kwargs)
+    return result, tuple(_said(w) for w in caught)
 
 
 def remote_items(func: Callable[..., Any], items: list[tuple],
