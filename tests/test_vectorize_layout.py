@@ -138,16 +138,25 @@ def test_one_pass_does_not_pay_for_the_copy(costs):
     tree = analyze(colsums).source.tree
     walks = list(analyze(colsums).vectorize.walks)
     signature = describe_args((matrix("C"),), {}, ("x",))
-    assert copy_plan(walks, signature, tree, frozenset(), 6.0, 8.0) == {}
-    assert copy_plan(walks, signature, tree, frozenset(), 20.0, 8.0) == {"x": "F"}
+    assert copy_plan(walks, signature, tree, frozenset(), lambda: (6.0, 8.0)) == {}
+    assert copy_plan(walks, signature, tree, frozenset(), lambda: (20.0, 8.0)) == {"x": "F"}
 
 
 @pytest.mark.parametrize("func", [colsums_and_marks, first_column])
 def test_no_copy_of_an_array_the_function_writes_or_returns(func):
     features = analyze(func)
     signature = describe_args((matrix("C"), 3), {}, ("x", "reps"))
+    asked = []
     plan = copy_plan(list(features.vectorize.walks), signature, features.source.tree,
-                     features.mutated_params, 6.0, 8.0)
+                     features.mutated_params, lambda: asked.append(1) or (6.0, 8.0))
+    assert plan == {} and asked == []  # nothing to copy: the machine is not calibrated
+
+
+def test_a_walk_along_the_order_does_not_calibrate_the_machine():
+    features = analyze(colsums)
+    signature = describe_args((matrix("F"),), {}, ("x",))  # column walks on columns
+    plan = copy_plan(list(features.vectorize.walks), signature, features.source.tree,
+                     features.mutated_params, lambda: pytest.fail("costs asked for"))
     assert plan == {}
 
 

@@ -182,8 +182,8 @@ def _layout_plan(features: FunctionFeatures, signature: ArgSignature,
                for a in signature.args):
         return {}
     return copy_plan(walks, signature, features.source.tree, features.mutated_params,
-                     costs.measured(profile, "vectorize.strided_ns"),
-                     costs.measured(profile, "vectorize.copy_ns"))
+                     lambda: (costs.measured(profile, "vectorize.strided_ns"),
+                              costs.measured(profile, "vectorize.copy_ns")))
 
 
 def _layout_text(plan: dict[str, str]) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+from collections.abc import Callable
 from typing import Any
 
 from ...arrays import ArgKind
@@ -179,12 +180,15 @@ def _big_2d(arg: Any) -> bool:
 
 
 def copy_plan(walks: list[Walk], signature: Any, tree: ast.AST, mutated: frozenset[str],
-              strided_ns: float, copy_ns: float) -> dict[str, str]:
+              costs: Callable[[], tuple[float, float]]) -> dict[str, str]:
     """Arguments worth copying into the order their walks need: argument → "C"/"F".
 
     Only arguments the function never writes and never lets escape (returned, stored,
     handed to other code), so a copy cannot change what the caller sees; and only
-    where the passes over the array save more than the copy costs.
+    where the passes over the array save more than the copy costs. ``costs()`` gives
+    the nanoseconds of a strided and of a copied element; it is asked for only when
+    some walk runs against an array's order (the first asking calibrates the machine:
+    about 13 ms on the 2-core machine, which a walk along the order never pays).
     """
     args = {a.name: a for a in signature.args if a.kind is ArgKind.NUMPY}
     passes: dict[tuple[str, str], float] = {}
@@ -195,13 +199,13 @@ def copy_plan(walks: list[Walk], signature: Any, tree: ast.AST, mutated: frozens
             continue
         key = (walk.array, walk.needs)
         passes[key] = passes.get(key, 0.0) + (8.0 if walk.nested else 1.0)
-    plan: dict[str, str] = {}
-    for (name, needs), count in passes.items():
-        if name in mutated or escapes(tree, name):
-            continue
-        if count * strided_ns > copy_ns * 1.2:  # a margin: the copy also allocates
-            plan[name] = needs
-    return plan
+    candidates = {key: count for key, count in passes.items()
+                  if key[0] not in mutated and not escapes(tree, key[0])}
+    if not candidates:
+        return {}
+    strided_ns, copy_ns = costs()
+    return {name: needs for (name, needs), count in candidates.items()
+            if count * strided_ns > copy_ns * 1.2}  # a margin: the copy also allocates
 
 
 _SHAPE_ATTRS = frozenset({"shape", "ndim", "size", "dtype"})
