@@ -63,6 +63,16 @@ def test_map_on_ray():
         np.testing.assert_array_equal(result, W.elementwise(x))
 
 
+def test_a_map_call_that_raises_raises_as_plain_python():
+    optlevel.configure(executor="ray")
+    f = optimize(first_negative)
+    xs = [np.arange(1.0, 6.0) for _ in range(6)]
+    xs[4] = np.array([1.0, 2.0, -3.0])
+    with pytest.raises(ValueError) as raised:
+        f.map(xs)
+    assert type(raised.value) is ValueError and str(raised.value) == "negative at 2"
+
+
 def test_user_exceptions_come_back_with_their_type():
     def strict_positive(x):
         if x.min() <= 0:

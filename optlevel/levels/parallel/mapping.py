@@ -176,7 +176,11 @@ def _remote(kind: str, target: Any, opt: Any, chunks: list[list[tuple]], workers
     else:
         ray = remote.ray_ready(target, workers)
         refs = remote.map_ray(opt.py_func, chunks)
-        parts = ray.get(refs)
+        try:
+            parts = ray.get(refs)
+        except ray.exceptions.RayTaskError:  # the user's error, in Ray's wrapper: the
+            ray.wait(refs, num_returns=len(refs))  # calls run here, in order, and meet
+            return _sequential(opt, list(itertools.chain.from_iterable(chunks)), bar)
     if bar is not None:
         bar.update(sum(len(c) for c in chunks))
     return list(itertools.chain.from_iterable(parts))
