@@ -214,23 +214,68 @@ def log_rows_numpy(x):
     return out
 
 
-def test_a_piece_that_raises_leaves_the_plain_loops_partial_writes(at_level_3):
-    """Processes write into shared memory: when a piece raises, nothing has reached the
-    caller's array, and the plain call runs here from the start: the exception and the
-    array are the plain call's (rows before the error written, rows after untouched)."""
+def sqrt_rows_checked(x):
+    for i in range(x.shape[0]):
+        row = x[i]
+        if row.min() < 0:
+            raise ValueError(f"negative at row {i}")
+        x[i] = np.sqrt(row) * 2.0
+    return x
+
+
+@pytest.mark.parametrize("executor, func, message", [
+    ("processes", log_rows_in_place, "math domain error"),
+    ("processes", sqrt_rows_checked, "negative at row 17"),
+    ("threads", sqrt_rows_checked, "negative at row 17")])
+def test_a_piece_that_raises_leaves_the_plain_loops_partial_writes(at_level_3, executor,
+                                                                    func, message):
+    """When a piece raises, the caller's array is as the plain call leaves it and the
+    exception is the plain call's, message included (not a piece's own row number).
+    Processes write into shared memory, which reaches the caller's array only when
+    every piece succeeded; threads write the caller's array itself, each block saving
+    its rows first, put back when one raised. Then the plain call runs here from the
+    start: rows before the error written, rows after untouched."""
     x = np.arange(1.0, 31.0)
+    if func is sqrt_rows_checked:  # rows of NumPy work: what threads take
+        x = np.add.outer(x, np.arange(4.0))
     x[17] = -1.0
-    f = at_level_3(log_rows_in_place, "processes")
-    assert f(x[x > 0].copy()) is not None  # a clean call splits
-    assert backends(f) == {"processes": 1}
+    f = at_level_3(func, executor)
+    assert f(np.abs(x)) is not None  # a clean call splits
+    assert backends(f) == {executor: 1}
     got, want = x.copy(), x.copy()
-    with pytest.raises(ValueError, match="math domain error"):
-        log_rows_in_place(want)
-    with pytest.raises(ValueError, match="math domain error"):
+    with pytest.raises(ValueError) as plain:
+        func(want)
+    with pytest.raises(ValueError) as raised:
         f(got)
-    np.testing.assert_array_equal(got, want)  # rows 0-16 logged, 17 on as they were
-    assert np.isnan(got).sum() == 0 and (got[:17] != x[:17]).all() and \
-        (got[18:] == x[18:]).all()
+    assert type(raised.value) is ValueError and str(raised.value) == str(plain.value) \
+        == message
+    np.testing.assert_array_equal(got, want)  # rows 0-16 written, 17 on as they were
+    assert (got[17:] == x[17:]).all() and not np.array_equal(got[:17], x[:17])
+    assert shm.live_segments() == []
+
+
+def check_then_halve(x):
+    if not np.isfinite(x).all():
+        raise ValueError("not finite")
+    x /= 2.0
+    return x
+
+
+@pytest.mark.parametrize("executor", ["threads", "processes"])
+def test_a_block_that_raises_leaves_the_array_as_the_plain_call_does(at_level_3, executor):
+    """An in-place array function split by rows (a split= hint): the block holding the
+    infinity raises before writing, the others halve their rows. Plain Python raises
+    before writing anything: so must the split call, its array untouched (threads
+    write the caller's array itself: each block's rows are put back)."""
+    f = at_level_3(check_then_halve, executor, split={"x": 0})
+    x = np.arange(48.0).reshape(24, 2)
+    np.testing.assert_array_equal(f(x.copy()), x / 2.0)
+    assert backends(f) == {executor: 1}
+    x[20, 1] = np.inf
+    got = x.copy()
+    with pytest.raises(ValueError, match="not finite"):
+        f(got)
+    np.testing.assert_array_equal(got, x)
     assert shm.live_segments() == []
 
 
