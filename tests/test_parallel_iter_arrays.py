@@ -164,6 +164,33 @@ def test_an_error_in_a_thread_piece_leaves_the_plain_loops_partial_writes():
     assert "ran again here" in driver.__optlevel_loop__.last
 
 
+def scaled_rows_total(a):
+    total = 0
+    for i in range(len(a)):
+        a[i] *= 0.5
+        total = total + np.sum(a[i])
+    return total
+
+
+def test_a_float_total_of_thread_pieces_runs_as_written():
+    """The total starts as an int and meets floats: the pieces' partial totals come back
+    floats, so their writes are put back and the loop runs here as written, the total
+    bit for bit the plain one's (folded piece by piece it would be reassociated)."""
+    driver = iteration_prepare(scaled_rows_total, analyze(scaled_rows_total), 3,
+                               threads=True).fn
+    a = np.tile([2e16, 2.0, -2e16, 2.0], 10).reshape(40, 1)
+    plain_a = a.copy()
+    expected = scaled_rows_total(plain_a)
+    folded = 0  # what adding the totals of four pieces of ten rows would give
+    for piece in np.split(plain_a[:, 0], 4):
+        folded = folded + scaled_rows_total(piece.reshape(10, 1) * 2.0)
+    assert folded != expected  # so the split would change the answer
+    got = driver(a)
+    assert got == expected and type(got) is type(expected)
+    np.testing.assert_array_equal(a, plain_a)
+    assert "'total' adds or multiplies floats" in driver.__optlevel_loop__.last
+
+
 def _verdict(func, *args):
     features = analyze(func)
     return BACKENDS["threads"].applies(features, describe_args(args, {}, features.params),

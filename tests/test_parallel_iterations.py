@@ -249,10 +249,30 @@ def test_rowwise_runs_split_at_level_3(ran_at):
     assert "iterations of `for i` are independent; writes C[i][...]" in text
 
 
-def test_float_sum_within_order_tolerance():
+def int_start_float_sum(xs):
+    s = 0
+    for x in xs:
+        s = s + x * 0.1
+    return s
+
+
+def test_a_float_sum_runs_as_written_unless_pairwise_is_asked():
+    """Folded piece by piece a float sum is reassociated. By default the loop runs as
+    written (bit for bit): declined up front where it starts as a float constant, and
+    run here, serially, where its pieces come back floats (an int start); with
+    sum_order='pairwise' it splits, equal within the order tolerance."""
     xs = [random.Random(2).random() * 10 ** random.Random(k).randint(-3, 3)
           for k in range(101)]
-    driver = iteration_prepare(float_sum, analyze(float_sum), 3).fn
+    row = optlevel.explain(optimize(float_sum, level=3), xs).row("processes")
+    assert row.kind == "declined" and "'s', which starts as a float" in row.reason, row
+    for func in (float_sum, int_start_float_sum):
+        driver = iteration_prepare(func, analyze(func), 3).fn
+        assert driver(xs) == func(xs)  # bit for bit
+        assert "'s' adds or multiplies floats" in driver.__optlevel_loop__.last
+        assert driver(xs) == func(xs)  # and so on later calls
+    features = analyze(float_sum)
+    features.options["sum_order"] = "pairwise"
+    driver = iteration_prepare(float_sum, features, 3).fn
     assert math.isclose(driver(xs), float_sum(xs), rel_tol=1e-12)
     assert "pieces" in driver.__optlevel_loop__.last
 

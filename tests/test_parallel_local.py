@@ -149,8 +149,42 @@ def test_in_place_writes_and_identity(at_level_3, executor):
 @pytest.mark.parametrize("dtype", [np.int32, np.float32])
 def test_reductions_combine_pieces(at_level_3, executor, func, dtype):
     x = data(dtype, 11)
-    f = at_level_3(func, executor)
+    # a float sum splits only where reassociating it is allowed (below)
+    pairwise = {"sum_order": "pairwise"} if func is total and dtype == np.float32 else {}
+    f = at_level_3(func, executor, **pairwise)
     same(f(x), func(x))
+
+
+def halved_total(x):
+    return np.sum(x * 0.5)
+
+
+@pytest.mark.parametrize("executor", ["threads", "processes"])
+def test_a_float_sum_is_not_split_by_default(at_level_3, executor):
+    """np.sum adds pairwise over the whole array: pieces' sums added together give other
+    last bits (here, a sum that cancels). Called with floats, level 3 declines it up front
+    (explain says why); made of floats from ints, the pieces' sums are found to be floats
+    when they return, before anything changed, and the call runs at a level below: the
+    result is the plain one, bit for bit. sum_order='pairwise' lets level 3 split it."""
+    x = np.tile([1e16, 1.0, -1e16, 1.0], 4096)
+    optlevel.configure(executor=executor, workers=3)
+    row = optlevel.explain(optimize(total), x).row(executor)
+    assert row.kind == "declined" and "sum of floats (x)" in row.reason, row
+    with pytest.raises(optlevel.LevelUnavailable, match="sum_order='pairwise'"):
+        at_level_3(total, executor)(x)
+
+    k = np.arange(1, 40001) % 7  # ints: the verdict lets it through, the pieces run
+    with pytest.raises(optlevel.LevelUnavailable,
+                       match=rf"level 3 \({executor}\): failed when called: InexactSum: its "
+                             r"pieces' sums are float64"):
+        at_level_3(halved_total, executor)(k)
+    assert np.array_equal(k, np.arange(1, 40001) % 7)
+
+    g = at_level_3(total, executor, sum_order="pairwise")
+    y = data(np.float64, 1000)  # a sum that does not cancel: equal to about 1e-12
+    np.testing.assert_allclose(g(y), total(y), rtol=1e-12)
+    assert backends(g) == {executor: 1}
+    assert g(x) != total(x)  # the reassociated sum of the cancelling data: not 0.0
 
 
 def test_row_loop_on_processes(at_level_3):

@@ -50,7 +50,8 @@ def test_elementwise_and_row_loop_on_ray():
 @pytest.mark.parametrize("dtype", [np.int64, np.float32])
 def test_reductions_on_ray(dtype):
     x = (np.arange(1, 2001) % 13).astype(dtype)
-    result = at_ray(total)(x)
+    # a float sum splits only where reassociating it is allowed
+    result = at_ray(total, **({"sum_order": "pairwise"} if dtype == np.float32 else {}))(x)
     assert np.asarray(result).dtype == np.asarray(total(x)).dtype
     np.testing.assert_allclose(result, total(x))
 

@@ -13,7 +13,7 @@ from ...contract import BackendBase, Code, Decline, Estimate, Pays, Prepared, Ve
 from ...core.registry import BACKENDS, requirement_missing
 from ...errors import FallbackWarning, warn_once
 from . import costs, runtime, ship
-from .chunks import NotSplit, SplitOption, parse_hint, split_call
+from .chunks import InexactSum, NotSplit, SplitOption, parse_hint, split_call
 from .iterplan import (
     first_call_check,
     iteration_estimate,
@@ -108,7 +108,8 @@ class ProcessesBackend(SplitOption, BackendBase):
         except (NotSplit, ship.ShipError) as exc:
             raise Decline(str(exc), code=Code.DECLINED) from None
         return Prepared(_pooled(func, features, hint, workers),
-                        note=f"{workers} worker processes, arrays in shared memory")
+                        note=f"{workers} worker processes, arrays in shared memory",
+                        internal_errors=(InexactSum,))
 
     def calibrate(self, profile: Any, quick: bool = False) -> None:
         from ...config import settings

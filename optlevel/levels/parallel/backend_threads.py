@@ -12,7 +12,7 @@ from ...analysis import ArgSignature, FunctionFeatures
 from ...analysis.shapes import call_work
 from ...contract import YES, BackendBase, Code, Decline, Estimate, Pays, Prepared, Verdict
 from . import costs, runtime
-from .chunks import NotSplit, SplitOption, block_rows, parse_hint, split_call
+from .chunks import InexactSum, NotSplit, SplitOption, block_rows, parse_hint, split_call
 from .iterplan import iteration_prepare, thread_iteration_estimate, thread_iteration_verdict
 from .verdicts import chunk_verdict, split_elements
 
@@ -82,7 +82,8 @@ class ThreadsBackend(SplitOption, BackendBase):
             raise Decline(str(exc), code=Code.DECLINED) from None
         workers = runtime.worker_count(settings)
         return Prepared(_threaded(func, features, hint, workers),
-                        note=f"{workers} threads over blocks of rows")
+                        note=f"{workers} threads over blocks of rows",
+                        internal_errors=(InexactSum,))
 
     def calibrate(self, profile: Any, quick: bool = False) -> None:
         from ...config import settings

@@ -21,8 +21,8 @@ import numpy as np
 from ...analysis import FunctionFeatures
 from ...errors import ConfigError
 
-__all__ = ["SplitCall", "split_call", "parse_hint", "bounds", "block_rows", "combine", "join",
-           "take", "NotSplit", "HINT_DOC", "SplitOption"]
+__all__ = ["InexactSum", "SplitCall", "split_call", "parse_hint", "bounds", "block_rows",
+           "combine", "join", "take", "NotSplit", "HINT_DOC", "SplitOption"]
 
 HINT_DOC = ("level 3: {param: axis} along which the function is independent, when the "
             "analysis cannot prove it (results are joined along that axis)")
@@ -99,6 +99,9 @@ class SplitCall:
         The split parameter the function returns itself.
     writes : tuple of str
         Split parameters the function writes in place.
+    reorder : bool
+        ``sum_order="pairwise"``: a float ``sum`` output may add the pieces' sums,
+        which reassociates it (else such a call raises :class:`InexactSum`).
     """
 
     func: Callable[..., Any]
@@ -110,6 +113,7 @@ class SplitCall:
     out_axis: int = 0
     returns: str | None = None
     writes: tuple[str, ...] = ()
+    reorder: bool = False
 
     def call_args(self, values: dict[str, Any]) -> tuple[tuple, dict]:
         args = tuple(values[p] for p in self.positional)
@@ -182,7 +186,8 @@ def split_call(func: Callable[..., Any], features: FunctionFeatures, args: tuple
     written = tuple(p for p in split if p in features.mutated_params)
     _check_no_aliasing(arguments, written)
     return SplitCall(func, arguments, positional, split, n, output, out_axis,
-                     returns if returns in split else None, written)
+                     returns if returns in split else None, written,
+                     features.options.get("sum_order", "auto") == "pairwise")
 
 
 def _check_no_aliasing(arguments: dict[str, Any], written: tuple[str, ...]) -> None:
@@ -294,14 +299,37 @@ _COMBINERS = {"sum": np.add, "min": np.minimum, "max": np.maximum, "any": np.log
               "all": np.logical_and}
 
 
+class InexactSum(Exception):
+    """The pieces' sums are floats: added together they reassociate the plain sum
+    (NumPy's ``np.sum`` adds pairwise over the whole array), so the last bits would
+    differ. Raised before anything reached the caller's objects; the backends declare
+    it, and the call runs at a level below."""
+
+
+def _inexact(values: np.ndarray) -> bool:
+    if values.dtype.kind == "O":  # Python ints beyond 64 bits add exactly; floats not
+        return any(isinstance(v, (float, complex, np.inexact)) for v in values.flat)
+    return values.dtype.kind in "fc"
+
+
 def combine(call: SplitCall, results: Sequence[Any]) -> Any:
-    """Join the pieces' results (in piece order) into the plain call's result."""
+    """Join the pieces' results (in piece order) into the plain call's result.
+
+    Raises
+    ------
+    InexactSum
+        For a ``sum`` of floats or complex numbers, unless ``call.reorder``.
+    """
     if call.returns is not None:
         return call.arguments[call.returns]
     if call.output == "none":
         return None
     if call.output in _COMBINERS:
-        return _COMBINERS[call.output].reduce(np.asarray(results))
+        stacked = np.asarray(results)
+        if call.output == "sum" and not call.reorder and _inexact(stacked):
+            raise InexactSum(f"its pieces' sums are {stacked.dtype} (sum_order='pairwise' "
+                             "lets them be added, reassociated)")
+        return _COMBINERS[call.output].reduce(stacked)
     if call.output == "rows":
         return np.concatenate(results, axis=0)
     return join(results, call.out_axis, call.func)

@@ -10,7 +10,7 @@ from ...analysis import ArgSignature, FunctionFeatures
 from ...contract import YES, Code, Decline, Estimate, Pays, Prepared, Verdict
 from ...errors import FallbackWarning, warn_once
 from . import costs, runtime, ship, worker
-from .chunks import NotSplit, combine, parse_hint, split_call
+from .chunks import InexactSum, NotSplit, combine, parse_hint, split_call
 from .remote import PieceRaised
 from .verdicts import chunk_verdict, split_elements
 
@@ -94,7 +94,7 @@ def cluster_prepare(kind: str, func: Callable[..., Any], features: FunctionFeatu
             worker.reissue(said, func)
         return combine(call, [result for result, _ in results])
 
-    return Prepared(on_cluster, note=f"pieces on {kind}")
+    return Prepared(on_cluster, note=f"pieces on {kind}", internal_errors=(InexactSum,))
 
 
 def unreachable(kind: str, target: Any, exc: BaseException) -> Verdict:

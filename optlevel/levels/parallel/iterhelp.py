@@ -205,9 +205,11 @@ def _helped(runner: Any, env: dict, cut: Any, sent: tuple, shipped: tuple) -> tu
                 return _resume(runner, env, [], descs)  # piece 0 ran here, as written
         elif cut.learn and attempt == 1:
             runner.share.learn((cut.sizes[0], spent), cut.sizes[1:], board.seconds())
-        runner.last = f"{len(descs)} pieces on {runner.workers} processes, the first here"
         with _gc_paused():
             results = [_effects(cut.segments, r) for r in returned]
+            if runner.float_partials([(done, None, None)] + results):
+                return _resume(runner, env, [], descs)  # piece 0 ran here, as written
+            runner.last = f"{len(descs)} pieces on {runner.workers} processes, the first here"
             folded = runner.merge(env, results)
             results.clear()  # freed before the collector runs again
         return folded

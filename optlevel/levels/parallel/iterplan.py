@@ -53,7 +53,33 @@ def iteration_verdict(features: FunctionFeatures) -> Verdict:
         return Verdict(False, f"no split proof: {features.split.reason}; no loop whose "
                               f"iterations are independent: {features.split.iteration_reason}",
                        code=Code.DECLINED)
+    name = _float_started(features)
+    if name:
+        return Verdict(False, f"its loop adds or multiplies into {name!r}, which starts as a "
+                              "float: folded piece by piece the sum would be reassociated "
+                              "and its last bits could differ; "
+                              "@optimize(sum_order='pairwise') allows that", code=Code.DECLINED)
     return YES
+
+
+def _float_started(features: FunctionFeatures) -> str:
+    """A + or * reduction of the proven loop assigned a float constant in the function
+    (``s = 0.0``), unless ``sum_order="pairwise"``; ''. (One that meets floats otherwise
+    is caught when its pieces return: :meth:`.iterrun.LoopRunner.float_partials`.)"""
+    proof = features.split.iterations
+    names = {name for name, op in proof.reductions if op in ("+", "*")}
+    tree = features.source.tree
+    if not names or tree is None or features.options.get("sum_order") == "pairwise":
+        return ""
+    for node in ast.walk(tree):
+        value = getattr(node, "value", None)
+        if isinstance(node, (ast.Assign, ast.AnnAssign)) and isinstance(value, ast.Constant) \
+                and type(value.value) in (float, complex):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                if isinstance(target, ast.Name) and target.id in names:
+                    return target.id
+    return ""
 
 
 def _steps(features: FunctionFeatures, signature: ArgSignature) -> int:
@@ -182,7 +208,7 @@ def iteration_prepare(func: Callable[..., Any], features: FunctionFeatures,
             ship.check_worker_reads(func, tree)
             ship.dumps_function(func)
         runner = LoopRunner(func, tree, proof, workers, pieces_per_worker(workers), client,
-                            threads, ray)
+                            threads, ray, features.options.get("sum_order") == "pairwise")
         driver = build_driver(func, tree, proof, runner)
     except ship.ShipError as exc:
         raise Decline(str(exc), code=Code.DECLINED) from None

@@ -63,6 +63,17 @@ from .split_iter import IterProof
 __all__ = ["LoopRunner", "build_driver"]
 
 _REDUCIBLE = (int, float, complex, str, bytes, np.number)
+#: Why a loop with a float + or * reduction runs as written (``last``, ``explain``).
+FLOAT_SUM = ("{name!r} adds or multiplies floats: folded piece by piece it would be "
+             "reassociated and its last bits could differ, so the loop ran here as written "
+             "(@optimize(sum_order='pairwise') allows the split)")
+
+
+def inexact(value: Any) -> bool:
+    """A float or complex number, or an array of them."""
+    if isinstance(value, (float, complex, np.inexact)):
+        return True
+    return isinstance(value, np.ndarray) and value.dtype.kind in "fc"
 _CALLS = itertools.count()
 
 
@@ -182,8 +193,11 @@ class LoopRunner:
     def __init__(self, func: Callable[..., Any], tree: ast.FunctionDef, proof: IterProof,
                  workers: int, pieces_per_worker: int,
                  client: Callable[[], Any] | None = None, threads: bool = False,
-                 ray: bool = False):
+                 ray: bool = False, reorder: bool = False):
         self.func, self.proof = func, proof
+        # sum_order="pairwise": a float sum may be added piece by piece (reassociated);
+        # else a loop whose + or * reduction meets floats runs as written
+        self.reorder, self.float_sum = reorder, False
         self.client = client  # a Dask client's getter: the pieces run on that cluster
         self.ray = ray  # the pieces run as Ray tasks (Ray initialized by the backend)
         self.threads = threads  # the pieces run on the thread pool, on the real objects
@@ -249,6 +263,9 @@ class LoopRunner:
         for name, op in proof.reductions:
             if op in ("+", "*") and not isinstance(env[name], _REDUCIBLE):
                 return f"{name!r} is a {type(env[name]).__name__}, not a number or string"
+            if op in ("+", "*") and not self.reorder and (self.float_sum
+                                                          or inexact(env[name])):
+                return FLOAT_SUM.format(name=name)
         for name in proof.appends:
             if type(env[name]) is not list:
                 return f"{name!r} is a {type(env[name]).__name__}, not a list"
@@ -323,7 +340,8 @@ class LoopRunner:
             except Exception:  # the user's error: the plain loop raises it, as written
                 self.last = "a piece raised: the loop ran again here, serially"
                 return self.serial(kind, args, env)
-            if self.differs(env_sent, sends[0], descs[0], results[0]):
+            if self.float_partials(results) or self.differs(env_sent, sends[0], descs[0],
+                                                            results[0]):
                 return self.serial(kind, args, env)
             self.last = f"{len(descs)} pieces on {self.workers} processes"
             if attempt == 1 and checked:  # the first call also checked a piece here
@@ -367,7 +385,8 @@ class LoopRunner:
         except Exception:  # the user's error: the plain loop raises it, as written
             self.last = "a piece raised: the loop ran again here, serially"
             return self.serial(kind, args, env)
-        if self.differs(env_blob, sends[0], descs[0], results[0]):
+        if self.float_partials(results) or self.differs(env_blob, sends[0], descs[0],
+                                                        results[0]):
             return self.serial(kind, args, env)
         self.last = f"{len(descs)} pieces on dask"
         return self.merge(env, results)
@@ -393,7 +412,8 @@ class LoopRunner:
             return self.serial(kind, args, env)
         except (OSError, RayError) as exc:  # the cluster went away, a worker died
             return self._lost(kind, args, env, exc, "ray")
-        if self.differs(env_blob, sends[0], descs[0], results[0]):
+        if self.float_partials(results) or self.differs(env_blob, sends[0], descs[0],
+                                                        results[0]):
             return self.serial(kind, args, env)
         self.last = f"{len(descs)} pieces on ray"
         return self.merge(env, results)
@@ -420,6 +440,20 @@ class LoopRunner:
     def starts(self, env: dict, piece: int) -> dict[str, Any]:
         return {name: env[name] if piece == 0 or op not in ("+", "*") else UNSET
                 for name, op in self.proof.reductions}
+
+    def float_partials(self, results: list[tuple]) -> bool:
+        """Did a piece's + or * reduction come back a float (a loop of ints that adds
+        floats)? Folded piece by piece it would be reassociated: the caller then runs
+        the loop as written, and so does every later call (:data:`FLOAT_SUM`)."""
+        if self.reorder:
+            return False
+        for reduced, *_ in results:
+            for (name, op), value in zip(self.proof.reductions, reduced):
+                if op in ("+", "*") and value is not UNSET and inexact(value):
+                    self.float_sum = True
+                    self.last = FLOAT_SUM.format(name=name)
+                    return True
+        return False
 
     def merge(self, env: dict, results: list[tuple]) -> tuple:
         proof = self.proof

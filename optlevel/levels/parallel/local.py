@@ -26,7 +26,7 @@ import numpy as np
 
 from ...errors import ConfigError, FallbackWarning, PerformanceWarning, warn_once
 from . import pools, runtime, ship, worker
-from .chunks import SplitCall, bounds, combine, join, take
+from .chunks import InexactSum, SplitCall, bounds, combine, join, take
 from .shm import Segments
 
 __all__ = ["run_threads", "run_processes"]
@@ -123,16 +123,25 @@ def run_threads(call: SplitCall, workers: int, rows: int) -> Any:
                 future.exception()
         raise
     try:
-        if failed.is_set():
-            for block in ran:
-                lo, hi = block * rows, min(call.n, (block + 1) * rows)
-                for name, copy in zip(call.writes, copies):
-                    axis = call.split[name]
-                    take(call.arguments[name], axis, lo, hi)[...] = take(copy, axis, lo, hi)
-            return call.run_whole()
-        return sink.result()
+        if not failed.is_set():
+            try:
+                return sink.result()
+            except InexactSum:  # the arrays as they were, then a level below runs it
+                _put_back(call, ran, rows, copies)
+                raise
+        _put_back(call, ran, rows, copies)
+        return call.run_whole()
     finally:
         _SNAPSHOTS.give(copies)
+
+
+def _put_back(call: SplitCall, ran: list[int], rows: int, copies: list[np.ndarray]) -> None:
+    """The rows the blocks in ``ran`` wrote, as they were before (from ``copies``)."""
+    for block in ran:
+        lo, hi = block * rows, min(call.n, (block + 1) * rows)
+        for name, copy in zip(call.writes, copies):
+            axis = call.split[name]
+            take(call.arguments[name], axis, lo, hi)[...] = take(copy, axis, lo, hi)
 
 
 class _Snapshots:
@@ -235,12 +244,13 @@ def _run_processes_once(call: SplitCall, blob: bytes, workers: int, pieces: int)
             # the same exception and message (a piece sees its rows from 0), the same
             # partial writes, the same warnings. Only a call that raises pays this.
             return call.run_whole()
-        for _, _, said in done:  # the pieces' warnings, in the loop's order
-            worker.reissue(said, call.func)
         results = [(kind, value) for kind, value, _ in done]
+        result = _assemble(call, results, ranges, segments)  # InexactSum: nothing changed
         for name in call.writes:  # every piece succeeded: now the caller's arrays change
             segments.read_into(layout[name][1][0], call.arguments[name])
-        return _assemble(call, results, ranges, segments)
+        for _, _, said in done:  # the pieces' warnings, in the loop's order
+            worker.reissue(said, call.func)
+        return result
 
 
 def _layout(call: SplitCall, segments: Segments) -> tuple[dict[str, Any], bytes]:

@@ -13,7 +13,7 @@ from ...contract import YES, Code, Verdict
 from ...core.preconditions import function_preconditions
 from .chunks import parse_hint
 
-__all__ = ["split_names", "chunk_verdict", "split_elements", "split_bytes",
+__all__ = ["split_names", "chunk_verdict", "float_sum_verdict", "split_elements", "split_bytes",
            "level3_preconditions"]
 
 
@@ -59,7 +59,24 @@ def chunk_verdict(features: FunctionFeatures, signature: ArgSignature) -> Verdic
     if whole_written:
         return Verdict(False, f"writes {', '.join(whole_written)} in place, which every "
                               "piece would get whole", code=Code.DECLINED)
-    return YES
+    return float_sum_verdict(features, signature)
+
+
+def float_sum_verdict(features: FunctionFeatures, signature: ArgSignature) -> Verdict:
+    """A function that returns a sum, called with floats: its pieces' sums added together
+    reassociate the plain sum (``np.sum`` adds pairwise over the whole array), which
+    changes the last bits; only ``sum_order="pairwise"`` allows it, as for prange. (A sum
+    of floats made from ints is caught when the pieces return:
+    :class:`.chunks.InexactSum`.)"""
+    if features.split.output != "sum" or features.options.get("sum_order") == "pairwise":
+        return YES
+    inexact = [a.name for a in signature.args if _inexact(a)]
+    if not inexact:
+        return YES
+    return Verdict(False, f"it returns a sum of floats ({', '.join(inexact)}): its pieces' "
+                          "sums added together would reassociate it and change the last "
+                          "bits; @optimize(sum_order='pairwise') allows that",
+                   code=Code.DECLINED)
 
 
 def _split_args(features: FunctionFeatures, signature: ArgSignature) -> list[Any]:
@@ -76,3 +93,15 @@ def split_bytes(features: FunctionFeatures, signature: ArgSignature) -> int:
     """Bytes of every array argument (what a process pool or a cluster must receive)."""
     return sum(a.size * np.dtype(a.dtype).itemsize for a in signature.args
                if a.kind is ArgKind.NUMPY and a.dtype)
+
+
+def _inexact(arg: Any) -> bool:
+    """Is the argument a float or complex array or number?"""
+    if arg.dtype_kind:
+        return arg.dtype_kind in ("f", "c")
+    if arg.kind is not ArgKind.SCALAR:
+        return False
+    try:
+        return np.dtype(arg.dtype or arg.type_name).kind in ("f", "c")
+    except TypeError:
+        return False
