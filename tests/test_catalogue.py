@@ -694,7 +694,7 @@ def test_sem017_int_argument_beyond_64_bits(func):
 def centered(x):
     t = 0.0
     for i in range(x.shape[0]):
-        t += x[i] - x.mean()
+        t += x[i] - x.var()
     return t
 
 
@@ -704,6 +704,145 @@ def test_sem018_float32_reductions_are_verified():
     assert [f.detail for f in features.verify_reasons] == ["SEM018"]
     x = np.random.default_rng(2).random(200).astype(np.float32)
     assert abs(raw(centered)(x) - centered(x)) <= 1e-3 * np.abs(x).sum()
+
+
+# --- SEM031: NumPy's sums of float arrays (guarded: NumPy's own add loop) ---------------
+
+
+def row_sums_and_means(x):
+    out = np.empty((x.shape[0], 4), dtype=x.dtype)
+    for i in range(x.shape[0]):
+        out[i, 0] = np.sum(x[i])
+        out[i, 1] = x[i].sum()
+        out[i, 2] = np.mean(x[i])
+        out[i, 3] = x[i].mean()
+    return out
+
+
+def running_total(x):
+    t = 0.0
+    for i in range(x.shape[0]):
+        for j in range(x.shape[1]):
+            t += x[i, j]
+        t = t * 0.5 + np.sum(x)
+    return t
+
+
+def _layouts(dtype):
+    rng = np.random.default_rng(4)
+    base = rng.standard_normal((61, 300)) * 10.0 ** rng.integers(-4, 4, (61, 300))
+    base = base.astype(dtype)
+    return {"C": base, "F": np.asfortranarray(base), "reversed strided": base[:, ::-3],
+            "one row": base[:1], "short rows": base[:, :7]}
+
+
+@pytest.mark.numba
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_sem031_float_sums_are_numpys_own(dtype):
+    """Raw Numba adds one element after the other and differs from NumPy in most rows;
+    level 2 calls NumPy's own add loop as np.add.reduce does: equal bit for bit, for
+    contiguous, Fortran-ordered and reversed strided rows alike, np.sum and .sum(),
+    np.mean and .mean() (float32's mean stays float32)."""
+    for name, x in _layouts(dtype).items():
+        expected = row_sums_and_means(x)
+        fast = ran_at_2(row_sums_and_means, x)
+        got = fast(x)
+        assert got.dtype == expected.dtype and got.tobytes() == expected.tobytes(), name
+    x = _layouts(dtype)["C"]
+    assert (raw(row_sums_and_means)(x) != row_sums_and_means(x)).any()  # raw Numba: not
+    found = [f for f in optimize(row_sums_and_means).features.semantic_findings
+             if f.detail == "SEM031"]
+    assert len(found) == 4 and {f.action for f in found} == {"guard"}, found
+
+
+@pytest.mark.numba
+def test_sem031_replays_where_numpy_would_not_hand_the_array_to_its_loop():
+    """A non-contiguous 2-D array (NumPy cuts it into rows), an overflowing sum (NumPy
+    warns), a mean of nothing (NumPy warns): the call replays in plain Python, with
+    plain Python's value and warnings."""
+    x = np.random.default_rng(5).standard_normal((40, 30))
+    fast = ran_at_2(running_total, x)  # contiguous: compiled, NumPy's sum
+    assert fast(x) == running_total(x)
+    y = x[::2, ::3]
+    assert raw(running_total)(y) != running_total(y)  # Numba's own sum: another value
+    for _ in range(3):
+        assert fast(y) == running_total(y)  # the compiled code replays: plain's value
+    def said(func, *args):
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            result = func(*args)
+        return result, sorted({str(w.message) for w in seen if w.category is RuntimeWarning})
+
+    big = np.full((10, 2), 1e308)
+    got, warned = said(fast, big)
+    assert (got, warned) == said(running_total, big)
+    assert got == math.inf and "overflow encountered in reduce" in warned
+    empty = optimize(row_sums_and_means, level=2)
+    (got, warned), (expected, plain_warned) = (said(empty, np.ones((3, 0))),
+                                               said(row_sums_and_means, np.ones((3, 0))))
+    assert same((got, type(got)), (expected, type(expected))) and warned == plain_warned
+    assert "Mean of empty slice" in warned
+
+
+def test_sem031_a_function_without_source_that_sums_is_declined():
+    """Without source the checked rewrite cannot reach the sum: level 2 declines."""
+    ns: dict = {}
+    exec("import numpy as np\n"
+         "def h(x):\n"
+         "    out = np.empty(x.shape[0])\n"
+         "    for i in range(x.shape[0]):\n"
+         "        out[i] = np.sum(x[i])\n"
+         "    return out\n", ns)
+    f = optimize(ns["h"], level=2)
+    x = np.random.default_rng(8).standard_normal((300, 40))
+    with pytest.warns(FallbackWarning, match="SEM031"):
+        got = f(x)
+    assert 2 not in dict(f.stats().levels)
+    assert got.tobytes() == ns["h"](x).tobytes()
+
+
+@pytest.mark.numba
+def test_sem031_a_loop_that_disagrees_with_numpy_is_never_used(monkeypatch):
+    """NumPy's add loop is trusted only after it gave np.add.reduce's values: a loop
+    that does not (here subtract's, as a misread layout could give) is refused, and
+    the ops then replay every float sum rather than compile Numba's own order."""
+    from numba.core import types as nbtypes
+
+    from optlevel.levels.numba import npreduce, ufunc_loops
+
+    monkeypatch.setattr(npreduce, "_checked", {})
+    monkeypatch.setattr(npreduce, "_intrinsics", {})
+    monkeypatch.setattr(npreduce, "loop_of",
+                        lambda name, char: ufunc_loops.loop_of("subtract", char))
+    assert npreduce.reduce_loop("d") is None
+    assert npreduce._exact(nbtypes.float64[:], False) is npreduce._replays
+    assert npreduce._exact(nbtypes.int64[:], False) is None  # Numba's own: exact
+
+
+@pytest.mark.numba
+def test_sem031_integer_sums_stay_numbas():
+    k = np.arange(600).reshape(20, 30) % 7
+    fast = ran_at_2(row_sums_and_means, k)
+    assert fast(k).dtype == row_sums_and_means(k).dtype
+
+
+@pytest.mark.numba
+def test_sem031_prange_calls_numpys_sum_too():
+    """prange rebuilds the function from its source: its sums are NumPy's as well."""
+    def windows(x, w):
+        out = np.empty(x.shape[0] - w)
+        for i in range(x.shape[0] - w):
+            out[i] = np.sum(x[i:i + w]) + x[i:i + w].mean()
+        return out
+
+    x = np.random.default_rng(6).standard_normal(5000)
+    optlevel.configure(executor="threads")
+    f = optimize(windows, level=3, strict=True, verify=False)
+    assert f(x, 50).tobytes() == windows(x, 50).tobytes()
+    assert {s.backend for s in f.stats().signatures} == {"prange"}
+    import numba
+
+    assert (numba.njit(parallel=True)(windows)(x, 50) != windows(x, 50)).any()
 
 
 # --- SEM019/SEM020: containers -----------------------------------------------------------

@@ -336,9 +336,9 @@ def test_a_loop_calling_numpys_loops_is_raced_against_vectorized_numpy():
 def test_a_numpy_whose_ufunc_layout_is_unknown_declines_instead_of_guessing(monkeypatch):
     from optlevel.levels.numba import ufunc_loops
 
-    assert ufunc_loops._read("exp") is not None
+    assert ufunc_loops._read("exp", "d") is not None
     monkeypatch.setattr(ufunc_loops.np, "__version__", "3.0.0")
-    assert ufunc_loops._read("exp") is None
+    assert ufunc_loops._read("exp", "d") is None
     monkeypatch.setattr(ufunc_loops, "_HEAD", ufunc_loops._HEAD + 4)  # a layout misread
     monkeypatch.setattr(ufunc_loops.np, "__version__", "2.4.0")
-    assert ufunc_loops._read("exp") is None  # nin/nout/ntypes no longer agree
+    assert ufunc_loops._read("exp", "d") is None  # nin/nout/ntypes no longer agree

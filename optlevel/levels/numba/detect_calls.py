@@ -193,13 +193,23 @@ def globals_read(ctx: Context) -> Iterator[SemanticFinding]:
 
 
 def reductions(ctx: Context) -> Iterator[SemanticFinding]:
-    """SEM018: NumPy's pairwise sums of float32/complex64 arrays (verified). Only inside
-    loops: a function without loops is not compiled by Numba (it would not pay)."""
+    """SEM031: a whole array's ``np.sum``/``np.mean``/``.sum()``/``.mean()``, compiled as
+    NumPy's own pairwise sum (guarded: the checked rewrite calls :mod:`.npreduce`).
+    SEM018: NumPy's other pairwise sums of float32/complex64 arrays (verified). Only
+    inside loops: a function without loops is not compiled by Numba (it would not
+    pay)."""
     in_loops = {id(n) for loop in ctx.loops for n in ast.walk(loop)}
     for node in ctx.nodes:
         if not isinstance(node, ast.Call) or id(node) not in in_loops:
             continue
         dotted = ctx.dotted(node.func)
+        summed = _whole_sum(node, dotted)
+        if summed is not None:
+            kinds = ctx.of(summed)
+            if ARG in kinds or any(k.startswith("arr:float") for k in kinds):
+                yield finding("SEM031", node.lineno, f"`{ast.unparse(node)}`: compiled as "
+                              "NumPy's own pairwise sum, bit for bit")
+            continue
         arrays: set[str] = set()
         if dotted and dotted.startswith("numpy.") and dotted[6:] in _PAIRWISE and node.args:
             arrays = ctx.of(node.args[0])
@@ -213,6 +223,19 @@ def reductions(ctx: Context) -> Iterator[SemanticFinding]:
             yield finding("SEM018", node.lineno, f"`{ast.unparse(node)}` in a loop: for "
                           f"{dtype} NumPy sums pairwise, compiled code sequentially (about "
                           "1e-5 apart), so the first compiled call is to be checked")
+
+
+def _whole_sum(node: ast.Call, dotted: str | None) -> ast.expr | None:
+    """The array of ``np.sum(a)``, ``np.mean(a)``, ``a.sum()`` or ``a.mean()`` (the forms
+    the checked rewrite makes NumPy's own: :func:`.rewrite.sum_call`), else None."""
+    func = node.func
+    if node.keywords or not isinstance(func, ast.Attribute) or func.attr not in ("sum",
+                                                                                 "mean"):
+        return None
+    if dotted in ("numpy.sum", "numpy.mean"):
+        one = len(node.args) == 1 and not isinstance(node.args[0], ast.Starred)
+        return node.args[0] if one else None
+    return func.value if dotted is None and not node.args else None
 
 
 def _describe(kinds: set[str]) -> str:

@@ -133,8 +133,9 @@ def _make(func: Callable[..., Any], features: FunctionFeatures, settings: Any,
     rewritten = False
     if isinstance(tree, ast.FunctionDef):
         from .intops import OPS
+        from .npreduce import OPS as SUMS
 
-        checked = checked_function(target, tree, OPS, {})
+        checked = checked_function(target, tree, {**OPS, **SUMS}, {})
         if checked is not None:
             target, rewritten = checked, True
         conditions = Proofs(tree).proven_if()
@@ -157,7 +158,7 @@ def _make(func: Callable[..., Any], features: FunctionFeatures, settings: Any,
     checks = "boundscheck" if boundscheck else "no-boundscheck"
     if error_model == "python":
         checks += "-python-errors"
-    checks += "-checked-2"  # bumped with each change of the rewrite
+    checks += "-checked-3"  # bumped with each change of the rewrite
     attach_cache(disp, usable_cache_dir(settings.cache_dir) / "numba" / checks, values_key)
     return Built(disp, guards, overflow or _may_raise_overflow(func),
                  replays or boundscheck or (rewritten and len(visiting) > 1), proven,

@@ -2,8 +2,10 @@
 
 ``a + b`` becomes ``__ol_add(a, b)``, ``x += v`` becomes ``x = __ol_iadd(x, v)``
 (in place for arrays, as in Python), ``-a`` ``__ol_neg(a)``, ``abs(a)``
-``__ol_abs(a)``; the ops (:mod:`.intops`) pick their implementation from the
-operands' types when Numba compiles, so floats and arrays pay nothing and
+``__ol_abs(a)``, ``np.sum(a)`` and ``a.sum()`` (``mean`` alike) ``__ol_np_sum(a)`` and
+``__ol_method_sum(a)``; the ops (:mod:`.intops`, :mod:`.npreduce`) pick their
+implementation from the operands' types when Numba compiles, so floats and arrays
+pay nothing (but for NumPy's own sums, :mod:`.npreduce`) and
 64-bit ints get overflow checks that replay the call in Python. Operations
 :class:`~.proofs.Proofs` shows small (loop counters ± constants, array sizes)
 stay as written, so the loops LLVM optimizes best are untouched.
@@ -21,10 +23,12 @@ import types
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from .placement import bound_before, defer_loops, hoist
 from .proofs import Proofs
 
-__all__ = ["checked_function", "rewrite_tree", "OP_NAMES"]
+__all__ = ["checked_function", "rewrite_tree", "OP_NAMES", "exact_sums", "sum_call", "numpy_names"]
 
 _BINARY = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "truediv",
            ast.FloorDiv: "floordiv", ast.Mod: "mod", ast.Pow: "pow", ast.LShift: "lshift",
@@ -35,14 +39,20 @@ OP_NAMES = tuple(f"__ol_{p}{n}" for n in _BINARY.values() for p in ("", "i")) + 
     ("__ol_neg", "__ol_abs", "__ol_settle") + \
     tuple(f"__ol_{m}{k}{i}{n}" for n in ("add", "sub", "mul") for k in ("", "k")
           for m, i in (("", "i"), ("h", ""), ("h", "i"), ("w", ""), ("w", "i"), ("c", ""),
-                       ("f", ""))) + ("__ol_kadd", "__ol_ksub", "__ol_kmul")
+                       ("f", ""))) + ("__ol_kadd", "__ol_ksub", "__ol_kmul") + \
+    ("__ol_np_sum", "__ol_np_mean", "__ol_method_sum", "__ol_method_mean")
+#: NumPy's pairwise sums (SEM031, :mod:`.npreduce`): ``a.sum()``/``a.mean()`` and the
+#: numpy module's ``sum(a)``/``mean(a)`` with no other argument
+_SUMS = ("sum", "mean")
 
 
 class _Rewriter(ast.NodeTransformer):
     def __init__(self, proofs: Proofs, abs_is_builtin: bool,
-                 bound: dict[int, frozenset[str]] | None = None):
+                 bound: dict[int, frozenset[str]] | None = None,
+                 numpy_names: frozenset[str] = frozenset()):
         self.proofs = proofs
         self.abs_is_builtin = abs_is_builtin
+        self.numpy_names = numpy_names  # global names bound to the numpy module
         self.count = 0
         #: id of an ``if`` inside a loop → the names surely bound when it starts
         self.bound = bound or {}
@@ -126,6 +136,10 @@ class _Rewriter(ast.NodeTransformer):
                 node.func.id == "abs" and len(node.args) == 1 and not node.keywords and \
                 not self.proofs.small(node.args[0]):
             return self._call("abs", [node.args[0]], node)
+        summed = sum_call(node, self.numpy_names)
+        if summed is not None:
+            self.count += 1
+            return summed
         return node
 
     def visit_AugAssign(self, node: ast.AugAssign) -> ast.AST:
@@ -145,6 +159,46 @@ class _Rewriter(ast.NodeTransformer):
             value = self._call(weak + name, [_load(target), node.value], node)
             return ast.copy_location(ast.Assign([target], value), node)
         return node
+
+
+def sum_call(node: ast.Call, numpy_names: frozenset[str]) -> ast.Call | None:
+    """``np.sum(a)`` or ``a.sum()`` (``mean`` alike) as a call of NumPy's own sum
+    (:mod:`.npreduce`), ``numpy_names`` being the names of the numpy module; None for
+    any other call (keywords, more arguments: Numba's own)."""
+    func = node.func
+    if not isinstance(func, ast.Attribute) or func.attr not in _SUMS or node.keywords:
+        return None
+    owner = func.value
+    if isinstance(owner, ast.Name) and owner.id in numpy_names:
+        if len(node.args) != 1 or isinstance(node.args[0], ast.Starred):
+            return None
+        op, args = f"__ol_np_{func.attr}", [node.args[0]]
+    elif node.args:
+        return None
+    else:
+        op, args = f"__ol_method_{func.attr}", [owner]
+    return ast.copy_location(ast.Call(ast.Name(op, ast.Load()), args, []), node)
+
+
+class _Sums(ast.NodeTransformer):
+    def __init__(self, numpy_names: frozenset[str]):
+        self.numpy_names = numpy_names
+
+    def visit_Call(self, node: ast.Call) -> ast.AST:
+        self.generic_visit(node)
+        return sum_call(node, self.numpy_names) or node
+
+
+def exact_sums(tree: ast.AST, func: Callable[..., Any]) -> ast.AST:
+    """``tree`` (changed in place) with its NumPy sums NumPy's (:func:`sum_call`), for
+    code built without the checked rewrite (prange's)."""
+    return ast.fix_missing_locations(_Sums(numpy_names(func)).visit(tree))
+
+
+def numpy_names(func: Callable[..., Any]) -> frozenset[str]:
+    """The global names of ``func`` bound to the numpy module."""
+    return frozenset(k for k, v in func.__globals__.items() if v is np
+                     and k not in func.__code__.co_freevars)
 
 
 def _load(target: ast.expr) -> ast.expr:
@@ -178,13 +232,14 @@ def _number(node: ast.expr) -> float | int | complex | None:
     return None
 
 
-def rewrite_tree(tree: ast.FunctionDef, abs_is_builtin: bool = True
-                 ) -> tuple[ast.FunctionDef, int]:
-    """A copy of ``tree`` with its unproven arithmetic checked, and how many
+def rewrite_tree(tree: ast.FunctionDef, abs_is_builtin: bool = True,
+                 numpy_names: frozenset[str] = frozenset()) -> tuple[ast.FunctionDef, int]:
+    """A copy of ``tree`` with its unproven arithmetic checked and its NumPy sums
+    NumPy's (``numpy_names``: the global names of the numpy module), and how many
     operations were rewritten."""
     tree = copy.deepcopy(tree)
     tree.decorator_list = []
-    rewriter = _Rewriter(Proofs(tree), abs_is_builtin, bound_before(tree))
+    rewriter = _Rewriter(Proofs(tree), abs_is_builtin, bound_before(tree), numpy_names)
     rewriter.visit(tree)
     defer_loops(tree)
     return ast.fix_missing_locations(tree), rewriter.count
@@ -196,7 +251,7 @@ def checked_function(func: Callable[..., Any], tree: ast.FunctionDef,
     name → compiled op) and ``extra`` (names replaced for compiled code), its closure
     cells kept; None when no operation needed a check."""
     abs_builtin = "abs" not in func.__globals__ and "abs" not in func.__code__.co_freevars
-    new_tree, count = rewrite_tree(tree, abs_builtin)
+    new_tree, count = rewrite_tree(tree, abs_builtin, numpy_names(func))
     if count == 0:
         return None
     code = _compile(new_tree, func)

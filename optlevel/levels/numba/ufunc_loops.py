@@ -28,9 +28,8 @@ import threading
 
 import numpy as np
 
-__all__ = ["float64_loop", "Loop"]
+__all__ = ["float64_loop", "loop_of", "Loop"]
 
-_DOUBLE = np.dtype(np.float64).num
 _PTR = ctypes.sizeof(ctypes.c_void_p)
 _INT = ctypes.sizeof(ctypes.c_int)
 _HEAD = object.__basicsize__  # PyObject_HEAD: refcount and type
@@ -39,8 +38,8 @@ _LAYOUT_KNOWN = (1, 2)
 
 
 class Loop:
-    """One float64 loop of a ufunc: ``nin`` inputs, one output, its address and its
-    ``data`` argument (both plain integers)."""
+    """One loop of a ufunc (all float64, or all float32): ``nin`` inputs, one output,
+    its address and its ``data`` argument (both plain integers)."""
 
     def __init__(self, name: str, nin: int, address: int, data: int):
         self.name, self.nin, self.address, self.data = name, nin, address, data
@@ -50,34 +49,40 @@ class Loop:
 
 
 _lock = threading.Lock()
-_found: dict[str, Loop | None] = {}
+_found: dict[tuple[str, str], Loop | None] = {}
 
 
 def float64_loop(name: str) -> Loop | None:
     """NumPy's loop of ``np.<name>`` taking and giving float64 only (one or two
     inputs, one output), or None (no such ufunc or loop, or a layout not read)."""
+    return loop_of(name, "d")
+
+
+def loop_of(name: str, char: str) -> Loop | None:
+    """NumPy's loop of ``np.<name>`` whose every argument has the type letter ``char``
+    (``"d"`` float64, ``"f"`` float32), or None."""
     with _lock:
-        if name not in _found:
-            _found[name] = _read(name)
-        return _found[name]
+        if (name, char) not in _found:
+            _found[name, char] = _read(name, char)
+        return _found[name, char]
 
 
-def _read(name: str) -> Loop | None:
+def _read(name: str, char: str) -> Loop | None:
     if int(np.__version__.split(".")[0]) not in _LAYOUT_KNOWN:
         return None  # a NumPy whose ufunc layout was not read here: decline, never guess
     ufunc = getattr(np, name, None)
     if not isinstance(ufunc, np.ufunc) or ufunc.nout != 1 or ufunc.nin not in (1, 2):
         return None
-    want = "d" * ufunc.nin + "->d"
+    want = char * ufunc.nin + "->" + char
     if want not in ufunc.types:
         return None
     try:
-        return _from_object(ufunc, ufunc.types.index(want))
+        return _from_object(ufunc, ufunc.types.index(want), np.dtype(char).num)
     except (ValueError, OSError):  # pragma: no cover - unreadable memory is a crash,
         return None                # not an exception; kept for odd ctypes builds
 
 
-def _from_object(ufunc: np.ufunc, index: int) -> Loop | None:
+def _from_object(ufunc: np.ufunc, index: int, number: int) -> Loop | None:
     base = id(ufunc)
     nin, nout, nargs = (ctypes.c_int.from_address(base + _HEAD + k * _INT).value
                         for k in range(3))
@@ -99,7 +104,7 @@ def _from_object(ufunc: np.ufunc, index: int) -> Loop | None:
         for j, char in enumerate(text.replace("->", "")):
             if _number(char) not in (None, numbers[k * nargs + j]):
                 return None
-    if any(numbers[index * nargs + j] != _DOUBLE for j in range(nargs)):
+    if any(numbers[index * nargs + j] != number for j in range(nargs)):
         return None
     address = ctypes.c_void_p.from_address(functions + index * _PTR).value
     extra = ctypes.c_void_p.from_address(data + index * _PTR).value if data else None

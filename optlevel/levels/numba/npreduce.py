@@ -1,0 +1,262 @@
+"""NumPy's own sums in compiled code: ``np.sum`` and ``np.mean`` of float arrays (SEM031).
+
+NumPy adds a float array pairwise (blocks of eight running sums, halves of halves
+above 128 elements) and starts from 0.0; ``numba.njit`` adds it one element after
+the other. The two differ in the last bits: 1,579 of 2,000 random float64 vectors of
+1 to 300 elements here, and a level-2 loop filling ``out[i] = np.sum(x[i])``
+differed from plain Python in most rows. The checked rewrite (:mod:`.rewrite`) turns
+``np.sum(a)``, ``a.sum()``, ``np.mean(a)`` and ``a.mean()`` into the ops made here,
+which for a float64 or float32 array call NumPy's own ``add`` loop the way
+``np.add.reduce`` does: the running sum in a stack slot given as both the first
+input and the output, with steps of 0 (NumPy's sign of a reduction), the array's
+elements as the second input in memory order, their count as the length. The loop
+then runs the very pairwise summation NumPy runs, so the compiled sum is NumPy's, bit
+for bit. ``mean`` divides that sum by the count as NumPy does (float32 stays float32).
+
+The loop is found as :mod:`.npcalls` finds its loops (:mod:`.ufunc_loops`), and is
+trusted only after :func:`reduce_loop` checked it against ``np.add.reduce`` on arrays
+of many lengths and strides; where that check fails (or the loop cannot be read),
+every float sum replays instead (plain Python computes the call), never Numba's own
+order. They replay too where the sum is not a number or
+infinite (NumPy may warn there), for an array that is neither contiguous nor
+one-dimensional (NumPy's iterator would cut it otherwise), and for a mean of no
+elements. Every other argument (integers, complex numbers, lists) gets Numba's own
+``np.sum`` / ``.sum()``, as before.
+
+Imported by the Numba backend when it builds code, never by ``import optlevel``.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import threading
+from typing import Any
+
+import llvmlite.binding as llvm
+import numba
+import numpy as np
+from llvmlite import ir
+from numba.core import cgutils
+from numba.core import types as nbtypes
+from numba.extending import intrinsic, overload
+
+from .guard import Replay
+from .ufunc_loops import Loop, loop_of
+
+__all__ = ["OPS", "CALLED_OPS", "reduce_loop"]
+
+_CHARS = {"float64": "d", "float32": "f"}
+_lock = threading.RLock()  # reentrant: an intrinsic is made of a checked loop
+_checked: dict[str, Loop | None] = {}
+
+
+def reduce_loop(char: str) -> Loop | None:
+    """NumPy's ``add`` loop for ``char`` (``"d"``, ``"f"``), where calling it in reduce
+    mode gives ``np.add.reduce``'s result bit for bit on every case tried; else None."""
+    with _lock:
+        if char not in _checked:
+            loop = loop_of("add", char)
+            _checked[char] = loop if loop is not None and _agrees(loop, char) else None
+        return _checked[char]
+
+
+def _agrees(loop: Loop, char: str) -> bool:
+    """Call ``loop`` through ctypes as a reduction and compare with NumPy's."""
+    ptr = ctypes.c_void_p
+    fn = ctypes.CFUNCTYPE(None, ctypes.POINTER(ptr), ctypes.POINTER(ctypes.c_ssize_t),
+                          ctypes.POINTER(ctypes.c_ssize_t), ptr)(loop.address)
+    dtype = np.dtype(char)
+    rng = np.random.default_rng(7)
+    for n in (0, 1, 7, 8, 9, 16, 17, 100, 127, 128, 129, 255, 1000, 4097, 70001):
+        base = rng.standard_normal(3 * n) * 10.0 ** rng.integers(-6, 6, 3 * n)
+        for view in (base[:n].astype(dtype), base.astype(dtype)[::3],
+                     base.astype(dtype)[::-3]):
+            acc = np.zeros(1, dtype)
+            args = (ptr * 3)(acc.ctypes.data, view.ctypes.data, acc.ctypes.data)
+            dims = (ctypes.c_ssize_t * 1)(n)
+            steps = (ctypes.c_ssize_t * 3)(0, view.strides[0], 0)
+            fn(args, dims, steps, loop.data or None)
+            if acc[0].tobytes() != np.add.reduce(view).tobytes():
+                return False
+    return True
+
+
+def _pairwise(char: str) -> Any:
+    """An intrinsic: NumPy's reduce-mode ``add`` loop over a float array's elements, from
+    0: a 1-D array in its own order (any stride), a contiguous one in memory order."""
+    loop = reduce_loop(char)
+    if loop is None:
+        return None
+    symbol = f"optlevel_npy_add_reduce_{char}"
+    llvm.add_symbol(symbol, loop.address)
+    data_symbol = ""
+    if loop.data:
+        data_symbol = symbol + "_data"
+        llvm.add_symbol(data_symbol, loop.data)
+    want = nbtypes.float64 if char == "d" else nbtypes.float32
+
+    def codegen(context: Any, builder: Any, sig: Any, args: Any) -> Any:
+        arrty = sig.args[0]
+        ary = context.make_array(arrty)(context, builder, args[0])
+        byte_ptr = ir.IntType(8).as_pointer()
+        intp = context.get_value_type(nbtypes.intp)
+        n = builder.load(cgutils.alloca_once_value(builder, ary.nitems))
+        data = builder.bitcast(ary.data, byte_ptr)
+        itemsize = intp(context.get_abi_sizeof(context.get_data_type(arrty.dtype)))
+        if arrty.ndim == 1:  # in the view's order, as NumPy reduces it (a negative
+            stride = cgutils.unpack_tuple(builder, ary.strides, 1)[0]  # stride too)
+        else:
+            stride = itemsize  # contiguous (the op checked): the elements in memory order
+        ftype = context.get_value_type(want)
+        acc = cgutils.alloca_once_value(builder, ftype(0.0))
+        argv = cgutils.alloca_once(builder, byte_ptr, size=3)
+        for k, ptr in enumerate((acc, None, acc)):
+            value = data if ptr is None else builder.bitcast(ptr, byte_ptr)
+            builder.store(value, builder.gep(argv, [intp(k)]))
+        steps = cgutils.alloca_once(builder, intp, size=3)
+        for k, value in enumerate((intp(0), stride, intp(0))):
+            builder.store(value, builder.gep(steps, [intp(k)]))
+        length = cgutils.alloca_once_value(builder, n)
+        fnty = ir.FunctionType(ir.VoidType(), [byte_ptr.as_pointer(), intp.as_pointer(),
+                                               intp.as_pointer(), byte_ptr])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, symbol)
+        extra = byte_ptr(None)
+        if data_symbol:
+            glob = builder.module.globals.get(data_symbol)
+            if glob is None:
+                glob = ir.GlobalVariable(builder.module, ir.IntType(8), data_symbol)
+                glob.linkage = "external"
+            extra = builder.bitcast(glob, byte_ptr)
+        builder.call(fn, [argv, length, steps, extra])
+        return builder.load(acc)
+
+    @intrinsic
+    def pairwise(typingctx: Any, a: Any) -> Any:
+        if isinstance(a, nbtypes.Array) and a.dtype == want:
+            return want(a), codegen
+        return None
+
+    return pairwise
+
+
+def _float_kind(a: Any) -> str:
+    """``"d"`` or ``"f"`` for a float64 or float32 array; ''."""
+    if isinstance(a, nbtypes.Array) and str(a.dtype) in _CHARS:
+        return _CHARS[str(a.dtype)]
+    return ""
+
+
+def _replays(a: Any) -> Any:
+    """NumPy's loop could not be trusted (a NumPy whose layout was not read here, or a
+    check that failed): plain Python sums, never Numba's other order."""
+    raise Replay
+
+
+@numba.njit(nogil=True)
+def _walkable(a: Any) -> bool:
+    """Does NumPy's iterator hand ``a`` to its loop whole (1-D, or contiguous)?"""
+    if a.ndim == 1:
+        return a.size < 2 or a.strides[0] != 0
+    return a.flags.c_contiguous or a.flags.f_contiguous
+
+
+def _sum_impl(pairwise: Any) -> Any:
+    def impl(a: Any) -> Any:
+        if not _walkable(a):
+            raise Replay
+        r = pairwise(a)
+        if r - r != 0:  # inf or nan: NumPy may warn ("overflow encountered in reduce")
+            raise Replay
+        return r
+    return impl
+
+
+def _mean_impl(pairwise: Any, single: bool) -> Any:
+    if single:
+        def impl32(a: Any) -> Any:
+            if a.size == 0 or not _walkable(a):
+                raise Replay  # NumPy warns "Mean of empty slice"
+            r = pairwise(a) / np.float32(a.size)  # NumPy: float32(sum / count)
+            if r - r != 0:
+                raise Replay
+            return r
+        return impl32
+
+    def impl(a: Any) -> Any:
+        if a.size == 0 or not _walkable(a):
+            raise Replay
+        r = pairwise(a) / a.size
+        if r - r != 0:
+            raise Replay
+        return r
+    return impl
+
+
+_intrinsics: dict[str, Any] = {}
+
+
+def _exact(a: Any, mean: bool) -> Any:
+    char = _float_kind(a)
+    if not char:
+        return None
+    with _lock:
+        if char not in _intrinsics:
+            _intrinsics[char] = _pairwise(char)
+    pairwise = _intrinsics[char]
+    if pairwise is None:
+        return _replays
+    return _mean_impl(pairwise, char == "f") if mean else _sum_impl(pairwise)
+
+
+def _stubs(inline: str) -> dict[str, Any]:
+    """The four ops, as functions Numba compiles (each overloaded; Python never calls
+    them: a replay runs the user's own function)."""
+    def np_sum(a: Any) -> Any:
+        return np.sum(a)
+
+    def np_mean(a: Any) -> Any:
+        return np.mean(a)
+
+    def method_sum(a: Any) -> Any:
+        return a.sum()
+
+    def method_mean(a: Any) -> Any:
+        return a.mean()
+
+    def typed(mean: bool, numbas: Any) -> Any:
+        def typing(a: Any) -> Any:  # annotated as the implementations are
+            return _exact(a, mean) or numbas
+        return typing
+
+    overload(np_sum, inline=inline)(typed(False, _numba_sum))
+    overload(np_mean, inline=inline)(typed(True, _numba_mean))
+    overload(method_sum, inline=inline)(typed(False, _numba_method_sum))
+    overload(method_mean, inline=inline)(typed(True, _numba_method_mean))
+    return {"np_sum": np_sum, "np_mean": np_mean, "method_sum": method_sum,
+            "method_mean": method_mean}
+
+
+# Numba's own versions, for every other argument (the typing functions' parameters
+# are annotated, and Numba compares the two signatures, annotations included)
+def _numba_sum(a: Any) -> Any:
+    return np.sum(a)
+
+
+def _numba_mean(a: Any) -> Any:
+    return np.mean(a)
+
+
+def _numba_method_sum(a: Any) -> Any:
+    return a.sum()
+
+
+def _numba_method_mean(a: Any) -> Any:
+    return a.mean()
+
+
+#: the rewrite's op name (``__ol_<name>``) → the function Numba compiles for it. Level
+#: 2 inlines them, so the replays they hold show in its typed IR (:func:`.jit.may_replay`);
+#: prange calls them (an inlined raise keeps Numba from running the loop in parallel,
+#: and a replay there stops the loop's count, which reruns the call serially).
+OPS = _stubs("always")
+CALLED_OPS = _stubs("never")
