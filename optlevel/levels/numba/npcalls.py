@@ -45,7 +45,7 @@ from .guard import Replay
 from .shims import EXACT_ON_INTS, INEXACT_UFUNCS
 from .ufunc_loops import Loop, float64_loop
 
-__all__ = ["numpy_module", "ufunc", "raises_in_python"]
+__all__ = ["numpy_module", "ufunc", "raises_in_python", "loop_symbols", "call_loop"]
 
 
 def numpy_module() -> types.ModuleType:
@@ -150,14 +150,40 @@ def _checked(call: Any, nin: int) -> Any:
     return two
 
 
-def _loop_call(loop: Loop) -> Any:
-    """An intrinsic that runs ``loop`` on one float64 (or two) and returns its result."""
-    symbol = f"optlevel_npy_{loop.name}_f8"
+def loop_symbols(loop: Loop, symbol: str) -> tuple[str, str]:
+    """Register ``loop``'s address (and its data argument's, if any) with LLVM under
+    ``symbol``: the names compiled code calls it and passes its data by."""
     llvm.add_symbol(symbol, loop.address)
     data_symbol = ""
     if loop.data:
         data_symbol = symbol + "_data"
         llvm.add_symbol(data_symbol, loop.data)
+    return symbol, data_symbol
+
+
+def call_loop(context: Any, builder: Any, symbols: tuple[str, str], argv: Any,
+              length: Any, steps: Any) -> None:
+    """Emit a call of the loop registered as ``symbols`` (:func:`loop_symbols`) with
+    NumPy's inner-loop arguments: ``argv`` (pointers), ``length``, ``steps``."""
+    symbol, data_symbol = symbols
+    byte_ptr = ir.IntType(8).as_pointer()
+    intp = context.get_value_type(nbtypes.intp)
+    fnty = ir.FunctionType(ir.VoidType(), [byte_ptr.as_pointer(), intp.as_pointer(),
+                                           intp.as_pointer(), byte_ptr])
+    fn = cgutils.get_or_insert_function(builder.module, fnty, symbol)
+    data = byte_ptr(None)
+    if data_symbol:
+        extra = builder.module.globals.get(data_symbol)
+        if extra is None:
+            extra = ir.GlobalVariable(builder.module, ir.IntType(8), data_symbol)
+            extra.linkage = "external"
+        data = builder.bitcast(extra, byte_ptr)
+    builder.call(fn, [argv, length, steps, data])
+
+
+def _loop_call(loop: Loop) -> Any:
+    """An intrinsic that runs ``loop`` on one float64 (or two) and returns its result."""
+    symbols = loop_symbols(loop, f"optlevel_npy_{loop.name}_f8")
 
     def codegen(context: Any, builder: Any, sig: Any, args: Any) -> Any:
         byte_ptr = ir.IntType(8).as_pointer()
@@ -173,17 +199,7 @@ def _loop_call(loop: Loop) -> Any:
         for k in range(n + 1):
             builder.store(intp(8), builder.gep(steps, [intp(k)]))
         length = cgutils.alloca_once_value(builder, intp(1))
-        fnty = ir.FunctionType(ir.VoidType(), [byte_ptr.as_pointer(), intp.as_pointer(),
-                                               intp.as_pointer(), byte_ptr])
-        fn = cgutils.get_or_insert_function(builder.module, fnty, symbol)
-        data = byte_ptr(None)
-        if data_symbol:
-            extra = builder.module.globals.get(data_symbol)
-            if extra is None:
-                extra = ir.GlobalVariable(builder.module, ir.IntType(8), data_symbol)
-                extra.linkage = "external"
-            data = builder.bitcast(extra, byte_ptr)
-        builder.call(fn, [argv, length, steps, data])
+        call_loop(context, builder, symbols, argv, length, steps)
         return builder.load(out)
 
     if loop.nin == 1:

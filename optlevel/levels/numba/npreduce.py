@@ -32,7 +32,6 @@ import ctypes
 import threading
 from typing import Any
 
-import llvmlite.binding as llvm
 import numba
 import numpy as np
 from llvmlite import ir
@@ -41,6 +40,7 @@ from numba.core import types as nbtypes
 from numba.extending import intrinsic, overload
 
 from .guard import Replay
+from .npcalls import call_loop, loop_symbols
 from .ufunc_loops import Loop, loop_of
 
 __all__ = ["OPS", "CALLED_OPS", "reduce_loop"]
@@ -87,12 +87,7 @@ def _pairwise(char: str) -> Any:
     loop = reduce_loop(char)
     if loop is None:
         return None
-    symbol = f"optlevel_npy_add_reduce_{char}"
-    llvm.add_symbol(symbol, loop.address)
-    data_symbol = ""
-    if loop.data:
-        data_symbol = symbol + "_data"
-        llvm.add_symbol(data_symbol, loop.data)
+    symbols = loop_symbols(loop, f"optlevel_npy_add_reduce_{char}")
     want = nbtypes.float64 if char == "d" else nbtypes.float32
 
     def codegen(context: Any, builder: Any, sig: Any, args: Any) -> Any:
@@ -100,7 +95,7 @@ def _pairwise(char: str) -> Any:
         ary = context.make_array(arrty)(context, builder, args[0])
         byte_ptr = ir.IntType(8).as_pointer()
         intp = context.get_value_type(nbtypes.intp)
-        n = builder.load(cgutils.alloca_once_value(builder, ary.nitems))
+        n = ary.nitems
         data = builder.bitcast(ary.data, byte_ptr)
         itemsize = intp(context.get_abi_sizeof(context.get_data_type(arrty.dtype)))
         if arrty.ndim == 1:  # in the view's order, as NumPy reduces it (a negative
@@ -117,17 +112,7 @@ def _pairwise(char: str) -> Any:
         for k, value in enumerate((intp(0), stride, intp(0))):
             builder.store(value, builder.gep(steps, [intp(k)]))
         length = cgutils.alloca_once_value(builder, n)
-        fnty = ir.FunctionType(ir.VoidType(), [byte_ptr.as_pointer(), intp.as_pointer(),
-                                               intp.as_pointer(), byte_ptr])
-        fn = cgutils.get_or_insert_function(builder.module, fnty, symbol)
-        extra = byte_ptr(None)
-        if data_symbol:
-            glob = builder.module.globals.get(data_symbol)
-            if glob is None:
-                glob = ir.GlobalVariable(builder.module, ir.IntType(8), data_symbol)
-                glob.linkage = "external"
-            extra = builder.bitcast(glob, byte_ptr)
-        builder.call(fn, [argv, length, steps, extra])
+        call_loop(context, builder, symbols, argv, length, steps)
         return builder.load(acc)
 
     @intrinsic
