@@ -819,6 +819,46 @@ def test_sem031_a_loop_that_disagrees_with_numpy_is_never_used(monkeypatch):
     assert npreduce._exact(nbtypes.int64[:], False) is None  # Numba's own: exact
 
 
+def log_of_row_sums(x):
+    out = np.empty(x.shape[0])
+    for i in range(x.shape[0]):
+        out[i] = np.log(x[i, 0]) * x[i].mean() + np.sum(x[i])
+    return out
+
+
+@pytest.mark.numba
+def test_sem031_sums_beside_numpys_own_math():
+    """np.log makes level 2 hand the function a copy of numpy calling NumPy's loops
+    (SEM030); its np.sum and .mean() are rewritten all the same."""
+    x = np.abs(np.random.default_rng(9).standard_normal((500, 60)))
+    fast = optimize(log_of_row_sums, level=2, verify=False)
+    for _ in range(6):  # level 2 asks for a trial (SEM030 calls): its calls come later
+        assert fast(x).tobytes() == log_of_row_sums(x).tobytes()
+    assert fast.stats().levels.get(2), fast.stats().levels
+
+
+@pytest.mark.numba
+def test_sem031_prange_code_of_older_semantics_is_not_loaded(tmp_path):
+    """prange's disk cache is keyed by the source it writes: its header names what
+    compiled code means (helpers.CHECKED_VERSION), so code an older optlevel built
+    (a C library's log, Numba's own sums) is never loaded where calls mean NumPy's."""
+    from optlevel.levels.numba.helpers import CHECKED_VERSION
+
+    def log_rows(x):
+        out = np.empty(x.shape[0])
+        for i in range(x.shape[0]):
+            out[i] = np.log(x[i]) + np.sum(x[i:i + 8])
+        return out
+
+    optlevel.configure(executor="threads", cache_dir=str(tmp_path))
+    f = optimize(log_rows, level=3, strict=True, verify=False)
+    x = np.random.default_rng(10).uniform(0.5, 9.0, 20000)
+    assert f(x).tobytes() == log_rows(x).tobytes()
+    assert {s.backend for s in f.stats().signatures} == {"prange"}
+    headers = [p.read_text().splitlines()[0] for p in (tmp_path / "prange").glob("*.py")]
+    assert headers and all(CHECKED_VERSION in h for h in headers), headers
+
+
 @pytest.mark.numba
 def test_sem031_integer_sums_stay_numbas():
     k = np.arange(600).reshape(20, 30) % 7

@@ -51,7 +51,13 @@ from .proofs import Proofs
 from .rewrite import checked_function
 from .shims import shim_names
 
-__all__ = ["Built", "Guard", "jit_dispatcher"]
+__all__ = ["Built", "Guard", "jit_dispatcher", "CHECKED_VERSION"]
+
+#: What compiled code means, for the disk caches' keys (level 2's directory, prange's
+#: source header): bumped with each change of the rewrite or of the replacements
+#: compiled code calls (3: NumPy's own sums, SEM031; 2: NumPy's own math, SEM030), so
+#: code built by an older optlevel is never loaded where it would mean something else.
+CHECKED_VERSION = "checked-3"
 
 # (function, boundscheck, error model, frozen values) → Built, or the Decline raised.
 # Built once under the cache's lock (helpers are built inside their caller's build).
@@ -158,7 +164,7 @@ def _make(func: Callable[..., Any], features: FunctionFeatures, settings: Any,
     checks = "boundscheck" if boundscheck else "no-boundscheck"
     if error_model == "python":
         checks += "-python-errors"
-    checks += "-checked-3"  # bumped with each change of the rewrite
+    checks += f"-{CHECKED_VERSION}"
     attach_cache(disp, usable_cache_dir(settings.cache_dir) / "numba" / checks, values_key)
     return Built(disp, guards, overflow or _may_raise_overflow(func),
                  replays or boundscheck or (rewritten and len(visiting) > 1), proven,

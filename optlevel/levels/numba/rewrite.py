@@ -196,8 +196,10 @@ def exact_sums(tree: ast.AST, func: Callable[..., Any]) -> ast.AST:
 
 
 def numpy_names(func: Callable[..., Any]) -> frozenset[str]:
-    """The global names of ``func`` bound to the numpy module."""
-    return frozenset(k for k, v in func.__globals__.items() if v is np
+    """The global names of ``func`` bound to the numpy module, or to the copy of it
+    whose inexact ufuncs call NumPy's own loops (:func:`.npcalls.numpy_module`)."""
+    return frozenset(k for k, v in func.__globals__.items()
+                     if (v is np or (isinstance(v, types.ModuleType) and v.__name__ == "numpy"))
                      and k not in func.__code__.co_freevars)
 
 
