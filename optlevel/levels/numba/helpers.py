@@ -133,13 +133,15 @@ def _build(func: Callable[..., Any], features: FunctionFeatures, settings: Any,
 
 def _make(func: Callable[..., Any], features: FunctionFeatures, settings: Any,
           error_model: str, names: dict[str, str], values_key: str, visiting: tuple) -> Built:
+    from .npreduce import CACHE_TAG as SUMS_TAG  # registers NumPy's loops first
+    from .npreduce import OPS as SUMS
+
     target, guards, overflow, replays = _rebind(func, features, settings, names, visiting)
     tree = features.source.tree
     conditions: tuple | None = None
     rewritten = False
     if isinstance(tree, ast.FunctionDef):
         from .intops import OPS
-        from .npreduce import OPS as SUMS
 
         checked = checked_function(target, tree, {**OPS, **SUMS}, {})
         if checked is not None:
@@ -164,7 +166,7 @@ def _make(func: Callable[..., Any], features: FunctionFeatures, settings: Any,
     checks = "boundscheck" if boundscheck else "no-boundscheck"
     if error_model == "python":
         checks += "-python-errors"
-    checks += f"-{CHECKED_VERSION}"
+    checks += f"-{CHECKED_VERSION}-{SUMS_TAG}"
     attach_cache(disp, usable_cache_dir(settings.cache_dir) / "numba" / checks, values_key)
     return Built(disp, guards, overflow or _may_raise_overflow(func),
                  replays or boundscheck or (rewritten and len(visiting) > 1), proven,

@@ -166,12 +166,14 @@ def build_parallel(func: Callable[..., Any], features: FunctionFeatures,
     frozen = {name: func.__globals__[name] for name in sorted(features.loaded_globals)
               if name in func.__globals__}
     from ..numba.helpers import CHECKED_VERSION
+    from ..numba.npreduce import CACHE_TAG
     from ..numba.npreduce import CALLED_OPS as SUMS
     from ..numba.rewrite import exact_sums
 
     tree = exact_sums(rewrite(features), func)  # NumPy's own sums, as level 2's
     # The header keys Numba's disk cache, which ignores options and frozen globals.
-    text = (f"# optlevel prange of {func.__module__}.{func.__qualname__}; {CHECKED_VERSION}; "
+    text = (f"# optlevel prange of {func.__module__}.{func.__qualname__}; {CHECKED_VERSION}-"
+            f"{CACHE_TAG}; "
             f"options {sorted(options.items())!r}; globals {_values_key(frozen)}\n"
             + ast.unparse(tree) + "\n")
     path = _source_file(Path(cache_dir) / "prange", func, text)
