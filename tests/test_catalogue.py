@@ -694,7 +694,7 @@ def test_sem017_int_argument_beyond_64_bits(func):
 def centered(x):
     t = 0.0
     for i in range(x.shape[0]):
-        t += x[i] - x.var()
+        t += x[i] - np.nansum(x)
     return t
 
 
@@ -710,12 +710,16 @@ def test_sem018_float32_reductions_are_verified():
 
 
 def row_sums_and_means(x):
-    out = np.empty((x.shape[0], 4), dtype=x.dtype)
+    out = np.empty((x.shape[0], 8), dtype=x.dtype)
     for i in range(x.shape[0]):
         out[i, 0] = np.sum(x[i])
         out[i, 1] = x[i].sum()
         out[i, 2] = np.mean(x[i])
         out[i, 3] = x[i].mean()
+        out[i, 4] = np.var(x[i])
+        out[i, 5] = x[i].var()
+        out[i, 6] = np.std(x[i])
+        out[i, 7] = x[i].std()
     return out
 
 
@@ -724,7 +728,7 @@ def running_total(x):
     for i in range(x.shape[0]):
         for j in range(x.shape[1]):
             t += x[i, j]
-        t = t * 0.5 + np.sum(x)
+        t = t * 0.5 + np.sum(x) + x.std()
     return t
 
 
@@ -742,7 +746,7 @@ def test_sem031_float_sums_are_numpys_own(dtype):
     """Raw Numba adds one element after the other and differs from NumPy in most rows;
     level 2 calls NumPy's own add loop as np.add.reduce does: equal bit for bit, for
     contiguous, Fortran-ordered and reversed strided rows alike, np.sum and .sum(),
-    np.mean and .mean() (float32's mean stays float32)."""
+    np.mean, np.var, np.std and their methods (float32 stays float32)."""
     for name, x in _layouts(dtype).items():
         expected = row_sums_and_means(x)
         fast = ran_at_2(row_sums_and_means, x)
@@ -752,7 +756,7 @@ def test_sem031_float_sums_are_numpys_own(dtype):
     assert (raw(row_sums_and_means)(x) != row_sums_and_means(x)).any()  # raw Numba: not
     found = [f for f in optimize(row_sums_and_means).features.semantic_findings
              if f.detail == "SEM031"]
-    assert len(found) == 4 and {f.action for f in found} == {"guard"}, found
+    assert len(found) == 8 and {f.action for f in found} == {"guard"}, found
 
 
 @pytest.mark.numba
@@ -812,11 +816,12 @@ def test_sem031_a_loop_that_disagrees_with_numpy_is_never_used(monkeypatch):
 
     monkeypatch.setattr(npreduce, "_checked", {})
     monkeypatch.setattr(npreduce, "_intrinsics", {})
+    monkeypatch.setattr(npreduce, "_SYMBOLS", {})  # what the import registers then
     monkeypatch.setattr(npreduce, "loop_of",
                         lambda name, char: ufunc_loops.loop_of("subtract", char))
     assert npreduce.reduce_loop("d") is None
-    assert npreduce._exact(nbtypes.float64[:], False) is npreduce._replays
-    assert npreduce._exact(nbtypes.int64[:], False) is None  # Numba's own: exact
+    assert npreduce._exact(nbtypes.float64[:], "sum") is npreduce._replays
+    assert npreduce._exact(nbtypes.int64[:], "sum") is None  # Numba's own: exact
 
 
 def log_of_row_sums(x):

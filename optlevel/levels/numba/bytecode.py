@@ -25,9 +25,10 @@ __all__ = ["bytecode_findings"]
 def bytecode_findings(func: Any) -> list[SemanticFinding]:
     """The catalogue's findings a function's bytecode shows without its source: text
     conversions (SEM001), random numbers (SEM024), I/O (SEM025), ``math.hypot``
-    (SEM029), NumPy's inexact math functions (SEM030) and sums (SEM031, any ``sum`` or
-    ``mean`` attribute: declined, as no rewrite can reach them). The rest of the catalogue
-    needs the AST; such functions are verified instead (SEM026)."""
+    (SEM029), NumPy's inexact math functions (SEM030) and sums (SEM031, any ``sum``,
+    ``mean``, ``var`` or ``std`` attribute: declined, as no rewrite can reach them).
+    The rest of the catalogue needs the AST; such functions are verified instead
+    (SEM026)."""
     code = getattr(func, "__code__", None)
     if code is None:
         return []
@@ -57,7 +58,8 @@ def bytecode_findings(func: Any) -> list[SemanticFinding]:
         elif ins.opname in ("LOAD_ATTR", "LOAD_METHOD") and ins.argval == "random" and \
                 previous is not None and getattr(previous, "__name__", "") == "numpy":
             found.append(finding("SEM024", line, "random numbers: numpy.random"))
-        elif ins.opname in ("LOAD_ATTR", "LOAD_METHOD") and ins.argval in ("sum", "mean"):
+        elif ins.opname in ("LOAD_ATTR", "LOAD_METHOD") and ins.argval in ("sum", "mean",
+                                                                            "var", "std"):
             found.append(finding("SEM031", line, f"{ins.argval}(): NumPy adds floats "
                                  "pairwise, compiled code one after the other (a function "
                                  "without source gets no call of NumPy's own sum)",

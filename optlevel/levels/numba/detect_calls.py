@@ -25,6 +25,8 @@ __all__ = ["text", "round_ndigits", "to_int", "math_errors", "own_algorithms",
 
 #: NumPy reductions that sum pairwise (compiled code sums sequentially)
 _PAIRWISE = frozenset("sum mean var std nansum nanmean nanvar nanstd average".split())
+#: ... of which these, of a whole array with no other argument, are NumPy's own (SEM031)
+_WHOLE = ("sum", "mean", "var", "std")
 
 
 def text(ctx: Context) -> Iterator[SemanticFinding]:
@@ -193,7 +195,7 @@ def globals_read(ctx: Context) -> Iterator[SemanticFinding]:
 
 
 def reductions(ctx: Context) -> Iterator[SemanticFinding]:
-    """SEM031: a whole array's ``np.sum``/``np.mean``/``.sum()``/``.mean()``, compiled as
+    """SEM031: a whole array's ``np.sum``/``np.mean``/``np.var``/``np.std`` (or method), compiled as
     NumPy's own pairwise sum (guarded: the checked rewrite calls :mod:`.npreduce`).
     SEM018: NumPy's other pairwise sums of float32/complex64 arrays (verified). Only
     inside loops: a function without loops is not compiled by Numba (it would not
@@ -226,13 +228,12 @@ def reductions(ctx: Context) -> Iterator[SemanticFinding]:
 
 
 def _whole_sum(node: ast.Call, dotted: str | None) -> ast.expr | None:
-    """The array of ``np.sum(a)``, ``np.mean(a)``, ``a.sum()`` or ``a.mean()`` (the forms
-    the checked rewrite makes NumPy's own: :func:`.rewrite.sum_call`), else None."""
+    """The array of ``np.sum(a)``, ``a.sum()`` (``mean``, ``var``, ``std`` alike: the
+    forms the checked rewrite makes NumPy's own, :func:`.rewrite.sum_call`), else None."""
     func = node.func
-    if node.keywords or not isinstance(func, ast.Attribute) or func.attr not in ("sum",
-                                                                                 "mean"):
+    if node.keywords or not isinstance(func, ast.Attribute) or func.attr not in _WHOLE:
         return None
-    if dotted in ("numpy.sum", "numpy.mean"):
+    if dotted in {f"numpy.{k}" for k in _WHOLE}:
         one = len(node.args) == 1 and not isinstance(node.args[0], ast.Starred)
         return node.args[0] if one else None
     return func.value if dotted is None and not node.args else None

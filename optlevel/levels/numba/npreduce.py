@@ -9,7 +9,9 @@ differed from plain Python in most rows. The checked rewrite (:mod:`.rewrite`) t
 which for a float64 or float32 array call NumPy's own ``add`` loop the way
 ``np.add.reduce`` does: the running sum in a stack slot given as both the first
 input and the output, with steps of 0 (NumPy's sign of a reduction), the array's
-elements as the second input in memory order, their count as the length. The loop
+elements as the second input in the order NumPy's iterator hands them over (a 1-D
+array in its own order, a contiguous one in memory order), their count as the
+length. The loop
 then runs the very pairwise summation NumPy runs, so the compiled sum is NumPy's, bit
 for bit. ``mean`` divides that sum by the count as NumPy does (float32 stays float32).
 
@@ -190,10 +192,61 @@ def _mean_impl(pairwise: Any, single: bool) -> Any:
     return impl
 
 
+@numba.njit(nogil=True)
+def _squares_walkable(a: Any) -> bool:
+    """Can ``a``'s deviations be laid out as NumPy's ``arr - mean`` lays them out (a
+    1-D array in its order, a C-contiguous one in memory order)?"""
+    return a.ndim == 1 or a.flags.c_contiguous
+
+
+def _var_impl(pairwise: Any, single: bool, root: bool) -> Any:
+    """NumPy's ``_var``: the mean as NumPy's, then the pairwise sum of the squared
+    deviations over the count (``std``: its square root), float32 staying float32."""
+    if single:
+        def impl32(a: Any) -> Any:
+            n = a.size
+            if n == 0 or not _squares_walkable(a):
+                raise Replay  # NumPy warns ("Degrees of freedom <= 0")
+            count = np.float32(n)
+            mean = pairwise(a) / count
+            flat = a.ravel()
+            squares = np.empty(n, np.float32)
+            for i in range(n):
+                d = flat[i] - mean
+                squares[i] = d * d
+            r = pairwise(squares) / count
+            if root:
+                r = np.sqrt(r)
+            if r - r != 0:
+                raise Replay
+            return r
+        return impl32
+
+    def impl(a: Any) -> Any:
+        n = a.size
+        if n == 0 or not _squares_walkable(a):
+            raise Replay
+        mean = pairwise(a) / n
+        flat = a.ravel()
+        squares = np.empty(n, np.float64)
+        for i in range(n):
+            d = flat[i] - mean
+            squares[i] = d * d
+        r = pairwise(squares) / n
+        if root:
+            r = np.sqrt(r)
+        if r - r != 0:
+            raise Replay
+        return r
+    return impl
+
+
 _intrinsics: dict[str, Any] = {}
+#: the reductions made NumPy's own (the rewrite's ``np.<kind>(a)`` and ``a.<kind>()``)
+KINDS = ("sum", "mean", "var", "std")
 
 
-def _exact(a: Any, mean: bool) -> Any:
+def _exact(a: Any, kind: str) -> Any:
     char = _float_kind(a)
     if not char:
         return None
@@ -203,53 +256,64 @@ def _exact(a: Any, mean: bool) -> Any:
     pairwise = _intrinsics[char]
     if pairwise is None:
         return _replays
-    return _mean_impl(pairwise, char == "f") if mean else _sum_impl(pairwise)
+    single = char == "f"
+    if kind == "sum":
+        return _sum_impl(pairwise)
+    if kind == "mean":
+        return _mean_impl(pairwise, single)
+    return _var_impl(pairwise, single, kind == "std")
+
+
+def _numbas(kind: str, method: bool) -> Any:
+    """Numba's own ``np.<kind>(a)`` / ``a.<kind>()``, for every other argument (its
+    parameter annotated as the typing function's: Numba compares the two)."""
+    if method:
+        if kind == "sum":
+            def msum(a: Any) -> Any:
+                return a.sum()
+            return msum
+        if kind == "mean":
+            def mmean(a: Any) -> Any:
+                return a.mean()
+            return mmean
+        if kind == "var":
+            def mvar(a: Any) -> Any:
+                return a.var()
+            return mvar
+
+        def mstd(a: Any) -> Any:
+            return a.std()
+        return mstd
+    function = getattr(np, kind)
+
+    def call(a: Any) -> Any:
+        return function(a)
+    return call
 
 
 def _stubs(inline: str) -> dict[str, Any]:
-    """The four ops, as functions Numba compiles (each overloaded; Python never calls
-    them: a replay runs the user's own function)."""
-    def np_sum(a: Any) -> Any:
-        return np.sum(a)
+    """The ops, as functions Numba compiles (each overloaded; Python never calls them: a
+    replay runs the user's own function)."""
+    made: dict[str, Any] = {}
+    for kind in KINDS:
+        for method in (False, True):
+            def stub(a: Any) -> Any:
+                raise NotImplementedError  # compiled only (its overload below)
 
-    def np_mean(a: Any) -> Any:
-        return np.mean(a)
+            numbas = _numbas(kind, method)
 
-    def method_sum(a: Any) -> Any:
-        return a.sum()
+            def typing(a: Any, kind: str = kind, numbas: Any = numbas) -> Any:
+                return _exact(a, kind) or numbas
 
-    def method_mean(a: Any) -> Any:
-        return a.mean()
-
-    def typed(mean: bool, numbas: Any) -> Any:
-        def typing(a: Any) -> Any:  # annotated as the implementations are
-            return _exact(a, mean) or numbas
-        return typing
-
-    overload(np_sum, inline=inline)(typed(False, _numba_sum))
-    overload(np_mean, inline=inline)(typed(True, _numba_mean))
-    overload(method_sum, inline=inline)(typed(False, _numba_method_sum))
-    overload(method_mean, inline=inline)(typed(True, _numba_method_mean))
-    return {"np_sum": np_sum, "np_mean": np_mean, "method_sum": method_sum,
-            "method_mean": method_mean}
+            overload(stub, inline=inline)(_one_parameter(typing))
+            made[f"{'method' if method else 'np'}_{kind}"] = stub
+    return made
 
 
-# Numba's own versions, for every other argument (the typing functions' parameters
-# are annotated, and Numba compares the two signatures, annotations included)
-def _numba_sum(a: Any) -> Any:
-    return np.sum(a)
-
-
-def _numba_mean(a: Any) -> Any:
-    return np.mean(a)
-
-
-def _numba_method_sum(a: Any) -> Any:
-    return a.sum()
-
-
-def _numba_method_mean(a: Any) -> Any:
-    return a.mean()
+def _one_parameter(typing: Any) -> Any:
+    def typed(a: Any) -> Any:  # Numba matches the stub's parameters by name
+        return typing(a)
+    return typed
 
 
 #: the rewrite's op name (``__ol_<name>``) → the function Numba compiles for it. Level

@@ -2,8 +2,8 @@
 
 ``a + b`` becomes ``__ol_add(a, b)``, ``x += v`` becomes ``x = __ol_iadd(x, v)``
 (in place for arrays, as in Python), ``-a`` ``__ol_neg(a)``, ``abs(a)``
-``__ol_abs(a)``, ``np.sum(a)`` and ``a.sum()`` (``mean`` alike) ``__ol_np_sum(a)`` and
-``__ol_method_sum(a)``; the ops (:mod:`.intops`, :mod:`.npreduce`) pick their
+``__ol_abs(a)``, ``np.sum(a)`` and ``a.sum()`` (``mean``, ``var``, ``std`` alike)
+``__ol_np_sum(a)`` and ``__ol_method_sum(a)``; the ops (:mod:`.intops`, :mod:`.npreduce`) pick their
 implementation from the operands' types when Numba compiles, so floats and arrays
 pay nothing (but for NumPy's own sums, :mod:`.npreduce`) and
 64-bit ints get overflow checks that replay the call in Python. Operations
@@ -40,10 +40,10 @@ OP_NAMES = tuple(f"__ol_{p}{n}" for n in _BINARY.values() for p in ("", "i")) + 
     tuple(f"__ol_{m}{k}{i}{n}" for n in ("add", "sub", "mul") for k in ("", "k")
           for m, i in (("", "i"), ("h", ""), ("h", "i"), ("w", ""), ("w", "i"), ("c", ""),
                        ("f", ""))) + ("__ol_kadd", "__ol_ksub", "__ol_kmul") + \
-    ("__ol_np_sum", "__ol_np_mean", "__ol_method_sum", "__ol_method_mean")
-#: NumPy's pairwise sums (SEM031, :mod:`.npreduce`): ``a.sum()``/``a.mean()`` and the
-#: numpy module's ``sum(a)``/``mean(a)`` with no other argument
-_SUMS = ("sum", "mean")
+    tuple(f"__ol_{w}_{k}" for w in ("np", "method") for k in ("sum", "mean", "var", "std"))
+#: NumPy's pairwise sums (SEM031, :mod:`.npreduce`): ``a.sum()``, ``a.mean()``,
+#: ``a.var()``, ``a.std()`` and the numpy module's functions of one array
+_SUMS = ("sum", "mean", "var", "std")
 
 
 class _Rewriter(ast.NodeTransformer):
@@ -162,9 +162,9 @@ class _Rewriter(ast.NodeTransformer):
 
 
 def sum_call(node: ast.Call, numpy_names: frozenset[str]) -> ast.Call | None:
-    """``np.sum(a)`` or ``a.sum()`` (``mean`` alike) as a call of NumPy's own sum
-    (:mod:`.npreduce`), ``numpy_names`` being the names of the numpy module; None for
-    any other call (keywords, more arguments: Numba's own)."""
+    """``np.sum(a)`` or ``a.sum()`` (``mean``, ``var``, ``std`` alike) as a call of
+    NumPy's own sum (:mod:`.npreduce`), ``numpy_names`` being the names of the numpy
+    module; None for any other call (keywords, more arguments: Numba's own)."""
     func = node.func
     if not isinstance(func, ast.Attribute) or func.attr not in _SUMS or node.keywords:
         return None
