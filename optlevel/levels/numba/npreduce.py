@@ -172,20 +172,12 @@ def _sum_impl(pairwise: Any) -> Any:
 
 
 def _mean_impl(pairwise: Any, single: bool) -> Any:
-    if single:
-        def impl32(a: Any) -> Any:
-            if a.size == 0 or not _walkable(a):
-                raise Replay  # NumPy warns "Mean of empty slice"
-            r = pairwise(a) / np.float32(a.size)  # NumPy: float32(sum / count)
-            if r - r != 0:
-                raise Replay
-            return r
-        return impl32
+    ftype = np.float32 if single else np.float64  # NumPy: sum / count, in the sum's type
 
     def impl(a: Any) -> Any:
         if a.size == 0 or not _walkable(a):
-            raise Replay
-        r = pairwise(a) / a.size
+            raise Replay  # NumPy warns "Mean of empty slice"
+        r = pairwise(a) / ftype(a.size)
         if r - r != 0:
             raise Replay
         return r
@@ -202,37 +194,20 @@ def _squares_walkable(a: Any) -> bool:
 def _var_impl(pairwise: Any, single: bool, root: bool) -> Any:
     """NumPy's ``_var``: the mean as NumPy's, then the pairwise sum of the squared
     deviations over the count (``std``: its square root), float32 staying float32."""
-    if single:
-        def impl32(a: Any) -> Any:
-            n = a.size
-            if n == 0 or not _squares_walkable(a):
-                raise Replay  # NumPy warns ("Degrees of freedom <= 0")
-            count = np.float32(n)
-            mean = pairwise(a) / count
-            flat = a.ravel()
-            squares = np.empty(n, np.float32)
-            for i in range(n):
-                d = flat[i] - mean
-                squares[i] = d * d
-            r = pairwise(squares) / count
-            if root:
-                r = np.sqrt(r)
-            if r - r != 0:
-                raise Replay
-            return r
-        return impl32
+    ftype = np.float32 if single else np.float64
 
     def impl(a: Any) -> Any:
         n = a.size
         if n == 0 or not _squares_walkable(a):
-            raise Replay
-        mean = pairwise(a) / n
+            raise Replay  # NumPy warns ("Degrees of freedom <= 0")
+        count = ftype(n)
+        mean = pairwise(a) / count
         flat = a.ravel()
-        squares = np.empty(n, np.float64)
+        squares = np.empty(n, ftype)
         for i in range(n):
             d = flat[i] - mean
             squares[i] = d * d
-        r = pairwise(squares) / n
+        r = pairwise(squares) / count
         if root:
             r = np.sqrt(r)
         if r - r != 0:
