@@ -146,13 +146,13 @@ CATALOGUE: tuple[Entry, ...] = (
           "that call runs at level 0; the compiled plan is kept",
           "measured with numba 0.68"),
     Entry("SEM018", "NumPy reductions of float32/complex64 arrays",
-          "np.nansum, np.average, sums along an axis and friends sum pairwise",
+          "np.nanvar, np.average, sums along an axis and friends sum pairwise",
           "Numba sums sequentially in float32: about 1e-5 apart (measured at 1e5 to 1e7 "
           "elements)", "verify",
           "level 2 runs; a reduction inside a loop makes the first compiled call be "
           "checked against the plain function (float32 tolerance 1e-4); float64 "
-          "differs by ~1e-13 (sum, mean, var and std of a whole array are NumPy's own: "
-          "SEM031)",
+          "differs by ~1e-13 (sum, mean, var, std, nansum and nanmean of a whole array are "
+          "NumPy's own: SEM031)",
           "NumPy docs, numpy.sum notes (pairwise summation); measured with numba 0.68"),
     Entry("SEM019", "list, set and dict arguments",
           "mutations are visible at once; lists of lists work",
@@ -220,17 +220,18 @@ CATALOGUE: tuple[Entry, ...] = (
           "warn about replays the call; other arguments (arrays, float32, bools) decline",
           "NumPy's SIMD loops (numpy/_core/src/umath); measured with numba 0.68, "
           "NumPy 2.4"),
-    Entry("SEM031", "NumPy's sums of float arrays (np.sum, np.mean, np.var, np.std)",
+    Entry("SEM031", "NumPy's sums of float arrays (np.sum, np.mean, np.var, np.std, "
+          "np.nansum, np.nanmean)",
           "NumPy adds pairwise from 0.0 (eight running sums, halves of halves above 128 "
           "elements)",
           "adds one element after the other: 1,579 of 2,000 random float64 vectors of 1 "
           "to 300 elements give another last bit; a loop of np.sum(x[i]) differed in "
           "most rows", "guard",
-          "compiles a float64 or float32 array's sum, mean, var and std (and the methods) "
-          "with calls of NumPy's own add loop in reduce mode, checked against "
-          "np.add.reduce on first use; equal bit for bit; a non-contiguous array of 2 or "
-          "more dimensions, an inf or nan result or an empty array replays the call; "
-          "without source such a call declines",
+          "compiles a float64 or float32 array's sum, mean, var, std, nansum and nanmean "
+          "(and the methods) with calls of NumPy's own add loop in reduce mode, checked "
+          "against np.add.reduce on first use; equal bit for bit; a non-contiguous array "
+          "of 2 or more dimensions, an inf or nan result or an empty array replays the "
+          "call; without source such a call declines",
           "NumPy numpy/_core/src/umath/loops_utils.h.src (pairwise_sum); measured with "
           "numba 0.68, NumPy 2.4"),
 )

@@ -26,7 +26,7 @@ __all__ = ["text", "round_ndigits", "to_int", "math_errors", "own_algorithms",
 #: NumPy reductions that sum pairwise (compiled code sums sequentially)
 _PAIRWISE = frozenset("sum mean var std nansum nanmean nanvar nanstd average".split())
 #: ... of which these, of a whole array with no other argument, are NumPy's own (SEM031)
-_WHOLE = ("sum", "mean", "var", "std")
+_WHOLE = ("sum", "mean", "var", "std", "nansum", "nanmean")
 
 
 def text(ctx: Context) -> Iterator[SemanticFinding]:
@@ -236,7 +236,8 @@ def _whole_sum(node: ast.Call, dotted: str | None) -> ast.expr | None:
     if dotted in {f"numpy.{k}" for k in _WHOLE}:
         one = len(node.args) == 1 and not isinstance(node.args[0], ast.Starred)
         return node.args[0] if one else None
-    return func.value if dotted is None and not node.args else None
+    methods = func.attr in ("sum", "mean", "var", "std")
+    return func.value if dotted is None and not node.args and methods else None
 
 
 def _describe(kinds: set[str]) -> str:

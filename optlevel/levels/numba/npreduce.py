@@ -7,7 +7,8 @@ the other. The two differ in the last bits: 1,579 of 2,000 random float64 vector
 differed from plain Python in most rows. The checked rewrite (:mod:`.rewrite`) turns
 ``np.sum(a)``, ``a.sum()``, ``np.mean(a)`` and ``a.mean()`` into the ops made here,
 which for a float64 or float32 array call NumPy's own ``add`` loop the way
-``np.add.reduce`` does: the running sum in a stack slot given as both the first
+``np.add.reduce`` does (``np.nansum`` and ``np.nanmean`` over a copy whose nans are
+0, as NumPy's): the running sum in a stack slot given as both the first
 input and the output, with steps of 0 (NumPy's sign of a reduction), the array's
 elements as the second input in the order NumPy's iterator hands them over (a 1-D
 array in its own order, a contiguous one in memory order), their count as the
@@ -45,7 +46,7 @@ from .guard import Replay
 from .npcalls import call_loop, loop_symbols
 from .ufunc_loops import Loop, loop_of
 
-__all__ = ["OPS", "CALLED_OPS", "CACHE_TAG", "reduce_loop"]
+__all__ = ["OPS", "CALLED_OPS", "CACHE_TAG", "KINDS", "METHODS", "reduce_loop"]
 
 _CHARS = {"float64": "d", "float32": "f"}
 _lock = threading.RLock()  # reentrant: an intrinsic is made of a checked loop
@@ -216,9 +217,42 @@ def _var_impl(pairwise: Any, single: bool, root: bool) -> Any:
     return impl
 
 
+def _nan_impl(pairwise: Any, single: bool, mean: bool) -> Any:
+    """NumPy's ``nansum``/``nanmean``: a copy with each nan made 0 (``_replace_nan``),
+    its pairwise sum, for the mean over the count of the others (in float64, then the
+    array's type: ``a.dtype.type(total / count)``)."""
+    ftype = np.float32 if single else np.float64
+
+    def impl(a: Any) -> Any:
+        n = a.size
+        if not _squares_walkable(a):
+            raise Replay
+        flat = a.ravel()
+        zeroed = np.empty(n, ftype)
+        count = 0
+        for i in range(n):
+            v = flat[i]
+            if v != v:
+                zeroed[i] = 0.0
+            else:
+                zeroed[i] = v
+                count += 1
+        r = pairwise(zeroed)
+        if mean:
+            if count == 0:
+                raise Replay  # NumPy warns "Mean of empty slice"
+            r = ftype(np.float64(r) / count)
+        if r - r != 0:
+            raise Replay
+        return r
+    return impl
+
+
 _intrinsics: dict[str, Any] = {}
-#: the reductions made NumPy's own (the rewrite's ``np.<kind>(a)`` and ``a.<kind>()``)
-KINDS = ("sum", "mean", "var", "std")
+#: the reductions made NumPy's own: ``np.<kind>(a)`` for each, ``a.<kind>()`` for the
+#: methods arrays have
+KINDS = ("sum", "mean", "var", "std", "nansum", "nanmean")
+METHODS = ("sum", "mean", "var", "std")
 
 
 def _exact(a: Any, kind: str) -> Any:
@@ -236,6 +270,8 @@ def _exact(a: Any, kind: str) -> Any:
         return _sum_impl(pairwise)
     if kind == "mean":
         return _mean_impl(pairwise, single)
+    if kind in ("nansum", "nanmean"):
+        return _nan_impl(pairwise, single, kind == "nanmean")
     return _var_impl(pairwise, single, kind == "std")
 
 
@@ -271,7 +307,7 @@ def _stubs(inline: str) -> dict[str, Any]:
     replay runs the user's own function)."""
     made: dict[str, Any] = {}
     for kind in KINDS:
-        for method in (False, True):
+        for method in (False, True) if kind in METHODS else (False,):
             def stub(a: Any) -> Any:
                 raise NotImplementedError  # compiled only (its overload below)
 

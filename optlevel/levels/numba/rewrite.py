@@ -40,10 +40,12 @@ OP_NAMES = tuple(f"__ol_{p}{n}" for n in _BINARY.values() for p in ("", "i")) + 
     tuple(f"__ol_{m}{k}{i}{n}" for n in ("add", "sub", "mul") for k in ("", "k")
           for m, i in (("", "i"), ("h", ""), ("h", "i"), ("w", ""), ("w", "i"), ("c", ""),
                        ("f", ""))) + ("__ol_kadd", "__ol_ksub", "__ol_kmul") + \
-    tuple(f"__ol_{w}_{k}" for w in ("np", "method") for k in ("sum", "mean", "var", "std"))
-#: NumPy's pairwise sums (SEM031, :mod:`.npreduce`): ``a.sum()``, ``a.mean()``,
-#: ``a.var()``, ``a.std()`` and the numpy module's functions of one array
-_SUMS = ("sum", "mean", "var", "std")
+    tuple(f"__ol_np_{k}" for k in ("sum", "mean", "var", "std", "nansum", "nanmean")) + \
+    tuple(f"__ol_method_{k}" for k in ("sum", "mean", "var", "std"))
+#: NumPy's pairwise sums (SEM031, :mod:`.npreduce`): the numpy module's functions of
+#: one array, and the methods of those arrays have
+_SUMS = ("sum", "mean", "var", "std", "nansum", "nanmean")
+_METHOD_SUMS = ("sum", "mean", "var", "std")
 
 
 class _Rewriter(ast.NodeTransformer):
@@ -173,7 +175,7 @@ def sum_call(node: ast.Call, numpy_names: frozenset[str]) -> ast.Call | None:
         if len(node.args) != 1 or isinstance(node.args[0], ast.Starred):
             return None
         op, args = f"__ol_np_{func.attr}", [node.args[0]]
-    elif node.args:
+    elif node.args or func.attr not in _METHOD_SUMS:
         return None
     else:
         op, args = f"__ol_method_{func.attr}", [owner]
