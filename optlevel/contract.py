@@ -258,13 +258,6 @@ class BackendBase:
         else what a valid value is; ``@optimize`` raises ``ConfigError`` with it."""
         return None
 
-    def built_for(self, func: Callable[..., Any], features: Any, signature: Any,
-                  settings: Any, args: tuple, kwargs: dict) -> bool:
-        """Has this process already built this backend's code for ``func`` and these
-        arguments (another ``optimize`` of the same function compiled it)? Then
-        ``prepare`` costs nothing, and no warm-up waits for a compile to pay."""
-        return False
-
     def available(self, settings: Any) -> Verdict:
         return YES
 

@@ -80,35 +80,6 @@ def test_warm_up_runs_plain_only_then_the_caller_compiles(fake_backend, monkeypa
     assert any("until a compile paid" in p.note for p in plans if p.level == 0)
 
 
-def steps(y, n):
-    for _ in range(n):
-        y = y * 0.25 + 1.0
-    return y
-
-
-@pytest.mark.numba
-def test_no_warm_up_where_another_optimize_of_the_function_compiled_it(monkeypatch):
-    """A short call waits (plain Python, timed) until a compile would pay back, unless
-    this process already built that code: another optimize of the same function (an
-    explicit level 2 beside auto, as the bench runs them) compiled it, so auto's
-    prepare costs nothing and its first call runs compiled. Before, auto ran plain
-    until its calls had paid the other's compile (small_loop: 0.64x of level 2)."""
-    monkeypatch.setattr("optlevel.core.warmup.COMPILE_ESTIMATE_S", 1.0)
-    monkeypatch.setattr("optlevel.core.warmup._COMPILES", {})
-    y = np.random.default_rng(0).random(500)
-    cold = optimize(steps)
-    cold(y, 20)
-    assert cold.stats().levels == {0: 1}  # nothing built: the warm-up runs plain
-    assert any("warming up" in (p.note or "") or p.state is State.WARMUP
-               for p in cold._dispatcher.all_plans())
-    explicit = optimize(steps, level=2)
-    expected = explicit(y, 20)
-    monkeypatch.setattr("optlevel.core.warmup._COMPILES", {})  # the estimate stays 1 s
-    auto = optimize(steps)
-    assert np.array_equal(auto(y, 20), expected)
-    assert auto.stats().levels == {2: 1}, auto.stats().levels
-
-
 def test_a_warm_up_call_runs_the_plain_function_itself(fake_backend, monkeypatch):
     """No wrapper frame: the check runs as the plan's watch after timed calls."""
     fake = fake_backend(name="numba")

@@ -214,8 +214,7 @@ class Dispatcher:
         compiles = [b for b in entrants or [first] if b.compiles]
         rows = {b.name: ranking.row(b.name) for b in entrants + deferred}
         predicted = {n: (r.cost, r.raw_cost) for n, r in rows.items()}
-        if compiles and self._compile_later(compiles[-1], key, signature, args, kwargs,
-                                            settings):
+        if compiles and self._compile_later(compiles[-1], key, args, kwargs, settings):
             plan = self.plain_plan(key, signature, skipped)
             ready = [b for b in entrants if not b.compiles]
             if ready:  # race what needs no compile now; the compiles wait against it
@@ -267,11 +266,9 @@ class Dispatcher:
             self.verifier.arm(plan, backend, args, kwargs, settings)
         return plan
 
-    def _compile_later(self, backend: Backend, key: PlanKey, signature: ArgSignature,
-                       args: tuple, kwargs: dict, settings: Settings) -> bool:
-        """Should plain Python serve, timed, until a compile of ``backend`` pays? Not
-        where the code is built already: for these types here, or by another
-        ``optimize`` of the same function in this process (``Backend.built_for``)."""
+    def _compile_later(self, backend: Backend, key: PlanKey, args: tuple, kwargs: dict,
+                       settings: Settings) -> bool:
+        """Should plain Python serve, timed, until a compile of ``backend`` pays?"""
         if key.mode == planner.MODE_STRICT or settings.compile == "eager":
             return False
         if key.mode != planner.MODE_AUTO and settings.compile != "background":
@@ -280,11 +277,7 @@ class Dispatcher:
         if (backend.name, types_) in self.built or (key.ceiling, key.mode, types_) in self.paid \
                 or (key.ceiling, key.mode, types_) in self.due:
             return False
-        if pays_now(plain_seconds(self.features, args, kwargs)):
-            return False
-        built_for = getattr(backend, "built_for", None)
-        return not (built_for is not None and built_for(self.func, self.features, signature,
-                                                        settings, args, kwargs))
+        return not pays_now(plain_seconds(self.features, args, kwargs))
 
     def _deferred(self, entrants: list[Backend], key: PlanKey,
                   settings: Settings) -> list[Backend]:

@@ -111,25 +111,12 @@ def jit_dispatcher(func: Callable[..., Any], features: FunctionFeatures, setting
     return _build(func, features, settings, error_model, visiting=())
 
 
-def built_already(func: Callable[..., Any], features: FunctionFeatures, settings: Any,
-                  error_model: str) -> Built | None:
-    """The dispatcher :func:`jit_dispatcher` made for ``func`` as its globals are now,
-    if this process made one; None (nothing is built here)."""
-    found = _built.get(_key(func, features, settings, error_model)[0])
-    return found if isinstance(found, Built) else None
-
-
-def _key(func: Callable[..., Any], features: FunctionFeatures, settings: Any,
-         error_model: str) -> tuple[tuple, dict[str, str], str]:
+def _build(func: Callable[..., Any], features: FunctionFeatures, settings: Any,
+           error_model: str, visiting: tuple) -> Built:
     names = _frozen_names(func, features)
     attrs = module_attributes(func, features.source.tree)
     values_key = _values_key(func, names, attrs)
-    return (func, bool(settings.boundscheck), error_model, values_key), names, values_key
-
-
-def _build(func: Callable[..., Any], features: FunctionFeatures, settings: Any,
-           error_model: str, visiting: tuple) -> Built:
-    key, names, values_key = _key(func, features, settings, error_model)
+    key = (func, bool(settings.boundscheck), error_model, values_key)
 
     def make() -> Built | Decline:
         try:

@@ -15,7 +15,6 @@ Nothing here imports Numba until a function is built.
 
 from __future__ import annotations
 
-import sys
 import time
 import types
 from collections.abc import Callable
@@ -104,24 +103,6 @@ class NumbaBackend(BackendBase):
                                     "which compiled code may not speed up: the first calls "
                                     "measure level 2 against level 0")
 
-    def built_for(self, func: Callable[..., Any], features: FunctionFeatures,
-                  signature: ArgSignature, settings: Any, args: tuple,
-                  kwargs: dict) -> bool:
-        """Compiled already in this process for these argument types (by another
-        ``optimize`` of ``func`` with the same settings)? Asked without importing Numba:
-        where level 2 has built nothing yet, the answer is no."""
-        helpers = sys.modules.get(f"{__package__}.helpers")
-        if helpers is None:
-            return False
-        try:
-            built = helpers.built_already(func, features, settings,
-                                          _error_model(features, signature))
-            if built is None:
-                return False
-            return argument_types(built.disp.py_func, args, kwargs) in built.disp.overloads
-        except Exception:  # noqa: BLE001 - a question about a cache: no, when in doubt
-            return False
-
     def prepare(self, func: Callable[..., Any], features: FunctionFeatures,
                 signature: ArgSignature, settings: Any, args: tuple = (),
                 kwargs: dict | None = None) -> Prepared:
@@ -130,7 +111,10 @@ class NumbaBackend(BackendBase):
         from .helpers import jit_dispatcher
 
         start = time.perf_counter()
-        error_model = _error_model(features, signature)
+        found = _call_findings(features, signature)
+        # Python's ZeroDivisionError where every division that may meet zero divides
+        # Python numbers (SEM004); NumPy's inf/nan rules otherwise.
+        error_model = "python" if guards(found, "SEM004") else "numpy"
         built = jit_dispatcher(func, features, settings, error_model)
         _compile(built.disp, argument_types(built.disp.py_func, args, kwargs or {}))
 
@@ -141,12 +125,6 @@ class NumbaBackend(BackendBase):
         return Prepared(fn, time.perf_counter() - start, (NumbaError, RebuildDeclined),
                         unfit_errors=unfit,
                         result_type=result_type(func, features, signature))
-
-
-def _error_model(features: FunctionFeatures, signature: ArgSignature) -> str:
-    """Python's ZeroDivisionError where every division that may meet zero divides
-    Python numbers (SEM004); NumPy's inf/nan rules otherwise."""
-    return "python" if guards(_call_findings(features, signature), "SEM004") else "numpy"
 
 
 def replay_findings(features: FunctionFeatures, signature: ArgSignature
