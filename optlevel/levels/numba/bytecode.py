@@ -17,13 +17,9 @@ import numpy as np
 from ...analysis.scope import Namespace
 from ...analysis.tables import IO_MODULES, RANDOM_MODULES
 from .catalogue import SemanticFinding, finding
-from .shims import INEXACT_UFUNCS
+from .shims import INEXACT_UFUNCS, NUMPY_SUMS
 
 __all__ = ["bytecode_findings"]
-
-#: NumPy's pairwise sums the checked rewrite makes NumPy's own (SEM031): out of its reach
-#: without source
-_SUMS = frozenset({"sum", "mean", "var", "std", "nansum", "nanmean"})
 
 
 def bytecode_findings(func: Any) -> list[SemanticFinding]:
@@ -62,7 +58,7 @@ def bytecode_findings(func: Any) -> list[SemanticFinding]:
         elif ins.opname in ("LOAD_ATTR", "LOAD_METHOD") and ins.argval == "random" and \
                 previous is not None and getattr(previous, "__name__", "") == "numpy":
             found.append(finding("SEM024", line, "random numbers: numpy.random"))
-        elif ins.opname in ("LOAD_ATTR", "LOAD_METHOD") and ins.argval in _SUMS:
+        elif ins.opname in ("LOAD_ATTR", "LOAD_METHOD") and ins.argval in NUMPY_SUMS:
             found.append(finding("SEM031", line, f"{ins.argval}(): NumPy adds floats "
                                  "pairwise, compiled code one after the other (a function "
                                  "without source gets no call of NumPy's own sum)",

@@ -17,7 +17,15 @@ import numpy as np
 from .catalogue import SemanticFinding, finding
 from .context import NARROW_FLOATS, Context, dtype_kind
 from .kinds import ARG, UNKNOWN, is_numpy, value_kind
-from .shims import CHECKED_MATH, EXACT_ON_INTS, INEXACT_UFUNCS, MATH_TO_INT, shim_plan
+from .shims import (
+    CHECKED_MATH,
+    EXACT_ON_INTS,
+    INEXACT_UFUNCS,
+    MATH_TO_INT,
+    NUMPY_SUMS,
+    SUM_METHODS,
+    shim_plan,
+)
 from .ufunc_loops import float64_loop
 
 __all__ = ["text", "round_ndigits", "to_int", "math_errors", "own_algorithms",
@@ -25,8 +33,6 @@ __all__ = ["text", "round_ndigits", "to_int", "math_errors", "own_algorithms",
 
 #: NumPy reductions that sum pairwise (compiled code sums sequentially)
 _PAIRWISE = frozenset("sum mean var std nansum nanmean nanvar nanstd average".split())
-#: ... of which these, of a whole array with no other argument, are NumPy's own (SEM031)
-_WHOLE = ("sum", "mean", "var", "std", "nansum", "nanmean")
 
 
 def text(ctx: Context) -> Iterator[SemanticFinding]:
@@ -231,12 +237,12 @@ def _whole_sum(node: ast.Call, dotted: str | None) -> ast.expr | None:
     """The array of ``np.sum(a)``, ``a.sum()`` (``mean``, ``var``, ``std`` alike: the
     forms the checked rewrite makes NumPy's own, :func:`.rewrite.sum_call`), else None."""
     func = node.func
-    if node.keywords or not isinstance(func, ast.Attribute) or func.attr not in _WHOLE:
+    if node.keywords or not isinstance(func, ast.Attribute) or func.attr not in NUMPY_SUMS:
         return None
-    if dotted in {f"numpy.{k}" for k in _WHOLE}:
+    if dotted == f"numpy.{func.attr}":
         one = len(node.args) == 1 and not isinstance(node.args[0], ast.Starred)
         return node.args[0] if one else None
-    methods = func.attr in ("sum", "mean", "var", "std")
+    methods = func.attr in SUM_METHODS
     return func.value if dotted is None and not node.args and methods else None
 
 

@@ -133,7 +133,7 @@ def _build(func: Callable[..., Any], features: FunctionFeatures, settings: Any,
 
 def _make(func: Callable[..., Any], features: FunctionFeatures, settings: Any,
           error_model: str, names: dict[str, str], values_key: str, visiting: tuple) -> Built:
-    from .npreduce import CACHE_TAG as SUMS_TAG  # registers NumPy's loops first
+    from .npreduce import CACHE_TAG as SUMS_TAG  # registers NumPy's loops
     from .npreduce import OPS as SUMS
 
     target, guards, overflow, replays = _rebind(func, features, settings, names, visiting)

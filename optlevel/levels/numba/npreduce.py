@@ -44,9 +44,10 @@ from numba.extending import intrinsic, overload
 
 from .guard import Replay
 from .npcalls import call_loop, loop_symbols
+from .shims import NUMPY_SUMS, SUM_METHODS
 from .ufunc_loops import Loop, loop_of
 
-__all__ = ["OPS", "CALLED_OPS", "CACHE_TAG", "KINDS", "METHODS", "reduce_loop"]
+__all__ = ["OPS", "CALLED_OPS", "CACHE_TAG", "reduce_loop"]
 
 _CHARS = {"float64": "d", "float32": "f"}
 _lock = threading.RLock()  # reentrant: an intrinsic is made of a checked loop
@@ -249,10 +250,6 @@ def _nan_impl(pairwise: Any, single: bool, mean: bool) -> Any:
 
 
 _intrinsics: dict[str, Any] = {}
-#: the reductions made NumPy's own: ``np.<kind>(a)`` for each, ``a.<kind>()`` for the
-#: methods arrays have
-KINDS = ("sum", "mean", "var", "std", "nansum", "nanmean")
-METHODS = ("sum", "mean", "var", "std")
 
 
 def _exact(a: Any, kind: str) -> Any:
@@ -306,8 +303,8 @@ def _stubs(inline: str) -> dict[str, Any]:
     """The ops, as functions Numba compiles (each overloaded; Python never calls them: a
     replay runs the user's own function)."""
     made: dict[str, Any] = {}
-    for kind in KINDS:
-        for method in (False, True) if kind in METHODS else (False,):
+    for kind in NUMPY_SUMS:
+        for method in (False, True) if kind in SUM_METHODS else (False,):
             def stub(a: Any) -> Any:
                 raise NotImplementedError  # compiled only (its overload below)
 

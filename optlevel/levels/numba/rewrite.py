@@ -27,6 +27,7 @@ import numpy as np
 
 from .placement import bound_before, defer_loops, hoist
 from .proofs import Proofs
+from .shims import NUMPY_SUMS, SUM_METHODS
 
 __all__ = ["checked_function", "rewrite_tree", "OP_NAMES", "exact_sums", "sum_call", "numpy_names"]
 
@@ -40,12 +41,7 @@ OP_NAMES = tuple(f"__ol_{p}{n}" for n in _BINARY.values() for p in ("", "i")) + 
     tuple(f"__ol_{m}{k}{i}{n}" for n in ("add", "sub", "mul") for k in ("", "k")
           for m, i in (("", "i"), ("h", ""), ("h", "i"), ("w", ""), ("w", "i"), ("c", ""),
                        ("f", ""))) + ("__ol_kadd", "__ol_ksub", "__ol_kmul") + \
-    tuple(f"__ol_np_{k}" for k in ("sum", "mean", "var", "std", "nansum", "nanmean")) + \
-    tuple(f"__ol_method_{k}" for k in ("sum", "mean", "var", "std"))
-#: NumPy's pairwise sums (SEM031, :mod:`.npreduce`): the numpy module's functions of
-#: one array, and the methods of those arrays have
-_SUMS = ("sum", "mean", "var", "std", "nansum", "nanmean")
-_METHOD_SUMS = ("sum", "mean", "var", "std")
+    tuple(f"__ol_np_{k}" for k in NUMPY_SUMS) + tuple(f"__ol_method_{k}" for k in SUM_METHODS)
 
 
 class _Rewriter(ast.NodeTransformer):
@@ -168,14 +164,14 @@ def sum_call(node: ast.Call, numpy_names: frozenset[str]) -> ast.Call | None:
     NumPy's own sum (:mod:`.npreduce`), ``numpy_names`` being the names of the numpy
     module; None for any other call (keywords, more arguments: Numba's own)."""
     func = node.func
-    if not isinstance(func, ast.Attribute) or func.attr not in _SUMS or node.keywords:
+    if not isinstance(func, ast.Attribute) or func.attr not in NUMPY_SUMS or node.keywords:
         return None
     owner = func.value
     if isinstance(owner, ast.Name) and owner.id in numpy_names:
         if len(node.args) != 1 or isinstance(node.args[0], ast.Starred):
             return None
         op, args = f"__ol_np_{func.attr}", [node.args[0]]
-    elif node.args or func.attr not in _METHOD_SUMS:
+    elif node.args or func.attr not in SUM_METHODS:
         return None
     else:
         op, args = f"__ol_method_{func.attr}", [owner]

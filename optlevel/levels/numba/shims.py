@@ -17,7 +17,8 @@ import numpy as np
 
 from .context import Context
 
-__all__ = ["CHECKED_MATH", "MATH_TO_INT", "INEXACT_UFUNCS", "EXACT_ON_INTS", "ShimPlan",
+__all__ = ["CHECKED_MATH", "MATH_TO_INT", "INEXACT_UFUNCS", "EXACT_ON_INTS", "NUMPY_SUMS",
+           "SUM_METHODS", "ShimPlan",
            "shim_plan", "shim_names"]
 
 #: math functions compiled with Python's error checks (SEM008): where one leaves
@@ -41,6 +42,10 @@ INEXACT_UFUNCS = frozenset(
     "remainder mod divmod heaviside ldexp frexp".split())
 #: ... of which these are exact on integers (the call is found only for floats)
 EXACT_ON_INTS = frozenset("power pow sign floor_divide remainder mod divmod".split())
+#: NumPy's pairwise sums compiled as NumPy's own (SEM031, :mod:`.npreduce`): these
+#: functions of one array (``np.sum(a)``), and those of them arrays have as methods
+NUMPY_SUMS = ("sum", "mean", "var", "std", "nansum", "nanmean")
+SUM_METHODS = ("sum", "mean", "var", "std")
 
 
 class ShimPlan:

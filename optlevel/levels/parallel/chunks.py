@@ -21,7 +21,7 @@ import numpy as np
 from ...analysis import FunctionFeatures
 from ...errors import ConfigError
 
-__all__ = ["InexactSum", "SplitCall", "split_call", "parse_hint", "bounds", "block_rows",
+__all__ = ["InexactSum", "inexact", "SplitCall", "split_call", "parse_hint", "bounds", "block_rows",
            "combine", "join", "take", "NotSplit", "HINT_DOC", "SplitOption"]
 
 HINT_DOC = ("level 3: {param: axis} along which the function is independent, when the "
@@ -306,10 +306,16 @@ class InexactSum(Exception):
     it, and the call runs at a level below."""
 
 
-def _inexact(values: np.ndarray) -> bool:
-    if values.dtype.kind == "O":  # Python ints beyond 64 bits add exactly; floats not
-        return any(isinstance(v, (float, complex, np.inexact)) for v in values.flat)
-    return values.dtype.kind in "fc"
+def inexact(value: Any) -> bool:
+    """A float or complex number, or an array holding one (an object array is looked
+    into: Python ints beyond 64 bits add exactly, floats not)."""
+    if isinstance(value, (float, complex, np.inexact)):
+        return True
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind == "O":
+            return any(inexact(v) for v in value.flat)
+        return value.dtype.kind in "fc"
+    return False
 
 
 def combine(call: SplitCall, results: Sequence[Any]) -> Any:
@@ -326,7 +332,7 @@ def combine(call: SplitCall, results: Sequence[Any]) -> Any:
         return None
     if call.output in _COMBINERS:
         stacked = np.asarray(results)
-        if call.output == "sum" and not call.reorder and _inexact(stacked):
+        if call.output == "sum" and not call.reorder and inexact(stacked):
             raise InexactSum(f"its pieces' sums are {stacked.dtype} (sum_order='pairwise' "
                              "lets them be added, reassociated)")
         return _COMBINERS[call.output].reduce(stacked)

@@ -42,7 +42,7 @@ import numpy as np
 from ...errors import FallbackWarning, warn_once
 from . import pools, runtime, ship
 from . import split_scan as scan
-from .chunks import bounds
+from .chunks import bounds, inexact
 from .itercheck import UNTRUSTED, first_piece_differs
 from .itercut import (
     aliased,
@@ -68,12 +68,6 @@ FLOAT_SUM = ("{name!r} adds or multiplies floats: folded piece by piece it would
              "reassociated and its last bits could differ, so the loop ran here as written "
              "(@optimize(sum_order='pairwise') allows the split)")
 
-
-def inexact(value: Any) -> bool:
-    """A float or complex number, or an array of them."""
-    if isinstance(value, (float, complex, np.inexact)):
-        return True
-    return isinstance(value, np.ndarray) and value.dtype.kind in "fc"
 _CALLS = itertools.count()
 
 
