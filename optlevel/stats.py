@@ -61,6 +61,10 @@ class FunctionStats(Rendered):
 
     name: str
     signatures: tuple[SignatureStats, ...]
+    #: every plan has settled: none runs plain Python until a compile pays, is in a
+    #: trial, or waits to race rivals whose compile has not paid back yet (the calls
+    #: from here on are the function's steady state; ``optlevel bench`` waits for it)
+    settled: bool = True
 
     @property
     def calls(self) -> int:
@@ -138,7 +142,19 @@ def function_stats(dispatcher: Dispatcher) -> FunctionStats:
         e["fallbacks"], e["note"] = tuple(e["fallbacks"]), "; ".join(e["note"])
         e["replays"] = sum(e["replays"].values())
         rows.append(SignatureStats(**e))
-    return FunctionStats(dispatcher.qualname, tuple(rows))
+    return FunctionStats(dispatcher.qualname, tuple(rows), _settled(dispatcher))
+
+
+def _settled(dispatcher: Dispatcher) -> bool:
+    """Every live plan ready and final, and every key whose plan was dropped (to be
+    planned again: a warm-up that paid, rivals that are due) planned again."""
+    from .core.plan import State
+
+    with dispatcher.table.lock:
+        live = dispatcher.plans
+        return all(plan.state is State.READY and not plan.deferring
+                   if live.get(plan.key) is plan else plan.key in live
+                   for plan in dispatcher.table.all_plans())
 
 
 class StatsReport(dict[str, FunctionStats], Rendered):

@@ -269,3 +269,39 @@ def test_the_verdict_says_when_results_are_equal_only_within_the_tolerance():
     assert "1 of them within a relative 1e-9 rather than bit for bit (w 1000 level 2)" \
         in text
     assert "≈ (within 1e-9)" in text
+
+
+# --- the steady state: a variant's plans settle before it is timed -------------------
+
+class _Settling:
+    """A variant whose first ``slow`` calls take 20 ms (a trial, a warm-up) and whose
+    ``stats().settled`` turns true after them; then 1 ms calls."""
+
+    def __init__(self, slow: int):
+        self.calls, self.slow = 0, slow
+
+    def __call__(self, x):
+        self.calls += 1
+        end = perf_counter() + (0.02 if self.calls <= self.slow else 0.001)
+        while perf_counter() < end:
+            pass
+        return x
+
+    def stats(self):
+        return type("S", (), {"settled": self.calls >= self.slow})()
+
+
+def test_a_variant_is_timed_once_its_plans_have_settled():
+    fn = _Settling(6)
+    c = runner._warm_up("auto", fn, (1.0,), TINY)
+    assert fn.calls == 6 + runner.PROBES  # the warm-up, five more until settled, probes
+    assert c.probe < 0.005  # a settled call, not a trial's
+    assert not c.error
+
+
+def test_settling_stops_at_the_budget():
+    fn = _Settling(10 ** 6)
+    began = perf_counter()
+    c = runner._warm_up("auto", fn, (1.0,), dataclasses.replace(TINY, budget=0.1))
+    assert perf_counter() - began < 0.5 and fn.calls < 20
+    assert c.probe >= 0.02  # never settled: its probe says so

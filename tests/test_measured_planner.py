@@ -91,12 +91,15 @@ def test_a_warm_up_call_runs_the_plain_function_itself(fake_backend, monkeypatch
     (plan,) = f._dispatcher.plans.values()
     assert plan.state is State.WARMUP and plan.level == 0
     assert plan.fn is plan.prepared.fn and plan.watch is not None
+    assert not f.stats().settled
     # the check reads the fast path's clock: a long enough time spent compiles next
     plan.time = 10.0
     plan.watch()
     assert f._dispatcher.paid and fake.prepared == 0
+    assert not f.stats().settled  # the key is planned again on its next call
     assert f(x) == total(x)
     assert fake.prepared == 1
+    assert f.stats().settled
     plans = f._dispatcher.all_plans()
     assert any("until a compile paid" in p.note for p in plans if p.level == 0)
 

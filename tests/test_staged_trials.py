@@ -76,12 +76,15 @@ def test_the_second_compile_waits_for_its_payback_then_races(racers):
     _run_until(f, x, lambda: _plan(f).state is State.READY)
     assert "level 3 (par) is measured against it" in plan.note
     assert not f._dispatcher.decided  # provisional: not remembered, not stored
+    assert not f.stats().settled  # its steady state is not reached (optlevel bench waits)
     # ski rental: par builds once the key has spent a compile's worth (0.03 s) in jit
     spent = _run_until(f, x, lambda: par.prepared)
     assert spent >= 10 and plan.time >= 0.02
+    assert not f.stats().settled  # a trial between jit and par
     _run_until(f, x, lambda: _plan(f).state is State.READY and _plan(f).backend == "par")
     assert _plan(f).origin == "trial"
     assert f._dispatcher.decided  # now decided for good
+    assert f.stats().settled
     assert "measured slower than level 3 (par)" in optlevel.explain(f, x).row("jit").reason
 
 

@@ -2,7 +2,10 @@
 
 For one workload and size the runner calls the plain, undecorated function (the
 baseline) and a fresh ``optimize(func, level=...)`` per requested level once each:
-the warm-up, which pays any compile, then once more, timed (the probe). Then it
+the warm-up, which pays any compile, then again until its plans have settled (a trial
+decided, a compile paid back: ``stats().settled``, within the case's budget), then up
+to three times more, timed (the fastest is the probe, which sets how many calls a
+sample loops). Then it
 times them in interleaved rounds (plain, level 0, level 2, ..., then level 0,
 level 2, ..., plain: each round starts one variant later), so that a slow spell
 of a shared machine hits every variant alike. Rounds go on until every variant's median is
@@ -194,15 +197,37 @@ def _requested(level: LevelLike) -> str:
     return "auto" if parsed.is_auto else str(parsed.value)
 
 
-def _warm_up(requested: str, fn: Callable[..., Any], args: Sequence[Any]) -> _Contender:
-    """Call ``fn`` once; an exception becomes the contender's ``error``."""
+#: Timed calls after the warm-up, the fastest of which sets how many calls a sample loops.
+PROBES = 3
+
+
+def _warm_up(requested: str, fn: Callable[..., Any], args: Sequence[Any],
+             options: Options) -> _Contender:
+    """Call ``fn`` once, then until its plans settle (at most ``options.budget``),
+    then time it (the probe); an exception becomes the contender's ``error``."""
     c = _Contender(requested, fn)
+    single_above = options.single_above
     try:
         _, c.first = _timed(fn, args)
-        # the probe is the second call: the first may pay for a build, a plan's trial
-        # or a device's first use (a GPU probe took 2.8 s once, and with a 1 s budget
-        # that one call stood as level 4's only sample at 1M elements)
-        c.probe, _ = _timed(fn, args)
+        # the steady state is timed, not a plan on its way there: a trial, a warm-up
+        # running plain Python until a compile pays, a provisional winner whose rivals'
+        # compile waits (rowwise_python_matmul 128: auto ran level 2 for 237 calls,
+        # 2.4 s, before prange raced it and won at 0.87 ms against 1.68). What that
+        # costs a new process is the first-calls column
+        stats = getattr(fn, "stats", None)
+        until = perf_counter() + options.budget
+        while stats is not None and not stats().settled and perf_counter() < until:
+            _timed(fn, args)
+        # the probe comes after the first call, which may pay for a build, a plan's
+        # trial or a device's first use (a GPU probe took 2.8 s once, and with a 1 s
+        # budget that one call stood as level 4's only sample at 1M elements). It is
+        # the fastest of up to PROBES calls: auto's second call can still be a trial's
+        # (normalize_loop 10K: 86 ms, against 25 us settled), and a probe that slow
+        # made each of auto's samples one call, against 450 calls for level 1's
+        probes = [_timed(fn, args)[0]]
+        while len(probes) < PROBES and probes[-1] < single_above:
+            probes.append(_timed(fn, args)[0])
+        c.probe = min(probes)
     except LevelUnavailable as exc:
         c.error = f"LevelUnavailable: {exc}"
     except Exception as exc:  # noqa: BLE001 - a harness reports any failure as a row
@@ -337,7 +362,7 @@ def run_case(workload: Workload, size: int, levels: Iterable[LevelLike],
     contenders = [plain]
     for level in levels:
         fn = variant(workload.func, level, options.strict)
-        contenders.append(_warm_up(_requested(level), fn, args))
+        contenders.append(_warm_up(_requested(level), fn, args, options))
     _time_rounds(contenders, args, options)
     label = workload.label(size)
     rows = [_row(Row(workload.name, size, label, c.requested), c, plain)

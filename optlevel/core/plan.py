@@ -73,7 +73,8 @@ class Plan:
 
     __slots__ = ("fn", "level", "backend", "catch", "internal_errors", "unfit_errors",
                  "calls", "time", "compile_time", "fallbacks", "signature", "key", "note",
-                 "state", "prepared", "converter", "predicted", "origin", "watch")
+                 "state", "prepared", "converter", "predicted", "origin", "watch",
+                 "deferring")
 
     def __init__(self, backend: Backend, prepared: Prepared, signature: ArgSignature,
                  key: PlanKey, fallbacks: list[tuple[int, str, str]]):
@@ -105,6 +106,9 @@ class Plan:
         #: for a state that follows the calls' time without wrapping every call (a
         #: scout); every change of state clears it
         self.watch: Callable[[], None] | None = None
+        #: a trial's provisional winner whose rivals' compile waits until it pays back
+        #: (:func:`.trials.watch_deferred`): the key is planned again later
+        self.deferring = False
 
     @property
     def measured(self) -> float | None:

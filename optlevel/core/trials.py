@@ -291,6 +291,7 @@ def watch_deferred(d: Builder, plan: Plan, deferred: list[Backend],
             f"this key has run {compile_s:.2g} s (a compile's worth), or sooner when ten "
             "calls would, since its compile could not pay back before")
     with d.table.lock:
+        plan.deferring = True
         plan.prepared = dataclasses.replace(plan.prepared, fn=watched)
         if plan.state is State.READY:
             d.table.settle(plan, note)
