@@ -6,9 +6,7 @@ function at level 3 and at ``level="auto"``, medians, ratios from the same run.
     PYTHONPATH=. python benchmarks/loop_splits.py --only cluster,ray --repeat 5
 
 Each figure calls plain Python, level 3 and auto alternately after untimed calls that
-plan, start the pool, settle auto's trial and the split's choice between the pool and
-forked processes, and reports the medians and ratios (``--way pool|fork`` holds the
-split to one way).
+plan, start the pool and settle auto's trial, and reports the medians and ratios.
 With rowwise128, rowwise256 and words, the machine's own ceiling is measured too: the
 rows (documents) cut by hand over every core's forked process, nothing shipped.
 
@@ -152,18 +150,12 @@ def _same(a: Any, b: Any) -> bool:
     return bool(a == b)
 
 
-#: Untimed calls before the steady state: a loop split times the process pool on 3 calls
-#: and forked processes on 3 (``iterfork.Choice``), then keeps the faster.
-_SETTLE = 6
-
-
 def measure(func: Callable[..., Any], args: tuple, repeat: int) -> dict[str, Any]:
     level3 = optimize(func, level=3)
     auto = optimize(func, level="auto")
     expected = func(*args)
-    for _ in range(_SETTLE):  # level 3: the pool's and the forks' timed calls
-        assert _same(level3(*args), expected)
-    for _ in range(4 + _SETTLE):  # auto: plan, trial against level 0, settle
+    assert _same(level3(*args), expected)
+    for _ in range(4):  # auto: plan, trial against level 0, settle
         assert _same(auto(*args), expected)
     times: dict[str, list[float]] = {"plain": [], "level3": [], "auto": []}
     runners = [("plain", func), ("level3", level3), ("auto", auto)]
@@ -288,8 +280,6 @@ def main() -> None:
     parser.add_argument("--only", help="comma-separated figure names")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--pieces", type=int, help="pieces per worker (default: the rule)")
-    parser.add_argument("--way", choices=("pool", "fork"), help="hold every split to the "
-                        "process pool or to forked processes (default: the faster, timed)")
     parser.add_argument("--helps-up-to", type=int, help="the caller runs a share of the "
                         "loop on at most this many workers (default 4; 0: never)")
     ns = parser.parse_args()
@@ -299,10 +289,6 @@ def main() -> None:
 
         iterplan.pieces_per_worker = lambda workers: ns.pieces
         iterrun.MIN_PIECE_S = 1e-9  # that count on every call: no fewer after short ones
-    if ns.way:
-        from optlevel.levels.parallel import iterfork
-
-        iterfork.Choice.pick = lambda self: ns.way  # type: ignore[method-assign]
     if ns.helps_up_to is not None:
         from optlevel.levels.parallel import iterhelp
 

@@ -176,7 +176,7 @@ ENV_VARS: tuple[_Var, ...] = (
 _BY_FIELD = {v.field: v for v in ENV_VARS}
 #: variables read elsewhere (the test suite's switches; the import-time choice of the
 #: pure-Python call path, ``_fastpath.py``), never reported as misspelled
-_OTHER_VARIABLES = ("OPTLEVEL_TEST_NONUMBA", "OPTLEVEL_PURE_PYTHON", "OPTLEVEL_FORK")
+_OTHER_VARIABLES = ("OPTLEVEL_TEST_NONUMBA", "OPTLEVEL_PURE_PYTHON")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -15,7 +15,7 @@ import pytest
 
 import optlevel
 from optlevel.analysis import analyze
-from optlevel.levels.parallel import iterfork, iterhelp, runtime, shm
+from optlevel.levels.parallel import iterhelp, runtime, shm
 from optlevel.levels.parallel.iterplan import iteration_prepare
 from optlevel.levels.parallel.pools import PROCESSES
 
@@ -23,13 +23,6 @@ pytestmark = pytest.mark.filterwarnings("error::optlevel.ResultMismatchWarning")
 
 SIZES = [0, 1, 2, 7, 101]
 SCALE = 3
-
-
-@pytest.fixture(autouse=True)
-def _pool_only(monkeypatch):
-    """These tests are of the process pool's way; the forked way has its own
-    (``test_parallel_iter_fork.py``), and a loop called often enough times both."""
-    monkeypatch.setattr(iterfork, "ENABLED", False)
 
 
 def rowwise(A, B):

@@ -14,19 +14,11 @@ import pytest
 import optlevel
 from optlevel import optimize
 from optlevel.analysis import analyze
-from optlevel.levels.parallel import iterfork
 from optlevel.levels.parallel.iterplan import iteration_prepare
 
 pytestmark = pytest.mark.filterwarnings("error::optlevel.ResultMismatchWarning")
 
 SIZES = [0, 1, 2, 7, 101]
-
-
-@pytest.fixture(autouse=True)
-def _pool_only(monkeypatch):
-    """These tests are of the process pool's way; the forked way has its own
-    (``test_parallel_iter_fork.py``), and a loop called often enough times both."""
-    monkeypatch.setattr(iterfork, "ENABLED", False)
 LOG = []
 
 

@@ -209,7 +209,7 @@ def _helped(runner: Any, env: dict, cut: Any, sent: tuple, shipped: tuple) -> tu
             results = [_effects(cut.segments, r) for r in returned]
             if runner.float_partials([(done, None, None)] + results):
                 return _resume(runner, env, [], descs)  # piece 0 ran here, as written
-            runner.split(f"{len(descs)} pieces on {runner.workers} processes, the first here")
+            runner.last = f"{len(descs)} pieces on {runner.workers} processes, the first here"
             folded = runner.merge(env, results)
             results.clear()  # freed before the collector runs again
         return folded

@@ -220,8 +220,7 @@ def iteration_prepare(func: Callable[..., Any], features: FunctionFeatures,
         # pool's start, nor each worker's first load of the function (its module's import)
     driver.__optlevel_loop__ = runner  # type: ignore[attr-defined]
     where = "Dask tasks" if client is not None else "Ray tasks" if ray else \
-        f"{workers} threads" if threads else f"{workers} worker processes " \
-        "(or as many forked for each call, where that times faster)"
+        f"{workers} threads" if threads else f"{workers} worker processes"
     return Prepared(driver, note=f"{proof}; pieces of its iterations on {where}",
                     verify=None if threads else verify)
 

@@ -40,7 +40,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ...errors import FallbackWarning, warn_once
-from . import iterfork, pools, runtime, ship
+from . import pools, runtime, ship
 from . import split_scan as scan
 from .chunks import bounds, inexact
 from .itercheck import UNTRUSTED, first_piece_differs
@@ -196,9 +196,6 @@ class LoopRunner:
         self.ray = ray  # the pieces run as Ray tasks (Ray initialized by the backend)
         self.threads = threads  # the pieces run on the thread pool, on the real objects
         self.checked = False  # the first split call's first piece was checked here
-        self.fork_checked = False  # ... and the first forked call's effects (iterfork)
-        self.way = iterfork.Choice()  # the pool or forked processes, by their times
-        self.was_split = False  # the latest call ran in pieces to the end (split())
         self.untrusted = False  # ... and differed: the loop runs as written
         self.private: frozenset[str] = frozenset()
         if threads:
@@ -273,25 +270,7 @@ class LoopRunner:
         return aliased(proof, env)
 
     # -- running the pieces ----------------------------------------------------------------
-    def split(self, how: str) -> None:
-        """The call ran in pieces, ``how``, to the end (no piece raised or differed)."""
-        self.last, self.was_split = how, True
-
     def _parallel(self, kind: str, args: tuple, seq: Any, env: dict) -> tuple:
-        if self.threads or self.client is not None or self.ray or iterfork.refused():
-            return self._shipped(kind, args, seq, env)
-        way = self.way.pick()
-        timed = self.fork_checked if way == "fork" else self.checked
-        self.was_split, began = False, time.perf_counter()
-        result = iterfork.run_forked(self, kind, args, seq, env) if way == "fork" else None
-        if result is None:  # the pool's way, or no process could be forked
-            way, timed = "pool", self.checked
-            result = self._shipped(kind, args, seq, env)
-        if timed and self.was_split:
-            self.way.record(way, time.perf_counter() - began, len(seq))
-        return result
-
-    def _shipped(self, kind: str, args: tuple, seq: Any, env: dict) -> tuple:
         proof = self.proof
         n = len(seq)
         here = self.share.iterations(n) if self.share is not None else 0
@@ -358,7 +337,7 @@ class LoopRunner:
             if self.float_partials(results) or self.differs(env_sent, sends[0], descs[0],
                                                             results[0]):
                 return self.serial(kind, args, env)
-            self.split(f"{len(descs)} pieces on {self.workers} processes")
+            self.last = f"{len(descs)} pieces on {self.workers} processes"
             if attempt == 1 and checked:  # the first call also checked a piece here
                 self._retune(time.perf_counter() - began)
             return self.merge(env, results)
