@@ -61,9 +61,12 @@ class FunctionStats(Rendered):
 
     name: str
     signatures: tuple[SignatureStats, ...]
-    #: every plan has settled: none runs plain Python until a compile pays, is in a
-    #: trial, or waits to race rivals whose compile has not paid back yet (the calls
-    #: from here on are the function's steady state; ``optlevel bench`` waits for it)
+    #: every plan has settled: none runs plain Python until a compile pays (a warm-up)
+    #: or until planning pays (a scout), is in a trial, or waits to race rivals whose
+    #: compile has not paid back yet; the calls from here on are the function's steady
+    #: state (``optlevel bench`` waits for it, within its budget). A function whose
+    #: calls are too short for a compile ever to pay back stays in its warm-up, plain
+    #: Python timed, and never reads settled (``def f(x): return x + 1``)
     settled: bool = True
 
     @property
