@@ -103,6 +103,7 @@ class FunctionStats(Rendered):
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "calls": self.calls, "time": self.time,
                 "compile_time": self.compile_time, "replays": self.replays,
+                "settled": self.settled,
                 "signatures": [s.to_dict() for s in self.signatures]}
 
     def __str__(self) -> str:  # dataclass would not take the mixin's

@@ -84,7 +84,7 @@ def test_the_second_compile_waits_for_its_payback_then_races(racers):
     _run_until(f, x, lambda: _plan(f).state is State.READY and _plan(f).backend == "par")
     assert _plan(f).origin == "trial"
     assert f._dispatcher.decided  # now decided for good
-    assert f.stats().settled
+    assert f.stats().settled and f.stats().to_dict()["settled"] is True
     assert "measured slower than level 3 (par)" in optlevel.explain(f, x).row("jit").reason
 
 
