@@ -398,3 +398,31 @@ def test_a_runner_up_in_doubt_brings_the_candidate_under_it_into_the_trial():
     settled = Ranking(order, rows(RowKind.OK))  # level 2 trusted: no chain below it
     assert [b.name for b in settled.entrants(par)] == ["jit", "proc", "par"]
     assert settled.entrants(jit) == []
+
+
+def test_the_stores_library_versions_are_importlib_metadatas(tmp_path, monkeypatch):
+    """Read from the folders' names, as importlib.metadata would find them: the
+    first on the path wins, names normalize, an .egg-info is asked of its metadata."""
+    from importlib import metadata
+
+    names = store_mod._LIBRARIES + ("pip", "pytest", "no-such-dist")
+    expected = {}
+    for name in names:
+        try:
+            expected[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
+    assert store_mod.installed_versions(names) == expected
+    first, second = tmp_path / "a", tmp_path / "b"
+    for root, version in ((first, "1.2.3"), (second, "9.9.9")):
+        info = root / f"Fake_Lib-{version}.dist-info"
+        info.mkdir(parents=True)
+        (info / "METADATA").write_text(f"Name: fake-lib\nVersion: {version}\n")
+    egg = second / "eggy.egg-info"
+    egg.mkdir()
+    (egg / "PKG-INFO").write_text("Metadata-Version: 2.1\nName: eggy\nVersion: 0.5\n")
+    monkeypatch.syspath_prepend(str(second))
+    monkeypatch.syspath_prepend(str(first))
+    found = store_mod.installed_versions(("fake-lib", "eggy", "absent"))
+    assert found == {"fake-lib": "1.2.3", "eggy": "0.5"}
+    assert found == {n: metadata.version(n) for n in ("fake-lib", "eggy")}

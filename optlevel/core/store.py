@@ -25,6 +25,7 @@ import json
 import logging
 import marshal
 import os
+import re
 import threading
 import types
 from pathlib import Path
@@ -53,17 +54,59 @@ def environment() -> dict[str, Any]:
 
 def _environment() -> dict[str, Any]:
     import sys
-    from importlib import metadata
 
     # read, not imported: the package imports this module
     versions: dict[str, str] = {"optlevel": getattr(sys.modules.get("optlevel"),
                                                     "__version__", "?")}
-    for name in _LIBRARIES:
+    versions.update(installed_versions(_LIBRARIES))
+    return {"machine": machine_fingerprint(), "versions": versions}
+
+
+def installed_versions(names: tuple[str, ...]) -> dict[str, str]:
+    """The versions of the distributions ``names`` installed on ``sys.path``, the first
+    found on the path as Python's own lookup takes it, from the names of their
+    ``.dist-info`` folders (``numpy-2.4.6.dist-info``): one listing of each path entry,
+    about 0.3 ms, where ``importlib.metadata.version`` searched the whole path once a
+    name (7 ms for ten, on every new process's first planned call). Only a distribution
+    whose folder does not say its version (an ``.egg-info``, a path entry that is a
+    zipped egg or archive) is asked of ``importlib.metadata``."""
+    import sys
+    from importlib import metadata
+
+    wanted = {_normal(n): n for n in names}
+    found: dict[str, str] = {}
+    ask: set[str] = set()
+    for entry in sys.path:
+        if os.path.isfile(entry):  # a zipped egg or archive: no folder names to read
+            ask.update(n for n in names if n not in found)
+            continue
         try:
-            versions[name] = metadata.version(name)
+            listing = os.listdir(entry or ".")
+        except OSError:
+            continue
+        for folder in listing:
+            stem, dot, kind = folder.rpartition(".")
+            if not dot or kind not in ("dist-info", "egg-info"):
+                continue
+            name, _, version = stem.partition("-")
+            key = _normal(name)
+            if key not in wanted or wanted[key] in found:
+                continue
+            if kind == "dist-info" and version:
+                found[wanted[key]] = version.partition("-")[0]
+            else:
+                ask.add(wanted[key])
+    for name in sorted(ask - found.keys()):
+        try:
+            found[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             continue
-    return {"machine": machine_fingerprint(), "versions": versions}
+    return {name: found[name] for name in names if name in found}
+
+
+def _normal(name: str) -> str:
+    """A distribution's name as its folder and its metadata both reduce to (PEP 503)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def function_id(func: Any) -> str | None:
