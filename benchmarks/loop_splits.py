@@ -7,8 +7,9 @@ function at level 3 and at ``level="auto"``, medians, ratios from the same run.
 
 Each figure calls plain Python, level 3 and auto alternately after untimed calls that
 plan, start the pool and settle auto's trial, and reports the medians and ratios.
-With rowwise128, rowwise256 and words, the machine's own ceiling is measured too: the
-rows (documents) cut by hand over every core's forked process, nothing shipped.
+With rowwise128, rowwise256, words and the stencil, the machine's own ceiling is
+measured too: the rows (documents) cut by hand over every core's forked process,
+nothing shipped (each process times its own part: no result comes back).
 
 figures (targets from the issue):
   rowwise128, rowwise256   list-of-lists product            >=1.6x on 2 cores, >=10x on 16
@@ -195,15 +196,33 @@ def _words(lo: int, hi: int) -> float:
     return time.perf_counter() - start
 
 
+def _stencil_rows(lo: int, hi: int) -> float:
+    grid, steps = _SHARED["grid"], 4
+    m = len(grid[0])
+    out = [row[:] for row in grid[lo:hi]]
+    start = time.perf_counter()
+    for i in range(max(lo, 1), min(hi, len(grid) - 1)):
+        up, row, down, new = grid[i - 1], grid[i], grid[i + 1], out[i - lo]
+        for j in range(1, m - 1):
+            acc = 0.0
+            for _ in range(steps):
+                acc += 0.25 * (up[j] + down[j] + row[j - 1] + row[j + 1]) - 0.01 * acc
+            new[j] = acc
+    return time.perf_counter() - start
+
+
 def ceiling(name: str, workers: int, repeat: int) -> dict[str, float]:
-    """The machine's own ceiling for rowwise N or words: the rows (documents) cut by
-    hand over ``workers`` forked processes (no shipping: the inputs are inherited, only
-    a time comes back), against one process."""
+    """The machine's own ceiling for rowwise N, words or the stencil: the rows
+    (documents) cut by hand over ``workers`` forked processes (no shipping: the inputs
+    are inherited, only a time comes back), against one process."""
     import multiprocessing as mp
 
     if name == "words":
         _SHARED["docs"] = _docs(20_000)
         n, part = len(_SHARED["docs"]), _words
+    elif name == "stencil":
+        _SHARED["grid"] = _matrix(600, 4)
+        n, part = 600, _stencil_rows
     else:
         n, part = int(name.removeprefix("rowwise")), _rows
         _SHARED["A"], _SHARED["B"] = _matrix(n, 1), _matrix(n, 2)
@@ -319,7 +338,7 @@ def main() -> None:
               f"{found['level3_s'] * 1e3:8.1f} ms ({found['level3_x']:.2f}x, ran at "
               f"{found['level3_ran']})  auto {found['auto_s'] * 1e3:8.1f} ms "
               f"({found['auto_x']:.2f}x, ran at {found['auto_ran']})", flush=True)
-    for name in ("rowwise128", "rowwise256", "words"):
+    for name in ("rowwise128", "rowwise256", "words", "stencil"):
         if name not in names:
             continue
         found = ceiling(name, cores, ns.repeat)
