@@ -90,10 +90,10 @@ def installed_versions(names: tuple[str, ...]) -> dict[str, str]:
                 continue
             name, _, version = stem.partition("-")
             key = _normal(name)
-            if key not in wanted or wanted[key] in found:
-                continue
+            if key not in wanted or wanted[key] in found or wanted[key] in ask:
+                continue  # not asked for, or a folder earlier on the path said first
             if kind == "dist-info" and version:
-                found[wanted[key]] = version.partition("-")[0]
+                found[wanted[key]] = version
             else:
                 ask.add(wanted[key])
     for name in sorted(ask - found.keys()):
