@@ -402,7 +402,8 @@ def test_a_runner_up_in_doubt_brings_the_candidate_under_it_into_the_trial():
 
 def test_the_stores_library_versions_are_importlib_metadatas(tmp_path, monkeypatch):
     """Read from the folders' names, as importlib.metadata would find them: the
-    first on the path wins, names normalize, an .egg-info is asked of its metadata."""
+    first on the path wins (an .egg-info too, asked of its metadata), names
+    normalize."""
     from importlib import metadata
 
     names = store_mod._LIBRARIES + ("pip", "pytest", "no-such-dist")
@@ -421,8 +422,11 @@ def test_the_stores_library_versions_are_importlib_metadatas(tmp_path, monkeypat
     egg = second / "eggy.egg-info"
     egg.mkdir()
     (egg / "PKG-INFO").write_text("Metadata-Version: 2.1\nName: eggy\nVersion: 0.5\n")
-    monkeypatch.syspath_prepend(str(second))
+    late = first / "eggy-0.9.dist-info"  # later on the path than second's .egg-info
+    late.mkdir()
+    (late / "METADATA").write_text("Name: eggy\nVersion: 0.9\n")
     monkeypatch.syspath_prepend(str(first))
+    monkeypatch.syspath_prepend(str(second))  # second (its .egg-info) comes first now
     found = store_mod.installed_versions(("fake-lib", "eggy", "absent"))
-    assert found == {"fake-lib": "1.2.3", "eggy": "0.5"}
+    assert found == {"fake-lib": "9.9.9", "eggy": "0.5"}
     assert found == {n: metadata.version(n) for n in ("fake-lib", "eggy")}
