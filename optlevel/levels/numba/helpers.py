@@ -27,6 +27,7 @@ Imported by the Numba backend when it builds code (it imports Numba), never by
 from __future__ import annotations
 
 import ast
+import collections
 import dataclasses
 import dis
 import hashlib
@@ -143,7 +144,7 @@ def _make(func: Callable[..., Any], features: FunctionFeatures, settings: Any,
     if isinstance(tree, ast.FunctionDef):
         from .intops import OPS
 
-        checked = checked_function(target, tree, {**OPS, **SUMS}, {})
+        checked = checked_function(target, tree, collections.ChainMap(SUMS, OPS), {})
         if checked is not None:
             target, rewritten = checked, True
         conditions = Proofs(tree).proven_if()

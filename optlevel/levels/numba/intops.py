@@ -28,8 +28,10 @@ Imported by the Numba backend when it builds code (it imports Numba), never by
 
 from __future__ import annotations
 
+import functools
 import operator
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -332,44 +334,69 @@ def _neg_plain(a: Any) -> Any:
     return -a
 
 
-def _build() -> dict[str, Callable[..., Any]]:
-    ops: dict[str, Callable[..., Any]] = {}
+def _builders() -> dict[str, Callable[[], Callable[..., Any]]]:
+    """Stub name → what builds it (each build registers Numba overloads: about 0.15
+    ms apiece, 8 ms for all of them, which a function of floats never calls)."""
+    ops: dict[str, Callable[[], Callable[..., Any]]] = {}
     for name, ovf, compute in (("add", _add_ovf, _compute_add),
                                ("sub", _sub_ovf, _compute_sub),
                                ("mul", _mul_ovf, _compute_mul)):
-        plain = compute  # other operand types: the operator itself
+        def binary(op: str, inplace: bool, ovf: Any = ovf, compute: Any = compute,
+                   **how: Any) -> Callable[[], Callable[..., Any]]:
+            # the operator itself serves other operand types (``plain``)
+            return lambda: _binary(op, _wide_op(ovf), _narrow_op(compute), compute,
+                                   inplace=inplace, **how)
         for prefix in ("", "i"):
-            ops[prefix + name] = _binary(prefix + name, _wide_op(ovf), _narrow_op(compute),
-                                         plain, inplace=bool(prefix))
+            inplace = bool(prefix)
+            ops[prefix + name] = binary(prefix + name, inplace)
             for weak in ("", "k"):
-                ops["h" + weak + prefix + name] = _binary(
-                    prefix + name, _wide_op(ovf), _narrow_op(compute), plain,
-                    inplace=bool(prefix), mode="h", weak=bool(weak))
-                ops["w" + weak + prefix + name] = _binary(
-                    prefix + name, _wide_op(ovf), _narrow_op(compute), plain,
-                    inplace=bool(prefix), mode="w", weak=bool(weak))
-            ops["k" + prefix + name] = _binary(prefix + name, _wide_op(ovf),
-                                               _narrow_op(compute), plain,
-                                               inplace=bool(prefix), weak=True)
+                ops["h" + weak + prefix + name] = binary(prefix + name, inplace, mode="h",
+                                                         weak=bool(weak))
+                ops["w" + weak + prefix + name] = binary(prefix + name, inplace, mode="w",
+                                                         weak=bool(weak))
+            ops["k" + prefix + name] = binary(prefix + name, inplace, weak=True)
         for weak in ("", "k"):
             for mode in ("c", "f"):
-                ops[mode + weak + name] = _binary(name, _wide_op(ovf), _narrow_op(compute),
-                                                  plain, inplace=False, mode=mode,
-                                                  weak=bool(weak))
+                ops[mode + weak + name] = binary(name, False, mode=mode, weak=bool(weak))
     for name in ("truediv", "floordiv", "mod"):
         for prefix in ("", "i"):
-            ops[prefix + name] = _zero_checked(prefix + name)
-    ops["settle"] = settle_stub()
-    ops["pow"] = _pow_stub("pow")
-    ops["ipow"] = _pow_stub("ipow")
-    ops["lshift"] = _shift_stub("lshift", True)
-    ops["ilshift"] = _shift_stub("ilshift", True)
-    ops["rshift"] = _shift_stub("rshift", False)
-    ops["irshift"] = _shift_stub("irshift", False)
-    ops["neg"] = _unary_stub("neg")
-    ops["abs"] = _unary_stub("abs")
+            ops[prefix + name] = functools.partial(_zero_checked, prefix + name)
+    ops["settle"] = settle_stub
+    for name in ("pow", "ipow"):
+        ops[name] = functools.partial(_pow_stub, name)
+    for name, left in (("lshift", True), ("ilshift", True), ("rshift", False),
+                       ("irshift", False)):
+        ops[name] = functools.partial(_shift_stub, name, left)
+    for name in ("neg", "abs"):
+        ops[name] = functools.partial(_unary_stub, name)
     return ops
 
 
+class _Ops(Mapping[str, Callable[..., Any]]):
+    """The stubs by name, each built (its overloads registered with Numba) the first
+    time a rewrite or the IR pass asks for it."""
+
+    def __init__(self, builders: dict[str, Callable[[], Callable[..., Any]]]):
+        self._builders = builders
+        self._built: dict[str, Callable[..., Any]] = {}
+        self._lock = threading.Lock()
+
+    def __getitem__(self, name: str) -> Callable[..., Any]:
+        found = self._built.get(name)
+        if found is None:
+            build = self._builders[name]  # KeyError: not a stub
+            with self._lock:
+                found = self._built.get(name)
+                if found is None:
+                    found = self._built[name] = build()
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._builders)
+
+    def __len__(self) -> int:
+        return len(self._builders)
+
+
 #: stub name (``add``, ``iadd``, ``neg``…) → the stub the rewritten code calls
-OPS: dict[str, Callable[..., Any]] = _build()
+OPS: Mapping[str, Callable[..., Any]] = _Ops(_builders())

@@ -20,7 +20,7 @@ from __future__ import annotations
 import ast
 import copy
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -246,10 +246,11 @@ def rewrite_tree(tree: ast.FunctionDef, abs_is_builtin: bool = True,
 
 
 def checked_function(func: Callable[..., Any], tree: ast.FunctionDef,
-                     ops: dict[str, Any], extra: dict[str, Any]) -> Callable[..., Any] | None:
-    """``func`` compiled from its checked rewrite, in its globals plus ``ops`` (op
-    name → compiled op) and ``extra`` (names replaced for compiled code), its closure
-    cells kept; None when no operation needed a check."""
+                     ops: Mapping[str, Any], extra: dict[str, Any]) -> Callable[..., Any] | None:
+    """``func`` compiled from its checked rewrite, in its globals plus the ``ops`` it
+    calls (op name → compiled op: only those are looked up, and so built) and
+    ``extra`` (names replaced for compiled code), its closure cells kept; None when
+    no operation needed a check."""
     abs_builtin = "abs" not in func.__globals__ and "abs" not in func.__code__.co_freevars
     new_tree, count = rewrite_tree(tree, abs_builtin, numpy_names(func))
     if count == 0:
@@ -257,7 +258,8 @@ def checked_function(func: Callable[..., Any], tree: ast.FunctionDef,
     code = _compile(new_tree, func)
     namespace = dict(func.__globals__)
     namespace.update({k: v for k, v in extra.items() if k not in func.__code__.co_freevars})
-    namespace.update({f"__ol_{k}": v for k, v in ops.items()})
+    namespace.update({name: ops[name[len(_OP):]] for name in _names(code)
+                      if name.startswith(_OP) and name[len(_OP):] in ops})
     closure = None
     if code.co_freevars:
         cells = dict(zip(func.__code__.co_freevars, func.__closure__ or ()))
@@ -268,6 +270,18 @@ def checked_function(func: Callable[..., Any], tree: ast.FunctionDef,
     clone.__kwdefaults__ = func.__kwdefaults__
     clone.__module__ = func.__module__
     return clone
+
+
+_OP = "__ol_"
+
+
+def _names(code: types.CodeType) -> set[str]:
+    """The global names ``code`` and the code nested in it read."""
+    out = set(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            out |= _names(const)
+    return out
 
 
 def _compile(tree: ast.FunctionDef, func: Callable[..., Any]) -> types.CodeType:
