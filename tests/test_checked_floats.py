@@ -6,6 +6,7 @@ math functions keep their zero test and CPython's error rule there too."""
 from __future__ import annotations
 
 import math
+import os
 import re
 
 import numpy as np
@@ -360,3 +361,36 @@ def test_64_bit_int_ops_replay_past_64_bits_from_code_lowered_in_the_caller():
     assert any("int_steps" in name for name in LOWERED_REPLAYS)
     assert f(39, -(2 ** 62)) == int_steps(39, -(2 ** 62))  # Python ints: they grow
     assert type(f(60, 1)) is int and f(60, 1) == int_steps(60, 1) < -(2 ** 64)
+
+
+def test_a_checked_op_is_built_only_when_code_calls_it(tmp_path):
+    """Each op registers Numba overloads when built (63 of them took 4-5 ms): a new
+    process compiling a loop of floats builds the few its rewrite calls."""
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent("""
+        import numpy as np
+        from optlevel import optimize
+        from optlevel.levels.numba import intops
+
+        @optimize(level=2, strict=True)
+        def scaled(x, out):
+            for i in range(x.shape[0]):
+                out[i] = x[i] * 2.5 + x[i - 1]
+            return out
+
+        x = np.arange(10.0)
+        got = scaled(x, np.empty(10))
+        assert np.array_equal(got, x * 2.5 + np.roll(x, 1))
+        print(len(intops.OPS._built), len(intops.OPS))
+    """)
+    path = tmp_path / "floats.py"  # level 2 reads the function's source from its file
+    path.write_text(script)
+    env = {**os.environ, "OPTLEVEL_CACHE_DIR": str(tmp_path / "cache")}
+    done = subprocess.run([sys.executable, str(path)], capture_output=True, text=True,
+                          env=env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    built, every = map(int, done.stdout.split())
+    assert 0 < built < every // 4, (built, every)
