@@ -384,6 +384,7 @@ def test_a_checked_op_is_built_only_when_code_calls_it(tmp_path):
         x = np.arange(10.0)
         got = scaled(x, np.empty(10))
         assert np.array_equal(got, x * 2.5 + np.roll(x, 1))
+        assert "add" in intops.OPS and "neg" not in intops.OPS._built  # asking builds nothing
         print(len(intops.OPS._built), len(intops.OPS))
     """)
     path = tmp_path / "floats.py"  # level 2 reads the function's source from its file

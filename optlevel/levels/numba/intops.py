@@ -391,6 +391,9 @@ class _Ops(Mapping[str, Callable[..., Any]]):
                     found = self._built[name] = build()
         return found
 
+    def __contains__(self, name: object) -> bool:  # without building it
+        return name in self._builders
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._builders)
 
