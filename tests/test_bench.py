@@ -301,7 +301,6 @@ def test_a_variant_is_timed_once_its_plans_have_settled():
 
 def test_settling_stops_at_the_budget():
     fn = _Settling(10 ** 6)
-    began = perf_counter()
     c = runner._warm_up("auto", fn, (1.0,), dataclasses.replace(TINY, budget=0.1))
-    assert perf_counter() - began < 0.5 and fn.calls < 20
+    assert fn.calls <= 1 + 6 + runner.PROBES  # 20 ms calls: at most 6 fit in 0.1 s
     assert c.probe >= 0.02  # never settled: its probe says so
