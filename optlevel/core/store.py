@@ -26,6 +26,7 @@ import logging
 import marshal
 import os
 import re
+import sys
 import threading
 import types
 from pathlib import Path
@@ -53,8 +54,6 @@ def environment() -> dict[str, Any]:
 
 
 def _environment() -> dict[str, Any]:
-    import sys
-
     # read, not imported: the package imports this module
     versions: dict[str, str] = {"optlevel": getattr(sys.modules.get("optlevel"),
                                                     "__version__", "?")}
@@ -69,10 +68,8 @@ def installed_versions(names: tuple[str, ...]) -> dict[str, str]:
     about 0.3 ms, where ``importlib.metadata.version`` searched the whole path once a
     name (7 ms for ten, on every new process's first planned call). Only a distribution
     whose folder does not say its version (an ``.egg-info``, a path entry that is a
-    zipped egg or archive) is asked of ``importlib.metadata``."""
-    import sys
-    from importlib import metadata
-
+    zipped egg or archive) is asked of ``importlib.metadata`` (imported only then: 10
+    ms)."""
     wanted = {_normal(n): n for n in names}
     found: dict[str, str] = {}
     ask: set[str] = set()
@@ -96,11 +93,14 @@ def installed_versions(names: tuple[str, ...]) -> dict[str, str]:
                 found[wanted[key]] = version
             else:
                 ask.add(wanted[key])
-    for name in sorted(ask - found.keys()):
-        try:
-            found[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            continue
+    if ask - found.keys():
+        from importlib import metadata
+
+        for name in sorted(ask - found.keys()):
+            try:
+                found[name] = metadata.version(name)
+            except metadata.PackageNotFoundError:
+                continue
     return {name: found[name] for name in names if name in found}
 
 
