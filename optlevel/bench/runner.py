@@ -206,7 +206,6 @@ def _warm_up(requested: str, fn: Callable[..., Any], args: Sequence[Any],
     """Call ``fn`` once, then until its plans settle (at most ``options.budget``),
     then time it (the probe); an exception becomes the contender's ``error``."""
     c = _Contender(requested, fn)
-    single_above = options.single_above
     try:
         _, c.first = _timed(fn, args)
         # the steady state is timed, not a plan on its way there: a trial, a warm-up
@@ -225,7 +224,7 @@ def _warm_up(requested: str, fn: Callable[..., Any], args: Sequence[Any],
         # (normalize_loop 10K: 86 ms, against 25 us settled), and a probe that slow
         # made each of auto's samples one call, against 450 calls for level 1's
         probes = [_timed(fn, args)[0]]
-        while len(probes) < PROBES and probes[-1] < single_above:
+        while len(probes) < PROBES and probes[-1] < options.single_above:
             probes.append(_timed(fn, args)[0])
         c.probe = min(probes)
     except LevelUnavailable as exc:

@@ -97,9 +97,7 @@ def run_threads(call: SplitCall, workers: int, rows: int) -> Any:
             if block >= nblocks:
                 return
             lo, hi = block * rows, min(call.n, (block + 1) * rows)
-            for name, copy in zip(call.writes, copies):
-                axis = call.split[name]
-                take(copy, axis, lo, hi)[...] = take(call.arguments[name], axis, lo, hi)
+            _copy_rows(call, copies, lo, hi, back=False)
             ran.append(block)
             try:
                 sink.put(block, lo, hi, call.run_piece(lo, hi))
@@ -138,10 +136,20 @@ def run_threads(call: SplitCall, workers: int, rows: int) -> Any:
 def _put_back(call: SplitCall, ran: list[int], rows: int, copies: list[np.ndarray]) -> None:
     """The rows the blocks in ``ran`` wrote, as they were before (from ``copies``)."""
     for block in ran:
-        lo, hi = block * rows, min(call.n, (block + 1) * rows)
-        for name, copy in zip(call.writes, copies):
-            axis = call.split[name]
-            take(call.arguments[name], axis, lo, hi)[...] = take(copy, axis, lo, hi)
+        _copy_rows(call, copies, block * rows, min(call.n, (block + 1) * rows), back=True)
+
+
+def _copy_rows(call: SplitCall, copies: list[np.ndarray], lo: int, hi: int,
+               back: bool) -> None:
+    """Rows ``[lo, hi)`` of the arrays the function writes in place, into ``copies``
+    (before a block runs), or ``back`` from them."""
+    for name, copy in zip(call.writes, copies):
+        axis = call.split[name]
+        saved, live = take(copy, axis, lo, hi), take(call.arguments[name], axis, lo, hi)
+        if back:
+            live[...] = saved
+        else:
+            saved[...] = live
 
 
 class _Snapshots:
