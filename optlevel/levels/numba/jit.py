@@ -23,6 +23,7 @@ from typing import Any
 from ...analysis import ArgSignature, FunctionFeatures
 from ...arrays import ArgKind
 from ...contract import YES, BackendBase, Code, Decline, Estimate, Pays, Prepared, Verdict
+from ...core import collector
 from ...core.runtime import RUNTIME
 from .arguments import arg_verdict, argument_types
 from .catalogue import SemanticFinding, declines, guards, replayed
@@ -140,7 +141,8 @@ def _compile(disp: Any, argtypes: tuple) -> None:
     failure = _failed.get(key)
     if failure is None:
         try:
-            disp.compile(argtypes)
+            with collector.paused():
+                disp.compile(argtypes)
         except Exception as exc:  # a compiler bug must not break the user's call either
             failure = (_compile_error(exc), Code.BUILD_FAILED)
         else:

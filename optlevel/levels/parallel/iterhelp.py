@@ -39,8 +39,8 @@ Three things decide whether it pays:
   workers' inputs itself (the pool's feeder thread then only copies bytes), large
   inputs and effects go through shared memory (its process reads no pipe while it
   computes), and the cyclic collector pauses while the workers' effects are unpickled
-  and merged (:func:`_gc_paused`). On the stencil of ``benchmarks/loop_splits.py``
-  these took the call from about 100 ms to 83 (plain Python: 130 ms).
+  and merged (:func:`optlevel.core.collector.paused`). On the stencil of
+  ``benchmarks/loop_splits.py`` these took the call from about 100 ms to 83 (plain Python: 130 ms).
 
 Above :data:`HELPS_UP_TO` workers the caller's core is a small part of the machine,
 while many small pieces handed out one at a time (which the waiting caller keeps
@@ -50,19 +50,17 @@ flowing) even out slow cores: there the caller waits, as on Dask and Ray.
 from __future__ import annotations
 
 import collections
-import contextlib
-import gc
 import itertools
 import pickle
 import statistics
 import time
-from collections.abc import Iterator
 from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 import numpy as np
 
+from ...core import collector
 from . import pools, runtime, ship
 from .iterworker import SHM_BYTES, items_of, run_shipped_piece
 from .shm import Segments, attach
@@ -205,7 +203,10 @@ def _helped(runner: Any, env: dict, cut: Any, sent: tuple, shipped: tuple) -> tu
                 return _resume(runner, env, [], descs)  # piece 0 ran here, as written
         elif cut.learn and attempt == 1:
             runner.share.learn((cut.sizes[0], spent), cut.sizes[1:], board.seconds())
-        with _gc_paused():
+        # each collection of the young objects would walk every new list of floats (on
+        # the 2-core machine, two of them took 7 ms of a 95 ms stencil call); pausing
+        # only the unpickling would move the collection to the next allocation
+        with collector.paused():
             results = [_effects(cut.segments, r) for r in returned]
             if runner.float_partials([(done, None, None)] + results):
                 return _resume(runner, env, [], descs)  # piece 0 ran here, as written
@@ -253,22 +254,6 @@ def _effects(segments: Segments, returned: Any) -> tuple:
     buffer = np.empty(shape, np.uint8)
     segments.read_into(name, buffer)
     return pickle.loads(buffer)
-
-
-@contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Python's cyclic collector paused while the workers' effects are unpickled, merged
-    and freed: each collection of the young objects walks every new list of floats (on
-    the 2-core machine, two of them took 7 ms of a 95 ms stencil call), and pausing it
-    only for the unpickling moves the collection to the next allocation. Nothing here
-    makes a cycle; the collector runs again as before afterwards."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
 
 
 def _resume(runner: Any, env: dict, results: list[tuple], descs: list[tuple]) -> tuple:

@@ -32,6 +32,7 @@ from typing import Any
 
 from ...analysis import FunctionFeatures
 from ...contract import Code, Decline
+from ...core import collector
 from ..numba import trim_numba_error
 
 __all__ = ["build_parallel", "rewrite", "compile_checked", "check_reductions",
@@ -232,7 +233,8 @@ def compile_checked(disp: Any, argtypes: tuple) -> None:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", NumbaPerformanceWarning)
         try:
-            disp.compile(argtypes)
+            with collector.paused():
+                disp.compile(argtypes)
         except NumbaError as exc:
             raise Decline(f"Numba could not compile the parallel loop: "
                           f"{trim_numba_error(exc)}") from None
