@@ -328,6 +328,34 @@ def test_a_call_no_compiled_level_serves_imports_no_optional_library(run_python)
     assert out == []
 
 
+
+def test_planning_without_a_cluster_imports_no_cluster_code(run_python):
+    """The dask and ray backends load their cluster code (multiprocessing, shared
+    memory: about 4 ms) only once one of them is the executor."""
+    out = run_python("""
+        import sys, json
+        import numpy as np
+        import optlevel
+
+        def total(x):
+            s = 0.0
+            for i in range(x.shape[0]):
+                s += x[i] * 2.0
+            return s
+
+        x = np.arange(1000.0)
+        f = optlevel.optimize(total)
+        assert f(x) == total(x)
+        rows = {r["backend"]: r["reason"] for r in optlevel.explain(f, x).to_dict()["levels"]
+                if r["backend"] in ("dask", "ray")}
+        print(json.dumps([rows, [m for m in ("optlevel.levels.parallel.cluster",
+                                             "multiprocessing.shared_memory")
+                                 if m in sys.modules]]))
+    """)
+    rows, loaded = out
+    assert set(rows) == {"dask", "ray"} and all("OPTLEVEL_EXECUTOR" in r for r in rows.values())
+    assert loaded == []
+
 def cond_accumulate(x):
     t = 0.0
     for i in range(x.shape[0]):

@@ -1,6 +1,8 @@
 """Level 3, dask: pieces of a call on a Dask cluster (``OPTLEVEL_EXECUTOR=dask`` or
 ``dask://host:port``, or ``optlevel.configure(executor=client)``). Arrays are
-scattered once; an unreachable scheduler means local execution, with a warning."""
+scattered once; an unreachable scheduler means local execution, with a warning.
+The cluster code (:mod:`.cluster`: multiprocessing, shared memory, about 4 ms to
+import) is imported only once dask is the executor."""
 
 from __future__ import annotations
 
@@ -11,7 +13,6 @@ from ...analysis import ArgSignature, FunctionFeatures
 from ...contract import YES, BackendBase, Code, Decline, Estimate, Pays, Prepared, Verdict
 from . import runtime
 from .chunks import SplitOption, parse_hint
-from .cluster import cluster_applies, cluster_estimate, cluster_prepare, unreachable
 from .iterplan import (
     first_call_check,
     iteration_cluster_estimate,
@@ -39,6 +40,8 @@ class DaskBackend(SplitOption, BackendBase):
         return (kind, target if isinstance(target, str) else id(target))
 
     def available(self, settings: Any) -> Verdict:
+        from .cluster import unreachable
+
         kind, target = runtime.executor_kind(settings)
         if kind != "dask":
             return YES  # applies() already said no; nothing to connect to
@@ -54,6 +57,8 @@ class DaskBackend(SplitOption, BackendBase):
 
     def applies(self, features: FunctionFeatures, signature: ArgSignature, settings: Any,
                 profile: Any) -> Verdict:
+        from .cluster import cluster_applies
+
         rows = cluster_applies("dask", features, signature, settings)
         if rows or rows.code != Code.DECLINED or features.split.iterations is None:
             return rows
@@ -61,6 +66,8 @@ class DaskBackend(SplitOption, BackendBase):
 
     def estimate(self, features: FunctionFeatures, signature: ArgSignature, settings: Any,
                  profile: Any) -> Estimate:
+        from .cluster import cluster_estimate
+
         if features.split.iterations is not None and not chunk_verdict(features, signature):
             why = runtime.excluded(settings, "dask")
             if why or runtime.inside_worker():
@@ -76,6 +83,7 @@ class DaskBackend(SplitOption, BackendBase):
     def prepare(self, func: Callable[..., Any], features: FunctionFeatures,
                 signature: ArgSignature, settings: Any, args: tuple = (),
                 kwargs: dict | None = None) -> Prepared:
+        from .cluster import cluster_prepare
         from .remote import run_dask
 
         if parse_hint(features) is None and features.split.iterations is not None and \

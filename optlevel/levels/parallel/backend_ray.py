@@ -1,7 +1,8 @@
 """Level 3, ray: pieces of a call as Ray tasks (``OPTLEVEL_EXECUTOR=ray`` joins a
 running Ray or starts a local one; ``ray://host:port`` connects to a cluster).
 Arrays go to the object store once (``ray.put``). Where no split of the arrays holds,
-a proven loop's iterations run in pieces as Ray tasks (:mod:`.iterrun`), as on Dask."""
+a proven loop's iterations run in pieces as Ray tasks (:mod:`.iterrun`), as on Dask.
+The cluster code (:mod:`.cluster`) is imported only once ray is the executor."""
 
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ from ...analysis import ArgSignature, FunctionFeatures
 from ...contract import YES, BackendBase, Code, Decline, Estimate, Pays, Prepared, Verdict
 from . import runtime
 from .chunks import SplitOption, parse_hint
-from .cluster import cluster_applies, cluster_estimate, cluster_prepare, unreachable
 from .iterplan import (
     first_call_check,
     iteration_cluster_estimate,
@@ -39,6 +39,8 @@ class RayBackend(SplitOption, BackendBase):
         return runtime.executor_kind(settings)
 
     def available(self, settings: Any) -> Verdict:
+        from .cluster import unreachable
+
         kind, target = runtime.executor_kind(settings)
         if kind != "ray":
             return YES
@@ -54,6 +56,8 @@ class RayBackend(SplitOption, BackendBase):
 
     def applies(self, features: FunctionFeatures, signature: ArgSignature, settings: Any,
                 profile: Any) -> Verdict:
+        from .cluster import cluster_applies
+
         rows = cluster_applies("ray", features, signature, settings)
         if rows or rows.code != Code.DECLINED or features.split.iterations is None:
             return rows
@@ -61,6 +65,8 @@ class RayBackend(SplitOption, BackendBase):
 
     def estimate(self, features: FunctionFeatures, signature: ArgSignature, settings: Any,
                  profile: Any) -> Estimate:
+        from .cluster import cluster_estimate
+
         if _loop_pieces(features, signature):
             why = runtime.excluded(settings, "ray")
             if why or runtime.inside_worker():
@@ -74,6 +80,7 @@ class RayBackend(SplitOption, BackendBase):
     def prepare(self, func: Callable[..., Any], features: FunctionFeatures,
                 signature: ArgSignature, settings: Any, args: tuple = (),
                 kwargs: dict | None = None) -> Prepared:
+        from .cluster import cluster_prepare
         from .remote import ray_ready, run_ray
 
         if _loop_pieces(features, signature):
