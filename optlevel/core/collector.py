@@ -12,8 +12,9 @@ about 17 ms for ``numba.njit``'s own. With the collector paused for the compile,
 objects that die in it are freed by reference counting as before, the cycles among
 them wait for the next collection after it, and that call spent 21 ms collecting.
 
-Only optlevel's code runs while the collector is paused, never the user's function
-(whose cycles it must collect as usual). :func:`paused` leaves the collector as it
+Only optlevel's own work runs while the collector is paused (a compile; the
+unpickling and merging of a split's effects), never the user's function, whose cycles
+it must collect as usual. :func:`paused` leaves the collector as it
 found it: one that was off (the user turned it off, or another pause is running in
 another thread) stays off after it.
 """
