@@ -11,6 +11,8 @@ first call (``benchmarks/first_call_phases.py``'s kernels, 2-core machine), agai
 about 17 ms for ``numba.njit``'s own. With the collector paused for the compile, the
 objects that die in it are freed by reference counting as before, the cycles among
 them wait for the next collection after it, and that call spent 21 ms collecting.
+Memory does not pay for it: compiling five of those kernels (level 2) raised a fresh
+process's peak resident size by 86 MB paused, 89-90 MB not.
 
 Only optlevel's own work runs while the collector is paused (a compile; the
 unpickling and merging of a split's effects), never the user's function, whose cycles
