@@ -18,7 +18,9 @@ Only optlevel's own work runs while the collector is paused (a compile; the
 unpickling and merging of a split's effects), never the user's function, whose cycles
 it must collect as usual. :func:`paused` leaves the collector as it
 found it: one that was off (the user turned it off, or another pause is running in
-another thread) stays off after it.
+another thread) stays off after it. One limit: a collector that another thread turns
+off while a pause runs is on again at the pause's end (``gc`` keeps one switch, so the
+pause cannot tell that thread's wish from its own).
 """
 
 from __future__ import annotations
