@@ -5,12 +5,12 @@ split's effects (:mod:`optlevel.levels.parallel.iterhelp`).
 A collection is triggered by the count of new container objects, and each one of
 the older generations walks every object that survived before it: in a process that
 has imported Numba, about 110,000 of them. Numba's compiler makes its IR, types and
-LLVM wrappers as a stream of such objects, so a compile set off about 150 young
-collections and two full ones on the first call of a loop kernel: 42 ms of a 300 ms
-first call (``benchmarks/first_call_phases.py``'s kernels, 2-core machine), against
-about 17 ms for ``numba.njit``'s own. With the collector paused for the compile, the
-objects that die in it are freed by reference counting as before, the cycles among
-them wait for the next collection after it, and that call spent 21 ms collecting.
+LLVM wrappers as a stream of such objects: optlevel's import, decoration and first
+call of a loop kernel (Numba imported before) set off 135 young collections, 13 of the
+middle generation and 2 full ones, 42 ms of a 310 ms path (2-core machine), against
+about 17 ms in ``numba.njit``'s first call. With the collector paused for the compile
+alone, 28, 3 and 1: 21 ms. The objects that die in the compile are freed by reference
+counting as before; the cycles among them wait for the first collection after it.
 Memory does not pay for it: compiling five of those kernels (level 2) raised a fresh
 process's peak resident size by 86 MB paused, 89-90 MB not.
 
