@@ -296,7 +296,7 @@ def test_a_variant_is_timed_once_its_plans_have_settled():
     c = runner._warm_up("auto", fn, (1.0,), TINY)
     assert fn.calls == 6 + runner.PROBES  # the warm-up, five more until settled, probes
     assert c.probe < 0.005  # a settled call, not a trial's
-    assert not c.error
+    assert not c.error and c.settled is True
 
 
 def test_settling_stops_at_the_budget():
@@ -304,3 +304,20 @@ def test_settling_stops_at_the_budget():
     c = runner._warm_up("auto", fn, (1.0,), dataclasses.replace(TINY, budget=0.1))
     assert fn.calls <= 1 + 6 + runner.PROBES  # 20 ms calls: at most 6 fit in 0.1 s
     assert c.probe >= 0.02  # never settled: its probe says so
+    assert c.settled is False
+
+
+def test_the_summary_names_where_auto_was_still_settling():
+    rows = _case("w", 1000, plain=1.0, levels={0: 1.0, 3: 0.05}, auto=0.5, auto_ran="0+2")
+    rows += _case("v", 10, plain=1.0, levels={0: 1.0, 2: 0.1}, auto=0.1, auto_ran="2")
+    rows = [dataclasses.replace(r, settled=(r.workload == "v"))
+            if r.requested == "auto" else r for r in rows]
+    text = report.format_summary(rows)
+    assert text.endswith("auto was still settling when its timing began (a trial or a "
+                         "warm-up is in its samples; a larger --budget times its steady "
+                         "state) in 1: w 1000")
+    settled = [dataclasses.replace(r, settled=True) if r.requested == "auto" else r
+               for r in rows]
+    assert "still settling" not in report.format_summary(settled)
+    back = runner.Row.from_dict(json.loads(json.dumps(rows[3].to_dict())))
+    assert back.requested == "auto" and back.settled is False  # kept in the JSON file

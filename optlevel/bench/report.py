@@ -173,9 +173,15 @@ def _misses(found: Sequence[summary.Case]) -> list[str]:
     def names(cases: Sequence[summary.Case]) -> str:
         return ", ".join(f"{c.workload} {c.size_label}" for c in cases) or "none"
 
-    return [f"auto/best: geometric mean {speedup(mean)} over {len(judged)} cases; below "
-            f"0.9x beyond the noise in {len(best)}: {names(best)}",
-            f"auto vs plain: below 0.95x beyond the noise in {len(plain)}: {names(plain)}"]
+    lines = [f"auto/best: geometric mean {speedup(mean)} over {len(judged)} cases; below "
+             f"0.9x beyond the noise in {len(best)}: {names(best)}",
+             f"auto vs plain: below 0.95x beyond the noise in {len(plain)}: {names(plain)}"]
+    unsettled = [c for c in judged if c.auto is not None and c.auto.settled is False]
+    if unsettled:
+        lines.append(f"auto was still settling when its timing began (a trial or a warm-up "
+                     f"is in its samples; a larger --budget times its steady state) in "
+                     f"{len(unsettled)}: {names(unsettled)}")
+    return lines
 
 
 def format_summary(rows: Sequence[runner.Row]) -> str:

@@ -118,6 +118,9 @@ class Row:
     identical: bool | None = None
     note: str = ""  # why it ran below the requested level
     error: str = ""  # the exception a variant raised, or why the level was unavailable
+    #: its plans had settled (``stats().settled``) when its timing began; False: the
+    #: budget ended first, so its time holds a trial or a warm-up; None: plain
+    settled: bool | None = None
     samples: tuple[float, ...] = ()
     loops: int = 1  # calls per sample
     first_calls: tuple[float, ...] = ()
@@ -170,6 +173,7 @@ class _Contender:
     times: list[float] = dataclasses.field(default_factory=list)
     number: int = 1  # calls per timed sample
     last: Any = None  # the last timed call's result
+    settled: bool | None = None  # its plans settled before the budget ended
 
 
 def _timed(fn: Callable[..., Any], args: Sequence[Any], number: int = 1) -> tuple[float, Any]:
@@ -217,6 +221,8 @@ def _warm_up(requested: str, fn: Callable[..., Any], args: Sequence[Any],
         until = perf_counter() + options.budget
         while stats is not None and not stats().settled and perf_counter() < until:
             _timed(fn, args)
+        if stats is not None:
+            c.settled = stats().settled
         # the probe comes after the first call, which may pay for a build, a plan's
         # trial or a device's first use (a GPU probe took 2.8 s once, and with a 1 s
         # budget that one call stood as level 4's only sample at 1M elements). It is
@@ -308,7 +314,8 @@ def _row(base: Row, c: _Contender, plain: _Contender) -> Row:
     stats = c.fn.stats()
     realized = _realized(stats)
     return dataclasses.replace(row, realized=realized, compile_time=stats.compile_time,
-                               same=same, identical=exact, note=_below_note(stats, realized))
+                               same=same, identical=exact, note=_below_note(stats, realized),
+                               settled=c.settled)
 
 
 def _with_first_calls(rows: list[Row], workload: Workload, size: int,
