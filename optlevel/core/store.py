@@ -93,10 +93,10 @@ def installed_versions(names: tuple[str, ...]) -> dict[str, str]:
                 found[wanted[key]] = version
             else:
                 ask.add(wanted[key])
-    if ask - found.keys():
+    if ask:  # never also in found: a name is asked for only where no folder said it
         from importlib import metadata
 
-        for name in sorted(ask - found.keys()):
+        for name in sorted(ask):
             try:
                 found[name] = metadata.version(name)
             except metadata.PackageNotFoundError:
