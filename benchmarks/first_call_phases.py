@@ -13,7 +13,6 @@ call (its compile) in another fresh process. Medians over the runs, in ms.
 from __future__ import annotations
 
 import argparse
-import compileall
 import json
 import os
 import statistics
@@ -24,7 +23,7 @@ import textwrap
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from planner_figures import KERNELS  # noqa: E402 - the same kernels as the figure
+from planner_figures import KERNELS, compile_bytecode  # noqa: E402 - the same kernels
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -82,10 +81,7 @@ def main() -> None:
     parser.add_argument("--kernels", default="stencil,prefix_sum,nbody")
     parser.add_argument("--runs", type=int, default=3)
     opts = parser.parse_args()
-    # bytecode as an installed package has it: a checkout run under
-    # PYTHONDONTWRITEBYTECODE compiles every module changed since its .pyc in each
-    # fresh process (optlevel's modules took 96 ms to load that way, 54 ms compiled)
-    compileall.compile_dir(str(ROOT / "optlevel"), quiet=1)
+    compile_bytecode()
     keys = ("import", "decorate", "rank", "dispatcher", "argtypes", "compile", "first")
     print(f"{'kernel':12s} " + " ".join(f"{k:>10s}" for k in keys) + f" {'njit first':>10s}")
     with tempfile.TemporaryDirectory() as kdir:
