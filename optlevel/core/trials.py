@@ -5,7 +5,9 @@ when one applies — with plain Python as the reference. The first call runs pla
 Python, timed, and builds every entrant (each checked on its own copies of that
 call where a check is wanted), so a decline shows at once; short calls are timed
 :data:`TRIAL_SAMPLES` times a side (the first is often cold), a longer call once (an
-entrant's first long call that lost is timed once more: it can carry one-time work).
+entrant's first long call that lost is timed once more: it can carry one-time work;
+and an entrant whose long calls come within :data:`CLOSE` of plain Python's is timed
+up to :data:`TRIAL_SAMPLES` times: one call's noise would decide).
 Then each entrant in turn takes the key for its samples, and the fastest keeps
 it: an entrant's median against plain Python's fastest (a conservative test, since
 a wrong "faster" costs every later call) and against the other entrants' medians.
@@ -41,6 +43,12 @@ log = logging.getLogger("optlevel")
 #: (a longer call is timed once).
 TRIAL_SAMPLES = 3
 TRIAL_QUICK_S = 0.05
+#: An entrant's long calls within this factor of plain Python's (either way) are not a
+#: verdict yet: it is timed again, up to TRIAL_SAMPLES calls. On 2 cores, level 3's
+#: first split calls of a stencil ran at 1.10-1.26x of plain Python (the first checks a
+#: piece, the next ones still learn the caller's share), its settled calls at 1.5x; one
+#: noisy call in five runs lost the trial for it.
+CLOSE = 1.3
 _PLAIN = "python"
 
 
@@ -178,7 +186,8 @@ class _Trial:
                 return
             self.samples[name].append(per)
             self.seconds[name].append(elapsed)
-            if len(self.samples[name]) < TRIAL_SAMPLES and elapsed < TRIAL_QUICK_S:
+            if len(self.samples[name]) < TRIAL_SAMPLES and (elapsed < TRIAL_QUICK_S
+                                                            or self._close(name)):
                 return
             if not self.built:
                 return
@@ -203,6 +212,14 @@ class _Trial:
             return False
         self.retried.add(name)
         return per >= min(self.samples[_PLAIN])
+
+    def _close(self, name: str) -> bool:
+        """Is an entrant's median so far within :data:`CLOSE` of plain Python's fastest
+        call (the lock held)?"""
+        if name == _PLAIN or not self.samples[_PLAIN]:
+            return False
+        ratio = statistics.median(self.samples[name]) / min(self.samples[_PLAIN])
+        return 1 / CLOSE < ratio < CLOSE
 
     # --- the verdict ----------------------------------------------------------------
 
