@@ -8,6 +8,7 @@ import weakref
 from typing import TYPE_CHECKING, Any, TextIO
 
 from ._table import Block, Rendered, Table, format_seconds
+from .core.plan import covered
 from .ladder import LEVEL_NAMES
 
 if TYPE_CHECKING:
@@ -136,7 +137,8 @@ def function_stats(dispatcher: Dispatcher) -> FunctionStats:
         if counts is not None:  # level 2's guard (one per prepared callable)
             entry["replays"][id(fn)] = counts()["replays"]
         entry["calls"] += plan.calls
-        entry["time"] += plan.time
+        # the fast path's sampled clock stands for covered(calls) calls: scaled to those run
+        entry["time"] += plan.time * plan.calls / covered(plan.calls) if plan.calls else 0.0
         entry["compile_time"] += plan.compile_time
         entry["fallbacks"].update(dict.fromkeys(plan.fallbacks))
         if plan.note:

@@ -29,7 +29,7 @@ import types
 from typing import Any, Protocol
 
 from ..analysis import FunctionFeatures
-from .plan import Plan, PlanTable, State
+from .plan import Plan, PlanTable, State, covered
 from .runtime import RUNTIME
 
 __all__ = ["LONG_CALL_PLANNINGS", "PLANNING_ESTIMATE_S", "SCOUT_FACTOR", "TRIAL_CALLS",
@@ -113,8 +113,9 @@ def start_scout(d: Scouted, plan: Plan) -> None:
         calls, spent = plan.calls, plan.time
         if not calls:
             return
-        long_call = spent / calls >= LONG_CALL_PLANNINGS * planning
-        if (long_call or spent >= SCOUT_FACTOR * (planning + TRIAL_CALLS * spent / calls)) \
+        per = spent / covered(calls)
+        long_call = per >= LONG_CALL_PLANNINGS * planning
+        if (long_call or spent >= SCOUT_FACTOR * (planning + TRIAL_CALLS * per)) \
                 and plan.state is State.SCOUTING:
             log.debug("%s: scouted %.3fs in Python over %d calls; the next call plans",
                       getattr(d, "qualname", "?"), spent, calls)

@@ -31,7 +31,7 @@ from typing import Any
 from ..contract import Backend, Code, Decline
 from .builds import Builder
 from .estimates import per_element
-from .plan import Plan, State
+from .plan import Plan, State, covered
 from .verify import CannotCopy, snapshot_args
 from .warmup import PAYBACK_CALLS, compile_estimate
 
@@ -298,7 +298,7 @@ def watch_deferred(d: Builder, plan: Plan, deferred: list[Backend],
         calls, time_ = plan.calls, plan.time  # up to the previous call (fast path)
         if calls == 1 and not first:
             first.append(time_)
-        rate = (time_ - first[0]) / (calls - 1) if calls > 1 and first else 0.0
+        rate = (time_ - first[0]) / (covered(calls) - 1) if calls > 1 and first else 0.0
         if time_ + spent >= compile_s or rate * PAYBACK_CALLS >= compile_s:
             d.deferred_due(plan)
         return result

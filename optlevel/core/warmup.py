@@ -29,7 +29,7 @@ import logging
 from typing import Protocol
 
 from ..contract import Backend
-from .plan import Plan, PlanTable, State
+from .plan import Plan, PlanTable, State, covered
 from .runtime import RUNTIME
 
 __all__ = ["COMPILE_ESTIMATE_S", "PAYBACK_CALLS", "compile_estimate", "record_compile",
@@ -83,7 +83,7 @@ def start_warmup(d: Warmed, plan: Plan, backend: Backend) -> None:
 
     def check() -> None:
         spent, calls = plan.time, plan.calls
-        if (spent >= compile_s or spent / calls * PAYBACK_CALLS >= compile_s) \
+        if (spent >= compile_s or spent / covered(calls) * PAYBACK_CALLS >= compile_s) \
                 and plan.state is State.WARMUP:
             log.debug("%s: warm-up done after %.3fs in Python (%d calls); level %d "
                       "compiles on the next call", getattr(d, "qualname", "?"), spent,
