@@ -158,6 +158,41 @@ def test_a_long_call_well_outside_the_noise_is_a_verdict(fake_backend, ran_at,
     assert "faster than level 0" in sig.note
 
 
+def quick_paced(x, out):
+    time.sleep(0.004)  # plain Python: about 4 ms a call, under TRIAL_QUICK_S
+    for i in range(x.shape[0]):  # NumPy on the whole array inside: only a trial tells
+        out[i] = x[i] * 2.0 + x.min() * 0.0
+    return out
+
+
+def lucky_then_slow(func):
+    """Three calls of 3.6 ms (within noise of plain's 4 ms, and faster), then 6 ms ones:
+    the GPU's 10M-element sum on the H100 machine ran 2.1-4.3 ms a call against NumPy's
+    2.2-2.7, and three lucky calls won it the trial."""
+    pauses = [0.0036] * 3
+
+    def run(x, out):
+        time.sleep(pauses.pop(0) if pauses else 0.006)
+        np.multiply(x, 2.0, out=out)
+        return out
+    return run
+
+
+def test_short_calls_within_the_noise_of_plain_are_timed_longer(fake_backend, ran_at,
+                                                                 monkeypatch):
+    monkeypatch.delitem(BACKENDS, "vectorize")
+    fake_backend(name="numba", make=lucky_then_slow)
+    f = optlevel.optimize(quick_paced, verify=False)
+    x, out = calls(20)
+    # three plain calls, then the entrant: its first three come within CLOSE of plain
+    # Python's fastest, so it is timed on (up to nine calls) until its median leaves
+    # the band: at the seventh, 6 ms, and it loses
+    assert [ran_at(f, x, out) for _ in range(14)] == [0] * 3 + [2] * 7 + [0] * 4
+    np.testing.assert_array_equal(out, x * 2.0)
+    reasons = [why for _, _, why in f.stats().fallbacks]
+    assert any("measured slower than level 0" in why for why in reasons), reasons
+
+
 def test_faster_level_2_is_kept(fake_backend, ran_at, monkeypatch):
     monkeypatch.delitem(BACKENDS, "vectorize")  # level 1 would hoist x.mean() and win
     fake_backend(name="numba", make=fast_normalize)

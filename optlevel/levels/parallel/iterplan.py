@@ -101,7 +101,8 @@ def iteration_estimate(features: FunctionFeatures, signature: ArgSignature, prof
     if helps(workers):  # the caller runs a share itself: one piece per worker, the
         # caller's share of the data not shipped (:mod:`.iterhelp`)
         pieces, shipped = workers - 1, shipped * (workers - 1) / workers
-        how = f"loop of ~{steps:.3g} steps on {pieces} processes and this one"
+        how = f"loop of ~{steps:.3g} steps on this process and " + \
+            (f"{pieces} others" if pieces > 1 else "one other")
     else:
         pieces = workers * pieces_per_worker(workers)
         how = f"loop of ~{steps:.3g} steps in {pieces} pieces on {workers} processes"
