@@ -2,6 +2,7 @@
 (``Optimized._python_call``) means: the same keys, results, errors, counts and
 re-planning when settings or the context level change."""
 
+import contextlib
 import threading
 
 import numpy as np
@@ -138,25 +139,32 @@ def test_a_context_level_or_a_settings_change_plans_again():
         optlevel.configure(level=None)
 
 
-@pytest.mark.parametrize("path", ["compiled", "python"])
-def test_the_first_calls_are_timed_then_one_in_eight(path):
-    # A fake clock that advances one second per read: each timed call measures 1 s.
+@contextlib.contextmanager
+def one_second_calls():
+    """A fake clock on both paths that advances one second per read (each timed call
+    measures 1 s); yields the count of reads, in a list."""
     reads = [0.0]
 
     def clock():
         reads[0] += 1.0
         return reads[0]
-    f = optimize(lambda x: x + 1, level=0)
-    call = f if path == "compiled" else f._python_call
-    call(1)
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(optlevel.api, "perf_counter", clock)
         _fastpath.configure(clock)
         try:
-            for i in range(99):
-                assert call(i) == i + 1
+            yield reads
         finally:
             _fastpath.configure()
+
+
+@pytest.mark.parametrize("path", ["compiled", "python"])
+def test_the_first_calls_are_timed_then_one_in_eight(path):
+    f = optimize(lambda x: x + 1, level=0)
+    call = f if path == "compiled" else f._python_call
+    call(1)
+    with one_second_calls() as reads:
+        for i in range(99):
+            assert call(i) == i + 1
     (plan,) = f._dispatcher.plans.values()
     assert plan.calls == 100
     sampled = [n for n in range(1, 100) if n < TIMED_CALLS or n % TIMED_CALLS == 0]
@@ -170,28 +178,18 @@ def test_the_measured_time_per_call_is_the_mean_between_samples(path):
     # Every call measures 1 s on a fake clock. Read right after a call timed for the
     # eight around it, time / calls once gave 16 / 9 s (a stencil's 100 ms calls read
     # as 164 ms in explain); the mean divides by the calls the time stands for.
-    reads = [0.0]
-
-    def clock():
-        reads[0] += 1.0
-        return reads[0]
     f = optimize(lambda x: x + 1, level=0)
     call = {"compiled": f, "python": f._python_call,
             "optlevel=": lambda x: f(x, optlevel=0)}[path]
     call(1)
     (plan,) = f._dispatcher.plans.values()
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(optlevel.api, "perf_counter", clock)
-        _fastpath.configure(clock)
-        try:
-            plan.calls, plan.time = 0, 0.0
-            for n in range(1, 30):
-                assert call(n) == n + 1
-                assert plan.measured == 1.0, (n, plan.time, plan.calls)
-                (row,) = [s for s in f.stats().signatures if s.level == 0]
-                assert row.mean == 1.0 and row.time == row.calls == n
-        finally:
-            _fastpath.configure()
+    with one_second_calls():
+        plan.calls, plan.time = 0, 0.0
+        for n in range(1, 30):
+            assert call(n) == n + 1
+            assert plan.measured == 1.0, (n, plan.time, plan.calls)
+            (row,) = [s for s in f.stats().signatures if s.level == 0]
+            assert row.mean == 1.0 and row.time == row.calls == n
 
 
 @compiled

@@ -107,25 +107,24 @@ def paced_loop(x, out):
     return out
 
 
-def close_then_fast(func):
-    """Calls of 100 ms (one-time work), 45 ms (within noise of plain's 40), then fast:
-    level 3's stencil on 2 cores ran its first split calls at 1.10-1.26x of plain Python,
-    its settled ones at 1.5x."""
-    pauses = [0.1, 0.045]
+def pausing(pauses, then=0.0):
+    """An entrant that doubles ``x`` into ``out`` after sleeping ``pauses[0]`` on its
+    first call, ``pauses[1]`` on its second, ..., then ``then`` on every later one."""
+    def make(func):
+        left = list(pauses)
 
-    def run(x, out):
-        if pauses:
-            time.sleep(pauses.pop(0))
-        np.multiply(x, 2.0, out=out)
-        return out
-    return run
+        def run(x, out):
+            time.sleep(left.pop(0) if left else then)
+            np.multiply(x, 2.0, out=out)
+            return out
+        return run
+    return make
 
 
-def doubled(func):
-    def run(x, out):
-        np.multiply(x, 2.0, out=out)
-        return out
-    return run
+#: calls of 100 ms (one-time work), 45 ms (within noise of plain's 40), then fast:
+#: level 3's stencil on 2 cores ran its first split calls at 1.10-1.26x of plain
+#: Python, its settled ones at 1.5x
+close_then_fast = pausing([0.1, 0.045])
 
 
 def test_a_long_call_within_the_noise_of_plain_is_no_verdict(fake_backend, ran_at,
@@ -136,8 +135,8 @@ def test_a_long_call_within_the_noise_of_plain_is_no_verdict(fake_backend, ran_a
     x, out = calls(200)
     monkeypatch.setattr("optlevel.core.trials.TRIAL_QUICK_S", 0.0)  # one timed call a side
     # the first call lost (timed again); the second came within CLOSE of plain Python's:
-    # timed up to TRIAL_SAMPLES calls, whose median decides (one call alone gave the key
-    # back to plain Python)
+    # timed on (up to three long calls), and the median decides (one call alone gave the
+    # key back to plain Python)
     assert [ran_at(f, x, out) for _ in range(7)] == [0, 2, 2, 2, 2, 2, 2]
     np.testing.assert_array_equal(out, x * 2.0)
     assert not [why for _, _, why in f.stats().fallbacks if "measured slower" in why]
@@ -148,7 +147,7 @@ def test_a_long_call_within_the_noise_of_plain_is_no_verdict(fake_backend, ran_a
 def test_a_long_call_well_outside_the_noise_is_a_verdict(fake_backend, ran_at,
                                                          monkeypatch):
     monkeypatch.delitem(BACKENDS, "vectorize")
-    fake_backend(name="numba", make=doubled)
+    fake_backend(name="numba", make=pausing([]))
     f = optlevel.optimize(paced_loop, verify=False)
     x, out = calls(200)
     monkeypatch.setattr("optlevel.core.trials.TRIAL_QUICK_S", 0.0)
@@ -165,17 +164,10 @@ def quick_paced(x, out):
     return out
 
 
-def lucky_then_slow(func):
-    """Three calls of 3.6 ms (within noise of plain's 4 ms, and faster), then 6 ms ones:
-    the GPU's 10M-element sum on the H100 machine ran 2.1-4.3 ms a call against NumPy's
-    2.2-2.7, and three lucky calls won it the trial."""
-    pauses = [0.0036] * 3
-
-    def run(x, out):
-        time.sleep(pauses.pop(0) if pauses else 0.006)
-        np.multiply(x, 2.0, out=out)
-        return out
-    return run
+#: three calls of 3.6 ms (within noise of plain's 4 ms, and faster), then 6 ms ones:
+#: the GPU's 10M-element sum on the H100 machine ran 2.1-4.3 ms a call against NumPy's
+#: 2.2-2.7, and three lucky calls won it the trial
+lucky_then_slow = pausing([0.0036] * 3, then=0.006)
 
 
 def test_short_calls_within_the_noise_of_plain_are_timed_longer(fake_backend, ran_at,
