@@ -327,6 +327,58 @@ def test_aliased_containers_run_whole():
     assert "shares objects" in driver.__optlevel_loop__.last
 
 
+def keeps_rows(grid):
+    out = [row[:] for row in grid]
+    keep = []
+    for i in range(len(grid)):
+        for j in range(len(grid[i])):
+            out[i][j] = grid[i][j] * 2.0 + i
+        keep.append(out[i])
+    return keep, out
+
+
+def pairs_rows(A):
+    keep = []
+    for i in range(len(A)):
+        keep.append((i, A[i]))
+    return keep
+
+
+def slot_rows(A):
+    C = [None] * len(A)
+    for i in range(len(A)):
+        C[i] = A[i]
+    return C
+
+
+@pytest.mark.parametrize("helps_up_to", [4, 0])
+@pytest.mark.parametrize("func, held", [
+    (keeps_rows, lambda args, got: all(k is o for k, o in zip(*got))),
+    (pairs_rows, lambda args, got: all(t[1] is a for t, a in zip(got, args[0]))),
+    (slot_rows, lambda args, got: all(c is a for c, a in zip(got, args[0]))),
+])
+def test_a_loop_that_stores_an_object_it_was_given_keeps_that_object(func, held,
+                                                                     helps_up_to,
+                                                                     monkeypatch):
+    """The plain loop stores the very object (``keep.append(out[i])``: then ``keep[0] is
+    out[0]``); a worker would hand back a copy, equal in value. A worker's piece that
+    stores an object it was given says so: the loop runs on here from that piece, as
+    written, and the later calls run it whole. With the caller helping (up to 4
+    workers) and waiting (more)."""
+    from optlevel.levels.parallel import iterhelp
+
+    monkeypatch.setattr(iterhelp, "HELPS_UP_TO", helps_up_to)
+    driver = iteration_prepare(func, analyze(func), 3).fn
+    runner = driver.__optlevel_loop__
+    for n in (7, 40):
+        args = (_lists(n),)
+        got = driver(*args)
+        assert got == func(*copy.deepcopy(args))
+        assert held(args, got), (func.__name__, n, runner.last)
+        assert "stored an object the loop was given" in runner.last, runner.last
+    assert runner.stores_given
+
+
 def carried(x):
     for i in range(1, len(x)):
         x[i] = x[i - 1] + 1

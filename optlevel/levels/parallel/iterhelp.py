@@ -195,7 +195,8 @@ def _helped(runner: Any, env: dict, cut: Any, sent: tuple, shipped: tuple) -> tu
             continue
         env.update(zip(names, done))  # the others fold onto what piece 0 reduced
         if failed is not None:  # the user's error: the loop goes on here from that piece
-            runner.last = "a piece raised: the loop ran on here, serially, from that piece"
+            runner.last = runner.raised(failed, "the loop ran on here, serially, from that "
+                                                "piece")
             return _resume(runner, env, [_effects(cut.segments, r) for r in returned], descs)
         if not runner.checked:  # the first split call checks its first worker piece here
             if runner.differs(env_sent, *pickle.loads(blobs[0]),

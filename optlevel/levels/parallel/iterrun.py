@@ -56,7 +56,7 @@ from .itercut import (
     tree_params,
 )
 from .iterhelp import Share, helps, run_helped
-from .iterworker import CURRENT_GLOBALS, SHM_BYTES, UNSET, run_loop_piece
+from .iterworker import CURRENT_GLOBALS, SHM_BYTES, UNSET, StoredGiven, run_loop_piece
 from .shm import Segments
 from .split_iter import IterProof
 
@@ -67,6 +67,11 @@ _REDUCIBLE = (int, float, complex, str, bytes, np.number)
 FLOAT_SUM = ("{name!r} adds or multiplies floats: folded piece by piece it would be "
              "reassociated and its last bits could differ, so the loop ran here as written "
              "(@optimize(sum_order='pairwise') allows the split)")
+
+#: Why a loop whose piece stored an object it was given runs as written (``last``).
+STORES_GIVEN = ("a piece stored an object the loop was given (appended it, wrote it into a "
+                "slot or reduced to it): a worker process would hand back a copy, where the "
+                "plain loop stores that very object, so the loop runs as written")
 
 _CALLS = itertools.count()
 
@@ -197,6 +202,7 @@ class LoopRunner:
         self.threads = threads  # the pieces run on the thread pool, on the real objects
         self.checked = False  # the first split call's first piece was checked here
         self.untrusted = False  # ... and differed: the loop runs as written
+        self.stores_given = False  # a piece stored an object it was given: runs as written
         self.private: frozenset[str] = frozenset()
         if threads:
             from .iterthreads import private_slots
@@ -251,6 +257,8 @@ class LoopRunner:
             return runtime.INSIDE_WORKER
         if self.untrusted:
             return UNTRUSTED
+        if self.stores_given:
+            return STORES_GIVEN
         missing = [n for n in proof.env if n not in env]
         if missing:
             return f"{missing[0]!r} is not bound"
@@ -331,8 +339,8 @@ class LoopRunner:
             except BrokenProcessPool as exc:
                 pools.rebuild_after_death(self.name, exc, attempt == 1, "the call run")
                 continue
-            except Exception:  # the user's error: the plain loop raises it, as written
-                self.last = "a piece raised: the loop ran again here, serially"
+            except Exception as exc:  # the user's error: the plain loop raises it
+                self.last = self.raised(exc, "the loop ran again here, serially")
                 return self.serial(kind, args, env)
             if self.float_partials(results) or self.differs(env_sent, sends[0], descs[0],
                                                             results[0]):
@@ -376,8 +384,8 @@ class LoopRunner:
         except KeyboardInterrupt:
             client.cancel(futures)
             raise
-        except Exception:  # the user's error: the plain loop raises it, as written
-            self.last = "a piece raised: the loop ran again here, serially"
+        except Exception as exc:  # the user's error: the plain loop raises it, as written
+            self.last = self.raised(exc, "the loop ran again here, serially")
             return self.serial(kind, args, env)
         if self.float_partials(results) or self.differs(env_blob, sends[0], descs[0],
                                                         results[0]):
@@ -401,8 +409,8 @@ class LoopRunner:
             refs = [task.remote(func_blob, self.code_blob, token, shared, sends[k], desc,
                                 self.spec) for k, desc in enumerate(descs)]
             results = ray.get(refs)
-        except RayTaskError:  # the user's error: the plain loop raises it, as written
-            self.last = "a piece raised: the loop ran again here, serially"
+        except RayTaskError as exc:  # the user's error: the plain loop raises it
+            self.last = self.raised(exc, "the loop ran again here, serially")
             return self.serial(kind, args, env)
         except (OSError, RayError) as exc:  # the cluster went away, a worker died
             return self._lost(kind, args, env, exc, "ray")
@@ -411,6 +419,17 @@ class LoopRunner:
             return self.serial(kind, args, env)
         self.last = f"{len(descs)} pieces on ray"
         return self.merge(env, results)
+
+    def raised(self, exc: BaseException, then: str) -> str:
+        """What a piece's exception means (``last``'s text). The user's error: the
+        loop runs again here and raises it as written. :class:`.iterworker.StoredGiven`
+        (also as Ray wraps it): this call's loop runs here all the same, and every later
+        call runs it whole."""
+        if isinstance(exc, StoredGiven) or isinstance(getattr(exc, "cause", None),
+                                                      StoredGiven):
+            self.stores_given = True
+            return f"{STORES_GIVEN}; {then}"
+        return f"a piece raised: {then}"
 
     def differs(self, env_sent: Any, sent: dict, desc: tuple, got: tuple) -> bool:
         """The first split call: its first piece again here (:mod:`.itercheck`)."""

@@ -20,7 +20,8 @@ from . import shm
 from .worker import load_function, use_globals
 
 __all__ = ["UNSET", "Unset", "items_of", "key_at", "run_loop_piece", "run_shipped_piece",
-           "piece_function", "CURRENT_GLOBALS", "run_piece_on", "load_env", "preload", "SHM_BYTES"]
+           "piece_function", "CURRENT_GLOBALS", "run_piece_on", "load_env", "preload", "SHM_BYTES",
+           "StoredGiven"]
 
 #: the key of the shared values under which the caller's current globals travel
 CURRENT_GLOBALS = "__optlevel_current_globals__"
@@ -59,6 +60,21 @@ UNSET = Unset()
 _MISSING = object()
 
 
+class StoredGiven(Exception):
+    """A worker's piece stored an object it was given (appended it, wrote it into a
+    slot, or reduced to it): the plain loop stores that very object, the parent would
+    merge a copy (``keep.append(out[i])`` then ``keep[0] is out[0]``). Raised in the
+    worker, it is handled as a raising piece: the loop runs on in the caller's process
+    from that piece, as written, and the function's later calls run it whole."""
+
+    def __reduce__(self) -> tuple:
+        return (StoredGiven, self.args)
+
+
+#: Values with no identity a program can rely on across a copy.
+_ATOMS = frozenset({int, float, complex, bool, str, bytes, type(None), Unset})
+
+
 def piece_function(code_blob: bytes, func: Callable[..., Any]) -> Callable[..., Any]:
     """The loop's piece function (``(env, items) -> reductions``) with ``func``'s globals."""
     def make() -> Callable[..., Any]:
@@ -92,8 +108,14 @@ def run_loop_piece(func_blob: bytes, code_blob: bytes, token: str, env_blob: byt
     func = load_function(func_blob)
     piece = piece_function(code_blob, func)
     env = dict(_envs.get_or_make(token, lambda: load_env(env_blob)))
-    with use_globals(func, env.pop(CURRENT_GLOBALS, {})):
-        return run_piece_on(piece, env, starts, desc, spec)
+    current = env.pop(CURRENT_GLOBALS, {})
+    given = {**env, **starts}  # what this worker received, before the piece runs
+    held = _snapshot(given, spec[0], desc)
+    with use_globals(func, current):
+        effects = run_piece_on(piece, env, starts, desc, spec)
+    if stores_given(effects, given, held, desc, spec):
+        raise StoredGiven("a piece stored an object it was given; a worker would store a copy")
+    return effects
 
 
 def run_shipped_piece(func_blob: bytes, code_blob: bytes, token: str, env_blob: bytes,
@@ -138,6 +160,66 @@ def run_piece_on(piece: Callable[..., Any], env: dict, starts: dict[str, Any], d
     changes = {name: _changes(env[name], deep, keys, before[name])
                for (name, deep, _), keys in zip(slots, _keys(slots, desc))}
     return reduced, changes, {name: env[name] for name in appends}
+
+
+def stores_given(effects: tuple, given: dict, held: dict, desc: tuple, spec: tuple) -> bool:
+    """Does a piece's ``effects`` hold an object the worker was given? ``given``: the
+    names bound before the piece ran; ``held``: what the containers it writes at the
+    top level held at its keys before (:func:`_snapshot`); ``desc``: its items.
+    Appended values, values written at a slot and reductions are looked through; the
+    cells of rows written in place are not (the row is the caller's own object, and the
+    merge copies its cells). Effects of numbers, strings and tuples of them, the
+    common case, cost one pass over them."""
+    reduced, changes, appended = effects
+    shallow = {name for name, deep, _ in spec[0] if not deep}
+    stored = list(reduced)
+    for name in shallow:
+        stored.extend(value for _, value in changes.get(name, ()))
+    for values in appended.values():
+        stored.extend(values)
+    stored = [v for v in stored if not _plain(v)]
+    if not stored:
+        return False
+    written = shallow | set(spec[1])  # their items at the piece's keys are new now
+    roots: list[Any] = [v for k, v in given.items() if k not in written]
+    roots += [obj for found in held.values() for obj in found.values() if obj is not _MISSING]
+    roots.append(desc)
+    seen = _reachable(roots)
+    seen.update(id(given[k]) for k in written if k in given)
+    return any(_reachable([v], stop=seen) is None for v in stored)
+
+
+def _plain(value: Any) -> bool:
+    """A number, a string, or a tuple of them: nothing whose identity a copy changes."""
+    if type(value) in _ATOMS:
+        return True
+    return type(value) is tuple and len(value) <= 16 and all(type(v) in _ATOMS for v in value)
+
+
+def _reachable(roots: list[Any], stop: set[int] | None = None) -> set[int] | None:
+    """The ids of the objects reachable from ``roots`` through lists, tuples, sets,
+    dicts, arrays' bases and instances' ``__dict__`` (numbers and strings left out);
+    None as soon as one of them is in ``stop``."""
+    seen: set[int] = set()
+    stack = list(roots)
+    while stack:
+        obj = stack.pop()
+        if type(obj) in _ATOMS or id(obj) in seen:
+            continue
+        if stop is not None and id(obj) in stop:
+            return None
+        seen.add(id(obj))
+        if isinstance(obj, (list, tuple, set, frozenset)):
+            stack.extend(obj)
+        elif isinstance(obj, dict):
+            stack.extend(obj.keys())
+            stack.extend(obj.values())
+        elif isinstance(obj, np.ndarray):
+            if obj.base is not None:
+                stack.append(obj.base)
+        else:
+            stack.extend(getattr(obj, "__dict__", {}).values())
+    return seen
 
 
 def preload(func_blob: bytes) -> None:
