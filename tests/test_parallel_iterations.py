@@ -523,6 +523,10 @@ def test_the_same_splits_on_a_dask_local_cluster():
             assert driver(*split_args) == func(*plain_args)
             assert split_args == plain_args
             assert driver.__optlevel_loop__.last.endswith("pieces on dask"), name
+        driver = iteration_prepare(slot_rows, analyze(slot_rows), 2, lambda: client).fn
+        rows = _lists(9)  # a piece that stores an object it was given: run as written
+        assert all(c is a for c, a in zip(driver(rows), rows))
+        assert driver.__optlevel_loop__.stores_given
         optlevel.configure(executor=client)
         f = optimize(word_counts, level=3, strict=True)
         docs = _words(30)

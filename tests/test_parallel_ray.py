@@ -149,6 +149,12 @@ def test_iteration_splits_on_ray():
 
     with pytest.raises(ZeroDivisionError):
         iteration_prepare(inverse, analyze(inverse), 2, ray=True).fn([3, 2, 1, 0, 5])
+    from test_parallel_iterations import _lists, slot_rows
+
+    driver = iteration_prepare(slot_rows, analyze(slot_rows), 2, ray=True).fn
+    rows = _lists(9)  # a piece that stores an object it was given: run as written
+    assert all(c is a for c, a in zip(driver(rows), rows))
+    assert driver.__optlevel_loop__.stores_given
     optlevel.configure(executor="ray")
     f = optimize(word_counts, level=3, strict=True)
     docs = _words(30)
