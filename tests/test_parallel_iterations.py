@@ -379,6 +379,22 @@ def test_a_loop_that_stores_an_object_it_was_given_keeps_that_object(func, held,
     assert runner.stores_given
 
 
+def test_rows_of_numbers_are_told_apart_alike_in_c_and_python():
+    """What the look through a piece's effects skips: a list or tuple of exact numbers,
+    strings, bytes and None; anything else it looks into (a float subclass may carry
+    an identity of its own). The compiled check where it was built, and Python's."""
+    from optlevel.levels.parallel import iterworker
+
+    class F(float):
+        pass
+
+    cases = [([1.0, 2, "s", None, True, 1j, b"x"], True), ([], True), ((1, 2.5), True),
+             ([1.0, [2.0]], False), ([F(1.0)], False), ((1, (2,)), False),
+             ([np.float64(1.0)], False), ([{}], False)]
+    for check in {iterworker.atoms_only, iterworker.atoms_only_python}:
+        assert [check(seq) for seq, _ in cases] == [want for _, want in cases], check
+
+
 def carried(x):
     for i in range(1, len(x)):
         x[i] = x[i - 1] + 1

@@ -75,6 +75,20 @@ class StoredGiven(Exception):
 _ATOMS = frozenset({int, float, complex, bool, str, bytes, type(None), Unset})
 
 
+
+def atoms_only_python(seq: Any) -> bool:
+    """Does a list or tuple hold only numbers, strings, bytes and None (``Unset`` too)?
+    Where the compiled ``optlevel._atoms`` was built, it answers instead: the same, but
+    False for a set (which this answers) and for ``Unset`` items (looked into then)."""
+    return _ATOMS.issuperset(map(type, seq))
+
+
+try:  # the compiled look through a row (optional, as the call fast path is)
+    from ..._atoms import atoms_only  # type: ignore[import-not-found]
+except ImportError:
+    atoms_only = atoms_only_python
+
+
 def piece_function(code_blob: bytes, func: Callable[..., Any]) -> Callable[..., Any]:
     """The loop's piece function (``(env, items) -> reductions``) with ``func``'s globals."""
     def make() -> Callable[..., Any]:
@@ -190,10 +204,11 @@ def stores_given(effects: tuple, given: dict, held: dict, desc: tuple, spec: tup
 
 
 def _plain(value: Any) -> bool:
-    """A number, a string, or a tuple of them: nothing whose identity a copy changes."""
-    if type(value) in _ATOMS:
+    """A number (NumPy's scalars too), a string, or a tuple of them: nothing whose
+    identity a copy changes."""
+    if type(value) in _ATOMS or isinstance(value, np.generic):
         return True
-    return type(value) is tuple and len(value) <= 16 and all(type(v) in _ATOMS for v in value)
+    return type(value) is tuple and atoms_only(value)
 
 
 def _reachable(roots: list[Any], stop: set[int] | None = None) -> set[int] | None:
@@ -204,13 +219,14 @@ def _reachable(roots: list[Any], stop: set[int] | None = None) -> set[int] | Non
     stack = list(roots)
     while stack:
         obj = stack.pop()
-        if type(obj) in _ATOMS or id(obj) in seen:
+        if type(obj) in _ATOMS or id(obj) in seen or isinstance(obj, np.generic):
             continue
         if stop is not None and id(obj) in stop:
             return None
         seen.add(id(obj))
         if isinstance(obj, (list, tuple, set, frozenset)):
-            stack.extend(obj)
+            if not atoms_only(obj):  # a row of numbers: about 1 ns an item in C
+                stack.extend(obj)
         elif isinstance(obj, dict):
             stack.extend(obj.keys())
             stack.extend(obj.values())
