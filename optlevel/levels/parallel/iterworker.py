@@ -124,7 +124,7 @@ def run_loop_piece(func_blob: bytes, code_blob: bytes, token: str, env_blob: byt
     env = dict(_envs.get_or_make(token, lambda: load_env(env_blob)))
     current = env.pop(CURRENT_GLOBALS, {})
     given = {**env, **starts}  # what this worker received, before the piece runs
-    held = _snapshot(given, spec[0], desc)
+    held = held_before(given, spec, desc)
     with use_globals(func, current):
         effects = run_piece_on(piece, env, starts, desc, spec)
     if stores_given(effects, given, held, desc, spec):
@@ -176,31 +176,71 @@ def run_piece_on(piece: Callable[..., Any], env: dict, starts: dict[str, Any], d
     return reduced, changes, {name: env[name] for name in appends}
 
 
-def stores_given(effects: tuple, given: dict, held: dict, desc: tuple, spec: tuple) -> bool:
+def stores_given(effects: tuple, given: dict, held: tuple[dict, list], desc: tuple,
+                 spec: tuple) -> bool:
     """Does a piece's ``effects`` hold an object the worker was given? ``given``: the
-    names bound before the piece ran; ``held``: what the containers it writes at the
-    top level held at its keys before (:func:`_snapshot`); ``desc``: its items.
-    Appended values, values written at a slot and reductions are looked through; the
-    cells of rows written in place are not (the row is the caller's own object, and the
-    merge copies its cells). Effects of numbers, strings and tuples of them, the
-    common case, cost one pass over them."""
+    names bound before the piece ran; ``held``: :func:`held_before`; ``desc``: its
+    items. Looked through: appended values, values written at a slot, reductions, and
+    the cells of rows written in place (the caller copies those cells into its own row:
+    a cell holding an object the worker was given, written or left alone, would come
+    back a copy). Effects of numbers, strings and tuples of them, the common case, cost
+    one pass over them (rows of numbers in C, :mod:`optlevel._atoms`)."""
     reduced, changes, appended = effects
-    shallow = {name for name, deep, _ in spec[0] if not deep}
+    slots = {name: deep for name, deep, _ in spec[0]}
     stored = list(reduced)
-    for name in shallow:
-        stored.extend(value for _, value in changes.get(name, ()))
+    for name, deep in slots.items():
+        for _, value in changes.get(name, ()):
+            if not deep or isinstance(value, np.ndarray):
+                stored.append(value)
+            elif type(value) is dict:
+                stored.extend(value.values())
+            elif type(value) is not list or not atoms_only(value):
+                # a list's cells (a row of another type is put back whole: itself)
+                stored.extend(value if type(value) is list else (value,))
     for values in appended.values():
         stored.extend(values)
     stored = [v for v in stored if not _plain(v)]
     if not stored:
         return False
-    written = shallow | set(spec[1])  # their items at the piece's keys are new now
+    objects, cells = held
+    written = set(slots) | set(spec[1])  # their items at the piece's keys are new now
     roots: list[Any] = [v for k, v in given.items() if k not in written]
-    roots += [obj for found in held.values() for obj in found.values() if obj is not _MISSING]
+    roots += [obj for found in objects.values() for obj in found.values()
+              if obj is not _MISSING]
+    roots += cells
     roots.append(desc)
     seen = _reachable(roots)
-    seen.update(id(given[k]) for k in written if k in given)
+    for name in written:  # a written container itself, and the rows written in place
+        if name in given:
+            seen.add(id(given[name]))
+    for name, deep in slots.items():
+        if deep:
+            seen.update(id(value) for _, value in changes.get(name, ())
+                        if not isinstance(value, np.ndarray))
     return any(_reachable([v], stop=seen) is None for v in stored)
+
+
+def held_before(given: dict, spec: tuple, desc: tuple) -> tuple[dict, list]:
+    """Before a piece runs: what the containers it writes at the top level hold at its
+    keys (:func:`_snapshot`), and the cells of the rows it writes in place that hold
+    more than numbers and strings (the rows of numbers, the common case, cost a pass in
+    C each)."""
+    slots = spec[0]
+    cells: list[Any] = []
+    for (name, deep, _), keys in zip(slots, _keys(slots, desc)):
+        container = given.get(name)
+        if not deep or container is None or isinstance(container, np.ndarray):
+            continue
+        for key in keys:
+            try:
+                row = container[key]
+            except (IndexError, KeyError, TypeError):
+                continue
+            if type(row) is dict:
+                cells.extend(row.values())
+            elif type(row) is list and not atoms_only(row):
+                cells.extend(row)
+    return _snapshot(given, slots, desc), cells
 
 
 def _plain(value: Any) -> bool:
