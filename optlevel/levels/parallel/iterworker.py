@@ -67,13 +67,9 @@ class StoredGiven(Exception):
     worker, it is handled as a raising piece: the loop runs on in the caller's process
     from that piece, as written, and the function's later calls run it whole."""
 
-    def __reduce__(self) -> tuple:
-        return (StoredGiven, self.args)
-
 
 #: Values with no identity a program can rely on across a copy.
 _ATOMS = frozenset({int, float, complex, bool, str, bytes, type(None), Unset})
-
 
 
 def atoms_only_python(seq: Any) -> bool:
@@ -124,9 +120,10 @@ def run_loop_piece(func_blob: bytes, code_blob: bytes, token: str, env_blob: byt
     env = dict(_envs.get_or_make(token, lambda: load_env(env_blob)))
     current = env.pop(CURRENT_GLOBALS, {})
     given = {**env, **starts}  # what this worker received, before the piece runs
-    held = held_before(given, spec, desc)
+    keys = _keys(spec[0], desc)
+    held = held_before(given, spec[0], keys)
     with use_globals(func, current):
-        effects = run_piece_on(piece, env, starts, desc, spec)
+        effects = run_piece_on(piece, env, starts, desc, spec, keys, held[0])
     if stores_given(effects, given, held, desc, spec):
         raise StoredGiven("a piece stored an object it was given; a worker would store a copy")
     return effects
@@ -163,16 +160,20 @@ def run_shipped_piece(func_blob: bytes, code_blob: bytes, token: str, env_blob: 
 
 
 def run_piece_on(piece: Callable[..., Any], env: dict, starts: dict[str, Any], desc: tuple,
-                 spec: tuple) -> tuple:
-    """The piece's loop over ``desc`` on ``env`` (changed in place), and its effects."""
+                 spec: tuple, keys: list[list[Any]] | None = None,
+                 before: dict[str, dict] | None = None) -> tuple:
+    """The piece's loop over ``desc`` on ``env`` (changed in place), and its effects.
+    ``keys`` and ``before``: the slots' keys and :func:`_snapshot`, where the caller
+    has them already."""
     env.update(starts)
     slots, appends = spec
     for name in appends:
         env[name] = []
-    before = _snapshot(env, slots, desc)
+    keys = _keys(slots, desc) if keys is None else keys
+    before = _snapshot(env, slots, keys) if before is None else before
     reduced = piece(env, items_of(desc))
-    changes = {name: _changes(env[name], deep, keys, before[name])
-               for (name, deep, _), keys in zip(slots, _keys(slots, desc))}
+    changes = {name: _changes(env[name], deep, at, before[name])
+               for (name, deep, _), at in zip(slots, keys)}
     return reduced, changes, {name: env[name] for name in appends}
 
 
@@ -190,13 +191,13 @@ def stores_given(effects: tuple, given: dict, held: tuple[dict, list], desc: tup
     stored = list(reduced)
     for name, deep in slots.items():
         for _, value in changes.get(name, ()):
-            if not deep or isinstance(value, np.ndarray):
-                stored.append(value)
-            elif type(value) is dict:
+            if type(value) is dict and deep:
                 stored.extend(value.values())
-            elif type(value) is not list or not atoms_only(value):
-                # a list's cells (a row of another type is put back whole: itself)
-                stored.extend(value if type(value) is list else (value,))
+            elif type(value) is list and deep:
+                if not atoms_only(value):
+                    stored.extend(value)
+            else:  # a slot's new value, or a row put back whole (an array's, another type)
+                stored.append(value)
     for values in appended.values():
         stored.extend(values)
     stored = [v for v in stored if not _plain(v)]
@@ -220,18 +221,17 @@ def stores_given(effects: tuple, given: dict, held: tuple[dict, list], desc: tup
     return any(_reachable([v], stop=seen) is None for v in stored)
 
 
-def held_before(given: dict, spec: tuple, desc: tuple) -> tuple[dict, list]:
+def held_before(given: dict, slots: tuple, keys: list[list[Any]]) -> tuple[dict, list]:
     """Before a piece runs: what the containers it writes at the top level hold at its
     keys (:func:`_snapshot`), and the cells of the rows it writes in place that hold
     more than numbers and strings (the rows of numbers, the common case, cost a pass in
     C each)."""
-    slots = spec[0]
     cells: list[Any] = []
-    for (name, deep, _), keys in zip(slots, _keys(slots, desc)):
+    for (name, deep, _), at in zip(slots, keys):
         container = given.get(name)
         if not deep or container is None or isinstance(container, np.ndarray):
             continue
-        for key in keys:
+        for key in at:
             try:
                 row = container[key]
             except (IndexError, KeyError, TypeError):
@@ -240,7 +240,7 @@ def held_before(given: dict, spec: tuple, desc: tuple) -> tuple[dict, list]:
                 cells.extend(row.values())
             elif type(row) is list and not atoms_only(row):
                 cells.extend(row)
-    return _snapshot(given, slots, desc), cells
+    return _snapshot(given, slots, keys), cells
 
 
 def _plain(value: Any) -> bool:
@@ -305,16 +305,17 @@ def _keys(slots: tuple, desc: tuple) -> list[list[Any]]:
     return out
 
 
-def _snapshot(env: dict, slots: tuple, desc: tuple) -> dict[str, dict]:
-    """Each (shallow-written) container's objects at the piece's keys, before it runs."""
+def _snapshot(env: dict, slots: tuple, keys: list[list[Any]]) -> dict[str, dict]:
+    """Each (shallow-written) container's objects at the piece's keys (``keys``, one
+    list a slot: :func:`_keys`), before it runs."""
     out: dict[str, dict] = {}
-    for (name, deep, _), keys in zip(slots, _keys(slots, desc)):
+    for (name, deep, _), at in zip(slots, keys):
         container = env[name]
         if deep or isinstance(container, np.ndarray):
             out[name] = {}
             continue
         found = {}
-        for key in keys:
+        for key in at:
             try:
                 found[key] = container[key]
             except (IndexError, KeyError, TypeError):
