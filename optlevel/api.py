@@ -195,15 +195,12 @@ class Optimized(CallBase, Generic[P, R_co]):
             table.reset(STATE.generation)
         key = (ceiling, mode, signature_key(args, kwargs))
         plan = table.plans.get(key) or self._dispatcher.plan_for(key, args, kwargs, s)
-        n = plan.calls  # timed as the fast path times: Plan.time stands for covered(calls)
         start = perf_counter()
         try:
             result = plan.fn(*args, **kwargs)
         except plan.catch as exc:
             return self._dispatcher.recover(plan, key, exc, args, kwargs, s)
-        if not (n > 7 and n & 7):
-            plan.time += (perf_counter() - start) * (8 if n > 7 else 1)
-        plan.calls += 1
+        plan.count(perf_counter() - start)  # sampled as the fast path samples
         return result
 
     def _ceiling(self, bound: int | None, s: Any) -> tuple[int, int]:

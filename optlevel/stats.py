@@ -8,7 +8,6 @@ import weakref
 from typing import TYPE_CHECKING, Any, TextIO
 
 from ._table import Block, Rendered, Table, format_seconds
-from .core.plan import covered
 from .ladder import LEVEL_NAMES
 
 if TYPE_CHECKING:
@@ -137,8 +136,8 @@ def function_stats(dispatcher: Dispatcher) -> FunctionStats:
         if counts is not None:  # level 2's guard (one per prepared callable)
             entry["replays"][id(fn)] = counts()["replays"]
         entry["calls"] += plan.calls
-        # the fast path's sampled clock stands for covered(calls) calls: scaled to those run
-        entry["time"] += plan.time * plan.calls / covered(plan.calls) if plan.calls else 0.0
+        # the fast path's sampled clock: its mean per call, over the calls that ran
+        entry["time"] += (plan.measured or 0.0) * plan.calls
         entry["compile_time"] += plan.compile_time
         entry["fallbacks"].update(dict.fromkeys(plan.fallbacks))
         if plan.note:
