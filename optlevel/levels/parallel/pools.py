@@ -1,9 +1,9 @@
 """The persistent pools of level 3, started on first use and reused.
 
 A thread pool (``concurrent.futures.ThreadPoolExecutor``) for NumPy code that
-releases the GIL, and a process pool (``ProcessPoolExecutor``, its processes
-spawned without running the user's ``__main__`` script: :mod:`.start`) for
-Python code that holds it. Only the standard library:
+releases the GIL, and a process pool (:class:`.pipes.PipePool`, a worker on a pipe
+each, fed from the calling thread; its processes spawned without running the user's
+``__main__`` script: :mod:`.start`) for Python code that holds it. Only the standard library:
 the pools work wherever Python does. Each worker process caps its BLAS, OpenMP
 and Numba threads at one (threadpoolctl) so a pool of N workers uses N cores,
 and never starts level 3 itself. A pool whose worker died is rebuilt
@@ -19,14 +19,14 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
-from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from ...core.runtime import RUNTIME
 from ...errors import PerformanceWarning, warn_once
 from . import runtime, worker
+from .pipes import PipePool
 
 __all__ = ["ThreadPool", "ProcessPool", "THREADS", "PROCESSES", "close_pools", "wait_all",
            "gather", "settle"]
@@ -71,7 +71,7 @@ class ProcessPool:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._executor: ProcessPoolExecutor | None = None
+        self._executor: PipePool | None = None
         self._size = 0
         self.starts = 0  # how many times a pool was started (tests read it)
 
@@ -79,24 +79,21 @@ class ProcessPool:
     def running(self) -> bool:
         return self._executor is not None
 
-    def get(self, size: int) -> ProcessPoolExecutor:
+    def get(self, size: int) -> PipePool:
         with self._lock:
             broken = self._executor is not None and getattr(self._executor, "_broken", False)
             if self._executor is None or self._size != size or broken:
                 self._drop(kill=broken)
                 _closed_at_shutdown()
-                self._executor = ProcessPoolExecutor(
-                    max_workers=max(1, size), mp_context=_context(),
-                    initializer=worker.init_process)
+                self._executor = PipePool(max(1, size), _context(), worker.init_process)
                 self._size = size
                 self.starts += 1
             return self._executor
 
     def pids(self) -> list[int]:
-        """Process ids of the live workers (started lazily by the first tasks)."""
+        """Process ids of the workers."""
         executor = self._executor
-        processes = getattr(executor, "_processes", None) or {}
-        return [p.pid for p in list(processes.values()) if p.pid is not None]
+        return [] if executor is None else list(executor._processes)
 
     def rebuild(self) -> None:
         """Drop a broken pool (its workers are killed); the next ``get`` starts a new one."""
@@ -116,24 +113,8 @@ class ProcessPool:
         if executor is None:
             return
         if kill:
-            _kill_workers(executor)
+            executor.kill_workers()
         executor.shutdown(wait=not kill, cancel_futures=True)
-
-
-def _kill_workers(executor: ProcessPoolExecutor) -> None:
-    terminate = getattr(executor, "kill_workers", None)  # Python 3.14
-    if terminate is not None:
-        terminate()
-        return
-    # Before 3.14 concurrent.futures has no public way to stop running workers.
-    for process in list((getattr(executor, "_processes", None) or {}).values()):
-        try:
-            process.kill()
-        except (OSError, ValueError, AttributeError):  # already gone
-            pass
-    deadline = time.monotonic() + 5.0
-    for process in list((getattr(executor, "_processes", None) or {}).values()):
-        process.join(timeout=max(0.0, deadline - time.monotonic()))
 
 
 def _context() -> Any:

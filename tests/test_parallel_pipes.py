@@ -1,0 +1,120 @@
+"""Level 3's process pool (:mod:`optlevel.levels.parallel.pipes`): real worker
+processes, each task's outcome in its future, a dead worker breaking the pool, and a
+process that exits with a pool still up."""
+
+import operator
+import os
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import as_completed, wait
+from concurrent.futures.process import BrokenProcessPool
+
+import pytest
+
+from optlevel.levels.parallel.pipes import PipePool
+from optlevel.levels.parallel.start import context
+
+
+@pytest.fixture
+def pool():
+    made = PipePool(2, context())
+    yield made
+    made.kill_workers()
+    made.shutdown(wait=False, cancel_futures=True)
+
+
+def test_more_tasks_than_workers_come_back_in_their_own_futures(pool):
+    futures = [pool.submit(pow, k, 2) for k in range(25)]
+    assert [f.result(timeout=60) for f in futures] == [k * k for k in range(25)]
+    assert sorted(f.result() for f in as_completed(futures)) == [k * k for k in range(25)]
+    # every task ran in a worker, none here
+    pids = {pool.submit(os.getpid).result(timeout=60) for _ in range(8)}
+    assert pids <= set(pool._processes) and os.getpid() not in pids
+
+
+def test_a_task_that_raises_raises_with_the_workers_traceback(pool):
+    future = pool.submit(operator.truediv, 1, 0)
+    with pytest.raises(ZeroDivisionError) as caught:
+        future.result(timeout=60)
+    assert "ZeroDivisionError" in str(caught.value.__cause__)
+    assert pool.submit(operator.add, 2, 3).result(timeout=60) == 5  # the pool still serves
+
+
+def test_an_argument_that_cannot_travel_fails_its_future_not_submit(pool):
+    future = pool.submit(len, threading.Lock())
+    with pytest.raises(TypeError, match="pickle"):
+        future.result(timeout=60)
+    assert pool.submit(len, "abc").result(timeout=60) == 3
+
+
+def test_a_result_that_cannot_travel_fails_its_future(pool):
+    future = pool.submit(threading.Lock)  # a lock made in the worker cannot come back
+    with pytest.raises(RuntimeError, match="could not send back its result"):
+        future.result(timeout=60)
+    assert pool.submit(len, "ab").result(timeout=60) == 2
+
+
+def test_a_queued_task_can_be_cancelled(pool):
+    busy = [pool.submit(time.sleep, 0.5) for _ in range(2)]
+    queued = pool.submit(os.getpid)
+    assert queued.cancel()
+    wait(busy, timeout=60)
+    assert queued.cancelled() and all(f.result() is None for f in busy)
+
+
+def test_a_worker_that_dies_breaks_the_pool(pool):
+    victim = pool.submit(os._exit, 3)
+    with pytest.raises(BrokenProcessPool, match="ended abruptly"):
+        victim.result(timeout=60)
+    with pytest.raises(BrokenProcessPool):
+        pool.submit(len, "a")
+
+
+def test_tasks_queued_behind_a_dying_worker_fail_too(pool):
+    sleeping = pool.submit(time.sleep, 0.3)
+    dying = pool.submit(os._exit, 3)
+    queued = [pool.submit(pow, 2, k) for k in range(4)]
+    with pytest.raises(BrokenProcessPool):
+        dying.result(timeout=60)
+    done, _ = wait(queued, timeout=60)
+    assert len(done) == 4  # none is left waiting forever
+    for future in queued:
+        if not future.cancelled() and future.exception() is not None:
+            assert isinstance(future.exception(), BrokenProcessPool)
+    sleeping.exception(timeout=60)  # it ends one way or the other
+
+
+def test_shutdown_ends_the_workers_after_their_tasks():
+    made = PipePool(2, context())
+    futures = [made.submit(pow, 3, k) for k in range(6)]
+    made.shutdown(wait=True)
+    assert [f.result() for f in futures] == [3 ** k for k in range(6)]
+    assert all(not p.is_alive() for p in made._processes.values())
+    with pytest.raises(RuntimeError, match="after shutdown"):
+        made.submit(len, "a")
+
+
+def test_the_pool_adds_one_thread_its_reader():
+    """The mechanism: tasks are written from the calling thread; the only thread the
+    pool adds is the reader of results (the executor adds a manager and a feeder)."""
+    before = set(threading.enumerate())
+    made = PipePool(2, context())
+    try:
+        assert made.submit(pow, 2, 3).result(timeout=60) == 8
+        added = [t.name for t in set(threading.enumerate()) - before]
+        assert added == ["optlevel-L3-results"]
+    finally:
+        made.shutdown(wait=True)
+
+
+def test_a_process_that_exits_with_the_pool_up_does_not_hang():
+    code = ("from optlevel.levels.parallel.pipes import PipePool\n"
+            "from optlevel.levels.parallel.start import context\n"
+            "pool = PipePool(2, context())\n"
+            "print(pool.submit(pow, 2, 5).result())\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, cwd=os.path.dirname(os.path.dirname(__file__)))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "32"
