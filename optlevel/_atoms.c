@@ -31,7 +31,76 @@ atoms_only(PyObject *module, PyObject *seq)
     Py_RETURN_TRUE;
 }
 
+/* Rows of floats through level 3's local process pool as their doubles' bytes
+ * (optlevel/levels/parallel/floatrows.py): 8 bytes a float, one copy each way, rather
+ * than pickle's opcode and object a float. Exact types only (a subclass may pickle
+ * itself otherwise); every double's bits kept (-0.0, NaN payloads). The bytes are the
+ * machine's own order: both ends run on this machine. */
+#define FLOAT_ROWS_MIN 8
+
+static PyObject *
+floats_from(PyObject *module, PyObject *arg)
+{
+    Py_buffer view;
+    PyObject *list = NULL;
+    Py_ssize_t n, i;
+    const char *at;
+
+    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0) return NULL;
+    if (view.len % sizeof(double)) {
+        PyErr_SetString(PyExc_ValueError, "floats_from: not a whole number of doubles");
+        goto done;
+    }
+    n = view.len / (Py_ssize_t)sizeof(double);
+    list = PyList_New(n);
+    if (list == NULL) goto done;
+    at = (const char *)view.buf;
+    for (i = 0; i < n; i++) {
+        double value;
+        PyObject *item;
+        memcpy(&value, at + i * sizeof(double), sizeof(double));
+        item = PyFloat_FromDouble(value);
+        if (item == NULL) {
+            Py_CLEAR(list);
+            goto done;
+        }
+        PyList_SET_ITEM(list, i, item);
+    }
+done:
+    PyBuffer_Release(&view);
+    return list;
+}
+
+static PyObject *
+pack_floats(PyObject *module, PyObject *obj)
+{
+    PyObject **items, *packed;
+    Py_ssize_t n, i;
+    char *at;
+
+    if (!PyList_CheckExact(obj)) Py_RETURN_NONE;
+    n = PyList_GET_SIZE(obj);
+    if (n < FLOAT_ROWS_MIN) Py_RETURN_NONE;
+    items = PySequence_Fast_ITEMS(obj);
+    for (i = 0; i < n; i++) {
+        if (Py_TYPE(items[i]) != &PyFloat_Type) Py_RETURN_NONE;
+    }
+    packed = PyBytes_FromStringAndSize(NULL, n * (Py_ssize_t)sizeof(double));
+    if (packed == NULL) return NULL;
+    at = PyBytes_AS_STRING(packed);
+    for (i = 0; i < n; i++) {  /* nothing ran since the check: the same items */
+        double value = PyFloat_AS_DOUBLE(items[i]);
+        memcpy(at + i * sizeof(double), &value, sizeof(double));
+    }
+    return packed;
+}
+
 static PyMethodDef methods[] = {
+    {"pack_floats", pack_floats, METH_O,
+     "A list of 8 or more floats (exact types) as its doubles' bytes (machine order); "
+     "None for anything else."},
+    {"floats_from", floats_from, METH_O,
+     "The list of floats whose doubles these bytes hold (machine order)."},
     {"atoms_only", atoms_only, METH_O,
      "Does this list or tuple hold only numbers, strings, bytes and None (exact types)?"},
     {NULL, NULL, 0, NULL}
@@ -39,7 +108,8 @@ static PyMethodDef methods[] = {
 
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT, "optlevel._atoms", "What a worker's piece stores, looked "
-    "through in C (optional: optlevel.levels.parallel.iterworker).", -1, methods
+    "through in C, and lists of floats packed for the process pool (optional: "
+    "optlevel.levels.parallel.iterworker and .floatrows).", -1, methods
 };
 
 PyMODINIT_FUNC

@@ -26,17 +26,17 @@ piece again here), and a pool whose workers died twice.
 Three things decide whether it pays:
 
 * The caller starts its piece only once every worker has started its own (each marks
-  a shared-memory :class:`Board`). The pool's manager and feeder threads live in the
-  caller's process and need its GIL to send each piece: a caller running Python holds
-  it, and every hand-over waits out the switch interval (5 ms). Measured on 2 cores,
-  rowwise N=128 without the wait: its worker started 10-22 ms late, and the call ran no
-  faster than plain Python (0.94x).
+  a shared-memory :class:`Board`). It was needed with ``ProcessPoolExecutor``, whose
+  manager and feeder threads in the caller's process needed its GIL to send each
+  piece: rowwise N=128 without the wait had its worker start 10-22 ms late (0.94x of
+  plain Python on 2 cores). The pool of :mod:`.pipes` writes each piece from the
+  calling thread before this starts; the wait stays as a guard and costs 0.3 ms.
 * The caller's share is learned (:class:`Share`): a worker also unpickles its inputs
   and pickles its effects, the caller does neither, so after each call the share is
   set to the one that would end the caller's piece and the slowest worker's together,
   at their seconds per iteration over the latest calls (medians).
 * What the caller's process does around its piece stays small: it pickles the
-  workers' inputs itself (the pool's feeder thread then only copies bytes), large
+  workers' inputs itself (rows of floats as their bytes, :mod:`.floatrows`), large
   inputs and effects go through shared memory (its process reads no pipe while it
   computes), and the cyclic collector pauses while the workers' effects are unpickled
   and merged (:func:`optlevel.core.collector.paused`). On the stencil of
@@ -62,6 +62,7 @@ import numpy as np
 
 from ...core import collector
 from . import pools, runtime, ship
+from .floatrows import packed_sends
 from .iterworker import SHM_BYTES, items_of, run_shipped_piece
 from .shm import Segments, attach
 
@@ -163,7 +164,8 @@ def run_helped(runner: Any, env: dict, cut: Any, sent: tuple) -> tuple:
     merged in order into ``env``'s objects; the loop's reductions."""
     descs, segments = cut.descs, cut.segments
     sends = [{**runner.starts(env, k), **cut.own[k]} for k in range(1, len(descs))]
-    blobs = [ship.dumps_values((s, d), "an item of the loop") for s, d in zip(sends, descs[1:])]
+    blobs = [ship.dumps_values((packed_sends(s, d), d), "an item of the loop")
+             for s, d in zip(sends, descs[1:])]
     board = Board(segments, len(blobs))
     try:
         return _helped(runner, env, cut, sent, (blobs, [_put(segments, b) for b in blobs],

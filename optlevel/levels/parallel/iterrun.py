@@ -43,6 +43,7 @@ from ...errors import FallbackWarning, warn_once
 from . import pools, runtime, ship
 from . import split_scan as scan
 from .chunks import bounds, inexact
+from .floatrows import packed_sends
 from .itercheck import UNTRUSTED, first_piece_differs
 from .itercut import (
     aliased,
@@ -56,7 +57,14 @@ from .itercut import (
     tree_params,
 )
 from .iterhelp import Share, helps, run_helped
-from .iterworker import CURRENT_GLOBALS, SHM_BYTES, UNSET, StoredGiven, run_loop_piece
+from .iterworker import (
+    CURRENT_GLOBALS,
+    SHM_BYTES,
+    UNSET,
+    StoredGiven,
+    run_loop_piece,
+    run_pool_piece,
+)
 from .shm import Segments
 from .split_iter import IterProof
 
@@ -328,8 +336,9 @@ class LoopRunner:
         began, checked = time.perf_counter(), self.checked
         for attempt in (1, 2):
             executor = pools.PROCESSES.get(self.workers)
-            futures = [executor.submit(run_loop_piece, func_blob, self.code_blob, token,
-                                       env_sent, sends[k], desc, self.spec)
+            futures = [executor.submit(run_pool_piece, func_blob, self.code_blob, token,
+                                       env_sent, packed_sends(sends[k], desc), desc,
+                                       self.spec)
                        for k, desc in enumerate(descs)]
             try:
                 results = pools.wait_all(futures)

@@ -17,11 +17,12 @@ import numpy as np
 
 from ...core.runtime import RUNTIME
 from . import shm
+from .floatrows import packed_effects
 from .worker import load_function, use_globals
 
-__all__ = ["UNSET", "Unset", "items_of", "key_at", "run_loop_piece", "run_shipped_piece",
-           "piece_function", "CURRENT_GLOBALS", "run_piece_on", "load_env", "preload", "SHM_BYTES",
-           "StoredGiven"]
+__all__ = ["UNSET", "Unset", "items_of", "key_at", "run_loop_piece", "run_pool_piece",
+           "run_shipped_piece", "piece_function", "CURRENT_GLOBALS", "run_piece_on", "load_env",
+           "preload", "SHM_BYTES", "StoredGiven"]
 
 #: the key of the shared values under which the caller's current globals travel
 CURRENT_GLOBALS = "__optlevel_current_globals__"
@@ -129,6 +130,14 @@ def run_loop_piece(func_blob: bytes, code_blob: bytes, token: str, env_blob: byt
     return effects
 
 
+def run_pool_piece(func_blob: bytes, code_blob: bytes, token: str, env_blob: bytes,
+                   starts: dict[str, Any], desc: tuple, spec: tuple) -> tuple:
+    """:func:`run_loop_piece` on the local process pool: the rows of floats it wrote
+    in place go back packed (:mod:`.floatrows`)."""
+    return packed_effects(run_loop_piece(func_blob, code_blob, token, env_blob, starts,
+                                         desc, spec), spec)
+
+
 def run_shipped_piece(func_blob: bytes, code_blob: bytes, token: str, env_blob: bytes,
                       blob: Any, spec: tuple, board: tuple | None, out_name: str) -> Any:
     """:func:`run_loop_piece` for a caller that runs a share of the loop itself
@@ -146,7 +155,7 @@ def run_shipped_piece(func_blob: bytes, code_blob: bytes, token: str, env_blob: 
         slots[at] = 1.0
         starts, desc = load_env(blob)
         effects = run_loop_piece(func_blob, code_blob, token, env_blob, starts, desc, spec)
-        out: Any = pickle.dumps(effects, pickle.HIGHEST_PROTOCOL)
+        out: Any = pickle.dumps(packed_effects(effects, spec), pickle.HIGHEST_PROTOCOL)
         if len(out) >= SHM_BYTES:
             try:
                 out = shm.write_result(out_name, np.frombuffer(out, np.uint8))

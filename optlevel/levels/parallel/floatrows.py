@@ -1,0 +1,116 @@
+"""Rows of floats through level 3's local process pool as their doubles' bytes.
+
+A list-of-lists loop ships rows of floats both ways: the entries of the rows a piece
+reads and writes (:func:`.itercut.stand_ins`) go to the worker, the rows it wrote come
+back. pickle writes a float as an opcode and its 8 bytes and reads it back as a new
+object each, 12-15 ns a float each way; the list stencil of
+``benchmarks/loop_splits.py`` (600x600, two pieces on 2 cores) ships some 500,000
+floats a call. Packed by ``optlevel._atoms.pack_floats`` a row is one copy of its
+doubles, and ``floats_from`` rebuilds the list in C on the other side.
+
+What stays as pickle would have it:
+
+* *Values.* Exact ``list`` of exact ``float`` only, 8 or more; every double's bits
+  (-0.0, NaN payloads). Anything else travels as it is.
+* *Identity inside the message.* pickle sends an object that two places of one message
+  share once. A row is packed into one stand-in object per row (by ``id``), which
+  pickle's memo then shares the same way: two entries that are one row arrive as one
+  list. A piece whose items are containers (``for row in grid``) could share a row
+  with an entry without passing through here: such a piece is sent as it is.
+* *Rows written in place come back as values*: the caller copies their cells into its
+  own rows (:func:`.itercut.put`), so the list they arrive in has no identity to keep.
+
+Only the local pool uses this (the worker imports this very build of optlevel); a
+Dask or Ray worker may run another, and gets plain pickles. Without the C extension
+nothing is packed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+try:
+    from ..._atoms import atoms_only, floats_from, pack_floats
+except ImportError:  # the extension was not built: pickle's own way
+    pack_floats = None
+
+__all__ = ["packed_sends", "packed_effects"]
+
+
+class _Row:
+    """A list of floats as its doubles' bytes; unpickled as the list."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, data: bytes):
+        self.data = data
+
+    def __reduce__(self) -> tuple:
+        return floats_from, (self.data,)
+
+
+def _packer() -> Any:
+    memo: dict[int, Any] = {}  # id(row) -> what goes in its place (one per row)
+
+    def pack(value: Any) -> Any:
+        if type(value) is not list:
+            return value
+        got = memo.get(id(value))
+        if got is None:
+            data = pack_floats(value)
+            got = value if data is None else _Row(data)
+            memo[id(value)] = got
+        return got
+
+    return pack
+
+
+def _items_hold_containers(desc: tuple) -> bool:
+    kind = desc[0]
+    sequences = desc[1] if kind in ("zip", "enumzip") else (desc[1],)
+    for seq in sequences:
+        if type(seq) in (list, tuple):
+            if not atoms_only(seq):
+                return True
+        elif not isinstance(seq, (range, str, bytes)) \
+                and getattr(getattr(seq, "dtype", None), "kind", "O") == "O":
+            return True  # an object array, or a sequence of an unknown kind
+    return False
+
+
+def packed_sends(sends: dict[str, Any], desc: tuple) -> dict[str, Any]:
+    """A piece's ``sends`` (its reductions' starts and its stand-ins) with the rows of
+    floats of its stand-ins packed; as they are where nothing can be, or where the
+    piece's items hold containers (see the module docstring)."""
+    if pack_floats is None or _items_hold_containers(desc):
+        return sends
+    pack = _packer()
+    out: dict[str, Any] = {}
+    for name, value in sends.items():
+        if type(value) is list:  # a stand-in list: None but at the piece's keys
+            out[name] = [row if row is None else pack(row) for row in value]
+        elif type(value) is dict:
+            out[name] = {key: pack(row) for key, row in value.items()}
+        else:
+            out[name] = value
+    return out
+
+
+def packed_effects(effects: tuple, spec: tuple) -> tuple:
+    """A worker's ``(reductions, slot changes, appended)`` with the rows of floats
+    written in place (deep slots) packed: the caller copies their cells (see the module
+    docstring). Other effects travel as they are."""
+    if pack_floats is None:
+        return effects
+    reduced, changes, appended = effects
+    deep = {name for name, is_deep, _ in spec[0] if is_deep}
+    if not deep:
+        return effects
+    packed = dict(changes)
+    for name in deep:
+        rows = []
+        for key, value in changes[name]:
+            data = pack_floats(value) if type(value) is list else None
+            rows.append((key, value if data is None else _Row(data)))
+        packed[name] = rows
+    return reduced, packed, appended

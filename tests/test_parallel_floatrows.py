@@ -1,0 +1,100 @@
+"""Rows of floats through the local process pool as their bytes
+(:mod:`optlevel.levels.parallel.floatrows`): every double's bits, the identity of rows
+shared inside a piece, and nothing packed where a piece's items could share a row."""
+
+import math
+import pickle
+import struct
+
+import pytest
+
+from optlevel.analysis import analyze
+from optlevel.levels.parallel import floatrows
+from optlevel.levels.parallel.iterplan import iteration_prepare
+
+pytestmark = pytest.mark.filterwarnings("error::optlevel.ResultMismatchWarning")
+
+# 3 workers: the caller runs a piece and ships the others (iterhelp); 6: every piece
+# goes to the pool (iterrun's pieces)
+WORKERS = [3, 6]
+ODD = [-0.0, math.nan, math.inf, -math.inf, 5e-324, 1.7976931348623157e308, 0.1]
+
+
+def smooth(grid):
+    n = len(grid)
+    out = [row[:] for row in grid]
+    for i in range(1, n - 1):
+        up, row, down, new = grid[i - 1], grid[i], grid[i + 1], out[i]
+        for j in range(len(row)):
+            new[j] = up[j] if j % 3 == 0 else (row[j] if j % 3 == 1 else down[j] * 0.5)
+    return out
+
+
+def neighbours_alike(grid):
+    n = len(grid)
+    out = [0] * n
+    for i in range(n - 1):
+        out[i] = 1000 * (grid[i] is grid[i + 1]) + len(grid[i])
+    return out
+
+
+def _bits(rows):
+    return [[struct.pack("<d", x) for x in row] for row in rows]
+
+
+def _grid(n, m):
+    return [[ODD[(i + j) % len(ODD)] * (1 + i) for j in range(m)] for i in range(n)]
+
+
+@pytest.mark.parametrize("workers", WORKERS)
+def test_rows_of_floats_arrive_and_return_bit_for_bit(workers):
+    driver = iteration_prepare(smooth, analyze(smooth), workers).fn
+    grid = _grid(41, 23)
+    for _ in range(2):  # the first split call checks a piece; the second runs as usual
+        got = driver(grid)
+        assert _bits(got) == _bits(smooth(grid))
+        assert all(type(x) is float for row in got for x in row)
+        assert "pieces on" in driver.__optlevel_loop__.last, driver.__optlevel_loop__.last
+
+
+@pytest.mark.parametrize("workers", WORKERS)
+def test_a_row_that_two_entries_share_arrives_as_one_list(workers):
+    driver = iteration_prepare(neighbours_alike, analyze(neighbours_alike), workers).fn
+    pairs = [[float(k)] * 12 for k in range(20)]
+    grid = [row for row in pairs for _ in range(2)]  # grid[2k] is grid[2k + 1]
+    for _ in range(2):
+        assert driver(grid) == neighbours_alike(grid)
+        assert "pieces on" in driver.__optlevel_loop__.last, driver.__optlevel_loop__.last
+
+
+@pytest.mark.skipif(floatrows.pack_floats is None, reason="optlevel._atoms is not built")
+def test_stand_ins_travel_as_bytes_and_come_back_equal():
+    rows = [[float(i * 100 + j) for j in range(50)] for i in range(4)]
+    sends = {"grid": [None, rows[1], rows[2]], "out": {3: rows[3], 0: rows[1]}, "s": 2.5}
+    desc = ("seq", range(1, 3))
+    packed = floatrows.packed_sends(sends, desc)
+    assert isinstance(packed["grid"][1], floatrows._Row) and packed["s"] == 2.5
+    assert packed["grid"][1] is packed["out"][0]  # one stand-in a row
+    back = pickle.loads(pickle.dumps(packed))
+    assert back == sends
+    assert back["grid"][1] is back["out"][0]  # one row, shared, stays one list
+
+
+@pytest.mark.skipif(floatrows.pack_floats is None, reason="optlevel._atoms is not built")
+def test_a_piece_whose_items_hold_rows_is_sent_as_it_is():
+    rows = [[float(j) for j in range(20)] for _ in range(3)]
+    sends = {"grid": [None, rows[1], rows[2]]}
+    assert floatrows.packed_sends(sends, ("seq", rows[1:])) is sends
+    assert floatrows.packed_sends(sends, ("zip", (range(2), rows[1:]))) is sends
+    assert floatrows.packed_sends(sends, ("seq", [1, 2.0, "a"])) is not sends
+
+
+@pytest.mark.skipif(floatrows.pack_floats is None, reason="optlevel._atoms is not built")
+def test_only_rows_written_in_place_come_back_packed():
+    row, fresh = [1.5] * 16, [2.5] * 16
+    effects = ((), {"out": [(0, row)], "keep": [(1, fresh)]}, {"found": [fresh]})
+    spec = ((("out", True, ()), ("keep", False, ())), ("found",))
+    reduced, changes, appended = floatrows.packed_effects(effects, spec)
+    assert isinstance(changes["out"][0][1], floatrows._Row)
+    assert changes["keep"][0][1] is fresh and appended["found"][0] is fresh
+    assert pickle.loads(pickle.dumps(changes["out"]))[0][1] == row
