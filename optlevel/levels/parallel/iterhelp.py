@@ -164,8 +164,9 @@ def run_helped(runner: Any, env: dict, cut: Any, sent: tuple) -> tuple:
     merged in order into ``env``'s objects; the loop's reductions."""
     descs, segments = cut.descs, cut.segments
     sends = [{**runner.starts(env, k), **cut.own[k]} for k in range(1, len(descs))]
-    blobs = [ship.dumps_values((packed_sends(s, d), d), "an item of the loop")
-             for s, d in zip(sends, descs[1:])]
+    with collector.paused():  # the packed rows' stand-ins set off young collections
+        blobs = [ship.dumps_values((packed_sends(s, d), d), "an item of the loop")
+                 for s, d in zip(sends, descs[1:])]
     board = Board(segments, len(blobs))
     try:
         return _helped(runner, env, cut, sent, (blobs, [_put(segments, b) for b in blobs],

@@ -39,6 +39,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from ...core import collector
 from ...errors import FallbackWarning, warn_once
 from . import pools, runtime, ship
 from . import split_scan as scan
@@ -336,10 +337,11 @@ class LoopRunner:
         began, checked = time.perf_counter(), self.checked
         for attempt in (1, 2):
             executor = pools.PROCESSES.get(self.workers)
-            futures = [executor.submit(run_pool_piece, func_blob, self.code_blob, token,
-                                       env_sent, packed_sends(sends[k], desc), desc,
-                                       self.spec)
-                       for k, desc in enumerate(descs)]
+            with collector.paused():  # the packed rows' stand-ins: see iterhelp
+                futures = [executor.submit(run_pool_piece, func_blob, self.code_blob, token,
+                                           env_sent, packed_sends(sends[k], desc), desc,
+                                           self.spec)
+                           for k, desc in enumerate(descs)]
             try:
                 results = pools.wait_all(futures)
             except KeyboardInterrupt:
