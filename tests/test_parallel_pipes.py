@@ -118,3 +118,37 @@ def test_a_process_that_exits_with_the_pool_up_does_not_hang():
                           timeout=120, cwd=os.path.dirname(os.path.dirname(__file__)))
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "32"
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork")
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
+def test_a_forked_child_leaves_its_parents_workers_alone(pool):
+    """A child forked while the pool is up inherits its pipes: it refuses tasks there,
+    and its shutdown and exit (multiprocessing's finalizers) do not stop the parent's
+    workers."""
+    assert pool.submit(pow, 2, 2).result(timeout=60) == 4
+    from multiprocessing import util
+
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child reports through its exit code
+        code = 0
+        try:
+            pool.submit(len, "a")
+            code = 3  # it should have refused
+        except BrokenProcessPool:
+            pass
+        except BaseException:
+            code = 4
+        try:
+            pool.shutdown()
+            pool.kill_workers()
+            util._run_finalizers(0)  # what multiprocessing's exit hook runs first
+        except BaseException:
+            code = 5
+        os._exit(code)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    workers = set(pool._processes)
+    got = [pool.submit(pow, 3, k).result(timeout=60) for k in range(6)]
+    assert got == [3 ** k for k in range(6)]
+    assert all(p.is_alive() for p in pool._processes.values()) and set(pool._processes) == workers

@@ -22,10 +22,16 @@ the pool: its task and every queued one fail with ``BrokenProcessPool``, and so 
 every later ``submit`` (:class:`.pools.ProcessPool` then starts a new pool), as the
 executor does. A task whose arguments cannot be pickled fails in its future, not in
 ``submit``, as with the executor.
+
+A process forked from the caller's inherits the pool's pipes but not its reader thread
+nor its workers: there the pool refuses tasks (``BrokenProcessPool``, and
+:class:`.pools.ProcessPool` starts the child a pool of its own), and shutting it down,
+at the child's exit too, leaves the parent's workers alone.
 """
 
 from __future__ import annotations
 
+import os
 import pickle
 import threading
 import traceback
@@ -52,6 +58,7 @@ class PipePool:
     def __init__(self, workers: int, context: Any,
                  initializer: Callable[[], None] | None = None):
         self._lock = threading.Lock()
+        self._pid = os.getpid()  # the process whose workers these are
         self._conns: list[Connection] = []
         self._sending = [threading.Lock() for _ in range(workers)]
         self._processes: dict[int, Any] = {}  # pid -> process (pools.ProcessPool.pids)
@@ -77,7 +84,13 @@ class PipePool:
         self._reader.start()
         # multiprocessing joins every live child at exit, before atexit's later hooks
         # might close this pool: its finalizers of priority >= 0 run before that join
+        # (and only in the process that made them, not in a forked child)
         util.Finalize(self, _stop_all, args=(self._conns, self._sending), exitpriority=10)
+
+    @property
+    def inherited(self) -> bool:
+        """This process was forked from the pool's: the workers are not its own."""
+        return os.getpid() != self._pid
 
     # -- the caller's side ---------------------------------------------------------
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
@@ -88,6 +101,9 @@ class PipePool:
             future.set_exception(exc)
             return future
         with self._lock:
+            if self.inherited:
+                raise BrokenProcessPool(f"this pool's workers belong to process {self._pid}, "
+                                        "which this process was forked from")
             if self._broken:
                 raise BrokenProcessPool(self._broken)
             if self._shutdown:
@@ -103,9 +119,12 @@ class PipePool:
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         """Stop the workers once their tasks end (with ``wait``, after every task
-        submitted; ``cancel_futures`` cancels the queued ones first)."""
+        submitted; ``cancel_futures`` cancels the queued ones first). In a forked
+        child, only this copy is closed."""
         with self._lock:
             self._shutdown = True
+            if self.inherited:
+                return
             if cancel_futures:
                 for future, _ in self._queued:
                     future.cancel()
@@ -122,6 +141,8 @@ class PipePool:
 
     def kill_workers(self) -> None:
         """Kill every worker now (Ctrl-C, a broken pool): their tasks fail."""
+        if self.inherited:
+            return
         for process in self._order:
             try:
                 process.kill()

@@ -81,7 +81,8 @@ class ProcessPool:
 
     def get(self, size: int) -> PipePool:
         with self._lock:
-            broken = self._executor is not None and getattr(self._executor, "_broken", False)
+            broken = self._executor is not None and (self._executor._broken
+                                                     or self._executor.inherited)
             if self._executor is None or self._size != size or broken:
                 self._drop(kill=broken)
                 _closed_at_shutdown()
@@ -112,7 +113,7 @@ class ProcessPool:
         executor, self._executor, self._size = self._executor, None, 0
         if executor is None:
             return
-        if kill:
+        if kill:  # (a forked child's inherited pool leaves its parent's workers alone)
             executor.kill_workers()
         executor.shutdown(wait=not kill, cancel_futures=True)
 
