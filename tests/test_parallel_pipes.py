@@ -152,3 +152,18 @@ def test_a_forked_child_leaves_its_parents_workers_alone(pool):
     got = [pool.submit(pow, 3, k).result(timeout=60) for k in range(6)]
     assert got == [3 ** k for k in range(6)]
     assert all(p.is_alive() for p in pool._processes.values()) and set(pool._processes) == workers
+
+
+def test_a_write_interrupted_midway_breaks_the_pool(pool, monkeypatch):
+    """Ctrl-C while a task is being written leaves that pipe mid-message: the pool is
+    broken (the next level-3 call starts a new one), never read out of step."""
+    conn = pool._conns[pool._idle[-1]]
+
+    def interrupted(blob):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(conn, "send_bytes", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        pool.submit(len, "abc")
+    with pytest.raises(BrokenProcessPool, match="interrupted"):
+        pool.submit(len, "abc")

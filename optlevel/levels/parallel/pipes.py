@@ -158,7 +158,10 @@ class PipePool:
                 self._conns[k].send_bytes(blob)
         except (OSError, ValueError) as exc:  # the worker is gone (or its pipe closed)
             self._break(f"a worker process ({self._order[k].pid}) could not be sent its "
-                            f"task: {exc}")
+                        f"task: {exc}")
+        except BaseException:  # Ctrl-C in the middle of a write: that pipe's framing is
+            self._break("a task's write to a worker was interrupted")  # lost: a new pool
+            raise
 
     def _read(self) -> None:
         index = {id(conn): k for k, conn in enumerate(self._conns)}
