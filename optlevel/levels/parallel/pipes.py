@@ -164,6 +164,12 @@ class PipePool:
             raise
 
     def _read(self) -> None:
+        try:
+            self._read_all()
+        except BaseException as exc:  # noqa: BLE001 - no future may wait on a dead reader
+            self._break(f"the pool's reader thread failed: {type(exc).__name__}: {exc}")
+
+    def _read_all(self) -> None:
         index = {id(conn): k for k, conn in enumerate(self._conns)}
         while True:
             with self._lock:
