@@ -167,3 +167,13 @@ def test_a_write_interrupted_midway_breaks_the_pool(pool, monkeypatch):
         pool.submit(len, "abc")
     with pytest.raises(BrokenProcessPool, match="interrupted"):
         pool.submit(len, "abc")
+
+
+def test_a_failing_reader_fails_the_futures_it_would_have_settled(pool, monkeypatch):
+    def broken_reader(k):
+        raise RuntimeError("a bug in the reader")
+
+    monkeypatch.setattr(pool, "_received", broken_reader)
+    future = pool.submit(pow, 2, 10)
+    with pytest.raises(BrokenProcessPool, match="reader thread failed.*a bug in the reader"):
+        future.result(timeout=60)
