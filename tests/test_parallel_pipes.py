@@ -154,19 +154,27 @@ def test_a_forked_child_leaves_its_parents_workers_alone(pool):
     assert all(p.is_alive() for p in pool._processes.values()) and set(pool._processes) == workers
 
 
-def test_a_write_interrupted_midway_breaks_the_pool(pool, monkeypatch):
+def test_a_write_interrupted_midway_breaks_the_pool():
     """Ctrl-C while a task is being written leaves that pipe mid-message: the pool is
     broken (the next level-3 call starts a new one), never read out of step."""
-    conn = pool._conns[pool._idle[-1]]
+    made = PipePool(2, context())
+    k = made._idle[-1]  # the worker the next task goes to
+    real = made._conns[k]
 
-    def interrupted(blob):
-        raise KeyboardInterrupt
+    class Interrupted:
+        def send_bytes(self, blob):
+            raise KeyboardInterrupt
 
-    monkeypatch.setattr(conn, "send_bytes", interrupted)
-    with pytest.raises(KeyboardInterrupt):
-        pool.submit(len, "abc")
-    with pytest.raises(BrokenProcessPool, match="interrupted"):
-        pool.submit(len, "abc")
+    made._conns[k] = Interrupted()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            made.submit(len, "abc")
+        with pytest.raises(BrokenProcessPool, match="interrupted"):
+            made.submit(len, "abc")
+    finally:
+        made._conns[k] = real
+        made.kill_workers()
+        made.shutdown(wait=False, cancel_futures=True)
 
 
 def test_a_failing_reader_fails_the_futures_it_would_have_settled(pool, monkeypatch):
