@@ -2,8 +2,10 @@
 against ``concurrent.futures.ProcessPoolExecutor``, in one run.
 
     PYTHONPATH=. python benchmarks/pool_overhead.py --workers 16 --tasks 64
+    PYTHONPATH=. python benchmarks/pool_overhead.py --workers 16 --tasks 16 --payload-kb 143
 
-Each round submits ``--tasks`` small tasks (``len`` of a 4 KB bytes object) and waits
+Each round submits ``--tasks`` small tasks (``len`` of a bytes object of
+``--payload-kb`` KB, 4 by default) and waits
 for all of them; after warm-up rounds, ``--rounds`` rounds are timed. Printed per task:
 the CPU time of this whole process (every thread: the calling thread, and the pool's
 reader, or the executor's manager and feeder threads), of the calling thread alone,
@@ -34,8 +36,8 @@ def _process_cpu_ms() -> float:
     return total * 1000.0 / os.sysconf("SC_CLK_TCK")
 
 
-def measure(pool, tasks: int, rounds: int) -> tuple[float, float, float]:
-    payload = b"x" * 4000
+def measure(pool, tasks: int, rounds: int, kb: int) -> tuple[float, float, float]:
+    payload = b"x" * (kb * 1000)
     for _ in range(20):
         [f.result() for f in [pool.submit(len, payload) for _ in range(tasks)]]
     cpu, main, wall = _process_cpu_ms(), time.thread_time(), time.perf_counter()
@@ -51,6 +53,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=16)
     parser.add_argument("--tasks", type=int, default=64)
     parser.add_argument("--rounds", type=int, default=50)
+    parser.add_argument("--payload-kb", type=int, default=4)
     ns = parser.parse_args()
     pools = {"pipes": lambda: PipePool(ns.workers, context(), worker.init_process),
              "executor": lambda: ProcessPoolExecutor(ns.workers, mp_context=context(),
@@ -58,11 +61,12 @@ def main() -> None:
     for name, make in pools.items():
         pool = make()
         try:
-            cpu, main_us, wall = measure(pool, ns.tasks, ns.rounds)
+            cpu, main_us, wall = measure(pool, ns.tasks, ns.rounds, ns.payload_kb)
         finally:
             pool.shutdown()
-        print(f"{name:9s} {ns.workers} workers: this process's CPU {cpu:6.1f} us a task, "
-              f"calling thread {main_us:5.1f} us, wall {wall:6.1f} us", flush=True)
+        print(f"{name:9s} {ns.workers} workers, {ns.payload_kb} KB: this process's CPU "
+              f"{cpu:6.1f} us a task, calling thread {main_us:5.1f} us, wall {wall:6.1f} us",
+              flush=True)
 
 
 if __name__ == "__main__":
