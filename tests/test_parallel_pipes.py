@@ -84,6 +84,8 @@ def test_tasks_queued_behind_a_dying_worker_fail_too(pool):
         if not future.cancelled() and future.exception() is not None:
             assert isinstance(future.exception(), BrokenProcessPool)
     sleeping.exception(timeout=60)  # it ends one way or the other
+    time.sleep(0.5)  # the sleeping worker's result arrives after the pool broke
+    assert pool._reader.is_alive()  # ... and the reader goes on (no KeyError there)
 
 
 def test_shutdown_ends_the_workers_after_their_tasks():

@@ -200,11 +200,12 @@ class PipePool:
         except Exception as exc:  # a result or an exception that cannot be rebuilt here
             ok, value = False, exc
         with self._lock:
-            future = self._busy.pop(k)
-            following = self._next_for(k)
+            future = self._busy.pop(k, None)  # None: the pool broke, its future failed
+            following = None if self._broken else self._next_for(k)
         if following is not None:
             self._send(k, following)
-        _settle(future, ok, value)
+        if future is not None:
+            _settle(future, ok, value)
 
     def _next_for(self, k: int) -> Any:
         """Worker ``k``'s next queued task (under the lock), or None: it is idle."""
