@@ -31,7 +31,7 @@ def test_more_tasks_than_workers_come_back_in_their_own_futures(pool):
     assert sorted(f.result() for f in as_completed(futures)) == [k * k for k in range(25)]
     # every task ran in a worker, none here
     pids = {pool.submit(os.getpid).result(timeout=60) for _ in range(8)}
-    assert pids <= set(pool._processes) and os.getpid() not in pids
+    assert pids <= {p.pid for p in pool.processes} and os.getpid() not in pids
 
 
 def test_a_task_that_raises_raises_with_the_workers_traceback(pool):
@@ -93,7 +93,7 @@ def test_shutdown_ends_the_workers_after_their_tasks():
     futures = [made.submit(pow, 3, k) for k in range(6)]
     made.shutdown(wait=True)
     assert [f.result() for f in futures] == [3 ** k for k in range(6)]
-    assert all(not p.is_alive() for p in made._processes.values())
+    assert all(not p.is_alive() for p in made.processes)
     with pytest.raises(RuntimeError, match="after shutdown"):
         made.submit(len, "a")
 
@@ -150,10 +150,11 @@ def test_a_forked_child_leaves_its_parents_workers_alone(pool):
         os._exit(code)
     _, status = os.waitpid(child, 0)
     assert os.waitstatus_to_exitcode(status) == 0
-    workers = set(pool._processes)
+    workers = {p.pid for p in pool.processes}
     got = [pool.submit(pow, 3, k).result(timeout=60) for k in range(6)]
     assert got == [3 ** k for k in range(6)]
-    assert all(p.is_alive() for p in pool._processes.values()) and set(pool._processes) == workers
+    assert all(p.is_alive() for p in pool.processes)
+    assert {p.pid for p in pool.processes} == workers
 
 
 def test_a_write_interrupted_midway_breaks_the_pool():

@@ -61,8 +61,7 @@ class PipePool:
         self._pid = os.getpid()  # the process whose workers these are
         self._conns: list[Connection] = []
         self._sending = [threading.Lock() for _ in range(workers)]
-        self._processes: dict[int, Any] = {}  # pid -> process (pools.ProcessPool.pids)
-        self._order: list[Any] = []
+        self.processes: list[Any] = []  # worker k's process
         for k in range(workers):
             mine, theirs = context.Pipe(duplex=True)
             process = context.Process(target=serve, args=(theirs, initializer),
@@ -70,8 +69,7 @@ class PipePool:
             process.start()
             theirs.close()  # the worker's end lives in the worker: its death reads as EOF
             self._conns.append(mine)
-            self._order.append(process)
-            self._processes[process.pid] = process
+            self.processes.append(process)
         self._idle = list(range(workers - 1, -1, -1))
         self._busy: dict[int, Future] = {}
         self._queued: deque[tuple[Future, Any]] = deque()
@@ -135,7 +133,7 @@ class PipePool:
         _stop_all(self._conns, self._sending)
         self._wake_w.send_bytes(b"1")
         if wait:
-            for process in self._order:
+            for process in self.processes:
                 process.join()
             self._reader.join()
 
@@ -143,12 +141,12 @@ class PipePool:
         """Kill every worker now (Ctrl-C, a broken pool): their tasks fail."""
         if self.inherited:
             return
-        for process in self._order:
+        for process in self.processes:
             try:
                 process.kill()
             except (OSError, ValueError, AttributeError):  # already gone
                 pass
-        for process in self._order:
+        for process in self.processes:
             process.join(timeout=5.0)
 
     # -- the pipes -----------------------------------------------------------------
@@ -157,7 +155,7 @@ class PipePool:
             with self._sending[k]:
                 self._conns[k].send_bytes(blob)
         except (OSError, ValueError) as exc:  # the worker is gone (or its pipe closed)
-            self._break(f"a worker process ({self._order[k].pid}) could not be sent its "
+            self._break(f"a worker process ({self.processes[k].pid}) could not be sent its "
                         f"task: {exc}")
         except BaseException:  # Ctrl-C in the middle of a write: that pipe's framing is
             self._break("a task's write to a worker was interrupted")  # lost: a new pool
@@ -192,8 +190,8 @@ class PipePool:
                 expected = self._shutdown and k not in self._busy
             conn.close()
             if not expected:
-                self._break(f"a worker process ({self._order[k].pid}) ended abruptly "
-                            f"(exit code {self._order[k].exitcode})")
+                self._break(f"a worker process ({self.processes[k].pid}) ended abruptly "
+                            f"(exit code {self.processes[k].exitcode})")
             return
         try:
             ok, value = pickle.loads(data)

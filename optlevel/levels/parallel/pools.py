@@ -94,7 +94,7 @@ class ProcessPool:
     def pids(self) -> list[int]:
         """Process ids of the workers."""
         executor = self._executor
-        return [] if executor is None else list(executor._processes)
+        return [] if executor is None else [p.pid for p in executor.processes]
 
     def rebuild(self) -> None:
         """Drop a broken pool (its workers are killed); the next ``get`` starts a new one."""
