@@ -16,7 +16,6 @@ without ``__main__``, its worker initializer).
 from __future__ import annotations
 
 import argparse
-import os
 import time
 from concurrent.futures import ProcessPoolExecutor
 
@@ -25,26 +24,15 @@ from optlevel.levels.parallel.pipes import PipePool
 from optlevel.levels.parallel.start import context
 
 
-def _process_cpu_ms() -> float:
-    """Every thread of this process, from /proc (time.process_time counts the same on
-    Linux; read per thread so the figure is the pool's, whatever the platform)."""
-    total = 0
-    for task in os.listdir("/proc/self/task"):
-        with open(f"/proc/self/task/{task}/stat") as fh:
-            fields = fh.read().rsplit(")", 1)[1].split()
-        total += int(fields[11]) + int(fields[12])
-    return total * 1000.0 / os.sysconf("SC_CLK_TCK")
-
-
 def measure(pool, tasks: int, rounds: int, kb: int) -> tuple[float, float, float]:
     payload = b"x" * (kb * 1000)
     for _ in range(20):
         [f.result() for f in [pool.submit(len, payload) for _ in range(tasks)]]
-    cpu, main, wall = _process_cpu_ms(), time.thread_time(), time.perf_counter()
+    cpu, main, wall = time.process_time(), time.thread_time(), time.perf_counter()
     for _ in range(rounds):
         [f.result() for f in [pool.submit(len, payload) for _ in range(tasks)]]
     n = rounds * tasks
-    return ((_process_cpu_ms() - cpu) * 1e3 / n, (time.thread_time() - main) * 1e6 / n,
+    return ((time.process_time() - cpu) * 1e6 / n, (time.thread_time() - main) * 1e6 / n,
             (time.perf_counter() - wall) * 1e6 / n)
 
 
