@@ -43,6 +43,27 @@ def calls(n=2000):
     return x, np.empty_like(x)
 
 
+@pytest.fixture
+def entrant(fake_backend, monkeypatch):
+    """A fake level-2 backend built by ``make`` for ``func``, with level 1 out of the way
+    (it would hoist ``x.mean()`` and win); ``quick``: the trial's threshold for short
+    calls (0: one timed call a side; None: as it is). Returns the optimized function
+    and a call's arguments of ``n`` elements."""
+    def make_entrant(make, func=normalize_loop, n=2000, quick=0.0, **options):
+        monkeypatch.delitem(BACKENDS, "vectorize")
+        fake_backend(name="numba", make=make)
+        if quick is not None:
+            monkeypatch.setattr("optlevel.core.trials.TRIAL_QUICK_S", quick)
+        return (optlevel.optimize(func, **options), *calls(n))
+    return make_entrant
+
+
+def kept_at_level_2(f):
+    """The trial kept level 2, and its signature's note says why."""
+    (sig,) = [s for s in f.stats().signatures if s.level == 2]
+    return "faster than level 0" in sig.note
+
+
 def test_loops_calling_numpy_on_whole_arrays_are_told_apart():
     (loop,) = analyze(normalize_loop).loops
     assert loop.hot and loop.array_work
@@ -60,13 +81,8 @@ def test_explain_says_level_2_will_be_measured(fake_backend):
     assert row.code == "PL009", row
 
 
-def test_slower_level_2_is_dropped_after_one_measured_call(fake_backend, ran_at,
-                                                           monkeypatch):
-    monkeypatch.delitem(BACKENDS, "vectorize")  # level 1 would hoist x.mean() and win
-    fake_backend(name="numba", make=slow_version)
-    f = optlevel.optimize(normalize_loop, level=2)
-    x, out = calls()
-    monkeypatch.setattr("optlevel.core.trials.TRIAL_QUICK_S", 0.0)  # one timed call a side
+def test_slower_level_2_is_dropped_after_one_measured_call(entrant, ran_at):
+    f, x, out = entrant(slow_version, level=2)
     # its first call lost, so it is timed once more (a first call can carry one-time
     # work) before level 0 takes the key back
     assert [ran_at(f, x, out) for _ in range(5)] == [0, 2, 2, 0, 0]
@@ -87,17 +103,12 @@ def slow_first_call(func):
     return run
 
 
-def test_a_first_long_call_that_lost_is_timed_again(fake_backend, ran_at, monkeypatch):
-    monkeypatch.delitem(BACKENDS, "vectorize")
-    fake_backend(name="numba", make=slow_first_call)
-    f = optlevel.optimize(normalize_loop, verify=False)  # no check runs it before
-    x, out = calls()
-    monkeypatch.setattr("optlevel.core.trials.TRIAL_QUICK_S", 0.0)  # one timed call a side
+def test_a_first_long_call_that_lost_is_timed_again(entrant, ran_at):
+    f, x, out = entrant(slow_first_call, verify=False)  # no check runs it before
     assert [ran_at(f, x, out) for _ in range(5)] == [0, 2, 2, 2, 2]
     np.testing.assert_allclose(out, normalize_loop(x, np.empty_like(x)))
     assert not [why for _, _, why in f.stats().fallbacks if "measured slower" in why]
-    (sig,) = [s for s in f.stats().signatures if s.level == 2]
-    assert "faster than level 0" in sig.note
+    assert kept_at_level_2(f)
 
 
 def paced_loop(x, out):
@@ -127,34 +138,22 @@ def pausing(pauses, then=0.0):
 close_then_fast = pausing([0.1, 0.045])
 
 
-def test_a_long_call_within_the_noise_of_plain_is_no_verdict(fake_backend, ran_at,
-                                                               monkeypatch):
-    monkeypatch.delitem(BACKENDS, "vectorize")
-    fake_backend(name="numba", make=close_then_fast)
-    f = optlevel.optimize(paced_loop, verify=False)
-    x, out = calls(200)
-    monkeypatch.setattr("optlevel.core.trials.TRIAL_QUICK_S", 0.0)  # one timed call a side
+def test_a_long_call_within_the_noise_of_plain_is_no_verdict(entrant, ran_at):
+    f, x, out = entrant(close_then_fast, paced_loop, 200, verify=False)
     # the first call lost (timed again); the second came within CLOSE of plain Python's:
     # timed on (up to three long calls), and the median decides (one call alone gave the
     # key back to plain Python)
     assert [ran_at(f, x, out) for _ in range(7)] == [0, 2, 2, 2, 2, 2, 2]
     np.testing.assert_array_equal(out, x * 2.0)
     assert not [why for _, _, why in f.stats().fallbacks if "measured slower" in why]
-    (sig,) = [s for s in f.stats().signatures if s.level == 2]
-    assert "faster than level 0" in sig.note
+    assert kept_at_level_2(f)
 
 
-def test_a_long_call_well_outside_the_noise_is_a_verdict(fake_backend, ran_at,
-                                                         monkeypatch):
-    monkeypatch.delitem(BACKENDS, "vectorize")
-    fake_backend(name="numba", make=pausing([]))
-    f = optlevel.optimize(paced_loop, verify=False)
-    x, out = calls(200)
-    monkeypatch.setattr("optlevel.core.trials.TRIAL_QUICK_S", 0.0)
+def test_a_long_call_well_outside_the_noise_is_a_verdict(entrant):
+    f, x, out = entrant(pausing([]), paced_loop, 200, verify=False)
     f(x, out)
     f(x, out)  # the entrant's one call, far faster than 40 ms: kept at once
-    (sig,) = [s for s in f.stats().signatures if s.level == 2]
-    assert "faster than level 0" in sig.note
+    assert kept_at_level_2(f)
 
 
 def quick_paced(x, out):
@@ -170,12 +169,8 @@ def quick_paced(x, out):
 lucky_then_slow = pausing([0.0036] * 3, then=0.006)
 
 
-def test_short_calls_within_the_noise_of_plain_are_timed_longer(fake_backend, ran_at,
-                                                                 monkeypatch):
-    monkeypatch.delitem(BACKENDS, "vectorize")
-    fake_backend(name="numba", make=lucky_then_slow)
-    f = optlevel.optimize(quick_paced, verify=False)
-    x, out = calls(20)
+def test_short_calls_within_the_noise_of_plain_are_timed_longer(entrant, ran_at):
+    f, x, out = entrant(lucky_then_slow, quick_paced, 20, quick=None, verify=False)
     # three plain calls, then the entrant: its first three come within CLOSE of plain
     # Python's fastest, so it is timed on (up to nine calls) until its median leaves
     # the band: at the seventh, 6 ms, and it loses
@@ -185,21 +180,13 @@ def test_short_calls_within_the_noise_of_plain_are_timed_longer(fake_backend, ra
     assert any("measured slower than level 0" in why for why in reasons), reasons
 
 
-def test_faster_level_2_is_kept(fake_backend, ran_at, monkeypatch):
-    monkeypatch.delitem(BACKENDS, "vectorize")  # level 1 would hoist x.mean() and win
-    fake_backend(name="numba", make=fast_normalize)
-    f = optlevel.optimize(normalize_loop)
-    x, out = calls()
-    monkeypatch.setattr("optlevel.core.trials.TRIAL_QUICK_S", 0.0)  # one timed call a side
+def test_faster_level_2_is_kept(entrant, ran_at):
+    f, x, out = entrant(fast_normalize)
     assert [ran_at(f, x, out) for _ in range(4)] == [0, 2, 2, 2]
 
 
-def test_short_calls_are_timed_three_times_a_side(fake_backend, ran_at, monkeypatch):
-    monkeypatch.delitem(BACKENDS, "vectorize")
-    monkeypatch.setattr("optlevel.core.trials.TRIAL_QUICK_S", float("inf"))
-    fake_backend(name="numba", make=fast_normalize)
-    f = optlevel.optimize(normalize_loop)
-    x, out = calls()
+def test_short_calls_are_timed_three_times_a_side(entrant, ran_at):
+    f, x, out = entrant(fast_normalize, quick=float("inf"))
     assert [ran_at(f, x, out) for _ in range(8)] == [0, 0, 0, 2, 2, 2, 2, 2]
     np.testing.assert_allclose(out, normalize_loop(x, np.empty_like(x)))
     np.testing.assert_allclose(out, normalize_loop(x, np.empty_like(x)))
