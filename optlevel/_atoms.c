@@ -95,12 +95,90 @@ pack_floats(PyObject *module, PyObject *obj)
     return packed;
 }
 
+/* The caller's own row of floats given the doubles a worker wrote into its copy
+ * (optlevel/levels/parallel/itercut.py merges rows written in place this way): each
+ * cell takes its double, in place where the row alone holds the float (no one else
+ * can see it: floats have no weak references), in a new float where the float is
+ * shared. Nothing is written unless the row is an exact list of exact floats of the
+ * same length (False: the caller copies the cells its own way), and the new floats
+ * are made before the first cell changes: a failed allocation leaves the row whole. */
+static PyObject *
+floats_into(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    Py_buffer view;
+    PyObject **items, **fresh = NULL, *answer = NULL;
+    Py_ssize_t n, i, shared = 0, used = 0;
+    const char *at;
+
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "floats_into(row, data): two arguments");
+        return NULL;
+    }
+#ifdef Py_GIL_DISABLED
+    Py_RETURN_FALSE;  /* another thread could read a cell while it changes */
+#endif
+    if (!PyList_CheckExact(args[0])) Py_RETURN_FALSE;
+    if (PyObject_GetBuffer(args[1], &view, PyBUF_SIMPLE) < 0) return NULL;
+    n = PyList_GET_SIZE(args[0]);
+    items = PySequence_Fast_ITEMS(args[0]);
+    if (view.len != n * (Py_ssize_t)sizeof(double)) {
+        answer = Py_False;
+        goto done;
+    }
+    for (i = 0; i < n; i++) {
+        if (Py_TYPE(items[i]) != &PyFloat_Type) {
+            answer = Py_False;
+            goto done;
+        }
+        shared += Py_REFCNT(items[i]) != 1;
+    }
+    if (shared) {
+        fresh = PyMem_New(PyObject *, shared);
+        if (fresh == NULL) {
+            PyErr_NoMemory();
+            goto done;
+        }
+        for (used = 0; used < shared; used++) {
+            fresh[used] = PyFloat_FromDouble(0.0);
+            if (fresh[used] == NULL) goto done;
+        }
+    }
+    /* nothing below runs Python code (a float's deallocation runs none): the row
+     * stays as checked */
+    at = (const char *)view.buf;
+    used = 0;
+    for (i = 0; i < n; i++) {
+        double value;
+        PyObject *old = items[i];
+        memcpy(&value, at + i * sizeof(double), sizeof(double));
+        if (Py_REFCNT(old) == 1) {
+            ((PyFloatObject *)old)->ob_fval = value;
+            continue;
+        }
+        ((PyFloatObject *)fresh[used])->ob_fval = value;
+        items[i] = fresh[used];
+        fresh[used++] = NULL;
+        Py_DECREF(old);  /* a float shared twice in this row is alone at its second */
+    }
+    answer = Py_True;
+done:
+    if (fresh != NULL) {
+        for (i = 0; i < shared; i++) Py_XDECREF(fresh[i]);
+        PyMem_Free(fresh);
+    }
+    PyBuffer_Release(&view);
+    return Py_XNewRef(answer);
+}
+
 static PyMethodDef methods[] = {
     {"pack_floats", pack_floats, METH_O,
      "A list of 8 or more floats (exact types) as its doubles' bytes (machine order); "
      "None for anything else."},
     {"floats_from", floats_from, METH_O,
      "The list of floats whose doubles these bytes hold (machine order)."},
+    {"floats_into", (PyCFunction)(void (*)(void))floats_into, METH_FASTCALL,
+     "Write these bytes' doubles into a row of as many floats, in place; False (and "
+     "nothing written) unless the row is an exact list of exact floats that long."},
     {"atoms_only", atoms_only, METH_O,
      "Does this list or tuple hold only numbers, strings, bytes and None (exact types)?"},
     {NULL, NULL, 0, NULL}

@@ -95,6 +95,49 @@ def test_only_rows_written_in_place_come_back_packed():
     effects = ((), {"out": [(0, row)], "keep": [(1, fresh)]}, {"found": [fresh]})
     spec = ((("out", True, ()), ("keep", False, ())), ("found",))
     reduced, changes, appended = floatrows.packed_effects(effects, spec)
-    assert isinstance(changes["out"][0][1], floatrows._Row)
+    assert isinstance(changes["out"][0][1], floatrows.Cells)
     assert changes["keep"][0][1] is fresh and appended["found"][0] is fresh
-    assert pickle.loads(pickle.dumps(changes["out"]))[0][1] == row
+    back = pickle.loads(pickle.dumps(changes["out"]))[0][1]
+    assert isinstance(back, floatrows.Cells) and back.row() == row
+    assert floatrows.unpacked((reduced, changes, appended))[1]["out"] == [(0, row)]
+
+
+@pytest.mark.skipif(floatrows.pack_floats is None, reason="optlevel._atoms is not built")
+def test_cells_written_into_a_row_leave_every_other_reference_alone():
+    kept = 7.25e300  # a float a name and the row share: it must keep its value
+    values = [float(j) + 0.5 for j in range(12)]
+    values[3], values[4] = -0.0, struct.unpack("d", struct.pack("Q", 0x7FF8000000000123))[0]
+    row = [float(j) * 3.0 for j in range(11)] + [kept]
+    shared_row = row[:]  # every float of row is now held twice
+    alone = [float(j) * 3.0 + 1e-9 for j in range(12)]
+    cells = floatrows.Cells(floatrows.pack_floats(values))
+    cells.write(row)
+    cells.write(alone)
+    for written in (row, alone):
+        assert [struct.pack("d", v) for v in written] == [struct.pack("d", v) for v in values]
+    assert kept == 7.25e300 and shared_row[-1] == 7.25e300
+    assert shared_row == [float(j) * 3.0 for j in range(11)] + [kept]
+
+
+@pytest.mark.skipif(floatrows.pack_floats is None, reason="optlevel._atoms is not built")
+def test_cells_into_a_row_of_another_shape_or_kind_copy_cells_as_a_slice_would():
+    from optlevel._atoms import floats_into
+
+    data = floatrows.pack_floats([1.0] * 8)
+    for row in ([2.0] * 7, [2.0] * 7 + [3], [2.0] * 7 + [_Float(3.0)]):
+        before = row[:]
+        assert floats_into(row, data) is False and row == before  # nothing written
+        floatrows.Cells(data).write(row)
+        assert row == [1.0] * 8 and all(type(v) is float for v in row)
+    assert floats_into((2.0,) * 8, data) is False
+    with pytest.raises(TypeError):
+        floats_into([1.0] * 8)
+    twice = 2.0 ** 0.5
+    row = [twice] * 8  # one float, eight cells: each cell gets its own value
+    del twice
+    floatrows.Cells(floatrows.pack_floats([float(j) for j in range(8)])).write(row)
+    assert row == [float(j) for j in range(8)]
+
+
+class _Float(float):
+    pass

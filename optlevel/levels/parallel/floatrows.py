@@ -19,6 +19,13 @@ What stays as pickle would have it:
   with an entry without passing through here: such a piece is sent as it is.
 * *Rows written in place come back as values*: the caller copies their cells into its
   own rows (:func:`.itercut.put`), so the list they arrive in has no identity to keep.
+  They arrive as :class:`Cells`, their bytes, and ``_atoms.floats_into`` writes the
+  doubles straight into the caller's row: no list is built only to be copied from,
+  and a float the row alone holds takes its new value in place (no one else can see
+  it). Unpickling and copying 300 rows of 600 floats back (2-core machine): 2.35 ms as
+  packed lists, 0.71 ms as cells where the row's floats were its own, 2.02 ms where
+  they were shared with another row (new floats then: the stencil's ``out`` rows are
+  copies of ``grid``'s); pickle's own lists took 3.35 ms.
 
 Only the local pool uses this (the worker imports this very build of optlevel); a
 Dask or Ray worker may run another, and gets plain pickles. Without the C extension
@@ -30,11 +37,11 @@ from __future__ import annotations
 from typing import Any
 
 try:
-    from ..._atoms import atoms_only, floats_from, pack_floats
+    from ..._atoms import atoms_only, floats_from, floats_into, pack_floats
 except ImportError:  # the extension was not built: pickle's own way
     pack_floats = None
 
-__all__ = ["packed_sends", "packed_effects"]
+__all__ = ["packed_sends", "packed_effects", "Cells", "unpacked"]
 
 
 class _Row:
@@ -47,6 +54,28 @@ class _Row:
 
     def __reduce__(self) -> tuple:
         return floats_from, (self.data,)
+
+
+class Cells:
+    """A row of floats a worker wrote in place, on its way back: its doubles' bytes,
+    written into the caller's own row (:meth:`write`)."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, data: bytes):
+        self.data = data
+
+    def __reduce__(self) -> tuple:
+        return Cells, (self.data,)
+
+    def row(self) -> list[float]:
+        return floats_from(self.data)
+
+    def write(self, row: Any) -> None:
+        """The doubles into ``row``, in place (its cells' new values, as a slice
+        assignment of :meth:`row` would give them)."""
+        if not floats_into(row, self.data):  # not a list of as many floats
+            row[:] = self.row()
 
 
 def _packer() -> Any:
@@ -111,6 +140,16 @@ def packed_effects(effects: tuple, spec: tuple) -> tuple:
         rows = []
         for key, value in changes[name]:
             data = pack_floats(value) if type(value) is list else None
-            rows.append((key, value if data is None else _Row(data)))
+            rows.append((key, value if data is None else Cells(data)))
         packed[name] = rows
     return reduced, packed, appended
+
+
+def unpacked(effects: tuple) -> tuple:
+    """``effects`` with the rows :func:`packed_effects` packed as lists again (the
+    first split call compares them with plain Python's)."""
+    reduced, changes, appended = effects
+    rows = {name: [(key, value.row() if type(value) is Cells else value)
+                   for key, value in written]
+            for name, written in changes.items()}
+    return reduced, rows, appended

@@ -17,6 +17,7 @@ from typing import Any
 
 from ...core.verify import compare
 from ...errors import ResultMismatchWarning, warn_once
+from .floatrows import unpacked
 from .iterworker import CURRENT_GLOBALS, load_env, run_piece_on
 
 __all__ = ["first_piece_differs", "UNTRUSTED"]
@@ -33,6 +34,7 @@ def first_piece_differs(runner: Any, env_sent: Any, sent: dict[str, Any], desc: 
     env.pop(CURRENT_GLOBALS, None)  # this process's globals are the current ones
     starts, desc = pickle.loads(pickle.dumps((sent, desc), pickle.HIGHEST_PROTOCOL))
     expected = run_piece_on(runner.piece, env, starts, desc, runner.spec)
+    got = unpacked(got)  # rows of floats written in place came back as their bytes
     if _equal(got, expected):
         return False
     diff = compare(got, expected, "the first piece's effects")  # NaN, float tolerance

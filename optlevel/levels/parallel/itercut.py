@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from .floatrows import Cells
 from .iterworker import items_of, key_at
 from .split_iter import IterProof
 
@@ -73,6 +74,11 @@ def fold(op: str, acc: Any, value: Any) -> Any:
 
 
 def put(container: Any, key: Any, value: Any, deep: bool) -> None:
+    if type(value) is Cells:  # a row of floats written in place, as its bytes
+        if deep and type(container[key]) is list:
+            value.write(container[key])
+            return
+        value = value.row()
     if deep and not isinstance(container, np.ndarray):
         row = container[key]
         if type(row) is list:
