@@ -1,7 +1,8 @@
 """Where a loop split's call goes, on the process pool with every piece in a worker
 (more than 4 workers): when the caller finished submitting, when each piece started
-and ended in its worker, when the results arrived, the merge; ms from the call's
-start, five calls after six untimed ones.
+and ended in its worker, when the results arrived (settled by the pool's reader
+thread), the merge, and how long each worker waited between its pieces; ms from the
+call's start, five calls after six untimed ones.
 
     PYTHONPATH=. python benchmarks/loop_split_timeline.py rowwise128,words
 
@@ -28,14 +29,40 @@ from optlevel.levels.parallel import iterrun, pools  # noqa: E402
 MARKS: dict = {}
 
 
+class _Stamping:
+    """The pool, with each future stamped when it is settled (in the pool's reader
+    thread); a callback added after the submissions would stamp the results that
+    arrived meanwhile at the submissions' end."""
+
+    def __init__(self, pool):
+        self.pool = pool
+
+    def submit(self, *args, **kwargs):
+        future = self.pool.submit(*args, **kwargs)
+        future.add_done_callback(lambda f: MARKS["arrived"].append(time.perf_counter()))
+        return future
+
+
+def _get(size):
+    MARKS["arrived"] = []
+    return _Stamping(_REAL_GET(size))
+
+
 def _wait_all(futures):
     MARKS["submitted"] = time.perf_counter()
-    arrived = []
-    for future in futures:
-        future.add_done_callback(lambda f: arrived.append(time.perf_counter()))
     results = _REAL_WAIT(futures)
-    MARKS["gathered"], MARKS["arrived"] = time.perf_counter(), sorted(arrived)
+    MARKS["gathered"] = time.perf_counter()
+    MARKS["arrived"].sort()
     return results
+
+
+def _idle(stamps):
+    """Each worker's time between its pieces (ms): the median and the largest."""
+    gaps = []
+    for pieces in stamps.values():
+        pieces = sorted(pieces)
+        gaps.append(sum(b[0] - a[1] for a, b in zip(pieces, pieces[1:])) * 1e3)
+    return statistics.median(gaps), max(gaps)
 
 
 def _merge(self, env, results):
@@ -46,6 +73,7 @@ def _merge(self, env, results):
 
 
 _REAL_WAIT, _REAL_MERGE = pools.wait_all, iterrun.LoopRunner.merge
+_REAL_GET = pools.PROCESSES.get
 
 
 def _clear() -> None:
@@ -57,6 +85,7 @@ def main() -> None:
     warnings.simplefilter("ignore")
     iterrun.run_pool_piece = timeline_piece.stamped_piece
     iterrun.pools.wait_all = _wait_all
+    pools.PROCESSES.get = _get
     iterrun.LoopRunner.merge = _merge
     for name in (sys.argv[1] if len(sys.argv) > 1 else "rowwise128,words").split(","):
         func, args = loop_splits._cases()[name]
@@ -72,11 +101,15 @@ def main() -> None:
             begin = time.perf_counter()
             f(*args)
             calls.append((begin, time.perf_counter(), dict(MARKS)))
-        stamps = [tuple(map(float, line.split()))
+        stamps = [(*map(float, line.split()), path)
                   for path in glob.glob(timeline_piece.STAMPS.format(pid="*"))
                   for line in open(path)]
         for begin, end, m in calls:
-            mine = sorted(s for s in stamps if begin <= s[0] <= end)
+            mine = sorted(s[:2] for s in stamps if begin <= s[0] <= end)
+            workers: dict = {}
+            for a, b, path in stamps:
+                if begin <= a <= end:
+                    workers.setdefault(path, []).append((a, b))
             if not mine or "submitted" not in m:
                 print(f"call {(end - begin) * 1e3:.1f} ms: not split ({f.stats()})")
                 continue
@@ -87,7 +120,8 @@ def main() -> None:
                   f"ran {min(runs):.1f}-{max(runs):.1f} (median {statistics.median(runs):.1f}), "
                   f"last ended {at(max(b for _, b in mine)):.1f}; results arrived "
                   f"{at(m['arrived'][0]):.1f}-{at(m['arrived'][-1]):.1f}; merged "
-                  f"{at(m['merge_in']):.1f}-{at(m['merge_out']):.1f}")
+                  f"{at(m['merge_in']):.1f}-{at(m['merge_out']):.1f}; a worker idle between "
+                  "its pieces %.1f ms (median), %.1f (most)" % _idle(workers))
         _clear()
 
 

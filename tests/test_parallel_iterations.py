@@ -674,6 +674,19 @@ def test_short_pieces_are_merged_into_fewer_round_trips(monkeypatch):
     assert runner.pieces == 20 and runner.last == "20 pieces on 5 processes"
 
 
+def test_piece_counts_come_in_whole_rounds_of_the_workers(monkeypatch):
+    """A count between rounds would leave some workers a second piece while the others
+    wait: the retuned count is the nearest whole number of rounds (one to four)."""
+    from optlevel.levels.parallel import iterrun
+
+    runner = iteration_prepare(rowwise, analyze(rowwise), 5).fn.__optlevel_loop__
+    monkeypatch.setattr(iterrun, "MIN_PIECE_S", 0.01)
+    for seconds, pieces in ((0.014, 5), (0.0175, 10), (0.024, 10), (0.026, 15),
+                            (0.001, 5), (1.0, 20)):  # work = seconds x 5 workers
+        runner._retune(seconds)
+        assert runner.pieces == pieces, (seconds, runner.pieces)
+
+
 def locked_names(items, out):
     for i, item in enumerate(items):
         out[i] = item[0] * 2
