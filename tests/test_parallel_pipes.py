@@ -56,12 +56,47 @@ def test_a_result_that_cannot_travel_fails_its_future(pool):
     assert pool.submit(len, "ab").result(timeout=60) == 2
 
 
-def test_a_queued_task_can_be_cancelled(pool):
-    busy = [pool.submit(time.sleep, 0.5) for _ in range(2)]
+def test_a_written_task_is_not_cancelled_and_settling_waits_for_it(pool):
+    """Every task is in the workers' pipe once submitted: ``cancel`` says False, and a
+    call that gives up on its pieces waits for them (none runs on behind it)."""
+    from optlevel.levels.parallel.pools import settle
+
+    busy = [pool.submit(time.sleep, 0.3) for _ in range(2)]
     queued = pool.submit(os.getpid)
-    assert queued.cancel()
-    wait(busy, timeout=60)
-    assert queued.cancelled() and all(f.result() is None for f in busy)
+    assert not queued.cancel() and not queued.cancelled()
+    settle([*busy, queued])
+    assert all(f.done() for f in [*busy, queued])
+    assert queued.result() in {p.pid for p in pool.processes}
+
+
+def _touch(path):
+    open(path, "w").close()
+    return path
+
+
+def test_workers_take_their_next_tasks_with_no_thread_of_the_caller(pool, monkeypatch,
+                                                                    tmp_path):
+    """The mechanism: with the pool's reader thread held (no result is read here),
+    two workers still run all six tasks, one after another: each takes its next task
+    from the pipe itself."""
+    held = threading.Event()
+    real = pool._received
+
+    def hold(k):
+        held.wait(60)
+        real(k)
+
+    monkeypatch.setattr(pool, "_received", hold)
+    paths = [str(tmp_path / f"task{k}") for k in range(6)]
+    futures = [pool.submit(_touch, path) for path in paths]
+    deadline = time.monotonic() + 60
+    while not all(os.path.exists(p) for p in paths) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    ran = [os.path.exists(p) for p in paths]
+    settled = [f.done() for f in futures]
+    held.set()
+    assert ran == [True] * 6 and settled == [False] * 6
+    assert [f.result(timeout=60) for f in futures] == paths
 
 
 def test_a_worker_that_dies_breaks_the_pool(pool):
@@ -83,9 +118,9 @@ def test_tasks_queued_behind_a_dying_worker_fail_too(pool):
     for future in queued:
         if not future.cancelled() and future.exception() is not None:
             assert isinstance(future.exception(), BrokenProcessPool)
-    sleeping.exception(timeout=60)  # it ends one way or the other
-    time.sleep(0.5)  # the sleeping worker's result arrives after the pool broke
-    assert pool._reader.is_alive()  # ... and the reader goes on (no KeyError there)
+    assert isinstance(sleeping.exception(timeout=60), BrokenProcessPool)
+    assert all(not p.is_alive() for p in pool.processes)  # none runs on a failed task
+    assert pool._reader.is_alive()  # ... and the reader goes on
 
 
 def test_shutdown_ends_the_workers_after_their_tasks():
@@ -158,24 +193,24 @@ def test_a_forked_child_leaves_its_parents_workers_alone(pool):
 
 
 def test_a_write_interrupted_midway_breaks_the_pool():
-    """Ctrl-C while a task is being written leaves that pipe mid-message: the pool is
+    """Ctrl-C while a task is being written leaves the pipe mid-message: the pool is
     broken (the next level-3 call starts a new one), never read out of step."""
     made = PipePool(2, context())
-    k = made._idle[-1]  # the worker the next task goes to
-    real = made._conns[k]
+    real = made._tasks
 
     class Interrupted:
         def send_bytes(self, blob):
             raise KeyboardInterrupt
 
-    made._conns[k] = Interrupted()
+    made._tasks = Interrupted()
     try:
         with pytest.raises(KeyboardInterrupt):
             made.submit(len, "abc")
         with pytest.raises(BrokenProcessPool, match="interrupted"):
             made.submit(len, "abc")
+        assert all(not p.is_alive() for p in made.processes)  # stopped with the pool
     finally:
-        made._conns[k] = real
+        made._tasks = real
         made.kill_workers()
         made.shutdown(wait=False, cancel_futures=True)
 

@@ -1,12 +1,12 @@
 """The persistent pools of level 3, started on first use and reused.
 
 A thread pool (``concurrent.futures.ThreadPoolExecutor``) for NumPy code that
-releases the GIL, and a process pool (:class:`.pipes.PipePool`, a worker on a pipe
-each, fed from the calling thread; its processes spawned without running the user's
-``__main__`` script: :mod:`.start`) for Python code that holds it. Only the standard library:
-the pools work wherever Python does. Each worker process caps its BLAS, OpenMP
-and Numba threads at one (threadpoolctl) so a pool of N workers uses N cores,
-and never starts level 3 itself. A pool whose worker died is rebuilt
+releases the GIL, and a process pool (:class:`.pipes.PipePool`: the calling thread
+writes the tasks into one pipe, the workers take them from it; its processes spawned
+without running the user's ``__main__`` script: :mod:`.start`) for Python code that
+holds it. Only the standard library: the pools work wherever Python does. Each
+worker process caps its BLAS, OpenMP and Numba threads at one (threadpoolctl) so a
+pool of N workers uses N cores, and never starts level 3 itself. A pool whose worker died is rebuilt
 (:meth:`ProcessPool.rebuild`); Ctrl-C kills the running workers
 (:meth:`ProcessPool.kill`) rather than waiting for them.
 
@@ -185,8 +185,9 @@ def gather(futures: list[Future]) -> tuple[list[Any], BaseException | None]:
 
 
 def settle(futures: list[Future]) -> None:
-    """Cancel the pieces not started yet and wait for the running ones (a call that
-    gave up on them leaves none running behind it)."""
+    """Cancel the pieces that can be (the thread pool's not started yet; a process
+    pool's piece, once written, cannot) and wait for the others (a call that gave up
+    on them leaves none running behind it)."""
     for future in futures:
         future.cancel()
     wait(futures)
