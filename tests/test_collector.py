@@ -1,5 +1,5 @@
 """The cyclic collector pauses around a Numba compile (optlevel.core.collector) and
-comes back as it was found."""
+comes back as it was found; a level-3 worker sets a piece's inputs aside from it."""
 
 from __future__ import annotations
 
@@ -88,3 +88,40 @@ def test_no_collection_runs_while_numba_compiles(level, func, collector_on, monk
     assert inside["outside"] > 0  # the watch sees collections: the 0 below means something
     assert inside["during"] == 0
     assert gc.isenabled()
+
+
+class _Node:
+    pass
+
+
+def test_set_aside_freezes_what_exists_and_collects_a_cycle_made_inside(collector_on):
+    import weakref
+
+    before = [[float(k)] * 4 for k in range(100)]  # a piece's inputs, say
+    with collector.set_aside() as aside:
+        assert aside and gc.get_freeze_count() > 0
+        node = _Node()
+        node.self = node  # a cycle the block leaves behind
+        gone = weakref.ref(node)
+        del node
+    assert gc.get_freeze_count() == 0 and gc.isenabled()
+    assert gone() is None  # found at the block's end, as a young collection would
+    assert before[5] == [5.0] * 4
+
+
+def test_set_aside_leaves_someone_elses_freeze_and_an_off_collector_alone(collector_on):
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        with collector.set_aside() as aside:
+            assert not aside
+        assert gc.get_freeze_count() == frozen  # their frozen objects stay frozen
+    finally:
+        gc.unfreeze()
+    gc.disable()
+    try:
+        with collector.set_aside() as aside:
+            assert not aside and gc.get_freeze_count() == 0
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -54,6 +54,8 @@ from multiprocessing.connection import Connection, wait
 from multiprocessing.reduction import ForkingPickler
 from typing import Any
 
+from ...core import collector
+
 __all__ = ["PipePool", "serve"]
 
 #: The message that stops a worker, and a stopping worker's goodbye (a pickle is
@@ -318,7 +320,8 @@ def serve(tasks: Connection, taking: Any, outcomes: Connection,
             outcomes.send_bytes(_STOP)
             return
         try:
-            fn, args, kwargs = pickle.loads(data)
+            with collector.paused():  # a burst of new objects that all live on
+                fn, args, kwargs = pickle.loads(data)
             outcome: tuple = (True, fn(*args, **kwargs))
         except BaseException as exc:  # noqa: BLE001 - every failure goes back to the caller
             outcome = (False, _Traced(exc))
