@@ -223,3 +223,20 @@ def test_a_failing_reader_fails_the_futures_it_would_have_settled(pool, monkeypa
     future = pool.submit(pow, 2, 10)
     with pytest.raises(BrokenProcessPool, match="reader thread failed.*a bug in the reader"):
         future.result(timeout=60)
+
+
+def _echo_reversed(payload):
+    return payload[::-1]
+
+
+def test_large_tasks_and_large_results_at_once_do_not_block_each_other():
+    """Tasks larger than the task pipe, with results larger than a result pipe, more
+    tasks than workers: the calling thread waits in its writes while the workers wait
+    in theirs, and the reader thread, which never writes, drains the results."""
+    made = PipePool(3, context())
+    try:
+        payloads = [bytes([k]) * (1_500_000 + k) for k in range(12)]
+        futures = [made.submit(_echo_reversed, p) for p in payloads]
+        assert [f.result(timeout=120) for f in futures] == [p[::-1] for p in payloads]
+    finally:
+        made.shutdown(wait=True)
