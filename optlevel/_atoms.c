@@ -170,6 +170,29 @@ done:
     return Py_XNewRef(answer);
 }
 
+/* Do two lists hold the very same objects, in the same order? A row copied with
+ * row[:] (a stencil's double buffer) holds its source's floats: floatrows.py sends it
+ * as a copy of the source's packed row, and the worker rebuilds it as list(source),
+ * the same floats shared as in the caller, for a copy of pointers rather than a new
+ * float a cell. */
+static PyObject *
+same_items(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    Py_ssize_t n;
+
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "same_items(a, b): two arguments");
+        return NULL;
+    }
+    if (!PyList_CheckExact(args[0]) || !PyList_CheckExact(args[1])) Py_RETURN_FALSE;
+    n = PyList_GET_SIZE(args[0]);
+    if (n != PyList_GET_SIZE(args[1])) Py_RETURN_FALSE;
+    /* pointers only: nothing here runs Python code */
+    if (memcmp(PySequence_Fast_ITEMS(args[0]), PySequence_Fast_ITEMS(args[1]),
+               (size_t)n * sizeof(PyObject *)) != 0) Py_RETURN_FALSE;
+    Py_RETURN_TRUE;
+}
+
 static PyMethodDef methods[] = {
     {"pack_floats", pack_floats, METH_O,
      "A list of 8 or more floats (exact types) as its doubles' bytes (machine order); "
@@ -179,6 +202,8 @@ static PyMethodDef methods[] = {
     {"floats_into", (PyCFunction)(void (*)(void))floats_into, METH_FASTCALL,
      "Write these bytes' doubles into a row of as many floats, in place; False (and "
      "nothing written) unless the row is an exact list of exact floats that long."},
+    {"same_items", (PyCFunction)(void (*)(void))same_items, METH_FASTCALL,
+     "Do these two exact lists hold the very same objects, in the same order?"},
     {"atoms_only", atoms_only, METH_O,
      "Does this list or tuple hold only numbers, strings, bytes and None (exact types)?"},
     {NULL, NULL, 0, NULL}

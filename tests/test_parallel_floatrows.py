@@ -81,6 +81,27 @@ def test_stand_ins_travel_as_bytes_and_come_back_equal():
 
 
 @pytest.mark.skipif(floatrows.pack_floats is None, reason="optlevel._atoms is not built")
+def test_a_row_copied_from_another_arrives_as_a_copy_sharing_its_floats():
+    grid = [[float(i * 100 + j) / 7 for j in range(30)] for i in range(4)]
+    out = [row[:] for row in grid]  # a stencil's double buffer: the very same floats
+    alike = [float(100 + j) / 7 for j in range(30)]  # grid[1]'s values, its own floats
+    assert alike == grid[1]
+    sends = {"grid": [None, grid[1], grid[2], grid[3]], "out": [None, out[1], out[2], None],
+             "alike": {0: alike}}
+    packed = floatrows.packed_sends(sends, ("seq", range(1, 3)))
+    assert isinstance(packed["out"][1], floatrows._CopyOf)
+    assert isinstance(packed["alike"][0], floatrows._Row)  # equal values, its own floats
+    back = pickle.loads(pickle.dumps(packed))
+    assert back == sends
+    for k in (1, 2):
+        assert back["out"][k] is not back["grid"][k]  # two lists ...
+        assert all(a is b for a, b in zip(back["out"][k], back["grid"][k]))  # ... one set
+    back["out"][1][0] = -1.0  # writing the copy leaves its source alone
+    assert back["grid"][1][0] == grid[1][0]
+    assert not any(a is b for a, b in zip(back["alike"][0], back["grid"][1]))
+
+
+@pytest.mark.skipif(floatrows.pack_floats is None, reason="optlevel._atoms is not built")
 def test_a_piece_whose_items_hold_rows_is_sent_as_it_is():
     rows = [[float(j) for j in range(20)] for _ in range(3)]
     sends = {"grid": [None, rows[1], rows[2]]}

@@ -15,8 +15,13 @@ What stays as pickle would have it:
 * *Identity inside the message.* pickle sends an object that two places of one message
   share once. A row is packed into one stand-in object per row (by ``id``), which
   pickle's memo then shares the same way: two entries that are one row arrive as one
-  list. A piece whose items are containers (``for row in grid``) could share a row
-  with an entry without passing through here: such a piece is sent as it is.
+  list. A row that holds the very floats of a row packed before it (a copy made with
+  ``row[:]``, as a stencil's ``out = [row[:] for row in grid]``) is sent as a copy of
+  that row and rebuilt as ``list(that row)``: two lists sharing their floats, as in
+  the caller (pickle itself sends each float anew), for a copy of pointers instead
+  of a new float a cell. A piece whose items are containers (``for row in grid``)
+  could share a row with an entry without passing through here: such a piece is sent
+  as it is.
 * *Rows written in place come back as values*: the caller copies their cells into its
   own rows (:func:`.itercut.put`), so the list they arrive in has no identity to keep.
   They arrive as :class:`Cells`, their bytes, and ``_atoms.floats_into`` writes the
@@ -37,7 +42,7 @@ from __future__ import annotations
 from typing import Any
 
 try:
-    from ..._atoms import atoms_only, floats_from, floats_into, pack_floats
+    from ..._atoms import atoms_only, floats_from, floats_into, pack_floats, same_items
 except ImportError:  # the extension was not built: pickle's own way
     pack_floats = None
 
@@ -78,20 +83,53 @@ class Cells:
             row[:] = self.row()
 
 
+class _CopyOf:
+    """A row of floats that holds the very floats of another row this message packs
+    (``row[:]`` of it): rebuilt as ``list(that row)``, sharing them as in the caller."""
+
+    __slots__ = ("source",)
+
+    def __init__(self, source: _Row):
+        self.source = source
+
+    def __reduce__(self) -> tuple:
+        return list, (self.source,)
+
+
 def _packer() -> Any:
     memo: dict[int, Any] = {}  # id(row) -> what goes in its place (one per row)
+    # (length, first float, last float) -> rows packed with those, and their stand-ins
+    by_items: dict[tuple, list[tuple[list, _Row]]] = {}
 
     def pack(value: Any) -> Any:
         if type(value) is not list:
             return value
         got = memo.get(id(value))
         if got is None:
-            data = pack_floats(value)
-            got = value if data is None else _Row(data)
+            got = _copy_of(value, by_items)
+            if got is None:
+                data = pack_floats(value)
+                got = value if data is None else _Row(data)
+                if data is not None:
+                    by_items.setdefault(_ends(value), []).append((value, got))
             memo[id(value)] = got
         return got
 
     return pack
+
+
+def _ends(row: list) -> tuple:
+    return len(row), id(row[0]), id(row[-1])
+
+
+def _copy_of(row: list, by_items: dict) -> _CopyOf | None:
+    """The stand-in of a row packed before that holds ``row``'s very floats, if any."""
+    if len(row) < 8:
+        return None
+    for other, packed in by_items.get(_ends(row), ()):
+        if same_items(row, other):
+            return _CopyOf(packed)
+    return None
 
 
 def _items_hold_containers(desc: tuple) -> bool:
