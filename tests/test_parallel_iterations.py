@@ -708,3 +708,25 @@ def test_an_item_that_cannot_travel_runs_the_loop_here():
             assert out == locked_names(items, [None] * len(items))
             assert "an item of the loop cannot be sent to worker processes" in \
                 driver.__optlevel_loop__.last, workers
+
+
+def test_threads_calling_one_split_loop_at_once_each_get_the_plain_result():
+    """Four threads call a level-3 loop split together: their pieces share the
+    process pool's one task pipe, and each call gets its own plain result."""
+    import threading
+
+    rnd = random.Random(11)
+    driver = iteration_prepare(rowwise, analyze(rowwise), 3).fn
+    cases = [([[rnd.random() for _ in range(30)] for _ in range(30)],) * 2 for _ in range(4)]
+    got: dict[int, bool] = {}
+
+    def call(k):
+        got[k] = all(driver(*cases[k]) == rowwise(*cases[k]) for _ in range(3))
+
+    threads = [threading.Thread(target=call, args=(k,)) for k in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    assert got == {k: True for k in range(4)}
+    assert "pieces on 3 processes" in driver.__optlevel_loop__.last

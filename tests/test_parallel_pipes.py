@@ -240,3 +240,25 @@ def test_large_tasks_and_large_results_at_once_do_not_block_each_other():
         assert [f.result(timeout=120) for f in futures] == [p[::-1] for p in payloads]
     finally:
         made.shutdown(wait=True)
+
+
+def test_threads_submitting_at_once_each_get_their_own_results():
+    """Several threads of the caller write into the one task pipe at once (a task's
+    two messages stay together), with payloads small and larger than the pipe."""
+    made = PipePool(2, context())
+    got: dict[int, list] = {}
+
+    def caller(t):
+        payloads = [bytes([t]) * (10 + (k % 3) * 700_000) for k in range(8)]
+        futures = [made.submit(_echo_reversed, p) for p in payloads]
+        got[t] = [f.result(timeout=120) == p[::-1] for f, p in zip(futures, payloads)]
+
+    try:
+        threads = [threading.Thread(target=caller, args=(t,)) for t in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=180)
+        assert got == {t: [True] * 8 for t in range(4)}
+    finally:
+        made.shutdown(wait=True)
