@@ -120,3 +120,44 @@ def test_progress_bar_is_optional(monkeypatch):
     monkeypatch.setitem(sys.modules, "rich.progress", None)
     with pytest.raises(optlevel.ConfigError, match="tqdm or rich"):
         f.map([1, 2], [1, 1], progress=True)
+
+
+def _chunk_or_fail(chunk):
+    if chunk == "bad":
+        raise ZeroDivisionError("the user's error")
+    return [chunk * 2]
+
+
+class _Bar:
+    def __init__(self):
+        self.updates = []
+
+    def update(self, n):
+        self.updates.append(n)
+
+
+def test_process_chunks_flow_a_window_at_a_time_and_stop_after_an_error():
+    """The process pool's submit waits while its pipe is full: chunks go a window at a
+    time (the progress bar moves as they end), and after an error no more are sent."""
+    from optlevel.levels.parallel.pipes import PipePool
+    from optlevel.levels.parallel.start import context
+
+    pool = PipePool(2, context())
+    sent = []
+
+    def submit(chunk):
+        sent.append(chunk)
+        return pool.submit(_chunk_or_fail, chunk)
+
+    try:
+        bar = _Bar()
+        chunks = [f"c{k}" for k in range(7)]
+        assert mapping._flowing(submit, chunks, [1, 2, 3, 4, 5, 6, 7], bar, 3) == \
+            [c * 2 for c in chunks]
+        assert bar.updates == [1, 2, 3, 4, 5, 6, 7] and sent == chunks
+        sent.clear()
+        with pytest.raises(ZeroDivisionError, match="the user's error"):
+            mapping._flowing(submit, ["bad"] + chunks, [1] * 8, None, 3)
+        assert sent == ["bad", "c0", "c1"]  # the window, and nothing after the error
+    finally:
+        pool.shutdown(wait=True)

@@ -10,6 +10,8 @@ as the plain function. A progress bar (tqdm, else rich) is imported only when as
 
 from __future__ import annotations
 
+import collections
+import functools
 import itertools
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future
@@ -119,6 +121,39 @@ def _call_chunk(opt: Callable[..., Any], chunk: list[tuple]) -> list[Any]:
     return [opt(*item) for item in chunk]
 
 
+def _flowing(submit: Callable[[Any], Future], chunks: list[Any], sizes: list[int], bar: Any,
+             ahead: int) -> list[Any]:
+    """The process pool's chunks, at most ``ahead`` of them submitted and unfinished at
+    a time, their results in order. The pool's ``submit`` waits while its task pipe is
+    full (:mod:`.pipes`): submitted all at once, chunks of large items kept this thread
+    in its writes until most of them had run, and a progress bar still at zero. After
+    an error no further chunk is sent."""
+    out: list[Any] = []
+    pending: collections.deque[tuple[Future, int]] = collections.deque()
+    try:
+        for chunk, size in zip(chunks, sizes):
+            if len(pending) >= ahead:
+                _take(pending, out, bar)
+            pending.append((submit(chunk), size))
+        while pending:
+            _take(pending, out, bar)
+    except KeyboardInterrupt:
+        pools.PROCESSES.kill()
+        raise
+    except BaseException:
+        pools.settle([future for future, _ in pending])  # none runs on behind the call
+        raise
+    return out
+
+
+def _take(pending: collections.deque, out: list[Any], bar: Any) -> None:
+    future, size = pending[0]
+    out.extend(future.result())
+    pending.popleft()
+    if bar is not None:
+        bar.update(size)
+
+
 def _threads(opt: Any, chunks: list[list[tuple]], workers: int, bar: Any) -> list[Any]:
     executor = pools.THREADS.get(max(1, workers - 1))
     futures = [executor.submit(_call_chunk, opt, chunk) for chunk in chunks]
@@ -143,9 +178,9 @@ def _processes(opt: Any, items: list[tuple], chunks: list[list[tuple]], workers:
         return _sequential(opt, items, bar)
     for attempt in (1, 2):
         executor = pools.PROCESSES.get(workers)
-        futures = [executor.submit(_unpack_and_run, blob, chunk, current) for chunk in packed]
         try:
-            return _gather(futures, [len(c) for c in chunks], bar, pools.PROCESSES.kill)
+            return _flowing(functools.partial(executor.submit, _unpack_and_run, blob, current),
+                            packed, [len(c) for c in chunks], bar, 2 * workers)
         except BrokenProcessPool as exc:
             pools.PROCESSES.rebuild()
             if attempt == 1:
@@ -155,7 +190,7 @@ def _processes(opt: Any, items: list[tuple], chunks: list[list[tuple]], workers:
     return _sequential(opt, items, None)
 
 
-def _unpack_and_run(blob: bytes, chunk: bytes, current: bytes) -> list[Any]:
+def _unpack_and_run(blob: bytes, current: bytes, chunk: bytes) -> list[Any]:
     import pickle
 
     return worker.run_items(blob, pickle.loads(chunk), pickle.loads(current))
