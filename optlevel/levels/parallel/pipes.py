@@ -15,12 +15,14 @@ the pool's task pipe (enlarged to 1 MB where Linux allows); a worker that is idl
 takes the next task from it itself (one reader at a time, under a lock the workers
 share), so a worker that ends a piece starts its next one at once, with no thread of
 the caller's process in between. An earlier version kept the tasks in this process
-and had its reader thread hand each worker its next one: while the caller pickled a
-call's 64 pieces, that thread waited on the GIL, and on 16 cores each worker waited
-3-5 ms between its pieces. One reader thread waits on the workers' result pipes and
-settles each future. When the task pipe is full, ``submit`` waits (its write lets go
-of the GIL) until a worker has taken a task; a function run by a future's done
-callback must not submit (that callback runs in the reader thread).
+and had its reader thread hand each worker its next one: that thread needed the GIL
+for every hand-out, and the caller held it while it pickled a call's pieces (on 16
+cores, a word count's 64 pieces of 7 ms, 28 ms of work a worker, ended 42-53 ms into
+the call; this pool is not measured there yet). One reader thread waits on the
+workers' result pipes and settles each future. When the task pipe is full, ``submit``
+waits (its write lets go of the GIL) until a worker has taken a task; a function run
+by a future's done callback must not submit (that callback runs in the reader
+thread).
 
 The futures are :class:`concurrent.futures.Future`: ``result``, ``wait`` and
 ``as_completed`` behave as with the executor. A written task cannot be taken back, so
