@@ -270,3 +270,30 @@ def test_many_workers_leave_the_caller_waiting():
     features = analyze(scaled)
     runner = LoopRunner(scaled, features.source.tree, features.split.iterations, 8, 4)
     assert runner.share is None and runner.pieces == 32
+
+
+def scale_rows_until(C, scale, bad):
+    for i in range(len(C)):
+        if i == bad:
+            raise ValueError(f"row {i}")
+        for j in range(len(C[i])):
+            C[i][j] = C[i][j] * scale
+
+
+@pytest.mark.parametrize("bad", [37, 38, 39, 30, 5])
+def test_an_error_in_a_loop_that_reads_its_own_slots_leaves_the_plain_partial_writes(bad):
+    """Each row is read and written in place (``C[i][j] = C[i][j] * scale``), so a row
+    written twice would show. An error in the worker's piece (rows 20-39) or in this
+    process's (rows 0-19) gives the plain loop's exception and exactly its partial
+    writes, whatever the pieces had written by then."""
+    driver, runner = _driver(scale_rows_until, 2)
+    driver([[1.0] * 4 for _ in range(40)], 2.0, -1)  # the checked first call
+    for _ in range(2):
+        runner.share.fraction = 0.5
+        rows = [[float(i + j) for j in range(20_000 if i < 20 else 10)] for i in range(40)]
+        plain = copy.deepcopy(rows)
+        with pytest.raises(ValueError, match=f"row {bad}"):
+            scale_rows_until(plain, 3.0, bad)
+        with pytest.raises(ValueError, match=f"row {bad}"):
+            driver(rows, 3.0, bad)
+        assert rows == plain
