@@ -113,7 +113,7 @@ def start_scout(d: Scouted, plan: Plan) -> None:
         calls, spent = plan.calls, plan.time
         if not calls:
             return
-        per = spent / covered(calls)  # Plan.measured, from one read of the clock
+        per = spent / covered(calls)  # Plan.measured, from the one reading of both above
         long_call = per >= LONG_CALL_PLANNINGS * planning
         if (long_call or spent >= SCOUT_FACTOR * (planning + TRIAL_CALLS * per)) \
                 and plan.state is State.SCOUTING:

@@ -83,7 +83,7 @@ def start_warmup(d: Warmed, plan: Plan, backend: Backend) -> None:
 
     def check() -> None:
         spent, calls = plan.time, plan.calls
-        # Plan.measured, from one read of the clock (other threads count too)
+        # Plan.measured, from one reading of both (another thread may count a call)
         if (spent >= compile_s or spent / covered(calls) * PAYBACK_CALLS >= compile_s) \
                 and plan.state is State.WARMUP:
             log.debug("%s: warm-up done after %.3fs in Python (%d calls); level %d "

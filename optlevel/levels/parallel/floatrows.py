@@ -106,16 +106,21 @@ def _packer() -> Any:
             return value
         got = memo.get(id(value))
         if got is None:
-            got = _copy_of(value, by_items)
-            if got is None:
-                data = pack_floats(value)
-                got = value if data is None else _Row(data)
-                if data is not None:
-                    by_items.setdefault(_ends(value), []).append((value, got))
-            memo[id(value)] = got
+            got = memo[id(value)] = _copy_of(value, by_items) or _own(value, by_items)
         return got
 
     return pack
+
+
+def _own(row: list, by_items: dict) -> Any:
+    """``row``'s stand-in, its floats packed (noted in ``by_items`` for the rows that
+    copy it); ``row`` itself where it is not a list of floats."""
+    data = pack_floats(row)
+    if data is None:
+        return row
+    packed = _Row(data)
+    by_items.setdefault(_ends(row), []).append((row, packed))
+    return packed
 
 
 def _ends(row: list) -> tuple:

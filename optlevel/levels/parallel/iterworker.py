@@ -154,8 +154,8 @@ def run_shipped_piece(func_blob: bytes, code_blob: bytes, token: str, env_blob: 
     (the caller's process then reads no pipe while it computes), else as bytes.
 
     The cyclic collector is paused while the inputs are unpickled and the effects
-    packed, and the inputs are set aside from its young generations while the piece
-    runs (:func:`optlevel.core.collector.set_aside`): a young collection walked every
+    pickled, and the inputs are set aside from its young generations while the piece
+    runs (:func:`run_pool_piece`): a young collection walked every
     row of them once a call (the stencil of ``benchmarks/loop_splits.py``, 2 cores:
     packing its 266 rows took 3.1-3.8 ms with that collection, 0.8-0.9 without; the
     worker's whole overhead around the loop went from about 13 ms to 9)."""
@@ -167,10 +167,9 @@ def run_shipped_piece(func_blob: bytes, code_blob: bytes, token: str, env_blob: 
         slots[at] = 1.0
         with collector.paused():
             starts, desc = load_env(blob)
-        with collector.set_aside():
-            effects = run_loop_piece(func_blob, code_blob, token, env_blob, starts, desc, spec)
-            with collector.paused():
-                out: Any = pickle.dumps(packed_effects(effects, spec), pickle.HIGHEST_PROTOCOL)
+        effects = run_pool_piece(func_blob, code_blob, token, env_blob, starts, desc, spec)
+        with collector.paused():
+            out: Any = pickle.dumps(effects, pickle.HIGHEST_PROTOCOL)
         if len(out) >= SHM_BYTES:
             try:
                 out = shm.write_result(out_name, np.frombuffer(out, np.uint8))

@@ -6,8 +6,8 @@ writes the tasks into one pipe, the workers take them from it; its processes spa
 without running the user's ``__main__`` script: :mod:`.start`) for Python code that
 holds it. Only the standard library: the pools work wherever Python does. Each
 worker process caps its BLAS, OpenMP and Numba threads at one (threadpoolctl) so a
-pool of N workers uses N cores, and never starts level 3 itself. A pool whose worker died is rebuilt
-(:meth:`ProcessPool.rebuild`); Ctrl-C kills the running workers
+pool of N workers uses N cores, and never starts level 3 itself. A pool whose worker
+died is rebuilt (:meth:`ProcessPool.rebuild`); Ctrl-C kills the running workers
 (:meth:`ProcessPool.kill`) rather than waiting for them.
 
 The pools belong to optlevel's runtime owner: the first pool started registers
