@@ -380,16 +380,22 @@ SMALL = textwrap.dedent('''
     cases = [(small_sum, np.arange(32.0)), (small_exact, np.linspace(0, 1, 16)),
              (small_numpy, np.arange(16.0))]
     out = {{}}
+    block = {n} // 10
     for f, x in cases:
-        s = time.perf_counter()
-        for _ in range({n}):
-            f(x)
-        plain = time.perf_counter() - s
+        # the n calls in ten blocks, plain and auto alternating, so that the machine's
+        # drift over the run (and the order) weighs on both; auto's first block holds
+        # its planning, its trial and its compile
         g = optlevel.optimize(f)
-        s = time.perf_counter()
-        for _ in range({n}):
-            g(x)
-        auto = time.perf_counter() - s
+        plain = auto = 0.0
+        for _ in range(10):
+            s = time.perf_counter()
+            for _ in range(block):
+                f(x)
+            plain += time.perf_counter() - s
+            s = time.perf_counter()
+            for _ in range(block):
+                g(x)
+            auto += time.perf_counter() - s
         out[f.__name__] = {{"plain": plain, "auto": auto, "levels": g.stats().levels}}
     print(json.dumps(out))
 ''')
