@@ -46,11 +46,14 @@ def calls(n=2000):
 @pytest.fixture
 def entrant(fake_backend, monkeypatch):
     """A fake level-2 backend built by ``make`` for ``func``, with level 1 out of the way
-    (it would hoist ``x.mean()`` and win); ``quick``: the trial's threshold for short
-    calls (0: one timed call a side; None: as it is). Returns the optimized function
-    and a call's arguments of ``n`` elements."""
+    (it would hoist ``x.mean()`` and win) and level 3 too (where a plain call is slow
+    enough, the processes' split of ``normalize_loop`` joins the trial: its calls come
+    between level 2's, whatever the machine's speed made of the plan); ``quick``: the
+    trial's threshold for short calls (0: one timed call a side; None: as it is).
+    Returns the optimized function and a call's arguments of ``n`` elements."""
     def make_entrant(make, func=normalize_loop, n=2000, quick=0.0, **options):
-        monkeypatch.delitem(BACKENDS, "vectorize")
+        for name in ("vectorize", "prange", "threads", "processes"):
+            monkeypatch.delitem(BACKENDS, name)
         fake_backend(name="numba", make=make)
         if quick is not None:
             monkeypatch.setattr("optlevel.core.trials.TRIAL_QUICK_S", quick)
