@@ -1,8 +1,10 @@
 """What a decorated call adds when the caches are cold: the time over the plain
 function of a bare Python wrapper, optlevel's compiled call path (``_fastcall.c``)
 and its Python path, each called once right after 64 MB of NumPy work has streamed
-through the caches, and once warm; then ``np.dot`` on vectors of 1K to 3M floats
-called back to back, where each call is such a streaming call.
+through the caches, and once warm; the cold call again with another decorated
+function called just before it (which warms the extension's code, not this
+function's objects); then ``np.dot`` on vectors of 1K to 3M floats called back to
+back, where each call is such a streaming call.
 
     PYTHONPATH=. python benchmarks/cold_dispatch.py [--repeat 300]
 
@@ -63,6 +65,34 @@ def cold_calls(repeat: int) -> None:
               f"cold {m['cold'] - med['plain']['cold']:+6.2f}")
 
 
+def warmed_code(repeat: int) -> None:
+    """The cold call again, with another decorated function called first: its own
+    arrays and plan, the same extension code and shared objects."""
+    x = y = np.arange(10.0)
+    z = np.arange(5.0)
+
+    def other(x, y):
+        return y
+
+    mine, theirs = optlevel.optimize(ident, level=0), optlevel.optimize(other, level=0)
+    for _ in range(1000):
+        mine(x, y)
+        theirs(z, z)
+    big = np.zeros(8_000_000)
+    times: dict[str, list[float]] = {"plain": [], "C path": [], "C path, code warmed": []}
+    for _ in range(repeat):
+        for name in times:
+            np.add(big, 1.0, out=big)
+            f = ident if name == "plain" else mine
+            if name == "C path, code warmed":
+                theirs(z, z)
+            start = perf_counter()
+            f(x, y)
+            times[name].append(perf_counter() - start)
+    print("the same cold call, with another decorated function called just before (µs):")
+    print("  " + "  ".join(f"{k} {statistics.median(v) * 1e6:.2f}" for k, v in times.items()))
+
+
 def dot_calls(repeat: int) -> None:
     print("np.dot(x, y) back to back, µs a call over plain:")
     for n in (1_000, 100_000, 1_000_000, 3_000_000):
@@ -92,6 +122,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=300)
     opts = parser.parse_args()
     cold_calls(opts.repeat)
+    warmed_code(opts.repeat)
     dot_calls(opts.repeat)
 
 
