@@ -99,35 +99,25 @@ def _gil_free(opt: Any, first: tuple, s: Any) -> bool:
     return bool(numba.applies(features, describe_args(first, {}, features.params), s, None))
 
 
-def _gather(futures: list[Future], sizes: list[int], bar: Any,
-            on_interrupt: Callable[[], None]) -> list[Any]:
-    out: list[Any] = []
-    try:
-        for future, size in zip(futures, sizes):
-            out.extend(future.result())
-            if bar is not None:
-                bar.update(size)
-    except KeyboardInterrupt:
-        on_interrupt()
-        raise
-    except BaseException:
-        for future in futures:
-            future.cancel()
-        raise
-    return out
-
-
 def _call_chunk(opt: Callable[..., Any], chunk: list[tuple]) -> list[Any]:
     return [opt(*item) for item in chunk]
 
 
+def _kill_processes(_futures: list[Future]) -> None:
+    pools.PROCESSES.kill()
+
+
 def _flowing(submit: Callable[[Any], Future], chunks: list[Any], sizes: list[int], bar: Any,
-             ahead: int) -> list[Any]:
-    """The process pool's chunks, at most ``ahead`` of them submitted and unfinished at
-    a time, their results in order. The pool's ``submit`` waits while its task pipe is
-    full (:mod:`.pipes`): submitted all at once, chunks of large items kept this thread
-    in its writes until most of them had run, and a progress bar still at zero. After
-    an error no further chunk is sent."""
+             ahead: int, on_interrupt: Callable[[list[Future]], None] = _kill_processes,
+             on_error: Callable[[list[Future]], None] = pools.settle) -> list[Any]:
+    """The chunks' results in order, at most ``ahead`` of them submitted and unfinished
+    at a time; the progress bar moves as they end. The process pool's ``submit`` waits
+    while its task pipe is full (:mod:`.pipes`): submitted all at once, chunks of large
+    items kept this thread in its writes until most of them had run, and a progress bar
+    still at zero. On Ctrl-C, ``on_interrupt`` gets the futures not taken yet (by
+    default the process pool's workers are killed); after another error, ``on_error``
+    does (by default they are settled: none runs on behind the call), and no further
+    chunk is sent."""
     out: list[Any] = []
     pending: collections.deque[tuple[Future, int]] = collections.deque()
     try:
@@ -138,10 +128,10 @@ def _flowing(submit: Callable[[Any], Future], chunks: list[Any], sizes: list[int
         while pending:
             _take(pending, out, bar)
     except KeyboardInterrupt:
-        pools.PROCESSES.kill()
+        on_interrupt([future for future, _ in pending])
         raise
     except BaseException:
-        pools.settle([future for future, _ in pending])  # none runs on behind the call
+        on_error([future for future, _ in pending])
         raise
     return out
 
@@ -156,13 +146,14 @@ def _take(pending: collections.deque, out: list[Any], bar: Any) -> None:
 
 def _threads(opt: Any, chunks: list[list[tuple]], workers: int, bar: Any) -> list[Any]:
     executor = pools.THREADS.get(max(1, workers - 1))
-    futures = [executor.submit(_call_chunk, opt, chunk) for chunk in chunks]
+    return _flowing(functools.partial(executor.submit, _call_chunk, opt), chunks,
+                    [len(c) for c in chunks], bar, max(1, len(chunks)),
+                    on_interrupt=_cancel, on_error=_cancel)  # every chunk submitted at once
 
-    def cancel() -> None:
-        for future in futures:
-            future.cancel()
 
-    return _gather(futures, [len(c) for c in chunks], bar, cancel)
+def _cancel(futures: list[Future]) -> None:
+    for future in futures:
+        future.cancel()
 
 
 def _processes(opt: Any, items: list[tuple], chunks: list[list[tuple]], workers: int,
