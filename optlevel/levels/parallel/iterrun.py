@@ -368,12 +368,9 @@ class LoopRunner:
         many as keep each piece :data:`MIN_PIECE_S` of work, between one and
         :func:`.iterplan.pieces_per_worker` per worker, in whole rounds of the workers
         (rowwise N=128 on 16 cores was cut in 23-29 pieces: some workers ran two of
-        them and the others one, 16.4-20.7 ms calls against 9.4 ms of work a worker).
-        Each piece is a round trip through the pool's threads in this process, one at a
-        time (the word count of ``benchmarks/loop_splits.py`` on 16 workers, this
-        process's CPU time measured on 2 cores: 15.3 ms a call in 16 pieces, 25.3 ms in
-        32, 15-30 ms in 64 over five runs; on 16 cores the counts measured alike within
-        the host's noise)."""
+        them and the others one, 16.4-20.7 ms calls against 9.4 ms of work a worker;
+        in whole rounds, 13.3-15.1 ms on a later host whose loop cut by hand took
+        15.1-17.9 ms). Each piece costs this process its pickling and its result."""
         rounds = round(seconds / MIN_PIECE_S)  # a worker's seconds: its pieces' work
         self.pieces = self.workers * max(1, min(self.most_pieces // self.workers, rounds))
 

@@ -155,8 +155,8 @@ def run_shipped_piece(func_blob: bytes, code_blob: bytes, token: str, env_blob: 
 
     The cyclic collector is paused while the inputs are unpickled and the effects
     pickled, and the inputs are set aside from its young generations while the piece
-    runs (:func:`run_pool_piece`): a young collection walked every
-    row of them once a call (the stencil of ``benchmarks/loop_splits.py``, 2 cores:
+    runs (:func:`run_pool_piece`): a young collection walked every row of them once a
+    call (the stencil of ``benchmarks/loop_splits.py``, 2 cores:
     packing its 266 rows took 3.1-3.8 ms with that collection, 0.8-0.9 without; the
     worker's whole overhead around the loop went from about 13 ms to 9)."""
     begin = time.perf_counter()
