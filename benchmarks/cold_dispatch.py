@@ -42,21 +42,31 @@ def _callers(func):
             "optlevel, Python path": compiled._python_call}
 
 
+#: 64 MB: adding to it in place streams the caches out
+BIG = np.zeros(8_000_000)
+
+
+def _timed(f, x, y, cold: bool, before=None) -> float:
+    """One call of ``f``, after 64 MB of NumPy work where ``cold``, and after
+    ``before()`` where given."""
+    if cold:
+        np.add(BIG, 1.0, out=BIG)
+    if before is not None:
+        before()
+    start = perf_counter()
+    f(x, y)
+    return perf_counter() - start
+
+
 def cold_calls(repeat: int) -> None:
     x = y = np.arange(10.0)
     callers = _callers(ident)
-    big = np.zeros(8_000_000)  # 64 MB: adding to it in place streams the caches out
     times: dict[str, dict[str, list[float]]] = {k: {"warm": [], "cold": []} for k in callers}
     for _ in range(repeat):
         for name, f in callers.items():
             f(x, y)
-            start = perf_counter()
-            f(x, y)
-            times[name]["warm"].append(perf_counter() - start)
-            np.add(big, 1.0, out=big)
-            start = perf_counter()
-            f(x, y)
-            times[name]["cold"].append(perf_counter() - start)
+            times[name]["warm"].append(_timed(f, x, y, False))
+            times[name]["cold"].append(_timed(f, x, y, True))
     med = {k: {c: statistics.median(v) * 1e6 for c, v in d.items()} for k, d in times.items()}
     print("a call of `return x`, warm and right after 64 MB of NumPy work (µs):")
     for name, m in med.items():
@@ -78,17 +88,11 @@ def warmed_code(repeat: int) -> None:
     for _ in range(1000):
         mine(x, y)
         theirs(z, z)
-    big = np.zeros(8_000_000)
     times: dict[str, list[float]] = {"plain": [], "C path": [], "C path, code warmed": []}
     for _ in range(repeat):
-        for name in times:
-            np.add(big, 1.0, out=big)
-            f = ident if name == "plain" else mine
-            if name == "C path, code warmed":
-                theirs(z, z)
-            start = perf_counter()
-            f(x, y)
-            times[name].append(perf_counter() - start)
+        times["plain"].append(_timed(ident, x, y, True))
+        times["C path"].append(_timed(mine, x, y, True))
+        times["C path, code warmed"].append(_timed(mine, x, y, True, lambda: theirs(z, z)))
     print("the same cold call, with another decorated function called just before (µs):")
     print("  " + "  ".join(f"{k} {statistics.median(v) * 1e6:.2f}" for k, v in times.items()))
 
