@@ -105,11 +105,11 @@ def main() -> None:
                   for path in glob.glob(timeline_piece.STAMPS.format(pid="*"))
                   for line in open(path)]
         for begin, end, m in calls:
-            mine = sorted(s[:2] for s in stamps if begin <= s[0] <= end)
-            workers: dict = {}
+            workers: dict = {}  # a worker's stamps file -> its pieces in this call
             for a, b, path in stamps:
                 if begin <= a <= end:
                     workers.setdefault(path, []).append((a, b))
+            mine = sorted(piece for pieces in workers.values() for piece in pieces)
             if not mine or "submitted" not in m:
                 print(f"call {(end - begin) * 1e3:.1f} ms: not split ({f.stats()})")
                 continue
