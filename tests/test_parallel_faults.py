@@ -216,3 +216,82 @@ def test_no_segment_outlives_a_failing_call():
     with pytest.raises(TypeError):
         f(a, np.array([object()]))  # object arrays are pickled; the division raises
     assert shm.live_segments() == []
+
+
+# --- a process forked after level 3 ran ------------------------------------------------
+
+def _in_a_forked_child(body) -> int:
+    """``body()`` in a forked child: 0 when it returned True, 2 when False, 3 when it
+    raised, 9 when it was still running after 60 s (killed: it hung)."""
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child reports through its exit code
+        code = 3
+        try:
+            code = 0 if body() else 2
+        finally:
+            os._exit(code)
+    deadline = time.monotonic() + 60
+    while True:
+        pid, status = os.waitpid(child, os.WNOHANG)
+        if pid:
+            return os.waitstatus_to_exitcode(status)
+        if time.monotonic() > deadline:
+            os.kill(child, signal.SIGKILL)
+            os.waitpid(child, 0)
+            return 9
+        time.sleep(0.02)
+
+
+needs_fork = pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork")
+forks_with_threads = pytest.mark.filterwarnings(
+    "ignore:This process .* is multi-threaded:DeprecationWarning")
+
+
+@needs_fork
+@forks_with_threads
+def test_a_forked_child_runs_level_3_threads_on_its_own_threads(monkeypatch):
+    """multiprocessing's default on Linux forks: a child inherits the thread pool's
+    executor but none of its threads, so a piece submitted there would wait for ever.
+    The child starts its own threads and gets the plain function's result."""
+    from optlevel.levels.parallel import costs
+    from optlevel.levels.parallel.pools import THREADS
+
+    monkeypatch.setattr(costs, "BLOCK_BYTES", 64)
+    optlevel.configure(executor="threads", workers=2)
+
+    def heavy(x):
+        return np.sin(np.cos(x)) * 2
+
+    f = optimize(heavy, level=3, strict=True, verify=False)
+    x = np.linspace(0, 3, 4096)
+    np.testing.assert_array_equal(f(x), heavy(x))
+    parents = THREADS._executor
+    assert parents is not None  # the parent's threads served the call
+
+    def child():
+        same = np.array_equal(f(x), heavy(x))
+        return same and THREADS._executor is not None and THREADS._executor is not parents
+
+    assert _in_a_forked_child(child) == 0
+    np.testing.assert_array_equal(f(x), heavy(x))  # the parent's pool still serves
+    assert THREADS._executor is parents
+
+
+@pytest.mark.parametrize("kind", ["ThreadPool", "ProcessPool"])
+@needs_fork
+@forks_with_threads
+def test_a_pool_lock_held_at_the_fork_does_not_block_the_child(kind):
+    """Another thread of the parent inside ``get`` when the process forks: the child's
+    copy of the lock stays taken, and nobody is left in the child to release it."""
+    from optlevel.levels.parallel import pools
+
+    pool = getattr(pools, kind)()
+    try:
+        assert pool.get(2).submit(pow, 2, 3).result(timeout=60) == 8
+        with pool._lock:
+            code = _in_a_forked_child(
+                lambda: pool.get(2).submit(pow, 3, 2).result(timeout=50) == 9)
+        assert code == 0
+        assert pool.get(2).submit(pow, 2, 5).result(timeout=60) == 32
+    finally:
+        pool.close()

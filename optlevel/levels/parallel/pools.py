@@ -18,7 +18,9 @@ The pools belong to optlevel's runtime owner: the first pool started registers
 from __future__ import annotations
 
 import logging
+import os
 import threading
+import weakref
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
@@ -42,10 +44,19 @@ class ThreadPool:
         self._lock = threading.Lock()
         self._executor: ThreadPoolExecutor | None = None
         self._size = 0
+        _FORKABLE.add(self)
 
     @property
     def running(self) -> bool:
         return self._executor is not None
+
+    def forked(self) -> None:
+        """In a child just forked: the executor's threads stayed in the parent (a task
+        submitted to it would wait for ever), and a lock another thread held at the
+        fork would never be released. Forget both; the next ``get`` starts threads
+        here."""
+        self._lock = threading.Lock()
+        self._executor, self._size = None, 0
 
     def get(self, size: int) -> ThreadPoolExecutor:
         with self._lock:
@@ -74,6 +85,13 @@ class ProcessPool:
         self._executor: PipePool | None = None
         self._size = 0
         self.starts = 0  # how many times a pool was started (tests read it)
+        _FORKABLE.add(self)
+
+    def forked(self) -> None:
+        """In a child just forked: a lock another thread held at the fork would never
+        be released. (The inherited pool itself refuses tasks here, and ``get``
+        starts this process's own: :attr:`.PipePool.inherited`.)"""
+        self._lock = threading.Lock()
 
     @property
     def running(self) -> bool:
@@ -123,6 +141,18 @@ def _context() -> Any:
 
     return context()
 
+
+#: every pool of this process, told when it forks (:func:`_after_fork`)
+_FORKABLE: weakref.WeakSet[ThreadPool | ProcessPool] = weakref.WeakSet()
+
+
+def _after_fork() -> None:
+    for pool in list(_FORKABLE):
+        pool.forked()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork)
 
 THREADS = ThreadPool()
 PROCESSES = ProcessPool()
