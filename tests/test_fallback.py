@@ -340,3 +340,24 @@ def test_fallback_warning_names_requested_and_realized_levels():
     assert "level 2 (jit) was requested; it ran at level 0 (python)" in message
     assert "level=0" in message  # how to silence it
     assert caught[0].filename == __file__  # points at the user's call
+
+
+def test_a_level_left_because_it_would_not_pay_is_not_blamed_on_another_backend():
+    """``level=3`` on 1,000 elements: prange cannot run a function without a loop, and
+    threads could but would not pay. Not paying is the planner's choice, as quiet as
+    under auto (explain says why), so no warning blames level 3's fallback on prange's
+    refusal: before, the call warned that it ran at level 0 "because prange (level 3)
+    cannot run it", which a user would read as level 3 being out of reach."""
+    from optlevel.bench import workloads as W
+
+    optlevel.configure(executor="threads")
+    f = optimize(W.elementwise, level=3, verify=False)
+    x = np.random.default_rng(0).random(1000)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert np.array_equal(f(x), W.elementwise(x))
+    assert not [m for m in fallback_messages(caught) if "level 3" in m.split("because")[1]]
+    report = optlevel.explain(f, x)
+    assert report.row("threads").kind == "pays"
+    assert report.row("prange").kind == "declined"
+    assert 3 not in f.stats().levels

@@ -169,9 +169,13 @@ class Dispatcher:
                    if not r.tried and r.backend and r.level <= key.ceiling
                    and r.kind is not RowKind.CONFIGURED]
         # Explicit levels that fall back warn once the realized level is known; strict
-        # raises instead and auto falls back quietly (explain and stats say why).
+        # raises instead and auto falls back quietly (explain and stats say why). A
+        # level one of whose backends could run the call but would not pay is a choice,
+        # as quiet as auto's: its other backends' refusals are not why it was left.
+        chose = {r.level for r in ranking.rows if r.backend and r.kind is RowKind.PAYS}
         declined = [(BACKENDS[r.backend], r.reason) for r in ranking.rows
-                    if r.backend and r.kind in _REFUSED and r.level <= key.ceiling]
+                    if r.backend and r.kind in _REFUSED and r.level <= key.ceiling
+                    and r.level not in chose]
         known = self._known(key, ranking, signature, skipped, args, kwargs, settings)
         if known is not None:
             return known
