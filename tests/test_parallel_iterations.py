@@ -3,6 +3,7 @@ worker processes, with the plain function's values, types and in-place effects, 
 lists, dicts, strings and arrays; loops that are not independent are refused, each for
 its own reason."""
 
+import collections
 import copy
 import math
 import os
@@ -361,6 +362,27 @@ def _rows_with_lists(n):
     return [[k, [k, k + 1]] for k in range(n)]
 
 
+def keeps_items(seq):
+    keep = []
+    for i in range(len(seq)):
+        keep.append(seq[i])
+    return keep
+
+
+class Slotted:
+    __slots__ = ("row",)
+
+    def __init__(self, row):
+        self.row = row
+
+
+def keeps_slotted_rows(items):
+    keep = []
+    for i in range(len(items)):
+        keep.append(items[i].row)
+    return keep
+
+
 @pytest.mark.parametrize("helps_up_to", [4, 0])
 @pytest.mark.parametrize("func, held, make", [
     (keeps_rows, lambda args, got: all(k is o for k, o in zip(*got)), _lists),
@@ -392,6 +414,27 @@ def test_a_loop_that_stores_an_object_it_was_given_keeps_that_object(func, held,
         assert got == expected
         assert held((*args, inner), got), (func.__name__, n, runner.last)
         assert "stored an object the loop was given" in runner.last, runner.last
+    assert runner.stores_given
+
+
+@pytest.mark.parametrize("func, make, held", [
+    (keeps_items, lambda n: collections.deque([k] for k in range(n)),
+     lambda given, got: all(k is a for k, a in zip(got, given))),
+    (keeps_slotted_rows, lambda n: [Slotted([k]) for k in range(n)],
+     lambda given, got: all(k is s.row for k, s in zip(got, given))),
+])
+def test_a_stored_object_held_by_a_deque_or_in_slots_is_that_object(func, make, held):
+    """The look through what a worker was given went into lists, dicts and instances'
+    ``__dict__`` only: an item of a given deque, or a row held in an object's
+    ``__slots__``, came back from a worker a copy (``out[k] is A[k]`` for a third of
+    the items, the caller's own piece)."""
+    driver = iteration_prepare(func, analyze(func), 3).fn
+    runner = driver.__optlevel_loop__
+    for n in (7, 40, 40):
+        given = make(n)
+        got = driver(given)
+        assert got == func(make(n)) and type(got) is list
+        assert held(given, got), (func.__name__, n, runner.last)
     assert runner.stores_given
 
 
@@ -730,3 +773,19 @@ def test_threads_calling_one_split_loop_at_once_each_get_the_plain_result():
         thread.join(timeout=300)
     assert got == {k: True for k in range(4)}
     assert "pieces on 3 processes" in driver.__optlevel_loop__.last
+
+
+def test_an_object_of_no_known_kind_counts_as_holding_what_was_stored():
+    """What a C object of no known kind holds cannot be listed: a piece whose effects
+    hold a list, while the worker was given such an object, counts as storing a given
+    object (the loop then runs as written), rather than trusting the list is new."""
+    import operator
+
+    from optlevel.levels.parallel.iterworker import stores_given
+
+    spec = ((), ("out",))  # no slots; appends to out
+    effects = ((), {}, {"out": [[1, 2]]})
+    desc = ("seq", [0])
+    assert not stores_given(effects, {"rows": [[3]]}, ({}, []), desc, spec)
+    assert stores_given(effects, {"pick": operator.itemgetter(1)}, ({}, []), desc, spec)
+    assert not stores_given(effects, {"np": np, "f": len, "k": int}, ({}, []), desc, spec)

@@ -6,8 +6,14 @@ Kept light to import: NumPy, pickle, marshal and the user's function.
 
 from __future__ import annotations
 
+import array
+import collections
+import datetime
+import decimal
+import fractions
 import marshal
 import pickle
+import re
 import time
 import types
 from collections.abc import Callable, Iterable
@@ -234,6 +240,8 @@ def stores_given(effects: tuple, given: dict, held: tuple[dict, list], desc: tup
     roots += cells
     roots.append(desc)
     seen = _reachable(roots)
+    if seen is None:  # a given object of a kind not looked into may hold what was stored
+        return True
     for name in written:  # a written container itself, and the rows written in place
         if name in given:
             seen.add(id(given[name]))
@@ -274,10 +282,60 @@ def _plain(value: Any) -> bool:
     return type(value) is tuple and atoms_only(value)
 
 
+class _Opaque(Exception):
+    """An object whose references :func:`_reachable` cannot list (a C type of no known
+    kind): what it holds cannot be told, so the piece counts as storing a given object."""
+
+
+#: Kinds that hold no object of the user's a piece could store: not looked into.
+_LEAVES = (types.FunctionType, types.BuiltinFunctionType, types.ModuleType, type, range,
+           slice, re.Pattern, decimal.Decimal, fractions.Fraction, datetime.date,
+           datetime.time, datetime.timedelta, bytearray, array.array, np.dtype)
+
+
+def _references(obj: Any) -> Iterable[Any]:
+    """What ``obj`` holds that a piece could have stored: the items of lists, tuples,
+    sets, dicts and deques (their subclasses' attributes too), arrays' bases and the
+    items of object arrays, instances' ``__dict__`` and ``__slots__``. Raises
+    :class:`_Opaque` for an object of no known kind."""
+    if isinstance(obj, (list, tuple, set, frozenset, collections.deque)):
+        found: list[Any] = [] if atoms_only(obj) else list(obj)  # numbers: ~1 ns each, C
+    elif isinstance(obj, dict):
+        found = [*obj.keys(), *obj.values()]
+    elif isinstance(obj, np.ndarray):
+        found = [] if obj.base is None else [obj.base]
+        if obj.dtype.kind == "O":
+            found += obj.ravel().tolist()
+        return found
+    elif isinstance(obj, _LEAVES):
+        return ()
+    elif isinstance(obj, types.MethodType):
+        return (obj.__self__,)
+    else:
+        found = []
+        if not hasattr(obj, "__dict__") and not _slot_names(type(obj)):
+            raise _Opaque(type(obj).__name__)
+    found.extend(getattr(obj, "__dict__", {}).values())
+    for name in _slot_names(type(obj)):
+        value = getattr(obj, name, _MISSING)
+        if value is not _MISSING:
+            found.append(value)
+    return found
+
+
+def _slot_names(kind: type) -> tuple[str, ...]:
+    names: list[str] = []
+    for klass in kind.__mro__:
+        slots = klass.__dict__.get("__slots__", ())
+        names += [slots] if isinstance(slots, str) else list(slots)
+    return tuple(n for n in names if n not in ("__dict__", "__weakref__"))
+
+
 def _reachable(roots: list[Any], stop: set[int] | None = None) -> set[int] | None:
-    """The ids of the objects reachable from ``roots`` through lists, tuples, sets,
-    dicts, arrays' bases and instances' ``__dict__`` (numbers and strings left out);
-    None as soon as one of them is in ``stop``."""
+    """The ids of the objects reachable from ``roots`` (:func:`_references`; numbers
+    and strings left out); None as soon as one of them is in ``stop``, or is of a
+    kind that cannot be looked into (a ``deque`` and ``__slots__`` objects were not
+    looked into before: a stored item of a given deque came back a copy)."""
     seen: set[int] = set()
     stack = list(roots)
     while stack:
@@ -287,17 +345,10 @@ def _reachable(roots: list[Any], stop: set[int] | None = None) -> set[int] | Non
         if stop is not None and id(obj) in stop:
             return None
         seen.add(id(obj))
-        if isinstance(obj, (list, tuple, set, frozenset)):
-            if not atoms_only(obj):  # a row of numbers: about 1 ns an item in C
-                stack.extend(obj)
-        elif isinstance(obj, dict):
-            stack.extend(obj.keys())
-            stack.extend(obj.values())
-        elif isinstance(obj, np.ndarray):
-            if obj.base is not None:
-                stack.append(obj.base)
-        else:
-            stack.extend(getattr(obj, "__dict__", {}).values())
+        try:
+            stack.extend(_references(obj))
+        except _Opaque:
+            return None
     return seen
 
 
