@@ -55,6 +55,10 @@ def view_code(base: str, index: tuple, depth: int) -> str:
     return f"{expr}[:, None]" if order == [0] else f"{expr}[None, :]"
 
 
+def _runtime(name: str) -> ast.expr:
+    return ast.Attribute(ast.Name("_ol", ast.Load()), name, ast.Load())
+
+
 class _Lower(ast.NodeTransformer):
     """Replace element reads, temporaries and hoisted calls by the generated names."""
 
@@ -72,6 +76,18 @@ class _Lower(ast.NodeTransformer):
         if key is None:
             return self.generic_visit(node)
         return ast.Name(self.code.access(self.code.views[key], self.mask), ast.Load())
+
+    def visit_Call(self, node: ast.Call) -> ast.AST:
+        node = self.generic_visit(node)  # type: ignore[assignment]
+        if id(node) in self.code.abs_calls:  # abs() of elements: as on one scalar
+            return ast.Call(_runtime("element_abs"), node.args, [])
+        return node
+
+    def visit_BinOp(self, node: ast.BinOp) -> ast.AST:
+        node = self.generic_visit(node)  # type: ignore[assignment]
+        if isinstance(node.op, ast.Mult):  # a complex product: as on one scalar
+            return ast.Call(_runtime("multiply"), [node.left, node.right], [])
+        return node
 
     def visit_Name(self, node: ast.Name) -> ast.AST:
         var = self.code.temp_vars.get(node.id)
@@ -134,6 +150,7 @@ class KernelCode:
                 if id(node) not in self.hoisted:
                     self.hoisted[id(node)] = self.new("h")
         self.hoisted_nodes = {id(n): n for info in self.kernel.infos() for n in info.hoisted}
+        self.abs_calls = {id(n) for info in self.kernel.infos() for n in info.abs_calls}
         for temp in self.kernel.temps:
             self.temp_vars[temp.name] = self.new("t")
 

@@ -86,6 +86,9 @@ class ExprInfo:
     pure_inputs: set[str] = dataclasses.field(default_factory=set)
     temps: set[str] = dataclasses.field(default_factory=set)
     scalar_calls: list[ast.Call] = dataclasses.field(default_factory=list)
+    #: ``abs(...)`` of elements: lowered to :func:`.runtime.element_abs`, which computes
+    #: a complex element's modulus the way ``abs()`` of one NumPy scalar does
+    abs_calls: list[ast.Call] = dataclasses.field(default_factory=list)
     blocked: str = ""
     quiet: bool = True
 
@@ -106,6 +109,7 @@ class ExprInfo:
         self.pure_inputs |= other.pure_inputs
         self.temps |= other.temps
         self.scalar_calls += other.scalar_calls
+        self.abs_calls += other.abs_calls
         self.block(other.blocked)
         self.quiet = self.quiet and other.quiet
 
@@ -299,6 +303,7 @@ class Classifier:
                 info.quiet = False
             return info.merge(inner)
         if dotted == "builtins.abs" and len(node.args) == 1:
+            info.abs_calls.append(node)
             return info.merge(inner)
         if math_function(dotted):
             info.merge(inner)

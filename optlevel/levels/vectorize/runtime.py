@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 __all__ = ["Unfit", "extent", "fits", "need_scalar", "pick", "as_mask", "andnot",
-           "either", "for_write", "write", "reduce", "last"]
+           "either", "element_abs", "multiply", "for_write", "write", "reduce", "last"]
 
 _NUMERIC = frozenset("biufc")
 _PY_SCALARS = {bool: "b", int: "i", float: "f", complex: "c"}
@@ -130,6 +130,83 @@ def andnot(within: Any, mask: np.ndarray) -> np.ndarray:
 
 def either(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return a | b
+
+
+# -- operations whose NumPy array loops round differently from one scalar's ----------
+#
+# ``abs(z)`` of one complex NumPy scalar is ``hypot(z.real, z.imag)`` (libm, correctly
+# rounded), while ``np.abs`` of a complex array runs NumPy's own SIMD loop: they differ
+# in the last bit for about a third of complex64 elements. ``a * b`` of two complex
+# scalars is the textbook ``(ar*br - ai*bi, ar*bi + ai*br)``, each step rounded, while
+# the array loop may fuse a multiply and an add. Such terms, summed, change the sum's
+# last bit, so the rewrite computes them the scalar's way (where a probe at first use
+# shows that way reproduces this NumPy's scalars exactly; elsewhere the loop runs).
+
+_exact: dict[tuple[str, np.dtype], bool] = {}
+
+
+def _same(a: Any, b: Any) -> bool:
+    a, b = np.asarray(a), np.asarray(b)
+    if a.dtype != b.dtype or a.shape != b.shape:
+        return False
+    nan = np.isnan(a) & np.isnan(b)  # a NaN's sign and payload are not kept anyway
+    return bool(np.all(nan | ((a == b) & (np.signbit(a.real) == np.signbit(b.real))
+                              & (np.signbit(a.imag) == np.signbit(b.imag)))))
+
+
+def _probe(what: str, dtype: np.dtype) -> bool:
+    """Does the array form of ``what`` give, on awkward values of ``dtype``, what one
+    scalar gives? (Checked once per dtype: a few microseconds.)"""
+    key = (what, dtype)
+    found = _exact.get(key)
+    if found is None:
+        info = np.finfo(dtype)
+        values = [complex(1, 1), complex(-0.0, 0.0), complex(np.inf, np.nan),
+                  complex(3.0, -7.0) / 9, complex(1e-3, 2e5), 0j]
+        a = np.array(values, dtype=dtype)
+        # (1 + 2**-k)**2 needs more bits than the dtype has: a fused multiply-add
+        # keeps the rounding error that two rounded products cancel
+        a.real[-1] = a.imag[-1] = 1 + info.dtype.type(2) ** -(info.nmant // 2 + 1)
+        b = np.array(a[::-1])
+        with np.errstate(all="ignore"):
+            if what == "abs":
+                scalar = [abs(v) for v in a]
+                array = element_abs(a, checked=True)
+            else:
+                scalar = [x * y for x, y in zip(a, b)]
+                array = multiply(a, b, checked=True)
+            found = all(_same(s, array[k]) and type(s) is type(array[k])
+                        for k, s in enumerate(scalar))
+        _exact[key] = found
+    return found
+
+
+def element_abs(value: Any, checked: bool = False) -> Any:
+    """``abs()`` of every element, as ``abs()`` of each one NumPy scalar computes it:
+    ``hypot(real, imag)`` for complex elements (``np.abs`` of a complex array rounds
+    differently)."""
+    if not isinstance(value, np.ndarray) or value.dtype.kind != "c":
+        return abs(value)
+    if not (checked or _probe("abs", value.dtype)):
+        raise Unfit("abs() of a complex array does not round like abs() of its elements")
+    return np.hypot(value.real, value.imag)
+
+
+def multiply(a: Any, b: Any, checked: bool = False) -> Any:
+    """``a * b`` elementwise, as each pair of NumPy scalars multiplies: for a complex
+    product the textbook formula, each step rounded (the array loop may fuse them)."""
+    if not (isinstance(a, np.ndarray) or isinstance(b, np.ndarray)):
+        return a * b
+    dtype = np.result_type(a, b)  # Python numbers weakly, as the scalars promote them
+    if dtype.kind != "c":
+        return a * b
+    if not (checked or _probe("multiply", dtype)):
+        raise Unfit("a complex array product does not round like its elements' products")
+    x, y = np.asarray(a, dtype=dtype), np.asarray(b, dtype=dtype)
+    out = np.empty(np.broadcast_shapes(x.shape, y.shape), dtype=dtype)
+    out.real = x.real * y.real - x.imag * y.imag
+    out.imag = x.real * y.imag + x.imag * y.real
+    return out[()] if out.ndim == 0 else out
 
 
 def _castable(value: np.dtype, target: np.dtype) -> bool:
