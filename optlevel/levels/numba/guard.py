@@ -1,12 +1,15 @@
 """The call-time half of level 2's guards: frozen values, int arguments, replays.
 
-Numba froze the globals and closure cells a function read when it compiled. The
-callable :func:`guarded` returns checks, before each call, that each of them
-still holds the object it held then (an identity test per name, a few tens of
-nanoseconds), and rebuilds when one changed (catalogue SEM012, SEM013). It
-checks Python int arguments against the 64-bit range where Numba's own unboxing
-error (``OverflowError``) could not be told apart from the user's code raising
-one (SEM017).
+Numba froze the globals and closure cells a function read when it compiled, and
+those of every helper compiled into it (helpers of helpers too, each in its own
+module's globals). The callable :func:`guarded` returns checks, before each call,
+that each of them still holds the object it held then (an identity test per name,
+a few tens of nanoseconds), and rebuilds when one changed (catalogue SEM012,
+SEM013). The rebuilt code brings its own replay plan: code built for a divisor of
+3 cannot replay, the code rebuilt for 0 can, so what is caught and copied follows
+the new build. It checks Python int arguments against the 64-bit range where
+Numba's own unboxing error (``OverflowError``) could not be told apart from the
+user's code raising one (SEM017).
 
 And it replays. Compiled code raises :class:`Replay` where its meaning may leave
 Python's (an int past 64 bits, a zero divisor, a math error, a float with no
@@ -32,14 +35,14 @@ from __future__ import annotations
 
 import collections
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from ...errors import PerformanceWarning, warn_once
 
-__all__ = ["ArgumentBeyondInt64", "RebuildDeclined", "Replay", "Replayed", "guarded",
-           "DEMOTE_REPLAYS", "DEMOTE_WINDOW"]
+__all__ = ["ArgumentBeyondInt64", "RebuildDeclined", "Rebuilt", "Replay", "Replayed",
+           "guarded", "DEMOTE_REPLAYS", "DEMOTE_WINDOW"]
 
 _MISSING = object()
 _LOW, _HIGH = -(2 ** 63), 2 ** 63
@@ -87,28 +90,53 @@ class ReplayPlan:
         self.signature = signature
 
 
+class Rebuilt(NamedTuple):
+    """What ``rebuild()`` hands :func:`guarded` after a frozen value changed: the new
+    :class:`~.helpers.Built`, and the int check and replay plan for its code."""
+
+    built: Any
+    check_ints: bool
+    replay: ReplayPlan | None
+
+
 def guarded(disp: Any, guards: tuple[Any, ...], rebuild: Callable[[], Any],
             check_ints: bool, replay: ReplayPlan | None = None) -> Callable[..., Any]:
     """``disp``, or a function that checks ``guards`` (and int arguments) first and
-    replays what ``replay.catches`` signals; ``rebuild()`` returns a new
-    :class:`~.helpers.Built` for the current values, or raises :class:`RebuildDeclined`."""
+    replays what ``replay.catches`` signals; ``rebuild()`` returns a :class:`Rebuilt`
+    for the current values (the new code may replay where the old could not: a global
+    divisor now 0), or raises :class:`RebuildDeclined`."""
     if not guards and not check_ints and replay is None:
         return disp
     fn = disp
     in_globals, in_cells = _split(guards)
-    catches = replay.catches if replay is not None else ()
-    copies = bool(replay and (replay.written or replay.written_names))
-    shapes = replay.shapes if replay is not None else ()
+    catches: tuple[type[BaseException], ...] = ()
+    copies = False
+    shapes: tuple = ()
+
+    def use(plan: ReplayPlan | None) -> None:
+        nonlocal replay, catches, copies, shapes
+        replay = plan
+        catches = plan.catches if plan is not None else ()
+        copies = bool(plan and (plan.written or plan.written_names))
+        shapes = plan.shapes if plan is not None else ()
+
+    use(replay)
     recent: collections.deque[int] = collections.deque(maxlen=DEMOTE_REPLAYS + 1)
     calls = 0
     replays = 0
     demoted = False
 
     def refresh() -> None:
-        nonlocal fn, in_globals, in_cells
-        built = rebuild()
-        fn = built.disp
-        in_globals, in_cells = _split(built.guards)
+        nonlocal fn, in_globals, in_cells, check_ints
+        new = rebuild()
+        # What the new code may raise follows the new values: the replay plan is the
+        # new build's (a Replay raised outside it would reach the user). Int arguments
+        # stay checked once they were: the errors the dispatcher takes as "unfit" were
+        # chosen from the first build.
+        use(new.replay)
+        check_ints = check_ints or new.check_ints
+        fn = new.built.disp
+        in_globals, in_cells = _split(new.built.guards)
 
     def replayed(exc: BaseException) -> Replayed:
         nonlocal replays, demoted

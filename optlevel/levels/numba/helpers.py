@@ -12,8 +12,10 @@ name:
 Everything else the build froze is recorded as :class:`Guard` s: the global
 scalars it read, the helpers' bindings, the closure cells (catalogue SEM012,
 SEM013). The Numba backend checks them before each call and rebuilds when one
-changed; the disk cache's key includes the frozen values and the helpers'
-bytecode. Global arrays, uncompilable helpers and callables of unknown kinds
+changed; the build's key (in memory, and the disk cache's) includes the frozen
+values and the helpers' bytecode, and the same of each helper's helpers in turn:
+a helper's ``K`` is compiled into its caller, so a new ``K`` is a new caller.
+Global arrays, uncompilable helpers and callables of unknown kinds
 decline level 2 with the line that caused it.
 
 Functions without source are built from their bytecode: the names they load
@@ -223,13 +225,25 @@ _LIBRARIES = frozenset({"numpy", "math", "cmath", "numba", "builtins", "operator
 
 def _values_key(func: Callable[..., Any], names: dict[str, str],
                 attrs: list[tuple[str, Any, str, Any]] = ()) -> str:  # type: ignore[assignment]
-    """What the disk cache must also match: the frozen data values and the bytecode of
-    the plain Python functions the code calls (Numba's own key covers neither)."""
+    """What the disk cache (and the in-memory one, :data:`_built`) must also match: the
+    frozen data values and the bytecode of the plain Python functions the code calls
+    (Numba's own key covers neither), and the same of each of those helpers in turn.
+    A helper's frozen globals are compiled into its caller's code, so a helper's
+    ``K = 3.0`` must give its caller a new key, or the rebuild its guard asks for would
+    hand back the code built for the old value (in memory, or from disk)."""
+    parts = _value_parts(func, names, attrs, {func})
+    if not parts:
+        return ""
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:24]
+
+
+def _value_parts(func: Callable[..., Any], names: Any,
+                 attrs: list[tuple[str, Any, str, Any]], seen: set) -> list[str]:
     parts = [f"{text}={type(value).__qualname__}:{value!r}" for text, _, _, value in attrs
              if not isinstance(value, np.ndarray)]
     for name in sorted(names):
         found, value = lookup_name(func, name)
-        if not found:
+        if not found or isinstance(value, np.ndarray):  # a global array declines (SEM014)
             continue
         if _is_data(value):
             parts.append(f"{name}={type(value).__qualname__}:{value!r}")
@@ -238,9 +252,22 @@ def _values_key(func: Callable[..., Any], names: dict[str, str],
             code = getattr(helper, "__code__", None)
             if code is not None:
                 parts.append(f"{name}@{code.co_code.hex()}{code.co_consts!r}")
-    if not parts:
-        return ""
-    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:24]
+                if helper not in seen and isinstance(helper, types.FunctionType) and \
+                        (helper.__module__ or "").split(".")[0] not in _LIBRARIES:
+                    seen.add(helper)  # a recursive helper declines; its key still ends
+                    inner = _value_parts(helper, _read_names(helper),
+                                         module_attributes(helper, None), seen)
+                    parts.extend(f"{name}.{part}" for part in inner)
+    return parts
+
+
+def _read_names(func: types.FunctionType) -> set[str]:
+    """Every global and closure name ``func``'s bytecode reads (a superset of what its
+    compiled code freezes; read from the bytecode, so no source is parsed per key)."""
+    code = func.__code__
+    return {ins.argval for ins in dis.get_instructions(code)
+            if ins.opname in ("LOAD_GLOBAL", "LOAD_NAME") and isinstance(ins.argval, str)
+            } | set(code.co_freevars)
 
 
 def _is_data(value: Any) -> bool:

@@ -27,7 +27,15 @@ from ...core import collector
 from ...core.runtime import RUNTIME
 from .arguments import arg_verdict, argument_types
 from .catalogue import SemanticFinding, declines, guards, replayed
-from .guard import ArgumentBeyondInt64, RebuildDeclined, Replay, Replayed, ReplayPlan, guarded
+from .guard import (
+    ArgumentBeyondInt64,
+    RebuildDeclined,
+    Rebuilt,
+    Replay,
+    Replayed,
+    ReplayPlan,
+    guarded,
+)
 from .messages import first_line, trim_numba_error
 from .returns import result_type
 from .semantics import call_findings
@@ -117,12 +125,25 @@ class NumbaBackend(BackendBase):
         # Python numbers (SEM004); NumPy's inf/nan rules otherwise.
         error_model = "python" if guards(found, "SEM004") else "numpy"
         built = jit_dispatcher(func, features, settings, error_model)
-        _compile(built.disp, argument_types(built.disp.py_func, args, kwargs or {}))
-
         argtypes = argument_types(built.disp.py_func, args, kwargs or {})
-        fn, unfit = _callable(built, signature, features,
-                              lambda: _rebuild(func, features, settings, error_model),
-                              may_replay(built, argtypes))
+        _compile(built.disp, argtypes)
+
+        def rebuild() -> Rebuilt:
+            """A global, cell or helper's global the code froze changed: the code for
+            the new values, with the replay plan its own code needs (a global divisor
+            now 0 can replay where the code built for 3 could not)."""
+            new = _rebuild(func, features, settings, error_model)
+            try:
+                _compile(new.disp, argtypes)
+            except Decline as exc:
+                raise RebuildDeclined(f"a global it reads changed, and then: {exc.reason}") \
+                    from None
+            check, _, plan = _plan(new, signature, features, may_replay(new, argtypes))
+            return Rebuilt(new, check, plan)
+
+        check_ints, unfit, plan = _plan(built, signature, features,
+                                        may_replay(built, argtypes))
+        fn = guarded(built.disp, built.guards, rebuild, check_ints, plan)
         return Prepared(fn, time.perf_counter() - start, (NumbaError, RebuildDeclined),
                         unfit_errors=unfit,
                         result_type=result_type(func, features, signature))
@@ -231,13 +252,13 @@ def _replay_in_llvm(cres: Any) -> bool:
                for line in text.splitlines())
 
 
-def _callable(built: Any, signature: ArgSignature, features: FunctionFeatures,
-              rebuild: Callable[[], Any], replays: bool) -> tuple[Callable[..., Any], tuple]:
-    """The callable to run, and the errors that mean "this call runs in plain Python"
-    (a replay, or arguments that do not fit: that call runs at level 0; SEM017). Numba
-    raises OverflowError when a Python int argument does not fit int64; where compiled
-    code can raise OverflowError itself, the callable checks int arguments first and
-    raises its own error instead."""
+def _plan(built: Any, signature: ArgSignature, features: FunctionFeatures, replays: bool
+          ) -> tuple[bool, tuple[type[BaseException], ...], ReplayPlan | None]:
+    """Whether the callable checks int arguments, the errors that mean "this call runs
+    in plain Python" (a replay, or arguments that do not fit: that call runs at level 0;
+    SEM017), and the replay plan. Numba raises OverflowError when a Python int argument
+    does not fit int64; where compiled code can raise OverflowError itself, the callable
+    checks int arguments first and raises its own error instead."""
     int_args = any(a.kind in (ArgKind.SCALAR, ArgKind.TUPLE) and a.type_name in ("int", "tuple")
                    for a in signature.args)
     overflow_is_ours = not built.raises_overflow and features.has_source
@@ -257,7 +278,7 @@ def _callable(built: Any, signature: ArgSignature, features: FunctionFeatures,
                    for a, k, b, m in built.shape_checks)
     replay = ReplayPlan(catches, written, names, features.name, str(signature), shapes) \
         if catches or shapes else None
-    return guarded(built.disp, built.guards, rebuild, check_ints, replay), unfit
+    return check_ints, unfit, replay
 
 
 def _position(params: tuple[str, ...], name: str) -> int:
