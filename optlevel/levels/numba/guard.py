@@ -41,8 +41,8 @@ import numpy as np
 
 from ...errors import PerformanceWarning, warn_once
 
-__all__ = ["ArgumentBeyondInt64", "RebuildDeclined", "Rebuilt", "Replay", "Replayed",
-           "guarded", "DEMOTE_REPLAYS", "DEMOTE_WINDOW"]
+__all__ = ["AmbiguousResult", "ArgumentBeyondInt64", "RebuildDeclined", "Rebuilt", "Replay",
+           "Replayed", "guarded", "DEMOTE_REPLAYS", "DEMOTE_WINDOW"]
 
 _MISSING = object()
 _LOW, _HIGH = -(2 ** 63), 2 ** 63
@@ -69,6 +69,13 @@ class Replayed(Exception):
     quiet = True
 
 
+class AmbiguousResult(Exception):
+    """The compiled result equals a number the returned variable starts with: plain
+    Python may return that Python number or a NumPy scalar of the same value (which
+    one depends on the branches the call took), so the call replays
+    (:func:`.returns.starting_values`)."""
+
+
 class RebuildDeclined(RuntimeError):
     """A frozen global changed and the function cannot be compiled for its new value."""
 
@@ -79,8 +86,12 @@ class ReplayPlan:
 
     def __init__(self, catches: tuple[type[BaseException], ...], written: tuple[int, ...],
                  written_names: tuple[str, ...], qualname: str, signature: str,
-                 shapes: tuple[tuple[int, int, int, int, str, str], ...] = ()):
+                 shapes: tuple[tuple[int, int, int, int, str, str], ...] = (),
+                 starts: tuple[Any, ...] = ()):
         self.catches = catches
+        #: the Python numbers the returned variable starts with: a result equal to one
+        #: of them replays (its type depends on the path taken; :class:`AmbiguousResult`)
+        self.starts = starts
         #: (position, axis, other position, other axis, name, other name): the bounds
         #: proof holds when ``shape[axis] >= other.shape[other axis]``
         self.shapes = shapes
@@ -112,13 +123,15 @@ def guarded(disp: Any, guards: tuple[Any, ...], rebuild: Callable[[], Any],
     catches: tuple[type[BaseException], ...] = ()
     copies = False
     shapes: tuple = ()
+    starts: tuple = ()
 
     def use(plan: ReplayPlan | None) -> None:
-        nonlocal replay, catches, copies, shapes
+        nonlocal replay, catches, copies, shapes, starts
         replay = plan
         catches = plan.catches if plan is not None else ()
         copies = bool(plan and (plan.written or plan.written_names))
         shapes = plan.shapes if plan is not None else ()
+        starts = plan.starts if plan is not None else ()
 
     use(replay)
     recent: collections.deque[int] = collections.deque(maxlen=DEMOTE_REPLAYS + 1)
@@ -177,17 +190,23 @@ def guarded(disp: Any, guards: tuple[Any, ...], rebuild: Callable[[], Any],
                            "the call runs in plain Python, which decides")
         if not copies:
             try:
-                return fn(*args, **kwargs)
+                result = fn(*args, **kwargs)
             except catches as exc:
                 raise replayed(exc) from None
+            if starts and _ambiguous(result, starts):
+                raise replayed(AmbiguousResult()) from None
+            return result
         assert replay is not None
         saved = _snapshot(args, kwargs, replay)
         try:
-            return fn(*args, **kwargs)
-        except catches as exc:
+            result = fn(*args, **kwargs)
+            if starts and _ambiguous(result, starts):
+                raise AmbiguousResult
+        except (*catches, AmbiguousResult) as exc:
             for target, copy in saved:
                 np.copyto(target, copy)
             raise replayed(exc) from None
+        return result
 
     call.__wrapped__ = disp  # type: ignore[attr-defined]
     call.py_func = getattr(disp, "py_func", None)  # type: ignore[attr-defined]
@@ -216,7 +235,21 @@ def _shapes_hold(args: tuple, kwargs: dict, shapes: tuple) -> bool:
     return True
 
 
+def _ambiguous(result: Any, starts: tuple[Any, ...]) -> bool:
+    """Is ``result`` (a Python number from compiled code) one of ``starts``? NaN
+    equals nothing: a NaN start matches a NaN result."""
+    if type(result) not in (float, int, bool, complex):
+        return False
+    for value in starts:
+        if result == value or (result != result and value != value):
+            return True
+    return False
+
+
 def _why(exc: BaseException) -> str:
+    if isinstance(exc, AmbiguousResult):
+        return "its result equals the number its returned variable starts with, whose " \
+               "type (a Python number or a NumPy scalar) depends on the branches taken"
     if isinstance(exc, Replay):
         return "compiled code met an int past 64 bits, a zero divisor, a math error or " \
                "a float with no int value"

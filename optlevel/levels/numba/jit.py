@@ -37,7 +37,7 @@ from .guard import (
     guarded,
 )
 from .messages import first_line, trim_numba_error
-from .returns import result_type
+from .returns import result_type, starting_values
 from .semantics import call_findings
 
 __all__ = ["NumbaBackend", "replay_findings"]
@@ -138,15 +138,21 @@ class NumbaBackend(BackendBase):
             except Decline as exc:
                 raise RebuildDeclined(f"a global it reads changed, and then: {exc.reason}") \
                     from None
-            check, _, plan = _plan(new, signature, features, may_replay(new, argtypes))
+            check, _, plan = _plan(new, signature, features, may_replay(new, argtypes),
+                                   starts)
             return Rebuilt(new, check, plan)
 
+        # a result whose type depends on the branches taken (``total = 0``, then
+        # ``total += x[i]`` under an if): one equal to the start replays, any other is
+        # the NumPy scalar type the other branches give
+        found = starting_values(func, features, signature)
+        starts, returns = found if found is not None else ((), None)
         check_ints, unfit, plan = _plan(built, signature, features,
-                                        may_replay(built, argtypes))
+                                        may_replay(built, argtypes), starts)
         fn = guarded(built.disp, built.guards, rebuild, check_ints, plan)
         return Prepared(fn, time.perf_counter() - start, (NumbaError, RebuildDeclined),
                         unfit_errors=unfit,
-                        result_type=result_type(func, features, signature))
+                        result_type=returns or result_type(func, features, signature))
 
 
 def replay_findings(features: FunctionFeatures, signature: ArgSignature
@@ -252,7 +258,8 @@ def _replay_in_llvm(cres: Any) -> bool:
                for line in text.splitlines())
 
 
-def _plan(built: Any, signature: ArgSignature, features: FunctionFeatures, replays: bool
+def _plan(built: Any, signature: ArgSignature, features: FunctionFeatures, replays: bool,
+          starts: tuple[Any, ...] = ()
           ) -> tuple[bool, tuple[type[BaseException], ...], ReplayPlan | None]:
     """Whether the callable checks int arguments, the errors that mean "this call runs
     in plain Python" (a replay, or arguments that do not fit: that call runs at level 0;
@@ -267,6 +274,7 @@ def _plan(built: Any, signature: ArgSignature, features: FunctionFeatures, repla
     if int_args:
         unfit += (ArgumentBeyondInt64,) if check_ints else (OverflowError,)
     catches: tuple[type[BaseException], ...] = ()
+    replays = replays or bool(starts)  # an ambiguous result replays: copy what is written
     if replays:
         catches = (Replay,)
         if not built.proven_bounds:
@@ -276,8 +284,8 @@ def _plan(built: Any, signature: ArgSignature, features: FunctionFeatures, repla
     names = tuple(sorted(features.mutated_params)) if replays else ()
     shapes = tuple((_position(features.params, a), k, _position(features.params, b), m, a, b)
                    for a, k, b, m in built.shape_checks)
-    replay = ReplayPlan(catches, written, names, features.name, str(signature), shapes) \
-        if catches or shapes else None
+    replay = ReplayPlan(catches, written, names, features.name, str(signature), shapes,
+                        starts) if catches or shapes else None
     return check_ints, unfit, replay
 
 

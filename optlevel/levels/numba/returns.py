@@ -20,10 +20,11 @@ from .context import own_nodes
 from .kinds import dtype_of, is_numpy, kinds_of, param_kinds
 from .memo import per_call
 
-__all__ = ["result_type"]
+__all__ = ["result_type", "starting_values"]
 
 # The proven type, by function and argument types (worked out when a plan is built).
 _proven = RUNTIME.cache("numba.result_types", maxsize=4096)
+_starting = RUNTIME.cache("numba.starting_values", maxsize=4096)
 
 
 def result_type(func: Any, features: Any, signature: Any) -> type | None:
@@ -50,3 +51,103 @@ def _proven_type(tree: Any, func: Any, features: Any, signature: Any) -> type | 
     (kind,) = found
     dtype = dtype_of(kind) if is_numpy(kind) else None
     return dtype.type if dtype is not None else None
+
+
+def starting_values(func: Any, features: Any, signature: Any) -> tuple[tuple, type] | None:
+    """Where the returned value's type depends on the path a call takes: the Python
+    numbers it starts with, and the NumPy scalar type every other value it can take is.
+
+    ``total = 0`` then ``if x[i] > t: total += x[i]``: plain Python returns the int 0
+    when no element passes, an ``np.float64`` otherwise; compiled code returns a float
+    either way, so no one repair of its type is right (a check learned one from its
+    first call and forced it on every later one). When every Python-typed value the
+    returned name can hold is a constant it is given (``0``, ``0.0``, ``-1``,
+    ``-math.inf``) and every other binding gives a NumPy scalar (``total += x[i]``,
+    ``m = max(m, x[i])``, ``v = x[i]``), a compiled result equal to one of those
+    constants is ambiguous (the call runs in plain Python), and any other result is
+    that NumPy type. None where the type does not depend on the path, or where the
+    values cannot tell it (then nothing changes)."""
+    tree = features.source.tree
+    if tree is None:
+        return None
+    return per_call(_starting, features, signature,
+                    lambda: _starting_values(tree, func, features, signature))
+
+
+def _starting_values(tree: Any, func: Any, features: Any,
+                     signature: Any) -> tuple[tuple, type] | None:
+    returns = [node for node in own_nodes(tree) if isinstance(node, ast.Return)]
+    if not returns or not all(isinstance(r.value, ast.Name) for r in returns):
+        return None
+    names = {r.value.id for r in returns}  # type: ignore[union-attr]
+    if len(names) != 1 or (name := names.pop()) in features.params:
+        return None
+    kinds = kinds_of(tree, Namespace(unwrap_callable(func)),
+                     param_kinds(signature, features.params))
+    found = kinds.of(ast.Name(id=name, ctx=ast.Load()))
+    numpy = {k for k in found if is_numpy(k)}
+    if len(numpy) != 1:  # (its other kinds are the constants', each binding checked below)
+        return None
+    dtype = dtype_of(next(iter(numpy)))
+    if dtype is None:
+        return None
+    constants: list[Any] = []
+    for node in own_nodes(tree):
+        if isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if not any(isinstance(t, ast.Name) and t.id == name for t in targets):
+                if any(name in {n.id for n in ast.walk(t) if isinstance(n, ast.Name)}
+                       for t in targets):
+                    return None  # unpacked into: not followed
+                continue
+            if len(targets) != 1 or node.value is None:
+                return None
+            value = _constant(node.value, kinds)
+            if value is not _NONE:
+                constants.append(value)
+            elif not (kinds.of(node.value) <= numpy or _keeps(node.value, name, kinds, numpy)):
+                return None
+        elif isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name) \
+                and node.target.id == name:
+            if not kinds.of(node.value) <= numpy:  # a NumPy operand makes a NumPy scalar
+                return None
+        elif isinstance(node, (ast.For, ast.NamedExpr, ast.With)) and name in {
+                n.id for n in ast.walk(getattr(node, "target", node))
+                if isinstance(n, ast.Name)} and not isinstance(node, ast.With):
+            return None
+    if not constants:
+        return None
+    return tuple(constants), dtype.type
+
+
+_NONE = object()
+
+
+def _constant(node: ast.expr, kinds: Any) -> Any:
+    """The Python number a literal (``0``, ``-1.5``, ``math.inf``, ``-np.inf``) is, or
+    ``_NONE``."""
+    sign = 1
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        sign = -1 if isinstance(node.op, ast.USub) else 1
+        node = node.operand
+    if isinstance(node, ast.Constant) and type(node.value) in (int, float, complex, bool):
+        return node.value if sign == 1 else -node.value
+    if isinstance(node, ast.Attribute) and node.attr in ("inf", "nan"):
+        dotted = kinds.ns.dotted(node)
+        if dotted in ("math.inf", "math.nan"):
+            return sign * (float("inf") if node.attr == "inf" else float("nan"))
+    return _NONE
+
+
+def _keeps(node: ast.expr, name: str, kinds: Any, numpy: set[str]) -> bool:
+    """``max(v, e)``, ``min(e, v)``, ``e if c else v``: the old value or a NumPy one."""
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
+            and node.func.id in ("min", "max") and not kinds.shadowed(node.func.id) \
+            and len(node.args) == 2 and not node.keywords:
+        parts = node.args
+    elif isinstance(node, ast.IfExp):
+        parts = [node.body, node.orelse]
+    else:
+        return False
+    return all((isinstance(p, ast.Name) and p.id == name) or kinds.of(p) <= numpy
+               for p in parts)
