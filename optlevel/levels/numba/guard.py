@@ -212,6 +212,9 @@ def guarded(disp: Any, guards: tuple[Any, ...], rebuild: Callable[[], Any],
     call.py_func = getattr(disp, "py_func", None)  # type: ignore[attr-defined]
     call.replay_counts = lambda: {"calls": calls, "replays": replays,  # type: ignore
                                   "demoted": demoted}
+    # what the current code froze: (owner dict, name, value) and (cell, value); code
+    # built beside it (prange's, over level 2's compiled helpers) checks these too
+    call.frozen = lambda: (tuple(in_globals), tuple(in_cells))  # type: ignore
     return call
 
 

@@ -187,12 +187,25 @@ def _guarded(disp: Any, serial: Callable[..., Any], func: Callable[..., Any],
 
     globals_ = func.__globals__
     missing = object()
+    # What level 2's code froze when this was built, its helpers' globals included
+    # (a helper's ``K`` is compiled into the parallel code through level 2's helpers):
+    # once one changes, level 2's callable serves (it rebuilds for the new value).
+    in_globals, in_cells = getattr(serial, "frozen", lambda: ((), ()))()
+
+    def changed() -> bool:
+        for owner, name, value in in_globals:
+            if owner.get(name, missing) is not value:
+                return True
+        try:
+            return any(cell.cell_contents is not value for cell, value in in_cells)
+        except ValueError:  # a cell was emptied
+            return True
 
     def run(*args: Any, **kwargs: Any) -> Any:
         if runtime.inside_worker() or (positions and _aliased(args, kwargs, positions,
                                                               written)) or \
                 any(globals_.get(k, missing) is not v for k, v in frozen.items()) or \
-                _big_int(args, kwargs):
+                changed() or _big_int(args, kwargs):
             return serial(*args, **kwargs)
         if threads:
             numba.set_num_threads(threads)

@@ -175,7 +175,8 @@ def build_parallel(func: Callable[..., Any], features: FunctionFeatures,
     # The header keys Numba's disk cache, which ignores options and frozen globals.
     text = (f"# optlevel prange of {func.__module__}.{func.__qualname__}; {CHECKED_VERSION}-"
             f"{CACHE_TAG}; "
-            f"options {sorted(options.items())!r}; globals {_values_key(frozen)}\n"
+            f"options {sorted(options.items())!r}; globals {_values_key(frozen)}; "
+            f"level 2 froze {_serial_key(serial)}\n"
             + ast.unparse(tree) + "\n")
     path = _source_file(Path(cache_dir) / "prange", func, text)
     namespace = dict(py_func.__globals__)
@@ -189,6 +190,17 @@ def build_parallel(func: Callable[..., Any], features: FunctionFeatures,
     options.pop("nopython", None)  # njit implies it (and warns when it is given)
     options.update(parallel=True, cache=True)
     return numba.njit(**options)(rebuilt), frozen
+
+
+def _serial_key(serial: Any) -> str:
+    """The values level 2's code froze, its helpers' globals included (a helper's
+    ``K = 3.0`` compiles into this code through level 2's helpers, and Numba's disk
+    cache would otherwise hand back the code built for another value)."""
+    in_globals, in_cells = getattr(serial, "frozen", lambda: ((), ()))()
+    parts = [f"{owner.get('__name__', '?')}.{name}" for owner, name, _ in in_globals]
+    values = [value for _, _, value in in_globals] + [value for _, value in in_cells]
+    return _values_key(dict(zip(parts + [f"cell{k}" for k in range(len(in_cells))],
+                                values)))
 
 
 def _values_key(frozen: dict[str, Any]) -> str:
