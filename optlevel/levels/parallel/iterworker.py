@@ -302,8 +302,8 @@ def _references(obj: Any) -> Iterable[Any]:
         found: list[Any] = [] if atoms_only(obj) else list(obj)  # numbers: ~1 ns each, C
     elif isinstance(obj, dict):
         found = [*obj.keys(), *obj.values()]
-    elif isinstance(obj, np.ndarray):
-        found = [] if obj.base is None else [obj.base]
+    elif isinstance(obj, np.ndarray):  # a base that is not an array is raw memory (shm)
+        found = [obj.base] if isinstance(obj.base, np.ndarray) else []
         if obj.dtype.kind == "O":
             found += obj.ravel().tolist()
         return found
