@@ -10,36 +10,47 @@ comes after it too; the loop's pieces see those values. An iteration may
   ``C[i][j] = ...``, ``out[i, k] = ...``, ``C[i].append(...)``, ``d[key] = ...``,
   where the first index is the loop's key (the ``range`` value, ``enumerate``'s index,
   a dict's key, or an item: items may repeat, so then the container is never read);
+  a write below the slot (``C[i][j] = ...``, a mutating method on ``C[i]``) brings the
+  row back whole, copied into the caller's row in place, so its key must never repeat;
 * accumulate into a name bound before the loop: ``s += e``, ``s = s + e``, ``s -= e``,
   ``s *= e``, ``s = min(s, e)``, ``s = max(s, e)`` (not read otherwise in the loop);
 * append to a list made before the loop, in order: ``out.append(e)``, ``out.extend(e)``;
 * bind names of its own (fresh in each iteration, not read after the loop) and
-  change objects it made itself (``words = []``; ``words.append(w)``);
-* read anything else, and call functions that are not handed a shared value whole.
+  change objects it made itself (``words = []``; ``words.append(w)``; the rows of
+  ``grid = [[0] * m for _ in range(k)]``), by hand or through a helper;
+* read anything else, and call what optlevel can read (:mod:`.split_iter_calls`):
+  pure builtins, pure modules' functions, classes, and Python functions whose source
+  shows they change nothing but objects the iteration made, handed to them.
 
 Refused, with the line and the reason: a value carried from one iteration to the
-next, a write to a slot other iterations may touch, ``break``/``return``/``yield``,
-``with``, ``del``, ``global``, a mutating method on a shared object, a shared object
-passed whole to a function optlevel cannot see into.
+next, a write to a slot other iterations may touch, a write below a slot whose key
+may repeat, ``break``/``return``/``yield``, ``with``, ``del``, ``global``, a mutating
+method on a shared object or on an item of a container the iteration made (``box =
+[rows[i]]; box[0].append(v)``: the item may be shared), a method that is not a known
+reader on an object that may be shared (``item.step()``), a value that may be
+shared handed to a function that may change it (``fill(rows[i], v)``, ``fill(LOG,
+v)``), a helper that changes a global (through a local name too: ``c = CACHE; c[k] =
+v``) or does I/O, a call of a callable bound in the function (a parameter, ``app =
+out.append``, a nested ``def``, an item of the loop) or of an object optlevel cannot
+see into (an instance with ``__call__``, a bound method kept in a global), and such a
+callable handed to a call (``map(app, xs)``).
 """
 
 from __future__ import annotations
 
 import ast
 import dataclasses
-import types
 
 from ...analysis.scope import Namespace
-from ...analysis.tables import MUTATING_NUMPY
 from . import split_scan as scan
+from .split_iter_calls import CallChecks
 from .split_iter_facts import (
     MUTATING,
-    READING_METHODS,
     bindings,
     changed_through,
+    defined,
     directly_in,
     fresh,
-    helper_effect,
     length_name,
     op_symbol,
     reduction_ops,
@@ -54,13 +65,7 @@ __all__ = ["IterProof", "prove_iterations"]
 _FORBIDDEN = (ast.Return, ast.Global, ast.Nonlocal, ast.FunctionDef, ast.AsyncFunctionDef,
               ast.ClassDef, ast.Yield, ast.YieldFrom, ast.Await, ast.Delete, ast.With,
               ast.AsyncWith, ast.AsyncFor)
-#: Builtins that only read their arguments.
-_PURE_BUILTINS = frozenset(
-    "abs all any ascii bin bool bytes callable chr complex dict divmod enumerate filter float "
-    "format frozenset hash hex int isinstance issubclass iter len list map max min oct ord "
-    "pow range repr reversed round set slice sorted str sum tuple type zip".split())
-_PURE_MODULES = ("numpy", "math", "cmath", "builtins", "operator", "string", "re",
-                 "itertools", "functools", "statistics", "unicodedata")
+
 
 @dataclasses.dataclass(frozen=True)
 class IterProof:
@@ -125,7 +130,7 @@ def prove_iterations(tree: ast.FunctionDef, params: tuple[str, ...], ns: Namespa
     return None, reasons[0] if reasons else "no top-level `for` loop"
 
 
-class _Proof:
+class _Proof(CallChecks):
     def __init__(self, tree: ast.FunctionDef, index: int, params: tuple[str, ...],
                  ns: Namespace, freevars: tuple[str, ...]):
         self.tree, self.index, self.ns = tree, index, ns
@@ -133,10 +138,24 @@ class _Proof:
         assert isinstance(loop, ast.For)
         self.loop: ast.For = loop
         self.params = params
-        self.before = scan.assigned(tree.body[:index])
-        self.local = set(params) | scan.assigned(tree.body) | set(freevars)
+        # def, class and import bind names too (the loop's own imports run in each piece)
+        self.defs = defined(tree.body[:index])
+        self.before = scan.assigned(tree.body[:index]) | set(self.defs)
+        self.local = set(params) | scan.assigned(tree.body) | set(freevars) \
+            | set(defined(tree.body[:index] + tree.body[index + 1:]))
         self.outer = set(params) | self.before | set(freevars)
+        self.freevars = set(freevars)
         self.parents = scan.parents(self.loop)
+        self.binds = bindings(ast.Module(body=loop.body, type_ignores=[]))
+        self.int_keys: set[str] = set()  # loop targets that are ints: range's, enumerate's
+        # names bound before the loop to a function or to a method that changes its
+        # object (app = out.append): handed to a call, they may run there
+        self.callables = {n for n, kind in self.defs.items() if kind == "def"}
+        for node in ast.walk(ast.Module(body=tree.body[:index], type_ignores=[])):
+            if isinstance(node, ast.Assign) and (
+                    isinstance(node.value, ast.Lambda)
+                    or isinstance(node.value, ast.Attribute) and node.value.attr in MUTATING):
+                self.callables |= {t.id for t in node.targets if isinstance(t, ast.Name)}
 
     def prove(self) -> IterProof:
         loop = self.loop
@@ -146,6 +165,9 @@ class _Proof:
         targets = target_paths(loop.target)
         if targets is None:
             raise NoProof(loop.lineno, f"unpacks into {ast.unparse(loop.target)}")
+        self.targets = targets
+        if kind in ("range", "enumerate"):
+            self.int_keys = {n for n, path in targets.items() if path == unique_path}
         self._statements()
         body = ast.Module(body=loop.body, type_ignores=[])
         assigned = scan.assigned(loop.body)
@@ -158,9 +180,15 @@ class _Proof:
         aliases = self._aliases(body, private, targets)
         slots, keyed = self._slots(body, targets, assigned, aliases)
         unique = unique_path is not None and all(p == unique_path for _, _, p in slots)
+        for name, deep, _ in slots:
+            if deep and not unique:  # each piece would change its own copy of one row
+                raise NoProof(self.deep_lines[name],
+                              f"writes below {name}[{keyed[name]}], whose key may repeat: "
+                              "two pieces would each change their own copy of the same row")
         self._reads(body, slots, appends, unique, keyed)
         fresh = self._fresh_privates(private)
-        self._mutations(body, private, fresh | set(aliases), slots, appends)
+        self.private, self.fresh = private, fresh
+        self._mutations(body, private, fresh, set(aliases), slots, appends)
         carried = scan.carried(loop.body, private, set(targets))
         if carried is not None:
             raise NoProof(carried.lineno, f"{carried.id!r} carries a value from one "
@@ -168,9 +196,13 @@ class _Proof:
         after = scan.carried(self.tree.body[self.index + 1:], private | set(targets), set())
         if after is not None:
             raise NoProof(after.lineno, f"{after.id!r}, bound in the loop, is read after it")
-        self._calls(body, private, targets)
+        self._calls(body, private)
         read = {n.id for n in scan.loads(body)
                 if n.id in self.local and n.id not in assigned and n.id not in targets}
+        for name in sorted(read & set(self.defs)):
+            if self._imported_module(name):  # the pieces get what the loop reads, pickled
+                raise NoProof(loop.lineno, f"reads {name!r}, a module imported in the "
+                                           "function: worker processes cannot be sent a module")
         env = sorted(read | set(reductions) | set(appends) | {s[0] for s in slots})
         by_key = self._by_key(body, targets, set(env) - set(reductions) - set(appends))
         return IterProof(loop.lineno, self.index, ast.unparse(loop.target), kind, tuple(slots),
@@ -250,17 +282,19 @@ class _Proof:
         """Containers of the function written at the loop's key (and how deep)."""
         found: dict[str, tuple[bool, tuple[int, ...]]] = {}
         keyed: dict[str, str] = {}
+        self.deep_lines: dict[str, int] = {}
         for name, (container, key) in aliases.items():
             if changed_through(body, name):
                 found[container] = (True, targets[key])
                 keyed[container] = key
-        writes = [(t, t.lineno) for t in scan.store_targets(self.loop.body)
+                self.deep_lines.setdefault(container, self.loop.lineno)
+        writes = [(t, t.lineno, False) for t in scan.store_targets(self.loop.body)
                   if not isinstance(t, ast.Name)]
         for node in ast.walk(body):  # C[i].append(x): a write below C's slot i
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
                     and node.func.attr in MUTATING and isinstance(node.func.value, ast.Subscript):
-                writes.append((node.func.value, node.lineno))
-        for target, line in writes:
+                writes.append((node.func.value, node.lineno, True))
+        for target, line, below in writes:
             base, inner = scan.base_name(target)
             if base is None:
                 raise NoProof(line, f"writes {ast.unparse(target)}")
@@ -276,8 +310,12 @@ class _Proof:
             if not (isinstance(index, ast.Name) and index.id in targets):
                 raise NoProof(line, f"writes {ast.unparse(target)}: its first index is not "
                                     f"the loop's own {ast.unparse(self.loop.target)}")
-            deep = target is not inner or (isinstance(inner.slice, ast.Tuple)
-                                           and len(inner.slice.elts) > 1)
+            # below the slot: C[i][j] = v, C[i, j] = v, and C[i].append(v), which changes
+            # the row in place (so it comes back whole, its object unchanged)
+            deep = below or target is not inner or (isinstance(inner.slice, ast.Tuple)
+                                                    and len(inner.slice.elts) > 1)
+            if deep:
+                self.deep_lines.setdefault(base.id, line)
             old = found.get(base.id)
             if old is not None and old[1] != targets[index.id]:
                 raise NoProof(line, f"writes {base.id!r} at two different keys")
@@ -352,82 +390,42 @@ class _Proof:
                 if all(v is not None and fresh(v) for v in values.get(name, [None]))}
 
     def _mutations(self, body: ast.Module, private: set[str], fresh: set[str],
-                   slots: list, appends: list[str]) -> None:
+                   aliases: set[str], slots: list, appends: list[str]) -> None:
         written = {s[0] for s in slots}
+        own = fresh | aliases
         for node in ast.walk(body):
             if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name) \
-                    and node.target.id in private and node.target.id not in fresh:
+                    and node.target.id in private and node.target.id not in own:
                 raise NoProof(node.lineno, f"`{ast.unparse(node.target)} "
                                            f"{op_symbol(node.op)}=` may change in place an object "
                                            "other iterations see")
-            target = None
+            target = changed = None
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
                     and node.func.attr in MUTATING:
-                target = node.func.value
+                target = changed = node.func.value
             elif isinstance(node, (ast.Attribute, ast.Subscript)) \
                     and isinstance(node.ctx, ast.Store):
                 target = node.value if isinstance(node, ast.Attribute) else node
-            if target is None:
+                changed = node.value
+            if target is None or changed is None:
                 continue
             line = getattr(node, "lineno", self.loop.lineno)
             base, _ = scan.base_name(target) if isinstance(target, ast.Subscript) \
                 else (target if isinstance(target, ast.Name) else None, None)
             if base is None:
                 raise NoProof(line, f"changes {ast.unparse(target)}")
-            if isinstance(node, ast.Attribute) and base.id not in fresh:
+            if base.id in fresh and not isinstance(changed, ast.Name) \
+                    and not self._own_item(changed):
+                raise NoProof(line, f"changes {ast.unparse(changed)}, an item of "
+                                    f"{base.id!r} that may be an object other iterations see")
+            if isinstance(node, ast.Attribute) and base.id not in own:
                 raise NoProof(line, f"sets the attribute {ast.unparse(node)}")
-            if base.id in fresh or base.id in written:
+            if base.id in own or base.id in written:
                 continue
             if base.id in appends and target is base:
                 continue
             raise NoProof(line, f"changes {ast.unparse(target)}, which other "
                                  "iterations may see")
-
-    def _calls(self, body: ast.Module, private: set[str], targets: dict) -> None:
-        shared = self.outer - private
-        for node in ast.walk(body):
-            if not isinstance(node, ast.Call):
-                continue
-            if any(kw.arg == "out" for kw in node.keywords):
-                raise NoProof(node.lineno, "a call with out=")
-            func = node.func
-            if isinstance(func, ast.Attribute):
-                self._method(func, node.lineno, private, targets)
-                continue
-            dotted = self.ns.dotted(func) if isinstance(func, ast.Name) else None
-            if isinstance(func, ast.Name) and func.id not in self.local:
-                found, value = self.ns.lookup(func.id)
-                if found and getattr(value, "__module__", None) == "builtins" \
-                        and func.id in _PURE_BUILTINS:
-                    continue
-                effect = helper_effect(value) if found else None
-                if effect:
-                    raise NoProof(node.lineno, f"calls {func.id}(), which {effect}")
-            if dotted is not None and dotted.split(".", 1)[0] in _PURE_MODULES:
-                if dotted.rsplit(".", 1)[-1] in MUTATING_NUMPY:
-                    raise NoProof(node.lineno, f"{dotted}() writes an array")
-                continue
-            for arg in list(node.args) + [kw.value for kw in node.keywords]:
-                if isinstance(arg, ast.Name) and arg.id in shared:
-                    raise NoProof(node.lineno, f"passes {arg.id!r} whole to "
-                                               f"{ast.unparse(func)}(), which might change it")
-
-    def _method(self, func: ast.Attribute, line: int, private: set[str],
-                targets: dict) -> None:
-        """A method of an object the iteration did not make may change state the pieces
-        would each copy (``rng.random()``, ``it.__next__()``): only known readers pass."""
-        root: ast.expr = func.value
-        while isinstance(root, (ast.Attribute, ast.Subscript, ast.Call)):
-            root = root.func if isinstance(root, ast.Call) else root.value
-        if not isinstance(root, ast.Name) or root.id in private or root.id in targets \
-                or func.attr in READING_METHODS or func.attr in MUTATING:
-            return  # (mutating methods were checked against what they may change)
-        if root.id not in self.local:
-            found, value = self.ns.lookup(root.id)
-            if found and isinstance(value, types.ModuleType):
-                return  # a module's function: like a call by name
-        raise NoProof(line, f"calls {ast.unparse(func)}(), which may change the state of "
-                            f"{root.id!r} (each piece would change its own copy)")
 
     # -- the cost model's facts ---------------------------------------------------------------
     def _trips(self) -> tuple[str | None, ...]:

@@ -1,22 +1,19 @@
 """The AST facts the iteration-space proof (:mod:`.split_iter`) rests on: what a
-loop body binds and to what, which writes reach a slot through a name, what a
-helper the loop calls does, and how long a loop runs (for the cost model)."""
+loop body binds and to what, which writes reach a slot through a name, which names
+hold objects of the iteration's own, and how long a loop runs (for the cost model).
+What a helper the loop calls does is read in :mod:`.split_iter_helpers`."""
 
 from __future__ import annotations
 
 import ast
-import inspect
-import textwrap
-import types
 from typing import Any
 
-from ...analysis.scope import Namespace
-from ...analysis.tables import IO_BUILTINS, MUTATING_ARRAY_METHODS, MUTATING_CONTAINER_METHODS
+from ...analysis.tables import MUTATING_ARRAY_METHODS, MUTATING_CONTAINER_METHODS
 from . import split_scan as scan
 
-__all__ = ["MUTATING", "READING_METHODS", "helper_effect", "bindings", "slot_of", "changed_through",
-           "directly_in", "length_name", "target_paths", "stored", "fresh", "op_symbol",
-           "reduction_ops"]
+__all__ = ["MUTATING", "READING_METHODS", "PURE_BUILTINS", "defined", "deep_fresh", "bindings",
+           "slot_of", "changed_through", "directly_in", "length_name", "target_paths", "stored",
+           "fresh", "op_symbol", "reduction_ops"]
 
 MUTATING = MUTATING_ARRAY_METHODS | MUTATING_CONTAINER_METHODS
 #: Methods that only read the object they are called on (str, bytes, list, dict, set,
@@ -30,7 +27,14 @@ READING_METHODS = frozenset(
     "difference symmetric_difference sum mean std var min max prod any all dot reshape "
     "ravel flatten tolist astype transpose argmax argmin argsort round clip nonzero cumsum "
     "cumprod item conjugate conj real imag view searchsorted trace diagonal take repeat "
-    "squeeze swapaxes tobytes __len__ __getitem__ __contains__".split())
+    "squeeze swapaxes tobytes __len__ __getitem__ __contains__ isidentifier isprintable "
+    "isascii format_map is_integer bit_length as_integer_ratio group groups groupdict span "
+    "weekday isoweekday isoformat strftime timestamp toordinal".split())
+#: Builtins that only read their arguments.
+PURE_BUILTINS = frozenset(
+    "abs all any ascii bin bool bytes callable chr complex dict divmod enumerate filter float "
+    "format frozenset getattr hasattr hash hex int isinstance issubclass iter len list map max "
+    "min oct ord pow range repr reversed round set slice sorted str sum tuple type zip".split())
 #: Calls whose result is a new object (a private name bound to one may be changed).
 FRESH_CALLS = frozenset("list dict set sorted tuple str int float bool complex bytes bytearray "
                          "frozenset len sum abs round".split())
@@ -38,44 +42,72 @@ FRESH_METHODS = frozenset("split rsplit splitlines copy lower upper strip lstrip
                            "replace join casefold title encode decode tolist".split())
 
 
-def helper_effect(func: Any, depth: int = 0) -> str | None:
-    """What a Python helper the loop calls does that pieces would lose (a global it
-    changes, I/O, ``global``), read from its source, helpers of helpers included;
-    None when nothing such is seen (or it has no source to read)."""
-    if not isinstance(func, types.FunctionType) or depth > 3:
-        return None
-    try:
-        tree = ast.parse(textwrap.dedent(inspect.getsource(func)))
-    except (OSError, TypeError, SyntaxError):
-        return None
-    fdef = tree.body[0] if tree.body else None
-    if not isinstance(fdef, (ast.FunctionDef, ast.AsyncFunctionDef)):
-        return None
-    own = {a.arg for a in fdef.args.args + fdef.args.kwonlyargs + fdef.args.posonlyargs} \
-        | scan.assigned(fdef.body)
-    ns = Namespace(func)
-    for node in ast.walk(fdef):
-        if isinstance(node, (ast.Global, ast.Nonlocal)):
-            return f"declares {type(node).__name__.lower()} {', '.join(node.names)}"
-        target = None
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
-                and node.func.attr in MUTATING:
-            target = node.func.value
-        elif isinstance(node, (ast.Subscript, ast.Attribute)) and isinstance(node.ctx, ast.Store):
-            target = node.value
-        if target is not None:
-            base = scan.base_name(target)[0] if isinstance(target, ast.Subscript) else target
-            if isinstance(base, ast.Name) and base.id not in own:
-                return f"changes the global {base.id!r}"
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
-                and node.func.id not in own:
-            if node.func.id in IO_BUILTINS:
-                return f"calls {node.func.id}()"
-            found, value = ns.lookup(node.func.id)
-            inner = helper_effect(value, depth + 1) if found and value is not func else None
-            if inner:
-                return f"calls {node.func.id}(), which {inner}"
-    return None
+def defined(stmts: list[ast.stmt]) -> dict[str, str]:
+    """Names bound by ``def``, ``class`` and ``import`` in ``stmts`` (outside nested
+    functions) → ``"def"``, ``"class"`` or the imported module path (``math.sqrt``)."""
+    out: dict[str, str] = {}
+    todo: list[ast.AST] = list(stmts)
+    while todo:
+        stmt = todo.pop()
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            out[stmt.name] = "def"
+            continue
+        if isinstance(stmt, ast.ClassDef):
+            out[stmt.name] = "class"
+            continue
+        if isinstance(stmt, ast.Import):
+            for alias in stmt.names:
+                if alias.asname:
+                    out[alias.asname] = alias.name
+                else:
+                    out[alias.name.split(".")[0]] = alias.name.split(".")[0]
+        elif isinstance(stmt, ast.ImportFrom):
+            for alias in stmt.names:
+                out[alias.asname or alias.name] = f"{'.' * stmt.level}{stmt.module or ''}" \
+                                                  f".{alias.name}"
+        for field in ("body", "orelse", "handlers", "finalbody"):
+            sub = getattr(stmt, field, None)
+            if isinstance(sub, list):
+                todo.extend(s for s in sub if isinstance(s, (ast.stmt, ast.excepthandler)))
+    return out
+
+
+def deep_fresh(body: ast.Module, name: str, binds: dict, parents: dict) -> bool:
+    """``name`` is bound only to a new container of new containers (``[[0.0] * m for _
+    in range(k)]``, ``[[], []]``), which nothing replaces, fills or hands on: changing
+    ``name[k]`` changes an object of its own."""
+    for value in binds.get(name) or [None]:
+        if isinstance(value, (ast.ListComp, ast.SetComp, ast.GeneratorExp)):
+            items = [value.elt]
+        elif isinstance(value, ast.DictComp):
+            items = [value.value]
+        elif isinstance(value, (ast.List, ast.Tuple)):
+            items = list(value.elts)
+        elif isinstance(value, ast.Dict):
+            items = list(value.values)
+        else:
+            return False
+        if not all(item is not None and not isinstance(item, (ast.Name, ast.Starred))
+                   and fresh(item) for item in items):
+            return False
+    for node in ast.walk(body):
+        if isinstance(node, ast.AugAssign) and scan.is_var(node.target, name):
+            return False  # name += [row]
+        if not (isinstance(node, ast.Name) and node.id == name
+                and isinstance(node.ctx, ast.Load)):
+            continue
+        parent = parents.get(node)
+        if isinstance(parent, ast.Subscript) and parent.value is node:
+            if isinstance(parent.ctx, ast.Store):
+                return False  # name[k] = v: what it holds is no longer its own
+            continue
+        if isinstance(parent, ast.Attribute) and parent.attr in READING_METHODS:
+            continue
+        if isinstance(parent, ast.Call) and node in parent.args \
+                and isinstance(parent.func, ast.Name) and parent.func.id in PURE_BUILTINS:
+            continue  # len(grid), sum(map(sum, grid)): read
+        return False
+    return True
 
 
 def bindings(body: ast.Module) -> dict[str, list[ast.expr | None]]:
