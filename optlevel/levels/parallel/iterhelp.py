@@ -212,7 +212,7 @@ def _helped(runner: Any, env: dict, cut: Any, sent: tuple, shipped: tuple) -> tu
         # only the unpickling would move the collection to the next allocation
         with collector.paused():
             results = [_effects(cut.segments, r) for r in returned]
-            if runner.float_partials([(done, None, None)] + results):
+            if runner.unmergeable(env, results):  # env: piece 0's reductions
                 return _resume(runner, env, [], descs)  # piece 0 ran here, as written
             runner.last = f"{len(descs)} pieces on {runner.workers} processes, the first here"
             folded = runner.merge(env, results)
@@ -263,7 +263,10 @@ def _effects(segments: Segments, returned: Any) -> tuple:
 def _resume(runner: Any, env: dict, results: list[tuple], descs: list[tuple]) -> tuple:
     """The loop after piece 0 (already run here): the workers' ``results`` (the pieces
     right after it) merged in order, then the rest of the loop here, serially, as
-    written; the loop's reductions."""
+    written; the loop's reductions. Results whose reductions do not fold are dropped:
+    the loop runs on here from piece 1."""
+    if results and runner.unmergeable(env, results):
+        results = []
     folded = runner.merge(env, results)
     env.update(zip([name for name, _ in runner.proof.reductions], folded))
     rest = descs[1 + len(results):]

@@ -65,7 +65,7 @@ def iteration_verdict(features: FunctionFeatures) -> Verdict:
 def _float_started(features: FunctionFeatures) -> str:
     """A + or * reduction of the proven loop assigned a float constant in the function
     (``s = 0.0``), unless ``sum_order="pairwise"``; ''. (One that meets floats otherwise
-    is caught when its pieces return: :meth:`.iterrun.LoopRunner.float_partials`.)"""
+    is caught when its pieces return: :meth:`.iterrun.LoopRunner.unmergeable`.)"""
     proof = features.split.iterations
     names = {name for name, op in proof.reductions if op in ("+", "*")}
     tree = features.source.tree

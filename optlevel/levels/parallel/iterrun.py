@@ -20,7 +20,9 @@ reductions folded onto the start value. A piece that raises means the whole loop
 again here, serially, on the untouched objects: the same exception, with the same
 partial writes, as the plain call (the proof leaves the loop no other effects). Calls
 the runner cannot split safely (an argument of a kind it cannot cut, aliased
-containers, a reduction of an unknown type) run the plain loop here.
+containers, slots that two iterations would write, a reduction of a type that does not
+fold exactly) run the plain loop here; so do calls whose pieces' reductions do not fold
+(:meth:`LoopRunner.unmergeable`), before any of their effects is merged.
 """
 
 from __future__ import annotations
@@ -50,7 +52,9 @@ from .itercut import (
     aliased,
     describe,
     fold,
+    folds_exactly,
     iterable,
+    key_problem,
     put,
     sequence,
     slot_problem,
@@ -63,7 +67,6 @@ from .iterworker import (
     SHM_BYTES,
     UNSET,
     StoredGiven,
-    run_loop_piece,
     run_pool_piece,
 )
 from .shm import Segments
@@ -71,11 +74,15 @@ from .split_iter import IterProof
 
 __all__ = ["LoopRunner", "build_driver"]
 
-_REDUCIBLE = (int, float, complex, str, bytes, np.number)
 #: Why a loop with a float + or * reduction runs as written (``last``, ``explain``).
 FLOAT_SUM = ("{name!r} adds or multiplies floats: folded piece by piece it would be "
              "reassociated and its last bits could differ, so the loop ran here as written "
              "(@optimize(sum_order='pairwise') allows the split)")
+
+#: Why a loop whose reduction met a type that does not fold exactly runs as written
+#: (``last``, :func:`.itercut.folds_exactly`).
+ODD_SUM = ("{name!r} reduced to a {kind}: folded piece by piece in another grouping it "
+           "could differ from the plain loop's, so the loop ran here as written")
 
 #: Why a loop whose piece stored an object it was given runs as written (``last``).
 STORES_GIVEN = ("a piece stored an object the loop was given (appended it, wrote it into a "
@@ -206,6 +213,7 @@ class LoopRunner:
         # sum_order="pairwise": a float sum may be added piece by piece (reassociated);
         # else a loop whose + or * reduction meets floats runs as written
         self.reorder, self.float_sum = reorder, False
+        self.odd_sum = ""  # a reduction met a type that does not fold exactly: why
         self.client = client  # a Dask client's getter: the pieces run on that cluster
         self.ray = ray  # the pieces run as Ray tasks (Ray initialized by the backend)
         self.threads = threads  # the pieces run on the thread pool, on the real objects
@@ -245,6 +253,9 @@ class LoopRunner:
                     pass
         why = self._unsplit(env)
         seq = None if why else sequence(kind, args)
+        if not why and seq is not None and len(seq) >= 2:
+            why = aliased(self.proof, env, kind, args) \
+                or key_problem(self.proof, kind, args, seq, env)
         if why or seq is None or len(seq) < 2:
             self.last = why or ("the loop has fewer than 2 iterations" if seq is not None
                                 else "its iterable is not a sequence optlevel can cut")
@@ -271,12 +282,15 @@ class LoopRunner:
         missing = [n for n in proof.env if n not in env]
         if missing:
             return f"{missing[0]!r} is not bound"
+        if self.odd_sum:
+            return self.odd_sum
         for name, op in proof.reductions:
-            if op in ("+", "*") and not isinstance(env[name], _REDUCIBLE):
-                return f"{name!r} is a {type(env[name]).__name__}, not a number or string"
-            if op in ("+", "*") and not self.reorder and (self.float_sum
-                                                          or inexact(env[name])):
+            start = env[name]
+            summed = op in ("+", "*")
+            if summed and not self.reorder and (self.float_sum or inexact(start)):
                 return FLOAT_SUM.format(name=name)
+            if not (summed and inexact(start)) and not folds_exactly(op, start):
+                return ODD_SUM.format(name=name, kind=type(start).__name__)
         for name in proof.appends:
             if type(env[name]) is not list:
                 return f"{name!r} is a {type(env[name]).__name__}, not a list"
@@ -284,7 +298,7 @@ class LoopRunner:
             why = slot_problem(name, env[name], deep)
             if why:
                 return why
-        return aliased(proof, env)
+        return ""
 
     # -- running the pieces ----------------------------------------------------------------
     def _parallel(self, kind: str, args: tuple, seq: Any, env: dict) -> tuple:
@@ -315,10 +329,11 @@ class LoopRunner:
         token = f"{os.getpid()}:{next(_CALLS)}"
         if not here:  # an item that cannot travel says so here (a helped call pickles
             ship.dumps_values(descs[-1], "an item of the loop")  # its pieces itself)
-        if self.client is not None:
-            return self._on_dask(kind, args, env, descs, own, (func_blob, token, env_blob))
-        if self.ray:
-            return self._on_ray(kind, args, env, descs, own, (func_blob, token, env_blob))
+        if self.client is not None or self.ray:
+            from .itercluster import on_dask, on_ray
+
+            on = on_dask if self.client is not None else on_ray
+            return on(self, kind, args, env, descs, own, (func_blob, token, env_blob))
         with Segments() as segments:
             try:  # every piece through the pipe would carry its own copy of the bytes
                 sent: Any = segments.put(np.frombuffer(env_blob, np.uint8)) \
@@ -353,8 +368,8 @@ class LoopRunner:
             except Exception as exc:  # the user's error: the plain loop raises it
                 self.last = self.raised(exc, "the loop ran again here, serially")
                 return self.serial(kind, args, env)
-            if self.float_partials(results) or self.differs(env_sent, sends[0], descs[0],
-                                                            results[0]):
+            if self.unmergeable(env, results) or self.differs(env_sent, sends[0], descs[0],
+                                                              results[0]):
                 return self.serial(kind, args, env)
             self.last = f"{len(descs)} pieces on {self.workers} processes"
             if attempt == 1 and checked:  # the first call also checked a piece here
@@ -373,63 +388,6 @@ class LoopRunner:
         15.1-17.9 ms). Each piece costs this process its pickling and its result."""
         rounds = round(seconds / MIN_PIECE_S)  # a worker's seconds: its pieces' work
         self.pieces = self.workers * max(1, min(self.most_pieces // self.workers, rounds))
-
-    def _on_dask(self, kind: str, args: tuple, env: dict, descs: list[tuple],
-                 own: list[dict], sent: tuple) -> tuple:
-        """The pieces as Dask tasks: the shared values scattered once to every worker."""
-        func_blob, token, env_blob = sent
-        client = self.client()  # type: ignore[misc]
-        sends = [{**self.starts(env, k), **own[k]} for k in range(len(descs))]
-        try:
-            shared = client.scatter(env_blob, broadcast=True, hash=False)
-            k = len(descs)  # one message for every piece (a submit each: 2 ms apiece)
-            futures = client.map(run_loop_piece, [func_blob] * k, [self.code_blob] * k,
-                                 [token] * k, [shared] * k, sends, descs, [self.spec] * k,
-                                 pure=False)
-        except OSError as exc:
-            return self._lost(kind, args, env, exc)
-        try:
-            results = client.gather(futures)
-        except OSError as exc:  # the cluster went away (CommClosedError, ...)
-            return self._lost(kind, args, env, exc)
-        except KeyboardInterrupt:
-            client.cancel(futures)
-            raise
-        except Exception as exc:  # the user's error: the plain loop raises it, as written
-            self.last = self.raised(exc, "the loop ran again here, serially")
-            return self.serial(kind, args, env)
-        if self.float_partials(results) or self.differs(env_blob, sends[0], descs[0],
-                                                        results[0]):
-            return self.serial(kind, args, env)
-        self.last = f"{len(descs)} pieces on dask"
-        return self.merge(env, results)
-
-    def _on_ray(self, kind: str, args: tuple, env: dict, descs: list[tuple],
-                own: list[dict], sent: tuple) -> tuple:
-        """The pieces as Ray tasks: the shared values put in the object store once."""
-        import ray
-        from ray.exceptions import RayError, RayTaskError
-
-        from .remote import ray_task
-
-        func_blob, token, env_blob = sent
-        task = ray_task(ray, run_loop_piece)
-        sends = [{**self.starts(env, k), **own[k]} for k in range(len(descs))]
-        try:
-            shared = ray.put(env_blob)
-            refs = [task.remote(func_blob, self.code_blob, token, shared, sends[k], desc,
-                                self.spec) for k, desc in enumerate(descs)]
-            results = ray.get(refs)
-        except RayTaskError as exc:  # the user's error: the plain loop raises it
-            self.last = self.raised(exc, "the loop ran again here, serially")
-            return self.serial(kind, args, env)
-        except (OSError, RayError) as exc:  # the cluster went away, a worker died
-            return self._lost(kind, args, env, exc, "ray")
-        if self.float_partials(results) or self.differs(env_blob, sends[0], descs[0],
-                                                        results[0]):
-            return self.serial(kind, args, env)
-        self.last = f"{len(descs)} pieces on ray"
-        return self.merge(env, results)
 
     def raised(self, exc: BaseException, then: str) -> str:
         """What a piece's exception means (``last``'s text). The user's error: the
@@ -462,21 +420,48 @@ class LoopRunner:
         return self.serial(kind, args, env)
 
     def starts(self, env: dict, piece: int) -> dict[str, Any]:
-        return {name: env[name] if piece == 0 or op not in ("+", "*") else UNSET
+        """A piece's start values: a min or max starts from the loop's own in every
+        piece, a + or * from :data:`UNSET`, the first piece's too (:meth:`merge` folds
+        every piece onto the start value: a first piece that started from it counted
+        it twice, ``s = 5`` gave 5 too much where the caller waits)."""
+        return {name: UNSET if op in ("+", "*") else env[name]
                 for name, op in self.proof.reductions}
 
-    def float_partials(self, results: list[tuple]) -> bool:
-        """Did a piece's + or * reduction come back a float (a loop of ints that adds
-        floats)? Folded piece by piece it would be reassociated: the caller then runs
-        the loop as written, and so does every later call (:data:`FLOAT_SUM`)."""
-        if self.reorder:
-            return False
-        for reduced, *_ in results:
-            for (name, op), value in zip(self.proof.reductions, reduced):
-                if op in ("+", "*") and value is not UNSET and inexact(value):
+    def unmergeable(self, env: dict, results: list[tuple]) -> bool:
+        """Must the call run as written rather than merge ``results`` onto ``env``'s
+        reductions? When a + or * reduction came back a float (a loop of ints that adds
+        floats: folded piece by piece it would be reassociated, :data:`FLOAT_SUM`) or a
+        value of a type that does not fold exactly (:data:`ODD_SUM`): then every later
+        call runs as written too. And when folding them raises (an int64 partial
+        meeting a Python int beyond 64 bits): the plain loop gives its own answer, or
+        raises its own error with its own partial writes. Nothing is merged before."""
+        proof = self.proof
+        values = [(env[name], [reduced[k] for reduced, *_ in results])
+                  for k, (name, _) in enumerate(proof.reductions)]
+        for (name, op), (start, partials) in zip(proof.reductions, values):
+            summed = op in ("+", "*")
+            for value in [start, *partials]:
+                if value is UNSET:
+                    continue
+                if summed and inexact(value):
+                    if self.reorder:
+                        continue
                     self.float_sum = True
                     self.last = FLOAT_SUM.format(name=name)
                     return True
+                if not folds_exactly(op, value):
+                    self.odd_sum = self.last = ODD_SUM.format(name=name,
+                                                              kind=type(value).__name__)
+                    return True
+        try:
+            for (_, op), (start, partials) in zip(proof.reductions, values):
+                for value in partials:
+                    if value is not UNSET:
+                        start = fold(op, start, value)
+        except Exception as exc:  # the plain loop's answer, or its own error, as written
+            self.last = (f"its pieces' reductions did not fold ({type(exc).__name__}: "
+                         f"{exc}): the loop ran here as written")
+            return True
         return False
 
     def merge(self, env: dict, results: list[tuple]) -> tuple:

@@ -71,7 +71,7 @@ def run_threads(runner: Any, kind: str, args: tuple, descs: list[tuple], env: di
         restore(slots, env, backup)
         runner.last = "a piece raised: the loop ran again here, serially"
         return runner.serial(kind, args, env)
-    if runner.float_partials(results):  # a float sum: undo the writes, then as written
+    if runner.unmergeable(env, results):  # a sum that does not fold: undo the writes
         restore(slots, env, backup)
         return runner.serial(kind, args, env)
     runner.last = f"{len(descs)} pieces on {runner.workers} threads"
