@@ -138,7 +138,10 @@ def test_level_2_equals_level_0(kernel, x):
     before = x.copy()
     assert_same(fast(x), kernel(x))
     np.testing.assert_array_equal(x, before)  # the input is left alone
-    assert fast.stats().levels.keys() == {2}
+    # an empty array's sum is the number the sum starts with, whose type plain Python
+    # keeps where compiled code returns a float: that call replays (levels/numba/returns)
+    levels = fast.stats().levels.keys()
+    assert levels == {2} or (x.size == 0 and levels == {0, 2}), levels
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.int64])

@@ -120,33 +120,19 @@ def guarded(disp: Any, guards: tuple[Any, ...], rebuild: Callable[[], Any],
         return disp
     fn = disp
     in_globals, in_cells = _split(guards)
-    catches: tuple[type[BaseException], ...] = ()
-    copies = False
-    shapes: tuple = ()
-    starts: tuple = ()
-
-    def use(plan: ReplayPlan | None) -> None:
-        nonlocal replay, catches, copies, shapes, starts
-        replay = plan
-        catches = plan.catches if plan is not None else ()
-        copies = bool(plan and (plan.written or plan.written_names))
-        shapes = plan.shapes if plan is not None else ()
-        starts = plan.starts if plan is not None else ()
-
-    use(replay)
+    catches, copies, shapes, starts = _derived(replay)
     recent: collections.deque[int] = collections.deque(maxlen=DEMOTE_REPLAYS + 1)
     calls = 0
     replays = 0
     demoted = False
 
     def refresh() -> None:
-        nonlocal fn, in_globals, in_cells, check_ints
+        nonlocal fn, in_globals, in_cells, check_ints, replay, catches, copies, shapes, starts
         new = rebuild()
-        # What the new code may raise follows the new values: the replay plan is the
-        # new build's (a Replay raised outside it would reach the user). Int arguments
-        # stay checked once they were: the errors the dispatcher takes as "unfit" were
-        # chosen from the first build.
-        use(new.replay)
+        # the new build's replay plan (a Replay raised outside it would reach the user);
+        # int arguments stay checked (the dispatcher's "unfit" errors are the first's)
+        replay = new.replay
+        catches, copies, shapes, starts = _derived(replay)
         check_ints = check_ints or new.check_ints
         fn = new.built.disp
         in_globals, in_cells = _split(new.built.guards)
@@ -178,26 +164,12 @@ def guarded(disp: Any, guards: tuple[Any, ...], rebuild: Callable[[], Any],
         except (_Changed, ValueError):  # ValueError: a cell was emptied
             refresh()
         if check_ints:
-            for value in args:
-                if type(value) is int and not _LOW <= value < _HIGH:
-                    raise ArgumentBeyondInt64(f"the int argument {value} does not fit "
-                                              "in 64 bits")
-            if kwargs:
-                _check_ints((), kwargs)
+            _check_ints(args, kwargs)
         calls += 1
         if shapes and not _shapes_hold(args, kwargs, shapes):
             raise Replayed("an argument is shorter than the loop that indexes it: "
                            "the call runs in plain Python, which decides")
-        if not copies:
-            try:
-                result = fn(*args, **kwargs)
-            except catches as exc:
-                raise replayed(exc) from None
-            if starts and _ambiguous(result, starts):
-                raise replayed(AmbiguousResult()) from None
-            return result
-        assert replay is not None
-        saved = _snapshot(args, kwargs, replay)
+        saved = _snapshot(args, kwargs, replay) if copies else ()  # type: ignore[arg-type]
         try:
             result = fn(*args, **kwargs)
             if starts and _ambiguous(result, starts):
@@ -212,8 +184,7 @@ def guarded(disp: Any, guards: tuple[Any, ...], rebuild: Callable[[], Any],
     call.py_func = getattr(disp, "py_func", None)  # type: ignore[attr-defined]
     call.replay_counts = lambda: {"calls": calls, "replays": replays,  # type: ignore
                                   "demoted": demoted}
-    # what the current code froze: (owner dict, name, value) and (cell, value); code
-    # built beside it (prange's, over level 2's compiled helpers) checks these too
+    # what the code froze, for code built beside it (prange's, over level 2's helpers)
     call.frozen = lambda: (tuple(in_globals), tuple(in_cells))  # type: ignore
     return call
 
@@ -236,6 +207,14 @@ def _shapes_hold(args: tuple, kwargs: dict, shapes: tuple) -> bool:
         except (AttributeError, IndexError, TypeError):
             return False
     return True
+
+
+def _derived(plan: ReplayPlan | None) -> tuple[tuple, bool, tuple, tuple]:
+    """What a call reads of a replay plan: the errors it catches, whether it copies the
+    written arrays first, the shape checks, the starting values."""
+    if plan is None:
+        return (), False, (), ()
+    return plan.catches, bool(plan.written or plan.written_names), plan.shapes, plan.starts
 
 
 def _ambiguous(result: Any, starts: tuple[Any, ...]) -> bool:
