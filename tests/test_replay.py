@@ -722,8 +722,9 @@ def test_loop_checks_are_deferred_to_a_flag_tested_after_the_loop():
 
     text = __import__("ast").unparse(rewrite_tree(get_source(add_into).tree)[0])
     assert "__ol_bad0 = __ol_bad0 | __ol_fadd(__ol_t0, __ol_t1)" in text
-    assert "out[i] = __ol_t2" in text and text.index("__ol_settle(__ol_bad0)") > \
-        text.index("out[i] = __ol_t2")
+    # (the stored value is checked for the array it goes into: a float into an int array)
+    assert "out[i] = __ol_store(out, __ol_t2)" in text and \
+        text.index("__ol_settle(__ol_bad0)") > text.index("out[i] = __ol_store(out, __ol_t2)")
     # an accumulator's own op and the arms of an if keep their checks where they stand
     text = __import__("ast").unparse(rewrite_tree(get_source(poly_hash).tree)[0])
     assert "h = __ol_mod(__ol_kadd(__ol_kmul(h, 1000003), i)" in text

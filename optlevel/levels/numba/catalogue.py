@@ -91,11 +91,15 @@ CATALOGUE: tuple[Entry, ...] = (
           "declines round(x, n) of Python numbers (NumPy scalars round like Numba)",
           "measured with numba 0.68"),
     Entry("SEM007", "float to int of NaN, inf or beyond 64 bits",
-          "int(nan) raises ValueError, int(inf) OverflowError, int(1e30) is exact",
-          "int(), round(), math.floor/ceil/trunc give -9223372036854775808", "guard",
-          "compiles checked int()/round()/math.floor/ceil/trunc; NaN, inf or a value "
-          "beyond 64 bits replays the call in plain Python (writes undone first)",
-          "measured with numba 0.68"),
+          "int(nan) raises ValueError, int(inf) OverflowError, int(1e30) is exact; "
+          "out[i] = nan into an int array raises, 1e30 or 300.0 into int8 OverflowError",
+          "int(), round(), math.floor/ceil/trunc and a float stored into an int array "
+          "give -9223372036854775808 or wrap", "guard",
+          "compiles checked int()/round()/math.floor/ceil/trunc and checked stores of a "
+          "float into an int array element; NaN, inf or a value beyond 64 bits (beyond "
+          "the array's dtype) replays the call in plain Python (writes undone first); "
+          "such a store into an array that is not a plain name declines",
+          "measured with numba 0.68, NumPy 2.4"),
     Entry("SEM008", "math domain and range errors",
           "math.sqrt(-1), math.log(0), math.acos(2) raise ValueError; math.exp(1000) "
           "raises OverflowError", "nan or inf, silently", "guard",
@@ -104,12 +108,16 @@ CATALOGUE: tuple[Entry, ...] = (
           "CPython mathmodule rules; measured with numba 0.68"),
     Entry("SEM009", "arithmetic mixing Python numbers and narrow array dtypes (NEP 50)",
           "0 + x[i] keeps x's dtype: uint8/int16 wrap, float32 sums round in float32",
-          "Python numbers are 64-bit: sums and products in int64/float64", "decline",
-          "declines, per dtype, accumulators of float32/complex64 elements and such "
-          "arithmetic on narrow integers with a Python int argument (compiled code has one "
-          "int64 for it and np.int64); + - * with a constant, a range counter or a size "
-          "compile in NumPy 2's narrow type and replay where NumPy raises or wraps; a "
-          "value stored straight into an array compiles (both wrap)",
+          "Python numbers are 64-bit: sums and products in int64/float64/complex128",
+          "decline",
+          "declines, per dtype, any arithmetic of float32/complex64 elements with a Python "
+          "number (accumulators, in-place updates, temporaries) but a float32 element + - "
+          "* / a constant float32 holds exactly stored straight into float32 (rounded "
+          "once, equal); narrow integers with a Python int argument, a constant outside "
+          "the dtype, or a Python int argument stored into a narrow int array decline "
+          "(compiled code has one int64 for it and np.int64); + - * with a constant, a "
+          "range counter or a size, and stores of those, compile in NumPy 2's narrow type "
+          "and replay where NumPy raises or wraps",
           f"{_NUMPY_NEP50}; Numba docs, Floating-point pitfalls"),
     Entry("SEM010", "arithmetic on NumPy bools",
           "np.True_ + np.True_ is np.True_ (logical or); - raises TypeError",

@@ -14,9 +14,10 @@ import ast
 from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
+
 from .catalogue import SemanticFinding, finding
 from .context import (
-    NARROW_FLOATS,
     Context,
     const,
     dtype_kind,
@@ -24,10 +25,10 @@ from .context import (
     nonneg,
     updates,
 )
-from .kinds import ARG, UNKNOWN, dtype_of, is_numpy, numba_result, numpy_result
+from .kinds import ARG, UNKNOWN, combine, dtype_of, is_numpy, numba_result, numpy_result
 
-__all__ = ["big_ints", "neg_powers", "division", "narrow", "np_bool", "invert_bool",
-           "float_pow", "shifts"]
+__all__ = ["big_ints", "neg_powers", "division", "narrow", "stores", "np_bool",
+           "invert_bool", "float_pow", "shifts"]
 
 
 def _python_int(kinds: set[str]) -> bool:
@@ -155,27 +156,32 @@ def division(ctx: Context) -> Iterator[SemanticFinding]:
 def narrow(ctx: Context) -> Iterator[SemanticFinding]:
     """SEM009: a Python number mixed with a narrower NumPy scalar (NEP 50).
 
-    Not where level 2's rewrite computes NumPy 2's rule itself: ``+ - *`` of a narrow
-    int and a value that is a Python int on every call (a constant, a ``range``
-    counter, a size: :meth:`.proofs.Proofs.python_int`) become ``k`` ops
-    (:func:`.intops._weak`), which replay where NumPy raises or wraps. A Python int
-    *argument* still declines: Numba types it int64 like an ``np.int64`` argument
-    and compiles one code for both, while NumPy 2 treats the two differently."""
+    NumPy 2 computes ``x[i] * c`` in x's dtype (uint8, int16, float32, complex64…)
+    for a Python number ``c``, and raises ``OverflowError`` for a Python int outside
+    it; compiled code computes in int64, float64 or complex128. Declined wherever
+    such an element meets a Python number in arithmetic (accumulators, values stored
+    back in place, temporaries), except where level 2's rewrite computes NumPy 2's
+    rule itself:
+
+    - ``+ - *`` of a narrow int (below 64 bits) and a value that is a Python int on
+      every call (a ``range`` counter, a size: :meth:`.proofs.Proofs.python_int`)
+      become ``k`` ops (:func:`.intarith._weak`), which replay where NumPy raises or
+      wraps; ``+ - * // % **`` with an int constant inside the dtype compute in the
+      narrow type as well (Numba types the constant as a literal:
+      :func:`.intarith._narrow_type`), and ``>>``, ``&`` cannot leave it;
+    - a float32 element ``+ - * /`` a constant float32 holds exactly, stored straight
+      into a float32 element: compiled code computes the one operation in float64
+      and rounds it to float32 on the store, which is NumPy's float32 result (53 >=
+      2 * 24 + 2: rounding twice is innocuous for + - * /).
+
+    A Python int *argument* still declines: Numba types it int64 like an ``np.int64``
+    argument and compiles one code for both, while NumPy 2 treats the two differently."""
     from .proofs import Proofs
 
     proofs = None  # built only where a Python number meets a NumPy one (0.25 ms)
-    for node in _binops(ctx, *_ARITH):
+    for node in _narrow_ops(ctx):
         op: Any = type(node.op)
-        mixes = list(_mixes(ctx.of(node.left), ctx.of(node.right)))
-        if not mixes:
-            continue
-        if isinstance(node.op, (ast.Add, ast.Sub, ast.Mult)) and not _stored(node, ctx) and \
-                not ({"int"} - ctx.of(node.left) - ctx.of(node.right)) and \
-                not _narrow_float(ctx.of(node.left) | ctx.of(node.right)):
-            proofs = proofs or Proofs(ctx.tree)
-            if proofs.python_int(node.left) != proofs.python_int(node.right):
-                continue  # compiled with NumPy 2's rule (the k ops), replays where it raises
-        for py, np_kind in mixes:
+        for py, np_kind, py_node, np_node in _mixes(node, ctx):
             python = numpy_result(py, np_kind, op)
             compiled = numba_result(py, np_kind, op)
             if python == compiled or "?" in (python, compiled):
@@ -184,26 +190,44 @@ def narrow(ctx: Context) -> Iterator[SemanticFinding]:
             if dt is None:
                 continue
             if dt.kind in "fc":
-                if not _accumulates(node, ctx) or dt.name not in NARROW_FLOATS:
-                    continue
-            elif isinstance(node.op, _NO_WRAP) or _stored_as(node, ctx, python):
-                continue  # the result stays in the dtype's range, or wraps in both
-            yield finding("SEM009", node.lineno, f"`{ast.unparse(node)}` mixes a Python "
-                          f"{py} with {dt.name} values: NumPy 2 computes in "
-                          f"{python[3:]} (NEP 50), compiled code in {compiled[3:]}")
+                if not _exact_store(node, ctx, dt, py_node, np_node, np_kind):
+                    yield _nep50(node, py, dt, python, compiled)
+                continue
+            c = const(py_node)
+            if isinstance(c, bool) or not isinstance(c, int):
+                c = None
+            if c is not None and dt.kind in "iu" and \
+                    not np.iinfo(dt).min <= c <= np.iinfo(dt).max:
+                yield finding("SEM009", node.lineno, f"`{ast.unparse(node)}` mixes the "
+                              f"Python int {c} with {dt.name} values: NumPy 2 raises "
+                              f"OverflowError (out of bounds for {dt.name}, NEP 50), "
+                              f"compiled code computes in {compiled[3:]}")
+                continue
+            if c is not None and isinstance(node.op, (ast.Add, ast.Sub, ast.Mult)) and \
+                    _element_value(node, ctx):
+                # compiled in int64 and wrapped by the store (the rewrite's plain op):
+                # NumPy's narrow result where the array has NumPy's result dtype
+                if not _stored_as(node, ctx, python):
+                    yield _nep50(node, py, dt, python, compiled)
+                continue
+            if c is not None and dt.itemsize < 8 and \
+                    (isinstance(node.op, _NARROW_WITH_LITERAL + _NO_WRAP) or
+                     _stored_as(node, ctx, python)):
+                continue  # NumPy 2's narrow type compiled, or no wrap, or both wrap
+            if c is not None and isinstance(node.op, (ast.Add, ast.Sub, ast.Mult)):
+                continue  # uint64 with an int literal: Numba's uint64 arithmetic (wraps)
+            if isinstance(node.op, (ast.Add, ast.Sub, ast.Mult)) and dt.itemsize < 8:
+                proofs = proofs or Proofs(ctx.tree)
+                if proofs.python_int(py_node) and not proofs.python_int(np_node):
+                    continue  # compiled with NumPy 2's rule (the k ops), replays
+            yield _nep50(node, py, dt, python, compiled)
 
 
-def _stored(node: ast.BinOp, ctx: Context) -> bool:
-    """Is ``node`` the value of ``array[...] = node`` (the rewrite keeps its op plain)?"""
-    parent = ctx.parents.get(node)
-    return isinstance(parent, ast.Assign) and parent.value is node and \
-        len(parent.targets) == 1 and isinstance(parent.targets[0], ast.Subscript)
-
-
-def _narrow_float(kinds: set[str]) -> bool:
-    """A NumPy float kind among ``kinds`` (the k ops cover ints only)."""
-    return any(is_numpy(k) and (dtype_of(k) is None or dtype_of(k).kind in "fc")  # type: ignore
-               for k in kinds)
+def _nep50(node: ast.BinOp, py: str, dt: np.dtype, python: str,
+           compiled: str) -> SemanticFinding:
+    return finding("SEM009", node.lineno, f"`{ast.unparse(node)}` mixes a Python {py} "
+                   f"with {dt.name} values: NumPy 2 computes in {python[3:]} (NEP 50), "
+                   f"compiled code in {compiled[3:]}")
 
 
 _ARITH = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.FloorDiv, ast.Mod, ast.Pow, ast.LShift,
@@ -213,38 +237,131 @@ _ARITH = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.FloorDiv, ast.Mod, ast.Pow, a
 #: integer operations whose result stays within the operand's range (no wrapping)
 _NO_WRAP = (ast.Mod, ast.FloorDiv, ast.RShift, ast.BitAnd)
 
+#: with an int constant inside a narrow int's dtype, level 2 computes these in the
+#: narrow type (Numba types the constant as a literal: :func:`.intarith._narrow_type`)
+#: and replays where NumPy wraps
+_NARROW_WITH_LITERAL = (ast.Add, ast.Sub, ast.Mult, ast.FloorDiv, ast.Mod, ast.Pow)
 
-def _mixes(left: set[str], right: set[str]) -> Iterator[tuple[str, str]]:
+
+def _narrow_ops(ctx: Context) -> Iterator[ast.BinOp]:
+    """The arithmetic of :func:`_binops`, and ``divmod(a, b)`` as ``a // b``."""
+    yield from _binops(ctx, *_ARITH)
+    for node in ctx.nodes:
+        if isinstance(node, ast.Call) and ctx.builtin(node.func, "divmod") and \
+                len(node.args) == 2 and not node.keywords:
+            yield ast.copy_location(ast.BinOp(node.args[0], ast.FloorDiv(), node.args[1]),
+                                    node)
+
+
+def _mixes(node: ast.BinOp, ctx: Context) -> Iterator[tuple[str, str, ast.expr, ast.expr]]:
+    """(Python kind, NumPy kind, the Python operand, the NumPy operand) of ``node``."""
+    left, right = ctx.of(node.left), ctx.of(node.right)
     for a in left:
         for b in right:
             if a in ("int", "float", "complex", "bool") and is_numpy(b):
-                yield a, b
+                yield a, b, node.left, node.right
             elif b in ("int", "float", "complex", "bool") and is_numpy(a):
-                yield b, a
+                yield b, a, node.right, node.left
 
 
-def _accumulates(node: ast.BinOp, ctx: Context) -> bool:
-    """Is ``node`` the update of a loop-carried variable (``s += x[i]``)?"""
-    reads = names_in(node)
-    return any(name in reads and name in ctx.carried for name, value, _ in
-               ((n, v, s) for loop in ctx.loops for n, v, s in updates(loop))
-               if value is node or _same(value, node))
-
-
-def _same(a: ast.AST, b: ast.AST) -> bool:
-    return getattr(a, "lineno", -1) == getattr(b, "lineno", -2) and \
-        ast.dump(a) == ast.dump(b)
+def _exact_store(node: ast.BinOp, ctx: Context, dt: np.dtype, py_node: ast.expr,
+                 np_node: ast.expr, np_kind: str) -> bool:
+    """``out[i] = x[i] * c`` with x and out float32 and ``c`` a constant float32 holds
+    exactly (see :func:`narrow`)."""
+    if dt.kind != "f" or dt.itemsize > 4 or \
+            not isinstance(node.op, (ast.Add, ast.Sub, ast.Mult, ast.Div)):
+        return False
+    c = const(py_node)
+    if isinstance(c, bool) or not isinstance(c, (int, float)):
+        return False
+    with np.errstate(all="ignore"):
+        if not np.isfinite(c) or float(dt.type(c)) != c:
+            return False
+    return ctx.of(np_node) == {np_kind} and _stored_as(node, ctx, f"np:{dt.name}")
 
 
 def _stored_as(node: ast.BinOp, ctx: Context, computed: str) -> bool:
-    """Is ``node`` stored straight into an array element of the dtype Python computes?"""
+    """Is ``node`` stored straight into an array element of the dtype Python computes
+    (``out[i] = node``, or ``out[i] op= v`` seen as ``out[i] op v``)?"""
+    target = _store_target(node, ctx)
+    return target is not None and ctx.of(target.value) == {"arr:" + computed[3:]}
+
+
+def _element_value(node: ast.expr, ctx: Context) -> bool:
+    """Is ``node`` the value of ``array[...] = node`` (not of ``array[...] op= v``)?"""
+    parent = ctx.parents.get(node)
+    return isinstance(parent, ast.Assign) and parent.value is node and \
+        len(parent.targets) == 1 and isinstance(parent.targets[0], ast.Subscript)
+
+
+def _store_target(node: ast.expr, ctx: Context) -> ast.Subscript | None:
+    """The element ``node`` is stored into, if it is."""
+    if isinstance(node, ast.BinOp) and isinstance(node.left, ast.Subscript) and \
+            isinstance(node.left.ctx, ast.Store):
+        return node.left  # ``out[i] op= v`` (:func:`_binops`)
     parent = ctx.parents.get(node)
     if not isinstance(parent, ast.Assign) or parent.value is not node:
-        return False
+        return None
     targets = parent.targets
     if len(targets) != 1 or not isinstance(targets[0], ast.Subscript):
-        return False
-    return ctx.of(targets[0].value) == {"arr:" + computed[3:]}
+        return None
+    return targets[0]
+
+
+def stores(ctx: Context) -> Iterator[SemanticFinding]:
+    """SEM007 and SEM009 for ``array[...] = value``: NumPy stores a float into an
+    integer array through ``int()`` and a bounds check (NaN raises ValueError, inf and
+    values outside the dtype OverflowError), and NumPy 2 refuses a Python int outside
+    a narrow integer dtype (OverflowError), where compiled code converts or wraps with
+    no check. Level 2's rewrite checks both where the array is a name
+    (:func:`.lowered.store_stub`: a replay, and plain Python raises) and, for the
+    int, where it is one on every call; a Python int otherwise (an argument: compiled
+    code cannot tell it from an ``np.int64``, which NumPy wraps) declines."""
+    from .proofs import Proofs
+    from .rewrite import python_int_value
+
+    proofs = None
+    for node in ctx.nodes:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and \
+                isinstance(node.targets[0], ast.Subscript):
+            target, value, kinds = node.targets[0], node.value, ctx.of(node.value)
+        elif isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Subscript):
+            target, value = node.target, node.value
+            kinds = {combine(a, b, type(node.op)) for a in ctx.of(node.target)
+                     for b in ctx.of(node.value)}
+        else:
+            continue
+        arrays = ctx.of(target.value)
+        kind = next(iter(arrays)) if len(arrays) == 1 else ""
+        dt = dtype_of(kind) if kind.startswith("arr:") else None
+        if dt is None or dt.kind not in "iu":
+            continue
+        checked = isinstance(target.value, ast.Name)
+        text = ast.unparse(node).strip()
+        if any(k == "float" or (is_numpy(k) and dtype_kind(k) == "f") for k in kinds):
+            if checked:
+                yield finding("SEM007", node.lineno, f"`{text}` stores a float into a "
+                              f"{dt.name} array: compiled with NumPy's checks for NaN, inf "
+                              f"and values outside {dt.name}", "guard")
+            else:
+                yield finding("SEM007", node.lineno, f"`{text}` stores a float into a "
+                              f"{dt.name} array that is not a plain name: NaN, inf or a "
+                              "value outside it would give garbage compiled, an error "
+                              "in Python", "decline")
+            continue
+        if "int" not in kinds or isinstance(node, ast.AugAssign) or \
+                (dt.itemsize == 8 and dt.kind == "i"):
+            continue
+        proofs = proofs or Proofs(ctx.tree)
+        if checked and python_int_value(value, proofs, _unshadowed(ctx)):
+            continue  # kstore: replays outside the dtype
+        yield finding("SEM009", node.lineno, f"`{text}` stores a Python int into a "
+                      f"{dt.name} array: NumPy 2 raises OverflowError outside {dt.name}'s "
+                      "range, compiled code wraps")
+
+
+def _unshadowed(ctx: Context) -> frozenset[str]:
+    return frozenset(n for n in ("int", "round") if not ctx.kinds.shadowed(n))
 
 
 def np_bool(ctx: Context) -> Iterator[SemanticFinding]:

@@ -20,7 +20,12 @@ operation on floats or arrays costs nothing extra:
   live in :mod:`.intarith`;
 - floats and complex numbers: a zero divisor of ``/``, ``//`` or ``%`` replays
   (Python numbers raise ``ZeroDivisionError``, NumPy scalars give inf or nan
-  with a warning; the replay gives whichever the plain function meets).
+  with a warning; the replay gives whichever the plain function meets);
+- ``divmod(a, b)``: the same checks as ``//`` (:func:`_divmod_stub`), so plain
+  Python raises with its own message;
+- the value of ``array[...] = value`` (``store``, ``kstore``:
+  :func:`.lowered.store_stub`): a float into an integer array, or a Python int
+  into a narrow one, replays where NumPy raises.
 
 Imported by the Numba backend when it builds code (it imports Numba), never by
 ``import optlevel``.
@@ -62,6 +67,7 @@ from .lowered import (
     as_numba_unary,
     real_scalars,
     settle_stub,
+    store_stub,
 )
 
 __all__ = ["OPS"]
@@ -140,6 +146,48 @@ def _mod_plain(a: Any, b: Any) -> Any:
 
 
 _PLAIN_DIV = {"truediv": _truediv_plain, "floordiv": _floordiv_plain, "mod": _mod_plain}
+
+
+def _divmod_stub() -> Callable[..., Any]:
+    """``divmod(a, b)`` of numbers: a zero divisor replays (Python raises
+    ``ZeroDivisionError`` with its own message, 'integer division or modulo by zero' or
+    'float divmod()', where Numba's says 'integer divmod by zero'; NumPy scalars give
+    nan or 0 with a warning), as do 64-bit ``divmod(-2**63, -1)`` (Python: 2**63) and
+    a narrow int's quotient NumPy 2 would wrap; otherwise Numba's own, which computes
+    Python's floor quotient and remainder."""
+    stub = _stub("divmod")
+
+    def typed(a: Any, b: Any) -> Any:
+        numbers = (types.Integer, types.Float, types.Boolean)
+        if not (isinstance(a, numbers) and isinstance(b, numbers)):
+            return _divmod_plain
+        rt = _narrow_type(a, b)
+        if rt is not None:
+            lo, hi = _fits(rt)
+
+            def narrow_divmod(a: Any, b: Any) -> Any:
+                if b == 0:
+                    raise Replay
+                q = np.int64(a) // np.int64(b)
+                if q < lo or q > hi:
+                    raise Replay
+                return rt(q), rt(np.int64(a) % np.int64(b))
+            return narrow_divmod
+        edge = isinstance(a, types.Integer) and isinstance(b, types.Integer) and \
+            a.signed and b.signed
+
+        def checked_divmod(a: Any, b: Any) -> Any:
+            if b == 0 or (edge and b == -1 and a == _MIN):
+                raise Replay
+            return divmod(a, b)
+        return checked_divmod
+
+    overload(stub, prefer_literal=True, inline="always")(typed)
+    return stub
+
+
+def _divmod_plain(a: Any, b: Any) -> Any:
+    return divmod(a, b)
 
 
 def _pow_stub(name: str) -> Callable[..., Any]:
@@ -365,6 +413,9 @@ def _builders() -> dict[str, Callable[[], Callable[..., Any]]]:
         for prefix in ("", "i"):
             ops[prefix + name] = functools.partial(_zero_checked, prefix + name)
     ops["settle"] = settle_stub
+    ops["divmod"] = _divmod_stub
+    ops["store"] = functools.partial(store_stub, False)
+    ops["kstore"] = functools.partial(store_stub, True)
     for name in ("pow", "ipow"):
         ops[name] = functools.partial(_pow_stub, name)
     for name, left in (("lshift", True), ("ilshift", True), ("rshift", False),

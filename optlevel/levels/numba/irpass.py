@@ -4,7 +4,8 @@ A function made by ``exec`` or typed in a REPL has no AST to rewrite
 (:mod:`.rewrite`), but Numba builds its IR from the bytecode. The compiler pass
 here replaces each arithmetic ``binop``, ``inplace_binop`` and unary minus of
 that IR with a call of the same checked op (:mod:`.intops`) the AST rewrite
-would have used, before types are inferred, so an int leaving 64 bits replays
+would have used (``divmod`` and the value of each array store too), before types
+are inferred, so an int leaving 64 bits replays
 the call in Python there too. Nothing is proven small without the AST: every
 operation is checked (a float operation still costs nothing).
 
@@ -49,6 +50,21 @@ class CheckedArithmetic(FunctionPass):
         for block in state.func_ir.blocks.values():
             body = []
             for stmt in block.body:
+                if isinstance(stmt, ir.Assign) and isinstance(stmt.value, ir.Global) and \
+                        stmt.value.value is divmod:  # builtins.divmod: the checked one
+                    stmt.value = ir.Global("__ol_divmod", OPS["divmod"], stmt.loc)
+                    changed = True
+                elif isinstance(stmt, (ir.SetItem, ir.StaticSetItem)):
+                    # array[...] = value: the value checked for the array (a float into
+                    # an integer array replays where NumPy raises)
+                    var = ir.Var(block.scope, ir_unique("$ol_store"), stmt.loc)
+                    body.append(ir.Assign(ir.Global("__ol_store", OPS["store"], stmt.loc),
+                                          var, stmt.loc))
+                    value = ir.Var(block.scope, ir_unique("$ol_stored"), stmt.loc)
+                    body.append(ir.Assign(ir.Expr.call(var, [stmt.target, stmt.value], (),
+                                                       stmt.loc), value, stmt.loc))
+                    stmt.value = value
+                    changed = True
                 name = _op_name(stmt)
                 if name is not None:
                     expr = stmt.value
@@ -60,6 +76,11 @@ class CheckedArithmetic(FunctionPass):
                     changed = True
                 body.append(stmt)
             block.body = body
+        if changed:
+            # the ops built (their overloads registered) during this compile: the
+            # typing and target contexts read new registrations only when refreshed
+            state.typingctx.refresh()
+            state.targetctx.refresh()
         return changed
 
 

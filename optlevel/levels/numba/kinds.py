@@ -332,6 +332,8 @@ class Kinds:
             return {ARG}
         if node.attr in _SHAPE_ATTRS and any(k.startswith("arr:") for k in base):
             return {_SHAPE_ATTRS[node.attr]}
+        if node.attr in ("real", "imag"):
+            return {k if k.startswith("arr:") else _real_part(k) for k in base}
         if node.attr in _SAME_ARRAY_ATTRS:
             return {k if k.startswith("arr:") else UNKNOWN for k in base}
         return {UNKNOWN}
@@ -378,6 +380,9 @@ class Kinds:
             base = self.of(func.value)
             if ARG in base:
                 return {ARG}
+            if func.attr in ("conjugate", "conj") and not node.args and base and \
+                    all(is_numpy(k) or k in PY_NUMBERS for k in base):
+                return {"int" if k == "bool" else k for k in base}  # the same kind
             if any(k.startswith("arr:") for k in base):
                 if func.attr in _SCALAR_RESULTS:
                     return {"np:?"}
@@ -393,7 +398,8 @@ class Kinds:
         if name in simple:
             return {simple[name]}
         if name == "abs" and args:
-            return {"int" if k == "bool" else k for k in self.of(args[0])}
+            return {"int" if k == "bool" else _real_part(k) if k == "complex" or
+                    dtype_kind_of(k) == "c" else k for k in self.of(args[0])}
         if name == "round" and args:
             if len(args) == 1 and not node.keywords:
                 return {"int" if is_python(k) else UNKNOWN for k in self.of(args[0])}
@@ -435,6 +441,25 @@ def value_kind(value: Any) -> str:
     if type(value) in (int, float, complex, bool, str):
         return name
     return "none" if value is None else UNKNOWN
+
+
+def dtype_kind_of(kind: str) -> str:
+    """The dtype kind letter of an ``np:`` kind ("" for any other)."""
+    dtype = dtype_of(kind) if is_numpy(kind) else None
+    return dtype.kind if dtype is not None else ""
+
+
+def _real_part(kind: str) -> str:
+    """The kind of ``v.real`` (and ``abs(v)`` of a complex ``v``) for ``v`` of ``kind``:
+    complex64's is float32, a Python complex's a float."""
+    if kind in PY_NUMBERS:
+        return {"complex": "float", "bool": "int"}.get(kind, kind)
+    dtype = dtype_of(kind) if is_numpy(kind) else None
+    if dtype is None:
+        return UNKNOWN
+    if dtype.kind == "c":
+        return f"np:{np.dtype(f'f{dtype.itemsize // 2}').name}"
+    return kind
 
 
 def _is_slice(node: ast.expr) -> bool:

@@ -6,7 +6,8 @@ and type pair and process: 20-45 ms each at a first compile (Black-Scholes' loop
 typed here with ``type_callable`` and lowered with ``lower_builtin`` after Numba's
 own op instead: floats' ``+ - *`` and negation (no check), ``/ // %`` (a zero
 divisor), ``**`` with a float exponent, 64-bit ints' ``+ - *`` (LLVM's overflow
-intrinsics), and a loop's deferred flag. The stubs are :mod:`.intarith`'s and
+intrinsics), a loop's deferred flag and the value of an array store (a float into an
+integer array: NaN, inf and values outside the dtype). The stubs are :mod:`.intarith`'s and
 :mod:`.intops`'s; a check that fails raises :class:`~.guard.Replay`, and
 :data:`LOWERED_REPLAYS` tells :func:`.jit.may_replay` where, since the typed IR
 holds no raise for it.
@@ -26,7 +27,7 @@ from .guard import Replay
 
 __all__ = ["LOWERED_REPLAYS", "as_numba_op", "as_numba_unary", "as_checked_division",
            "as_checked_pow", "as_checked_wide", "settle_stub", "plain_scalars",
-           "real_scalars", "replay_where", "wide", "mixed64", "as64"]
+           "real_scalars", "replay_where", "wide", "mixed64", "as64", "store_stub"]
 
 
 def wide(a: Any, b: Any) -> bool:
@@ -256,3 +257,61 @@ def settle_stub() -> Callable[..., Any]:
     lower_builtin(settle, types.Boolean)(lower)
     lower_builtin(settle, types.Integer)(lower)
     return settle
+
+
+def store_stub(weak: bool) -> Callable[..., Any]:
+    """``__ol_store(array, value)`` (``__ol_kstore`` where ``value`` is a Python int on
+    every call): the value of ``array[...] = value``, checked where NumPy's store means
+    something else than Numba's conversion (catalogue SEM007, SEM009).
+
+    NumPy stores a float into an integer array through Python's ``int()`` and a
+    bounds check: NaN raises ``ValueError``, inf and values outside the dtype
+    ``OverflowError`` (an unsigned array wraps some ``np.float64`` values with a
+    warning); Numba converts with no check (NaN and inf give -2**63). A float whose
+    truncation leaves the dtype (or NaN, inf) replays, so the plain function raises
+    or stores its own value; in range both truncate toward zero. NumPy 2 also refuses
+    a Python int outside a narrow integer dtype (``OverflowError``), where Numba wraps
+    it: ``kstore`` replays there. Every other type pair is the value itself, with no
+    code (floats into float arrays, ints into int arrays, whole arrays)."""
+
+    def store(array: Any, value: Any) -> Any:  # only ever called from compiled code
+        raise NotImplementedError("store")
+
+    store.__name__ = store.__qualname__ = "__ol_kstore" if weak else "__ol_store"
+
+    @type_callable(store)
+    def typer(context: Any) -> Any:
+        def typed(array: Any, value: Any) -> Any:
+            return types.unliteral(value)(array, value)
+        return typed
+
+    def lower(context: Any, builder: Any, sig: Any, args: Any) -> Any:
+        array_type, value_type = sig.args
+        value = args[1]
+        dtype = getattr(array_type, "dtype", None) if isinstance(array_type, types.Array) \
+            else None
+        if isinstance(dtype, types.Integer):
+            import numpy as np
+            from numba.np.numpy_support import as_dtype
+
+            info = np.iinfo(as_dtype(dtype))
+            if isinstance(value_type, types.Float):
+                as_double = value if value_type.bitwidth == 64 else \
+                    builder.fpext(value, context.get_value_type(types.float64))
+                low = as_double.type(float(int(info.min) - 1))
+                high = as_double.type(float(int(info.max) + 1))
+                inside = builder.and_(builder.fcmp_ordered(">", as_double, low),
+                                      builder.fcmp_ordered("<", as_double, high))
+                replay_where(context, builder, builder.not_(inside))
+            elif weak and isinstance(value_type, types.Integer) and value_type.signed and \
+                    (dtype.bitwidth < 64 or not dtype.signed):
+                wide = context.cast(builder, value, value_type, types.int64)
+                bad = builder.icmp_signed("<", wide, wide.type(max(int(info.min), -2 ** 63)))
+                if info.max < 2 ** 63 - 1:
+                    bad = builder.or_(bad, builder.icmp_signed(">", wide,
+                                                               wide.type(int(info.max))))
+                replay_where(context, builder, bad)
+        return context.cast(builder, value, value_type, sig.return_type)
+
+    lower_builtin(store, types.Any, types.Any)(lower)
+    return store

@@ -18,6 +18,7 @@ ops) and its closure cells.
 from __future__ import annotations
 
 import ast
+import builtins as _py_builtins
 import copy
 import types
 from collections.abc import Callable, Mapping
@@ -29,7 +30,8 @@ from .placement import bound_before, defer_loops, hoist
 from .proofs import Proofs
 from .shims import NUMPY_SUMS, SUM_METHODS
 
-__all__ = ["checked_function", "rewrite_tree", "OP_NAMES", "exact_sums", "sum_call", "numpy_names"]
+__all__ = ["checked_function", "rewrite_tree", "OP_NAMES", "exact_sums", "sum_call", "numpy_names",
+           "python_int_value"]
 
 _BINARY = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "truediv",
            ast.FloorDiv: "floordiv", ast.Mod: "mod", ast.Pow: "pow", ast.LShift: "lshift",
@@ -41,21 +43,25 @@ OP_NAMES = tuple(f"__ol_{p}{n}" for n in _BINARY.values() for p in ("", "i")) + 
     tuple(f"__ol_{m}{k}{i}{n}" for n in ("add", "sub", "mul") for k in ("", "k")
           for m, i in (("", "i"), ("h", ""), ("h", "i"), ("w", ""), ("w", "i"), ("c", ""),
                        ("f", ""))) + ("__ol_kadd", "__ol_ksub", "__ol_kmul") + \
-    tuple(f"__ol_np_{k}" for k in NUMPY_SUMS) + tuple(f"__ol_method_{k}" for k in SUM_METHODS)
+    tuple(f"__ol_np_{k}" for k in NUMPY_SUMS) + tuple(f"__ol_method_{k}" for k in SUM_METHODS) + \
+    ("__ol_divmod", "__ol_store", "__ol_kstore")
 
 
 class _Rewriter(ast.NodeTransformer):
     def __init__(self, proofs: Proofs, abs_is_builtin: bool,
                  bound: dict[int, frozenset[str]] | None = None,
-                 numpy_names: frozenset[str] = frozenset()):
+                 numpy_names: frozenset[str] = frozenset(),
+                 builtins: frozenset[str] = frozenset({"divmod", "int", "round"})):
         self.proofs = proofs
         self.abs_is_builtin = abs_is_builtin
+        self.builtins = builtins  # of divmod, int, round: those not shadowed
+        self.stored: ast.AST | None = None  # the value of ``array[...] = value``
+        self.containers: frozenset[str] = frozenset()  # dicts, lists, sets made here
         self.numpy_names = numpy_names  # global names bound to the numpy module
         self.count = 0
         #: id of an ``if`` inside a loop → the names surely bound when it starts
         self.bound = bound or {}
         self.hoisted = 0
-        self.stored: ast.AST | None = None  # the value of ``array[...] = value``
 
     def _call(self, name: str, args: list[ast.expr], like: ast.AST) -> ast.Call:
         self.count += 1
@@ -98,20 +104,44 @@ class _Rewriter(ast.NodeTransformer):
         return [*checks, node]
 
     def visit_Assign(self, node: ast.Assign) -> ast.AST:
-        if len(node.targets) == 1 and isinstance(node.targets[0], ast.Subscript):
+        weak = python_int_value(node.value, self.proofs, self.builtins)  # as written
+        element = len(node.targets) == 1 and isinstance(node.targets[0], ast.Subscript)
+        if element:
             self.stored = node.value
-        return self.generic_visit(node)
+        self.generic_visit(node)
+        if element:
+            node.value = self._store(node.targets[0], node.value, weak)  # type: ignore
+        return node
+
+    def _store(self, target: ast.Subscript, value: ast.expr, weak: bool = False) -> ast.expr:
+        """``value`` of ``target = value`` checked for the array it is stored into
+        (:func:`.lowered.store_stub`): a float into an integer array, or a Python int
+        (``weak``: ``kstore``) into a narrow one, replays where NumPy raises. A store
+        into anything but a name's subscript, or into a dict, list or set made here
+        (Numba types those from their stores), stays as written."""
+        if not isinstance(target.value, ast.Name) or target.value.id in self.containers:
+            return value
+        return self._call("kstore" if weak else "store",
+                          [ast.Name(target.value.id, ast.Load()), value], value)
 
     def _weak(self, left: ast.expr, right: ast.expr, op: ast.operator,
               node: ast.AST | None = None) -> str:
         """"k" where exactly one operand of ``+ - *`` is a Python int on every call
         (NumPy 2: weak against a narrow int, :func:`.intops._weak`), else "". Not for
-        a value stored straight into an array element (``out[i] = img[i] + 100``):
-        the catalogue lets that compile as before (both wrap; SEM009's note)."""
-        if not isinstance(op, (ast.Add, ast.Sub, ast.Mult)) or \
-                (node is not None and node is self.stored):
+        a value stored straight into an array element with an int constant
+        (``out[i] = img[i] + 100``): it computes in int64 and wraps on the store, as
+        NumPy's narrow result does where the array has its dtype (the catalogue
+        declines the others, SEM009); a range counter or a size there is a ``k`` op,
+        since NumPy raises where it leaves the narrow type."""
+        if not isinstance(op, (ast.Add, ast.Sub, ast.Mult)):
             return ""
-        return "k" if self.proofs.python_int(left) != self.proofs.python_int(right) else ""
+        left_int, right_int = self.proofs.python_int(left), self.proofs.python_int(right)
+        if left_int == right_int:
+            return ""
+        if node is not None and node is self.stored and \
+                _number(left if left_int else right) is not None:
+            return ""
+        return "k"
 
     def visit_BinOp(self, node: ast.BinOp) -> ast.AST:
         self.generic_visit(node)
@@ -134,6 +164,10 @@ class _Rewriter(ast.NodeTransformer):
                 node.func.id == "abs" and len(node.args) == 1 and not node.keywords and \
                 not self.proofs.small(node.args[0]):
             return self._call("abs", [node.args[0]], node)
+        if "divmod" in self.builtins and isinstance(node.func, ast.Name) and \
+                node.func.id == "divmod" and len(node.args) == 2 and not node.keywords and \
+                not any(isinstance(a, ast.Starred) for a in node.args):
+            return self._call("divmod", list(node.args), node)
         summed = sum_call(node, self.numpy_names)
         if summed is not None:
             self.count += 1
@@ -148,6 +182,13 @@ class _Rewriter(ast.NodeTransformer):
         target = node.target
         as_binop = ast.copy_location(ast.BinOp(_load(target), node.op, node.value), node)
         if self._safe(as_binop):
+            divisor = _number(node.value)
+            if isinstance(divisor, float) and abs(divisor) < 1 and \
+                    isinstance(target, ast.Subscript) and _pure(target):
+                # an int element divided by less than 1 may leave the int's range: the
+                # store is checked (a division by a larger constant stays in place)
+                return ast.copy_location(ast.Assign([target], self._store(target, as_binop)),
+                                         node)
             return node
         weak = self._weak(target, node.value, node.op)
         if isinstance(target, ast.Name):
@@ -155,8 +196,22 @@ class _Rewriter(ast.NodeTransformer):
             return ast.copy_location(ast.Assign([target], value), node)
         if isinstance(target, ast.Subscript) and _pure(target):
             value = self._call(weak + name, [_load(target), node.value], node)
-            return ast.copy_location(ast.Assign([target], value), node)
+            return ast.copy_location(ast.Assign([target], self._store(target, value)), node)
         return node
+
+
+def python_int_value(node: ast.expr, proofs: Proofs,
+                     builtins: frozenset[str] = frozenset({"int", "round"})) -> bool:
+    """Is ``node`` a Python int on every call: :meth:`.proofs.Proofs.python_int`, or a
+    call of the builtin ``int()`` or of ``round()`` with one argument (``builtins``:
+    those of the two not shadowed)? NumPy 2 refuses such an int outside a narrow
+    array's dtype (``OverflowError``) where it would wrap an ``np.int64``."""
+    if proofs.python_int(node):
+        return True
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and \
+        node.func.id in ("int", "round") and node.func.id in builtins and \
+        len(node.args) == 1 and not node.keywords and \
+        not isinstance(node.args[0], ast.Starred)
 
 
 def sum_call(node: ast.Call, numpy_names: frozenset[str]) -> ast.Call | None:
@@ -217,6 +272,45 @@ def _pure(target: ast.Subscript) -> bool:
                    for n in ast.walk(target))
 
 
+_CONTAINER_CALLS = frozenset({"dict", "list", "set", "Dict", "List", "empty", "empty_list",
+                              "defaultdict", "OrderedDict", "Counter"})
+
+
+def _containers(tree: ast.AST) -> frozenset[str]:
+    """Names assigned a dict, list or set (a display, a comprehension, ``dict()``,
+    ``typed.Dict.empty()``…): their stores are left as written."""
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
+            value = node.value
+            func = value.func if isinstance(value, ast.Call) else None
+            name = func.id if isinstance(func, ast.Name) else \
+                func.attr if isinstance(func, ast.Attribute) else ""
+            if isinstance(value, (ast.Dict, ast.List, ast.Set, ast.DictComp, ast.ListComp,
+                                  ast.SetComp)) or name in _CONTAINER_CALLS:
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                out |= {t.id for t in targets if isinstance(t, ast.Name)}
+    return frozenset(out)
+
+
+def _builtin(func: Callable[..., Any], name: str) -> bool:
+    """Is the global ``name`` of ``func`` Python's builtin, or its checked replacement
+    (:mod:`.checked`: ``int`` and ``round`` of the copy level 2 compiles)?"""
+    if name not in func.__globals__:
+        return True
+    value = func.__globals__[name]
+    return value is getattr(_py_builtins, name) or \
+        getattr(value, "__name__", "") == f"checked_{name}"
+
+
+def _assigned(tree: ast.AST) -> frozenset[str]:
+    """The names ``tree`` binds (parameters too): a local ``divmod`` is not the builtin."""
+    names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)
+             and isinstance(n.ctx, (ast.Store, ast.Del))}
+    names |= {a.arg for a in ast.walk(tree) if isinstance(a, ast.arg)}
+    return frozenset(names)
+
+
 def _text(node: ast.expr) -> bool:
     return isinstance(node, (ast.JoinedStr, ast.List, ast.Tuple)) or \
         (isinstance(node, ast.Constant) and isinstance(node.value, (str, bytes)))
@@ -233,13 +327,19 @@ def _number(node: ast.expr) -> float | int | complex | None:
 
 
 def rewrite_tree(tree: ast.FunctionDef, abs_is_builtin: bool = True,
-                 numpy_names: frozenset[str] = frozenset()) -> tuple[ast.FunctionDef, int]:
-    """A copy of ``tree`` with its unproven arithmetic checked and its NumPy sums
-    NumPy's (``numpy_names``: the global names of the numpy module), and how many
-    operations were rewritten."""
+                 numpy_names: frozenset[str] = frozenset(),
+                 builtins: frozenset[str] = frozenset({"divmod", "int", "round"})
+                 ) -> tuple[ast.FunctionDef, int]:
+    """A copy of ``tree`` with its unproven arithmetic checked, its array stores
+    checked and its NumPy sums NumPy's (``numpy_names``: the global names of the numpy
+    module; ``builtins``: which of ``divmod``, ``int`` and ``round`` are Python's own
+    there), and how many operations were rewritten."""
     tree = copy.deepcopy(tree)
     tree.decorator_list = []
-    rewriter = _Rewriter(Proofs(tree), abs_is_builtin, bound_before(tree), numpy_names)
+    builtins = builtins - _assigned(tree)
+    rewriter = _Rewriter(Proofs(tree), abs_is_builtin, bound_before(tree), numpy_names,
+                         builtins)
+    rewriter.containers = _containers(tree)
     rewriter.visit(tree)
     defer_loops(tree)
     return ast.fix_missing_locations(tree), rewriter.count
@@ -252,7 +352,9 @@ def checked_function(func: Callable[..., Any], tree: ast.FunctionDef,
     ``extra`` (names replaced for compiled code), its closure cells kept; None when
     no operation needed a check."""
     abs_builtin = "abs" not in func.__globals__ and "abs" not in func.__code__.co_freevars
-    new_tree, count = rewrite_tree(tree, abs_builtin, numpy_names(func))
+    builtins = frozenset(n for n in ("divmod", "int", "round")
+                         if n not in func.__code__.co_freevars and _builtin(func, n))
+    new_tree, count = rewrite_tree(tree, abs_builtin, numpy_names(func), builtins)
     if count == 0:
         return None
     code = _compile(new_tree, func)

@@ -32,7 +32,7 @@ __all__ = ["function_findings", "static_findings", "call_findings", "check", "DE
 DETECTORS: tuple[Callable[[Context], Iterator[SemanticFinding]], ...] = (
     calls.text, arith.big_ints, arith.neg_powers, arith.division, calls.round_ndigits,
     calls.to_int, calls.math_errors, calls.own_algorithms, calls.numpy_math, arith.narrow,
-    arith.np_bool, arith.invert_bool,
+    arith.stores, arith.np_bool, arith.invert_bool,
     calls.globals_read, arith.float_pow, arith.shifts, calls.reductions)
 
 # Per-call findings, by function and argument types (the slow path only).

@@ -28,7 +28,7 @@ __all__ = ["CHECKED_MATH", "MATH_TO_INT", "INEXACT_UFUNCS", "EXACT_ON_INTS", "NU
 #: give, so Numba's own serve them (each checked one was compiled as a function of its
 #: own: 40-50 ms of Black-Scholes' first call went to a checked erf).
 CHECKED_MATH = frozenset("sqrt log log2 log10 log1p acos asin acosh atanh cos sin tan "
-                         "gamma lgamma exp expm1 cosh sinh pow hypot ldexp fmod".split())
+                         "gamma lgamma exp exp2 expm1 cosh sinh pow hypot ldexp fmod".split())
 MATH_TO_INT = frozenset({"floor", "ceil", "trunc"})
 #: NumPy ufuncs whose results are not fixed by IEEE 754 (or differ at their edges):
 #: NumPy runs its own loops for them, vectorized per CPU, and compiled code the C
