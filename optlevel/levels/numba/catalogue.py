@@ -203,7 +203,10 @@ CATALOGUE: tuple[Entry, ...] = (
           "a loop over array elements returns np.float64, np.int64, np.float32…",
           "Numba returns Python float, int (equal in value)", "verify",
           "verification of the first compiled call learns the plain result's type and "
-          "converts later results to it (optlevel.core.verify)",
+          "converts later results to it (optlevel.core.verify); where the type depends on "
+          "the branches taken (total = 0, then total += x[i] under an if: the int 0 or an "
+          "np.float64), a result equal to the number the variable starts with replays the "
+          "call and any other is the NumPy type (optlevel.levels.numba.returns)",
           "measured with numba 0.68"),
     Entry("SEM028", "math.gamma and math.lgamma",
           "CPython computes both with its own Lanczos approximation (mathmodule.c)",
