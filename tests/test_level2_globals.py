@@ -27,6 +27,8 @@ import pytest
 
 import optlevel
 from optlevel import optimize
+from tests.test_replay import _repr
+from tests.test_replay import outcome as replay_outcome
 
 pytestmark = pytest.mark.numba
 pytest.importorskip("numba")
@@ -34,23 +36,7 @@ pytest.importorskip("numba")
 
 def outcome(func, *args):
     """(value or exception type and message, warnings, argument contents after)."""
-    args = tuple(a.copy() if isinstance(a, np.ndarray) else a for a in args)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            value = func(*args)
-            result = ("value", type(value), _repr(value))
-        except Exception as exc:  # the exception is what is compared
-            result = ("raises", type(exc), str(exc))
-    seen = sorted({(w.category.__name__, str(w.message)) for w in caught
-                   if not issubclass(w.category, optlevel.OptlevelWarning)})
-    return result, seen, [_repr(a) for a in args]
-
-
-def _repr(value):
-    if isinstance(value, np.ndarray):  # bytes: NaN equals NaN, -0.0 is not 0.0
-        return (value.dtype.str, value.shape, value.tobytes())
-    return (type(value), repr(value))
+    return replay_outcome(func, args)
 
 
 def same(fast, plain, *args):

@@ -35,11 +35,8 @@ def on_dask(runner: Any, kind: str, args: tuple, env: dict, descs: list[tuple],
     except Exception as exc:  # the user's error: the plain loop raises it, as written
         runner.last = runner.raised(exc, "the loop ran again here, serially")
         return runner.serial(kind, args, env)
-    if runner.unmergeable(env, results) or runner.differs(env_blob, sends[0], descs[0],
-                                                      results[0]):
-        return runner.serial(kind, args, env)
-    runner.last = f"{len(descs)} pieces on dask"
-    return runner.merge(env, results)
+    return runner.finish(kind, args, env, (env_blob, sends[0], descs[0]), results,
+                         f"{len(descs)} pieces on dask")
 
 def on_ray(runner: Any, kind: str, args: tuple, env: dict, descs: list[tuple],
             own: list[dict], sent: tuple) -> tuple:
@@ -62,8 +59,5 @@ def on_ray(runner: Any, kind: str, args: tuple, env: dict, descs: list[tuple],
         return runner.serial(kind, args, env)
     except (OSError, RayError) as exc:  # the cluster went away, a worker died
         return runner._lost(kind, args, env, exc, "ray")
-    if runner.unmergeable(env, results) or runner.differs(env_blob, sends[0], descs[0],
-                                                      results[0]):
-        return runner.serial(kind, args, env)
-    runner.last = f"{len(descs)} pieces on ray"
-    return runner.merge(env, results)
+    return runner.finish(kind, args, env, (env_blob, sends[0], descs[0]), results,
+                         f"{len(descs)} pieces on ray")

@@ -368,13 +368,10 @@ class LoopRunner:
             except Exception as exc:  # the user's error: the plain loop raises it
                 self.last = self.raised(exc, "the loop ran again here, serially")
                 return self.serial(kind, args, env)
-            if self.unmergeable(env, results) or self.differs(env_sent, sends[0], descs[0],
-                                                              results[0]):
-                return self.serial(kind, args, env)
-            self.last = f"{len(descs)} pieces on {self.workers} processes"
             if attempt == 1 and checked:  # the first call also checked a piece here
                 self._retune(time.perf_counter() - began)
-            return self.merge(env, results)
+            return self.finish(kind, args, env, (env_sent, sends[0], descs[0]), results,
+                               f"{len(descs)} pieces on {self.workers} processes")
         self.last = "worker processes died twice: the loop ran here"
         return self.serial(kind, args, env)
 
@@ -388,6 +385,16 @@ class LoopRunner:
         15.1-17.9 ms). Each piece costs this process its pickling and its result."""
         rounds = round(seconds / MIN_PIECE_S)  # a worker's seconds: its pieces' work
         self.pieces = self.workers * max(1, min(self.most_pieces // self.workers, rounds))
+
+    def finish(self, kind: str, args: tuple, env: dict, first: tuple, results: list[tuple],
+               done: str) -> tuple:
+        """The pieces' ``results`` merged (``done``: what ran, for ``last``), unless
+        they do not fold or the checked first piece (``first``: what its worker was
+        sent) differs: then the loop runs here, as written."""
+        if self.unmergeable(env, results) or self.differs(*first, results[0]):
+            return self.serial(kind, args, env)
+        self.last = done
+        return self.merge(env, results)
 
     def raised(self, exc: BaseException, then: str) -> str:
         """What a piece's exception means (``last``'s text). The user's error: the
