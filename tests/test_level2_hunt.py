@@ -487,3 +487,35 @@ def test_declines_warn_once_naming_the_line():
     fast = optimize(scale, level=2)
     with pytest.warns(FallbackWarning, match=r"line \d+: `x\[i\] \* c`.*\[SEM009\]"):
         fast(x.copy(), 2)
+
+
+def copy_into(x, out):
+    for i in range(x.shape[0]):
+        out[i] = x[i]
+    return out
+
+
+@pytest.mark.parametrize("source, target, bad", [
+    (np.int64, np.int32, 3_000_000_000), (np.int64, np.int16, 70_000),
+    (np.uint64, np.int64, 2 ** 63 + 5), (np.int64, np.uint8, -1),  # the last one wraps
+])
+def test_a_numpy_int_stored_into_a_narrower_signed_array_raises_as_plain(source, target, bad):
+    """NumPy checks an integer stored into a signed array (OverflowError past its
+    range) and wraps it into an unsigned one; Numba wrapped both."""
+    f = optimize(copy_into, level=2)
+    x = np.arange(2000, dtype=source)
+    for _ in range(2):
+        f(x, np.zeros(2000, target))
+    y = x.copy()
+    y[5] = bad
+
+    def outcome(g):
+        out = np.zeros(2000, target)
+        try:
+            g(y, out)
+            result = ("value",)
+        except OverflowError as exc:
+            result = ("raises", str(exc))
+        return result, out.tobytes()
+
+    assert outcome(f) == outcome(copy_into)

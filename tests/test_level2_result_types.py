@@ -10,6 +10,7 @@ import math
 import numpy as np
 import pytest
 
+import optlevel
 from optlevel import optimize
 from optlevel.analysis import analyze
 from optlevel.analysis.signature import describe_args
@@ -95,3 +96,41 @@ def test_only_returns_of_starting_constants_and_numpy_values_are_read_so():
     assert found(running_max, X) == ((0.0,), np.float64)
     assert found(best_value, X) == ((-math.inf,), np.float64)
     assert found(counts, X) is None  # an int either way
+
+
+def counts_or_takes(a):
+    r = 0
+    for i in range(a.shape[0]):
+        if a[i] > 5:
+            r = a[i]
+        else:
+            r = r + 1
+    return r
+
+
+def total_and_count(a):
+    t = 0
+    c = 0
+    for i in range(a.shape[0]):
+        if a[i] > 0:
+            t += a[i]
+            c += 1
+    return (t, c)
+
+
+@pytest.mark.parametrize("func, warm, other", [
+    (counts_or_takes, np.arange(2000, dtype=np.int64), np.zeros(2000, np.int64)),
+    (total_and_count, np.arange(2000.0), np.zeros(2000)),
+])
+def test_a_type_the_values_cannot_tell_is_not_compiled(func, warm, other):
+    """``r = r + 1`` beside ``r = a[i]``: the int 2000 or an ``np.int64(2000)``; a
+    tuple's parts are not repaired one by one. Level 2 declines (SEM027) rather than
+    return one type for both paths."""
+    f = optimize(func, level=2)
+    with pytest.warns(optlevel.FallbackWarning, match=r"depends on the branches.*SEM027"):
+        assert repr(f(warm)) == repr(func(warm))
+    for x in (warm, other):
+        assert repr(f(x)) == repr(func(x))
+    assert 2 not in f.stats().levels
+    row = optlevel.explain(f, other).row("numba")
+    assert row.code == "SEM027" and "depends on the branches" in row.reason

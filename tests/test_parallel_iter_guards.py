@@ -429,3 +429,26 @@ def test_the_guards_hold_through_optimize_at_level_3():
             _same(_outcome(f, split_args), _outcome(func, plain_args))
             _same(split_args, plain_args)
         assert f.stats().levels == {3: 4}, (func.__name__, f.stats().levels)
+
+
+def least_tagged(rows):
+    m = (math.inf, 0)
+    for r in rows:
+        w = work(r[0])
+        m = min(m, (1, r[1] + w * 0))
+    return m
+
+
+def test_a_piece_ending_on_a_nan_in_a_tuple_runs_whole(caller):
+    """``min`` over ``(1, nan)`` tuples: a NaN held as a piece's running minimum blocks
+    what plain Python's running value takes next, so folding the pieces' minima gave
+    ``(1, 5.0)`` where the loop gives ``(1, 3.0)``."""
+    driver, runner = _driver(least_tagged)
+    good = [[j, float(j)] for j in range(600)]
+    for _ in range(2):
+        assert driver(copy.deepcopy(good)) == least_tagged(copy.deepcopy(good))
+    assert SPLIT in runner.last, runner.last
+    rows = [[j, math.nan] for j in range(600)]
+    rows[0][1], rows[-1][1] = 5.0, 3.0
+    got = driver(copy.deepcopy(rows))
+    assert repr(got) == repr(least_tagged(copy.deepcopy(rows))) == "(1, 3.0)"

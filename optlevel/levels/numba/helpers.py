@@ -60,7 +60,7 @@ __all__ = ["Built", "Guard", "jit_dispatcher", "CHECKED_VERSION"]
 #: source header): bumped with each change of the rewrite or of the replacements
 #: compiled code calls (3: NumPy's own sums, SEM031; 2: NumPy's own math, SEM030), so
 #: code built by an older optlevel is never loaded where it would mean something else.
-CHECKED_VERSION = "checked-4"
+CHECKED_VERSION = "checked-5"
 
 # (function, boundscheck, error model, frozen values) → Built, or the Decline raised.
 # Built once under the cache's lock (helpers are built inside their caller's build).

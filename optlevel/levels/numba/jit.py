@@ -37,7 +37,7 @@ from .guard import (
     guarded,
 )
 from .messages import first_line, trim_numba_error
-from .returns import result_type, starting_values
+from .returns import result_type, starting_values, undecided_type
 from .semantics import call_findings
 
 __all__ = ["NumbaBackend", "replay_findings"]
@@ -77,6 +77,9 @@ class NumbaBackend(BackendBase):
             verdict = arg_verdict(arg)
             if not verdict:
                 return verdict
+        why = undecided_type(features.function, features, signature)
+        if why:
+            return Verdict(False, why, code="SEM027")
         return YES
 
     def estimate(self, features: FunctionFeatures, signature: ArgSignature, settings: Any,

@@ -271,8 +271,10 @@ def store_stub(weak: bool) -> Callable[..., Any]:
     truncation leaves the dtype (or NaN, inf) replays, so the plain function raises
     or stores its own value; in range both truncate toward zero. NumPy 2 also refuses
     a Python int outside a narrow integer dtype (``OverflowError``), where Numba wraps
-    it: ``kstore`` replays there. Every other type pair is the value itself, with no
-    code (floats into float arrays, ints into int arrays, whole arrays)."""
+    it: ``kstore`` replays there. A NumPy integer stored into a signed array whose range
+    it may leave replays where it does (NumPy raises ``OverflowError``; an unsigned
+    array wraps it, as Numba does). Every other type pair is the value itself, with no
+    code (floats into float arrays, ints into wider int arrays, whole arrays)."""
 
     def store(array: Any, value: Any) -> Any:  # only ever called from compiled code
         raise NotImplementedError("store")
@@ -310,6 +312,20 @@ def store_stub(weak: bool) -> Callable[..., Any]:
                 if info.max < 2 ** 63 - 1:
                     bad = builder.or_(bad, builder.icmp_signed(">", wide,
                                                                wide.type(int(info.max))))
+                replay_where(context, builder, bad)
+            elif isinstance(value_type, types.Integer) and not weak and dtype.signed and (
+                    value_type.bitwidth > dtype.bitwidth
+                    or (not value_type.signed and value_type.bitwidth >= dtype.bitwidth)):
+                # NumPy checks a NumPy integer stored into a signed array (OverflowError
+                # past its range; an unsigned array wraps it, as Numba does)
+                if value_type.signed:
+                    wide = context.cast(builder, value, value_type, types.int64)
+                    bad = builder.or_(
+                        builder.icmp_signed("<", wide, wide.type(int(info.min))),
+                        builder.icmp_signed(">", wide, wide.type(int(info.max))))
+                else:
+                    wide = context.cast(builder, value, value_type, types.uint64)
+                    bad = builder.icmp_unsigned(">", wide, wide.type(int(info.max)))
                 replay_where(context, builder, bad)
         return context.cast(builder, value, value_type, sig.return_type)
 

@@ -17,10 +17,10 @@ from ...analysis.scope import Namespace
 from ...analysis.source import unwrap_callable
 from ...core.runtime import RUNTIME
 from .context import own_nodes
-from .kinds import dtype_of, is_numpy, kinds_of, param_kinds
+from .kinds import PY_NUMBERS, dtype_of, is_numpy, kinds_of, param_kinds
 from .memo import per_call
 
-__all__ = ["result_type", "starting_values"]
+__all__ = ["result_type", "starting_values", "undecided_type"]
 
 # The proven type, by function and argument types (worked out when a plan is built).
 _proven = RUNTIME.cache("numba.result_types", maxsize=4096)
@@ -53,6 +53,26 @@ def _proven_type(tree: Any, func: Any, features: Any, signature: Any) -> type | 
     return dtype.type if dtype is not None else None
 
 
+_UNDECIDED = "undecided"
+
+
+def undecided_type(func: Any, features: Any, signature: Any) -> str | None:
+    """Why level 2 cannot return plain Python's type for these arguments, or None: the
+    returned variable holds a Python number on some paths and a NumPy scalar on others,
+    and its values cannot tell which (``r = r + 1`` beside ``r = a[i]``), or a returned
+    tuple holds such a variable (``return (total, count)``)."""
+    tree = features.source.tree
+    if tree is None:
+        return None
+    found = per_call(_starting, features, signature,
+                     lambda: _starting_values(tree, func, features, signature))
+    if found != _UNDECIDED:
+        return None
+    return ("the type of what it returns depends on the branches a call takes (a Python "
+            "number on some, a NumPy scalar on others), which compiled code does not "
+            "follow [SEM027]")
+
+
 def starting_values(func: Any, features: Any, signature: Any) -> tuple[tuple, type] | None:
     """Where the returned value's type depends on the path a call takes: the Python
     numbers it starts with, and the NumPy scalar type every other value it can take is.
@@ -70,24 +90,31 @@ def starting_values(func: Any, features: Any, signature: Any) -> tuple[tuple, ty
     tree = features.source.tree
     if tree is None:
         return None
-    return per_call(_starting, features, signature,
-                    lambda: _starting_values(tree, func, features, signature))
+    found = per_call(_starting, features, signature,
+                     lambda: _starting_values(tree, func, features, signature))
+    return None if found == _UNDECIDED else found
 
 
-def _starting_values(tree: Any, func: Any, features: Any,
-                     signature: Any) -> tuple[tuple, type] | None:
+def _starting_values(tree: Any, func: Any, features: Any, signature: Any) -> Any:
     returns = [node for node in own_nodes(tree) if isinstance(node, ast.Return)]
-    if not returns or not all(isinstance(r.value, ast.Name) for r in returns):
+    if not returns:
+        return None
+    kinds = kinds_of(tree, Namespace(unwrap_callable(func)),
+                     param_kinds(signature, features.params))
+    if any(isinstance(r.value, ast.Tuple) for r in returns):
+        # a tuple's parts are not repaired one by one: a mixed part is undecided
+        parts = [e for r in returns if isinstance(r.value, ast.Tuple) for e in r.value.elts]
+        return _UNDECIDED if any(_mixed(kinds.of(e)) for e in parts) else None
+    if not all(isinstance(r.value, ast.Name) for r in returns):
         return None
     names = {r.value.id for r in returns}  # type: ignore[union-attr]
     if len(names) != 1 or (name := names.pop()) in features.params:
         return None
-    kinds = kinds_of(tree, Namespace(unwrap_callable(func)),
-                     param_kinds(signature, features.params))
     found = kinds.of(ast.Name(id=name, ctx=ast.Load()))
     numpy = {k for k in found if is_numpy(k)}
     if len(numpy) != 1:  # (its other kinds are the constants', each binding checked below)
         return None
+    undecided = _UNDECIDED if found & PY_NUMBERS else None
     dtype = dtype_of(next(iter(numpy)))
     if dtype is None:
         return None
@@ -98,23 +125,23 @@ def _starting_values(tree: Any, func: Any, features: Any,
             if not any(isinstance(t, ast.Name) and t.id == name for t in targets):
                 if any(name in {n.id for n in ast.walk(t) if isinstance(n, ast.Name)}
                        for t in targets):
-                    return None  # unpacked into: not followed
+                    return undecided  # unpacked into: not followed
                 continue
             if len(targets) != 1 or node.value is None:
-                return None
+                return undecided
             value = _constant(node.value, kinds)
             if value is not _NONE:
                 constants.append(value)
             elif not (kinds.of(node.value) <= numpy or _keeps(node.value, name, kinds, numpy)):
-                return None
+                return undecided
         elif isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name) \
                 and node.target.id == name:
             if not kinds.of(node.value) <= numpy:  # a NumPy operand makes a NumPy scalar
-                return None
+                return undecided
         elif isinstance(node, (ast.For, ast.NamedExpr, ast.With)) and name in {
                 n.id for n in ast.walk(getattr(node, "target", node))
                 if isinstance(n, ast.Name)} and not isinstance(node, ast.With):
-            return None
+            return undecided
     if not constants:
         return None
     return tuple(constants), dtype.type
@@ -151,3 +178,8 @@ def _keeps(node: ast.expr, name: str, kinds: Any, numpy: set[str]) -> bool:
         return False
     return all((isinstance(p, ast.Name) and p.id == name) or kinds.of(p) <= numpy
                for p in parts)
+
+
+def _mixed(found: set[str]) -> bool:
+    """A Python number on some paths, a NumPy scalar on others."""
+    return bool(found & PY_NUMBERS) and any(is_numpy(k) for k in found)

@@ -81,7 +81,8 @@ def folds_exactly(op: str, value: Any) -> bool:
     an object's own ``__add__`` may do anything. ``min`` and ``max`` pick one of the
     values: numbers, strings and tuples of them (``max(best, (score, i))``), whose order
     is total; but ``min(x, s)`` keeps the later of two unordered values, so a NaN item
-    restarts it, and a piece would restart alone: there floats run whole."""
+    restarts it, and a piece would restart alone: there floats run whole; and a piece
+    whose result holds a NaN (in a tuple) runs whole too."""
     kind = type(value)
     if op in ("+", "*"):
         return kind is int or kind is bool or (op == "+" and kind in (str, bytes, list, tuple))
@@ -89,7 +90,11 @@ def folds_exactly(op: str, value: Any) -> bool:
         return True
     if kind is tuple:
         return all(folds_exactly(op, v) for v in value)
-    return not op.endswith("<") and (kind is float or isinstance(value, np.floating))
+    # a NaN held as the running min (a tuple (1, nan) beats nothing of first item 1)
+    # blocks what plain Python's running value would take: a piece ending on one runs
+    # the call whole
+    return not op.endswith("<") and (kind is float or isinstance(value, np.floating)) \
+        and value == value
 
 
 def fold(op: str, acc: Any, value: Any) -> Any:
