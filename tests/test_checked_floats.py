@@ -44,7 +44,9 @@ def float32_lane(x):
 
 
 def distances(x, z):
-    best = 1e300
+    # a NumPy start: from the Python float 1e300 the type returned would depend on
+    # whether any d passed (level 2 declines that: tests/test_level2_result_types.py)
+    best = x[0] * 0.0 + 1e300
     total = 0.0
     m = 0
     for i in range(x.shape[0]):

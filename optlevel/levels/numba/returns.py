@@ -102,9 +102,11 @@ def _starting_values(tree: Any, func: Any, features: Any, signature: Any) -> Any
     kinds = kinds_of(tree, Namespace(unwrap_callable(func)),
                      param_kinds(signature, features.params))
     if any(isinstance(r.value, ast.Tuple) for r in returns):
-        # a tuple's parts are not repaired one by one: a mixed part is undecided
+        # a tuple's parts are not repaired one by one: a part whose type a branch
+        # decides is undecided
         parts = [e for r in returns if isinstance(r.value, ast.Tuple) for e in r.value.elts]
-        return _UNDECIDED if any(_mixed(kinds.of(e)) for e in parts) else None
+        return _UNDECIDED if any(_mixed(kinds.of(e)) and (
+            not isinstance(e, ast.Name) or _branchy(tree, e.id)) for e in parts) else None
     if not all(isinstance(r.value, ast.Name) for r in returns):
         return None
     names = {r.value.id for r in returns}  # type: ignore[union-attr]
@@ -114,37 +116,65 @@ def _starting_values(tree: Any, func: Any, features: Any, signature: Any) -> Any
     numpy = {k for k in found if is_numpy(k)}
     if len(numpy) != 1:  # (its other kinds are the constants', each binding checked below)
         return None
-    undecided = _UNDECIDED if found & PY_NUMBERS else None
+    # where no binding of it sits in a branch, only whether the loops ran decides (an
+    # empty array has its own plan, whose check learns that type)
+    undecided = _UNDECIDED if found & PY_NUMBERS and _branchy(tree, name) else None
     dtype = dtype_of(next(iter(numpy)))
     if dtype is None:
         return None
     constants: list[Any] = []
-    for node in own_nodes(tree):
+    for node in _bindings(tree, name):
         if isinstance(node, (ast.Assign, ast.AnnAssign)):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            if not any(isinstance(t, ast.Name) and t.id == name for t in targets):
-                if any(name in {n.id for n in ast.walk(t) if isinstance(n, ast.Name)}
-                       for t in targets):
-                    return undecided  # unpacked into: not followed
-                continue
-            if len(targets) != 1 or node.value is None:
-                return undecided
+            if len(targets) != 1 or not isinstance(targets[0], ast.Name) \
+                    or node.value is None:
+                return undecided  # unpacked into: not followed
             value = _constant(node.value, kinds)
             if value is not _NONE:
                 constants.append(value)
-            elif not (kinds.of(node.value) <= numpy or _keeps(node.value, name, kinds, numpy)):
+            elif not (_numpy(kinds.of(node.value)) or _keeps(node.value, name, kinds)):
                 return undecided
-        elif isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name) \
-                and node.target.id == name:
-            if not kinds.of(node.value) <= numpy:  # a NumPy operand makes a NumPy scalar
+        elif isinstance(node, ast.AugAssign):
+            if not _numpy(kinds.of(node.value)):  # a NumPy operand makes a NumPy scalar
                 return undecided
-        elif isinstance(node, (ast.For, ast.NamedExpr, ast.With)) and name in {
-                n.id for n in ast.walk(getattr(node, "target", node))
-                if isinstance(n, ast.Name)} and not isinstance(node, ast.With):
+        else:  # a loop's target, a walrus
             return undecided
     if not constants:
         return None
     return tuple(constants), dtype.type
+
+
+def _bindings(tree: Any, name: str) -> list[ast.AST]:
+    """The statements of the function that bind ``name``."""
+    found: list[ast.AST] = []
+    for node in own_nodes(tree):
+        if isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if any(name in {n.id for n in ast.walk(t) if isinstance(n, ast.Name)}
+                   for t in targets):
+                found.append(node)
+        elif isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name) \
+                and node.target.id == name:
+            found.append(node)
+        elif isinstance(node, (ast.For, ast.NamedExpr)) and name in {
+                n.id for n in ast.walk(node.target) if isinstance(n, ast.Name)}:
+            found.append(node)
+    return found
+
+
+def _branchy(tree: Any, name: str) -> bool:
+    """Is a binding of ``name`` inside an ``if``, ``while``, ``try`` or a conditional
+    expression (so that which ones ran depends on the values)?"""
+    parents = {child: node for node in own_nodes(tree) for child in ast.iter_child_nodes(node)}
+    for node in _bindings(tree, name):
+        up = parents.get(node)
+        while up is not None and up is not tree:
+            if isinstance(up, (ast.If, ast.While, ast.Try, ast.IfExp, ast.match_case)):
+                return True
+            up = parents.get(up)
+        if isinstance(node, ast.NamedExpr):
+            return True
+    return False
 
 
 _NONE = object()
@@ -166,7 +196,7 @@ def _constant(node: ast.expr, kinds: Any) -> Any:
     return _NONE
 
 
-def _keeps(node: ast.expr, name: str, kinds: Any, numpy: set[str]) -> bool:
+def _keeps(node: ast.expr, name: str, kinds: Any) -> bool:
     """``max(v, e)``, ``min(e, v)``, ``e if c else v``: the old value or a NumPy one."""
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
             and node.func.id in ("min", "max") and not kinds.shadowed(node.func.id) \
@@ -176,10 +206,15 @@ def _keeps(node: ast.expr, name: str, kinds: Any, numpy: set[str]) -> bool:
         parts = [node.body, node.orelse]
     else:
         return False
-    return all((isinstance(p, ast.Name) and p.id == name) or kinds.of(p) <= numpy
+    return all((isinstance(p, ast.Name) and p.id == name) or _numpy(kinds.of(p))
                for p in parts)
 
 
 def _mixed(found: set[str]) -> bool:
     """A Python number on some paths, a NumPy scalar on others."""
     return bool(found & PY_NUMBERS) and any(is_numpy(k) for k in found)
+
+
+def _numpy(found: set[str]) -> bool:
+    """Only NumPy scalars (of any dtype: with a Python number they stay NumPy's)."""
+    return bool(found) and all(is_numpy(k) for k in found)
