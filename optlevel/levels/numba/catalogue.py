@@ -251,7 +251,7 @@ ENTRIES: dict[str, Entry] = {e.id: e for e in CATALOGUE}
 #: The entries level 2 guards by replaying the call in plain Python (checked
 #: operations in its compiled code). A build without those checks (level 3's
 #: prange) must still decline them: see :func:`replayed`.
-REPLAYED = frozenset({"SEM002", "SEM003", "SEM005", "SEM022", "SEM023"})
+REPLAYED = frozenset({"SEM002", "SEM003", "SEM005", "SEM007", "SEM022", "SEM023"})
 
 #: The catalogue before guards and replays (optlevel issue 14): entry → action.
 BEFORE_REPLAY: dict[str, str] = {"SEM002": "decline", "SEM003": "decline",
