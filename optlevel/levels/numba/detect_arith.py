@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .catalogue import SemanticFinding, finding
+from .catalogue import STORE_TEXT, SemanticFinding, finding
 from .context import (
     Context,
     const,
@@ -340,11 +340,11 @@ def stores(ctx: Context) -> Iterator[SemanticFinding]:
         text = ast.unparse(node).strip()
         if any(k == "float" or (is_numpy(k) and dtype_kind(k) == "f") for k in kinds):
             if checked:
-                yield finding("SEM007", node.lineno, f"`{text}` stores a float into a "
+                yield finding("SEM007", node.lineno, f"`{text}` {STORE_TEXT}"
                               f"{dt.name} array: compiled with NumPy's checks for NaN, inf "
                               f"and values outside {dt.name}", "guard")
             else:
-                yield finding("SEM007", node.lineno, f"`{text}` stores a float into a "
+                yield finding("SEM007", node.lineno, f"`{text}` {STORE_TEXT}"
                               f"{dt.name} array that is not a plain name: NaN, inf or a "
                               "value outside it would give garbage compiled, an error "
                               "in Python", "decline")
