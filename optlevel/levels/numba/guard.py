@@ -42,7 +42,7 @@ import numpy as np
 from ...errors import PerformanceWarning, warn_once
 
 __all__ = ["AmbiguousResult", "ArgumentBeyondInt64", "RebuildDeclined", "Rebuilt", "Replay",
-           "Replayed", "guarded", "DEMOTE_REPLAYS", "DEMOTE_WINDOW"]
+           "Replayed", "changed_since", "guarded", "DEMOTE_REPLAYS", "DEMOTE_WINDOW"]
 
 _MISSING = object()
 _LOW, _HIGH = -(2 ** 63), 2 ** 63
@@ -207,6 +207,20 @@ def _shapes_hold(args: tuple, kwargs: dict, shapes: tuple) -> bool:
         except (AttributeError, IndexError, TypeError):
             return False
     return True
+
+
+def changed_since(frozen: tuple[tuple, tuple]) -> bool:
+    """Has a value of ``frozen`` (a guarded callable's ``frozen()``, taken when code
+    was built beside it) changed since? (The call's own check is written out inline:
+    it runs before every call.)"""
+    in_globals, in_cells = frozen
+    for owner, name, value in in_globals:
+        if owner.get(name, _MISSING) is not value:
+            return True
+    try:
+        return any(cell.cell_contents is not value for cell, value in in_cells)
+    except ValueError:  # a cell was emptied
+        return True
 
 
 def _derived(plan: ReplayPlan | None) -> tuple[tuple, bool, tuple, tuple]:

@@ -106,7 +106,8 @@ def _starting_values(tree: Any, func: Any, features: Any, signature: Any) -> Any
         # decides is undecided
         parts = [e for r in returns if isinstance(r.value, ast.Tuple) for e in r.value.elts]
         return _UNDECIDED if any(_mixed(kinds.of(e)) and (
-            not isinstance(e, ast.Name) or _branchy(tree, e.id)) for e in parts) else None
+            not isinstance(e, ast.Name) or _branchy(tree, _bindings(tree, e.id)))
+            for e in parts) else None
     if not all(isinstance(r.value, ast.Name) for r in returns):
         return None
     names = {r.value.id for r in returns}  # type: ignore[union-attr]
@@ -118,12 +119,13 @@ def _starting_values(tree: Any, func: Any, features: Any, signature: Any) -> Any
         return None
     # where no binding of it sits in a branch, only whether the loops ran decides (an
     # empty array has its own plan, whose check learns that type)
-    undecided = _UNDECIDED if found & PY_NUMBERS and _branchy(tree, name) else None
+    bound = _bindings(tree, name)
+    undecided = _UNDECIDED if found & PY_NUMBERS and _branchy(tree, bound) else None
     dtype = dtype_of(next(iter(numpy)))
     if dtype is None:
         return None
     constants: list[Any] = []
-    for node in _bindings(tree, name):
+    for node in bound:
         if isinstance(node, (ast.Assign, ast.AnnAssign)):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             if len(targets) != 1 or not isinstance(targets[0], ast.Name) \
@@ -162,11 +164,11 @@ def _bindings(tree: Any, name: str) -> list[ast.AST]:
     return found
 
 
-def _branchy(tree: Any, name: str) -> bool:
-    """Is a binding of ``name`` inside an ``if``, ``while``, ``try`` or a conditional
-    expression (so that which ones ran depends on the values)?"""
+def _branchy(tree: Any, bound: list[ast.AST]) -> bool:
+    """Is one of the bindings ``bound`` inside an ``if``, ``while``, ``try`` or a
+    conditional expression (so that which ones ran depends on the values)?"""
     parents = {child: node for node in own_nodes(tree) for child in ast.iter_child_nodes(node)}
-    for node in _bindings(tree, name):
+    for node in bound:
         up = parents.get(node)
         while up is not None and up is not tree:
             if isinstance(up, (ast.If, ast.While, ast.Try, ast.IfExp, ast.match_case)):

@@ -23,6 +23,7 @@ from ...contract import BackendBase, Code, Decline, Estimate, Pays, Prepared, Ve
 from ...core.timing import median_seconds
 from ...errors import ConfigError
 from ..numba import NumbaBackend, argument_types, replay_findings, result_type
+from ..numba.guard import changed_since
 from . import costs, runtime
 from .prange import REORDER_REASON, SUM_ORDERS, order_sensitive, read_and_written
 
@@ -190,22 +191,13 @@ def _guarded(disp: Any, serial: Callable[..., Any], func: Callable[..., Any],
     # What level 2's code froze when this was built, its helpers' globals included
     # (a helper's ``K`` is compiled into the parallel code through level 2's helpers):
     # once one changes, level 2's callable serves (it rebuilds for the new value).
-    in_globals, in_cells = getattr(serial, "frozen", lambda: ((), ()))()
-
-    def changed() -> bool:
-        for owner, name, value in in_globals:
-            if owner.get(name, missing) is not value:
-                return True
-        try:
-            return any(cell.cell_contents is not value for cell, value in in_cells)
-        except ValueError:  # a cell was emptied
-            return True
+    level2_froze = getattr(serial, "frozen", lambda: ((), ()))()
 
     def run(*args: Any, **kwargs: Any) -> Any:
         if runtime.inside_worker() or (positions and _aliased(args, kwargs, positions,
                                                               written)) or \
                 any(globals_.get(k, missing) is not v for k, v in frozen.items()) or \
-                changed() or _big_int(args, kwargs):
+                changed_since(level2_froze) or _big_int(args, kwargs):
             return serial(*args, **kwargs)
         if threads:
             numba.set_num_threads(threads)
